@@ -1,0 +1,31 @@
+"""Draftgate: the router. Sign-in, then the pages this role may use."""
+
+import streamlit as st
+
+from core.security import may
+from ui import auth, resources
+
+st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
+resources.engine()  # creates the schema and the first admin on the first run
+
+PAGES = (
+    ("write", "pages/write.py", "Write", ":material/edit_note:"),
+    ("review", "pages/review.py", "Review", ":material/fact_check:"),
+    ("thresholds", "pages/thresholds.py", "Thresholds", ":material/tune:"),
+    ("references", "pages/references.py", "References", ":material/library_books:"),
+    ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+)
+
+user = auth.current_user()
+if user is None:
+    navigation = st.navigation([st.Page(auth.login_form, title="Sign in", icon=":material/login:")])
+else:
+    navigation = st.navigation(
+        [st.Page(path, title=title, icon=icon) for area, path, title, icon in PAGES if may(user.role, area)]
+    )
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.username}** ({user.role})")
+        if st.button("Sign out", key="auth.sign_out"):
+            auth.sign_out()
+            st.rerun()
+navigation.run()

@@ -1,0 +1,36 @@
+"""`python -m core ...`: the command line for headless work.
+
+Each subcommand lives in its own module with `register(subparsers)`, which adds its parser and
+sets `handler` (a function taking the parsed arguments and returning an exit code).
+A DraftgateError ends the command with a one-line message on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import DraftgateError
+
+SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Draftgate command line")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DraftgateError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

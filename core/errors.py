@@ -1,0 +1,98 @@
+"""One error tree for everything Draftgate reports to a user.
+
+    DraftgateError                  base: str(err) is a message fit for the user
+     ├── InvalidInputError          a form, file, parameter or CLI argument is not acceptable
+     ├── NotFoundError              the thing asked for does not exist (or is not yours)
+     ├── PermissionDeniedError      the user's role does not allow the action
+     ├── AuthenticationError        wrong user name or password, or a disabled account
+     ├── ConflictError              someone else changed or claimed it first
+     └── LLMError                   talking to a model failed
+          ├── LLMConnectionError    could not reach the provider
+          │    └── LLMTimeoutError  the provider did not answer in time
+          ├── LLMStatusError        the provider answered with an HTTP error status
+          │    ├── LLMBadRequestError        400, 404, 422
+          │    ├── LLMAuthenticationError    401, 403
+          │    ├── LLMRateLimitError         429
+          │    └── LLMServerError            5xx
+          ├── LLMResponseError      the provider's answer could not be read
+          └── EmbeddedModelError    the embedded local model could not be started
+
+Pages catch DraftgateError in one place and show str(err); anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class DraftgateError(Exception):
+    """Base class: the message is written for the person using the app."""
+
+
+class InvalidInputError(DraftgateError):
+    pass
+
+
+class NotFoundError(DraftgateError):
+    pass
+
+
+class PermissionDeniedError(DraftgateError):
+    pass
+
+
+class AuthenticationError(DraftgateError):
+    pass
+
+
+class ConflictError(DraftgateError):
+    pass
+
+
+class LLMError(DraftgateError):
+    pass
+
+
+class LLMConnectionError(LLMError):
+    pass
+
+
+class LLMTimeoutError(LLMConnectionError):
+    pass
+
+
+class LLMStatusError(LLMError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        provider_message: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.provider_message = provider_message
+        self.request_id = request_id
+
+
+class LLMBadRequestError(LLMStatusError):
+    pass
+
+
+class LLMAuthenticationError(LLMStatusError):
+    pass
+
+
+class LLMRateLimitError(LLMStatusError):
+    pass
+
+
+class LLMServerError(LLMStatusError):
+    pass
+
+
+class LLMResponseError(LLMError):
+    pass
+
+
+class EmbeddedModelError(LLMError):
+    pass

@@ -1,0 +1,192 @@
+"""One turn end to end: save the turn, stream the draft into the database, score it, route it.
+
+    prepare_turn  -> Turn + Draft("generating") committed before the model is called
+    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S;
+                     on success scores and routes the draft; on failure keeps the partial
+                     text and marks the draft failed (or interrupted) with the reason
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from core import constants
+from core.db import open_session
+from core.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.llm.client import LLMClient
+from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
+from core.models import Draft, Reference, Score, Turn, User, WritingSession, utcnow
+from core.policies import current_policy
+from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
+from core.review import submit_for_review
+from core.routing import NEEDS_REVIEW, decide_route
+from core.scoring import score
+from core.security import require
+from core.sessions import get_session, history
+
+CONTINUE_INSTRUCTION = "Continue the previous text"
+MAX_INSTRUCTION_CHARS = 8_000
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    turn_id: int
+    draft_id: int
+    prompt: str | list[ChatMessage]
+    params: GenerationParams
+    provider: ProviderConfig
+
+
+def prepare_turn(
+    *,
+    session: Session,
+    user: User,
+    public_id: str,
+    instruction: str,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    kind: str = "instruction",
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+) -> PreparedTurn:
+    require(user.role, "write")
+    params.validate()
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    earlier = history(session=session, writing_session=writing_session)
+    if kind == CONTINUE:
+        if not earlier:
+            raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+        instruction = CONTINUE_INSTRUCTION
+    else:
+        instruction = instruction.strip()
+        if not instruction:
+            raise InvalidInputError("Write an instruction first.")
+        if len(instruction) > MAX_INSTRUCTION_CHARS:
+            raise InvalidInputError(f"An instruction has at most {MAX_INSTRUCTION_CHARS:,} characters.")
+    kept = trim_history(earlier, instruction, budget_tokens)
+    if provider.api_style == "completions":
+        prompt: str | list[ChatMessage] = render_completion_prompt(kept, instruction, kind)
+    else:
+        prompt = render_chat_messages(kept, instruction, kind)
+
+    next_index = session.exec(
+        select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
+    ).one() + 1
+    turn = Turn(session_id=writing_session.id, index=next_index, instruction=instruction, kind=kind)
+    session.add(turn)
+    session.flush()
+    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=params.to_dict())
+    session.add(draft)
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.commit()
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider)
+
+
+def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Iterator[str]:
+    """Yield the draft's text as it arrives; the database always holds what has arrived."""
+    finished = False
+    stream = None
+    last_save = time.monotonic()
+    try:
+        stream = client.stream(prepared.prompt, prepared.params)
+        for delta in stream:
+            yield delta
+            if time.monotonic() - last_save >= constants.PARTIAL_SAVE_INTERVAL_S:
+                _save_partial(engine, prepared.draft_id, stream.text)
+                last_save = time.monotonic()
+        result = stream.result
+        with open_session(engine) as session:
+            draft = session.get(Draft, prepared.draft_id)
+            draft.text = result.text
+            draft.status = "completed"
+            draft.finish_reason = result.finish_reason
+            draft.request_id = result.id
+            draft.model = result.model or draft.model
+            draft.prompt_tokens = result.usage.prompt_tokens
+            draft.completion_tokens = result.usage.completion_tokens
+            draft.latency_ms = round(result.latency_s * 1000)
+            draft.updated_at = utcnow()
+            session.add(draft)
+            session.commit()
+            score_and_route(session=session, draft_id=prepared.draft_id)
+        finished = True
+    except DraftgateError as err:
+        _mark_unfinished(engine, prepared.draft_id, stream.text if stream else "", "failed", str(err))
+        finished = True
+        raise
+    finally:
+        if stream is not None:
+            stream.close()
+        if not finished:  # the page was left mid-stream (GeneratorExit) or a bug was raised
+            _mark_unfinished(
+                engine, prepared.draft_id, stream.text if stream else "", "interrupted",
+                "Generation stopped before the end (the page was left or reloaded).",
+            )
+
+
+def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Draft:
+    """The non-streaming caller's way: consume the stream, return the stored draft."""
+    for _ in stream_draft(engine=engine, client=client, prepared=prepared):
+        pass
+    with open_session(engine) as session:
+        return session.get(Draft, prepared.draft_id)
+
+
+def score_and_route(*, session: Session, draft_id: int) -> Draft:
+    """Score a completed draft against its project's references and route it by the policy in force."""
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFoundError("No such draft.")
+    turn = session.get(Turn, draft.turn_id)
+    project_id = session.get(WritingSession, turn.session_id).project_id
+    references = list(
+        session.exec(select(Reference).where(Reference.project_id == project_id).order_by(col(Reference.id)))
+    )
+    values = None
+    if references and draft.text.strip():
+        report = score(draft.text, [r.text for r in references])
+        draft.language = report.language
+        reference_ids = [r.id for r in references]
+        for item in report.scores:
+            session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
+                              signature=item.signature, reference_ids=reference_ids))
+        values = {item.metric: item.value for item in report.scores}
+    elif references:
+        values = {}
+    policy = current_policy(session=session, project_id=project_id)
+    decision = decide_route(text=draft.text, scores=values, thresholds=policy.thresholds)
+    draft.route = decision.route
+    draft.route_reasons = list(decision.reasons)
+    draft.policy_version = policy.version
+    session.add(draft)
+    if decision.route == NEEDS_REVIEW:
+        submit_for_review(session=session, draft=draft, project_id=project_id, decision=decision)
+    session.commit()
+    return draft
+
+
+def _save_partial(engine: Engine, draft_id: int, text: str) -> None:
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.text = text
+        draft.updated_at = utcnow()
+        session.add(draft)
+        session.commit()
+
+
+def _mark_unfinished(engine: Engine, draft_id: int, text: str, status: str, reason: str) -> None:
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft.status != "generating":
+            return
+        draft.text = text
+        draft.status = status
+        draft.error = reason
+        draft.updated_at = utcnow()
+        session.add(draft)
+        session.commit()

@@ -1,0 +1,91 @@
+"""Providers: check what a user types in (base URL, model, key) and build a ProviderConfig."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from core.errors import InvalidInputError
+from core.llm.types import API_STYLES, ProviderConfig
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+
+def validate_base_url(url: str) -> str:
+    """Return the URL without a trailing slash, or raise InvalidInputError.
+
+    https:// anywhere; plain http:// only to this machine (localhost, 127.0.0.0/8, ::1).
+    """
+    text = (url or "").strip()
+    if not text:
+        raise InvalidInputError("The base URL is empty.")
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise InvalidInputError("The base URL must not contain spaces or control characters.")
+    try:
+        parts = urlsplit(text)
+        parts.port  # raises ValueError when the port is not a number
+    except ValueError as err:
+        raise InvalidInputError(f"The base URL {text!r} is not a valid URL.") from err
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidInputError("The base URL must start with https:// (or http:// for a server on this machine).")
+    if not parts.hostname:
+        raise InvalidInputError("The base URL has no host name.")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInputError("The base URL must not contain a user name or password; use the API key field.")
+    if parts.query or parts.fragment:
+        raise InvalidInputError("The base URL must not contain a query (?) or fragment (#).")
+    if scheme == "http" and not is_loopback_host(parts.hostname):
+        raise InvalidInputError(
+            "Plain http:// is only allowed for a server on this machine (localhost, 127.0.0.1, ::1); use https://."
+        )
+    return urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_key(api_key: str) -> str:
+    """Return the key, or raise if it could not travel in an HTTP header (the message never shows it)."""
+    if any(not 33 <= ord(char) <= 126 for char in api_key):
+        raise InvalidInputError("The API key contains spaces or characters that cannot be sent in a header.")
+    return api_key
+
+
+def build_provider(
+    *, name: str, base_url: str, model: str, api_style: str = "chat", api_key: str = ""
+) -> ProviderConfig:
+    if api_style not in API_STYLES:
+        raise InvalidInputError(f"The API style must be one of {', '.join(API_STYLES)} (got {api_style!r}).")
+    if not model.strip():
+        raise InvalidInputError("Name the model to use (for example gpt-4o-mini).")
+    return ProviderConfig(
+        name=name,
+        base_url=validate_base_url(base_url),
+        model=model.strip(),
+        api_style=api_style,  # type: ignore[arg-type]  # checked against API_STYLES above
+        api_key=check_api_key(api_key.strip()),
+    )
+
+
+def provider_from_settings(settings: Settings) -> ProviderConfig | None:
+    """The provider of DRAFTGATE_LLM_*, or None when no base URL is set (use the embedded model)."""
+    if not settings.llm_base_url.strip():
+        return None
+    if not settings.llm_model.strip():
+        raise InvalidInputError("DRAFTGATE_LLM_MODEL is not set: name the model to use at DRAFTGATE_LLM_BASE_URL.")
+    return build_provider(
+        name="configured",
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_style=settings.llm_api_style,
+        api_key=settings.llm_api_key.get_secret_value(),
+    )

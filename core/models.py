@@ -1,0 +1,144 @@
+"""SQLModel tables. Times are naive UTC (see utcnow)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    password_hash: str
+    role: str = Field(max_length=16)  # writer | reviewer | editor | admin
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Project(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Reference(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = ""
+    source: str = "manual"  # manual | import | promoted
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WritingSession(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    public_id: str = Field(index=True, unique=True, max_length=64)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    title: str = Field(max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Turn(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("session_id", "index"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="writingsession.id", index=True)
+    index: int
+    instruction: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = "instruction"  # instruction | continue
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Draft(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turn.id", index=True)
+    variant: int = 0
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # generating -> completed | failed | interrupted
+    status: str = Field(default="generating", index=True)
+    error: str = ""
+    finish_reason: str = ""
+    request_id: str = ""
+    provider: str = ""
+    model: str = ""
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    # accepted | needs_review; empty until scored and routed
+    route: str = Field(default="", index=True)
+    route_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy_version: int = 0
+    language: str = ""
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Score(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    metric: str = Field(max_length=16)
+    value: Optional[float] = None  # None: the text gave no tokens to compare
+    signature: str = ""
+    reference_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ThresholdPolicy(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    version: int
+    thresholds: dict[str, Optional[float]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    author_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewItem(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason_detail: str = ""
+    # open -> claimed -> approved | rejected
+    state: str = Field(default="open", index=True)
+    claimed_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    claim_expires_at: Optional[datetime] = None
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    decided_at: Optional[datetime] = None
+    decision_reason: str = ""
+    edited_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Comment(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    author_id: int = Field(foreign_key="user.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    actor_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    action: str = Field(index=True, max_length=64)
+    target: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,151 @@
+"""Writing sessions and their turns."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.errors import InvalidInputError, NotFoundError
+from core.llm.types import GenerationParams
+from core.models import Comment, Draft, Project, ReviewItem, Score, Turn, User, WritingSession, utcnow
+from core.prompts import Exchange
+
+STALE_AFTER = timedelta(minutes=5)  # a draft "generating" without news this long has been interrupted
+MAX_TITLE_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class DraftView:
+    draft: Draft
+    scores: dict[str, Score]
+    review: ReviewItem | None
+
+
+@dataclass(frozen=True)
+class TurnView:
+    turn: Turn
+    drafts: list[DraftView]
+
+
+def create_session(
+    *, session: Session, owner: User, project_id: int, title: str = "", params: GenerationParams | None = None
+) -> WritingSession:
+    if session.get(Project, project_id) is None:
+        raise NotFoundError("No such project.")
+    title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
+    writing_session = WritingSession(
+        public_id=secrets.token_urlsafe(12),
+        owner_id=owner.id,
+        project_id=project_id,
+        title=title,
+        params=(params or GenerationParams()).validate().to_dict(),
+    )
+    session.add(writing_session)
+    session.commit()
+    return writing_session
+
+
+def list_sessions(*, session: Session, owner: User) -> list[WritingSession]:
+    query = (
+        select(WritingSession)
+        .where(WritingSession.owner_id == owner.id)
+        .order_by(col(WritingSession.updated_at).desc())
+    )
+    return list(session.exec(query))
+
+
+def get_session(*, session: Session, user: User, public_id: str) -> WritingSession:
+    """The session with this public ID, if the user may open it (its owner, editors, admins)."""
+    writing_session = session.exec(select(WritingSession).where(WritingSession.public_id == public_id)).first()
+    if writing_session is None or (writing_session.owner_id != user.id and user.role not in ("editor", "admin")):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    return writing_session
+
+
+def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    writing_session.title = _clean_title(title)
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.commit()
+    return writing_session
+
+
+def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    writing_session.params = params.validate().to_dict()
+    session.add(writing_session)
+    session.commit()
+
+
+def delete_session(*, session: Session, user: User, public_id: str) -> None:
+    """Delete a session with its turns, drafts, scores, review items and comments."""
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
+    draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+    for table in (Score, Comment, ReviewItem):
+        session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
+    session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))
+    session.exec(delete(Turn).where(Turn.session_id == writing_session.id))
+    session.delete(writing_session)
+    audit.record(session, actor_id=user.id, action="session.delete", target=f"session:{writing_session.public_id}")
+    session.commit()
+
+
+def list_turns(*, session: Session, writing_session: WritingSession) -> list[TurnView]:
+    turns = list(session.exec(select(Turn).where(Turn.session_id == writing_session.id).order_by(col(Turn.index))))
+    if not turns:
+        return []
+    drafts = list(
+        session.exec(
+            select(Draft).where(col(Draft.turn_id).in_([t.id for t in turns])).order_by(col(Draft.variant))
+        )
+    )
+    draft_ids = [d.id for d in drafts]
+    scores: dict[int, dict[str, Score]] = {d: {} for d in draft_ids}
+    for score in session.exec(select(Score).where(col(Score.draft_id).in_(draft_ids))):
+        scores[score.draft_id][score.metric] = score
+    reviews = {r.draft_id: r for r in session.exec(select(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids)))}
+    by_turn: dict[int, list[DraftView]] = {t.id: [] for t in turns}
+    for draft in drafts:
+        by_turn[draft.turn_id].append(DraftView(draft, scores[draft.id], reviews.get(draft.id)))
+    return [TurnView(turn, by_turn[turn.id]) for turn in turns]
+
+
+def history(*, session: Session, writing_session: WritingSession) -> list[Exchange]:
+    """Earlier turns as exchanges: each turn's instruction and its first draft's text
+    (a reviewer's edited text where there is one)."""
+    exchanges = []
+    for view in list_turns(session=session, writing_session=writing_session):
+        if not view.drafts:
+            continue
+        first = view.drafts[0]
+        text = first.review.edited_text if first.review and first.review.edited_text else first.draft.text
+        if text.strip():
+            exchanges.append(Exchange(view.turn.instruction, text, view.turn.kind))
+    return exchanges
+
+
+def mark_stale_drafts_interrupted(*, session: Session) -> int:
+    """Drafts left "generating" by a crashed or stopped process become "interrupted"."""
+    result = session.exec(
+        update(Draft)
+        .where(Draft.status == "generating", col(Draft.updated_at) < utcnow() - STALE_AFTER)
+        .values(status="interrupted", error="The app stopped while this draft was being written.")
+    )
+    session.commit()
+    return result.rowcount
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInputError("A session title cannot be empty.")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise InvalidInputError(f"A session title has at most {MAX_TITLE_LENGTH} characters.")
+    return title

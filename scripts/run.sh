@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install the app into .venv and start it on http://127.0.0.1:8501 (embedded model, SQLite).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+exec .venv/bin/streamlit run app.py "$@"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything the tests need into .venv, then run the whole suite.
+# Chromium (for the browser test) comes from the system's packages; as root on Debian/Ubuntu it is
+# installed here when missing, otherwise the browser test is skipped with a message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+    || echo "could not install chromium: the browser test will be skipped"
+fi
+exec .venv/bin/python -m pytest "$@"

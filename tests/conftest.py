@@ -1,0 +1,47 @@
+"""Every test gets its own data directory and database; nothing touches the real data/."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.db import create_schema, make_engine, open_session
+from tests.utils.factories import make_user
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "data"
+    monkeypatch.setenv("DRAFTGATE_DATA_DIR", str(directory))
+    monkeypatch.delenv("DRAFTGATE_DATABASE_URL", raising=False)
+    for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_API_STYLE", "ADMIN_PASSWORD"):
+        monkeypatch.delenv(f"DRAFTGATE_{name}", raising=False)
+    return directory
+
+
+@pytest.fixture
+def engine(data_dir):
+    db_engine = make_engine(f"sqlite:///{data_dir / 'test.db'}")
+    create_schema(db_engine)
+    yield db_engine
+    db_engine.dispose()
+
+
+@pytest.fixture
+def db(engine):
+    with open_session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def writer(db):
+    return make_user(db, "writer", "writer")
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user(db, "reviewer", "reviewer")
+
+
+@pytest.fixture
+def editor(db):
+    return make_user(db, "editor", "editor")

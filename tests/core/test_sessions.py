@@ -1,0 +1,54 @@
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from core.errors import InvalidInputError, NotFoundError
+from core.llm.types import PRESETS
+from core.models import Draft, ReviewItem, Score, Turn, utcnow
+from core.sessions import (
+    create_session, delete_session, get_session, list_sessions, mark_stale_drafts_interrupted, rename_session,
+)
+from tests.utils.factories import make_finished_draft, make_project, make_user
+
+
+def test_sessions_have_unguessable_ids_and_belong_to_their_owner(db, writer):
+    project = make_project(db)
+    first = create_session(session=db, owner=writer, project_id=project.id, title="Spring", params=PRESETS["factual"])
+    second = create_session(session=db, owner=writer, project_id=project.id)
+    assert first.public_id != second.public_id and len(first.public_id) >= 16
+    assert first.params["temperature"] == PRESETS["factual"].temperature
+    assert {s.id for s in list_sessions(session=db, owner=writer)} == {first.id, second.id}
+    stranger = make_user(db, "stranger", "writer")
+    with pytest.raises(NotFoundError):
+        get_session(session=db, user=stranger, public_id=first.public_id)
+    assert get_session(session=db, user=writer, public_id=first.public_id).id == first.id
+
+
+def test_rename_validates_title(db, writer):
+    project = make_project(db)
+    created = create_session(session=db, owner=writer, project_id=project.id)
+    assert rename_session(session=db, user=writer, public_id=created.public_id, title=" 新 标题 ").title == "新 标题"
+    with pytest.raises(InvalidInputError):
+        rename_session(session=db, user=writer, public_id=created.public_id, title="   ")
+
+
+def test_delete_removes_turns_drafts_scores_and_review_items(db, writer):
+    project = make_project(db, references=("alpha beta",))
+    make_finished_draft(db, writer, project, "gamma")
+    assert db.exec(select(ReviewItem)).all()
+    public_id = list_sessions(session=db, owner=writer)[0].public_id
+    delete_session(session=db, user=writer, public_id=public_id)
+    for table in (Turn, Draft, Score, ReviewItem):
+        assert db.exec(select(table)).all() == []
+
+
+def test_stale_generating_drafts_become_interrupted(db, writer):
+    project = make_project(db)
+    draft = make_finished_draft(db, writer, project, "partial")
+    draft.status, draft.updated_at = "generating", utcnow() - timedelta(hours=1)
+    db.add(draft)
+    db.commit()
+    assert mark_stale_drafts_interrupted(session=db) == 1
+    db.refresh(draft)
+    assert draft.status == "interrupted" and draft.text == "partial"

@@ -1,0 +1,39 @@
+"""Small factories for tests: users, projects with references, finished drafts."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from core.generation import score_and_route
+from core.models import Draft, Project, Turn, User
+from core.projects import add_reference, create_project
+from core.security import hash_password
+from core.sessions import create_session
+
+PASSWORD = "correct-horse"
+
+
+def make_user(session: Session, username: str, role: str) -> User:
+    user = User(username=username, password_hash=hash_password(PASSWORD), role=role)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def make_project(session: Session, name: str = "Sample", references: tuple[str, ...] = ()) -> Project:
+    project = create_project(session=session, name=name)
+    for text in references:
+        add_reference(session=session, project_id=project.id, text=text, actor_id=None)
+    return project
+
+
+def make_finished_draft(session: Session, owner: User, project: Project, text: str, instruction: str = "Write") -> Draft:
+    """A completed draft in a new session, scored and routed like a generated one."""
+    writing_session = create_session(session=session, owner=owner, project_id=project.id)
+    turn = Turn(session_id=writing_session.id, index=0, instruction=instruction)
+    session.add(turn)
+    session.flush()
+    draft = Draft(turn_id=turn.id, text=text, status="completed", finish_reason="stop", model="test")
+    session.add(draft)
+    session.commit()
+    return score_and_route(session=session, draft_id=draft.id)
