@@ -1,4 +1,4 @@
-"""SQLModel tables. Times are naive UTC (see utcnow)."""
+"""SQLModel tables. Times are timezone-aware UTC (see utcnow)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc)
 
 
 class User(SQLModel, table=True):
@@ -142,3 +142,45 @@ class AuditEvent(SQLModel, table=True):
     target: str = ""
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- the API core: cached answers, providers with encrypted keys, background jobs ---------------
+
+
+class CacheEntry(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=64)  # sha256 of what shapes the answer
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class Provider(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    base_url: str = Field(max_length=500)
+    api_style: str = Field(default="chat", max_length=16)  # chat | completions | task
+    model: str = Field(max_length=200)
+    default_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    qps_limit: float = 0.0  # requests per second; 0: no limit
+    tpm_limit: int = 0  # estimated tokens per minute; 0: no limit
+    encrypted_key: str = ""  # AES-256-GCM under the master key (core.secrets); empty: no key
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(index=True, max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # queued -> running -> succeeded | failed | cancelled (queued -> cancelled | failed too)
+    status: str = Field(default="queued", index=True, max_length=16)
+    progress_done: int = 0
+    progress_total: int = 0
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = ""
+    cancel_requested: bool = False
+    owner_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    heartbeat_at: datetime = Field(default_factory=utcnow)

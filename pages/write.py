@@ -47,6 +47,7 @@ continue_clicked = bool(turns) and st.button("Continue the previous text", key="
 if instruction or continue_clicked:
     kind = CONTINUE if continue_clicked and not instruction else "instruction"
     try:
+        params.validate()
         provider = resources.provider()
         with open_session(engine) as db:
             save_params(session=db, user=user, public_id=public_id, params=params)

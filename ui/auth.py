@@ -31,7 +31,6 @@ def require_area(area: str) -> User:
     user = current_user()
     if user is None:
         st.warning("Please sign in first.")
-        st.page_link("app.py", label="Go to sign-in")
         st.stop()
     if not may(user.role, area):
         st.error(f"Your role ({user.role}) does not give access to this page.")

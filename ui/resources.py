@@ -37,10 +37,10 @@ def engine() -> Engine:
 
 @st.cache_resource(show_spinner="Starting the embedded model (a few seconds, once)…")
 def _embedded_server():
-    from core.llm.local import start_embedded_server
+    from core.llm.local import embedded_server_once  # imports llama.cpp only when needed
 
     current = settings()
-    return start_embedded_server(context_tokens=current.embedded_context_tokens, threads=current.embedded_threads)
+    return embedded_server_once(context_tokens=current.embedded_context_tokens, threads=current.embedded_threads)
 
 
 def provider() -> ProviderConfig:

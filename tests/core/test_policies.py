@@ -35,7 +35,7 @@ def test_preview_counts_recent_drafts_sent_to_review(db, writer):
     make_finished_draft(db, writer, project, "dogs bark loudly")  # low
     preview = preview_policy(session=db, project_id=project.id, thresholds={"chrf": 99.0})
     assert preview.drafts_considered == 3
-    assert preview.to_review_now == 2  # defaults: chrF 25 and ROUGE-L 0.2 catch the unrelated one... and more
+    assert preview.to_review_now == 1  # the defaults (chrF 25, ROUGE-L 0.2) flag only the unrelated draft
     assert preview.to_review_with_new == 2
     loose = preview_policy(session=db, project_id=project.id, thresholds={})
     assert loose.to_review_with_new == 0

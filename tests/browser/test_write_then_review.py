@@ -1,0 +1,50 @@
+"""A writer drafts one turn with the embedded model; a reviewer decides a flagged draft."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+PASSWORD = "draftgate-demo"
+
+
+def sign_in(page: Page, url: str, username: str) -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=20_000)
+
+
+def test_writer_drafts_then_reviewer_decides(server, page: Page, tmp_path):
+    sign_in(page, server, "writer")
+    expect(page.get_by_role("heading", name="Write")).to_be_visible()
+    page.get_by_text("New session").click()
+    page.get_by_label("Title (optional)").fill("Browser session")
+    page.get_by_role("button", name="Create session").click()
+    expect(page.get_by_text("Session Browser session")).to_be_visible(timeout=20_000)
+    assert re.search(r"[?&]session=[\w-]{16}", page.url)
+
+    page.get_by_text("Parameters").click()
+    page.get_by_label("Max tokens").fill("12")
+    page.get_by_label("Max tokens").press("Enter")
+    page.get_by_test_id("stChatInputTextArea").fill("写一段关于春天的短文")
+    page.get_by_test_id("stChatInputTextArea").press("Enter")
+    messages = page.get_by_test_id("stChatMessage")
+    expect(messages).to_have_count(2, timeout=90_000)
+    expect(messages.nth(1).get_by_text(re.compile("model gemma"))).to_be_visible(timeout=90_000)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, "reviewer")
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    queue_heading = page.get_by_role("heading", name=re.compile(r"Queue \(\d+\)"))
+    before = int(re.search(r"\d+", queue_heading.inner_text()).group())
+    assert before >= 1
+    page.get_by_test_id("stBaseButton-secondary").filter(has_text="Open").first.click()
+    expect(page.get_by_text("Decision")).to_be_visible(timeout=20_000)
+    page.get_by_text("reject", exact=True).click()
+    page.get_by_label("Reason (required to reject)").fill("Off topic")
+    page.get_by_role("button", name="Submit decision").click()
+    expect(page.get_by_role("heading", name=f"Queue ({before - 1})")).to_be_visible(timeout=20_000)
+    page.screenshot(path=str(tmp_path / "review.png"))

@@ -1,0 +1,60 @@
+"""AppTest fixtures: each test's app uses the test's own data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sqlmodel import select
+
+from core.db import open_session
+from core.models import User
+from tests.utils.factories import make_user
+from ui import resources
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+@pytest.fixture
+def app_engine(data_dir):
+    resources.reset()
+    yield resources.engine()
+    resources.reset()
+
+
+@pytest.fixture
+def app_db(app_engine):
+    with open_session(app_engine) as session:
+        yield session
+
+
+@pytest.fixture
+def make_app(app_engine):
+    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`."""
+
+    def _make(path: str, user=None, query: dict | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+        if user is not None:
+            at.session_state["auth.user_id"] = user.id
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        return at.run()
+
+    return _make
+
+
+@pytest.fixture
+def users(app_db):
+    """One user per role; `admin` is the one the app created on its first start."""
+    admin = app_db.exec(select(User).where(User.username == "admin")).one()
+    return {"admin": admin, **{role: make_user(app_db, role, role) for role in ("writer", "reviewer", "editor")}}
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text, for assertions on content."""
+    parts = [e.value for kind in ("markdown", "caption", "text", "error", "warning", "info", "success", "title", "subheader")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
