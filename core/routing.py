@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import math
 from dataclasses import dataclass
 
 from core.constants import METRIC_LABELS, METRICS
@@ -55,6 +56,8 @@ def decide_route(
 
 
 def format_score(metric: str, value: float | None) -> str:
+    """Rounded down, so a score just under a threshold never reads as equal to it."""
     if value is None:
         return "–"
-    return f"{value:.1f}" if metric in ("bleu", "chrf") else f"{value:.3f}"
+    digits = 1 if metric in ("bleu", "chrf") else 3
+    return f"{math.floor(value * 10**digits) / 10**digits:.{digits}f}"

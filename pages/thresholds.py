@@ -45,7 +45,8 @@ for metric in METRICS:
         right.caption(f"No {label} scores yet.")
         continue
     histogram = alt.Chart(values).mark_bar().encode(
-        x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=20), title=label), y=alt.Y("count()", title="drafts")
+        x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=20, extent=[0, METRIC_MAX[metric]]), title=label,
+                scale=alt.Scale(domain=[0, METRIC_MAX[metric]])), y=alt.Y("count()", title="drafts")
     )
     layers = [histogram]
     if enabled:

@@ -56,7 +56,7 @@ def server(data_dir):
 
 
 @pytest.fixture
-def page():
+def browser_page():
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium, or run ./scripts/test.sh as root)")
     from playwright.sync_api import sync_playwright

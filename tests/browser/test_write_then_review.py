@@ -12,12 +12,13 @@ PASSWORD = "draftgate-demo"
 def sign_in(page: Page, url: str, username: str) -> None:
     page.goto(url)
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=20_000)
 
 
-def test_writer_drafts_then_reviewer_decides(server, page: Page, tmp_path):
+def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_path):
+    page = browser_page
     sign_in(page, server, "writer")
     expect(page.get_by_role("heading", name="Write")).to_be_visible()
     page.get_by_text("New session").click()
@@ -42,7 +43,7 @@ def test_writer_drafts_then_reviewer_decides(server, page: Page, tmp_path):
     before = int(re.search(r"\d+", queue_heading.inner_text()).group())
     assert before >= 1
     page.get_by_test_id("stBaseButton-secondary").filter(has_text="Open").first.click()
-    expect(page.get_by_text("Decision")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Submit decision")).to_be_visible(timeout=20_000)
     page.get_by_text("reject", exact=True).click()
     page.get_by_label("Reason (required to reject)").fill("Off topic")
     page.get_by_role("button", name="Submit decision").click()

@@ -24,3 +24,8 @@ def test_no_reference_empty_and_unscorable_drafts_go_to_review():
     assert decide_route(text="  \n", scores={}, thresholds=THRESHOLDS).reasons == ("empty",)
     unscorable = decide_route(text="!!!", scores={"chrf": None, "rougeL": None}, thresholds=THRESHOLDS)
     assert unscorable.reasons == ("unscorable",) and "no tokens" in unscorable.detail
+
+
+def test_scores_are_shown_rounded_down_so_below_never_reads_as_equal():
+    decision = decide_route(text="x", scores={"chrf": 50.0, "rougeL": 0.19996}, thresholds=THRESHOLDS)
+    assert "ROUGE-L 0.199 < 0.250" in decision.detail

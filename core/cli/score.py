@@ -1,0 +1,210 @@
+"""`score` (one candidate) and `score-file` (JSONL drafts against JSONL references)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from core.constants import METRICS
+from core.errors import InvalidInputError
+from core.scoring import score
+
+EXIT_OK = 0
+EXIT_BAD_LINES = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    one = subparsers.add_parser(
+        "score",
+        help="score one candidate text against reference texts (prints one JSON object)",
+        description="BLEU and chrF (0-100), ROUGE-1/2/L F1 (0-1), with signatures and the language.",
+    )
+    one.add_argument("--candidate", required=True, metavar="TEXT", help="the text to score")
+    one.add_argument(
+        "--reference", required=True, action="append", metavar="TEXT",
+        help="a reference text; repeat for several references",
+    )
+    one.add_argument("--lsum", action="store_true", help="add ROUGE-Lsum (sentence-level ROUGE-L)")
+    one.set_defaults(handler=_score)
+
+    many = subparsers.add_parser(
+        "score-file",
+        help="score every draft of a JSONL file against the references sharing its id",
+        description=(
+            "Each line of both files is a JSON object with an id and a text; several reference "
+            "lines may share an id. Writes one result per draft as JSONL (default: stdout) or "
+            "CSV (by the --output extension). Exit code 0 if everything scored, 2 if some lines "
+            "were malformed or some drafts had no reference."
+        ),
+    )
+    many.add_argument("--drafts", required=True, type=Path, metavar="DRAFTS.jsonl")
+    many.add_argument("--references", required=True, type=Path, metavar="REFS.jsonl")
+    many.add_argument("--output", type=Path, metavar="OUT.jsonl|OUT.csv", help="default: JSONL on stdout")
+    many.add_argument("--id-field", default="id", help="default: id")
+    many.add_argument("--text-field", default="text", help="default: text")
+    many.add_argument("--lsum", action="store_true", help="add ROUGE-Lsum (sentence-level ROUGE-L)")
+    many.set_defaults(handler=_score_file)
+
+
+def _json(value: Any, stream: IO[str]) -> str:
+    """One line of JSON; non-ASCII as is, unless `stream` could not encode it."""
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return json.dumps(value, ensure_ascii=encoding not in ("utf8", "utf8sig"))
+
+
+def _score(args: argparse.Namespace) -> int:
+    report = score(args.candidate, args.reference, lsum=args.lsum)
+    print(_json(report.as_dict(), sys.stdout))
+    return EXIT_OK
+
+
+# -- score-file ---------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Problems reported on stderr as `file:line: message`; any of them makes the exit code 2."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def report(self, where: str, message: str) -> None:
+        self.count += 1
+        print(f"{where}: {message}", file=sys.stderr)
+
+
+def _records(path: Path, id_field: str, text_field: str, problems: _Problems) -> Iterator[tuple[str, Any, str]]:
+    """(file:line, id, text) of every well-formed line; blank lines are skipped."""
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as err:
+        raise InvalidInputError(f"Cannot read {path}: {err.strerror or err}.") from err
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                where = f"{path}:{number}"
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    problems.report(where, f"not valid JSON ({err.msg})")
+                    continue
+                if not isinstance(record, dict):
+                    problems.report(where, "not a JSON object")
+                    continue
+                key, text = record.get(id_field), record.get(text_field)
+                if isinstance(key, bool) or not isinstance(key, (str, int)):
+                    problems.report(where, f"no {id_field!r} field (a string or an integer)")
+                elif not isinstance(text, str):
+                    problems.report(where, f"no {text_field!r} field (a string)")
+                else:
+                    yield where, key, text
+        except UnicodeDecodeError as err:
+            raise InvalidInputError(f"{path} is not UTF-8 text ({err.reason}).") from err
+
+
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = total > 0 and sys.stderr.isatty()
+        self._drawn = -1
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * done // self.total
+        if filled == self._drawn and done != self.total:
+            return
+        self._drawn = filled
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _result(key: Any, id_field: str, metrics: tuple[str, ...], report_dict: dict | None, error: str | None) -> dict:
+    row: dict[str, Any] = {id_field: key}
+    for metric in metrics:
+        row[metric] = report_dict.get(metric) if report_dict else None
+    row["signatures"] = report_dict["signatures"] if report_dict else {}
+    row["language"] = report_dict["language"] if report_dict else None
+    row["error"] = error
+    return row
+
+
+class _Writer:
+    def __init__(self, output: Path | None, id_field: str, metrics: tuple[str, ...]) -> None:
+        self._metrics = metrics
+        self._close = False
+        self._csv: csv.DictWriter | None = None
+        suffix = output.suffix.lower() if output else ".jsonl"
+        if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
+            raise InvalidInputError(f"Cannot tell the output format of {output}: use .jsonl or .csv.")
+        self._stream: IO[str] = sys.stdout
+        if output is not None:
+            try:
+                self._stream = output.open("w", encoding="utf-8", newline="")
+            except OSError as err:
+                raise InvalidInputError(f"Cannot write {output}: {err.strerror or err}.") from err
+            self._close = True
+        if suffix == ".csv":
+            fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics)]
+            self._csv = csv.DictWriter(self._stream, fieldnames=fields)
+            self._csv.writeheader()
+
+    def write(self, row: dict) -> None:
+        if self._csv is None:
+            self._stream.write(_json(row, self._stream) + "\n")
+            return
+        flat = {k: v for k, v in row.items() if k != "signatures"}
+        for metric in self._metrics:
+            flat[f"signature_{metric}"] = row["signatures"].get(metric, "")
+        self._csv.writerow({k: ("" if v is None else v) for k, v in flat.items()})
+
+    def close(self) -> None:
+        if self._close:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+
+def _score_file(args: argparse.Namespace) -> int:
+    for path in (args.references, args.drafts):
+        if not path.is_file():
+            raise InvalidInputError(f"No such file: {path}.")
+    problems = _Problems()
+    references: dict[str, list[str]] = defaultdict(list)
+    for _, key, text in _records(args.references, args.id_field, args.text_field, problems):
+        references[str(key)].append(text)
+    drafts = list(_records(args.drafts, args.id_field, args.text_field, problems))
+
+    metrics = (*METRICS, "rougeLsum") if args.lsum else METRICS
+    writer = _Writer(args.output, args.id_field, metrics)
+    progress = _Progress(len(drafts))
+    try:
+        for done, (where, key, text) in enumerate(drafts, start=1):
+            refs = references.get(str(key))
+            if refs:
+                row = _result(key, args.id_field, metrics, score(text, refs, lsum=args.lsum).as_dict(), None)
+            else:
+                message = f"no reference with {args.id_field} {key!r}"
+                problems.report(where, message)
+                row = _result(key, args.id_field, metrics, None, message)
+            writer.write(row)
+            progress.update(done)
+    finally:
+        progress.close()
+        writer.close()
+    return EXIT_BAD_LINES if problems.count else EXIT_OK

@@ -1,0 +1,64 @@
+"""Which script a text is written in, from character counts (no language model).
+
+Shown next to the scores, so it claims no more than the script tells: Latin-script text is
+"latin" (English, French and Vietnamese look alike to a script count), not "en".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from core.scoring.tokenizer import HAN_RE, HANGUL_RE, KANA_RE, LATIN_WORD_RE, OTHER_WORD_RE
+
+LANGUAGES = ("zh", "ja", "ko", "latin", "other", "none")
+
+
+class ScriptCounts(NamedTuple):
+    han: int  # characters
+    kana: int
+    hangul: int
+    latin: int  # words
+    other: int  # words of other scripts (Cyrillic, Greek, Arabic, Thai, ...)
+
+    @property
+    def cjk_scripts(self) -> tuple[bool, bool]:
+        """(has Han, has kana or Hangul), as tokenizer.cjk_scripts"""
+        return self.han > 0, self.kana + self.hangul > 0
+
+
+def script_counts(text: str) -> ScriptCounts:
+    return ScriptCounts(
+        len(HAN_RE.findall(text)),
+        len(KANA_RE.findall(text)),
+        len(HANGUL_RE.findall(text)),
+        len(LATIN_WORD_RE.findall(text)),
+        len(OTHER_WORD_RE.findall(text)),
+    )
+
+
+def detect_language(text: str) -> str:
+    """"zh", "ja", "ko", "latin", "other", or "none" (no letters: empty, digits, punctuation).
+
+    One CJK character weighs as much as one word of another script, so
+    "GPT-4 模型在 benchmark 上表现很好" is "zh". Among CJK characters: kana make up at least
+    5% of the Han and kana -> "ja" (a stray の in Chinese stays "zh"); Hangul outnumbering
+    kana and at least a fifth of the Han -> "ko"; otherwise Han -> "zh".
+    """
+    return language_of(script_counts(text))
+
+
+def language_of(counts: ScriptCounts) -> str:
+    """detect_language from counts already made."""
+    han, kana, hangul, latin, other = counts
+    cjk = han + kana + hangul
+    if not (cjk or latin or other):
+        return "none"
+    if cjk >= latin and cjk >= other:
+        if hangul > kana and hangul * 5 >= han:
+            return "ko"
+        if kana >= hangul and kana * 20 >= han + kana:
+            return "ja"
+        if han:
+            return "zh"
+        return "ja" if kana >= hangul else "ko"
+    return "latin" if latin >= other else "other"
