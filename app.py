@@ -1,12 +1,14 @@
-"""Draftgate: the router. Sign-in, then the pages this role may use."""
+"""Draftgate: the router. The IP allowlist, sign-in (with the idle timeout), then the pages this role may use."""
 
 import streamlit as st
 
 from core.security import may
-from ui import auth, resources
+from ui import auth, maintenance, resources
 
 st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
+auth.network_gate()  # a refused address sees only the refusal page
 resources.engine()  # creates the schema and the first admin on the first run
+maintenance.retention_once()  # DRAFTGATE_RETENTION_DAYS, at most once a day per process
 
 PAGES = (
     ("write", "pages/write.py", "Write", ":material/edit_note:"),
@@ -14,6 +16,8 @@ PAGES = (
     ("thresholds", "pages/thresholds.py", "Thresholds", ":material/tune:"),
     ("references", "pages/references.py", "References", ":material/library_books:"),
     ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+    ("audit", "pages/audit.py", "Audit", ":material/policy:"),
+    ("account", "pages/account.py", "Account", ":material/person:"),
 )
 
 user = auth.current_user()

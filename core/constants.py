@@ -33,3 +33,42 @@ DEFAULT_THRESHOLDS: dict[str, float | None] = {
     "rouge2": None,
     "rougeL": 0.2,
 }
+
+# -- the API core (core/llm): retries, streams, task-style providers -------------------------
+MAX_RETRIES = 2  # retries after the first try: 3 tries in all
+RETRY_INITIAL_DELAY_S = 0.5
+RETRY_MAX_DELAY_S = 8.0
+RETRY_JITTER = 0.25  # each backoff wait is shortened by up to this fraction, at random
+RETRY_AFTER_CEILING_S = 60.0  # a provider asking to wait longer than this is not retried
+STREAM_IDLE_TIMEOUT_S = 60.0  # a stream silent for this long (after its first bytes) is cut off
+TASK_POLL_INTERVAL_S = 1.0
+TASK_DEADLINE_S = 600.0
+HTTP_POOL_CONNECTIONS = 64  # kept-alive connections too: httpcore reconnects above its keep-alive cap
+
+# -- rate limits, cache, batches, variants, jobs ----------------------------------------------
+USER_RATE_LIMIT = 30  # generation requests per user per window; 0 turns the limit off
+USER_RATE_WINDOW_S = 60.0
+CACHE_TTL_S = 7 * 24 * 3600
+MAX_BATCH_CONCURRENCY = 32
+MAX_VARIANTS = 32
+JOB_WORKERS = 4
+JOB_HEARTBEAT_S = 5.0
+JOB_STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long belongs to a stopped app
+
+# -- security and privacy: passwords, sign-in throttling, idle sessions, audit, retention -----
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this bounds the work one request can cause
+SESSION_IDLE_MINUTES = 30  # a signed-in browser tab idle this long is signed out; 0: never
+LOGIN_MAX_FAILURES = 5  # failed sign-ins per user name within the window before attempts wait
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # the same per client address (many users may share one)
+LOGIN_WINDOW_MINUTES = 15  # failures count this long; the wait ends this long after the last one
+AUDIT_QUERY_LIMIT = 5_000  # rows the audit page shows and exports at most per query
+
+# -- review, thresholds from evidence, presets, moderation, dashboard -------------------------
+QUEUE_LIMIT = 200  # review items a queue view lists at most
+POLICY_RECENT_DRAFTS = 500  # newest scored drafts a policy preview and the threshold evidence look at
+REROUTE_RECENT_DAYS = 7  # an accepted draft this recent joins the queue when a new policy fails it
+PRESET_MAX_CHARS = 20_000  # of a preset's instruction or answer
+SENSITIVE_WORD_MAX_CHARS = 100
+MASK_WIDE, MASK_NARROW = "＊", "*"  # a masked full-width (CJK) character, and any other
+DASHBOARD_MAX_DRAFTS = 50_000  # drafts one dashboard view aggregates at most (newest first)

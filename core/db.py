@@ -26,6 +26,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
         cursor.close()
 
     return engine

@@ -6,15 +6,18 @@
      ├── PermissionDeniedError      the user's role does not allow the action
      ├── AuthenticationError        wrong user name or password, or a disabled account
      ├── ConflictError              someone else changed or claimed it first
-     └── LLMError                   talking to a model failed
+     ├── RateLimitedError           this user sent too many requests: slow down (retry_after_s)
+     ├── SecretError                the master key is missing or wrong, or a secret cannot be decrypted
+     └── LLMError                   talking to a model failed (partial_text: what a broken stream delivered)
           ├── LLMConnectionError    could not reach the provider
-          │    └── LLMTimeoutError  the provider did not answer in time
+          │    └── LLMTimeoutError  the provider did not answer in time (or went quiet mid-stream)
           ├── LLMStatusError        the provider answered with an HTTP error status
-          │    ├── LLMBadRequestError        400, 404, 422
+          │    ├── LLMBadRequestError        400, 404, 409, 422 and other 4xx
           │    ├── LLMAuthenticationError    401, 403
           │    ├── LLMRateLimitError         429
           │    └── LLMServerError            5xx
           ├── LLMResponseError      the provider's answer could not be read
+          │    └── LLMTaskFailedError        a task-style provider reported its task failed
           └── EmbeddedModelError    the embedded local model could not be started
 
 Pages catch DraftgateError in one place and show str(err); anything else is a bug.
@@ -47,8 +50,19 @@ class ConflictError(DraftgateError):
     pass
 
 
-class LLMError(DraftgateError):
+class RateLimitedError(DraftgateError):
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SecretError(DraftgateError):
     pass
+
+
+class LLMError(DraftgateError):
+    partial_text: str = ""  # the text a stream had delivered before it broke
+    attempts: int = 1  # how many times the request was sent
 
 
 class LLMConnectionError(LLMError):
@@ -67,11 +81,13 @@ class LLMStatusError(LLMError):
         status_code: int,
         provider_message: str = "",
         request_id: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.provider_message = provider_message
         self.request_id = request_id
+        self.retry_after_s = retry_after_s  # the wait the provider asked for, if it named one
 
 
 class LLMBadRequestError(LLMStatusError):
@@ -91,6 +107,10 @@ class LLMServerError(LLMStatusError):
 
 
 class LLMResponseError(LLMError):
+    pass
+
+
+class LLMTaskFailedError(LLMResponseError):
     pass
 
 

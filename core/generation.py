@@ -1,9 +1,14 @@
 """One turn end to end: save the turn, stream the draft into the database, score it, route it.
 
-    prepare_turn  -> Turn + Draft("generating") committed before the model is called
+    prepare_turn  -> Turn + Draft("generating") committed before the model is called; an
+                     instruction matching one of the project's presets is noted (`preset`)
     stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S;
+                     with a preset: yields the preset's answer and never calls the model
+                     (Draft.provider "preset"); what it yields is masked where a sensitive
+                     word is (core.moderation), the stored text is the original;
                      on success scores and routes the draft; on failure keeps the partial
                      text and marks the draft failed (or interrupted) with the reason
+    score_and_route -> scores, scans for sensitive words, routes by the project's policy
 """
 
 from __future__ import annotations
@@ -15,16 +20,16 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from core import constants
+from core import constants, moderation, presets
 from core.db import open_session
 from core.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.llm.client import LLMClient
 from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.models import Draft, Reference, Score, Turn, User, WritingSession, utcnow
-from core.policies import current_policy
+from core.policies import PRESET_PROVIDER, PolicySpec, current_policy
 from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
 from core.review import submit_for_review
-from core.routing import NEEDS_REVIEW, decide_route
+from core.routing import ACCEPTED, NEEDS_REVIEW, RouteDecision
 from core.scoring import score
 from core.security import require
 from core.sessions import get_session, history
@@ -40,6 +45,7 @@ class PreparedTurn:
     prompt: str | list[ChatMessage]
     params: GenerationParams
     provider: ProviderConfig
+    preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
 
 
 def prepare_turn(
@@ -52,7 +58,9 @@ def prepare_turn(
     provider: ProviderConfig,
     kind: str = "instruction",
     budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    use_presets: bool = True,
 ) -> PreparedTurn:
+    """Save the turn and its empty draft. `use_presets=False`: always ask the model."""
     require(user.role, "write")
     params.validate()
     writing_session = get_session(session=session, user=user, public_id=public_id)
@@ -67,6 +75,9 @@ def prepare_turn(
             raise InvalidInputError("Write an instruction first.")
         if len(instruction) > MAX_INSTRUCTION_CHARS:
             raise InvalidInputError(f"An instruction has at most {MAX_INSTRUCTION_CHARS:,} characters.")
+    preset = None
+    if use_presets and kind != CONTINUE:
+        preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
     kept = trim_history(earlier, instruction, budget_tokens)
     if provider.api_style == "completions":
         prompt: str | list[ChatMessage] = render_completion_prompt(kept, instruction, kind)
@@ -84,18 +95,26 @@ def prepare_turn(
     writing_session.updated_at = utcnow()
     session.add(writing_session)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider)
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset)
 
 
 def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Iterator[str]:
-    """Yield the draft's text as it arrives; the database always holds what has arrived."""
+    """Yield the draft's text as it arrives, masked where a sensitive word is; the database
+    always holds what has arrived (unmasked)."""
+    with open_session(engine) as session:
+        masker = moderation.active_matcher(session=session).masker()
+    if prepared.preset is not None:
+        yield from _answer_from_preset(engine, prepared, masker)
+        return
     finished = False
     stream = None
     last_save = time.monotonic()
     try:
         stream = client.stream(prepared.prompt, prepared.params)
         for delta in stream:
-            yield delta
+            safe = masker.feed(delta)
+            if safe:
+                yield safe
             if time.monotonic() - last_save >= constants.PARTIAL_SAVE_INTERVAL_S:
                 _save_partial(engine, prepared.draft_id, stream.text)
                 last_save = time.monotonic()
@@ -110,11 +129,16 @@ def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -
             draft.prompt_tokens = result.usage.prompt_tokens
             draft.completion_tokens = result.usage.completion_tokens
             draft.latency_ms = round(result.latency_s * 1000)
+            if hasattr(draft, "cache_hit"):  # recorded once the Draft table has the column
+                draft.cache_hit = bool(getattr(result, "cached", False))
             draft.updated_at = utcnow()
             session.add(draft)
             session.commit()
             score_and_route(session=session, draft_id=prepared.draft_id)
         finished = True
+        rest = masker.flush()
+        if rest:
+            yield rest
     except DraftgateError as err:
         _mark_unfinished(engine, prepared.draft_id, stream.text if stream else "", "failed", str(err))
         finished = True
@@ -127,6 +151,29 @@ def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -
                 engine, prepared.draft_id, stream.text if stream else "", "interrupted",
                 "Generation stopped before the end (the page was left or reloaded).",
             )
+
+
+def _answer_from_preset(engine: Engine, prepared: PreparedTurn, masker: moderation.StreamMasker) -> Iterator[str]:
+    """Complete the draft with the preset's answer (no model call), then yield it."""
+    started = time.monotonic()
+    preset = prepared.preset
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+        draft.text = preset.answer
+        draft.status = "completed"
+        draft.finish_reason = "preset"
+        draft.provider = PRESET_PROVIDER
+        draft.model = f"preset #{preset.preset_id}"
+        draft.request_id = f"preset:{preset.preset_id}"
+        draft.latency_ms = round((time.monotonic() - started) * 1000)
+        draft.updated_at = utcnow()
+        session.add(draft)
+        presets.record_use(session=session, preset_id=preset.preset_id)
+        session.commit()
+        score_and_route(session=session, draft_id=prepared.draft_id)
+    text = masker.feed(preset.answer) + masker.flush()
+    if text:
+        yield text
 
 
 def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Draft:
@@ -159,7 +206,10 @@ def score_and_route(*, session: Session, draft_id: int) -> Draft:
     elif references:
         values = {}
     policy = current_policy(session=session, project_id=project_id)
-    decision = decide_route(text=draft.text, scores=values, thresholds=policy.thresholds)
+    sensitive = moderation.active_matcher(session=session).found(draft.text)
+    decision = PolicySpec.of(policy).decide(draft.text, values, sensitive)
+    if draft.provider == PRESET_PROVIDER and set(decision.reasons) <= {"low_score", "unscorable", "no_reference"}:
+        decision = RouteDecision(ACCEPTED)  # an editor's fixed answer: scored for the record, never threshold-routed
     draft.route = decision.route
     draft.route_reasons = list(decision.reasons)
     draft.policy_version = policy.version

@@ -107,6 +107,10 @@ class ThresholdPolicy(SQLModel, table=True):
     author_id: Optional[int] = Field(default=None, foreign_key="user.id")
     note: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+    # how the metrics combine (core.routing.RULES): any_below | all_below | weighted
+    rule: str = Field(default="any_below", max_length=16)
+    weights: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=True))
+    composite_threshold: Optional[float] = None  # weighted rule: flag below this share (0-1)
 
 
 class ReviewItem(SQLModel, table=True):
@@ -184,3 +188,53 @@ class Job(SQLModel, table=True):
     started_at: Optional[datetime] = None
     finished_at: Optional[datetime] = None
     heartbeat_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def progress(self) -> float:
+        """Done so far, from 0.0 to 1.0."""
+        return self.progress_done / self.progress_total if self.progress_total else 0.0
+
+
+# -- security: failed sign-ins (core.throttle) -------------------------------------------------
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, counted per user name and per client address for a while."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)  # user | address
+    key: str = Field(index=True, max_length=128)  # the user name (lowercased) or the address
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- presets and moderation (core.presets, core.moderation) ---------------------------------
+# No foreign key to user or draft: who did what is in the audit trail, and deleting a user's
+# data (core.privacy) must not be blocked by these tables.
+
+
+class Preset(SQLModel, table=True):
+    """A frequent instruction of a project with its fixed answer (given without calling a model)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "normalized"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    instruction: str = Field(sa_column=Column(Text, nullable=False))
+    normalized: str = Field(max_length=2000)  # core.presets.normalize_instruction(instruction)
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    min_similarity: float = 0.0  # 0: exact (normalised) match only; else fuzzy from this ratio (0-100)
+    enabled: bool = True
+    source: str = Field(default="manual", max_length=16)  # manual | import | draft
+    source_draft_id: Optional[int] = None  # the approved draft it was made from (no foreign key, see above)
+    uses: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SensitiveWord(SQLModel, table=True):
+    """A word or phrase that sends a draft to review and is masked while a draft streams."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    word: str = Field(max_length=200)
+    folded: str = Field(index=True, unique=True, max_length=200)  # core.moderation.fold(word)
+    created_at: datetime = Field(default_factory=utcnow)

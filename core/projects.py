@@ -12,9 +12,11 @@ from core import audit, constants
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Project, Reference, utcnow
 from core.scoring import detect_language
+from core.security import require_actor
 
 
 def create_project(*, session: Session, name: str, description: str = "", actor_id: int | None = None) -> Project:
+    require_actor(session, actor_id, "references")
     name = name.strip()
     if not name:
         raise InvalidInputError("A project needs a name.")
@@ -47,6 +49,7 @@ def list_references(*, session: Session, project_id: int) -> list[Reference]:
 def add_reference(
     *, session: Session, project_id: int, text: str, actor_id: int | None, source: str = "manual"
 ) -> Reference:
+    require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
     reference = Reference(project_id=project_id, text=_clean_text(text), source=source)
     reference.language = detect_language(reference.text)
@@ -58,6 +61,7 @@ def add_reference(
 
 
 def update_reference(*, session: Session, reference_id: int, text: str, actor_id: int | None) -> Reference:
+    require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
     reference.text = _clean_text(text)
     reference.language = detect_language(reference.text)
@@ -69,6 +73,7 @@ def update_reference(*, session: Session, reference_id: int, text: str, actor_id
 
 
 def delete_reference(*, session: Session, reference_id: int, actor_id: int | None) -> None:
+    require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
     session.delete(reference)
     audit.record(session, actor_id=actor_id, action="reference.delete", target=f"reference:{reference_id}")
@@ -82,6 +87,7 @@ def import_references(
 
     A bad row raises InvalidInputError naming the row; nothing is written then.
     """
+    require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
     texts = parse_reference_file(filename, content)
     references = [

@@ -14,6 +14,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.llm.types import GenerationParams
 from core.models import Comment, Draft, Project, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.prompts import Exchange
+from core.security import require
 
 STALE_AFTER = timedelta(minutes=5)  # a draft "generating" without news this long has been interrupted
 MAX_TITLE_LENGTH = 200
@@ -35,6 +36,7 @@ class TurnView:
 def create_session(
     *, session: Session, owner: User, project_id: int, title: str = "", params: GenerationParams | None = None
 ) -> WritingSession:
+    require(owner.role, "write")
     if session.get(Project, project_id) is None:
         raise NotFoundError("No such project.")
     title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
@@ -68,6 +70,7 @@ def get_session(*, session: Session, user: User, public_id: str) -> WritingSessi
 
 
 def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
+    require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     writing_session.title = _clean_title(title)
     writing_session.updated_at = utcnow()
@@ -77,6 +80,7 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
 
 
 def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+    require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     writing_session.params = params.validate().to_dict()
     session.add(writing_session)

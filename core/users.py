@@ -1,26 +1,42 @@
-"""User accounts: create, sign in, roles, the first admin."""
+"""User accounts: create, sign in (throttled), roles, disable, passwords, the first admin.
+
+Every change an admin makes is checked here (require_actor "admin"), not only on the page,
+and audited. Nobody can demote or disable the last enabled admin (privacy.delete_user_data
+keeps the same rule for deletion).
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sqlmodel import Session, func, select
 
-from core import audit
+from core import audit, throttle
 from core.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from core.models import User
-from core.security import check_role, generate_password, hash_password, verify_password
+from core.security import (
+    check_password, check_role, generate_password, hash_password, require_actor, verify_password,
+)
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+USERNAME_RULE = "A user name has 2-64 letters, digits, dots, dashes or underscores."
+
+
+def check_username(username: str) -> str:
+    username = (username or "").strip()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInputError(USERNAME_RULE)
+    return username
 
 
 def create_user(
     *, session: Session, username: str, password: str, role: str, actor_id: int | None = None
 ) -> User:
-    username = username.strip()
-    if not USERNAME_PATTERN.match(username):
-        raise InvalidInputError("A user name has 2-64 letters, digits, dots, dashes or underscores.")
+    require_actor(session, actor_id, "admin")
+    username = check_username(username)
     check_role(role)
+    check_password(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
         raise ConflictError(f"The user name {username!r} is taken.")
     user = User(username=username, password_hash=hash_password(password), role=role)
@@ -31,17 +47,43 @@ def create_user(
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User:
-    user = session.exec(select(User).where(User.username == username.strip())).first()
-    if user is None or not verify_password(user.password_hash, password):
-        audit.record(session, actor_id=None, action="auth.failed", target=username.strip()[:64])
+def authenticate(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    address: str | None = None,
+    limits: throttle.LoginLimits = throttle.DEFAULT_LIMITS,
+) -> User:
+    """The user with this name and password; raises AuthenticationError, or RateLimitedError
+    (saying how long to wait) after too many failures for the name or the address."""
+    username = (username or "").strip()
+    throttle.check_allowed(session, username=username, address=address, limits=limits)
+    user = session.exec(select(User).where(User.username == username)).first() if username else None
+    if user is None:
+        verify_password(_dummy_hash(), password or "")  # the same work as for a real name
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password or "")
+    if not ok:
+        throttle.record_failure(session, username=username, address=address, window=limits.window)
+        audit.record(session, actor_id=None, action="auth.failed", target=username[:64], address=address or "")
         session.commit()
         raise AuthenticationError("Wrong user name or password.")
     if user.disabled:
         raise AuthenticationError("This account is disabled; ask an admin.")
-    audit.record(session, actor_id=user.id, action="auth.sign_in", target=user.username)
+    throttle.clear_user(session, username=username)
+    audit.record(session, actor_id=user.id, action="auth.sign_in", target=user.username, address=address or "")
     session.commit()
     return user
+
+
+def record_sign_out(*, session: Session, user_id: int, reason: str = "sign_out") -> None:
+    """Audit the end of a signed-in session: "sign_out" or "idle" (the idle timeout)."""
+    if session.get(User, user_id) is None:
+        return
+    audit.record(session, actor_id=user_id, action="auth.sign_out", target="", reason=reason)
+    session.commit()
 
 
 def get_user(*, session: Session, user_id: int) -> User:
@@ -55,16 +97,61 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.username)))
 
 
-def set_role(*, session: Session, user_id: int, role: str, actor_id: int) -> User:
+def set_role(*, session: Session, user_id: int, role: str, actor_id: int | None) -> User:
+    require_actor(session, actor_id, "admin")
     check_role(role)
     user = get_user(session=session, user_id=user_id)
-    if user.role == "admin" and role != "admin" and _admin_count(session) <= 1:
-        raise ConflictError("This is the last admin; make someone else admin first.")
+    if role != "admin":
+        _keep_an_admin(session, user, "make someone else admin first")
     old_role, user.role = user.role, role
     session.add(user)
     audit.record(session, actor_id=actor_id, action="user.role", target=user.username, old=old_role, new=role)
     session.commit()
     return user
+
+
+def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: int | None) -> User:
+    """Disable (the user cannot sign in; an open session ends at its next action) or enable."""
+    require_actor(session, actor_id, "admin")
+    user = get_user(session=session, user_id=user_id)
+    if disabled and actor_id == user.id:
+        raise ConflictError("You cannot disable your own account.")
+    if disabled:
+        _keep_an_admin(session, user, "make someone else admin first")
+    if user.disabled != disabled:
+        user.disabled = disabled
+        session.add(user)
+        audit.record(session, actor_id=actor_id, action="user.disable" if disabled else "user.enable",
+                     target=user.username)
+    session.commit()
+    return user
+
+
+def reset_password(*, session: Session, user_id: int, actor_id: int | None, new_password: str = "") -> str | None:
+    """Set a user's password (an admin's act). Returns the generated one when none was given."""
+    require_actor(session, actor_id, "admin")
+    user = get_user(session=session, user_id=user_id)
+    generated = "" if new_password else generate_password()
+    password = check_password(new_password or generated, username=user.username)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    throttle.clear_user(session, username=user.username)
+    audit.record(session, actor_id=actor_id, action="user.password_reset", target=user.username)
+    session.commit()
+    return generated or None
+
+
+def change_password(*, session: Session, user_id: int, old_password: str, new_password: str) -> None:
+    """A user changes their own password, proving they know the current one."""
+    user = get_user(session=session, user_id=user_id)
+    if not verify_password(user.password_hash, old_password or ""):
+        raise AuthenticationError("The current password is wrong.")
+    if new_password == old_password:
+        raise InvalidInputError("The new password is the same as the current one.")
+    user.password_hash = hash_password(check_password(new_password, username=user.username))
+    session.add(user)
+    audit.record(session, actor_id=user.id, action="user.password_change", target=user.username)
+    session.commit()
 
 
 def ensure_initial_admin(*, session: Session, password: str = "") -> str | None:
@@ -79,5 +166,16 @@ def ensure_initial_admin(*, session: Session, password: str = "") -> str | None:
     return generated or None
 
 
-def _admin_count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
+def enabled_admin_count(session: Session) -> int:
+    query = select(func.count()).select_from(User).where(User.role == "admin", User.disabled == False)  # noqa: E712
+    return session.exec(query).one()
+
+
+def _keep_an_admin(session: Session, user: User, advice: str) -> None:
+    if user.role == "admin" and not user.disabled and enabled_admin_count(session) <= 1:
+        raise ConflictError(f"This is the last admin; {advice}.")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password(generate_password())

@@ -1,74 +1,151 @@
-"""Admin: users and roles, the model provider in use, the audit trail."""
+"""Admin: users and roles, each user's data (export, delete), the model provider, security settings."""
 
 import pandas as pd
 import streamlit as st
 
-from core.audit import recent_events
 from core.constants import ROLES
 from core.db import open_session
 from core.errors import DraftgateError
-from core.users import create_user, list_users, set_role
+from core.key_rotation import rotate_master_key
+from core.llm.registry import list_providers
+from core.privacy import delete_user_data, export_json, export_user_data, summary
+from core.users import create_user, list_users, reset_password, set_disabled, set_role
 from ui import auth, resources
+
+EXPORT_KEY = "admin.export"
 
 user = auth.require_area("admin")
 engine = resources.engine()
+settings = resources.settings()
 st.title("Admin")
 
 
 def run(action, **kwargs):
+    """Run a core action; show its message on failure. (True, result) when it worked."""
     try:
         with open_session(engine) as db:
-            action(session=db, **kwargs)
+            return True, action(session=db, **kwargs)
     except DraftgateError as err:
         st.error(str(err))
-        return False
-    return True
+        return False, None
 
 
-users_tab, provider_tab, audit_tab = st.tabs(["Users", "Model provider", "Audit log"])
+with open_session(engine) as db:
+    users = list_users(session=db)
+names = {u.id: u.username for u in users}
+
+users_tab, data_tab, provider_tab, security_tab = st.tabs(["Users", "Data", "Model provider", "Security"])
 with users_tab:
-    with open_session(engine) as db:
-        users = list_users(session=db)
     st.dataframe(
         pd.DataFrame([{"user": u.username, "role": u.role, "disabled": u.disabled, "created": u.created_at} for u in users]),
         hide_index=True,
     )
     with st.form("admin.new_user", clear_on_submit=True):
         st.markdown("**New user**")
-        username = st.text_input("User name")
-        password = st.text_input("Password (at least 8 characters)", type="password")
+        username = st.text_input("User name", max_chars=64)
+        password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024)
         role = st.selectbox("Role", ROLES)
         if st.form_submit_button("Create user") and run(
             create_user, username=username, password=password, role=role, actor_id=user.id
-        ):
-            st.rerun()
-    with st.form("admin.role"):
-        st.markdown("**Change a role**")
-        target = st.selectbox("User", [u.id for u in users], format_func={u.id: u.username for u in users}.get)
-        new_role = st.selectbox("New role", ROLES, key="admin.new_role")
-        if st.form_submit_button("Change role") and run(set_role, user_id=target, role=new_role, actor_id=user.id):
+        )[0]:
             st.rerun()
 
+    st.markdown("**Manage a user**")
+    target_id = st.selectbox("User", list(names), format_func=names.get, key="admin.target")
+    target = next(u for u in users if u.id == target_id)
+    st.caption(f"{target.username}: {target.role}, {'disabled' if target.disabled else 'enabled'}")
+    role_col, state_col = st.columns(2)
+    new_role = role_col.selectbox("New role", ROLES, index=ROLES.index(target.role), key="admin.new_role")
+    if role_col.button("Change role", key="admin.change_role") and run(
+        set_role, user_id=target.id, role=new_role, actor_id=user.id
+    )[0]:
+        st.rerun()
+    toggle = "Enable" if target.disabled else "Disable"
+    if state_col.button(f"{toggle} {target.username}", key="admin.toggle") and run(
+        set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
+    )[0]:
+        st.rerun()
+    with st.form("admin.reset_password", clear_on_submit=True):
+        new_password = st.text_input(
+            f"New password for {target.username} (empty: generate one)", type="password", max_chars=1024
+        )
+        if st.form_submit_button("Reset password"):
+            ok, generated = run(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
+            if ok and generated:
+                st.success(f"New password for {target.username} (shown once): `{generated}`")
+            elif ok:
+                st.success(f"The password of {target.username} is changed.")
+
+with data_tab:
+    st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
+    data_user_id = st.selectbox("User", list(names), format_func=names.get, key="admin.data_user")
+    if st.button("Prepare export", key="admin.prepare_export"):
+        ok, document = run(export_user_data, user_id=data_user_id, actor_id=user.id)
+        if ok:
+            st.session_state[EXPORT_KEY] = (data_user_id, export_json(document))
+    prepared = st.session_state.get(EXPORT_KEY)
+    if prepared and prepared[0] == data_user_id:
+        st.download_button(
+            f"Download the data of {names[data_user_id]} (JSON)", prepared[1],
+            file_name=f"draftgate-{names[data_user_id]}.json", mime="application/json", key="admin.download",
+        )
+    with st.form("admin.delete_user"):
+        st.markdown(f"**Delete {names[data_user_id]} and all their data** (cannot be undone)")
+        confirm_name = st.text_input("Type the user name to confirm", max_chars=64)
+        if st.form_submit_button("Delete user and data"):
+            if confirm_name.strip() != names[data_user_id]:
+                st.error("Type the user name exactly to confirm.")
+            else:
+                ok, report = run(delete_user_data, user_id=data_user_id, actor_id=user.id, settings=settings)
+                if ok:
+                    st.session_state.pop(EXPORT_KEY, None)
+                    st.success(f"Deleted {confirm_name.strip()}: {summary(report)}.")
+                    for warning in report.warnings:
+                        st.warning(warning)
+
 with provider_tab:
-    current = resources.settings()
-    if current.uses_embedded_model:
+    if settings.uses_embedded_model:
         st.info("No provider is configured: drafts come from the embedded local model (Gemma 3 270M, llama.cpp on 127.0.0.1).")
     else:
-        key = current.llm_api_key.get_secret_value()
+        key = settings.llm_api_key.get_secret_value()
         st.markdown(
-            f"- Base URL: `{current.llm_base_url}`\n- Model: `{current.llm_model}`\n- API style: `{current.llm_api_style}`\n"
+            f"- Base URL: `{settings.llm_base_url}`\n- Model: `{settings.llm_model}`\n- API style: `{settings.llm_api_style}`\n"
             f"- API key: `{'…' + key[-4:] if len(key) > 8 else ('set' if key else 'none')}`"
         )
     st.caption("Set DRAFTGATE_LLM_BASE_URL, DRAFTGATE_LLM_API_KEY, DRAFTGATE_LLM_MODEL and DRAFTGATE_LLM_API_STYLE to use a provider.")
+    try:
+        with open_session(engine) as db:
+            providers = list_providers(session=db, settings=settings)
+    except DraftgateError as err:
+        st.error(str(err))
+        providers = []
+    if providers:
+        st.markdown("**Registered providers** (keys encrypted at rest, shown masked)")
+        st.dataframe(
+            pd.DataFrame([{"name": p.name, "model": p.model, "base URL": p.base_url, "style": p.api_style,
+                           "key": p.key_mask or "none"} for p in providers]),
+            hide_index=True,
+        )
+    st.caption("Register providers with `python -m core provider add ...`.")
 
-with audit_tab:
-    with open_session(engine) as db:
-        events = recent_events(session=db)
-        names = {u.id: u.username for u in list_users(session=db)}
-    st.dataframe(
-        pd.DataFrame([
-            {"time": e.created_at, "who": names.get(e.actor_id, "—"), "action": e.action, "target": e.target, "detail": str(e.detail)}
-            for e in events
-        ]),
-        hide_index=True,
-    )
+with security_tab:
+    networks = settings.ip_networks
+    idle = settings.session_idle_minutes
+    st.markdown("\n".join([
+        "- IP allowlist: " + (", ".join(f"`{n}`" for n in networks) if networks else "none (every address may connect)"),
+        f"- Idle sign-out after {idle} minutes" if idle else "- No idle sign-out",
+        f"- Sign-in throttling: {settings.login_max_failures or 'no limit of'} failures per user name, "
+        f"{settings.login_max_failures_per_address or 'no limit of'} per address, within {settings.login_window_minutes} minutes",
+        f"- Retention: drafts older than {settings.retention_days} days are deleted" if settings.retention_days
+        else "- Retention: drafts are kept",
+    ]))
+    st.caption("These come from DRAFTGATE_IP_ALLOWLIST, DRAFTGATE_SESSION_IDLE_MINUTES, DRAFTGATE_LOGIN_* and DRAFTGATE_RETENTION_DAYS.")
+    st.markdown("**Master key rotation**: re-encrypts every stored API key under a new master key.")
+    if settings.master_key.get_secret_value().strip():
+        st.caption("The master key comes from DRAFTGATE_MASTER_KEY: rotate it with `python -m core rotate-master-key`.")
+    else:
+        confirm = st.checkbox("Yes, replace the master key file now", key="admin.rotate_confirm")
+        if st.button("Rotate the master key", key="admin.rotate", disabled=not confirm):
+            ok, report = run(rotate_master_key, settings=settings, actor_id=user.id)
+            if ok:
+                st.success(f"Re-encrypted {report.secrets} stored key(s); the new master key is in {report.key_file}.")

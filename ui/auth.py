@@ -1,35 +1,80 @@
-"""Sign-in state and the role check every page makes for itself."""
+"""Sign-in state, the IP allowlist gate, the idle timeout, and the role check every page makes.
+
+session_state keys (owned here): "auth.user_id" (the signed-in user's ID), "auth.last_seen"
+(wall-clock seconds of the last run, for the idle timeout), "auth.notice" (why the user was
+signed out, shown once on the sign-in page).
+"""
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
 from core.db import open_session
-from core.errors import AuthenticationError
+from core.errors import DraftgateError
 from core.models import User
-from core.security import may
-from core.users import authenticate
+from core.security import address_allowed, may
+from core.throttle import LoginLimits
+from core.users import authenticate, record_sign_out
 from ui import resources
 
 USER_KEY = "auth.user_id"
+LAST_SEEN_KEY = "auth.last_seen"
+NOTICE_KEY = "auth.notice"
+LOOPBACK = "127.0.0.1"
+
+
+def client_address() -> str:
+    """The browser's address. Streamlit gives None for loopback connections (this machine);
+    behind a reverse proxy on this machine, uvicorn takes it from X-Forwarded-For."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else LOOPBACK
+
+
+def network_gate() -> None:
+    """Refuse, with a page saying why, a visitor whose address is outside DRAFTGATE_IP_ALLOWLIST."""
+    networks = resources.settings().ip_networks
+    address = client_address()
+    if address_allowed(address, networks):
+        return
+    st.title("Access refused")
+    st.error(
+        f"This Draftgate does not accept connections from your address ({address}). "
+        "If you should have access, ask its administrator to add your network to DRAFTGATE_IP_ALLOWLIST."
+    )
+    st.stop()
 
 
 def current_user() -> User | None:
+    """The signed-in, enabled user; None when signed out, disabled, or idle for too long."""
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
+        return None
+    now = time.time()
+    idle_minutes = resources.settings().session_idle_minutes
+    last_seen = st.session_state.get(LAST_SEEN_KEY)
+    if idle_minutes and last_seen is not None and now - last_seen > idle_minutes * 60:
+        sign_out(reason="idle")
+        st.session_state[NOTICE_KEY] = f"You were signed out after {idle_minutes} minutes without activity."
         return None
     with open_session(resources.engine()) as session:
         user = session.get(User, user_id)
     if user is None or user.disabled:
-        st.session_state.pop(USER_KEY, None)
+        _forget()
         return None
+    st.session_state[LAST_SEEN_KEY] = now
     return user
 
 
 def require_area(area: str) -> User:
-    """The signed-in user, if their role may use `area`; otherwise a refusal and stop."""
+    """The signed-in user, if their address is allowed and their role may use `area`; otherwise a refusal and stop."""
+    network_gate()
     user = current_user()
     if user is None:
+        notice = st.session_state.get(NOTICE_KEY)
+        if notice:
+            st.info(notice)
         st.warning("Please sign in first.")
         st.stop()
     if not may(user.role, area):
@@ -41,21 +86,43 @@ def require_area(area: str) -> User:
 def login_form() -> None:
     st.title("Draftgate")
     st.caption("Writing with language models, under a quality gate.")
+    notice = st.session_state.get(NOTICE_KEY)
+    if notice:
+        st.info(notice)
     with st.form("auth.login"):
-        username = st.text_input("User name")
-        password = st.text_input("Password", type="password")
+        username = st.text_input("User name", max_chars=64)
+        password = st.text_input("Password", type="password", max_chars=1024)
         submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        try:
-            with open_session(resources.engine()) as session:
-                user = authenticate(session=session, username=username, password=password)
-        except AuthenticationError as err:
-            st.error(str(err))
-            return
-        st.session_state[USER_KEY] = user.id
-        st.rerun()
+    if not submitted:
+        return
+    if not username.strip() or not password:
+        st.error("Enter your user name and password.")
+        return
+    settings = resources.settings()
+    try:
+        with open_session(resources.engine()) as session:
+            user = authenticate(
+                session=session, username=username, password=password, address=client_address(),
+                limits=LoginLimits.from_settings(settings),
+            )
+    except DraftgateError as err:
+        st.error(str(err))
+        return
+    st.session_state.pop(NOTICE_KEY, None)
+    st.session_state[USER_KEY] = user.id
+    st.session_state[LAST_SEEN_KEY] = time.time()
+    st.rerun()
 
 
-def sign_out() -> None:
+def sign_out(reason: str = "sign_out") -> None:
+    """End the signed-in session: audit it, then forget everything this browser session held."""
+    user_id = st.session_state.get(USER_KEY)
+    if user_id is not None:
+        with open_session(resources.engine()) as session:
+            record_sign_out(session=session, user_id=user_id, reason=reason)
+    _forget()
+
+
+def _forget() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]

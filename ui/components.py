@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
 
 from core.constants import METRIC_LABELS, METRICS
-from core.models import Draft, ReviewItem, Score
+from core.models import Comment, Draft, ReviewItem, Score
+from core.moderation import Matcher
+from core.policies import PRESET_PROVIDER
 from core.routing import REASON_LABELS, format_score
 
 STATUS_LABELS = {
@@ -16,6 +19,8 @@ STATUS_LABELS = {
     "failed": "⚠️ failed",
     "interrupted": "⚠️ interrupted",
 }
+MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
+SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
 
 
 def score_line(scores: Mapping[str, Score]) -> str:
@@ -25,20 +30,27 @@ def score_line(scores: Mapping[str, Score]) -> str:
     return " · ".join(parts)
 
 
+def reasons_text(reasons: Iterable[str]) -> str:
+    return ", ".join(REASON_LABELS.get(r, r) for r in reasons)
+
+
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != "completed":
         return f"{STATUS_LABELS[draft.status]}: {draft.error}" if draft.error else STATUS_LABELS[draft.status]
     if review is None:
         return "✅ accepted" if draft.route == "accepted" else ""
-    reasons = ", ".join(REASON_LABELS.get(r, r) for r in review.reasons)
     if review.state == "approved":
         return f"✅ approved by a reviewer{' (edited)' if review.edited_text else ''}"
     if review.state == "rejected":
         return f"❌ rejected by a reviewer: {review.decision_reason}"
-    return f"🔎 in review ({reasons}): {review.reason_detail}"
+    if review.state == "accepted":
+        return f"✅ {review.decision_reason or 'accepted by a new policy'}"
+    return f"🔎 in review ({reasons_text(review.reasons)}): {review.reason_detail}"
 
 
 def meta_line(draft: Draft) -> str:
+    if draft.provider == PRESET_PROVIDER:
+        return f"📌 preset answer ({draft.model}): given as the editors wrote it, no model was called"
     parts = [f"model {draft.model or '?'}"]
     if draft.finish_reason == "length":
         parts.append("cut off at the max tokens limit")
@@ -54,14 +66,25 @@ def meta_line(draft: Draft) -> str:
     return " · ".join(parts)
 
 
-def show_draft(draft: Draft, scores: Mapping[str, Score], review: ReviewItem | None) -> None:
-    """A draft's text (as text, never as HTML) with its route, scores and metadata."""
+def show_draft(
+    draft: Draft,
+    scores: Mapping[str, Score],
+    review: ReviewItem | None,
+    *,
+    comments: Sequence[tuple[Comment, str]] = (),
+    matcher: Matcher | None = None,
+) -> None:
+    """A draft's text (as text, never as HTML) with its route, scores, metadata and reviewers' comments.
+
+    With a `matcher` (core.moderation.active_matcher) sensitive words are masked, unless a
+    reviewer approved the draft."""
     if review is not None and review.edited_text:
         st.text(review.edited_text)
         with st.expander("Original draft"):
             st.text(draft.text)
     elif draft.text:
-        st.text(draft.text)
+        approved = review is not None and review.state == "approved"
+        st.text(draft.text if matcher is None or approved else matcher.mask(draft.text))
     else:
         st.caption("(no text)")
     route = route_line(draft, review)
@@ -69,3 +92,24 @@ def show_draft(draft: Draft, scores: Mapping[str, Score], review: ReviewItem | N
         st.markdown(route) if draft.status == "completed" else st.warning(route)
     if draft.status == "completed":
         st.caption(f"{score_line(scores)}  \n{meta_line(draft)}")
+    for comment, author in comments:
+        st.caption(f"💬 {author} · {comment.created_at:%Y-%m-%d %H:%M}")
+        st.text(comment.body)
+
+
+def marked_html(pieces: Iterable[tuple[str, bool, bool]]) -> str:
+    """(text, matched, sensitive) pieces as escaped HTML: matched spans green, sensitive words red."""
+    out = []
+    for text, matched, sensitive in pieces:
+        escaped = html.escape(text).replace("\n", "<br>")
+        style = SENSITIVE_STYLE if sensitive else MATCHED_STYLE if matched else ""
+        out.append(f'<span style="{style}">{escaped}</span>' if style else escaped)
+    return '<div style="white-space: pre-wrap; line-height: 1.6;">' + "".join(out) + "</div>"
+
+
+def show_marked(pieces: Iterable[tuple[str, bool, bool]]) -> None:
+    st.markdown(marked_html(pieces), unsafe_allow_html=True)
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"

@@ -13,7 +13,7 @@ import sys
 
 from core.errors import DraftgateError
 
-SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts")
+SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,11 @@
 Styles: "completions" posts `prompt` to {base_url}/completions and takes one text prompt (a
 list of chat messages is refused: continuation prompts are built by the caller); "chat" posts
 `messages` to {base_url}/chat/completions (a plain string becomes one user message).
-Every request goes through `_send`, the one place where transport failures and HTTP error
-statuses become Draftgate errors, and where retries and rate limits can hook in later.
+Streams ask for usage (`stream_options.include_usage`) in both styles; "task" submits and
+polls (core.llm.task). One call goes: response cache -> rate limit -> HTTP -> retries.
+Every request goes through `_send`, the one place where the rate limit is waited for,
+transport failures and HTTP error statuses become Draftgate errors, and retries happen
+(core.llm.retry). A stream that stays silent for the idle timeout is cut off.
 The API key travels only in the Authorization header; error messages are scrubbed of it.
 """
 
@@ -14,8 +17,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -26,14 +30,19 @@ from core.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMConnectionError,
+    LLMError,
     LLMRateLimitError,
     LLMResponseError,
     LLMServerError,
     LLMStatusError,
     LLMTimeoutError,
 )
-from core.llm.providers import check_api_key, is_loopback_host
+from core.llm.cache import CACHE_MODES, CacheMode, ResponseCache, cache_key, reads, stores
+from core.llm.providers import check_api_key, is_loopback_host, validate_base_url
+from core.llm.ratelimit import ProviderRateLimiter, estimate_tokens, provider_limiter
+from core.llm.retry import Attempts, RetryPolicy, retry_after_s
 from core.llm.sse import ServerSentEvent, SSEDecoder
+from core.llm.task import run_task
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, Usage
 
 logger = logging.getLogger(__name__)
@@ -51,7 +60,9 @@ def check_prompt(prompt: Prompt) -> None:
     else:
         messages = list(prompt)
         if any(not _is_message(message) for message in messages):
-            raise InvalidInputError("A chat prompt is a list of messages with role system, user or assistant.")
+            raise InvalidInputError(
+                "A chat prompt is a list of messages with role system, user or assistant."
+            )
         texts = [message.content for message in messages]
     if not any(text.strip() for text in texts):
         raise InvalidInputError("The prompt is empty.")
@@ -74,17 +85,39 @@ class LLMClient:
         http_client: httpx.Client | None = None,
         connect_timeout: float = constants.CONNECT_TIMEOUT_S,
         read_timeout: float = constants.READ_TIMEOUT_S,
+        stream_idle_timeout: float = constants.STREAM_IDLE_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+        limiter: ProviderRateLimiter | None = None,
+        cache: ResponseCache | None = None,
+        task_poll_interval: float = constants.TASK_POLL_INTERVAL_S,
+        task_deadline: float = constants.TASK_DEADLINE_S,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`limiter` defaults to this process's shared limiter of the provider (None without
+        limits); `sleep` and `clock` are for tests (retry waits, idle checks, task polling)."""
         check_api_key(provider.api_key)
         self.provider = provider
+        self._base_url = validate_base_url(provider.base_url)
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
+        self.stream_idle_timeout = stream_idle_timeout
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter if limiter is not None else provider_limiter(provider)
+        self.cache = cache
+        self.task_poll_interval = task_poll_interval
+        self.task_deadline = task_deadline
+        self._sleep = sleep
+        self._clock = clock
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            limits=httpx.Limits(
+                max_connections=constants.HTTP_POOL_CONNECTIONS,
+                max_keepalive_connections=constants.HTTP_POOL_CONNECTIONS,
+            ),
             # Proxy variables are meant for the outside world, not for a server on this machine.
-            trust_env=not is_loopback_host(httpx.URL(provider.base_url).host),
+            trust_env=not is_loopback_host(httpx.URL(self._base_url).host),
         )
 
     def __repr__(self) -> str:
@@ -101,37 +134,61 @@ class LLMClient:
         if self._owns_http:
             self._http.close()
 
-    def generate(self, prompt: Prompt, params: GenerationParams) -> GenerationResult:
-        request = self._build_request(prompt, params, stream=False)
-        started = time.monotonic()
-        response = self._send(request, stream=False)
-        data = self._json_body(response)
-        choice = _first_choice(data)
-        if choice is None:
-            raise LLMResponseError("The provider's answer has no choices.")
-        return GenerationResult(
-            id=str(data.get("id") or ""),
-            text=self._choice_text(choice, streaming=False),
-            finish_reason=str(choice.get("finish_reason") or ""),
-            usage=_usage(data.get("usage")) or Usage(),
-            model=_model(data) or self.provider.model,
-            latency_s=time.monotonic() - started,
-        )
+    def generate(self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto") -> GenerationResult:
+        """The whole answer. `cache` decides whether the response cache is read and stored
+        (see core.llm.cache); `result.cached` tells a cache hit."""
+        path, body = self._body(prompt, params)
+        key = self._cache_key(body, params, cache)
+        started = self._clock()
+        hit = self._lookup(key, params, cache, started)
+        if hit is not None:
+            return hit
+        if self.provider.api_style == "task":
+            result = run_task(self, body, started=started)
+        else:
+            request = self._request("POST", path, body, stream=False)
+            response = self._send(request, stream=False, tokens=estimate_tokens(body))
+            result = self._answer(response, started)
+        if key and stores(cache, params):
+            self.cache.put(key, result)
+        return result
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> CompletionStream:
-        """Send the request now (so HTTP errors raise here) and return the stream of deltas."""
-        request = self._build_request(prompt, params, stream=True)
-        started = time.monotonic()
-        response = self._send(request, stream=True)
-        self._check_event_stream(response)
-        return CompletionStream(response, client=self, started=started)
+    def stream(self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto") -> CompletionStream:
+        """Send the request now (so HTTP errors raise here) and return the stream of deltas.
+
+        A cache hit (or a task-style provider) gives a stream that delivers the whole text at
+        once; `stream.cache_hit` tells which.
+        """
+        path, body = self._body(prompt, params)
+        key = self._cache_key(body, params, cache)
+        started = self._clock()
+        hit = self._lookup(key, params, cache, started)
+        if hit is not None:
+            return CompletionStream.replaying(hit, client=self)
+        store = (lambda result: self.cache.put(key, result)) if key and stores(cache, params) else None
+        if self.provider.api_style == "task":
+            result = run_task(self, body, started=started)
+            if store:
+                store(result)
+            return CompletionStream.replaying(result, client=self)
+        stream_body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        request = self._request("POST", path, stream_body, stream=True)
+        attempts = self._attempts()
+        tokens = estimate_tokens(body)
+
+        def open_response() -> httpx.Response:
+            return self._open_stream(request, attempts, tokens)
+
+        return CompletionStream(open_response(), client=self, started=started, attempts=attempts,
+                                reopen=open_response, on_result=store)
 
     # -- request -----------------------------------------------------------------------------
 
-    def _build_request(self, prompt: Prompt, params: GenerationParams, *, stream: bool) -> httpx.Request:
+    def _body(self, prompt: Prompt, params: GenerationParams) -> tuple[str, dict[str, Any]]:
         params.validate()
         check_prompt(prompt)
-        if self.provider.api_style == "chat":
+        style = self.provider.api_style
+        if style == "chat" or (style == "task" and not isinstance(prompt, str)):
             path, body = "/chat/completions", {"messages": _messages(prompt)}
         elif isinstance(prompt, str):
             path, body = "/completions", {"prompt": prompt}
@@ -139,18 +196,54 @@ class LLMClient:
             raise InvalidInputError(
                 "This provider uses the completions style: give it one text prompt, not chat messages."
             )
-        body = {"model": self.provider.model, **body, **_sampling(params)}
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
+        return path, {"model": self.provider.model, **body, **_sampling(params)}
+
+    def _cache_key(self, body: dict[str, Any], params: GenerationParams, mode: CacheMode) -> str | None:
+        if mode not in CACHE_MODES:
+            raise InvalidInputError(f"The cache mode must be one of {', '.join(CACHE_MODES)} (got {mode!r}).")
+        if self.cache is None or not (reads(mode, params) or stores(mode, params)):
+            return None
+        return cache_key(self.provider, body)
+
+    def _lookup(
+        self, key: str | None, params: GenerationParams, mode: CacheMode, started: float
+    ) -> GenerationResult | None:
+        if key is None or not reads(mode, params):
+            return None
+        hit = self.cache.get(key)
+        return replace(hit, latency_s=self._clock() - started) if hit is not None else None
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool) -> httpx.Request:
         headers = {"Accept": "text/event-stream" if stream else "application/json"}
         if self.provider.api_key:
             headers["Authorization"] = f"Bearer {self.provider.api_key}"
-        url = self.provider.base_url + path
-        return self._http.build_request("POST", url, json=body, headers=headers, timeout=self._timeout)
+        url = self._base_url + path
+        return self._http.build_request(method, url, json=body, headers=headers, timeout=self._timeout)
 
-    def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        """Send once and return a successful response; raise an LLMError otherwise."""
+    def _attempts(self) -> Attempts:
+        return Attempts(self.retry)
+
+    def _send(
+        self, request: httpx.Request, *, stream: bool, attempts: Attempts | None = None, tokens: int = 0
+    ) -> httpx.Response:
+        """Send (within the rate limit, retrying what deserves it) and return a successful
+        response; raise an LLMError otherwise."""
+        attempts = attempts or self._attempts()
+        while True:
+            attempts.made += 1
+            try:
+                return self._send_once(request, stream=stream, tokens=tokens)
+            except LLMError as err:
+                wait = attempts.wait_after(err)
+                if wait is None:
+                    raise
+                logger.info("try %d of %s %s failed (%s); retrying in %.2f s",
+                            attempts.made, request.method, request.url, err, wait)
+                self._sleep(wait)
+
+    def _send_once(self, request: httpx.Request, *, stream: bool, tokens: int) -> httpx.Response:
+        if self.limiter is not None:
+            self.limiter.acquire(tokens)
         with self._translated_errors():
             response = self._http.send(request, stream=stream)
             if response.status_code >= 400:
@@ -160,26 +253,57 @@ class LLMClient:
             raise self._status_error(response)
         return response
 
+    def _open_stream(self, request: httpx.Request, attempts: Attempts, tokens: int) -> httpx.Response:
+        request.extensions["timeout"] = self._timeout.as_dict()
+        response = self._send(request, stream=True, attempts=attempts, tokens=tokens)
+        self._check_event_stream(response)
+        # httpcore takes the body's read timeout when the body is first read: from here on the
+        # longest silence allowed is the idle timeout (the read timeout was for the headers).
+        request.extensions["timeout"]["read"] = self.stream_idle_timeout
+        return response
+
     @contextmanager
-    def _translated_errors(self) -> Iterator[None]:
+    def _translated_errors(self, *, streaming: bool = False) -> Iterator[None]:
         try:
             yield
         except httpx.TimeoutException as err:
-            raise LLMTimeoutError(self._timeout_message(err)) from err
+            raise LLMTimeoutError(self._timeout_message(err, streaming=streaming)) from err
         except httpx.RequestError as err:
             reason = self._redact(str(err)) or type(err).__name__
-            raise LLMConnectionError(f"Could not reach the provider at {self.provider.base_url}: {reason}") from err
+            raise LLMConnectionError(f"Could not reach the provider at {self._base_url}: {reason}") from err
 
-    def _timeout_message(self, err: httpx.TimeoutException) -> str:
+    def _timeout_message(self, err: httpx.TimeoutException, *, streaming: bool = False) -> str:
         if isinstance(err, httpx.ConnectTimeout):
             what = f"did not accept a connection within {self._timeout.connect:g} s"
+        elif isinstance(err, httpx.ReadTimeout) and streaming:
+            return self.idle_message()
         elif isinstance(err, httpx.ReadTimeout):
             what = f"sent nothing for {self._timeout.read:g} s"
         else:
             what = "timed out"
-        return f"The provider at {self.provider.base_url} {what}."
+        return f"The provider at {self._base_url} {what}."
+
+    def idle_message(self) -> str:
+        return (
+            f"The provider at {self._base_url} went silent for {self.stream_idle_timeout:g} s "
+            "in the middle of its answer (stream idle timeout)."
+        )
 
     # -- response ----------------------------------------------------------------------------
+
+    def _answer(self, response: httpx.Response, started: float) -> GenerationResult:
+        data = self._json_body(response)
+        choice = _first_choice(data)
+        if choice is None:
+            raise LLMResponseError("The provider's answer has no choices.")
+        return GenerationResult(
+            id=str(data.get("id") or ""),
+            text=self._choice_text(choice, streaming=False),
+            finish_reason=str(choice.get("finish_reason") or ""),
+            usage=Usage.from_json(data.get("usage")) or Usage(),
+            model=_model(data) or self.provider.model,
+            latency_s=self._clock() - started,
+        )
 
     def _status_error(self, response: httpx.Response) -> LLMStatusError:
         status = response.status_code
@@ -192,6 +316,7 @@ class LLMClient:
             status_code=status,
             provider_message=provider_message,
             request_id=response.headers.get("x-request-id"),
+            retry_after_s=retry_after_s(response.headers),
         )
 
     def _check_event_stream(self, response: httpx.Response) -> None:
@@ -205,7 +330,7 @@ class LLMClient:
             f"{self._provider_message(response.text)}"
         )
 
-    def _json_body(self, response: httpx.Response) -> dict[str, Any]:
+    def _json_body(self, response: httpx.Response, *, error_is_failure: bool = True) -> dict[str, Any]:
         try:
             data = response.json()
         except ValueError as err:
@@ -215,7 +340,7 @@ class LLMClient:
             ) from err
         if not isinstance(data, dict):
             raise LLMResponseError("The provider's answer is not a JSON object.")
-        if data.get("error"):
+        if error_is_failure and data.get("error"):
             raise LLMResponseError(f"The provider reported an error: {self._error_text(data)}")
         return data
 
@@ -277,21 +402,43 @@ class LLMClient:
 class CompletionStream:
     """Iterate for the text deltas; once exhausted, `.result` holds the whole GenerationResult.
 
-    `.text` is the text so far at any moment, so a caller can keep it when an error ends the
-    stream. The response is closed when the stream ends, fails, or `close()` is called.
+    `.text` is the text so far at any moment. A connection that fails before any text arrived
+    is opened again (within the client's retries); one that fails after the first text is not
+    (the text would start over): its error says how much had arrived and carries it as
+    `err.partial_text`. The response is closed when the stream ends, fails, or `close()` is called.
     """
 
-    def __init__(self, response: httpx.Response, *, client: LLMClient, started: float) -> None:
+    def __init__(
+        self,
+        response: httpx.Response | None,
+        *,
+        client: LLMClient,
+        started: float,
+        attempts: Attempts | None = None,
+        reopen: Callable[[], httpx.Response] | None = None,
+        on_result: Callable[[GenerationResult], None] | None = None,
+        replayed: GenerationResult | None = None,
+    ) -> None:
         self._response = response
         self._client = client
         self._started = started
+        self._attempts = attempts
+        self._reopen = reopen
+        self._on_result = on_result
+        self._replayed = replayed
+        self.cache_hit = bool(replayed and replayed.cached)
         self.text = ""
         self.result: GenerationResult | None = None
         self._id = ""
         self._finish_reason = ""
         self._usage = Usage()
         self._model = client.provider.model
-        self._deltas = self._iter_deltas()
+        self._deltas = self._replay() if replayed else self._iter_deltas()
+
+    @classmethod
+    def replaying(cls, result: GenerationResult, *, client: LLMClient) -> CompletionStream:
+        """A stream that delivers a finished answer (a cache hit, a task's result) in one piece."""
+        return cls(None, client=client, started=0.0, replayed=result)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -307,38 +454,78 @@ class CompletionStream:
 
     def close(self) -> None:
         self._deltas.close()
-        self._response.close()
+        if self._response is not None:
+            self._response.close()
+
+    def _replay(self) -> Iterator[str]:
+        if self._replayed.text:
+            self.text = self._replayed.text
+            yield self.text
+        self.result = self._replayed
 
     def _iter_deltas(self) -> Iterator[str]:
-        seen_event = False
         try:
-            with self._client._translated_errors():
-                for event in SSEDecoder().iter_events(self._response.iter_lines()):
-                    seen_event = True
-                    if event.is_done:
-                        break
-                    delta = self._absorb(self._client._event_json(event))
-                    if delta:
-                        self.text += delta
-                        yield delta
-            if not seen_event:
-                raise LLMResponseError("The provider's stream ended without sending any data.")
+            while True:
+                try:
+                    yield from self._read_events()
+                    break
+                except LLMConnectionError as err:
+                    wait = None if self.text else self._attempts.wait_after(err)
+                    if wait is None:
+                        raise
+                    self._response.close()
+                    self._client._sleep(wait)
+                    self._response = self._reopen()
             self.result = GenerationResult(
                 id=self._id,
                 text=self.text,
                 finish_reason=self._finish_reason,
                 usage=self._usage,
                 model=self._model,
-                latency_s=time.monotonic() - self._started,
+                latency_s=self._client._clock() - self._started,
             )
+        except LLMError as err:
+            if self.text:
+                err.partial_text = self.text
+                err.args = (f"The stream broke after {len(self.text):,} characters: {err}",)
+            raise
         finally:
             self._response.close()
+        if self._on_result is not None:
+            self._on_result(self.result)
+
+    def _read_events(self) -> Iterator[str]:
+        seen_event = False
+        with self._client._translated_errors(streaming=True):
+            lines = self._watched(self._response.iter_lines())
+            for event in SSEDecoder().iter_events(lines):
+                seen_event = True
+                if event.is_done:
+                    break
+                delta = self._absorb(self._client._event_json(event))
+                if delta:
+                    self.text += delta
+                    yield delta
+        if not seen_event:
+            raise LLMResponseError("The provider's stream ended without sending any data.")
+
+    def _watched(self, lines: Iterator[str]) -> Iterator[str]:
+        """The lines, cut off when only keep-alive comments arrived for longer than the idle timeout."""
+        clock, idle = self._client._clock, self._client.stream_idle_timeout
+        last_data = clock()
+        for line in lines:
+            if line.startswith(":"):
+                if clock() - last_data > idle:
+                    raise LLMTimeoutError(self._client.idle_message())
+            elif line:
+                last_data = clock()
+            yield line
 
     def _absorb(self, chunk: dict[str, Any]) -> str:
         """Keep the chunk's id, model, usage and finish reason; return its text."""
         self._id = self._id or str(chunk.get("id") or "")
         self._model = _model(chunk) or self._model
-        self._usage = _usage(chunk.get("usage")) or self._usage
+        self._usage = Usage.from_json(chunk.get("usage")) or self._usage
         choice = _first_choice(chunk)
         if choice is None:  # e.g. the usage-only chunk after the last choice
             return ""
@@ -391,19 +578,6 @@ def _first_choice(data: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise LLMResponseError("The provider's answer has choices that cannot be read.")
     return choices[0]
-
-
-def _usage(raw: object) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
-
-    def count(key: str) -> int:
-        value = raw.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-    prompt, completion = count("prompt_tokens"), count("completion_tokens")
-    total = count("total_tokens") or prompt + completion
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
 def _model(data: dict[str, Any]) -> str:

@@ -30,11 +30,12 @@ _HEALTH_POLL_S = 0.1
 class EmbeddedServer:
     """A running llama.cpp server; it stops when closed (or when this object is freed)."""
 
-    def __init__(self, server: Any, base_url: str) -> None:
+    def __init__(self, server: Any) -> None:
         self._server = server
-        self.base_url = base_url
+        self.address = server.listening_address.rstrip("/")
+        self.base_url = f"{self.address}/v1"
         self.provider = ProviderConfig(
-            name="embedded", base_url=base_url, model=EMBEDDED_MODEL_NAME, api_style="completions"
+            name="embedded", base_url=self.base_url, model=EMBEDDED_MODEL_NAME, api_style="completions"
         )
 
     def __repr__(self) -> str:
@@ -62,7 +63,9 @@ def start_embedded_server(
     context_tokens is the context of each of the `parallel` slots; threads 0 means all cores.
     """
     if context_tokens < 512 or threads < 0 or parallel < 1:
-        raise InvalidInputError("The embedded model needs context_tokens >= 512, threads >= 0 and parallel >= 1.")
+        raise InvalidInputError(
+            "The embedded model needs context_tokens >= 512, threads >= 0 and parallel >= 1."
+        )
     xllamacpp = _import_xllamacpp()
     params = xllamacpp.CommonParams()
     params.model.path = str(_model_path())
@@ -76,12 +79,15 @@ def start_embedded_server(
     params.port = 0  # the system picks a free port; listening_address reports it
     params.verbosity = LLAMA_LOG_VERBOSITY
     try:
-        server = xllamacpp.Server(params)
+        embedded = EmbeddedServer(xllamacpp.Server(params))
     except Exception as err:  # xllamacpp raises a bare RuntimeError whatever went wrong
         raise EmbeddedModelError(f"The embedded model could not be started: {err}") from err
-    address = server.listening_address.rstrip("/")
-    _wait_until_healthy(address, deadline=time.monotonic() + HEALTH_DEADLINE_S)
-    return EmbeddedServer(server, base_url=f"{address}/v1")
+    try:
+        _wait_until_healthy(embedded.address, deadline=time.monotonic() + HEALTH_DEADLINE_S)
+    except EmbeddedModelError:
+        embedded.close()
+        raise
+    return embedded
 
 
 def _import_xllamacpp() -> Any:

@@ -30,11 +30,15 @@ def validate_base_url(url: str) -> str:
         raise InvalidInputError(f"The base URL {text!r} is not a valid URL.") from err
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise InvalidInputError("The base URL must start with https:// (or http:// for a server on this machine).")
+        raise InvalidInputError(
+            "The base URL must start with https:// (or http:// for a server on this machine)."
+        )
     if not parts.hostname:
         raise InvalidInputError("The base URL has no host name.")
     if parts.username is not None or parts.password is not None:
-        raise InvalidInputError("The base URL must not contain a user name or password; use the API key field.")
+        raise InvalidInputError(
+            "The base URL must not contain a user name or password; use the API key field."
+        )
     if parts.query or parts.fragment:
         raise InvalidInputError("The base URL must not contain a query (?) or fragment (#).")
     if scheme == "http" and not is_loopback_host(parts.hostname):
@@ -61,18 +65,31 @@ def check_api_key(api_key: str) -> str:
 
 
 def build_provider(
-    *, name: str, base_url: str, model: str, api_style: str = "chat", api_key: str = ""
+    *,
+    name: str,
+    base_url: str,
+    model: str,
+    api_style: str = "chat",
+    api_key: str = "",
+    qps_limit: float = 0.0,
+    tpm_limit: int = 0,
 ) -> ProviderConfig:
     if api_style not in API_STYLES:
         raise InvalidInputError(f"The API style must be one of {', '.join(API_STYLES)} (got {api_style!r}).")
     if not model.strip():
         raise InvalidInputError("Name the model to use (for example gpt-4o-mini).")
+    if isinstance(qps_limit, bool) or not isinstance(qps_limit, (int, float)) or not 0 <= qps_limit <= 10_000:
+        raise InvalidInputError("The QPS limit is a number of requests per second from 0 (no limit) to 10,000.")
+    if isinstance(tpm_limit, bool) or not isinstance(tpm_limit, int) or tpm_limit < 0:
+        raise InvalidInputError("The tokens-per-minute limit is a whole number, 0 for no limit.")
     return ProviderConfig(
         name=name,
         base_url=validate_base_url(base_url),
         model=model.strip(),
         api_style=api_style,  # type: ignore[arg-type]  # checked against API_STYLES above
         api_key=check_api_key(api_key.strip()),
+        qps_limit=float(qps_limit),
+        tpm_limit=tpm_limit,
     )
 
 
@@ -81,11 +98,15 @@ def provider_from_settings(settings: Settings) -> ProviderConfig | None:
     if not settings.llm_base_url.strip():
         return None
     if not settings.llm_model.strip():
-        raise InvalidInputError("DRAFTGATE_LLM_MODEL is not set: name the model to use at DRAFTGATE_LLM_BASE_URL.")
+        raise InvalidInputError(
+            "DRAFTGATE_LLM_MODEL is not set: name the model to use at DRAFTGATE_LLM_BASE_URL."
+        )
     return build_provider(
         name="configured",
         base_url=settings.llm_base_url,
         model=settings.llm_model,
         api_style=settings.llm_api_style,
         api_key=settings.llm_api_key.get_secret_value(),
+        qps_limit=settings.llm_qps_limit,
+        tpm_limit=settings.llm_tpm_limit,
     )

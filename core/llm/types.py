@@ -9,8 +9,9 @@ from typing import Any, Literal
 from core import constants
 from core.errors import InvalidInputError
 
-ApiStyle = Literal["completions", "chat"]
-API_STYLES: tuple[str, ...] = ("completions", "chat")
+# "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
+ApiStyle = Literal["completions", "chat", "task"]
+API_STYLES: tuple[str, ...] = ("completions", "chat", "task")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class ProviderConfig:
     model: str
     api_style: ApiStyle = "chat"
     api_key: str = field(default="", repr=False)
+    qps_limit: float = 0.0  # requests per second sent to this provider; 0: no limit
+    tpm_limit: int = 0  # estimated tokens per minute; 0: no limit
 
     def __repr__(self) -> str:  # never show the key
         return (
@@ -87,7 +90,7 @@ def _check_range(name: str, value: Any, low: float, high: float) -> None:
 
 PRESETS: dict[str, GenerationParams] = {
     "factual": GenerationParams(temperature=0.2, top_p=0.9, frequency_penalty=0.0),
-    "balanced": GenerationParams(temperature=0.7, top_p=0.95, frequency_penalty=0.2),
+    "balanced": GenerationParams(),  # the defaults
     "creative": GenerationParams(temperature=1.1, top_p=1.0, frequency_penalty=0.5),
 }
 
@@ -98,6 +101,20 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
 
+    @classmethod
+    def from_json(cls, raw: object) -> "Usage | None":
+        """The usage of a provider's JSON (counts that are not whole numbers >= 0 read as 0)."""
+        if not isinstance(raw, dict):
+            return None
+
+        def count(key: str) -> int:
+            value = raw.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+        prompt, completion = count("prompt_tokens"), count("completion_tokens")
+        total = count("total_tokens") or prompt + completion
+        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
 
 @dataclass(frozen=True)
 class GenerationResult:
@@ -107,3 +124,11 @@ class GenerationResult:
     usage: Usage
     model: str
     latency_s: float
+    cached: bool = False  # True: answered from the response cache, the provider was not called
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GenerationResult":
+        return cls(**{**data, "usage": Usage(**data["usage"])})

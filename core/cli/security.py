@@ -1,0 +1,178 @@
+"""Security and privacy from the command line (run as the system: no sign-in, no role).
+
+    rotate-master-key [--new-key-stdin] [--finish]     re-encrypt every stored secret
+    retention [--days N]                               delete drafts older than N days
+    export-user USERNAME [--output FILE]               a user's data as one JSON file
+    delete-user USERNAME --yes                         delete a user and all their data
+    set-role USERNAME ROLE | disable-user USERNAME | enable-user USERNAME
+    reset-password USERNAME [--password-stdin]         a generated password is printed once
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from core.config import get_settings
+from core.constants import ROLES
+from core.db import create_schema, make_engine, open_session
+from core.errors import InvalidInputError, NotFoundError
+from core.key_rotation import finish_interrupted_rotation, rotate_master_key
+from core.models import User
+from core.privacy import apply_retention, delete_user_data, export_json, export_user_data, summary
+from core.users import check_username, reset_password, set_disabled, set_role
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    rotate = subparsers.add_parser("rotate-master-key", help="re-encrypt every stored API key under a new master key")
+    rotate.add_argument("--new-key-stdin", action="store_true",
+                        help="read the new key (base64 of 32 bytes) from standard input instead of generating one")
+    rotate.add_argument("--finish", action="store_true", help="settle a rotation that was interrupted by a crash")
+    rotate.set_defaults(handler=_rotate)
+
+    retention = subparsers.add_parser("retention", help="delete drafts older than N days (DRAFTGATE_RETENTION_DAYS)")
+    retention.add_argument("--days", type=_days, help="overrides DRAFTGATE_RETENTION_DAYS")
+    retention.set_defaults(handler=_retention)
+
+    export = subparsers.add_parser("export-user", help="write all of a user's data as one JSON document")
+    export.add_argument("username", type=_username)
+    export.add_argument("--output", type=Path, help="a file to write (default: standard output)")
+    export.set_defaults(handler=_export)
+
+    remove = subparsers.add_parser("delete-user", help="delete a user and all their data (cannot be undone)")
+    remove.add_argument("username", type=_username)
+    remove.add_argument("--yes", action="store_true", help="confirm the deletion")
+    remove.set_defaults(handler=_delete)
+
+    role = subparsers.add_parser("set-role", help="change a user's role")
+    role.add_argument("username", type=_username)
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(handler=_set_role)
+
+    for name, disabled in (("disable-user", True), ("enable-user", False)):
+        toggle = subparsers.add_parser(name, help=f"{name.split('-')[0]} a user's account")
+        toggle.add_argument("username", type=_username)
+        toggle.set_defaults(handler=_toggle, disabled=disabled)
+
+    reset = subparsers.add_parser("reset-password", help="set a new password (a generated one is printed once)")
+    reset.add_argument("username", type=_username)
+    reset.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    reset.set_defaults(handler=_reset)
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--days takes a whole number of days, not {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError("--days must be at least 1")
+    return days
+
+
+def _username(text: str) -> str:
+    try:
+        return check_username(text)
+    except InvalidInputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _engine():
+    engine = make_engine(get_settings().resolved_database_url)
+    create_schema(engine)
+    return engine
+
+
+def _user_id(session, username: str) -> int:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFoundError(f"There is no user named {username!r}.")
+    return user.id
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    with open_session(_engine()) as session:
+        if args.finish:
+            print(finish_interrupted_rotation(session=session, settings=settings))
+            return 0
+        new_key = sys.stdin.readline().strip() if args.new_key_stdin else None
+        if args.new_key_stdin and not new_key:
+            raise InvalidInputError("No key on standard input.")
+        report = rotate_master_key(session=session, settings=settings, new_key=new_key)
+    print(f"re-encrypted {report.secrets} stored secret(s) under the new master key")
+    if report.key_file is not None:
+        print(f"the new key is in {report.key_file}; keep a copy somewhere safe, apart from database backups")
+    else:
+        print("DRAFTGATE_MASTER_KEY is set: replace it with this new key, then restart the app")
+        print(f"DRAFTGATE_MASTER_KEY={report.new_key}")
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    days = args.days or settings.retention_days
+    if days is None:
+        raise InvalidInputError("Retention is off: set DRAFTGATE_RETENTION_DAYS or pass --days N.")
+    with open_session(_engine()) as session:
+        report = apply_retention(session=session, days=days, settings=settings)
+    print(f"retention {days} days: deleted {summary(report)}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with open_session(_engine()) as session:
+        document = export_user_data(session=session, user_id=_user_id(session, args.username), actor_id=None)
+    text = export_json(document)
+    if args.output is None:
+        print(text)
+        return 0
+    try:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        raise InvalidInputError(f"Cannot write {args.output}: {err.strerror}.") from err
+    print(f"wrote the data of {args.username!r} to {args.output}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise InvalidInputError(f"This deletes {args.username!r} and all their data for good: add --yes to confirm.")
+    with open_session(_engine()) as session:
+        report = delete_user_data(
+            session=session, user_id=_user_id(session, args.username), actor_id=None, settings=get_settings()
+        )
+    print(f"deleted user {args.username!r}: {summary(report)}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    with open_session(_engine()) as session:
+        set_role(session=session, user_id=_user_id(session, args.username), role=args.role, actor_id=None)
+    print(f"{args.username!r} is now {args.role}")
+    return 0
+
+
+def _toggle(args: argparse.Namespace) -> int:
+    with open_session(_engine()) as session:
+        set_disabled(session=session, user_id=_user_id(session, args.username), disabled=args.disabled, actor_id=None)
+    print(f"{args.username!r} is {'disabled' if args.disabled else 'enabled'}")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
+    if args.password_stdin and not password:
+        raise InvalidInputError("No password on standard input.")
+    with open_session(_engine()) as session:
+        generated = reset_password(session=session, user_id=_user_id(session, args.username), actor_id=None,
+                                   new_password=password)
+    print(f"new password for {args.username!r}: {generated}" if generated else f"password of {args.username!r} changed")
+    return 0

@@ -1,0 +1,233 @@
+"""Jobs: long work stored in the database and run off the caller's thread.
+
+    JobRunner.submit     a Job row ("queued"), then run by this process's worker threads
+    get_job, list_jobs   what a page polls: status, progress, result, error
+    cancel_job           a queued job is cancelled at once; a running one sees the flag between steps
+    sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
+                         marked failed with that reason: no job stays "running" forever
+
+A kind is a function registered with `@job_kind("name")`, called as fn(ctx, payload) -> result
+(both plain JSON). It reports progress with ctx.set_total / ctx.advance, and calls
+ctx.check_cancelled() between steps. Objects a job needs that are not data (an LLM client)
+travel in `resources`: kept in memory, never stored, so a job cannot outlive its process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select, update
+
+from core import constants
+from core.db import open_session
+from core.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.models import Job, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
+STOPPED_BEFORE_START = "The app stopped before this job could start."
+
+JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
+JOB_KINDS: dict[str, JobFunction] = {}
+
+
+def job_kind(name: str) -> Callable[[JobFunction], JobFunction]:
+    def register(function: JobFunction) -> JobFunction:
+        JOB_KINDS[name] = function
+        return function
+
+    return register
+
+
+class JobCancelled(Exception):
+    """Raised by ctx.check_cancelled() (or a kind) to end a job as cancelled, keeping `result`."""
+
+    def __init__(self, result: dict[str, Any] | None = None) -> None:
+        super().__init__("cancelled")
+        self.result = result or {}
+
+
+class JobContext:
+    def __init__(self, engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
+        self.engine = engine
+        self.job_id = job_id
+        self.resources = resources
+
+    def set_total(self, total: int) -> None:
+        self._update(progress_total=total, heartbeat_at=utcnow())
+
+    def advance(self, steps: int = 1) -> None:
+        self._update(progress_done=Job.progress_done + steps, heartbeat_at=utcnow())
+
+    def cancelled(self) -> bool:
+        with open_session(self.engine) as session:
+            return bool(session.exec(select(Job.cancel_requested).where(Job.id == self.job_id)).one())
+
+    def check_cancelled(self) -> None:
+        if self.cancelled():
+            raise JobCancelled
+
+    def _update(self, **values: Any) -> None:
+        with open_session(self.engine) as session:
+            session.exec(update(Job).where(Job.id == self.job_id).values(**values))
+            session.commit()
+
+
+class JobRunner:
+    """This process's worker threads; one per app process (e.g. a Streamlit cached resource)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workers: int = constants.JOB_WORKERS,
+        heartbeat_s: float = constants.JOB_HEARTBEAT_S,
+        stale_after_s: float = constants.JOB_STALE_AFTER_S,
+    ) -> None:
+        self.engine = engine
+        self.stale_after_s = stale_after_s
+        self._heartbeat_s = heartbeat_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draftgate-job")
+        self._held: set[int] = set()  # queued or running here: their heartbeat is kept up
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        sweep_stale_jobs(engine, stale_after_s=stale_after_s)
+        self._heart = threading.Thread(target=self._beat, name="draftgate-job-heartbeat", daemon=True)
+        self._heart.start()
+
+    def submit(
+        self, *, kind: str, payload: dict[str, Any], owner_id: int | None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> int:
+        if kind not in JOB_KINDS:
+            raise InvalidInputError(f"There is no job kind {kind!r}.")
+        if self._stopping.is_set():
+            raise InvalidInputError("The job runner has stopped: restart the app.")
+        with open_session(self.engine) as session:
+            job = Job(kind=kind, payload=payload, owner_id=owner_id)
+            session.add(job)
+            session.commit()
+            job_id = job.id
+        with self._lock:
+            self._held.add(job_id)
+        self._pool.submit(self._run, job_id, dict(resources or {}))
+        return job_id
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking jobs; queued ones are left to the sweep of the next start."""
+        self._stopping.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _run(self, job_id: int, resources: dict[str, Any]) -> None:
+        try:
+            job = self._claim(job_id)
+            if job is None:  # cancelled (or swept) before it started
+                return
+            context = JobContext(self.engine, job_id, resources)
+            try:
+                result = JOB_KINDS[job.kind](context, dict(job.payload))
+            except JobCancelled as stop:
+                self._finish(job_id, CANCELLED, result=stop.result, error="Cancelled.")
+            except DraftgateError as err:
+                self._finish(job_id, FAILED, error=str(err))
+            except Exception:  # a bug: logged with its traceback, the job says so honestly
+                logger.exception("job %s (%s) failed", job_id, job.kind)
+                self._finish(job_id, FAILED, error="An unexpected error stopped this job; it has been logged.")
+            else:
+                self._finish(job_id, SUCCEEDED, result=result)
+        finally:
+            with self._lock:
+                self._held.discard(job_id)
+
+    def _claim(self, job_id: int) -> Job | None:
+        now = utcnow()
+        with open_session(self.engine) as session:
+            claimed = session.exec(
+                update(Job)
+                .where(Job.id == job_id, Job.status == QUEUED)
+                .values(status=RUNNING, started_at=now, heartbeat_at=now)
+            )
+            session.commit()
+            return session.get(Job, job_id) if claimed.rowcount == 1 else None
+
+    def _finish(self, job_id: int, status: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+        with open_session(self.engine) as session:
+            session.exec(
+                update(Job)
+                .where(Job.id == job_id, Job.status == RUNNING)
+                .values(status=status, result=result or {}, error=error, finished_at=utcnow())
+            )
+            session.commit()
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self._heartbeat_s):
+            try:
+                with self._lock:
+                    held = list(self._held)
+                if held:
+                    with open_session(self.engine) as session:
+                        session.exec(update(Job).where(col(Job.id).in_(held)).values(heartbeat_at=utcnow()))
+                        session.commit()
+                sweep_stale_jobs(self.engine, stale_after_s=self.stale_after_s)
+            except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
+                logger.exception("job heartbeat failed")
+
+
+def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:
+    """Mark failed the unfinished jobs whose heartbeat stopped; return how many."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    swept = 0
+    with open_session(engine) as session:
+        for status, reason in ((RUNNING, STOPPED_WHILE_RUNNING), (QUEUED, STOPPED_BEFORE_START)):
+            outcome = session.exec(
+                update(Job)
+                .where(Job.status == status, col(Job.heartbeat_at) < cutoff)
+                .values(status=FAILED, error=reason, finished_at=utcnow())
+            )
+            swept += outcome.rowcount
+        session.commit()
+    return swept
+
+
+def get_job(*, session: Session, job_id: int, user: User) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or not _may_see(user, job):
+        raise NotFoundError("No such job.")
+    return job
+
+
+def list_jobs(*, session: Session, user: User, limit: int = 50) -> list[Job]:
+    query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+    if user.role != "admin":
+        query = query.where(Job.owner_id == user.id)
+    return list(session.exec(query))
+
+
+def cancel_job(*, session: Session, job_id: int, user: User) -> Job:
+    """Cancel a queued job now; ask a running one to stop (it stops between steps)."""
+    job = get_job(session=session, job_id=job_id, user=user)
+    if job.status == QUEUED:
+        session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=CANCELLED, cancel_requested=True, error="Cancelled before it started.",
+                    finished_at=utcnow())
+        )
+    elif job.status == RUNNING:
+        session.exec(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def _may_see(user: User, job: Job) -> bool:
+    return user.role == "admin" or job.owner_id == user.id

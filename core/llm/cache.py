@@ -1,0 +1,196 @@
+"""Response cache: answers to identical requests, kept for a TTL.
+
+The key is the SHA-256 of everything that shapes the answer: the provider's name, base URL,
+model and API style, and the whole request body (prompt or messages, every sampling parameter);
+whether the answer was streamed does not matter. Only whole answers are stored, never errors
+or broken streams.
+
+Modes (per call):
+    "auto"     read and store only reproducible requests (temperature 0, or a fixed seed)
+    "use"      read and store whatever the sampling (the caller asked for it)
+    "refresh"  do not read, store the fresh answer ("regenerate" past a cached one)
+    "off"      neither
+
+Stores: `DatabaseStore` (the CacheEntry table; the default) and `RedisStore`, with the same
+behaviour. A store that fails (Redis down, database locked) costs a log line, never a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import delete
+
+from core import constants
+from core.db import open_session
+from core.llm.ratelimit import redis_client
+from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
+from core.models import CacheEntry, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+CacheMode = Literal["auto", "use", "refresh", "off"]
+CACHE_MODES: tuple[str, ...] = ("auto", "use", "refresh", "off")
+REDIS_PREFIX = "draftgate:cache:"
+_STREAM_FIELDS = ("stream", "stream_options")
+
+
+def cache_key(provider: ProviderConfig, body: dict[str, Any]) -> str:
+    shaping = {
+        "provider": provider.name,
+        "base_url": provider.base_url.rstrip("/"),
+        "model": provider.model,
+        "api_style": provider.api_style,
+        "body": {name: value for name, value in body.items() if name not in _STREAM_FIELDS},
+    }
+    canonical = json.dumps(shaping, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def is_reproducible(params: GenerationParams) -> bool:
+    return params.temperature == 0 or params.seed is not None
+
+
+def reads(mode: CacheMode, params: GenerationParams) -> bool:
+    return mode == "use" or (mode == "auto" and is_reproducible(params))
+
+
+def stores(mode: CacheMode, params: GenerationParams) -> bool:
+    return mode in ("use", "refresh") or (mode == "auto" and is_reproducible(params))
+
+
+class CacheStore(Protocol):
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class ResponseCache:
+    """A store plus a TTL and hit/miss counts; a failing store behaves as a miss."""
+
+    def __init__(self, store: CacheStore, *, ttl_s: float = constants.CACHE_TTL_S) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ResponseCache({type(self.store).__name__}, ttl_s={self.ttl_s:g})"
+
+    def get(self, key: str) -> GenerationResult | None:
+        try:
+            value = self.store.get(key)
+            result = GenerationResult.from_dict({**value, "cached": True}) if value else None
+        except (SQLAlchemyError, OSError, ValueError, TypeError, KeyError, RedisError) as err:
+            logger.warning("response cache lookup failed, calling the provider: %s", err)
+            result = None
+        with self._lock:
+            if result is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return result
+
+    def put(self, key: str, result: GenerationResult) -> None:
+        value = {**result.to_dict(), "cached": False}
+        try:
+            self.store.put(key, value, self.ttl_s)
+        except (SQLAlchemyError, OSError, RedisError) as err:
+            logger.warning("response cache store failed (the answer is kept, not cached): %s", err)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+
+
+class DatabaseStore:
+    """Entries in the CacheEntry table; expired ones read as absent, and are deleted every
+    PURGE_EVERY stores."""
+
+    PURGE_EVERY = 500
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stores = itertools.count(1)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with open_session(self._engine) as session:
+            entry = session.get(CacheEntry, key)
+            if entry is None or entry.expires_at <= utcnow():
+                return None
+            return entry.value
+
+    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+        now = utcnow()
+        with open_session(self._engine) as session:
+            entry = session.get(CacheEntry, key) or CacheEntry(key=key, value=value, expires_at=now)
+            entry.value = value
+            entry.created_at = now
+            entry.expires_at = now + timedelta(seconds=ttl_s)
+            session.add(entry)
+            try:
+                session.commit()
+            except IntegrityError:  # another thread stored the same answer first: theirs will do
+                session.rollback()
+        if next(self._stores) % self.PURGE_EVERY == 0:
+            self.purge_expired()
+
+    def delete(self, key: str) -> None:
+        with open_session(self._engine) as session:
+            entry = session.get(CacheEntry, key)
+            if entry is not None:
+                session.delete(entry)
+                session.commit()
+
+    def purge_expired(self) -> int:
+        with open_session(self._engine) as session:
+            removed = session.exec(delete(CacheEntry).where(CacheEntry.expires_at <= utcnow()))
+            session.commit()
+            return removed.rowcount
+
+
+class RedisStore:
+    """Entries as JSON strings in Redis, expired by Redis itself."""
+
+    def __init__(self, client: Any, prefix: str = REDIS_PREFIX) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        raw = self._client.get(self._prefix + key)
+        return json.loads(raw) if raw is not None else None
+
+    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+        raw = json.dumps(value, ensure_ascii=False)
+        self._client.set(self._prefix + key, raw, px=max(1, round(ttl_s * 1000)))
+
+    def delete(self, key: str) -> None:
+        self._client.delete(self._prefix + key)
+
+
+def cache_from_settings(settings: Settings, *, engine: Engine | None) -> ResponseCache | None:
+    """Redis when DRAFTGATE_REDIS_URL is set, else the database; None when caching is off."""
+    if not settings.cache_enabled:
+        return None
+    if settings.redis_url:
+        return ResponseCache(RedisStore(redis_client(settings.redis_url)), ttl_s=settings.cache_ttl_s)
+    if engine is None:
+        return None
+    return ResponseCache(DatabaseStore(engine), ttl_s=settings.cache_ttl_s)
+
+

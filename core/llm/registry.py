@@ -1,0 +1,280 @@
+"""The providers an admin registered: add, edit, check, remove, list; keys encrypted at rest.
+
+Keys are stored AES-256-GCM encrypted (core.secrets) and leave this module in two ways only:
+inside the ProviderConfig a client is built from (`get_provider`), and masked (`ProviderView`).
+Every change is validated like a new provider (plain http:// only to loopback) and audited
+without the key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+from core.audit import record
+from core.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
+from core.llm.client import LLMClient
+from core.llm.providers import build_provider
+from core.llm.retry import NO_RETRIES
+from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
+from core.models import Provider, utcnow
+from core.secrets import decrypt, encrypt, mask, master_key
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RESERVED_NAMES = frozenset({"embedded", "configured", "cli"})
+
+
+@dataclass(frozen=True)
+class ProviderProfile:
+    name: str
+    label: str
+    base_url: str
+    api_style: str
+    model_hints: tuple[str, ...]
+    needs_key: bool = True
+    note: str = ""
+
+
+PROFILES: dict[str, ProviderProfile] = {
+    profile.name: profile
+    for profile in (
+        ProviderProfile("openai", "OpenAI", "https://api.openai.com/v1", "chat",
+                        ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4o")),
+        ProviderProfile("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "chat",
+                        ("deepseek-chat", "deepseek-reasoner")),
+        ProviderProfile("qwen", "Qwen (DashScope compatible mode)",
+                        "https://dashscope.aliyuncs.com/compatible-mode/v1", "chat",
+                        ("qwen-plus", "qwen-turbo", "qwen-max"),
+                        note="Outside mainland China use https://dashscope-intl.aliyuncs.com/compatible-mode/v1."),
+        ProviderProfile("moonshot", "Moonshot (Kimi)", "https://api.moonshot.cn/v1", "chat",
+                        ("moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k"),
+                        note="Outside mainland China use https://api.moonshot.ai/v1."),
+        ProviderProfile("vllm", "vLLM server", "http://127.0.0.1:8000/v1", "chat",
+                        ("the name given to --served-model-name",), needs_key=False,
+                        note="A key is needed only when vLLM runs with --api-key."),
+        ProviderProfile("ollama", "Ollama", "http://127.0.0.1:11434/v1", "chat",
+                        ("llama3.2", "qwen2.5"), needs_key=False),
+        ProviderProfile("llamacpp", "llama.cpp server", "http://127.0.0.1:8080/v1", "chat",
+                        ("the loaded model's alias",), needs_key=False,
+                        note="Use the completions style for a base (not instruction-tuned) model."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """A provider as a page may show it: the key only masked."""
+
+    name: str
+    base_url: str
+    api_style: str
+    model: str
+    default_params: dict[str, Any]
+    qps_limit: float
+    tpm_limit: int
+    key_mask: str  # "" without a key
+    has_key: bool
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    ok: bool
+    message: str
+    latency_ms: int = 0
+
+
+def add_provider(
+    *,
+    session: Session,
+    settings: Settings,
+    name: str,
+    base_url: str,
+    model: str,
+    api_style: str = "chat",
+    api_key: str = "",
+    default_params: dict[str, Any] | None = None,
+    qps_limit: float = 0.0,
+    tpm_limit: int = 0,
+    actor_id: int | None = None,
+) -> ProviderView:
+    name = _check_name(name)
+    if _find(session, name) is not None:
+        raise ConflictError(f"A provider named {name!r} exists already.")
+    config = build_provider(name=name, base_url=base_url, model=model, api_style=api_style,
+                            api_key=api_key, qps_limit=qps_limit, tpm_limit=tpm_limit)
+    row = Provider(name=name, default_params=_check_params(default_params or {}))
+    _store(row, config, settings)
+    session.add(row)
+    record(session, actor_id=actor_id, action="provider.add", target=name, **_audit_detail(row))
+    session.commit()
+    return _view(row, settings)
+
+
+def update_provider(
+    *,
+    session: Session,
+    settings: Settings,
+    name: str,
+    new_name: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_style: str | None = None,
+    api_key: str | None = None,
+    default_params: dict[str, Any] | None = None,
+    qps_limit: float | None = None,
+    tpm_limit: int | None = None,
+    actor_id: int | None = None,
+) -> ProviderView:
+    """Change what is given; `api_key=None` keeps the key, `api_key=""` removes it."""
+    row = _get(session, name)
+    current = _config(row, settings) if api_key is None else None
+    target = _check_name(new_name) if new_name is not None else row.name
+    if target != row.name and _find(session, target) is not None:
+        raise ConflictError(f"A provider named {target!r} exists already.")
+    config = build_provider(
+        name=target,
+        base_url=base_url if base_url is not None else row.base_url,
+        model=model if model is not None else row.model,
+        api_style=api_style if api_style is not None else row.api_style,
+        api_key=api_key if api_key is not None else current.api_key,
+        qps_limit=qps_limit if qps_limit is not None else row.qps_limit,
+        tpm_limit=tpm_limit if tpm_limit is not None else row.tpm_limit,
+    )
+    if default_params is not None:
+        row.default_params = _check_params(default_params)
+    _store(row, config, settings)
+    row.updated_at = utcnow()
+    session.add(row)
+    record(session, actor_id=actor_id, action="provider.edit", target=name,
+           key_changed=api_key is not None, **_audit_detail(row))
+    session.commit()
+    return _view(row, settings)
+
+
+def remove_provider(*, session: Session, name: str, actor_id: int | None = None) -> None:
+    row = _get(session, name)
+    session.delete(row)
+    record(session, actor_id=actor_id, action="provider.remove", target=name)
+    session.commit()
+
+
+def list_providers(*, session: Session, settings: Settings) -> list[ProviderView]:
+    rows = session.exec(select(Provider).order_by(col(Provider.name)))
+    return [_view(row, settings) for row in rows]
+
+
+def get_provider(*, session: Session, settings: Settings, name: str) -> ProviderConfig:
+    """The provider with its decrypted key, to build a client with."""
+    return _config(_get(session, name), settings)
+
+
+def default_params(*, session: Session, name: str) -> GenerationParams:
+    return GenerationParams.from_dict(_get(session, name).default_params)
+
+
+def check_provider(provider: ProviderConfig, *, http_client: httpx.Client | None = None) -> ProviderCheck:
+    """Send a tiny request (a few tokens, no retries, no cache) and say how it went."""
+    prompt: str | list[ChatMessage] = "Hello"
+    if provider.api_style != "completions":
+        prompt = [ChatMessage(role="user", content="Reply with OK.")]
+    started = time.monotonic()
+    try:
+        with LLMClient(provider, http_client=http_client, retry=NO_RETRIES, read_timeout=30) as client:
+            result = client.generate(prompt, GenerationParams(temperature=0, max_tokens=4), cache="off")
+    except DraftgateError as err:
+        return ProviderCheck(ok=False, message=str(err))
+    latency_ms = round((time.monotonic() - started) * 1000)
+    return ProviderCheck(ok=True, message=f"{provider.name} answered with model {result.model} "
+                                          f"in {latency_ms} ms.", latency_ms=latency_ms)
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+
+def _find(session: Session, name: str) -> Provider | None:
+    return session.exec(select(Provider).where(Provider.name == name)).first()
+
+
+def _get(session: Session, name: str) -> Provider:
+    row = _find(session, name)
+    if row is None:
+        raise NotFoundError(f"There is no provider named {name!r}.")
+    return row
+
+
+def _store(row: Provider, config: ProviderConfig, settings: Settings) -> None:
+    row.name = config.name
+    row.base_url = config.base_url
+    row.model = config.model
+    row.api_style = config.api_style
+    row.qps_limit = config.qps_limit
+    row.tpm_limit = config.tpm_limit
+    row.encrypted_key = (
+        encrypt(config.api_key, key=master_key(settings), purpose=_purpose(config.name)) if config.api_key else ""
+    )
+
+
+def _config(row: Provider, settings: Settings) -> ProviderConfig:
+    return ProviderConfig(
+        name=row.name, base_url=row.base_url, model=row.model, api_style=row.api_style,  # type: ignore[arg-type]
+        api_key=_key(row, settings), qps_limit=row.qps_limit, tpm_limit=row.tpm_limit,
+    )
+
+
+def _key(row: Provider, settings: Settings) -> str:
+    if not row.encrypted_key:
+        return ""
+    try:
+        return decrypt(row.encrypted_key, key=master_key(settings), purpose=_purpose(row.name))
+    except SecretError as err:
+        raise SecretError(f"The API key of provider {row.name!r} cannot be decrypted: {err}") from err
+
+
+def _view(row: Provider, settings: Settings) -> ProviderView:
+    try:
+        key_mask = mask(_key(row, settings))
+    except SecretError:
+        key_mask = "(cannot be decrypted: enter the key again)"
+    return ProviderView(
+        name=row.name, base_url=row.base_url, api_style=row.api_style, model=row.model,
+        default_params=dict(row.default_params), qps_limit=row.qps_limit, tpm_limit=row.tpm_limit,
+        key_mask=key_mask, has_key=bool(row.encrypted_key),
+    )
+
+
+def _purpose(name: str) -> str:
+    return f"provider-key:{name}"
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not NAME_PATTERN.match(name):
+        raise InvalidInputError(
+            "A provider name has 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidInputError(f"The provider name {name!r} is reserved.")
+    return name
+
+
+def _check_params(params: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(params) - set(GenerationParams.__dataclass_fields__)
+    if unknown:
+        raise InvalidInputError(f"Unknown default parameters: {', '.join(sorted(unknown))}.")
+    try:
+        return GenerationParams.from_dict(params).validate().to_dict()
+    except TypeError as err:
+        raise InvalidInputError(f"The default parameters cannot be read: {err}") from err
+
+
+def _audit_detail(row: Provider) -> dict[str, Any]:
+    return {"base_url": row.base_url, "model": row.model, "api_style": row.api_style,
+            "qps_limit": row.qps_limit, "tpm_limit": row.tpm_limit}

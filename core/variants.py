@@ -1,0 +1,167 @@
+"""Variants: N drafts of one turn written together by a job, each scored and routed on its own.
+
+    start_variants  the turn and its N drafts (variant 0..N-1, "generating") are committed, then a
+                    "variants" job generates them as one batch and returns at once with the job id
+    run_variants    the job: each draft is saved, scored and routed as soon as its answer arrives;
+                    a failed request fails only its own draft; cancelling leaves the drafts not
+                    yet started "interrupted"
+
+With a fixed seed, variant i uses seed + i (distinct, and each reproducible); without one the
+variants differ by sampling alone (at temperature 0 they would all be the same text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core import constants
+from core.db import open_session
+from core.errors import InvalidInputError, LLMError
+from core.generation import prepare_turn, score_and_route
+from core.jobs import JobCancelled, JobContext, JobRunner, job_kind
+from core.llm.batch import BatchOutcome, BatchRequest, run_batch
+from core.llm.client import LLMClient, Prompt
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.models import Draft, User, utcnow
+
+VARIANTS = "variants"
+CANCELLED_REASON = "The job was cancelled before this variant was written."
+
+
+@dataclass(frozen=True)
+class VariantsStarted:
+    job_id: int
+    turn_id: int
+    draft_ids: list[int]
+
+
+def start_variants(
+    *,
+    runner: JobRunner,
+    session: Session,
+    user: User,
+    public_id: str,
+    instruction: str,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    client: LLMClient,
+    count: int,
+    kind: str = "instruction",
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    concurrency: int = constants.MAX_BATCH_CONCURRENCY,
+) -> VariantsStarted:
+    """Save the turn with `count` drafts and start the job writing them (`client` talks to `provider`)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
+        raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
+    prepared = prepare_turn(
+        session=session, user=user, public_id=public_id, instruction=instruction, params=params,
+        provider=provider, kind=kind, budget_tokens=budget_tokens,
+    )
+    drafts = [session.get(Draft, prepared.draft_id)]
+    for variant in range(1, count):
+        drafts.append(
+            Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
+                  params=variant_params(params, variant).to_dict())
+        )
+        session.add(drafts[-1])
+    session.commit()
+    draft_ids = [draft.id for draft in drafts]
+    payload = {
+        "turn_id": prepared.turn_id,
+        "draft_ids": draft_ids,
+        "prompt": _prompt_to_json(prepared.prompt),
+        "params": params.to_dict(),
+        "provider": provider.name,
+        "model": provider.model,
+        "concurrency": min(concurrency, count),
+    }
+    try:
+        job_id = runner.submit(kind=VARIANTS, payload=payload, owner_id=user.id, resources={"client": client})
+    except Exception as err:
+        for draft_id in draft_ids:
+            _mark_unfinished(runner.engine, draft_id, "failed", f"The variants could not be started: {err}")
+        raise
+    return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
+
+
+def variant_params(params: GenerationParams, variant: int) -> GenerationParams:
+    return params if params.seed is None else params.with_changes(seed=params.seed + variant)
+
+
+@job_kind(VARIANTS)
+def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    client: LLMClient = ctx.resources["client"]
+    draft_ids: list[int] = payload["draft_ids"]
+    prompt = _prompt_from_json(payload["prompt"])
+    params = GenerationParams.from_dict(payload["params"])
+    requests = [BatchRequest(prompt, variant_params(params, variant)) for variant in range(len(draft_ids))]
+    ctx.set_total(len(requests))
+
+    def save(outcome: BatchOutcome) -> None:
+        draft_id = draft_ids[outcome.index]
+        if outcome.result is not None:
+            _complete(ctx.engine, draft_id, outcome.result)
+        elif outcome.cancelled:
+            _mark_unfinished(ctx.engine, draft_id, "interrupted", CANCELLED_REASON)
+        else:
+            _mark_unfinished(ctx.engine, draft_id, "failed", str(outcome.error))
+        ctx.advance()
+
+    outcomes = run_batch(
+        client, requests, concurrency=payload.get("concurrency", constants.MAX_BATCH_CONCURRENCY),
+        should_stop=ctx.cancelled, on_outcome=save,
+    )
+    written = [draft_ids[o.index] for o in outcomes if o.ok]
+    result = {"turn_id": payload["turn_id"], "draft_ids": draft_ids, "written": len(written),
+              "failed": sum(1 for o in outcomes if o.error is not None)}
+    if any(o.cancelled for o in outcomes):
+        raise JobCancelled(result)
+    if not written:
+        first_error = next(o.error for o in outcomes if o.error is not None)
+        raise LLMError(f"None of the {len(draft_ids)} variants could be written: {first_error}")
+    return result
+
+
+def _complete(engine: Engine, draft_id: int, result: GenerationResult) -> None:
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.text = result.text
+        draft.status = "completed"
+        draft.finish_reason = result.finish_reason
+        draft.request_id = result.id
+        draft.model = result.model or draft.model
+        draft.prompt_tokens = result.usage.prompt_tokens
+        draft.completion_tokens = result.usage.completion_tokens
+        draft.latency_ms = round(result.latency_s * 1000)
+        draft.updated_at = utcnow()
+        session.add(draft)
+        session.commit()
+        score_and_route(session=session, draft_id=draft_id)
+
+
+def _mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str) -> None:
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.status != "generating":
+            return
+        draft.status = status
+        draft.error = reason
+        draft.updated_at = utcnow()
+        session.add(draft)
+        session.commit()
+
+
+def _prompt_to_json(prompt: Prompt) -> str | list[dict[str, str]]:
+    if isinstance(prompt, str):
+        return prompt
+    return [{"role": message.role, "content": message.content} for message in prompt]
+
+
+def _prompt_from_json(data: str | list[dict[str, str]]) -> Prompt:
+    if isinstance(data, str):
+        return data
+    return [ChatMessage(role=item["role"], content=item["content"]) for item in data]

@@ -1,0 +1,74 @@
+"""Account: your password, all your data as one JSON file, and deleting your account."""
+
+import streamlit as st
+
+from core.db import open_session
+from core.errors import DraftgateError
+from core.privacy import delete_user_data, export_json, export_user_data, summary
+from core.users import change_password
+from ui import auth, resources
+
+EXPORT_KEY = "account.export"
+
+user = auth.require_area("account")
+engine = resources.engine()
+st.title("Account")
+st.caption(f"Signed in as **{user.username}** ({user.role})")
+
+with st.form("account.password", clear_on_submit=True):
+    st.markdown("**Change your password**")
+    current = st.text_input("Current password", type="password", max_chars=1024)
+    new = st.text_input("New password (at least 8 characters, not a common one)", type="password", max_chars=1024)
+    repeated = st.text_input("New password again", type="password", max_chars=1024)
+    if st.form_submit_button("Change password"):
+        if new != repeated:
+            st.error("The two new passwords differ.")
+        else:
+            try:
+                with open_session(engine) as db:
+                    change_password(session=db, user_id=user.id, old_password=current, new_password=new)
+            except DraftgateError as err:
+                st.error(str(err))
+            else:
+                st.success("Your password is changed.")
+
+st.subheader("Your data")
+st.markdown(
+    "Everything Draftgate keeps about you: your writing sessions with every turn, draft, score, "
+    "review and comment, the comments and review decisions you wrote, and your audit events."
+)
+if st.button("Prepare my data export", key="account.prepare_export"):
+    try:
+        with open_session(engine) as db:
+            st.session_state[EXPORT_KEY] = export_json(export_user_data(session=db, user_id=user.id, actor_id=user.id))
+    except DraftgateError as err:
+        st.error(str(err))
+if EXPORT_KEY in st.session_state:
+    st.download_button(
+        "Download my data (JSON)", st.session_state[EXPORT_KEY], file_name=f"draftgate-{user.username}.json",
+        mime="application/json", key="account.download",
+    )
+
+st.subheader("Delete your account")
+st.warning(
+    "This deletes your account and all your data for good: sessions, drafts, scores, reviews and comments. "
+    "Only an anonymous note that a deletion happened stays in the audit log."
+)
+with st.form("account.delete"):
+    confirm_name = st.text_input("Type your user name to confirm", max_chars=64)
+    password = st.text_input("Your password", type="password", max_chars=1024)
+    if st.form_submit_button("Delete my account and all my data"):
+        if confirm_name.strip() != user.username:
+            st.error("Type your user name exactly to confirm.")
+        else:
+            try:
+                with open_session(engine) as db:
+                    report = delete_user_data(
+                        session=db, user_id=user.id, actor_id=user.id, password=password, settings=resources.settings()
+                    )
+            except DraftgateError as err:
+                st.error(str(err))
+            else:
+                auth.sign_out(reason="deleted")
+                st.session_state[auth.NOTICE_KEY] = f"Your account and data were deleted ({summary(report)})."
+                st.rerun()

@@ -1,0 +1,58 @@
+"""Audit: every sign-in, role change, key change, threshold change, review decision, export and
+deletion; filtered by action, user and dates; exported as CSV."""
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core.audit import actions, query_events, to_csv
+from core.constants import AUDIT_QUERY_LIMIT
+from core.db import open_session
+from core.errors import DraftgateError
+from core.models import utcnow
+from core.users import list_users
+from ui import auth, resources
+
+user = auth.require_area("audit")
+engine = resources.engine()
+st.title("Audit")
+
+with open_session(engine) as db:
+    known_actions = actions(session=db)
+    people = {u.id: u.username for u in list_users(session=db)}
+
+today = utcnow().date()
+left, middle, right = st.columns([3, 2, 2])
+chosen_actions = left.multiselect("Actions (none: all)", known_actions, key="audit.actions")
+actor_id = middle.selectbox(
+    "User", [None, *people], format_func=lambda i: "Everyone" if i is None else people[i], key="audit.user"
+)
+since = right.date_input("From (UTC)", value=today - timedelta(days=30), key="audit.since")
+until = right.date_input("To (UTC)", value=today, key="audit.until")
+
+try:
+    with open_session(engine) as db:
+        rows = query_events(session=db, actions=chosen_actions, actor_id=actor_id, since=since, until=until)
+except DraftgateError as err:
+    st.error(str(err))
+    st.stop()
+
+st.caption(
+    f"{len(rows):,} events" + (f" (the newest {AUDIT_QUERY_LIMIT:,}: narrow the filters to see older ones)"
+                               if len(rows) >= AUDIT_QUERY_LIMIT else "")
+)
+if rows:
+    st.dataframe(
+        pd.DataFrame([
+            {"time (UTC)": r.time, "user": r.actor, "action": r.action, "target": r.target, "detail": str(r.detail)}
+            for r in rows
+        ]),
+        hide_index=True,
+    )
+    st.download_button(
+        "Download as CSV", to_csv(rows), file_name=f"draftgate-audit-{since}-{until}.csv", mime="text/csv",
+        key="audit.download",
+    )
+else:
+    st.info("No event matches these filters.")

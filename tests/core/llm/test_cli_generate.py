@@ -1,0 +1,192 @@
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import core.cli
+from tests.core.llm.helpers import SECRET_KEY, closed_port
+
+REPO = Path(__file__).resolve().parents[3]
+# `python -m core` builds every subcommand; while a sibling module is still missing, run
+# core.cli.main with this one subcommand so these tests exercise generate alone.
+_ALL_SUBCOMMANDS_PRESENT = all(importlib.util.find_spec(name) for name in core.cli.SUBCOMMAND_MODULES)
+_ONLY_GENERATE = (
+    "import sys, core.cli as c; c.SUBCOMMAND_MODULES = ('core.cli.generate',); sys.exit(c.main(sys.argv[1:]))"
+)
+
+
+def run_cli(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    command = ["-m", "core"] if _ALL_SUBCOMMANDS_PRESENT else ["-c", _ONLY_GENERATE]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRAFTGATE_")}
+    environment.update(
+        {"DRAFTGATE_DATA_DIR": str(tmp_path / "data"), "DRAFTGATE_LLM_BASE_URL": "", **(env or {})}
+    )
+    return subprocess.run(
+        [sys.executable, *command, "generate", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=REPO,
+        env=environment,
+        timeout=180,
+    )
+
+
+def assert_one_line_error(completed: subprocess.CompletedProcess, fragment: str) -> None:
+    assert completed.returncode != 0
+    assert completed.stdout == ""
+    assert completed.stderr.startswith("error: ")
+    assert completed.stderr.count("\n") == 1
+    assert fragment in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.embedded
+def test_embedded_generation_prints_one_json_object_and_no_log_noise(tmp_path):
+    completed = run_cli(
+        "--prompt", "今天天气很好，我们", "--max-tokens", "6", "--seed", "3", tmp_path=tmp_path
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    assert completed.stdout.count("\n") == 1
+    output = json.loads(completed.stdout)
+    assert {"id", "text", "finish_reason", "usage", "model"} <= output.keys()
+    assert output["model"] == "gemma-3-270m"
+    assert output["usage"]["completion_tokens"] >= 1
+    assert set(output["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+    assert "\\u" not in completed.stdout  # Chinese is printed as it is
+
+
+@pytest.mark.embedded
+def test_embedded_refuses_the_chat_style(tmp_path):
+    assert_one_line_error(run_cli("--prompt", "hi", "--api-style", "chat", tmp_path=tmp_path), "base model")
+
+
+def test_bad_temperature_exits_with_a_one_line_error(tmp_path):
+    assert_one_line_error(
+        run_cli("--prompt", "hi", "--temperature", "5", tmp_path=tmp_path),
+        "temperature must be between 0 and 2",
+    )
+
+
+def test_empty_prompt_exits_with_a_one_line_error(tmp_path):
+    assert_one_line_error(run_cli("--prompt", "  ", tmp_path=tmp_path), "The prompt is empty.")
+
+
+def test_plain_http_to_another_machine_is_refused(tmp_path):
+    completed = run_cli(
+        "--prompt", "hi", "--base-url", "http://example.com/v1", "--model", "m", tmp_path=tmp_path
+    )
+    assert_one_line_error(completed, "use https://")
+
+
+def test_base_url_needs_a_model(tmp_path):
+    assert_one_line_error(
+        run_cli("--prompt", "hi", "--base-url", "https://api.example.com/v1", tmp_path=tmp_path), "--model"
+    )
+
+
+@pytest.mark.parametrize("style", ["completions", "chat"])
+def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
+    completed = run_cli(
+        "--prompt",
+        "Say hello",
+        "--base-url",
+        fake_provider.base_url,
+        "--model",
+        "fake-model",
+        "--api-key",
+        SECRET_KEY,
+        "--api-style",
+        style,
+        "--temperature",
+        "0.2",
+        "--top-p",
+        "0.8",
+        "--max-tokens",
+        "20",
+        "--frequency-penalty",
+        "0.1",
+        "--presence-penalty",
+        "0.3",
+        "--seed",
+        "7",
+        "--stop",
+        "END",
+        "--stop",
+        "\n\n",
+        tmp_path=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    output = json.loads(completed.stdout)
+    assert output == {
+        "id": "fake-1",
+        "text": fake_provider.reply,
+        "finish_reason": "stop",
+        "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+        "model": "fake-model",
+    }
+    (request,) = fake_provider.requests
+    assert request["path"] == ("/v1/chat/completions" if style == "chat" else "/v1/completions")
+    assert request["headers"]["Authorization"] == f"Bearer {SECRET_KEY}"
+    sent = request["body"]
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.2, 0.8, 20)
+    assert (sent["frequency_penalty"], sent["presence_penalty"], sent["seed"]) == (0.1, 0.3, 7)
+    assert sent["stop"] == ["END", "\n\n"]
+    if style == "chat":
+        assert sent["messages"] == [{"role": "user", "content": "Say hello"}]
+    else:
+        assert sent["prompt"] == "Say hello"
+
+
+@pytest.mark.parametrize("style", ["completions", "chat"])
+def test_local_provider_streams_plain_text(fake_provider, tmp_path, style):
+    completed = run_cli(
+        "--prompt",
+        "Say hello",
+        "--base-url",
+        fake_provider.base_url,
+        "--model",
+        "fake-model",
+        "--api-style",
+        style,
+        "--stream",
+        tmp_path=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == fake_provider.reply + "\n"
+    assert fake_provider.requests[0]["body"]["stream"] is True
+
+
+def test_settings_provider_is_used_when_no_base_url_is_given(fake_provider, tmp_path):
+    env = {
+        "DRAFTGATE_LLM_BASE_URL": fake_provider.base_url,
+        "DRAFTGATE_LLM_MODEL": "from-settings",
+        "DRAFTGATE_LLM_API_STYLE": "completions",
+    }
+    completed = run_cli("--prompt", "Say hello", tmp_path=tmp_path, env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["model"] == "from-settings"
+    assert fake_provider.requests[0]["path"] == "/v1/completions"
+    assert "Authorization" not in fake_provider.requests[0]["headers"]
+
+
+def test_unreachable_provider_exits_with_a_one_line_error_without_the_key(tmp_path):
+    port = closed_port()
+    completed = run_cli(
+        "--prompt",
+        "hi",
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--model",
+        "m",
+        "--api-key",
+        SECRET_KEY,
+        tmp_path=tmp_path,
+    )
+    assert_one_line_error(completed, "Could not reach the provider")
+    assert SECRET_KEY not in completed.stderr

@@ -1,0 +1,82 @@
+"""The audit trail: the events the issue lists are recorded, filtered, exported as safe CSV."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from core.audit import actions, query_events, record, to_csv
+from core.errors import InvalidInputError
+from core.llm.registry import add_provider, update_provider
+from core.models import AuditEvent, ReviewItem, utcnow
+from core.policies import save_policy
+from core.privacy import delete_user_data, export_user_data
+from core.review import claim, decide
+from core.users import authenticate, create_user, ensure_initial_admin, set_role
+from core.config import Settings
+from tests.utils.factories import make_finished_draft, make_project
+
+
+@pytest.fixture
+def admin(db):
+    ensure_initial_admin(session=db, password="from-the-env")
+    return authenticate(session=db, username="admin", password="from-the-env", address="10.0.0.1")
+
+
+def test_every_kind_of_event_the_issue_lists_is_recorded(db, admin, writer, reviewer, editor):
+    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=admin.id)
+    set_role(session=db, user_id=ana.id, role="reviewer", actor_id=admin.id)
+    add_provider(session=db, settings=Settings(), name="p", base_url="https://p.example/v1", model="m",
+                 api_key="sk-audit-key-0000000000", actor_id=admin.id)
+    update_provider(session=db, settings=Settings(), name="p", api_key="sk-audit-key-1111111111", actor_id=admin.id)
+    project = make_project(db, references=("alpha beta gamma",))
+    save_policy(session=db, project_id=project.id, thresholds={"chrf": 10}, author_id=editor.id)
+    draft = make_finished_draft(db, writer, project, "delta")
+    item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    claimed = claim(session=db, item_id=item.id, reviewer=reviewer)
+    decide(session=db, item_id=item.id, reviewer=reviewer, verdict="approved", expected_version=claimed.version)
+    export_user_data(session=db, user_id=writer.id, actor_id=admin.id)
+    delete_user_data(session=db, user_id=ana.id, actor_id=admin.id)
+    recorded = set(actions(session=db))
+    assert {"auth.sign_in", "user.create", "user.role", "provider.add", "provider.edit", "policy.save",
+            "review.approved", "privacy.export", "privacy.delete"} <= recorded
+    key_change = db.exec(select(AuditEvent).where(AuditEvent.action == "provider.edit")).one()
+    assert key_change.detail["key_changed"] is True and "sk-audit" not in str(key_change.detail)
+
+
+def test_filters_by_action_user_and_dates(db, admin, writer):
+    record(db, actor_id=writer.id, action="x.old")
+    db.commit()
+    old = db.exec(select(AuditEvent).where(AuditEvent.action == "x.old")).one()
+    old.created_at = utcnow() - timedelta(days=10)
+    db.add(old)
+    record(db, actor_id=writer.id, action="x.new", target="t")
+    record(db, actor_id=None, action="x.new")
+    db.commit()
+    today = utcnow().date()
+    assert [r.action for r in query_events(session=db, actor_id=writer.id)] == ["x.new", "x.old"]
+    assert [(r.actor, r.target) for r in query_events(session=db, actions=["x.new"])] == [("—", ""), ("writer", "t")]
+    assert [r.action for r in query_events(session=db, actions=["x.old", "x.new"], since=today - timedelta(days=1))] == ["x.new", "x.new"]
+    assert [r.action for r in query_events(session=db, until=today - timedelta(days=5))] == ["x.old"]
+    assert [r.action for r in query_events(session=db, since=today - timedelta(days=10), until=today - timedelta(days=10),
+                                           actions=["x.old"])] == ["x.old"]
+
+
+def test_a_reversed_date_range_or_a_silly_limit_is_refused(db):
+    today = utcnow().date()
+    with pytest.raises(InvalidInputError, match="start date is after the end date"):
+        query_events(session=db, since=today, until=today - timedelta(days=1))
+    with pytest.raises(InvalidInputError, match="Ask for 1 to"):
+        query_events(session=db, limit=0)
+
+
+def test_csv_has_a_header_every_row_and_no_formula_cells(db, admin):
+    record(db, actor_id=admin.id, action="x.csv", target="=HYPERLINK(\"http://evil\")", note="a,b \"c\" 中文")
+    db.commit()
+    text = to_csv(query_events(session=db, actions=["x.csv"]))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["id", "time_utc", "actor", "action", "target", "detail"]
+    assert rows[1][2:5] == ["admin", "x.csv", "'=HYPERLINK(\"http://evil\")"]
+    assert rows[1][5] == '{"note": "a,b \\"c\\" 中文"}'
