@@ -41,7 +41,7 @@ def trim_history(history: Sequence[Exchange], new_instruction: str, budget_token
 
 def _labels(sample: str) -> tuple[str, str]:
     if _CJK_PATTERN.search(sample):
-        return "指令：", "正文："
+        return "指令：", "回答："
     return "Instruction: ", "Text: "
 
 

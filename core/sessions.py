@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.errors import InvalidInputError, NotFoundError
 from core.llm.types import GenerationParams
-from core.models import Comment, Draft, Project, ReviewItem, Score, Turn, User, WritingSession, utcnow
+from core.models import Comment, Draft, Project, Provider, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.prompts import Exchange
 from core.security import require
 
@@ -83,6 +83,16 @@ def save_params(*, session: Session, user: User, public_id: str, params: Generat
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     writing_session.params = params.validate().to_dict()
+    session.add(writing_session)
+    session.commit()
+
+
+def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:
+    """Choose the provider of a session's next drafts ("" for the default provider)."""
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    if provider_name and session.exec(select(Provider).where(Provider.name == provider_name)).first() is None:
+        raise NotFoundError(f"No provider named {provider_name!r}.")
+    writing_session.provider = provider_name
     session.add(writing_session)
     session.commit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.db import create_schema, make_engine, open_session
+from core.llm.ratelimit import forget_shared_limiters
 from tests.utils.factories import make_user
 
 
@@ -15,6 +16,7 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("DRAFTGATE_DATABASE_URL", raising=False)
     for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_API_STYLE", "ADMIN_PASSWORD"):
         monkeypatch.delenv(f"DRAFTGATE_{name}", raising=False)
+    forget_shared_limiters()  # user ids repeat across test databases
     return directory
 
 

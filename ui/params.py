@@ -12,10 +12,15 @@ PREFIX = "params."
 CUSTOM = "custom"
 
 
+SAMPLING_FIELDS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
+
+
 def _apply_preset() -> None:
+    """A preset sets the sampling parameters; length, stop sequences and seed stay as they are."""
     name = st.session_state[PREFIX + "preset"]
     if name in PRESETS:
-        _load(PRESETS[name])
+        for field in SAMPLING_FIELDS:
+            st.session_state[PREFIX + field] = getattr(PRESETS[name], field)
 
 
 def _load(params: GenerationParams) -> None:
@@ -34,7 +39,11 @@ def load_session_params(session_key: str, saved: dict[str, Any]) -> None:
 
 
 def _matching_preset(params: GenerationParams) -> str:
-    return next((name for name, preset in PRESETS.items() if preset == params), CUSTOM)
+    sampling = [getattr(params, field) for field in SAMPLING_FIELDS]
+    return next(
+        (name for name, preset in PRESETS.items() if [getattr(preset, f) for f in SAMPLING_FIELDS] == sampling),
+        CUSTOM,
+    )
 
 
 def parameter_panel() -> GenerationParams:

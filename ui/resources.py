@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.config import Settings, get_settings
 from core.db import create_schema, make_engine, open_session
+from core.jobs import JobRunner
 from core.llm import LLMClient, ProviderConfig, provider_from_settings
+from core.llm.factory import build_client
+from core.llm.registry import get_provider
 from core.sessions import mark_stale_drafts_interrupted
 from core.users import ensure_initial_admin
 
-log = logging.getLogger("draftgate")
+DEFAULT_PROVIDER = ""  # a session without a chosen provider uses the configured one, else the embedded model
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,6 +36,14 @@ def engine() -> Engine:
     return db_engine
 
 
+@st.cache_resource(show_spinner=False)
+def job_runner() -> JobRunner:
+    import core.variants  # noqa: F401  (registers the "variants" job kind)
+    from core.queue import make_runner  # RQ workers when DRAFTGATE_REDIS_URL is set, else threads here
+
+    return make_runner(engine(), settings())
+
+
 @st.cache_resource(show_spinner="Starting the embedded model (a few seconds, once)…")
 def _embedded_server():
     from core.llm.local import embedded_server_once  # imports llama.cpp only when needed
@@ -43,26 +52,29 @@ def _embedded_server():
     return embedded_server_once(context_tokens=current.embedded_context_tokens, threads=current.embedded_threads)
 
 
-def provider() -> ProviderConfig:
-    """The configured provider, or the embedded model (started on first use)."""
+def provider(name: str = DEFAULT_PROVIDER) -> ProviderConfig:
+    """A registered provider by name; by default the configured one, or the embedded model."""
+    if name:
+        with open_session(engine()) as session:
+            return get_provider(session=session, settings=settings(), name=name)
     return provider_from_settings(settings()) or _embedded_server().provider
 
 
 @st.cache_resource(show_spinner=False)
 def _client_for(_provider: ProviderConfig, provider_key: tuple) -> LLMClient:
-    current = settings()
-    return LLMClient(
-        _provider, connect_timeout=current.llm_connect_timeout_s, read_timeout=current.llm_read_timeout_s
-    )
+    return build_client(_provider, settings=settings(), engine=engine())
 
 
-def llm_client() -> LLMClient:
-    active = provider()
-    return _client_for(active, (active.name, active.base_url, active.model, active.api_style))
+def llm_client(active: ProviderConfig) -> LLMClient:
+    """One pooled client per provider configuration (a changed key or limit makes a new one)."""
+    key = (active.name, active.base_url, active.model, active.api_style, hash(active.api_key),
+           active.qps_limit, active.tpm_limit)
+    return _client_for(active, key)
 
 
 def reset() -> None:
-    """Forget settings and the engine (tests point each test at its own data directory)."""
+    """Forget settings, the engine and clients (tests point each test at its own data directory)."""
     settings.clear()
     engine.clear()
     _client_for.clear()
+    job_runner.clear()

@@ -25,7 +25,8 @@ def session_sidebar(user: User) -> str | None:
         st.subheader("Sessions")
         if sessions:
             ids = [s.public_id for s in sessions]
-            titles = {s.public_id: s.title for s in sessions}
+            # the ID keeps options distinct: the widget tells options apart by their label
+            titles = {s.public_id: f"{s.title} · {s.public_id[:6]}" for s in sessions}
             options = ids if current in ids or current is None else [current, *ids]
             chosen = st.selectbox(
                 "Open session", options, index=options.index(current) if current in options else None,

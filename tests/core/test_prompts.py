@@ -20,7 +20,7 @@ def test_completion_prompt_ends_open_for_an_instruction():
 
 def test_chinese_prompt_uses_chinese_labels():
     prompt = render_completion_prompt([], "写一段关于春天的短文")
-    assert prompt == "指令：写一段关于春天的短文\n正文："
+    assert prompt == "指令：写一段关于春天的短文\n回答："
 
 
 def test_continue_ends_with_the_previous_text():

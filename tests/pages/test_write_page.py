@@ -1,7 +1,9 @@
+import time
+
 import pytest
 from sqlmodel import select
 
-from core.models import Draft, Turn, WritingSession
+from core.models import Draft, Job, Turn, WritingSession
 from core.sessions import create_session
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
@@ -33,8 +35,10 @@ def test_preset_sets_the_parameters(make_app, app_db, users):
     at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
     at.selectbox(key="params.preset").set_value("factual").run()
     assert at.slider(key="params.temperature").value == pytest.approx(0.2)
+    at.number_input(key="params.max_tokens").set_value(40)
     at.selectbox(key="params.preset").set_value("creative").run()
     assert at.slider(key="params.temperature").value == pytest.approx(1.1)
+    assert at.number_input(key="params.max_tokens").value == 40  # a preset keeps the length
 
 
 @pytest.mark.embedded
@@ -42,6 +46,7 @@ def test_writer_drafts_two_turns_with_the_embedded_model(make_app, app_db, users
     project = make_project(app_db, "Essays", references=("春天的北京，柳絮在风里飘着。",))
     session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
     at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    at.slider(key="params.temperature").set_value(0.0)  # reproducible: the same text every run
     at.number_input(key="params.max_tokens").set_value(8).run()
     at.chat_input[0].set_value("写一段关于春天的短文").run()
     assert not at.exception
@@ -68,3 +73,72 @@ def test_invalid_parameters_get_a_clear_message_and_nothing_is_saved(make_app, a
     at.chat_input[0].set_value("Write something").run()
     assert [e.value for e in at.error] == ["stop takes at most 4 non-empty strings."]
     assert app_db.exec(select(Turn)).all() == []
+
+
+def open_session_page(make_app, app_db, users, **query):
+    project = make_project(app_db, "Essays", references=("The quick brown fox jumps over the lazy dog.",))
+    session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
+    return make_app("pages/write.py", users["writer"], query={"session": session.public_id, **query}), session
+
+
+def test_over_the_user_limit_the_writer_is_told_to_slow_down(make_app, app_db, users, monkeypatch):
+    from core.llm.ratelimit import check_user_rate
+    from ui import resources
+
+    monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "1")
+    resources.settings.clear()
+    at, _ = open_session_page(make_app, app_db, users)
+    check_user_rate(users["writer"].id, settings=resources.settings())  # uses the one request allowed
+    at.chat_input[0].set_value("Write something").run()
+    assert not at.exception
+    assert "slow down" in at.error[0].value.lower()
+    assert app_db.exec(select(Turn)).all() == []
+
+
+@pytest.mark.embedded
+def test_variants_run_as_a_job_and_show_side_by_side(make_app, app_db, users):
+    at, _ = open_session_page(make_app, app_db, users)
+    at.number_input(key="params.max_tokens").set_value(4)
+    at.number_input(key="write.variants").set_value(3).run()
+    at.chat_input[0].set_value("Write about a fox").run()
+    assert not at.exception
+    drafts = app_db.exec(select(Draft).order_by(Draft.variant)).all()
+    assert [d.variant for d in drafts] == [0, 1, 2] and len({d.turn_id for d in drafts}) == 1
+    wait_until_finished(app_db, at.session_state["write.job_id"])
+    at.run()  # the progress fragment sees the finished job and reruns the page
+    at.run()
+    assert "write.job_id" not in at.session_state
+    for draft in drafts:
+        app_db.refresh(draft)
+    assert all(d.status == "completed" for d in drafts)
+    assert "3 variants" in texts(at) and "Variant 3" in texts(at)
+
+
+def wait_until_finished(db, job_id, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = db.get(Job, job_id)
+        db.refresh(job)
+        if job.status not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job.status} after {timeout_s} s")
+
+
+@pytest.mark.embedded
+def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db, users):
+    first, _ = open_session_page(make_app, app_db, users)
+    first.slider(key="params.temperature").set_value(0.0)
+    first.number_input(key="params.max_tokens").set_value(4).run()
+    first.chat_input[0].set_value("Write about a fox").run()
+    second = create_session(session=app_db, owner=users["writer"], project_id=app_db.exec(select(WritingSession)).first().project_id)
+    at = make_app("pages/write.py", users["writer"], query={"session": second.public_id})
+    at.slider(key="params.temperature").set_value(0.0)
+    at.number_input(key="params.max_tokens").set_value(4).run()
+    at.chat_input[0].set_value("Write about a fox").run()
+    assert not at.exception
+    assert "from the response cache" in texts(at)
+    at.button(key="write.regenerate").click().run()
+    assert not at.exception
+    drafts = app_db.exec(select(Draft).order_by(Draft.id)).all()
+    assert [d.cache_hit for d in drafts] == [False, True, False]

@@ -7,6 +7,7 @@ import json
 import httpx
 
 from core.llm.client import LLMClient
+from core.llm.retry import NO_RETRIES
 from core.llm.types import ProviderConfig
 
 PROVIDER = ProviderConfig(name="mock", base_url="https://mock.example/v1", model="mock-1", api_style="completions")
@@ -39,4 +40,4 @@ def mock_client(pieces: list[str], *, status: int = 200, error_after: int | None
             200, headers={"content-type": "text/event-stream"}, content=sse_body(pieces, error_after=error_after)
         )
 
-    return LLMClient(PROVIDER, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    return LLMClient(PROVIDER, http_client=httpx.Client(transport=httpx.MockTransport(handler)), retry=NO_RETRIES)

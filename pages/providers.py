@@ -1,0 +1,93 @@
+"""Providers (admins): model providers with encrypted API keys; add from a profile, edit, test, remove."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.db import open_session
+from core.errors import DraftgateError, InvalidInputError
+from core.llm.registry import PROFILES, add_provider, check_provider, get_provider, list_providers, remove_provider, update_provider
+from core.llm.types import API_STYLES
+from ui import auth, resources
+
+user = auth.require_area("providers")
+engine, settings = resources.engine(), resources.settings()
+st.title("Providers")
+st.caption("Keys are encrypted at rest (AES-256-GCM) and only ever shown masked. Plain HTTP is refused except to this machine.")
+
+
+def run(action, **kwargs):
+    try:
+        with open_session(engine) as db:
+            return action(session=db, actor_id=user.id, **kwargs) or True
+    except DraftgateError as err:
+        st.error(str(err))
+        return None
+
+
+def parse_params(text: str) -> dict:
+    try:
+        params = json.loads(text or "{}")
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"Default parameters must be a JSON object ({err.msg}).") from err
+    if not isinstance(params, dict):
+        raise InvalidInputError("Default parameters must be a JSON object, e.g. {\"temperature\": 0.3}.")
+    return params
+
+
+with open_session(engine) as db:
+    providers = list_providers(session=db, settings=settings)
+if providers:
+    st.dataframe(pd.DataFrame([
+        {"name": p.name, "base URL": p.base_url, "style": p.api_style, "model": p.model, "key": p.key_mask or "—",
+         "QPS limit": p.qps_limit or "—", "default parameters": json.dumps(p.default_params)} for p in providers
+    ]), hide_index=True)
+else:
+    st.info("No provider registered: drafts come from the configured provider or the embedded model.")
+
+st.subheader("Add a provider")
+profile_name = st.selectbox("Start from a profile", ["", *PROFILES], key="providers.profile",
+                            format_func=lambda n: PROFILES[n].label if n else "Blank")
+profile = PROFILES.get(profile_name)
+if profile and profile.note:
+    st.caption(profile.note)
+with st.form("providers.add", clear_on_submit=True):
+    name = st.text_input("Name", value=profile.name if profile else "")
+    base_url = st.text_input("Base URL (with /v1)", value=profile.base_url if profile else "")
+    style_index = API_STYLES.index(profile.api_style) if profile else 0
+    api_style = st.selectbox("API style", API_STYLES, index=style_index)
+    model = st.text_input("Model", placeholder=", ".join(profile.model_hints) if profile else "")
+    api_key = st.text_input("API key", type="password")
+    qps = st.number_input("Requests per second (0: no limit)", min_value=0.0, value=0.0, step=1.0)
+    params_text = st.text_input("Default parameters (JSON)", value="{}")
+    if st.form_submit_button("Add provider", type="primary"):
+        try:
+            params = parse_params(params_text)
+        except DraftgateError as err:
+            st.error(str(err))
+        else:
+            if run(add_provider, settings=settings, name=name, base_url=base_url, model=model, api_style=api_style, api_key=api_key,
+                   qps_limit=qps, default_params=params):
+                st.rerun()
+
+if providers:
+    st.subheader("Edit, test or remove")
+    chosen = st.selectbox("Provider", [p.name for p in providers], key="providers.chosen")
+    current = next(p for p in providers if p.name == chosen)
+    with st.form("providers.edit"):
+        base_url = st.text_input("Base URL", value=current.base_url)
+        model = st.text_input("Model", value=current.model)
+        new_key = st.text_input(f"New API key (now {current.key_mask or 'none'}; empty keeps it)", type="password")
+        qps = st.number_input("Requests per second", min_value=0.0, value=float(current.qps_limit), step=1.0)
+        if st.form_submit_button("Save changes") and run(
+            update_provider, settings=settings, name=chosen, base_url=base_url, model=model, api_key=new_key or None, qps_limit=qps
+        ):
+            st.rerun()
+    test_col, remove_col = st.columns(2)
+    if test_col.button("Send a tiny request", key="providers.test"):
+        with open_session(engine) as db:
+            outcome = check_provider(get_provider(session=db, settings=settings, name=chosen))
+        (st.success if outcome.ok else st.error)(outcome.message)
+    if remove_col.button("Remove", key="providers.remove") and run(remove_provider, name=chosen):
+        st.rerun()

@@ -1,0 +1,136 @@
+"""Pieces of the Write page: generation options, the turn list, streaming a turn, variants jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import constants
+from core.db import open_session
+from core.errors import DraftgateError
+from core.generation import prepare_turn, stream_draft
+from core.jobs import cancel_job, get_job
+from core.llm.cache import CacheMode
+from core.llm.ratelimit import check_user_rate
+from core.llm.registry import list_providers
+from core.llm.types import GenerationParams
+from core.models import User, WritingSession
+from core.sessions import TurnView, save_params, set_provider
+from core.variants import start_variants
+from ui import resources
+from ui.components import show_draft
+
+JOB_KEY = "write.job_id"
+MAX_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    variants: int
+    cache: CacheMode
+
+
+def options_panel(user: User, writing_session: WritingSession) -> GenerationOptions:
+    """Provider, number of variants and cache use, in the sidebar."""
+    with open_session(resources.engine()) as db:
+        names = [view.name for view in list_providers(session=db, settings=resources.settings())]
+    choices = ["", *names]
+    current = writing_session.provider if writing_session.provider in choices else ""
+    chosen = st.sidebar.selectbox(
+        "Provider", choices, index=choices.index(current), key=f"write.provider.{writing_session.public_id}",
+        format_func=lambda name: name or "Default (configured provider or embedded model)",
+    )
+    if chosen != writing_session.provider:
+        with open_session(resources.engine()) as db:
+            set_provider(session=db, user=user, public_id=writing_session.public_id, provider_name=chosen)
+        writing_session.provider = chosen
+    variants = st.sidebar.number_input(
+        "Variants per instruction", 1, constants.MAX_VARIANTS, 1, key="write.variants",
+        help="More than one runs as a background job; the drafts appear side by side.",
+    )
+    reuse = st.sidebar.checkbox(
+        "Reuse cached answers for any temperature", key="write.cache_any",
+        help="Answers are always reused when they are reproducible (temperature 0 or a fixed seed).",
+    )
+    return GenerationOptions(variants=int(variants), cache="use" if reuse else "auto")
+
+
+def show_turns(turns: list[TurnView]) -> None:
+    for view in turns:
+        with st.chat_message("user"):
+            st.text(view.turn.instruction)
+        if len(view.drafts) == 1:
+            with st.chat_message("assistant"):
+                show_draft(view.drafts[0].draft, view.drafts[0].scores, view.drafts[0].review)
+            continue
+        with st.chat_message("assistant"):
+            st.caption(f"{len(view.drafts)} variants")
+            for start in range(0, len(view.drafts), MAX_COLUMNS):
+                row = view.drafts[start:start + MAX_COLUMNS]
+                for column, draft_view in zip(st.columns(MAX_COLUMNS), row):
+                    with column:
+                        st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
+                        show_draft(draft_view.draft, draft_view.scores, draft_view.review)
+
+
+def last_draft_was_cached(turns: list[TurnView]) -> bool:
+    return bool(turns) and any(view.draft.cache_hit for view in turns[-1].drafts)
+
+
+def generate(
+    *, user: User, writing_session: WritingSession, instruction: str, kind: str, params: GenerationParams,
+    options: GenerationOptions, echo: str,
+) -> None:
+    """Start one turn: stream a single draft into the page, or start a variants job.
+
+    Raises DraftgateError for the page to show; the turn is saved before the model is called.
+    """
+    params.validate()
+    check_user_rate(user.id, settings=resources.settings())
+    provider = resources.provider(writing_session.provider)
+    client = resources.llm_client(provider)
+    engine = resources.engine()
+    budget = resources.settings().context_budget_tokens
+    with open_session(engine) as db:
+        save_params(session=db, user=user, public_id=writing_session.public_id, params=params)
+        if options.variants > 1:
+            started = start_variants(
+                runner=resources.job_runner(), session=db, user=user, public_id=writing_session.public_id,
+                instruction=instruction, params=params, provider=provider, client=client,
+                count=options.variants, kind=kind, budget_tokens=budget,
+                concurrency=resources.settings().batch_concurrency,
+            )
+            st.session_state[JOB_KEY] = started.job_id
+            return
+        prepared = prepare_turn(
+            session=db, user=user, public_id=writing_session.public_id, instruction=instruction,
+            params=params, provider=provider, kind=kind, budget_tokens=budget,
+        )
+    with st.chat_message("user"):
+        st.text(echo)
+    with st.chat_message("assistant"):
+        st.write_stream(stream_draft(engine=engine, client=client, prepared=prepared, cache=options.cache))
+
+
+@st.fragment(run_every=1.0)
+def job_progress(user: User) -> None:
+    """Poll the running variants job; rerun the page when it ends."""
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is None:
+        return
+    with open_session(resources.engine()) as db:
+        job = get_job(session=db, job_id=job_id, user=user)
+    if job.status in ("queued", "running"):
+        st.progress(job.progress, text=f"Writing variants: {job.progress_done} of {job.progress_total or '?'} done")
+        if st.button("Cancel", key="write.cancel_job"):
+            try:
+                with open_session(resources.engine()) as db:
+                    cancel_job(session=db, job_id=job_id, user=user)
+            except DraftgateError as err:
+                st.error(str(err))
+        return
+    del st.session_state[JOB_KEY]
+    if job.status != "succeeded":
+        st.session_state["write.job_message"] = f"The variants job {job.status}: {job.error or 'see the drafts'}"
+    st.rerun(scope="app")
