@@ -15,8 +15,13 @@ PAGES = (
     ("review", "pages/review.py", "Review", ":material/fact_check:"),
     ("thresholds", "pages/thresholds.py", "Thresholds", ":material/tune:"),
     ("references", "pages/references.py", "References", ":material/library_books:"),
+    ("presets", "pages/presets.py", "Presets", ":material/bookmarks:"),
+    ("dashboard", "pages/dashboard.py", "Dashboard", ":material/monitoring:"),
     ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+    ("providers", "pages/providers.py", "Providers", ":material/hub:"),
+    ("moderation", "pages/moderation.py", "Sensitive words", ":material/shield:"),
     ("audit", "pages/audit.py", "Audit", ":material/policy:"),
+    ("health", "pages/health.py", "Health", ":material/monitor_heart:"),
     ("account", "pages/account.py", "Account", ":material/person:"),
 )
 

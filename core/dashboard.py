@@ -33,7 +33,7 @@ class Dashboard:
     approval_per_day: Rows = field(default_factory=list)  # day, approved, rejected, approval_rate
     score_trends: Rows = field(default_factory=list)  # day, project, metric, mean
     providers: Rows = field(default_factory=list)  # provider, model, drafts, tokens, latency
-    cache: dict | None = None  # hits, answers, hit_rate; None: not recorded
+    cache: dict = field(default_factory=dict)  # hits, answers (model answers), hit_rate
 
 
 def build_dashboard(
@@ -61,10 +61,7 @@ def build_dashboard(
 
 def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
     columns = [Draft.id, Draft.created_at, Draft.status, Draft.route, Draft.route_reasons, Draft.provider, Draft.model,
-               Draft.prompt_tokens, Draft.completion_tokens, Draft.latency_ms, WritingSession.project_id]
-    has_cache = hasattr(Draft, "cache_hit")  # recorded once core/llm's cache writes it on the draft
-    if has_cache:
-        columns.append(Draft.cache_hit)
+               Draft.prompt_tokens, Draft.completion_tokens, Draft.latency_ms, WritingSession.project_id, Draft.cache_hit]
     query = (
         select(*columns)
         .join(Turn, col(Turn.id) == Draft.turn_id)
@@ -78,7 +75,7 @@ def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
     names = {p.id: p.name for p in session.exec(select(Project))}
     rows = []
     for row in session.exec(query):
-        (draft_id, created, status, route, reasons, provider, model, prompt, completion, latency, project) = row[:11]
+        (draft_id, created, status, route, reasons, provider, model, prompt, completion, latency, project, cache_hit) = row
         if status != "completed":
             label = status
         elif provider == PRESET_PROVIDER:
@@ -89,7 +86,7 @@ def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
             "id": draft_id, "day": created.date().isoformat(), "status": status, "route": label,
             "reasons": list(reasons or []), "provider": provider or "?", "model": model or "?",
             "prompt_tokens": prompt, "completion_tokens": completion, "latency_ms": latency,
-            "project": names.get(project, str(project)), "cache_hit": row[11] if has_cache else None,
+            "project": names.get(project, str(project)), "cache_hit": bool(cache_hit),
         })
     return rows
 
@@ -176,10 +173,8 @@ def _providers(drafts: Rows) -> Rows:
     return rows
 
 
-def _cache(drafts: Rows) -> dict | None:
+def _cache(drafts: Rows) -> dict:
     answers = [d for d in drafts if d["status"] == "completed" and d["provider"] != PRESET_PROVIDER]
-    if not hasattr(Draft, "cache_hit"):
-        return None
     hits = sum(bool(d["cache_hit"]) for d in answers)
     return {"hits": hits, "answers": len(answers), "hit_rate": hits / len(answers) if answers else None}
 

@@ -1,19 +1,48 @@
-"""Engine factory: SQLite (WAL, busy timeout) by default, any SQLAlchemy URL otherwise."""
+"""Engine factory: SQLite (WAL, busy timeout) by default, PostgreSQL (psycopg 3) by URL.
+
+    make_engine(url)      sqlite:///path, or postgresql+psycopg://user:password@host:5432/name
+                          (postgres:// and postgresql:// are read as psycopg 3 too)
+    create_schema(engine) bring the database to the code's schema: the pending Alembic
+                          migrations (core.migrations), never create_all
+    open_session(engine)  one session per unit of work; objects stay readable after commit
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
 
 from core import models  # noqa: F401  (registers the tables)
 
+# Per process: Streamlit runs each browser session in a thread, so a replica may hold this many
+# connections (pool + overflow); PostgreSQL's default max_connections of 100 fits three replicas
+# and a few workers. Raise max_connections (or put PgBouncer in front) for more.
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
+PG_CONNECT_TIMEOUT_S = 5
+
+
+def normalize_url(url: str) -> str:
+    """postgres://... and postgresql://... mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
 
 def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        connect_args = {}
+        if make_url(url).get_backend_name() == "postgresql":
+            connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "draftgate"}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
+            connect_args=connect_args,
+        )
     db_path = url.removeprefix("sqlite:///")
     if db_path and db_path != ":memory:":
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +62,10 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Apply the pending migrations (a new database gets every one; see core.migrations)."""
+    from core.migrations import upgrade  # alembic loads only where a schema is made
+
+    upgrade(engine)
 
 
 def open_session(engine: Engine) -> Session:

@@ -23,13 +23,14 @@ from sqlmodel import Session, col, func, select
 from core import constants, moderation, presets
 from core.db import open_session
 from core.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.llm.cache import CacheMode
 from core.llm.client import LLMClient
 from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.models import Draft, Reference, Score, Turn, User, WritingSession, utcnow
 from core.policies import PRESET_PROVIDER, PolicySpec, current_policy
 from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
 from core.review import submit_for_review
-from core.routing import ACCEPTED, NEEDS_REVIEW, RouteDecision
+from core.routing import NEEDS_REVIEW
 from core.scoring import score
 from core.security import require
 from core.sessions import get_session, history
@@ -98,9 +99,11 @@ def prepare_turn(
     return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset)
 
 
-def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Iterator[str]:
+def stream_draft(
+    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto"
+) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
-    always holds what has arrived (unmasked)."""
+    always holds what has arrived (unmasked). `cache="refresh"` regenerates past a cached answer."""
     with open_session(engine) as session:
         masker = moderation.active_matcher(session=session).masker()
     if prepared.preset is not None:
@@ -110,7 +113,7 @@ def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -
     stream = None
     last_save = time.monotonic()
     try:
-        stream = client.stream(prepared.prompt, prepared.params)
+        stream = client.stream(prepared.prompt, prepared.params, cache=cache)
         for delta in stream:
             safe = masker.feed(delta)
             if safe:
@@ -129,8 +132,7 @@ def stream_draft(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -
             draft.prompt_tokens = result.usage.prompt_tokens
             draft.completion_tokens = result.usage.completion_tokens
             draft.latency_ms = round(result.latency_s * 1000)
-            if hasattr(draft, "cache_hit"):  # recorded once the Draft table has the column
-                draft.cache_hit = bool(getattr(result, "cached", False))
+            draft.cache_hit = stream.cache_hit
             draft.updated_at = utcnow()
             session.add(draft)
             session.commit()
@@ -176,9 +178,9 @@ def _answer_from_preset(engine: Engine, prepared: PreparedTurn, masker: moderati
         yield text
 
 
-def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Draft:
+def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto") -> Draft:
     """The non-streaming caller's way: consume the stream, return the stored draft."""
-    for _ in stream_draft(engine=engine, client=client, prepared=prepared):
+    for _ in stream_draft(engine=engine, client=client, prepared=prepared, cache=cache):
         pass
     with open_session(engine) as session:
         return session.get(Draft, prepared.draft_id)
@@ -207,9 +209,10 @@ def score_and_route(*, session: Session, draft_id: int) -> Draft:
         values = {}
     policy = current_policy(session=session, project_id=project_id)
     sensitive = moderation.active_matcher(session=session).found(draft.text)
-    decision = PolicySpec.of(policy).decide(draft.text, values, sensitive)
-    if draft.provider == PRESET_PROVIDER and set(decision.reasons) <= {"low_score", "unscorable", "no_reference"}:
-        decision = RouteDecision(ACCEPTED)  # an editor's fixed answer: scored for the record, never threshold-routed
+    if draft.provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
+        decision = PolicySpec({}).decide(draft.text, values or {}, sensitive)
+    else:
+        decision = PolicySpec.of(policy).decide(draft.text, values, sensitive)
     draft.route = decision.route
     draft.route_reasons = list(decision.reasons)
     draft.policy_version = policy.version

@@ -1,6 +1,7 @@
 """Jobs: long work stored in the database and run off the caller's thread.
 
     JobRunner.submit     a Job row ("queued"), then run by this process's worker threads
+                         (core.queue.QueueRunner: the same, run by RQ workers; both call run_job)
     get_job, list_jobs   what a page polls: status, progress, result, error
     cancel_job           a queued job is cancelled at once; a running one sees the flag between steps
     sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
@@ -129,44 +130,10 @@ class JobRunner:
 
     def _run(self, job_id: int, resources: dict[str, Any]) -> None:
         try:
-            job = self._claim(job_id)
-            if job is None:  # cancelled (or swept) before it started
-                return
-            context = JobContext(self.engine, job_id, resources)
-            try:
-                result = JOB_KINDS[job.kind](context, dict(job.payload))
-            except JobCancelled as stop:
-                self._finish(job_id, CANCELLED, result=stop.result, error="Cancelled.")
-            except DraftgateError as err:
-                self._finish(job_id, FAILED, error=str(err))
-            except Exception:  # a bug: logged with its traceback, the job says so honestly
-                logger.exception("job %s (%s) failed", job_id, job.kind)
-                self._finish(job_id, FAILED, error="An unexpected error stopped this job; it has been logged.")
-            else:
-                self._finish(job_id, SUCCEEDED, result=result)
+            run_job(self.engine, job_id, resources)
         finally:
             with self._lock:
                 self._held.discard(job_id)
-
-    def _claim(self, job_id: int) -> Job | None:
-        now = utcnow()
-        with open_session(self.engine) as session:
-            claimed = session.exec(
-                update(Job)
-                .where(Job.id == job_id, Job.status == QUEUED)
-                .values(status=RUNNING, started_at=now, heartbeat_at=now)
-            )
-            session.commit()
-            return session.get(Job, job_id) if claimed.rowcount == 1 else None
-
-    def _finish(self, job_id: int, status: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
-        with open_session(self.engine) as session:
-            session.exec(
-                update(Job)
-                .where(Job.id == job_id, Job.status == RUNNING)
-                .values(status=status, result=result or {}, error=error, finished_at=utcnow())
-            )
-            session.commit()
 
     def _beat(self) -> None:
         while not self._stopping.wait(self._heartbeat_s):
@@ -180,6 +147,48 @@ class JobRunner:
                 sweep_stale_jobs(self.engine, stale_after_s=self.stale_after_s)
             except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
                 logger.exception("job heartbeat failed")
+
+
+def run_job(engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
+    """Claim a queued job and run it to its end, here and now (a JobRunner thread or an RQ
+    worker calls this); a job no longer queued (cancelled or swept first) is left alone."""
+    job = _claim(engine, job_id)
+    if job is None:
+        return
+    context = JobContext(engine, job_id, resources)
+    try:
+        result = JOB_KINDS[job.kind](context, dict(job.payload))
+    except JobCancelled as stop:
+        _finish(engine, job_id, CANCELLED, result=stop.result, error="Cancelled.")
+    except DraftgateError as err:
+        _finish(engine, job_id, FAILED, error=str(err))
+    except Exception:  # a bug: logged with its traceback, the job says so honestly
+        logger.exception("job %s (%s) failed", job_id, job.kind)
+        _finish(engine, job_id, FAILED, error="An unexpected error stopped this job; it has been logged.")
+    else:
+        _finish(engine, job_id, SUCCEEDED, result=result)
+
+
+def _claim(engine: Engine, job_id: int) -> Job | None:
+    now = utcnow()
+    with open_session(engine) as session:
+        claimed = session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=RUNNING, started_at=now, heartbeat_at=now)
+        )
+        session.commit()
+        return session.get(Job, job_id) if claimed.rowcount == 1 else None
+
+
+def _finish(engine: Engine, job_id: int, status: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+    with open_session(engine) as session:
+        session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING)
+            .values(status=status, result=result or {}, error=error, finished_at=utcnow())
+        )
+        session.commit()
 
 
 def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:

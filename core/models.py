@@ -46,6 +46,7 @@ class WritingSession(SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id", index=True)
     title: str = Field(max_length=200)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    provider: str = ""  # a registered provider's name; empty: the default provider
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -77,6 +78,7 @@ class Draft(SQLModel, table=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: int = 0
+    cache_hit: bool = False
     # accepted | needs_review; empty until scored and routed
     route: str = Field(default="", index=True)
     route_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -11,9 +11,10 @@ is compared as written). A word that begins or ends with a Latin letter or digit
 at a word boundary there ("ass" is not found in "class"); CJK words match anywhere.
 
 Streaming: the masker holds back the last (longest word - 1) characters, so a word split
-across deltas is still caught before any of it is shown. A word that reaches the end of the
-text received so far counts as a hit even if the next character could turn out to be a
-letter: the stream may over-mask, never under-mask. The stored draft keeps the original.
+across deltas is still caught before any of it is shown; one more when a word ends in a Latin
+letter or digit, so the character after it (is it a whole word?) is known before any of it
+is shown. What the stream shows, joined, is exactly mask(text). The stored draft keeps the
+original text.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Matcher:
     def __init__(self, words: Iterable[str]) -> None:
         self.words: tuple[str, ...] = tuple(dict.fromkeys(w for w in words if w))
         self.max_length = max((len(fold(w)) for w in self.words), default=0)
+        self.needs_lookahead = any(_is_latin_alnum(fold(w)[-1]) for w in self.words)  # see StreamMasker
         self._automaton = ahocorasick.Automaton()
         for word in self.words:
             folded = fold(word)
@@ -129,7 +131,7 @@ class StreamMasker:
 
     def __init__(self, matcher: Matcher) -> None:
         self._matcher = matcher
-        self._hold = max(matcher.max_length - 1, 0)
+        self._hold = max(matcher.max_length - 1 + matcher.needs_lookahead, 0)
         self.text = ""  # everything received, unmasked
         self._folded = ""
         self._flags: list[bool] = []

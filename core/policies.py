@@ -282,6 +282,7 @@ def _add_version(
         note=note.strip(),
     )
     session.add(policy)
+    _commit_version(session, policy, flush_only=True)  # take the version number now, or fail cleanly
     audit.record(
         session, actor_id=author_id, action="policy.save", target=f"project:{project_id}",
         version=policy.version, old=previous.thresholds, new=dict(spec.thresholds), rule=spec.rule,
@@ -290,9 +291,9 @@ def _add_version(
     return policy
 
 
-def _commit_version(session: Session, policy: ThresholdPolicy) -> None:
+def _commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: bool = False) -> None:
     try:
-        session.commit()
+        session.flush() if flush_only else session.commit()
     except IntegrityError as err:  # two editors saved the same version number at once
         session.rollback()
         raise ConflictError(

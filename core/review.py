@@ -134,7 +134,7 @@ def list_queue(
     if sort == "newest":
         entries.reverse()
     elif sort == "lowest_score":
-        entries.sort(key=lambda e: (e.scores.get(metric) is not None, e.scores.get(metric) or 0.0))
+        entries.sort(key=lambda e: (e.scores.get(metric) is None, e.scores.get(metric) or 0.0))
     return entries[:limit]
 
 

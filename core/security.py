@@ -34,7 +34,9 @@ AREA_ROLES: dict[str, frozenset[str]] = {
     "moderation": frozenset({"admin"}),
     "dashboard": frozenset({"editor", "admin"}),
     "admin": frozenset({"admin"}),
+    "providers": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
+    "health": frozenset({"admin"}),
     "account": frozenset(ROLES),
 }
 
@@ -159,7 +161,7 @@ def parse_allowlist(text: str) -> tuple[Network, ...]:
             networks.append(ipaddress.ip_network(entry, strict=True))
         except ValueError as err:
             raise InvalidInputError(
-                f"DRAFTGATE_IP_ALLOWLIST: {entry!r} is not an IP address or CIDR range with its host bits "
+                f"{entry!r} is not an IP address or CIDR range with its host bits "
                 f"zero (e.g. 10.0.0.0/8, 192.168.1.7/32, 2001:db8::/32): {err}."
             ) from err
     return tuple(networks)
@@ -168,8 +170,8 @@ def parse_allowlist(text: str) -> tuple[Network, ...]:
 def address_allowed(address: str | None, networks: Sequence[Network]) -> bool:
     """True when there is no allowlist, or the address is inside one of its ranges.
 
-    An address that cannot be read is refused when an allowlist is set. IPv4-mapped IPv6
-    addresses (::ffff:10.0.0.1) are compared as the IPv4 address they carry.
+    An address that cannot be read is refused when an allowlist is set. An IPv4-mapped IPv6
+    address (::ffff:10.0.0.1) also matches the IPv4 ranges of the address it carries.
     """
     if not networks:
         return True
@@ -177,6 +179,7 @@ def address_allowed(address: str | None, networks: Sequence[Network]) -> bool:
         ip = ipaddress.ip_address((address or "").strip().split("%")[0])
     except ValueError:
         return False
+    candidates = [ip]
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == network.version and ip in network for network in networks)
+        candidates.append(ip.ipv4_mapped)
+    return any(c.version == network.version and c in network for c in candidates for network in networks)

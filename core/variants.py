@@ -6,8 +6,9 @@
                     a failed request fails only its own draft; cancelling leaves the drafts not
                     yet started "interrupted"
 
-With a fixed seed, variant i uses seed + i (distinct, and each reproducible); without one the
-variants differ by sampling alone (at temperature 0 they would all be the same text).
+Variants always ask the model (a preset answer has no variants). With a fixed seed, variant i
+uses seed + i (distinct, and each reproducible); without one the variants differ by sampling
+alone (at temperature 0 they would all be the same text).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def start_variants(
         raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
     prepared = prepare_turn(
         session=session, user=user, public_id=public_id, instruction=instruction, params=params,
-        provider=provider, kind=kind, budget_tokens=budget_tokens,
+        provider=provider, kind=kind, budget_tokens=budget_tokens, use_presets=False,
     )
     drafts = [session.get(Draft, prepared.draft_id)]
     for variant in range(1, count):

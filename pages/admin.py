@@ -126,7 +126,7 @@ with provider_tab:
                            "key": p.key_mask or "none"} for p in providers]),
             hide_index=True,
         )
-    st.caption("Register providers with `python -m core provider add ...`.")
+    st.caption("Add providers, change their keys or remove them on the Providers page (or with `python -m core provider`).")
 
 with security_tab:
     networks = settings.ip_networks

@@ -52,6 +52,8 @@ def meta_line(draft: Draft) -> str:
     if draft.provider == PRESET_PROVIDER:
         return f"📌 preset answer ({draft.model}): given as the editors wrote it, no model was called"
     parts = [f"model {draft.model or '?'}"]
+    if draft.cache_hit:
+        parts.append("⚡ from the response cache")
     if draft.finish_reason == "length":
         parts.append("cut off at the max tokens limit")
     elif draft.finish_reason:

@@ -54,7 +54,8 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
     if counts:
         st.caption("Waiting, by reason: " + " · ".join(f"{REASON_LABELS.get(r, r)} **{n}**" for r, n in counts.items()))
     if st.button("Claim next", type="primary", key="review.claim_next",
-                 help="Take the oldest draft nobody holds (with the project and reason chosen above)."):
+                 help="Take the oldest draft nobody holds, with the project and reason chosen above "
+                      "(a draft you hold already comes first)."):
         ok, item = attempt(engine, claim_next, reviewer=user, project_id=project_id, reason=reason, lease_minutes=lease_minutes)
         if ok and item is None:
             st.info("No unclaimed draft waits with these filters.")
@@ -97,7 +98,7 @@ def history_panel(engine: Engine, user: User) -> None:
 
 
 def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str, lease_minutes: int) -> None:
-    item, draft = context.item, context.draft
+    item = context.item
     st.subheader(f"Draft #{item.id} · {project_name}")
     mine = item.state == "claimed" and item.claimed_by_id == user.id
     if item.state in ("approved", "rejected"):

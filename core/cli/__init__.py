@@ -11,9 +11,11 @@ import argparse
 import importlib
 import sys
 
+from pydantic import ValidationError
+
 from core.errors import DraftgateError
 
-SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security")
+SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security", "core.cli.migrate", "core.cli.worker", "core.cli.health")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except DraftgateError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except ValidationError as err:  # a DRAFTGATE_* setting is not acceptable
+        for problem in err.errors():
+            name = "DRAFTGATE_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"error: {name}: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

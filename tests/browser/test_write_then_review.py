@@ -49,3 +49,29 @@ def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_pat
     page.get_by_role("button", name="Submit decision").click()
     expect(page.get_by_role("heading", name=f"Queue ({before - 1})")).to_be_visible(timeout=20_000)
     page.screenshot(path=str(tmp_path / "review.png"))
+
+
+def test_editor_previews_then_applies_a_threshold_and_a_reviewer_claims_next(server, browser_page: Page, tmp_path):
+    page = browser_page
+    sign_in(page, server, "editor")
+    page.get_by_test_id("stSidebarNav").get_by_text("Thresholds").click()
+    expect(page.get_by_role("heading", name="Thresholds")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Policy in force: version 0 (defaults)")).to_be_visible()
+    threshold = page.get_by_label("chrF threshold (0–100)")
+    threshold.fill("90")
+    threshold.press("Enter")
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Preview the change to the queue").click()
+    expect(page.get_by_text(re.compile(r"Applying this as version 1: \d+ open drafts would leave the queue"))).to_be_visible(
+        timeout=20_000)
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Apply version 1").click()
+    expect(page.get_by_text(re.compile(r"Version 1 applied: \d+ drafts left the queue, \d+ joined it\."))).to_be_visible(
+        timeout=20_000)
+    expect(page.get_by_text(re.compile("Policy in force: version 1"))).to_be_visible()
+    page.screenshot(path=str(tmp_path / "thresholds.png"))
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, "reviewer")
+    expect(page.get_by_role("heading", name=re.compile(r"Queue \(\d+\)"))).to_be_visible(timeout=20_000)
+    page.get_by_role("button", name="Claim next").click()
+    expect(page.get_by_text(re.compile(r"Your claim ends in \d+ min"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Submit decision")).to_be_visible()

@@ -116,3 +116,13 @@ def test_rotation_from_the_command_line_reports_and_checks_its_input(capsys, cli
     monkeypatch.setenv("DRAFTGATE_MASTER_KEY", "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=")
     code, out, _ = run(capsys, "rotate-master-key")
     assert code == 0 and "DRAFTGATE_MASTER_KEY=" in out and "restart the app" in out
+
+
+def test_a_bad_setting_is_one_clear_line_per_problem(capsys, monkeypatch):
+    monkeypatch.setenv("DRAFTGATE_IP_ALLOWLIST", "10.0.0.1/8")
+    monkeypatch.setenv("DRAFTGATE_RETENTION_DAYS", "soon")
+    code, out, err = run(capsys, "retention")
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("error: DRAFTGATE_IP_ALLOWLIST: '10.0.0.1/8' is not an IP address or CIDR range")
+    assert lines[1].startswith("error: DRAFTGATE_RETENTION_DAYS: Input should be a valid integer")

@@ -124,3 +124,73 @@ def test_bad_input_is_refused_before_anything_is_saved(db, writer, writing_sessi
     with pytest.raises(InvalidInputError, match="continue"):
         prepare(db, writer, writing_session, kind="continue")
     assert db.exec(select(Turn)).all() == []
+
+
+# -- presets and sensitive words in the turn pipeline ----------------------------------------
+
+from core.models import AuditEvent, Preset  # noqa: E402
+from core.moderation import add_words  # noqa: E402
+from core.presets import add_preset  # noqa: E402
+
+
+def test_an_instruction_matching_a_preset_is_answered_without_the_model(engine, db, writer, editor, project, writing_session):
+    preset = add_preset(session=db, project_id=project.id, instruction="What is the return policy?",
+                        answer="Thirty days, no questions asked.", actor_id=editor.id)
+    prepared = prepare(db, writer, writing_session, instruction="  what is the RETURN policy ")
+    assert prepared.preset.preset_id == preset.id
+    seen: list[dict] = []
+    streamed = list(stream_draft(engine=engine, client=mock_client(["never"], seen=seen), prepared=prepared))
+    assert streamed == ["Thirty days, no questions asked."] and seen == []
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+        item = session.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).first()
+        uses = session.get(Preset, preset.id).uses
+    assert (draft.provider, draft.model, draft.request_id, draft.finish_reason) == (
+        "preset", f"preset #{preset.id}", f"preset:{preset.id}", "preset")
+    assert draft.status == "completed" and draft.route == "accepted" and item is None  # low scores do not route a preset
+    assert uses == 1
+
+
+def test_presets_can_be_bypassed_and_never_answer_continue(engine, db, writer, editor, project, writing_session):
+    add_preset(session=db, project_id=project.id, instruction="Write about a fox", answer="Preset fox.", actor_id=editor.id)
+    bypass = prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction="Write about a fox",
+                          params=GenerationParams(max_tokens=8), provider=PROVIDER, use_presets=False)
+    assert bypass.preset is None
+    run_turn(engine=engine, client=mock_client(["A fox."]), prepared=bypass)
+    assert prepare(db, writer, writing_session, kind="continue").preset is None
+
+
+def test_a_sensitive_word_is_masked_while_streaming_and_kept_for_reviewers(engine, db, writer, writing_session):
+    add_words(session=db, words=["lazy dog", "坏词"], actor_id=None)
+    prepared = prepare(db, writer, writing_session)
+    pieces = ["The quick brown fox jumps over the la", "zy d", "og. 坏", "词"]
+    streamed = list(stream_draft(engine=engine, client=mock_client(pieces), prepared=prepared))
+    assert "".join(streamed) == "The quick brown fox jumps over the **** ***. ＊＊"
+    shown = ""
+    for piece in streamed:
+        shown += piece
+        assert "lazy" not in shown and "坏" not in shown
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+        item = session.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    assert draft.text == "The quick brown fox jumps over the lazy dog. 坏词"
+    assert draft.route == "needs_review" and draft.route_reasons == ["sensitive_words"]
+    assert item.reasons == ["sensitive_words"] and item.reason_detail == "Sensitive words: lazy dog, 坏词"
+
+
+def test_a_preset_answer_with_a_sensitive_word_still_goes_to_review(engine, db, writer, editor, project, writing_session):
+    add_preset(session=db, project_id=project.id, instruction="Say it", answer="A bad answer.", actor_id=editor.id)
+    add_words(session=db, words=["bad"], actor_id=None)
+    prepared = prepare(db, writer, writing_session, instruction="say it")
+    assert list(stream_draft(engine=engine, client=mock_client([]), prepared=prepared)) == ["A *** answer."]
+    with open_session(engine) as session:
+        assert session.get(Draft, prepared.draft_id).route_reasons == ["sensitive_words"]
+
+
+def test_a_weighted_policy_routes_the_draft(engine, db, writer, editor, project, writing_session):
+    save_policy(session=db, project_id=project.id, thresholds={}, author_id=editor.id, rule="weighted",
+                weights={"chrf": 1.0}, composite_threshold=0.99)
+    draft = run_turn(engine=engine, client=mock_client(["The quick brown fox jumps over the lazy cat."]),
+                     prepared=prepare(db, writer, writing_session))
+    assert draft.route == "needs_review" and draft.policy_version == 1
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "policy.save")).one().detail["rule"] == "weighted"

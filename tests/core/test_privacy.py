@@ -22,7 +22,7 @@ from core.policies import save_policy
 from core.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
 from core.review import add_comment, claim, decide
 from core.users import authenticate, create_user, ensure_initial_admin
-from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
+from tests.utils.factories import make_finished_draft, make_project, make_user
 
 MARK = "QZXV-PRIVATE-7731"  # appears only in the text of the user being deleted
 MARK_ZH = "秘密标记甲乙丙"  # non-ASCII: stored as UTF-8 in text columns, \u escapes in JSON ones

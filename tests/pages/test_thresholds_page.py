@@ -1,12 +1,26 @@
-from core.policies import current_policy
+from sqlmodel import select
+
+from core.models import AuditEvent, ReviewItem
+from core.policies import current_policy, save_policy
+from core.review import claim, decide
+from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
 
 
-def test_editor_sees_preview_then_saves_a_new_version(make_app, app_db, users):
+def three_drafts(app_db, users):
     project = make_project(app_db, "Mugs", references=("the cat sat on the mat",))
     make_finished_draft(app_db, users["writer"], project, "the cat sat on the mat")
     make_finished_draft(app_db, users["writer"], project, "the cat sat on a rug")
     make_finished_draft(app_db, users["writer"], project, "dogs bark loudly")
+    return project
+
+
+def charts(at):
+    return at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+
+
+def test_editor_previews_the_queue_change_then_applies_a_new_version(make_app, app_db, users):
+    project = three_drafts(app_db, users)
     at = make_app("pages/thresholds.py", users["editor"])
     assert not at.exception
     assert "Policy in force: version 0 (defaults)" in at.caption[0].value
@@ -14,19 +28,99 @@ def test_editor_sees_preview_then_saves_a_new_version(make_app, app_db, users):
 
     at.number_input(key=f"thresholds.{project.id}.chrf.value").set_value(99.0).run()
     assert at.metric[0].value == "2"
-    assert len(at.get("arrow_vega_lite_chart")) >= 1 or len(at.get("vega_lite_chart")) >= 1
+    assert len(charts(at)) >= 2  # scores by verdict, and what each threshold would do
 
     at.text_input(key="thresholds.note").input("stricter chrF")
-    at.button(key="thresholds.save").click().run()
+    at.button(key="thresholds.preview").click().run()
+    assert not at.exception
+    assert "0 open drafts would leave the queue (they pass now), 1 recent accepted drafts would join it" in texts(at)
+    assert current_policy(session=app_db, project_id=project.id).version == 0  # a preview writes nothing
+
+    at.button(key="thresholds.apply").click().run()
     assert not at.exception
     policy = current_policy(session=app_db, project_id=project.id)
     assert policy.version == 1 and policy.thresholds["chrf"] == 99.0 and policy.note == "stricter chrF"
     assert "Policy in force: version 1" in at.caption[0].value
+    assert "Version 1 applied: 0 drafts left the queue, 1 joined it." in [s.value for s in at.success]
+    assert len(app_db.exec(select(ReviewItem).where(ReviewItem.state == "open")).all()) == 2
+    assert app_db.exec(select(AuditEvent).where(AuditEvent.action == "policy.apply")).one().actor_id == users["editor"].id
+
+
+def test_changing_the_form_after_a_preview_asks_for_a_new_preview(make_app, app_db, users):
+    project = three_drafts(app_db, users)
+    at = make_app("pages/thresholds.py", users["editor"])
+    at.button(key="thresholds.preview").click().run()
+    assert "thresholds.apply" in [b.key for b in at.button]
+    at.number_input(key=f"thresholds.{project.id}.chrf.value").set_value(10.0).run()
+    assert "thresholds.apply" not in [b.key for b in at.button]
+    assert "The form changed since the last preview: preview again before applying." in texts(at)
+    at.button(key="thresholds.preview").click().run()
+    at.button(key="thresholds.cancel").click().run()
+    assert "thresholds.apply" not in [b.key for b in at.button] and current_policy(session=app_db, project_id=project.id).version == 0
+
+
+def test_a_version_saved_meanwhile_is_not_overwritten(make_app, app_db, users):
+    project = three_drafts(app_db, users)
+    at = make_app("pages/thresholds.py", users["editor"])
+    at.button(key="thresholds.preview").click().run()
+    save_policy(session=app_db, project_id=project.id, thresholds={"chrf": 5.0}, author_id=users["admin"].id)
+    at.button(key="thresholds.apply").click().run()
+    assert [e.value for e in at.error] == [
+        "Version 1 was saved meanwhile (you started from version 0); look at it, then save again."]
+    assert current_policy(session=app_db, project_id=project.id).thresholds["chrf"] == 5.0
 
 
 def test_disabling_a_metric_stores_none(make_app, app_db, users):
     project = make_project(app_db, "Mugs")
     at = make_app("pages/thresholds.py", users["editor"])
     at.checkbox(key=f"thresholds.{project.id}.rougeL.on").uncheck().run()
-    at.button(key="thresholds.save").click().run()
+    at.button(key="thresholds.preview").click().run()
+    at.button(key="thresholds.apply").click().run()
     assert current_policy(session=app_db, project_id=project.id).thresholds["rougeL"] is None
+
+
+def test_a_weighted_rule_is_saved_with_its_weights(make_app, app_db, users):
+    project = three_drafts(app_db, users)
+    at = make_app("pages/thresholds.py", users["editor"])
+    at.radio(key=f"thresholds.{project.id}.rule").set_value("weighted").run()
+    at.button(key="thresholds.preview").click().run()
+    assert [e.value for e in at.error][-1] == "Give at least one metric a weight above 0 for the weighted rule."
+    at.number_input(key=f"thresholds.{project.id}.chrf.weight").set_value(1.0).run()
+    at.number_input(key=f"thresholds.{project.id}.rougeL.weight").set_value(2.0).run()
+    at.number_input(key=f"thresholds.{project.id}.composite").set_value(0.9).run()
+    assert not at.exception and at.metric[0].value == "2"
+    at.button(key="thresholds.preview").click().run()
+    at.button(key="thresholds.apply").click().run()
+    policy = current_policy(session=app_db, project_id=project.id)
+    assert (policy.rule, policy.weights, policy.composite_threshold) == ("weighted", {"chrf": 1.0, "rougeL": 2.0}, 0.9)
+    assert "weighted composite below its threshold" in at.caption[0].value
+
+
+def test_evidence_from_verdicts_and_suggested_thresholds(make_app, app_db, users):
+    project = make_project(app_db, "Mugs", references=("the cat sat on the mat",))
+    reviewer = users["reviewer"]
+    for text, verdict in (("dogs bark loudly", "rejected"), ("a cat on a mat", "approved"), ("fish swim", "rejected")):
+        draft = make_finished_draft(app_db, users["writer"], project, text)
+        item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+        claimed = claim(session=app_db, item_id=item.id, reviewer=reviewer)
+        decide(session=app_db, item_id=item.id, reviewer=reviewer, verdict=verdict, reason="bad",
+               expected_version=claimed.version)
+    make_finished_draft(app_db, users["writer"], project, "the cat sat on the mat")
+    at = make_app("pages/thresholds.py", users["editor"])
+    assert not at.exception
+    assert "4 recent scored drafts, 3 with a reviewer's verdict." in texts(at)
+    assert "recall on rejected **100%** (2 of 2)" in texts(at)  # chrF 25 catches both rejections
+
+    at.slider(key="thresholds.target_load").set_value(25).run()
+    load_button = at.button(key="thresholds.use_load")
+    assert "at most 25% to review" in load_button.label
+    load_button.click().run()
+    # chrF of the four drafts: 3.05 (rejected), 3.29 (rejected), 22.7 (approved), 100 (not reviewed)
+    assert at.number_input(key=f"thresholds.{project.id}.chrf.value").value == 3.2
+    assert "sent to review **25%** (1 of 4)" in texts(at)
+
+    at.slider(key="thresholds.target_recall").set_value(50).run()
+    at.button(key="thresholds.use_recall").click().run()
+    assert not at.exception
+    assert at.number_input(key=f"thresholds.{project.id}.chrf.value").value == 3.1
+    assert "recall on rejected **50%** (1 of 2)" in texts(at) and "precision of flagged **100%**" in texts(at)

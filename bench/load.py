@@ -1,0 +1,466 @@
+"""Load: two app processes on PostgreSQL and Redis, 50 writers and 5 reviewers, a mock provider.
+
+    python -m bench.load [--seconds 30] [--writers 50] [--reviewers 5] [--processes 2]
+                         [--variants-every 10] [--rq-workers 2]
+                         [--latency 0.3] [--tokens 20] [--token-gap 0.02]
+                         [--postgres-url URL] [--redis-url URL]
+
+It creates a database of its own (draftgate_load_<random>) on the PostgreSQL server, migrates
+it, seeds two projects (one whose reference is the mock's answer, so its drafts pass; one
+whose drafts are all flagged), users and one writing session per writer; starts the bench's
+mock OpenAI-compatible server (fixed latency, streamed tokens at a fixed pace); then starts
+`--processes` app processes, each running its share of the writers and reviewers as threads
+(Streamlit runs each browser session in a thread) through the functions the pages call:
+
+    writer    check_user_rate -> prepare_turn -> stream_draft (stream, save, score, route),
+              then 0.5-1.5 s of "thinking"; until the time is up (a started turn is finished);
+              every --variants-every'th turn asks for 3 variants instead: start_variants puts a
+              job on the RQ queue, `--rq-workers` `python -m core worker` processes run it, and
+              the writer polls get_job until it ends (as the Write page does)
+    reviewer  list_queue -> claim_next -> review_context -> decide (approve 60 %, reject 30 %,
+              edit and approve 10 %) after 0.1-0.3 s of "reading"; idle 0.2 s on an empty queue
+
+Printed: turns completed, p50/p95 of the time Draftgate adds to a turn (the turn's wall time
+minus the mock's fixed answer time), errors by kind, and a consistency check read from the
+database afterwards: every turn has its drafts (1, or 3 for variants), completed; every
+variants job succeeded; every flagged draft is in the queue
+exactly once and no accepted one is; every decision a reviewer was told about is stored, as
+told, with its audit event. The database is dropped at the end (--keep keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, func, text
+from sqlalchemy.engine import make_url
+from sqlmodel import col, select
+
+MAX_SECONDS = 300
+VARIANTS_TIMEOUT_S = 120  # a variants job not finished by then counts as an error
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+PASSING_PROJECT, FLAGGED_PROJECT = "Load: passing", "Load: flagged"
+FLAGGED_REFERENCE = "雨后的街道很安静，咖啡馆里坐满了读书的人。 An unrelated sentence about quiet rainy streets."
+
+
+@dataclass
+class ProcessReport:
+    turns: list[tuple[int, int, float, str]] = field(default_factory=list)  # turn, draft, seconds, route
+    variant_turns: list[tuple[int, int, float, str]] = field(default_factory=list)  # turn, job, seconds, status
+    decisions: list[tuple[int, int, str, bool]] = field(default_factory=list)  # item, reviewer, verdict, edited
+    errors: Counter = field(default_factory=Counter)
+    rate_limited: int = 0
+    ended: float = 0.0  # time.time() when the last of its writers and reviewers stopped
+
+
+# -- one app process ------------------------------------------------------------------------------
+
+
+def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], seconds: float,
+                    start_at: float, variants_every: int, results) -> None:
+    """An app replica: its share of writers and reviewers as threads, against the shared services."""
+    from core.config import get_settings
+    from core.db import make_engine
+    from core.llm.factory import build_client
+    from core.llm.providers import provider_from_settings
+    from core.queue import make_runner
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    provider = provider_from_settings(settings)
+    client = build_client(provider, settings=settings, engine=engine)  # one pooled client per process
+    runner = make_runner(engine, settings)  # RQ: DRAFTGATE_REDIS_URL is set
+    report = ProcessReport()
+    lock = threading.Lock()
+    time.sleep(max(0.0, start_at - time.time()))
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=_writer, args=(engine, client, runner, provider, settings, user_id, deadline,
+                                                      variants_every, report, lock))
+               for user_id in writer_ids]
+    threads += [threading.Thread(target=_reviewer, args=(engine, user_id, deadline, report, lock))
+                for user_id in reviewer_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report.ended = time.time()
+    runner.shutdown()
+    client.close()
+    engine.dispose()
+    results.put((index, report))
+
+
+def _writer(engine, client, runner, provider, settings, user_id, deadline, variants_every, report, lock) -> None:
+    from core.db import open_session
+    from core.errors import DraftgateError, RateLimitedError
+    from core.generation import prepare_turn, stream_draft
+    from core.jobs import FINISHED, get_job
+    from core.llm.ratelimit import check_user_rate
+    from core.llm.types import GenerationParams
+    from core.models import Draft, User, WritingSession
+    from core.variants import start_variants
+
+    rng = random.Random(user_id)
+    with open_session(engine) as db:
+        user = db.get(User, user_id)
+        public_id = db.exec(select(WritingSession.public_id).where(WritingSession.owner_id == user_id)).one()
+    params = GenerationParams(temperature=0.8, max_tokens=64)
+    number = 0
+    while time.monotonic() < deadline:
+        number += 1
+        started = time.perf_counter()
+        try:
+            check_user_rate(user.id, settings=settings)
+            if variants_every and number % variants_every == 0:
+                with open_session(engine) as db:
+                    started_job = start_variants(
+                        runner=runner, session=db, user=user, public_id=public_id, client=client, count=3,
+                        instruction=f"Write paragraph {number} three ways.", params=params, provider=provider,
+                        budget_tokens=settings.context_budget_tokens,
+                    )
+                job_deadline = time.monotonic() + VARIANTS_TIMEOUT_S
+                while True:  # the Write page polls the job the same way (every second there)
+                    time.sleep(0.25)
+                    with open_session(engine) as db:
+                        job = get_job(session=db, job_id=started_job.job_id, user=user)
+                    if job.status in FINISHED or time.monotonic() > job_deadline:
+                        break
+                with lock:
+                    report.variant_turns.append((started_job.turn_id, job.id, time.perf_counter() - started, job.status))
+                    if job.status != "succeeded":
+                        report.errors[f"variants job {job.status}: {job.error}"[:160]] += 1
+                time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
+                continue
+            with open_session(engine) as db:
+                prepared = prepare_turn(session=db, user=user, public_id=public_id,
+                                        instruction=f"Write paragraph {number} about the harbour at dawn.",
+                                        params=params, provider=provider, budget_tokens=settings.context_budget_tokens)
+            for _ in stream_draft(engine=engine, client=client, prepared=prepared):
+                pass
+            elapsed = time.perf_counter() - started
+            with open_session(engine) as db:
+                route = db.get(Draft, prepared.draft_id).route
+            with lock:
+                report.turns.append((prepared.turn_id, prepared.draft_id, elapsed, route))
+        except RateLimitedError:
+            with lock:
+                report.rate_limited += 1
+        except DraftgateError as err:
+            with lock:
+                report.errors[f"{type(err).__name__}: {err}"[:160]] += 1
+        except Exception as err:  # a bug: counted and shown, the writer carries on
+            with lock:
+                report.errors[f"BUG {type(err).__name__}: {err}"[:160]] += 1
+            traceback.print_exc()
+        time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
+
+
+def _reviewer(engine, user_id, deadline, report, lock) -> None:
+    from core.db import open_session
+    from core.errors import DraftgateError
+    from core.models import User
+    from core.review import claim_next, decide, list_queue, review_context
+
+    rng = random.Random(-user_id)
+    with open_session(engine) as db:
+        reviewer = db.get(User, user_id)
+    while time.monotonic() < deadline:
+        try:
+            with open_session(engine) as db:
+                list_queue(session=db)
+                item = claim_next(session=db, reviewer=reviewer)
+                if item is None:
+                    time.sleep(0.2)
+                    continue
+                context = review_context(session=db, item_id=item.id)
+                time.sleep(rng.uniform(0.1, 0.3))
+                roll = rng.random()
+                edited = None
+                if roll < 0.6:
+                    verdict, reason = "approved", ""
+                elif roll < 0.9:
+                    verdict, reason = "rejected", "Off topic."
+                else:
+                    verdict, reason = "approved", ""
+                    edited = context.draft.text + " (edited)"
+                decided = decide(session=db, item_id=item.id, reviewer=reviewer, verdict=verdict, reason=reason,
+                                 edited_text=edited, expected_version=item.version)
+            with lock:
+                report.decisions.append((decided.id, user_id, decided.state, edited is not None))
+        except DraftgateError as err:
+            with lock:
+                report.errors[f"{type(err).__name__}: {err}"[:160]] += 1
+        except Exception as err:
+            with lock:
+                report.errors[f"BUG {type(err).__name__}: {err}"[:160]] += 1
+            traceback.print_exc()
+
+
+# -- setting up, checking, printing ---------------------------------------------------------------
+
+
+def seed(database_url: str, writers: int, reviewers: int, tokens: int) -> tuple[list[int], list[int]]:
+    from core.db import make_engine, open_session
+    from core.models import User
+    from core.projects import add_reference, create_project
+    from core.security import hash_password
+    from core.sessions import create_session
+
+    engine = make_engine(database_url)
+    password_hash = hash_password(secrets.token_urlsafe(16))  # nobody signs in: the bench calls core directly
+    with open_session(engine) as db:
+        passing = create_project(session=db, name=PASSING_PROJECT)
+        add_reference(session=db, project_id=passing.id, actor_id=None,
+                      text=" ".join(f"t{i}" for i in range(tokens)))  # the mock's answer: these drafts pass
+        flagged = create_project(session=db, name=FLAGGED_PROJECT)
+        add_reference(session=db, project_id=flagged.id, actor_id=None, text=FLAGGED_REFERENCE)
+        writer_users = [User(username=f"writer{n:02d}", password_hash=password_hash, role="writer") for n in range(writers)]
+        reviewer_users = [User(username=f"reviewer{n}", password_hash=password_hash, role="reviewer")
+                          for n in range(reviewers)]
+        db.add_all(writer_users + reviewer_users)
+        db.commit()
+        for n, user in enumerate(writer_users):
+            create_session(session=db, owner=user, project_id=(passing if n % 2 == 0 else flagged).id,
+                           title=f"Load {n}")
+        writer_ids = [u.id for u in writer_users]
+        reviewer_ids = [u.id for u in reviewer_users]
+    engine.dispose()
+    return writer_ids, reviewer_ids
+
+
+def consistency(database_url: str, reports: list[ProcessReport]) -> list[tuple[str, bool, str]]:
+    """(check, ok, detail) for each promise the load must keep."""
+    from core.db import make_engine, open_session
+    from core.models import AuditEvent, Draft, Job, ReviewItem, Turn
+
+    engine = make_engine(database_url)
+    checks = []
+    with open_session(engine) as db:
+        turns = db.exec(select(func.count()).select_from(Turn)).one()
+        drafts_per_turn = Counter(db.exec(select(Draft.turn_id)).all())
+        statuses = Counter(db.exec(select(Draft.status)).all())
+        variant_turns = {t[0] for r in reports for t in r.variant_turns}
+        reported = sum(len(r.turns) + len(r.variant_turns) for r in reports)
+        missing = turns - len(drafts_per_turn)
+        wrong = sum(1 for turn, n in drafts_per_turn.items() if n != (3 if turn in variant_turns else 1))
+        checks.append(("every turn has its drafts", missing == 0 and wrong == 0,
+                       f"{turns} turns ({len(variant_turns)} with 3 variants), {missing} without a draft, "
+                       f"{wrong} with a wrong number"))
+        checks.append(("every draft completed", set(statuses) == {"completed"}, dict(statuses).__repr__()))
+        checks.append(("every turn a writer saw is stored", reported == turns,
+                       f"{reported} reported by writers, {turns} in the database"))
+        jobs = Counter(db.exec(select(Job.status)).all())
+        checks.append(("every variants job succeeded", set(jobs) <= {"succeeded"} and sum(jobs.values()) == len(variant_turns),
+                       f"{dict(jobs)} for {len(variant_turns)} variants turns"))
+        flagged = set(db.exec(select(Draft.id).where(Draft.route == "needs_review")).all())
+        queued = Counter(db.exec(select(ReviewItem.draft_id)).all())
+        accepted = set(db.exec(select(Draft.id).where(Draft.route == "accepted")).all())
+        checks.append(("every flagged draft is in the queue exactly once",
+                       set(queued) == flagged and set(queued.values()) <= {1},
+                       f"{len(flagged)} flagged, {len(queued)} queue items, "
+                       f"{sum(1 for n in queued.values() if n > 1)} duplicated, {len(flagged - set(queued))} missing"))
+        checks.append(("no accepted draft is in the queue", not (accepted & set(queued)),
+                       f"{len(accepted)} accepted, {len(accepted & set(queued))} of them queued"))
+        told = [d for r in reports for d in r.decisions]
+        rows = {row.id: row for row in db.exec(select(ReviewItem).where(col(ReviewItem.id).in_([d[0] for d in told])))}
+        lost = [d for d in told if d[0] not in rows or rows[d[0]].state != d[2] or rows[d[0]].decided_by_id != d[1]
+                or (rows[d[0]].edited_text is not None) != d[3]]
+        stored = db.exec(select(func.count()).select_from(ReviewItem)
+                         .where(col(ReviewItem.state).in_(["approved", "rejected"]))).one()
+        audited = db.exec(select(func.count()).select_from(AuditEvent)
+                          .where(col(AuditEvent.action).in_(["review.approved", "review.rejected"]))).one()
+        checks.append(("no decision lost", not lost and stored == len(told) == audited,
+                       f"{len(told)} decisions told to reviewers, {stored} stored, {audited} audited, "
+                       f"{len(lost)} differ"))
+        doubly = [item for item, n in Counter(d[0] for d in told).items() if n > 1]
+        checks.append(("no item decided twice", not doubly, f"{len(doubly)} decided twice"))
+    engine.dispose()
+    return checks
+
+
+def create_database(server_url: str) -> str:
+    name = f"draftgate_load_{secrets.token_hex(6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, database_url: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def _check_services(postgres_url: str, redis_url: str) -> str | None:
+    import redis
+
+    try:
+        probe = create_engine(postgres_url, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+    except Exception as err:
+        return f"PostgreSQL is not reachable at {make_url(postgres_url).render_as_string()}: {err}"
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as err:
+        return f"Redis is not reachable at {redis_url}: {err}"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help=f"how long to drive the load (at most {MAX_SECONDS})")
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--reviewers", type=int, default=5)
+    parser.add_argument("--processes", type=int, default=2, help="app processes sharing the services")
+    parser.add_argument("--variants-every", type=int, default=10,
+                        help="every Nth turn of a writer asks for 3 variants (a job on RQ); 0: never")
+    parser.add_argument("--rq-workers", type=int, default=2, help="`python -m core worker` processes to start")
+    parser.add_argument("--latency", type=float, default=0.3, help="the mock's time to first token (s)")
+    parser.add_argument("--tokens", type=int, default=20, help="tokens in each streamed answer")
+    parser.add_argument("--token-gap", type=float, default=0.02, help="seconds between streamed tokens")
+    parser.add_argument("--postgres-url", default=os.environ.get("DRAFTGATE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+                        help="a server where the bench may create (and drop) a database")
+    parser.add_argument("--redis-url", default=os.environ.get("DRAFTGATE_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (its URL is printed)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be between 1 and {MAX_SECONDS}")
+    if args.processes < 1 or args.writers < 1 or args.reviewers < 0:
+        parser.error("need at least one process and one writer")
+
+    problem = _check_services(args.postgres_url, args.redis_url)
+    if problem:
+        print(f"error: {problem}\n(start the services, or pass --postgres-url / --redis-url)", file=sys.stderr)
+        return 1
+
+    from bench.mock_server import running_mock
+    from core import migrations
+    from core.db import make_engine
+
+    database_url = create_database(args.postgres_url)
+    data_dir = tempfile.mkdtemp(prefix="draftgate-load-")
+    try:
+        with running_mock(latency=args.latency, tokens=args.tokens, token_gap=args.token_gap) as base_url:
+            os.environ.update({
+                "DRAFTGATE_DATABASE_URL": database_url, "DRAFTGATE_REDIS_URL": args.redis_url,
+                "DRAFTGATE_DATA_DIR": data_dir, "DRAFTGATE_LLM_BASE_URL": base_url, "DRAFTGATE_LLM_MODEL": "bench",
+                "DRAFTGATE_LLM_API_STYLE": "completions", "DRAFTGATE_USER_RATE_LIMIT": "1000",
+            })
+            engine = make_engine(database_url)
+            migrations.upgrade(engine)
+            engine.dispose()
+            writer_ids, reviewer_ids = seed(database_url, args.writers, args.reviewers, args.tokens)
+            mock_seconds = args.latency + (args.tokens - 1) * args.token_gap
+            print(f"database {make_url(database_url).database}, redis {args.redis_url}, mock {base_url} "
+                  f"(answer {mock_seconds * 1000:.0f} ms: {args.latency * 1000:.0f} ms to the first of "
+                  f"{args.tokens} tokens, {args.token_gap * 1000:.0f} ms apart)", flush=True)
+            print(f"{args.processes} app processes, {args.writers} writers, {args.reviewers} reviewers, "
+                  f"{args.rq_workers if args.variants_every else 0} RQ workers, {args.seconds:g} s ...", flush=True)
+
+            workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--name", f"load-{n}-{secrets.token_hex(3)}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for n in range(args.rq_workers if args.variants_every else 0)]
+            context = multiprocessing.get_context("spawn")
+            results = context.Queue()
+            start_at = time.time() + 3.0  # every process imports and connects first
+            processes = [
+                context.Process(target=run_app_process, args=(
+                    n, writer_ids[n::args.processes], reviewer_ids[n::args.processes], args.seconds, start_at,
+                    args.variants_every, results))
+                for n in range(args.processes)
+            ]
+            for process in processes:
+                process.start()
+            reports = [report for _, report in sorted(results.get(timeout=args.seconds + 300) for _ in processes)]
+            for process in processes:
+                process.join(30)
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown
+                worker.wait(30)
+            wall = max(r.ended for r in reports) - start_at  # the drive, plus the turns and jobs it let finish
+        _print_report(reports, mock_seconds, wall, args)
+        checks = consistency(database_url, reports)
+        print("consistency:")
+        for name, ok, detail in checks:
+            print(f"  {'ok  ' if ok else 'FAIL'} {name}: {detail}")
+        errors = sum(sum(r.errors.values()) for r in reports)
+        return 0 if all(ok for _, ok, _ in checks) and errors == 0 else 1
+    finally:
+        _forget_rate_windows(args.redis_url, writer_ids if "writer_ids" in locals() else [])
+        if args.keep:
+            print(f"kept {database_url}")
+        else:
+            drop_database(args.postgres_url, database_url)
+
+
+def _print_report(reports: list[ProcessReport], mock_seconds: float, wall: float, args) -> None:
+    turns = [t for r in reports for t in r.turns]
+    totals = [t[2] for t in turns]
+    added = [max(0.0, t[2] - mock_seconds) for t in turns]
+    routes = Counter(t[3] for t in turns)
+    decisions = Counter(d[2] + (" (edited)" if d[3] else "") for r in reports for d in r.decisions)
+    errors = sum((r.errors for r in reports), Counter())
+    print(f"single-draft turns completed: {len(turns)} started in the {args.seconds:g} s drive "
+          f"({len(turns) / args.seconds:.1f}/s; the last finished {wall:.1f} s after the start); "
+          f"per process {[len(r.turns) for r in reports]}; routes {dict(routes)}")
+    if turns:
+        print(f"turn time: p50 {statistics.median(totals) * 1000:.0f} ms, p95 {percentile(totals, 0.95) * 1000:.0f} ms "
+              f"(the mock answers in {mock_seconds * 1000:.0f} ms)")
+        print(f"added by Draftgate: p50 {statistics.median(added) * 1000:.0f} ms, "
+              f"p95 {percentile(added, 0.95) * 1000:.0f} ms, max {max(added) * 1000:.0f} ms")
+    variants = [t for r in reports for t in r.variant_turns]
+    if variants:
+        times = [t[2] for t in variants]
+        print(f"variants turns (3 drafts each, a job on an RQ worker): {len(variants)}; time to all 3 written "
+              f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {percentile(times, 0.95) * 1000:.0f} ms "
+              f"(polled every 250 ms); jobs {dict(Counter(t[3] for t in variants))}")
+    print(f"review decisions: {sum(decisions.values())} {dict(decisions)}")
+    print(f"rate-limited turns: {sum(r.rate_limited for r in reports)}")
+    print(f"errors: {sum(errors.values())}" + "".join(f"\n  {n} x {message}" for message, n in errors.most_common(10)))
+
+
+def _forget_rate_windows(redis_url: str, user_ids: list[int]) -> None:
+    """Remove the per-user windows this run wrote (the next run reuses the same user ids)."""
+    import redis
+
+    from core.llm.ratelimit import KEY_PREFIX
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        keys = [key for user_id in user_ids for key in client.scan_iter(match=f"{KEY_PREFIX}user:{user_id}:*")]
+        if keys:
+            client.delete(*keys)
+        client.close()
+    except redis.RedisError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

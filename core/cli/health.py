@@ -1,0 +1,51 @@
+"""`python -m core health`: the database, Redis, the provider and the embedded model, one line each.
+
+    health [--start-embedded] [--json]
+
+Exit code 0 when every service is ok or off (not configured), 1 when any is down or needs
+attention. The embedded model runs inside each app process, so by default this command only
+checks that it is installed; --start-embedded starts one here (a few seconds) and probes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from core import health
+from core.config import get_settings
+from core.db import make_engine
+from core.llm.providers import provider_from_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("health", help="check the database, Redis, the provider and the embedded model")
+    parser.add_argument("--start-embedded", action="store_true", help="start the embedded model here and probe it")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(handler=_health)
+
+
+def _health(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    server = None
+    try:
+        if args.start_embedded and settings.uses_embedded_model:
+            from core.llm.local import start_embedded_server
+
+            server = start_embedded_server(context_tokens=settings.embedded_context_tokens,
+                                           threads=settings.embedded_threads)
+        checks = health.run_checks(settings=settings, engine=engine, provider=provider_from_settings(settings),
+                                   embedded=server)
+    finally:
+        engine.dispose()
+        if server is not None:
+            server.close()
+    if args.json:
+        print(json.dumps([asdict(check) for check in checks], indent=2))
+    else:
+        for check in checks:
+            latency = f"{check.latency_ms:8.1f} ms" if check.latency_ms is not None else " " * 11
+            print(f"{check.status:<8} {check.name:<15} {latency}  {check.detail}")
+    return 0 if all(check.status in ("ok", "off") for check in checks) else 1

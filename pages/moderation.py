@@ -1,0 +1,68 @@
+"""Sensitive words: the list every draft is scanned with; a hit sends the draft to review and is
+masked while the draft streams."""
+
+import streamlit as st
+
+from core.db import open_session
+from core.errors import DraftgateError
+from core.moderation import active_matcher, add_words, delete_words, import_words, list_words
+from core.review import mark_segments
+from ui import auth, resources
+from ui.components import show_marked
+
+user = auth.require_area("moderation")
+engine = resources.engine()
+st.title("Sensitive words")
+st.caption("Chinese and English words or phrases. Matching ignores case and full-width forms; a word starting or "
+           "ending with a Latin letter or digit matches whole words only there.")
+
+
+def run(action, **kwargs):
+    """Run a core action; show its user message on failure. The result, or None when it failed."""
+    try:
+        with open_session(engine) as db:
+            result = action(session=db, **kwargs)
+    except DraftgateError as err:
+        st.error(str(err))
+        return None
+    return result
+
+
+with st.form("moderation.add", clear_on_submit=True):
+    typed = st.text_area("Add words (one per line)", height=100)
+    if st.form_submit_button("Add", type="primary"):
+        added = run(add_words, words=[w for w in typed.splitlines() if w.strip()], actor_id=user.id)
+        if added is not None:
+            st.success(f"Added {added} new word{'s' if added != 1 else ''}.")
+
+with st.expander("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)"):
+    upload = st.file_uploader("Word list", type=["txt", "csv"], key="moderation.upload")
+    if upload is not None and st.button("Import", key="moderation.import"):
+        added = run(import_words, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
+        if added is not None:
+            st.success(f"Imported {added} new word{'s' if added != 1 else ''}.")
+
+with open_session(engine) as db:
+    words = list_words(session=db)
+    matcher = active_matcher(session=db)
+st.subheader(f"Listed words ({len(words)})")
+if words:
+    st.text(" · ".join(w.word for w in words[:500]) + (" …" if len(words) > 500 else ""))
+    doomed = st.multiselect("Remove words", [w.id for w in words], format_func={w.id: w.word for w in words}.get,
+                            key="moderation.remove")
+    if doomed and st.button("Remove selected", key="moderation.delete"):
+        if run(delete_words, word_ids=doomed, actor_id=user.id) is not None:
+            st.rerun()
+else:
+    st.info("The list is empty: no draft is flagged or masked for its words.")
+
+sample = st.text_area("Check a text", key="moderation.check", height=100)
+if sample:
+    hits = matcher.scan(sample)
+    if hits:
+        st.warning("Found: " + ", ".join(dict.fromkeys(h.word for h in hits)))
+        show_marked(mark_segments([(sample, False)], hits))
+        st.caption("While streaming, the writer sees:")
+        st.text(matcher.mask(sample))
+    else:
+        st.success("No listed word in this text.")

@@ -1,0 +1,154 @@
+"""Service-backed tests: a real PostgreSQL and a real Redis.
+
+Where to find them (the defaults are this machine's services, see the README's Deploy section):
+    DRAFTGATE_TEST_POSTGRES_URL  a server the tests may create and drop databases on
+                                 (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+    DRAFTGATE_TEST_REDIS_URL     a Redis database the tests may write to (default redis://127.0.0.1:6379/15)
+    DRAFTGATE_TEST_SERVICES=0    skip these tests even when the services answer
+
+Each service is tried once per session; when it does not answer, its tests are skipped with a
+message saying how to enable them, and the rest of the suite runs as usual.
+
+Each test module gets its own PostgreSQL database (draftgate_test_<random>), migrated from
+empty and dropped at the end; the `engine` fixture gives it to a test with every table
+emptied first, so tests from tests/core can run here unchanged (see test_core_on_postgres.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel
+
+from core import migrations
+from core.db import make_engine
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''"
+HOW_TO_ENABLE = "start it (`{command}`) or point {variable} at one; these tests are skipped until then"
+
+
+def _disabled() -> bool:
+    return os.environ.get("DRAFTGATE_TEST_SERVICES", "").strip().lower() in ("0", "false", "no", "off")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The URL of a PostgreSQL server the tests may create databases on (skips when none answers)."""
+    if _disabled():
+        pytest.skip("service tests are off (DRAFTGATE_TEST_SERVICES=0)")
+    url = os.environ.get("DRAFTGATE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    probe = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as err:  # any failure to connect means: no server here
+        pytest.skip(f"PostgreSQL is not reachable at {make_url(url).render_as_string(hide_password=True)} "
+                    f"({type(err).__name__}): " + HOW_TO_ENABLE.format(command=START_POSTGRES, variable="DRAFTGATE_TEST_POSTGRES_URL"))
+    finally:
+        probe.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of a Redis database the tests may write to (skips when none answers)."""
+    if _disabled():
+        pytest.skip("service tests are off (DRAFTGATE_TEST_SERVICES=0)")
+    import redis
+
+    url = os.environ.get("DRAFTGATE_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as err:
+        pytest.skip(f"Redis is not reachable at {url} ({type(err).__name__}): "
+                    + HOW_TO_ENABLE.format(command=START_REDIS, variable="DRAFTGATE_TEST_REDIS_URL"))
+    finally:
+        client.close()
+    return url
+
+
+def create_database(server_url: str) -> str:
+    """Create an empty database on the server; return its URL."""
+    name = f"draftgate_test_{secrets.token_hex(6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url(postgres_server_url) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test module; dropped afterwards."""
+    url = create_database(postgres_server_url)
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    yield url
+    drop_database(postgres_server_url, url)
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row, children first, and restart the ids (DELETE beats TRUNCATE on tiny tables)."""
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.exec_driver_sql(f'DELETE FROM "{table.name}"')
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+        ).scalars().all()
+        for sequence in sequences:
+            connection.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+
+
+@pytest.fixture
+def engine(pg_engine, data_dir) -> Engine:
+    """The module's PostgreSQL database with every table empty (overrides the SQLite `engine`)."""
+    empty_tables(pg_engine)
+    return pg_engine
+
+
+@pytest.fixture
+def redis_prefix(redis_url) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"draftgate-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -1,0 +1,3 @@
+"""tests/core/test_jobs.py on PostgreSQL."""
+
+from tests.core.test_jobs import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/core/llm/test_registry.py on PostgreSQL."""
+
+from tests.core.llm.test_registry import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/core/test_moderation.py on PostgreSQL."""
+
+from tests.core.test_moderation import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/core/test_policies.py on PostgreSQL."""
+
+from tests.core.test_policies import *  # noqa: F403

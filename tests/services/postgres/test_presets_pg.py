@@ -1,0 +1,3 @@
+"""tests/core/test_presets.py on PostgreSQL."""
+
+from tests.core.test_presets import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/core/test_projects.py on PostgreSQL."""
+
+from tests.core.test_projects import *  # noqa: F403

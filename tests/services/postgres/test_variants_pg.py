@@ -1,0 +1,3 @@
+"""tests/core/test_variants.py on PostgreSQL."""
+
+from tests.core.test_variants import *  # noqa: F403

@@ -1,0 +1,174 @@
+"""The Thresholds page's panels: the policy form, the evidence from reviewers' verdicts, and
+the preview-then-apply step."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.constants import METRIC_LABELS, METRIC_MAX, METRICS
+from core.db import open_session
+from core.errors import DraftgateError
+from core.evidence import (
+    LabeledDraft, candidates, metric_values, policy_stats, suggest_for_recall, suggest_for_review_load,
+    threshold_curve, threshold_stats,
+)
+from core.models import ThresholdPolicy, User
+from core.policies import PolicySpec, apply_policy, preview_queue_change
+from core.routing import ANY_BELOW, RULES, WEIGHTED
+from ui.components import percent
+
+PENDING_KEY, FLASH_KEY = "thresholds.pending", "thresholds.flash"
+LABEL_NAMES = {"approved": "approved", "edited": "approved after edit", "rejected": "rejected", None: "not reviewed"}
+
+
+def _key(project_id: int, metric: str, part: str) -> str:
+    return f"thresholds.{project_id}.{metric}.{part}"
+
+
+def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
+    """The editor's candidate policy (not validated yet: core does that)."""
+    rule_key = f"thresholds.{project_id}.rule"
+    st.session_state.setdefault(rule_key, policy.rule or ANY_BELOW)
+    rule = st.radio("Flag a draft when", list(RULES), format_func=RULES.get, horizontal=True, key=rule_key)
+    weights = policy.weights or {}
+    thresholds: dict[str, float | None] = {}
+    chosen_weights: dict[str, float] = {}
+    for column, metric in zip(st.columns(len(METRICS)), METRICS):
+        current, top = policy.thresholds.get(metric), METRIC_MAX[metric]
+        st.session_state.setdefault(_key(project_id, metric, "on"), current is not None)
+        st.session_state.setdefault(_key(project_id, metric, "value"), float(current if current is not None else top / 4))
+        st.session_state.setdefault(_key(project_id, metric, "weight"), float(weights.get(metric, 0.0)))
+        with column:
+            if rule == WEIGHTED:
+                chosen_weights[metric] = st.number_input(f"{METRIC_LABELS[metric]} weight", min_value=0.0, max_value=10.0,
+                                                         step=0.5, key=_key(project_id, metric, "weight"))
+                thresholds[metric] = policy.thresholds.get(metric)
+                continue
+            enabled = st.checkbox(f"Route on {METRIC_LABELS[metric]}", key=_key(project_id, metric, "on"))
+            value = st.number_input(f"{METRIC_LABELS[metric]} threshold (0–{top:g})", min_value=0.0, max_value=top,
+                                    step=top / 100, key=_key(project_id, metric, "value"), disabled=not enabled)
+            thresholds[metric] = float(value) if enabled else None
+    composite = None
+    if rule == WEIGHTED:
+        composite_key = f"thresholds.{project_id}.composite"
+        st.session_state.setdefault(composite_key, float(policy.composite_threshold or 0.25))
+        composite = st.number_input("Composite threshold (0–1: the weighted mean of the scores, each scaled to 0–1)",
+                                    min_value=0.0, max_value=1.0, step=0.01, key=composite_key)
+    return PolicySpec(thresholds, rule, chosen_weights, composite)
+
+
+def _use(project_id: int, metric: str, value: float) -> None:
+    st.session_state[_key(project_id, metric, "on")] = True
+    st.session_state[_key(project_id, metric, "value")] = float(value)
+
+
+def evidence_panel(project_id: int, rows: list[LabeledDraft], spec: PolicySpec) -> None:
+    labeled = sum(row.label is not None for row in rows)
+    st.subheader("Evidence from the reviewers")
+    st.caption(f"{len(rows)} recent scored drafts, {labeled} with a reviewer's verdict. Only drafts sent to review "
+               "get a verdict, so recall and precision describe the drafts earlier policies flagged.")
+    top = st.columns(2)
+    metric = top[0].selectbox("Metric", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="thresholds.evidence_metric")
+    edited_bad = top[1].checkbox("Count approvals after an edit as rejections", key="thresholds.edited_bad")
+    values, labels = metric_values(rows, metric)
+    if not values:
+        st.info(f"No {METRIC_LABELS[metric]} scores yet.")
+        return
+    threshold = spec.thresholds.get(metric) if spec.rule != WEIGHTED else None
+    frame = pd.DataFrame({"score": values, "verdict": [LABEL_NAMES[label] for label in labels]})
+    histogram = alt.Chart(frame).mark_bar(opacity=0.8).encode(
+        x=alt.X("score:Q", bin=alt.Bin(maxbins=25, extent=[0, METRIC_MAX[metric]]), title=METRIC_LABELS[metric]),
+        y=alt.Y("count()", title="drafts", stack=True),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(LABEL_NAMES.values()),
+                                                     range=["#21c354", "#9bd8a8", "#ff4b4b", "#c0c4cc"])),
+    )
+    curve = pd.DataFrame([
+        {"threshold": s.threshold, "figure": name, "share": value}
+        for s in threshold_curve(values, labels, candidates(metric), edited_is_bad=edited_bad)
+        for name, value in (("sent to review", s.review_share), ("recall on rejected", s.recall),
+                            ("precision of flagged", s.precision)) if value is not None
+    ])
+    lines = alt.Chart(curve).mark_line().encode(
+        x=alt.X("threshold:Q", title=f"{METRIC_LABELS[metric]} threshold"),
+        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title=None), color=alt.Color("figure:N", title=None),
+    )
+    charts = st.columns(2)
+    layers_h, layers_c = [histogram], [lines]
+    if threshold is not None:
+        rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color="black", strokeDash=[4, 3]).encode(x="t:Q")
+        layers_h.append(rule)
+        layers_c.append(rule)
+    charts[0].altair_chart(alt.layer(*layers_h).properties(height=220, title="Scores by verdict"), width="stretch")
+    charts[1].altair_chart(alt.layer(*layers_c).properties(height=220, title="What each threshold would do"), width="stretch")
+    if threshold is not None:
+        stats = threshold_stats(values, labels, threshold, edited_is_bad=edited_bad)
+        st.markdown(f"At **{threshold:g}**: sent to review **{percent(stats.review_share)}** ({stats.flagged} of {stats.drafts}), "
+                    f"recall on rejected **{percent(stats.recall)}** ({stats.bad_flagged} of {stats.bad}), "
+                    f"precision of flagged **{percent(stats.precision)}**.")
+    _suggestions(project_id, metric, values, labels, edited_bad)
+    whole = policy_stats(rows, spec, edited_is_bad=edited_bad) if _complete(spec) else None
+    if whole is not None:
+        st.caption(f"The whole candidate policy ({RULES[spec.rule]}): sends {percent(whole.review_share)} to review, "
+                   f"recall {percent(whole.recall)}, precision {percent(whole.precision)}.")
+
+
+def _complete(spec: PolicySpec) -> bool:
+    return spec.rule != WEIGHTED or (any(w > 0 for w in spec.weights.values()) and spec.composite_threshold is not None)
+
+
+def _suggestions(project_id: int, metric: str, values: list[float], labels: list, edited_bad: bool) -> None:
+    load_col, recall_col = st.columns(2)
+    load = load_col.slider("Target review load", 0, 100, 20, format="%d%%", key="thresholds.target_load")
+    suggested = suggest_for_review_load(values, load / 100, metric)
+    if suggested is not None:
+        load_col.button(f"Use {suggested:g} (at most {load}% to review)", key="thresholds.use_load",
+                        on_click=_use, args=(project_id, metric, suggested))
+    target = recall_col.slider("Target recall on rejected", 0, 100, 80, format="%d%%", key="thresholds.target_recall")
+    suggested = suggest_for_recall(values, labels, target / 100, metric, edited_is_bad=edited_bad)
+    if suggested is None:
+        recall_col.caption("No rejected draft with this metric yet (or none this threshold could catch).")
+    else:
+        recall_col.button(f"Use {suggested:g} (catches at least {target}% of rejections)", key="thresholds.use_recall",
+                          on_click=_use, args=(project_id, metric, suggested))
+
+
+def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPolicy, spec: PolicySpec) -> None:
+    note = st.text_input("Note for this change (optional)", key="thresholds.note")
+    pending = st.session_state.get(PENDING_KEY)
+    fresh = pending is not None and pending["project_id"] == project_id and pending["spec"] == spec
+    if st.button("Preview the change to the queue", type="primary", key="thresholds.preview"):
+        try:
+            with open_session(engine) as db:
+                change = preview_queue_change(session=db, project_id=project_id, spec=spec)
+        except DraftgateError as err:
+            st.error(str(err))
+            return
+        pending = {"project_id": project_id, "spec": spec, "base": change.base_version, "leaving": len(change.leaving),
+                   "joining": len(change.joining), "held": change.claimed_untouched}
+        st.session_state[PENDING_KEY], fresh = pending, True
+    if pending is not None and not fresh:
+        st.caption("The form changed since the last preview: preview again before applying.")
+    if not fresh:
+        return
+    st.info(f"Applying this as version {pending['base'] + 1}: {pending['leaving']} open drafts would leave the queue "
+            f"(they pass now), {pending['joining']} recent accepted drafts would join it"
+            + (f"; {pending['held']} drafts reviewers hold now stay as they are." if pending["held"] else "."))
+    confirm, cancel = st.columns(2)
+    if confirm.button(f"Apply version {pending['base'] + 1}", type="primary", key="thresholds.apply"):
+        try:
+            with open_session(engine) as db:
+                applied = apply_policy(session=db, project_id=project_id, spec=spec, author_id=user.id, note=note,
+                                       expected_version=pending["base"])
+        except DraftgateError as err:
+            st.error(str(err))
+            return
+        st.session_state.pop(PENDING_KEY, None)
+        st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {applied.left} drafts left the queue, "
+                                       f"{applied.joined} joined it.")
+        st.rerun()
+    if cancel.button("Cancel", key="thresholds.cancel"):
+        st.session_state.pop(PENDING_KEY, None)
+        st.rerun()
