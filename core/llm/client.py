@@ -196,7 +196,10 @@ class LLMClient:
             raise InvalidInputError(
                 "This provider uses the completions style: give it one text prompt, not chat messages."
             )
-        return path, {"model": self.provider.model, **body, **_sampling(params)}
+        body = {"model": self.provider.model, **body, **_sampling(params)}
+        if _keeps_requests_by_default(self.provider.base_url):
+            body["store"] = False  # the provider's "do not store" flag; others reject unknown fields
+        return path, body
 
     def _cache_key(self, body: dict[str, Any], params: GenerationParams, mode: CacheMode) -> str | None:
         if mode not in CACHE_MODES:
@@ -587,3 +590,11 @@ def _model(data: dict[str, Any]) -> str:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+NO_STORE_HOSTS = ("api.openai.com",)
+
+
+def _keeps_requests_by_default(base_url: str) -> bool:
+    """Providers that store requests unless told not to (OpenAI's `store`)."""
+    return httpx.URL(base_url).host in NO_STORE_HOSTS

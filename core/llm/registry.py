@@ -23,6 +23,7 @@ from core.llm.providers import build_provider
 from core.llm.retry import NO_RETRIES
 from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.models import Provider, utcnow
+from core.security import require_actor
 from core.secrets import decrypt, encrypt, mask, master_key
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def add_provider(
     tpm_limit: int = 0,
     actor_id: int | None = None,
 ) -> ProviderView:
+    require_actor(session, actor_id, "providers")
     name = _check_name(name)
     if _find(session, name) is not None:
         raise ConflictError(f"A provider named {name!r} exists already.")
@@ -134,6 +136,7 @@ def update_provider(
     actor_id: int | None = None,
 ) -> ProviderView:
     """Change what is given; `api_key=None` keeps the key, `api_key=""` removes it."""
+    require_actor(session, actor_id, "providers")
     row = _get(session, name)
     current = _config(row, settings) if api_key is None else None
     target = _check_name(new_name) if new_name is not None else row.name
@@ -160,6 +163,7 @@ def update_provider(
 
 
 def remove_provider(*, session: Session, name: str, actor_id: int | None = None) -> None:
+    require_actor(session, actor_id, "providers")
     row = _get(session, name)
     session.delete(row)
     record(session, actor_id=actor_id, action="provider.remove", target=name)

@@ -74,7 +74,10 @@ class GenerationParams:
     def from_dict(cls, data: dict[str, Any]) -> "GenerationParams":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "stop" in known:
-            known["stop"] = tuple(known["stop"] or ())
+            stop = known["stop"] or ()
+            if isinstance(stop, str) or not isinstance(stop, (list, tuple)):
+                raise InvalidInputError("stop must be a list of strings.")
+            known["stop"] = tuple(stop)
         return cls(**known)
 
     def with_changes(self, **changes: Any) -> "GenerationParams":

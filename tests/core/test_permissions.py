@@ -22,6 +22,7 @@ from core.constants import ROLES
 from core.errors import PermissionDeniedError
 from core.generation import prepare_turn
 from core.key_rotation import rotate_master_key
+from core.llm import registry
 from core.llm.types import GenerationParams
 from core.models import AuditEvent, Draft, Reference, ReviewItem, User, WritingSession, utcnow
 from core.security import AREA_ROLES, hash_password
@@ -139,6 +140,9 @@ ACTIONS = (
            lambda db, w: rotate_master_key(session=db, settings=Settings(), actor_id=w.actor.id)),
     Action("admin", "apply retention", "admin",
            lambda db, w: privacy.apply_retention(session=db, days=30, actor_id=w.actor.id)),
+    Action("providers", "add a provider", "providers",
+           lambda db, w: registry.add_provider(session=db, settings=Settings(), name="local",
+                                               base_url="http://127.0.0.1:9/v1", model="m", actor_id=w.actor.id)),
     Action("account", "export your own data", "account",
            lambda db, w: privacy.export_user_data(session=db, user_id=w.actor.id, actor_id=w.actor.id)),
     Action("account", "delete your own account", "account",
@@ -195,6 +199,7 @@ def test_the_roles_of_each_area_are_what_the_design_says():
         "presets": {"editor", "admin"},
         "moderation": {"admin"},
         "admin": {"admin"},
+        "providers": {"admin"},
         "audit": {"admin"},
         "account": {"writer", "reviewer", "editor", "admin"},
     }

@@ -243,3 +243,11 @@ def test_client_checks_the_base_url_and_drops_a_trailing_slash(mock_client):
     recorder = Recorder(completion())
     mock_client(recorder, base_url="https://llm.example/v1/").generate("x", PARAMS)
     assert str(recorder.requests[-1].url) == "https://llm.example/v1/completions"
+
+
+def test_openai_is_told_not_to_store_the_request_and_others_get_no_unknown_field(mock_client):
+    recorder = Recorder(chat_completion())
+    mock_client(recorder, base_url="https://api.openai.com/v1", api_style="chat").generate("Hi", PARAMS)
+    assert recorder.body["store"] is False
+    mock_client(recorder, api_style="chat").generate("Hi", PARAMS)
+    assert "store" not in recorder.body
