@@ -1,7 +1,7 @@
 """Load: two app processes on PostgreSQL and Redis, 50 writers and 5 reviewers, a mock provider.
 
     python -m bench.load [--seconds 30] [--writers 50] [--reviewers 5] [--processes 2]
-                         [--variants-every 10] [--rq-workers 2]
+                         [--variants-every 10] [--rq-workers 4]
                          [--latency 0.3] [--tokens 20] [--token-gap 0.02]
                          [--postgres-url URL] [--redis-url URL]
 
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2, help="app processes sharing the services")
     parser.add_argument("--variants-every", type=int, default=10,
                         help="every Nth turn of a writer asks for 3 variants (a job on RQ); 0: never")
-    parser.add_argument("--rq-workers", type=int, default=2, help="`python -m core worker` processes to start")
+    parser.add_argument("--rq-workers", type=int, default=4, help="`python -m core worker` processes to start")
     parser.add_argument("--latency", type=float, default=0.3, help="the mock's time to first token (s)")
     parser.add_argument("--tokens", type=int, default=20, help="tokens in each streamed answer")
     parser.add_argument("--token-gap", type=float, default=0.02, help="seconds between streamed tokens")
@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker.wait(30)
             wall = max(r.ended for r in reports) - start_at  # the drive, plus the turns and jobs it let finish
         _print_report(reports, mock_seconds, wall, args)
+        _print_job_times(database_url)
         checks = consistency(database_url, reports)
         print("consistency:")
         for name, ok, detail in checks:
@@ -444,6 +445,23 @@ def _print_report(reports: list[ProcessReport], mock_seconds: float, wall: float
     print(f"review decisions: {sum(decisions.values())} {dict(decisions)}")
     print(f"rate-limited turns: {sum(r.rate_limited for r in reports)}")
     print(f"errors: {sum(errors.values())}" + "".join(f"\n  {n} x {message}" for message, n in errors.most_common(10)))
+
+
+def _print_job_times(database_url: str) -> None:
+    """How long variants jobs waited in the queue for a worker, and how long a worker took."""
+    from core.db import make_engine, open_session
+    from core.models import Job
+
+    engine = make_engine(database_url)
+    with open_session(engine) as db:
+        jobs = [job for job in db.exec(select(Job)) if job.started_at and job.finished_at]
+    engine.dispose()
+    if jobs:
+        waits = [(job.started_at - job.created_at).total_seconds() for job in jobs]
+        runs = [(job.finished_at - job.started_at).total_seconds() for job in jobs]
+        print(f"variants jobs: waited for a worker p50 {statistics.median(waits) * 1000:.0f} ms, "
+              f"p95 {percentile(waits, 0.95) * 1000:.0f} ms; ran p50 {statistics.median(runs) * 1000:.0f} ms, "
+              f"p95 {percentile(runs, 0.95) * 1000:.0f} ms")
 
 
 def _forget_rate_windows(redis_url: str, user_ids: list[int]) -> None:

@@ -201,15 +201,18 @@ def perform(job_id: int) -> str:
     state = _worker_state()
     with open_session(state.engine) as session:
         job = session.get(Job, job_id)
-        payload = dict(job.payload) if job is not None else {}
+    if job is None:  # RQ records the failure and the worker logs it: a misconfigured worker shows at once
+        where = state.engine.url.render_as_string(hide_password=True)
+        raise LookupError(f"Job {job_id} is not in the database at {where}: give this worker the app's "
+                          "DRAFTGATE_DATABASE_URL.")
     resources: dict[str, Any] = {}
     stop = threading.Event()
     beat = threading.Thread(target=_keep_running_alive, args=(state.engine, job_id, stop), daemon=True)
     beat.start()
     try:
-        if job is not None and job.status == QUEUED and payload.get("provider"):
+        if job.status == QUEUED and job.payload.get("provider"):
             try:
-                resources["client"] = _client_for(state, payload["provider"])
+                resources["client"] = _client_for(state, job.payload["provider"])
             except DraftgateError as err:  # e.g. a provider removed meanwhile: fail the job, say why
                 _fail_queued(state.engine, job_id, f"The job's provider is not usable: {err}")
         run_job(state.engine, job_id, resources)
@@ -217,8 +220,7 @@ def perform(job_id: int) -> str:
         stop.set()
         beat.join()
     with open_session(state.engine) as session:
-        finished = session.get(Job, job_id)
-        return finished.status if finished is not None else "missing"
+        return session.get(Job, job_id).status
 
 
 def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> None:

@@ -113,6 +113,11 @@ def test_a_job_cancelled_before_a_worker_took_it_is_left_alone(engine, worker_he
     assert queue.perform(job_id) == "cancelled"
 
 
+def test_a_worker_without_the_apps_database_says_so(engine, worker_here):
+    with pytest.raises(LookupError, match="DRAFTGATE_DATABASE_URL"):
+        queue.perform(12345)
+
+
 def test_the_worker_command_needs_a_redis_url(capsys, monkeypatch):
     from core.cli import main
 

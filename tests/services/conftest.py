@@ -17,7 +17,10 @@ emptied first, so tests from tests/core can run here unchanged (see test_core_on
 from __future__ import annotations
 
 import os
+import queue
 import secrets
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -34,6 +37,42 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''"
 HOW_TO_ENABLE = "start it (`{command}`) or point {variable} at one; these tests are skipped until then"
+
+
+# multiprocessing's "spawn" re-runs the parent's __main__ in each child. Streamlit's AppTest
+# (tests/pages) leaves a page script installed as __main__, so a child spawned after a page test
+# would run that page and die; every test here gets the real __main__ back.
+_REAL_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def real_main_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", _REAL_MAIN)
+
+
+def gather(processes: list, results, *, timeout: float = 180.0) -> list:
+    """One result per process from `results` (a multiprocessing queue); fails fast, naming the
+    exit codes, when a process died without putting one, instead of waiting out the timeout."""
+    gathered = []
+    deadline = time.monotonic() + timeout
+    while len(gathered) < len(processes):
+        try:
+            gathered.append(results.get(timeout=0.5))
+            continue
+        except queue.Empty:
+            pass
+        if all(process.exitcode is not None for process in processes):
+            try:
+                gathered.append(results.get(timeout=1.0))
+                continue
+            except queue.Empty:
+                exit_codes = [process.exitcode for process in processes]
+                raise AssertionError(f"a child process ended without a result (exit codes {exit_codes})") from None
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no result from every child process within {timeout:g} s")
+    for process in processes:
+        process.join(30)
+    return gathered
 
 
 def _disabled() -> bool:

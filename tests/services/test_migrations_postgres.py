@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, select
 from core import migrations
 from core.db import make_engine, open_session
 from core.models import User
-from tests.services.conftest import create_database, drop_database
+from tests.services.conftest import create_database, drop_database, gather
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,20 +74,26 @@ def test_a_pre_migration_database_missing_a_table_is_refused_unchanged(empty_pg)
     assert "alembic_version" not in inspect(empty_pg).get_table_names()
 
 
-def _upgrade_in_a_process(url: str) -> str:
+def _upgrade_in_a_process(barrier, results, url: str) -> None:
     engine = make_engine(url)
+    barrier.wait()
     try:
-        return migrations.upgrade(engine).after
+        results.put(migrations.upgrade(engine).after)
     finally:
         engine.dispose()
 
 
 def test_replicas_starting_together_migrate_once(empty_pg):
     url = empty_pg.url.render_as_string(hide_password=False)
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
-        results = pool.map(_upgrade_in_a_process, [url] * 3)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(3), context.Queue()
+    processes = [context.Process(target=_upgrade_in_a_process, args=(barrier, results, url)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    after = gather(processes, results, timeout=120)
 
-    assert results == [migrations.head_revision()] * 3
+    assert after == [migrations.head_revision()] * 3
+    assert [process.exitcode for process in processes] == [0, 0, 0]
     with empty_pg.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     assert migrations.differences(empty_pg) == []

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import col, select
 
 from core.models import AuditEvent, ReviewItem
+from tests.services.conftest import gather
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -28,10 +29,8 @@ def _run_in_two_processes(target, per_process_args) -> list:
     processes = [SPAWN.Process(target=target, args=(barrier, results, *args)) for args in per_process_args]
     for process in processes:
         process.start()
-    gathered = [results.get(timeout=180) for _ in processes]
-    for process in processes:
-        process.join(60)
-        assert process.exitcode == 0
+    gathered = gather(processes, results)
+    assert [process.exitcode for process in processes] == [0] * len(processes)
     return gathered
 
 

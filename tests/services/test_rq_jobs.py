@@ -21,6 +21,7 @@ from core.jobs import QUEUED, STOPPED_BEFORE_START, cancel_job, get_job, list_jo
 from core.models import Draft, Job, utcnow
 from core.queue import QueueRunner, queue_connection, rq_job_id
 from core.sessions import create_session
+from tests.services.conftest import gather
 from tests.utils.factories import make_project, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,8 +88,7 @@ def test_a_job_started_in_one_replica_runs_on_an_rq_worker_and_shows_in_another(
     replica = context.Process(target=_start_variants_in_another_process,
                               args=(pg_url, redis_url, queue_name, writing_session.public_id, writer.id, results))
     replica.start()
-    job_id, draft_ids = results.get(timeout=120)
-    replica.join(60)
+    [(job_id, draft_ids)] = gather([replica], results, timeout=120)
 
     # this process (another replica) sees the job the other one started, waiting for a worker
     seen = get_job(session=db, job_id=job_id, user=writer)
