@@ -30,6 +30,7 @@ import ahocorasick
 from sqlmodel import Session, col, select
 
 from core import audit, constants
+from core.uploads import decode_upload
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import SensitiveWord
 from core.security import require_actor
@@ -248,12 +249,7 @@ def import_words(*, session: Session, filename: str, content: bytes, actor_id: i
 
 
 def parse_word_file(filename: str, content: bytes) -> list[str]:
-    if len(content) > constants.MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"The file is larger than {constants.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
-    try:
-        decoded = content.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InvalidInputError("The file is not UTF-8 text.") from err
+    decoded = decode_upload(content)
     lowered = filename.lower()
     if lowered.endswith(".csv"):
         reader = csv.DictReader(io.StringIO(decoded))

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core import audit, constants
+from core.uploads import decode_upload
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Preset, Project, utcnow
 from core.security import require_actor
@@ -202,12 +203,7 @@ def parse_preset_csv(filename: str, content: bytes) -> list[tuple[str, str, str,
     """(instruction, answer, normalised instruction, min_similarity) per row; a bad row names its line."""
     if not filename.lower().endswith(".csv"):
         raise InvalidInputError("Import a .csv file with 'instruction' and 'answer' columns.")
-    if len(content) > constants.MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"The file is larger than {constants.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
-    try:
-        decoded = content.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InvalidInputError("The file is not UTF-8 text.") from err
+    decoded = decode_upload(content)
     reader = csv.DictReader(io.StringIO(decoded))
     if not reader.fieldnames or not {"instruction", "answer"} <= set(reader.fieldnames):
         raise InvalidInputError("The CSV file needs a header row with 'instruction' and 'answer' columns.")

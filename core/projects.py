@@ -8,7 +8,8 @@ import json
 
 from sqlmodel import Session, col, select
 
-from core import audit, constants
+from core import audit
+from core.uploads import decode_upload
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Project, Reference, utcnow
 from core.scoring import detect_language
@@ -104,12 +105,7 @@ def import_references(
 
 
 def parse_reference_file(filename: str, content: bytes) -> list[str]:
-    if len(content) > constants.MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"The file is larger than {constants.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
-    try:
-        decoded = content.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InvalidInputError("The file is not UTF-8 text.") from err
+    decoded = decode_upload(content)
     lowered = filename.lower()
     if lowered.endswith(".csv"):
         texts = _parse_csv(decoded)
