@@ -7,6 +7,7 @@ import streamlit as st
 from core.db import open_session
 from core.errors import DraftgateError
 from core.prompts import CONTINUE
+from core.review import comments_for_drafts
 from core.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
@@ -25,6 +26,7 @@ try:
     with open_session(resources.engine()) as db:
         writing_session = get_session(session=db, user=user, public_id=public_id)
         turns = list_turns(session=db, writing_session=writing_session)
+        comments = comments_for_drafts(session=db, draft_ids=[d.draft.id for view in turns for d in view.drafts])
     options = options_panel(user, writing_session)
 except DraftgateError as err:
     st.error(str(err))
@@ -35,7 +37,7 @@ with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
-show_turns(turns)
+show_turns(turns, comments)
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
 busy = JOB_KEY in st.session_state

@@ -56,13 +56,16 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
     return GenerationOptions(variants=int(variants), cache="use" if reuse else "auto")
 
 
-def show_turns(turns: list[TurnView]) -> None:
+def show_turns(turns: list[TurnView], comments: dict[int, list] | None = None) -> None:
+    """Each turn's instruction and drafts (variants side by side) with reviewers' comments."""
+    comments = comments or {}
     for view in turns:
         with st.chat_message("user"):
             st.text(view.turn.instruction)
         if len(view.drafts) == 1:
             with st.chat_message("assistant"):
-                show_draft(view.drafts[0].draft, view.drafts[0].scores, view.drafts[0].review)
+                only = view.drafts[0]
+                show_draft(only.draft, only.scores, only.review, comments=comments.get(only.draft.id, ()))
             continue
         with st.chat_message("assistant"):
             st.caption(f"{len(view.drafts)} variants")
@@ -71,7 +74,8 @@ def show_turns(turns: list[TurnView]) -> None:
                 for column, draft_view in zip(st.columns(MAX_COLUMNS), row):
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
-                        show_draft(draft_view.draft, draft_view.scores, draft_view.review)
+                        show_draft(draft_view.draft, draft_view.scores, draft_view.review,
+                                   comments=comments.get(draft_view.draft.id, ()))
 
 
 def last_draft_was_cached(turns: list[TurnView]) -> bool:

@@ -142,3 +142,23 @@ def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db
     assert not at.exception
     drafts = app_db.exec(select(Draft).order_by(Draft.id)).all()
     assert [d.cache_hit for d in drafts] == [False, True, False]
+
+
+def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, users):
+    from core.models import ReviewItem
+    from core.review import add_comment, claim, decide
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))
+    draft = make_finished_draft(app_db, users["writer"], project, "Bright lamp.", instruction="Write a lamp blurb")
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    add_comment(session=app_db, draft_id=draft.id, author=users["reviewer"], body="Say what makes it bright.")
+    claimed = claim(session=app_db, item_id=item.id, reviewer=users["reviewer"])
+    decide(session=app_db, item_id=item.id, reviewer=users["reviewer"], verdict="rejected",
+           reason="Too short", expected_version=claimed.version)
+    session = app_db.exec(select(WritingSession)).one()
+    at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    assert not at.exception
+    shown = texts(at)
+    assert "Say what makes it bright." in shown and "reviewer" in shown
+    assert "rejected by a reviewer: Too short" in shown
