@@ -109,15 +109,9 @@ class JobRunner:
         self, *, kind: str, payload: dict[str, Any], owner_id: int | None,
         resources: Mapping[str, Any] | None = None,
     ) -> int:
-        if kind not in JOB_KINDS:
-            raise InvalidInputError(f"There is no job kind {kind!r}.")
         if self._stopping.is_set():
             raise InvalidInputError("The job runner has stopped: restart the app.")
-        with open_session(self.engine) as session:
-            job = Job(kind=kind, payload=payload, owner_id=owner_id)
-            session.add(job)
-            session.commit()
-            job_id = job.id
+        job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
         with self._lock:
             self._held.add(job_id)
         self._pool.submit(self._run, job_id, dict(resources or {}))
@@ -189,6 +183,17 @@ def _finish(engine: Engine, job_id: int, status: str, *, result: dict[str, Any] 
             .values(status=status, result=result or {}, error=error, finished_at=utcnow())
         )
         session.commit()
+
+
+def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: int | None) -> int:
+    """Store a queued job of a registered kind; return its ID."""
+    if kind not in JOB_KINDS:
+        raise InvalidInputError(f"There is no job kind {kind!r}.")
+    with open_session(engine) as session:
+        job = Job(kind=kind, payload=payload, owner_id=owner_id)
+        session.add(job)
+        session.commit()
+        return job.id
 
 
 def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:

@@ -41,7 +41,7 @@ from core import constants
 from core.config import Settings, get_settings
 from core.db import make_engine, open_session
 from core.errors import DraftgateError, InvalidInputError
-from core.jobs import FAILED, JOB_KINDS, QUEUED, JobRunner, run_job, sweep_stale_jobs
+from core.jobs import FAILED, QUEUED, JobRunner, create_job, run_job, sweep_stale_jobs
 from core.models import Job, utcnow
 
 if TYPE_CHECKING:
@@ -109,15 +109,9 @@ class QueueRunner:
         self, *, kind: str, payload: dict[str, Any], owner_id: int | None,
         resources: Mapping[str, Any] | None = None,  # noqa: ARG002 - workers build their own
     ) -> int:
-        if kind not in JOB_KINDS:
-            raise InvalidInputError(f"There is no job kind {kind!r}.")
         if self._stopping.is_set():
             raise InvalidInputError("The job runner has stopped: restart the app.")
-        with open_session(self.engine) as session:
-            job = Job(kind=kind, payload=payload, owner_id=owner_id)
-            session.add(job)
-            session.commit()
-            job_id = job.id
+        job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
         try:
             self.queue.enqueue_call(
                 perform, args=(job_id,), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT_S,
