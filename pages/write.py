@@ -7,6 +7,7 @@ import streamlit as st
 from core.db import open_session
 from core.errors import DraftgateError
 from core.prompts import CONTINUE
+from core.moderation import active_matcher
 from core.review import comments_for_drafts
 from core.sessions import get_session, list_turns
 from ui import auth, resources
@@ -27,6 +28,7 @@ try:
         writing_session = get_session(session=db, user=user, public_id=public_id)
         turns = list_turns(session=db, writing_session=writing_session)
         comments = comments_for_drafts(session=db, draft_ids=[d.draft.id for view in turns for d in view.drafts])
+        matcher = active_matcher(session=db)
     options = options_panel(user, writing_session)
 except DraftgateError as err:
     st.error(str(err))
@@ -37,7 +39,7 @@ with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
-show_turns(turns, comments)
+show_turns(turns, comments, matcher)
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
 busy = JOB_KEY in st.session_state

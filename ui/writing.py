@@ -16,6 +16,7 @@ from core.llm.ratelimit import check_user_rate
 from core.llm.registry import list_providers
 from core.llm.types import GenerationParams
 from core.models import User, WritingSession
+from core.moderation import Matcher
 from core.sessions import TurnView, save_params, set_provider
 from core.variants import start_variants
 from ui import resources
@@ -56,16 +57,17 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
     return GenerationOptions(variants=int(variants), cache="use" if reuse else "auto")
 
 
-def show_turns(turns: list[TurnView], comments: dict[int, list] | None = None) -> None:
-    """Each turn's instruction and drafts (variants side by side) with reviewers' comments."""
-    comments = comments or {}
+def show_turns(turns: list[TurnView], comments: dict[int, list], matcher: Matcher) -> None:
+    """Each turn's instruction and drafts (variants side by side), masked where a sensitive word
+    is, with reviewers' comments."""
     for view in turns:
         with st.chat_message("user"):
             st.text(view.turn.instruction)
         if len(view.drafts) == 1:
             with st.chat_message("assistant"):
                 only = view.drafts[0]
-                show_draft(only.draft, only.scores, only.review, comments=comments.get(only.draft.id, ()))
+                show_draft(only.draft, only.scores, only.review, comments=comments.get(only.draft.id, ()),
+                           matcher=matcher)
             continue
         with st.chat_message("assistant"):
             st.caption(f"{len(view.drafts)} variants")
@@ -75,7 +77,7 @@ def show_turns(turns: list[TurnView], comments: dict[int, list] | None = None) -
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
                         show_draft(draft_view.draft, draft_view.scores, draft_view.review,
-                                   comments=comments.get(draft_view.draft.id, ()))
+                                   comments=comments.get(draft_view.draft.id, ()), matcher=matcher)
 
 
 def last_draft_was_cached(turns: list[TurnView]) -> bool:

@@ -162,3 +162,17 @@ def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, use
     shown = texts(at)
     assert "Say what makes it bright." in shown and "reviewer" in shown
     assert "rejected by a reviewer: Too short" in shown
+
+
+def test_a_listed_word_is_masked_on_the_write_page(make_app, app_db, users):
+    from core.moderation import add_words
+    from tests.utils.factories import make_finished_draft
+
+    add_words(session=app_db, words=["秘密"], actor_id=None)
+    project = make_project(app_db, "Essays", references=("春天的北京很美。",))
+    make_finished_draft(app_db, users["writer"], project, "这是一个秘密计划。")
+    session = app_db.exec(select(WritingSession)).one()
+    at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    assert not at.exception
+    draft_texts = [t.value for t in at.text if "这是一个" in t.value]
+    assert draft_texts and all("秘密" not in t for t in draft_texts)
