@@ -18,6 +18,15 @@ def add_openai(at):
     at.button(key="FormSubmitter:providers.add-Add provider").click().run()
 
 
+def add_local_provider(at):
+    """Add a provider on this machine where nothing listens (port 9), through the page's form."""
+    at.text_input[0].input("local")
+    at.text_input[1].input("http://127.0.0.1:9/v1")
+    at.text_input[2].input("m")
+    at.button(key="FormSubmitter:providers.add-Add provider").click().run()
+    return at
+
+
 def test_admin_adds_a_provider_from_a_profile_and_the_key_is_masked(make_app, app_db, users):
     at = make_app("pages/providers.py", users["admin"])
     assert not at.exception
@@ -52,11 +61,7 @@ def test_bad_default_parameters_get_a_clear_message(make_app, app_db, users):
 
 
 def test_test_button_reports_an_unreachable_provider_and_remove_works(make_app, app_db, users):
-    at = make_app("pages/providers.py", users["admin"])
-    at.text_input[0].input("local")
-    at.text_input[1].input("http://127.0.0.1:9/v1")
-    at.text_input[2].input("m")
-    at.button(key="FormSubmitter:providers.add-Add provider").click().run()
+    at = add_local_provider(make_app("pages/providers.py", users["admin"]))
     at.button(key="providers.test").click().run()
     assert "Could not reach the provider" in at.error[0].value
     at.button(key="providers.remove").click().run()
@@ -64,11 +69,7 @@ def test_test_button_reports_an_unreachable_provider_and_remove_works(make_app, 
 
 
 def test_writer_picks_a_provider_per_session(make_app, app_db, users):
-    admin_page = make_app("pages/providers.py", users["admin"])
-    admin_page.text_input[0].input("local")
-    admin_page.text_input[1].input("http://127.0.0.1:9/v1")
-    admin_page.text_input[2].input("m")
-    admin_page.button(key="FormSubmitter:providers.add-Add provider").click().run()
+    add_local_provider(make_app("pages/providers.py", users["admin"]))
     project = make_project(app_db, "Essays")
     session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
     at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
