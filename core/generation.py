@@ -6,36 +6,36 @@
                      with a preset: yields the preset's answer and never calls the model
                      (Draft.provider "preset"); what it yields is masked where a sensitive
                      word is (core.moderation), the stored text is the original;
-                     on success scores and routes the draft; on failure keeps the partial
-                     text and marks the draft failed (or interrupted) with the reason
-    score_and_route -> scores, scans for sensitive words, routes by the project's policy
+                     on success scores and routes the draft (core.gate), or hands that to
+                     `score_later` (a page passes core.rescoring.hand_off_scoring: a job);
+                     on failure keeps the partial text and marks the draft failed (or
+                     interrupted) with the reason
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from core import constants, moderation, presets
 from core.db import open_session
-from core.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.errors import DraftgateError, InvalidInputError
+from core.gate import score_and_route
 from core.llm.cache import CacheMode
 from core.llm.client import LLMClient
-from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
-from core.models import Draft, Reference, Score, Turn, User, WritingSession, utcnow
-from core.policies import PRESET_PROVIDER, PolicySpec, current_policy
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.models import Draft, Turn, User, utcnow
+from core.policies import PRESET_PROVIDER
 from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
-from core.review import submit_for_review
-from core.routing import NEEDS_REVIEW
-from core.scoring import score
 from core.security import require
 from core.sessions import get_session, history
 
 CONTINUE_INSTRUCTION = "Continue the previous text"
+ScoreLater = Callable[[int], None]  # called with the id of a completed draft to score and route
 MAX_INSTRUCTION_CHARS = 8_000
 
 
@@ -100,14 +100,17 @@ def prepare_turn(
 
 
 def stream_draft(
-    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto"
+    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto",
+    score_later: ScoreLater | None = None,
 ) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
-    always holds what has arrived (unmasked). `cache="refresh"` regenerates past a cached answer."""
+    always holds what has arrived (unmasked). `cache="refresh"` regenerates past a cached answer.
+    Without `score_later` the finished draft is scored and routed here, before the last text."""
     with open_session(engine) as session:
         masker = moderation.active_matcher(session=session).masker()
+    route = score_later or (lambda draft_id: _score_now(engine, draft_id))
     if prepared.preset is not None:
-        yield from _answer_from_preset(engine, prepared, masker)
+        yield from _answer_from_preset(engine, prepared, masker, route)
         return
     finished = False
     stream = None
@@ -124,19 +127,10 @@ def stream_draft(
         result = stream.result
         with open_session(engine) as session:
             draft = session.get(Draft, prepared.draft_id)
-            draft.text = result.text
-            draft.status = "completed"
-            draft.finish_reason = result.finish_reason
-            draft.request_id = result.id
-            draft.model = result.model or draft.model
-            draft.prompt_tokens = result.usage.prompt_tokens
-            draft.completion_tokens = result.usage.completion_tokens
-            draft.latency_ms = round(result.latency_s * 1000)
-            draft.cache_hit = stream.cache_hit
-            draft.updated_at = utcnow()
+            complete_draft(draft, result, cache_hit=stream.cache_hit)
             session.add(draft)
             session.commit()
-            score_and_route(session=session, draft_id=prepared.draft_id)
+        route(prepared.draft_id)
         finished = True
         rest = masker.flush()
         if rest:
@@ -155,7 +149,9 @@ def stream_draft(
             )
 
 
-def _answer_from_preset(engine: Engine, prepared: PreparedTurn, masker: moderation.StreamMasker) -> Iterator[str]:
+def _answer_from_preset(
+    engine: Engine, prepared: PreparedTurn, masker: moderation.StreamMasker, route: ScoreLater
+) -> Iterator[str]:
     """Complete the draft with the preset's answer (no model call), then yield it."""
     started = time.monotonic()
     preset = prepared.preset
@@ -172,7 +168,7 @@ def _answer_from_preset(engine: Engine, prepared: PreparedTurn, masker: moderati
         session.add(draft)
         presets.record_use(session=session, preset_id=preset.preset_id)
         session.commit()
-        score_and_route(session=session, draft_id=prepared.draft_id)
+    route(prepared.draft_id)
     text = masker.feed(preset.answer) + masker.flush()
     if text:
         yield text
@@ -186,41 +182,23 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache
         return session.get(Draft, prepared.draft_id)
 
 
-def score_and_route(*, session: Session, draft_id: int) -> Draft:
-    """Score a completed draft against its project's references and route it by the policy in force."""
-    draft = session.get(Draft, draft_id)
-    if draft is None:
-        raise NotFoundError("No such draft.")
-    turn = session.get(Turn, draft.turn_id)
-    project_id = session.get(WritingSession, turn.session_id).project_id
-    references = list(
-        session.exec(select(Reference).where(Reference.project_id == project_id).order_by(col(Reference.id)))
-    )
-    values = None
-    if references and draft.text.strip():
-        report = score(draft.text, [r.text for r in references])
-        draft.language = report.language
-        reference_ids = [r.id for r in references]
-        for item in report.scores:
-            session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
-                              signature=item.signature, reference_ids=reference_ids))
-        values = {item.metric: item.value for item in report.scores}
-    elif references:
-        values = {}
-    policy = current_policy(session=session, project_id=project_id)
-    sensitive = moderation.active_matcher(session=session).found(draft.text)
-    if draft.provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
-        decision = PolicySpec({}).decide(draft.text, values or {}, sensitive)
-    else:
-        decision = PolicySpec.of(policy).decide(draft.text, values, sensitive)
-    draft.route = decision.route
-    draft.route_reasons = list(decision.reasons)
-    draft.policy_version = policy.version
-    session.add(draft)
-    if decision.route == NEEDS_REVIEW:
-        submit_for_review(session=session, draft=draft, project_id=project_id, decision=decision)
-    session.commit()
-    return draft
+def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
+    """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
+    draft.text = result.text
+    draft.status = "completed"
+    draft.finish_reason = result.finish_reason
+    draft.request_id = result.id
+    draft.model = result.model or draft.model
+    draft.prompt_tokens = result.usage.prompt_tokens
+    draft.completion_tokens = result.usage.completion_tokens
+    draft.latency_ms = round(result.latency_s * 1000)
+    draft.cache_hit = cache_hit
+    draft.updated_at = utcnow()
+
+
+def _score_now(engine: Engine, draft_id: int) -> None:
+    with open_session(engine) as session:
+        score_and_route(session=session, draft_id=draft_id)
 
 
 def _save_partial(engine: Engine, draft_id: int, text: str) -> None:

@@ -3,7 +3,7 @@
     JobRunner.submit     a Job row ("queued"), then run by this process's worker threads
                          (core.queue.QueueRunner: the same, run by RQ workers; both call run_job)
     get_job, list_jobs   what a page polls: status, progress, result, error
-    cancel_job           a queued job is cancelled at once; a running one sees the flag between steps
+    cancel_job, cancel   a queued job is cancelled at once; a running one sees the flag between steps
     sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
                          marked failed with that reason: no job stays "running" forever
 
@@ -228,7 +228,12 @@ def list_jobs(*, session: Session, user: User, limit: int = 50) -> list[Job]:
 
 def cancel_job(*, session: Session, job_id: int, user: User) -> Job:
     """Cancel a queued job now; ask a running one to stop (it stops between steps)."""
-    job = get_job(session=session, job_id=job_id, user=user)
+    return cancel(session=session, job=get_job(session=session, job_id=job_id, user=user))
+
+
+def cancel(*, session: Session, job: Job) -> Job:
+    """cancel_job for a caller that has checked who may cancel `job`."""
+    job_id = job.id
     if job.status == QUEUED:
         session.exec(
             update(Job)

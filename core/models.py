@@ -84,6 +84,11 @@ class Draft(SQLModel, table=True):
     route_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     policy_version: int = 0
     language: str = ""
+    # the job scoring it off the page (core.rescoring); no foreign key: retention purges old jobs
+    score_job_id: Optional[int] = None
+    # the reference with the best ROUGE-L when scored (the review page marks the spans they share);
+    # no foreign key: a deleted reference leaves the review page to find the closest again
+    closest_reference_id: Optional[int] = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 

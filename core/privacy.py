@@ -13,11 +13,13 @@ What belongs to a user, and what deletion does with it:
     ThresholdPolicy they authored                       kept (project settings), author cleared
     Job they own (holds prompts)                        deleted
     Reference promoted from one of their drafts         deleted
-    Preset answer made from one of their drafts         deleted
+    Preset answer made from one of their drafts         deleted (its answer is their text;
+                                                        retention, below, only unlinks it)
     AuditEvent they did, or naming them                 kept as "something happened": actor,
                                                         target and detail cleared
     Response cache (CacheEntry table, Redis)            entries holding their drafts' text deleted
 
+The export holds all of these but the response cache (copies of their drafts' text).
 Then one anonymised event `privacy.delete` (counts only) records that a deletion happened.
 On SQLite, deleted content is overwritten (PRAGMA secure_delete, see core.db) and the
 write-ahead log is checkpointed and truncated, so no copy of the text stays in the files.
@@ -106,6 +108,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: int | None) ->
         session.exec(select(WritingSession).where(WritingSession.owner_id == user.id).order_by(col(WritingSession.id)))
     )
     projects = {p.id: p.name for p in session.exec(select(Project))}
+    draft_ids = _draft_ids(user.id)
     exported_sessions = []
     for writing_session in sessions:
         turns = list(session.exec(select(Turn).where(Turn.session_id == writing_session.id).order_by(col(Turn.index))))
@@ -143,13 +146,42 @@ def export_user_data(*, session: Session, user_id: int, actor_id: int | None) ->
              "note": p.note, "created_at": _time(p.created_at)}
             for p in session.exec(select(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id))
         ],
+        "review_claims": [
+            {"review_id": r.id, "draft_id": r.draft_id, "claim_expires_at": _time(r.claim_expires_at)}
+            for r in session.exec(
+                select(ReviewItem).where(ReviewItem.claimed_by_id == user.id, ReviewItem.state == "claimed")
+                .order_by(col(ReviewItem.id))
+            )
+        ],
         "jobs": [
-            {"id": j.id, "kind": j.kind, "status": j.status, "error": j.error, "created_at": _time(j.created_at)}
+            {"id": j.id, "kind": j.kind, "status": j.status, "error": j.error, "payload": j.payload,
+             "created_at": _time(j.created_at)}
             for j in session.exec(select(Job).where(Job.owner_id == user.id).order_by(col(Job.id)))
+        ],
+        "presets_from_your_drafts": [
+            {"project": projects.get(p.project_id, ""), "instruction": p.instruction, "answer": p.answer,
+             "draft_id": p.source_draft_id, "created_at": _time(p.created_at)}
+            for p in session.exec(
+                select(Preset).where(col(Preset.source_draft_id).in_(draft_ids)).order_by(col(Preset.id))
+            )
+        ],
+        "references_from_your_drafts": [
+            {"project": projects.get(r.project_id, ""), "text": r.text, "created_at": _time(r.created_at)}
+            for r in _promoted_references(session, _draft_texts(session, draft_ids))
+        ],
+        "failed_sign_ins": [
+            _time(f.created_at)
+            for f in session.exec(
+                select(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(user.username))
+                .order_by(col(LoginFailure.id))
+            )
         ],
         "audit_events": [
             {"action": e.action, "target": e.target, "detail": e.detail, "created_at": _time(e.created_at)}
-            for e in session.exec(select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(col(AuditEvent.id)))
+            for e in session.exec(
+                select(AuditEvent).where(or_(AuditEvent.actor_id == user.id, _naming(user.username)))
+                .order_by(col(AuditEvent.id))
+            )
         ],
     }
     audit.record(session, actor_id=actor_id, action="privacy.export", target=user.username,
@@ -209,8 +241,7 @@ def delete_user_data(
     report = DeletionReport()
     username = user.username
     session_ids = select(WritingSession.id).where(WritingSession.owner_id == user.id)
-    turn_ids = select(Turn.id).where(col(Turn.session_id).in_(session_ids))
-    draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+    draft_ids = _draft_ids(user.id)
     texts = _draft_texts(session, draft_ids)
     report.presets = _count(session.exec(delete(Preset).where(col(Preset.source_draft_id).in_(draft_ids))))
 
@@ -319,22 +350,37 @@ def _draft_texts(session: Session, draft_ids) -> set[str]:
     return texts
 
 
-def _delete_promoted_references(session: Session, texts: set[str]) -> int:
+def _draft_ids(user_id: int):
+    """A subquery of the IDs of every draft in the user's sessions."""
+    session_ids = select(WritingSession.id).where(WritingSession.owner_id == user_id)
+    turn_ids = select(Turn.id).where(col(Turn.session_id).in_(session_ids))
+    return select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+
+
+def _promoted_references(session: Session, texts: set[str]) -> list[Reference]:
+    """References promoted from a draft with one of these texts (they hold no link to the draft)."""
     if not texts:
-        return 0
-    removed = 0
-    for reference in session.exec(select(Reference).where(Reference.source == "promoted")):
-        if reference.text in texts or reference.text.strip() in {t.strip() for t in texts}:
-            session.delete(reference)
-            removed += 1
-    return removed
+        return []
+    stripped = {text.strip() for text in texts}
+    promoted = session.exec(select(Reference).where(Reference.source == "promoted").order_by(col(Reference.id)))
+    return [reference for reference in promoted if reference.text in texts or reference.text.strip() in stripped]
+
+
+def _delete_promoted_references(session: Session, texts: set[str]) -> int:
+    doomed = _promoted_references(session, texts)
+    for reference in doomed:
+        session.delete(reference)
+    return len(doomed)
+
+
+def _naming(username: str):
+    """Audit events whose target is the user name (in any case)."""
+    return or_(AuditEvent.target == username, func.lower(AuditEvent.target) == username.lower())
 
 
 def _anonymise_audit(session: Session, user_id: int, username: str) -> int:
     by_user = update(AuditEvent).where(AuditEvent.actor_id == user_id).values(actor_id=None, target="", detail={})
-    naming = update(AuditEvent).where(
-        or_(AuditEvent.target == username, func.lower(AuditEvent.target) == username.lower())
-    ).values(target="", detail={})
+    naming = update(AuditEvent).where(_naming(username)).values(target="", detail={})
     return _count(session.exec(by_user)) + _count(session.exec(naming))
 
 

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "draftgate"
-JOB_KIND_MODULES = ("core.variants",)  # imported by workers so every kind is registered
+JOB_KIND_MODULES = ("core.variants", "core.rescoring")  # imported by workers so every kind is registered
 JOB_TIMEOUT_S = 3600  # RQ stops a job running longer (its row then goes stale and is swept)
 RESULT_TTL_S = 600  # RQ's own record of a finished job; the Job row keeps the real result
 FAILURE_TTL_S = 24 * 3600
@@ -77,8 +77,14 @@ def queue_connection(redis_url: str, *, socket_timeout: float | None = 10) -> re
     )
 
 
+def register_job_kinds() -> None:
+    for name in JOB_KIND_MODULES:
+        importlib.import_module(name)
+
+
 def make_runner(engine: Engine, settings: Settings) -> JobRunner | QueueRunner:
     """The job runner the settings ask for: RQ workers with Redis, this process's threads without."""
+    register_job_kinds()
     if settings.redis_url:
         return QueueRunner(engine, redis_url=settings.redis_url)
     return JobRunner(engine, workers=settings.job_workers)
@@ -174,8 +180,7 @@ class _WorkerState:
         self.engine = make_engine(self.settings.resolved_database_url)
         self.clients: dict[str, LLMClient] = {}
         self.lock = threading.Lock()
-        for name in JOB_KIND_MODULES:
-            importlib.import_module(name)
+        register_job_kinds()
 
 
 _state: _WorkerState | None = None

@@ -325,17 +325,16 @@ def approved_text(*, session: Session, item_id: int) -> tuple[ReviewItem, str, s
     return item, session.get(Turn, draft.turn_id).instruction, item.edited_text or draft.text
 
 
-def withdraw(*, session: Session, item_id: int, policy_version: int) -> int:
-    """An open item (or one whose lease ended) leaves the queue: a new policy lets its draft pass.
-
-    In the caller's transaction; 1 if it left, 0 if a reviewer took it meanwhile."""
+def withdraw(*, session: Session, item_id: int, policy_version: int, reason: str = "") -> int:
+    """An open item (or one whose lease ended) leaves the queue: a new policy (or new scores)
+    let its draft pass. In the caller's transaction; 1 if it left, 0 if a reviewer took it meanwhile."""
     now = utcnow()
     result = session.exec(
         update(ReviewItem)
         .where(col(ReviewItem.id) == item_id, or_(
             ReviewItem.state == OPEN, and_(ReviewItem.state == CLAIMED, col(ReviewItem.claim_expires_at) < now)))
-        .values(state=ACCEPTED_BY_POLICY, decision_reason=f"accepted by policy v{policy_version}", decided_at=now,
-                claimed_by_id=None, claim_expires_at=None, version=ReviewItem.version + 1)
+        .values(state=ACCEPTED_BY_POLICY, decision_reason=reason or f"accepted by policy v{policy_version}",
+                decided_at=now, claimed_by_id=None, claim_expires_at=None, version=ReviewItem.version + 1)
     )
     if result.rowcount != 1:
         return 0
@@ -434,14 +433,19 @@ def draft_revisions(*, session: Session, draft_id: int) -> tuple[Revision, ...]:
     return tuple(revisions)
 
 
-def compare_with_closest(text: str, references: list[Reference]) -> Comparison | None:
-    """The draft beside its closest reference, or None without references or comparable tokens."""
+def compare_with_closest(text: str, references: list[Reference], closest_id: int | None = None) -> Comparison | None:
+    """The draft beside its closest reference, or None without references or comparable tokens.
+
+    `closest_id`: the closest reference found when the draft was scored (Draft.closest_reference_id),
+    so the page need not score the draft again; without it (or if it is gone) the draft is scored."""
     if not references or not text.strip():
         return None
-    report = score(text, [reference.text for reference in references])
-    if report.closest_reference is None:
-        return None
-    reference = references[report.closest_reference]
+    reference = next((r for r in references if r.id == closest_id), None)
+    if reference is None:
+        report = score(text, [r.text for r in references])
+        if report.closest_reference is None:
+            return None
+        reference = references[report.closest_reference]
     draft_segments, reference_segments = matching_spans(text, reference.text)
     return Comparison(reference, draft_segments, reference_segments)
 
@@ -483,7 +487,7 @@ def review_context(*, session: Session, item_id: int) -> ReviewContext:
     return ReviewContext(
         item, draft, turn, writing_session, earlier_turns, references, scores,
         comments_for(session=session, draft_id=draft.id),
-        comparison=compare_with_closest(draft.text, references),
+        comparison=compare_with_closest(draft.text, references, draft.closest_reference_id),
         sensitive_hits=tuple(active_matcher(session=session).scan(draft.text)),
         revisions=draft_revisions(session=session, draft_id=draft.id),
     )

@@ -22,7 +22,8 @@ from sqlmodel import Session
 from core import constants
 from core.db import open_session
 from core.errors import InvalidInputError, LLMError
-from core.generation import prepare_turn, score_and_route
+from core.gate import score_and_route
+from core.generation import complete_draft, prepare_turn
 from core.jobs import JobCancelled, JobContext, JobRunner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
 from core.llm.client import LLMClient, Prompt
@@ -130,18 +131,9 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
 def _complete(engine: Engine, draft_id: int, result: GenerationResult) -> None:
     with open_session(engine) as session:
         draft = session.get(Draft, draft_id)
-        draft.text = result.text
-        draft.status = "completed"
-        draft.finish_reason = result.finish_reason
-        draft.request_id = result.id
-        draft.model = result.model or draft.model
-        draft.prompt_tokens = result.usage.prompt_tokens
-        draft.completion_tokens = result.usage.completion_tokens
-        draft.latency_ms = round(result.latency_s * 1000)
-        draft.updated_at = utcnow()
+        complete_draft(draft, result)
         session.add(draft)
-        session.commit()
-        score_and_route(session=session, draft_id=draft_id)
+        score_and_route(session=session, draft_id=draft_id)  # commits the text, scores and route at once
 
 
 def _mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str) -> None:

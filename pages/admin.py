@@ -11,6 +11,7 @@ from core.llm.registry import list_providers
 from core.privacy import delete_user_data, export_json, export_user_data, summary
 from core.users import create_user, list_users, reset_password, set_disabled, set_role
 from ui import auth, resources
+from ui.actions import run_action
 
 EXPORT_KEY = "admin.export"
 
@@ -18,16 +19,6 @@ user = auth.require_area("admin")
 engine = resources.engine()
 settings = resources.settings()
 st.title("Admin")
-
-
-def run(action, **kwargs):
-    """Run a core action; show its message on failure. (True, result) when it worked."""
-    try:
-        with open_session(engine) as db:
-            return True, action(session=db, **kwargs)
-    except DraftgateError as err:
-        st.error(str(err))
-        return False, None
 
 
 with open_session(engine) as db:
@@ -45,9 +36,9 @@ with users_tab:
         username = st.text_input("User name", max_chars=64)
         password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024)
         role = st.selectbox("Role", ROLES)
-        if st.form_submit_button("Create user") and run(
+        if st.form_submit_button("Create user") and run_action(
             create_user, username=username, password=password, role=role, actor_id=user.id
-        )[0]:
+        ):
             st.rerun()
 
     st.markdown("**Manage a user**")
@@ -56,33 +47,33 @@ with users_tab:
     st.caption(f"{target.username}: {target.role}, {'disabled' if target.disabled else 'enabled'}")
     role_col, state_col = st.columns(2)
     new_role = role_col.selectbox("New role", ROLES, index=ROLES.index(target.role), key="admin.new_role")
-    if role_col.button("Change role", key="admin.change_role") and run(
+    if role_col.button("Change role", key="admin.change_role") and run_action(
         set_role, user_id=target.id, role=new_role, actor_id=user.id
-    )[0]:
+    ):
         st.rerun()
     toggle = "Enable" if target.disabled else "Disable"
-    if state_col.button(f"{toggle} {target.username}", key="admin.toggle") and run(
+    if state_col.button(f"{toggle} {target.username}", key="admin.toggle") and run_action(
         set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
-    )[0]:
+    ):
         st.rerun()
     with st.form("admin.reset_password", clear_on_submit=True):
         new_password = st.text_input(
             f"New password for {target.username} (empty: generate one)", type="password", max_chars=1024
         )
         if st.form_submit_button("Reset password"):
-            ok, generated = run(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
-            if ok and generated:
-                st.success(f"New password for {target.username} (shown once): `{generated}`")
-            elif ok:
+            done = run_action(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
+            if done and done.value:
+                st.success(f"New password for {target.username} (shown once): `{done.value}`")
+            elif done:
                 st.success(f"The password of {target.username} is changed.")
 
 with data_tab:
     st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
     data_user_id = st.selectbox("User", list(names), format_func=names.get, key="admin.data_user")
     if st.button("Prepare export", key="admin.prepare_export"):
-        ok, document = run(export_user_data, user_id=data_user_id, actor_id=user.id)
-        if ok:
-            st.session_state[EXPORT_KEY] = (data_user_id, export_json(document))
+        done = run_action(export_user_data, user_id=data_user_id, actor_id=user.id)
+        if done:
+            st.session_state[EXPORT_KEY] = (data_user_id, export_json(done.value))
     prepared = st.session_state.get(EXPORT_KEY)
     if prepared and prepared[0] == data_user_id:
         st.download_button(
@@ -96,8 +87,9 @@ with data_tab:
             if confirm_name.strip() != names[data_user_id]:
                 st.error("Type the user name exactly to confirm.")
             else:
-                ok, report = run(delete_user_data, user_id=data_user_id, actor_id=user.id, settings=settings)
-                if ok:
+                done = run_action(delete_user_data, user_id=data_user_id, actor_id=user.id, settings=settings)
+                if done:
+                    report = done.value
                     st.session_state.pop(EXPORT_KEY, None)
                     st.success(f"Deleted {confirm_name.strip()}: {summary(report)}.")
                     for warning in report.warnings:
@@ -146,6 +138,7 @@ with security_tab:
     else:
         confirm = st.checkbox("Yes, replace the master key file now", key="admin.rotate_confirm")
         if st.button("Rotate the master key", key="admin.rotate", disabled=not confirm):
-            ok, report = run(rotate_master_key, settings=settings, actor_id=user.id)
-            if ok:
-                st.success(f"Re-encrypted {report.secrets} stored key(s); the new master key is in {report.key_file}.")
+            done = run_action(rotate_master_key, settings=settings, actor_id=user.id)
+            if done:
+                st.success(f"Re-encrypted {done.value.secrets} stored key(s); the new master key is in "
+                           f"{done.value.key_file}.")

@@ -4,10 +4,10 @@ masked while the draft streams."""
 import streamlit as st
 
 from core.db import open_session
-from core.errors import DraftgateError
 from core.moderation import active_matcher, add_words, delete_words, import_words, list_words
 from core.review import mark_segments
 from ui import auth, resources
+from ui.actions import run_action
 from ui.components import show_marked
 
 user = auth.require_area("moderation")
@@ -16,31 +16,19 @@ st.title("Sensitive words")
 st.caption("Chinese and English words or phrases. Matching ignores case and full-width forms; a word starting or "
            "ending with a Latin letter or digit matches whole words only there.")
 
-
-def run(action, **kwargs):
-    """Run a core action; show its user message on failure. The result, or None when it failed."""
-    try:
-        with open_session(engine) as db:
-            result = action(session=db, **kwargs)
-    except DraftgateError as err:
-        st.error(str(err))
-        return None
-    return result
-
-
 with st.form("moderation.add", clear_on_submit=True):
     typed = st.text_area("Add words (one per line)", height=100)
     if st.form_submit_button("Add", type="primary"):
-        added = run(add_words, words=[w for w in typed.splitlines() if w.strip()], actor_id=user.id)
+        added = run_action(add_words, words=[w for w in typed.splitlines() if w.strip()], actor_id=user.id)
         if added is not None:
-            st.success(f"Added {added} new word{'s' if added != 1 else ''}.")
+            st.success(f"Added {added.value} new word{'s' if added.value != 1 else ''}.")
 
 with st.expander("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)"):
     upload = st.file_uploader("Word list", type=["txt", "csv"], key="moderation.upload")
     if upload is not None and st.button("Import", key="moderation.import"):
-        added = run(import_words, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
+        added = run_action(import_words, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
         if added is not None:
-            st.success(f"Imported {added} new word{'s' if added != 1 else ''}.")
+            st.success(f"Imported {added.value} new word{'s' if added.value != 1 else ''}.")
 
 with open_session(engine) as db:
     words = list_words(session=db)
@@ -51,7 +39,7 @@ if words:
     doomed = st.multiselect("Remove words", [w.id for w in words], format_func={w.id: w.word for w in words}.get,
                             key="moderation.remove")
     if doomed and st.button("Remove selected", key="moderation.delete"):
-        if run(delete_words, word_ids=doomed, actor_id=user.id) is not None:
+        if run_action(delete_words, word_ids=doomed, actor_id=user.id) is not None:
             st.rerun()
 else:
     st.info("The list is empty: no draft is flagged or masked for its words.")

@@ -3,10 +3,10 @@
 import streamlit as st
 
 from core.db import open_session
-from core.errors import DraftgateError
 from core.presets import add_preset, delete_preset, import_presets, list_presets, match, update_preset
-from core.projects import list_projects
 from ui import auth, resources
+from ui.actions import run_action
+from ui.components import choose_project
 
 user = auth.require_area("presets")
 engine = resources.engine()
@@ -15,23 +15,7 @@ st.caption("A writer's instruction that matches a preset (compared without case,
            "or fuzzily, from a minimum similarity) is answered with the preset's text, without calling the model, "
            "and marked as a preset answer.")
 
-
-def run(action, **kwargs):
-    """Run a core action; show its user message on failure. The result, or None when it failed."""
-    try:
-        with open_session(engine) as db:
-            return action(session=db, **kwargs) or True
-    except DraftgateError as err:
-        st.error(str(err))
-        return None
-
-
-with open_session(engine) as db:
-    projects = {p.id: p.name for p in list_projects(session=db)}
-if not projects:
-    st.info("No project yet: create one on the References page.")
-    st.stop()
-project_id = st.selectbox("Project", list(projects), format_func=projects.get, key="presets.project")
+project_id = choose_project("presets.project")
 
 with st.expander("Add a preset", expanded=False):
     with st.form("presets.add", clear_on_submit=True):
@@ -39,7 +23,7 @@ with st.expander("Add a preset", expanded=False):
         answer = st.text_area("Answer", height=120)
         similarity = st.number_input("Minimum similarity for a fuzzy match (0: exact match only; else 50–100)",
                                      min_value=0.0, max_value=100.0, value=0.0, step=1.0)
-        if st.form_submit_button("Add preset", type="primary") and run(
+        if st.form_submit_button("Add preset", type="primary") and run_action(
             add_preset, project_id=project_id, instruction=instruction, answer=answer, actor_id=user.id,
             min_similarity=similarity,
         ):
@@ -48,10 +32,10 @@ with st.expander("Add a preset", expanded=False):
 with st.expander("Import from CSV (columns: instruction, answer, optional min_similarity)"):
     upload = st.file_uploader("CSV file", type=["csv"], key="presets.upload")
     if upload is not None and st.button("Import", key="presets.import"):
-        result = run(import_presets, project_id=project_id, filename=upload.name, content=upload.getvalue(),
-                     actor_id=user.id)
+        result = run_action(import_presets, project_id=project_id, filename=upload.name, content=upload.getvalue(),
+                            actor_id=user.id)
         if result:
-            st.success(f"Imported: {result.created} new, {result.updated} updated.")
+            st.success(f"Imported: {result.value.created} new, {result.value.updated} updated.")
 
 probe = st.text_input("Try an instruction", key="presets.probe", placeholder="e.g. What is the return policy?")
 if probe:
@@ -76,11 +60,13 @@ for preset in presets:
             new_similarity = st.number_input("Minimum similarity (0: exact only)", min_value=0.0, max_value=100.0,
                                              value=float(preset.min_similarity), step=1.0)
             enabled = st.checkbox("In use", value=preset.enabled)
-            if st.form_submit_button("Save") and run(
+            if st.form_submit_button("Save") and run_action(
                 update_preset, preset_id=preset.id, actor_id=user.id, instruction=new_instruction, answer=new_answer,
                 min_similarity=new_similarity, enabled=enabled,
             ):
                 st.rerun()
         st.caption(f"Source: {preset.source}" + (f" (draft #{preset.source_draft_id})" if preset.source_draft_id else ""))
-        if st.button("Delete", key=f"presets.delete.{preset.id}") and run(delete_preset, preset_id=preset.id, actor_id=user.id):
+        if st.button("Delete", key=f"presets.delete.{preset.id}") and run_action(
+            delete_preset, preset_id=preset.id, actor_id=user.id
+        ):
             st.rerun()

@@ -10,20 +10,12 @@ from core.errors import DraftgateError, InvalidInputError
 from core.llm.registry import PROFILES, add_provider, check_provider, get_provider, list_providers, remove_provider, update_provider
 from core.llm.types import API_STYLES
 from ui import auth, resources
+from ui.actions import run_action
 
 user = auth.require_area("providers")
 engine, settings = resources.engine(), resources.settings()
 st.title("Providers")
 st.caption("Keys are encrypted at rest (AES-256-GCM) and only ever shown masked. Plain HTTP is refused except to this machine.")
-
-
-def run(action, **kwargs):
-    try:
-        with open_session(engine) as db:
-            return action(session=db, actor_id=user.id, **kwargs) or True
-    except DraftgateError as err:
-        st.error(str(err))
-        return None
 
 
 def parse_params(text: str) -> dict:
@@ -67,8 +59,8 @@ with st.form("providers.add", clear_on_submit=True):
         except DraftgateError as err:
             st.error(str(err))
         else:
-            if run(add_provider, settings=settings, name=name, base_url=base_url, model=model, api_style=api_style, api_key=api_key,
-                   qps_limit=qps, default_params=params):
+            if run_action(add_provider, settings=settings, name=name, base_url=base_url, model=model,
+                          api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params, actor_id=user.id):
                 st.rerun()
 
 if providers:
@@ -80,8 +72,9 @@ if providers:
         model = st.text_input("Model", value=current.model)
         new_key = st.text_input(f"New API key (now {current.key_mask or 'none'}; empty keeps it)", type="password")
         qps = st.number_input("Requests per second", min_value=0.0, value=float(current.qps_limit), step=1.0)
-        if st.form_submit_button("Save changes") and run(
-            update_provider, settings=settings, name=chosen, base_url=base_url, model=model, api_key=new_key or None, qps_limit=qps
+        if st.form_submit_button("Save changes") and run_action(
+            update_provider, settings=settings, name=chosen, base_url=base_url, model=model, api_key=new_key or None,
+            qps_limit=qps, actor_id=user.id,
         ):
             st.rerun()
     test_col, remove_col = st.columns(2)
@@ -89,5 +82,5 @@ if providers:
         with open_session(engine) as db:
             outcome = check_provider(get_provider(session=db, settings=settings, name=chosen))
         (st.success if outcome.ok else st.error)(outcome.message)
-    if remove_col.button("Remove", key="providers.remove") and run(remove_provider, name=chosen):
+    if remove_col.button("Remove", key="providers.remove") and run_action(remove_provider, name=chosen, actor_id=user.id):
         st.rerun()

@@ -8,9 +8,9 @@ from core.db import open_session
 from core.errors import DraftgateError
 from core.evidence import labeled_drafts
 from core.policies import current_policy, policy_history, preview_policy
-from core.projects import list_projects
 from core.routing import RULES
 from ui import auth, resources
+from ui.components import choose_project
 from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, policy_form
 
 user = auth.require_area("thresholds")
@@ -19,12 +19,7 @@ st.title("Thresholds")
 if FLASH_KEY in st.session_state:
     st.success(st.session_state.pop(FLASH_KEY))
 
-with open_session(engine) as db:
-    projects = {p.id: p.name for p in list_projects(session=db)}
-if not projects:
-    st.info("No project yet: create one on the References page.")
-    st.stop()
-project_id = st.selectbox("Project", list(projects), format_func=projects.get, key="thresholds.project")
+project_id = choose_project("thresholds.project")
 with open_session(engine) as db:
     policy = current_policy(session=db, project_id=project_id)
     rows = labeled_drafts(session=db, project_id=project_id)

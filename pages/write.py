@@ -8,12 +8,15 @@ from core.db import open_session
 from core.errors import DraftgateError
 from core.prompts import CONTINUE
 from core.moderation import active_matcher
+from core.rescoring import unscored
 from core.review import comments_for_drafts
 from core.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
 from ui.session_picker import session_sidebar
-from ui.writing import JOB_KEY, generate, job_progress, last_draft_was_cached, options_panel, show_turns
+from ui.writing import (
+    JOB_KEY, generate, job_progress, last_draft_was_cached, options_panel, scoring_progress, show_turns,
+)
 
 user = auth.require_area("write")
 st.title("Write")
@@ -27,7 +30,9 @@ try:
     with open_session(resources.engine()) as db:
         writing_session = get_session(session=db, user=user, public_id=public_id)
         turns = list_turns(session=db, writing_session=writing_session)
-        comments = comments_for_drafts(session=db, draft_ids=[d.draft.id for view in turns for d in view.drafts])
+        drafts = [d.draft for view in turns for d in view.drafts]
+        comments = comments_for_drafts(session=db, draft_ids=[draft.id for draft in drafts])
+        scoring = unscored(session=db, drafts=drafts)
         matcher = active_matcher(session=db)
     options = options_panel(user, writing_session)
 except DraftgateError as err:
@@ -39,7 +44,9 @@ with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
-show_turns(turns, comments, matcher)
+show_turns(user, turns, comments, matcher, scoring)
+if being_scored := [draft_id for draft_id, stopped in scoring.items() if not stopped]:
+    scoring_progress(being_scored)
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
 busy = JOB_KEY in st.session_state

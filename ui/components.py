@@ -8,10 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 import streamlit as st
 
 from core.constants import METRIC_LABELS, METRICS
+from core.db import open_session
 from core.models import Comment, Draft, ReviewItem, Score
 from core.moderation import Matcher
 from core.policies import PRESET_PROVIDER
+from core.projects import list_projects
 from core.routing import REASON_LABELS, format_score
+from ui import resources
 
 STATUS_LABELS = {
     "generating": "⏳ being written",
@@ -75,11 +78,13 @@ def show_draft(
     *,
     comments: Sequence[tuple[Comment, str]] = (),
     matcher: Matcher | None = None,
+    unscored: str | None = None,
 ) -> None:
     """A draft's text (as text, never as HTML) with its route, scores, metadata and reviewers' comments.
 
     With a `matcher` (core.moderation.active_matcher) sensitive words are masked, unless a
-    reviewer approved the draft."""
+    reviewer approved the draft. `unscored` (core.rescoring.unscored): "" while the draft is
+    being scored, else why its scoring stopped."""
     if review is not None and review.edited_text:
         st.text(review.edited_text)
         with st.expander("Original draft"):
@@ -90,10 +95,14 @@ def show_draft(
     else:
         st.caption("(no text)")
     route = route_line(draft, review)
-    if route:
+    if unscored == "":
+        st.caption("⏳ being scored…")
+    elif unscored:
+        st.warning(f"Not scored yet. {unscored}")
+    elif route:
         st.markdown(route) if draft.status == "completed" else st.warning(route)
     if draft.status == "completed":
-        st.caption(f"{score_line(scores)}  \n{meta_line(draft)}")
+        st.caption(meta_line(draft) if unscored is not None else f"{score_line(scores)}  \n{meta_line(draft)}")
     for comment, author in comments:
         st.caption(f"💬 {author} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)
@@ -115,3 +124,13 @@ def show_marked(pieces: Iterable[tuple[str, bool, bool]]) -> None:
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
+
+
+def choose_project(key: str, *, none_yet: str = "No project yet: create one on the References page.") -> int:
+    """A project picker; with no project at all, says `none_yet` and stops the page."""
+    with open_session(resources.engine()) as db:
+        projects = {p.id: p.name for p in list_projects(session=db)}
+    if not projects:
+        st.info(none_yet)
+        st.stop()
+    return st.selectbox("Project", list(projects), format_func=projects.get, key=key)

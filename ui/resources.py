@@ -38,7 +38,6 @@ def engine() -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def job_runner() -> JobRunner:
-    import core.variants  # noqa: F401  (registers the "variants" job kind)
     from core.queue import make_runner  # RQ workers when DRAFTGATE_REDIS_URL is set, else threads here
 
     return make_runner(engine(), settings())

@@ -3,16 +3,12 @@ and one draft (beside its closest reference, revisions, decision, promotion, com
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.constants import METRIC_LABELS, METRICS
 from core.db import open_session
-from core.errors import DraftgateError
 from core.models import User, utcnow
 from core.presets import preset_from_review
 from core.review import (
@@ -22,19 +18,10 @@ from core.review import (
 from core.routing import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
 from core.security import may
+from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked
 
 ITEM_KEY = "review.item_id"
-
-
-def attempt(engine: Engine, action: Callable[..., Any], **kwargs: Any) -> tuple[bool, Any]:
-    """Run a core action in its own database session; show its user message on failure."""
-    try:
-        with open_session(engine) as db:
-            return True, action(session=db, **kwargs)
-    except DraftgateError as err:
-        st.error(str(err))
-        return False, None
 
 
 def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minutes: int) -> None:
@@ -56,11 +43,11 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
     if st.button("Claim next", type="primary", key="review.claim_next",
                  help="Take the oldest draft nobody holds, with the project and reason chosen above "
                       "(a draft you hold already comes first)."):
-        ok, item = attempt(engine, claim_next, reviewer=user, project_id=project_id, reason=reason, lease_minutes=lease_minutes)
-        if ok and item is None:
+        done = run_action(claim_next, reviewer=user, project_id=project_id, reason=reason, lease_minutes=lease_minutes)
+        if done and done.value is None:
             st.info("No unclaimed draft waits with these filters.")
-        elif ok:
-            st.session_state[ITEM_KEY] = item.id
+        elif done:
+            st.session_state[ITEM_KEY] = done.value.id
             st.rerun()
     st.subheader(f"Queue ({len(queue)})")
     if not queue:
@@ -74,7 +61,7 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
             + (f" · claimed by {entry.claimed_by}" if entry.claimed_by else "")
         )
         if row[2].button("Open", key=f"review.open.{entry.item.id}"):
-            if attempt(engine, claim, item_id=entry.item.id, reviewer=user, lease_minutes=lease_minutes)[0]:
+            if run_action(claim, item_id=entry.item.id, reviewer=user, lease_minutes=lease_minutes):
                 st.session_state[ITEM_KEY] = entry.item.id
                 st.rerun()
 
@@ -112,7 +99,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         cols = st.columns([4, 1])
         cols[0].caption(f"Your claim ends in {max(left, 0):.0f} min ({item.claim_expires_at:%H:%M} UTC).")
         if cols[1].button("Extend claim", key="review.extend"):
-            if attempt(engine, claim, item_id=item.id, reviewer=user, lease_minutes=lease_minutes)[0]:
+            if run_action(claim, item_id=item.id, reviewer=user, lease_minutes=lease_minutes):
                 st.rerun()
     st.caption(f"Reasons: {reasons_text(item.reasons)} — {item.reason_detail}  \n"
                f"Scores: {score_line({s.metric: s for s in context.scores})}")
@@ -183,16 +170,16 @@ def _decision_form(engine: Engine, user: User, context: ReviewContext) -> None:
         reason_text = st.text_input("Reason (required to reject)")
         edited = st.text_area("Edited text (for edit then approve)", value=context.draft.text, height=150)
         if st.form_submit_button("Submit decision", type="primary"):
-            ok, _ = attempt(
-                engine, decide, item_id=item.id, reviewer=user, verdict="rejected" if verdict == "reject" else "approved",
+            done = run_action(
+                decide, item_id=item.id, reviewer=user, verdict="rejected" if verdict == "reject" else "approved",
                 reason=reason_text, edited_text=edited if verdict == "edit then approve" else None,
                 expected_version=item.version,
             )
-            if ok:
+            if done:
                 st.toast(f"Draft #{item.id}: decision saved.")
                 st.rerun()
     if st.button("Release without deciding", key="review.release"):
-        attempt(engine, release, item_id=item.id, reviewer=user)
+        run_action(release, item_id=item.id, reviewer=user)
         st.session_state.pop(ITEM_KEY, None)
         st.rerun()
 
@@ -201,14 +188,14 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
     cols = st.columns(2)
     if cols[0].button("Promote to reference", key="review.promote", disabled=not may(user.role, "references"),
                       help="Add the approved text to the project's references (editors and admins)."):
-        ok, reference = attempt(engine, promote_to_reference, item_id=item_id, actor=user)
-        if ok:
-            st.success(f"Added as reference #{reference.id} of the project.")
+        done = run_action(promote_to_reference, item_id=item_id, actor=user)
+        if done:
+            st.success(f"Added as reference #{done.value.id} of the project.")
     if cols[1].button("Make a preset answer", key="review.make_preset", disabled=not may(user.role, "presets"),
                       help="Answer this instruction with this text from now on, without the model (editors and admins)."):
-        ok, preset = attempt(engine, preset_from_review, item_id=item_id, actor_id=user.id)
-        if ok:
-            st.success(f"Preset #{preset.id} made: this instruction is now answered with this text.")
+        done = run_action(preset_from_review, item_id=item_id, actor_id=user.id)
+        if done:
+            st.success(f"Preset #{done.value.id} made: this instruction is now answered with this text.")
 
 
 def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
@@ -218,5 +205,5 @@ def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):
         body = st.text_area("Add a comment (the writer sees it)", height=80)
-        if st.form_submit_button("Comment") and attempt(engine, add_comment, draft_id=context.draft.id, author=user, body=body)[0]:
+        if st.form_submit_button("Comment") and run_action(add_comment, draft_id=context.draft.id, author=user, body=body):
             st.rerun()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import streamlit as st
 
@@ -15,9 +16,10 @@ from core.llm.cache import CacheMode
 from core.llm.ratelimit import check_user_rate
 from core.llm.registry import list_providers
 from core.llm.types import GenerationParams
-from core.models import User, WritingSession
+from core.models import Draft, User, WritingSession
 from core.moderation import Matcher
-from core.sessions import TurnView, save_params, set_provider
+from core.rescoring import hand_off_scoring, score_again, unscored
+from core.sessions import DraftView, TurnView, save_params, set_provider
 from core.variants import start_variants
 from ui import resources
 from ui.components import show_draft
@@ -57,27 +59,49 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
     return GenerationOptions(variants=int(variants), cache="use" if reuse else "auto")
 
 
-def show_turns(turns: list[TurnView], comments: dict[int, list], matcher: Matcher) -> None:
+def show_turns(
+    user: User, turns: list[TurnView], comments: dict[int, list], matcher: Matcher, scoring: dict[int, str]
+) -> None:
     """Each turn's instruction and drafts (variants side by side), masked where a sensitive word
-    is, with reviewers' comments."""
+    is, with reviewers' comments; `scoring` (core.rescoring.unscored) tells drafts not scored yet."""
     for view in turns:
         with st.chat_message("user"):
             st.text(view.turn.instruction)
-        if len(view.drafts) == 1:
-            with st.chat_message("assistant"):
-                only = view.drafts[0]
-                show_draft(only.draft, only.scores, only.review, comments=comments.get(only.draft.id, ()),
-                           matcher=matcher)
-            continue
         with st.chat_message("assistant"):
+            if len(view.drafts) == 1:
+                _draft(user, view.drafts[0], comments, matcher, scoring)
+                continue
             st.caption(f"{len(view.drafts)} variants")
             for start in range(0, len(view.drafts), MAX_COLUMNS):
                 row = view.drafts[start:start + MAX_COLUMNS]
                 for column, draft_view in zip(st.columns(MAX_COLUMNS), row):
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
-                        show_draft(draft_view.draft, draft_view.scores, draft_view.review,
-                                   comments=comments.get(draft_view.draft.id, ()), matcher=matcher)
+                        _draft(user, draft_view, comments, matcher, scoring)
+
+
+def _draft(user: User, view: DraftView, comments: dict[int, list], matcher: Matcher, scoring: dict[int, str]) -> None:
+    draft_id = view.draft.id
+    show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
+               unscored=scoring.get(draft_id))
+    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}"):
+        try:
+            with open_session(resources.engine()) as db:
+                score_again(runner=resources.job_runner(), session=db, user=user, draft_id=draft_id)
+        except DraftgateError as err:
+            st.error(str(err))
+        else:
+            st.rerun()
+
+
+@st.fragment(run_every=0.5)
+def scoring_progress(draft_ids: list[int]) -> None:
+    """Rerun the page once the drafts being scored (off this thread) have their scores."""
+    with open_session(resources.engine()) as db:
+        drafts = [db.get(Draft, draft_id) for draft_id in draft_ids]
+        still = [d for d, state in unscored(session=db, drafts=[d for d in drafts if d]).items() if state == ""]
+    if len(still) < len(draft_ids):
+        st.rerun(scope="app")
 
 
 def last_draft_was_cached(turns: list[TurnView]) -> bool:
@@ -116,7 +140,10 @@ def generate(
     with st.chat_message("user"):
         st.text(echo)
     with st.chat_message("assistant"):
-        st.write_stream(stream_draft(engine=engine, client=client, prepared=prepared, cache=options.cache))
+        st.write_stream(stream_draft(
+            engine=engine, client=client, prepared=prepared, cache=options.cache,
+            score_later=partial(hand_off_scoring, resources.job_runner(), owner_id=user.id),
+        ))
 
 
 @st.fragment(run_every=1.0)

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _worker(args: argparse.Namespace) -> int:
     from rq import SimpleWorker, Worker
 
-    from core.queue import JOB_KIND_MODULES, QUEUE_NAME, queue_connection
+    from core.queue import QUEUE_NAME, queue_connection, register_job_kinds
 
     settings = get_settings()
     if not settings.redis_url:
@@ -40,8 +40,7 @@ def _worker(args: argparse.Namespace) -> int:
         create_schema(engine)
     finally:
         engine.dispose()  # a forked work horse must not share these connections
-    for module in JOB_KIND_MODULES:
-        __import__(module)
+    register_job_kinds()
     worker_class = SimpleWorker if args.simple else Worker
     connection = queue_connection(settings.redis_url, socket_timeout=None)
     worker = worker_class([args.queue or QUEUE_NAME], connection=connection, name=args.name)

@@ -35,6 +35,7 @@ def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_pat
     messages = page.get_by_test_id("stChatMessage")
     expect(messages).to_have_count(2, timeout=90_000)
     expect(messages.nth(1).get_by_text(re.compile("model gemma"))).to_be_visible(timeout=90_000)
+    expect(messages.nth(1).get_by_text(re.compile(r"BLEU [\d.–]+ · chrF"))).to_be_visible(timeout=20_000)  # scored off the page
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server, "reviewer")

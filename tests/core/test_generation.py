@@ -55,6 +55,29 @@ def test_streamed_draft_is_stored_scored_and_accepted(engine, db, writer, writin
     assert "13a" in scores["bleu"].signature
 
 
+def test_a_page_hands_scoring_to_a_job_and_the_draft_waits_unrouted(engine, db, writer, writing_session):
+    from core.jobs import JobRunner
+    from core.rescoring import hand_off_scoring, unscored
+    from tests.utils.jobs import wait_for_job
+
+    prepared = prepare(db, writer, writing_session)
+    handed = []
+    pieces = ["The quick brown fox ", "jumps over ", "the lazy dog."]
+    streamed = list(stream_draft(engine=engine, client=mock_client(pieces), prepared=prepared, score_later=handed.append))
+    draft = db.get(Draft, prepared.draft_id)
+    assert "".join(streamed) == REFERENCE and handed == [draft.id]
+    assert draft.status == "completed" and draft.route == "" and db.exec(select(Score)).all() == []
+    assert unscored(session=db, drafts=[draft]) == {draft.id: "Scoring did not finish."}
+
+    runner = JobRunner(engine, workers=1)
+    try:
+        job = wait_for_job(engine, hand_off_scoring(runner, draft.id, owner_id=writer.id))
+    finally:
+        runner.shutdown()
+    db.refresh(draft)
+    assert job.status == "succeeded" and draft.route == "accepted" and draft.score_job_id == job.id
+
+
 def test_low_scoring_draft_goes_to_review_with_reason(engine, db, writer, writing_session):
     prepared = prepare(db, writer, writing_session)
     draft = run_turn(engine=engine, client=mock_client(["Entirely ", "different words."]), prepared=prepared)

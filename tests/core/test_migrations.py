@@ -1,6 +1,7 @@
 """Migrations on SQLite: from empty to head, equal to the models, adoption of create_all databases.
 
-The same checks run on PostgreSQL in tests/services/test_migrations_postgres.py. If
+The same checks run on PostgreSQL in tests/services/test_migrations_postgres.py (the shared
+ones are in tests/utils/migration_checks.py). If
 test_upgrade_from_empty_matches_the_models fails, a model changed without a migration: run
 `python -m core migrate --revision "what changed"` and read the file it writes.
 """
@@ -12,12 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
-from sqlmodel import SQLModel, select
+from sqlalchemy import text
 
 from core import migrations
-from core.db import create_schema, make_engine, open_session
-from core.models import User
+from core.db import create_schema, make_engine
+from tests.utils.migration_checks import (
+    assert_adopted_with_its_rows, assert_refused_unchanged, make_pre_migration_database, upgrade_from_empty,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +32,9 @@ def empty_engine(data_dir):
 
 
 def test_upgrade_from_empty_matches_the_models(empty_engine):
-    report = migrations.upgrade(empty_engine)
+    report = upgrade_from_empty(empty_engine)
 
-    assert report.before is None
-    assert report.after == migrations.head_revision()
     assert report.applied[0] == migrations.BASELINE and report.applied[-1] == report.after
-    assert migrations.differences(empty_engine) == []
-    assert set(inspect(empty_engine).get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
 
 
 def test_a_second_upgrade_applies_nothing(empty_engine):
@@ -63,30 +61,18 @@ def test_status_of_an_empty_database_lists_every_migration(empty_engine):
 
 
 def test_a_database_made_by_create_all_is_adopted_with_its_rows(empty_engine):
-    SQLModel.metadata.create_all(empty_engine)
-    with open_session(empty_engine) as session:
-        session.add(User(username="kept", password_hash="x", role="writer"))
-        session.commit()
+    make_pre_migration_database(empty_engine, role="writer")
     assert migrations.status(empty_engine).legacy
 
     report = migrations.upgrade(empty_engine)
 
-    assert report.adopted and report.after == migrations.head_revision()
-    assert migrations.differences(empty_engine) == []
-    with open_session(empty_engine) as session:
-        assert session.exec(select(User).where(User.username == "kept")).one().role == "writer"
+    assert_adopted_with_its_rows(empty_engine, report, role="writer")
 
 
 def test_a_pre_migration_database_missing_a_column_is_refused_unchanged(empty_engine):
-    SQLModel.metadata.create_all(empty_engine)
-    with empty_engine.begin() as connection:
-        connection.exec_driver_sql('ALTER TABLE "thresholdpolicy" DROP COLUMN "rule"')
-
-    with pytest.raises(migrations.MigrationError) as caught:
-        migrations.upgrade(empty_engine)
-
-    assert "thresholdpolicy.rule" in str(caught.value)
-    assert "alembic_version" not in inspect(empty_engine).get_table_names()
+    assert_refused_unchanged(
+        empty_engine, damage='ALTER TABLE "thresholdpolicy" DROP COLUMN "rule"', named="thresholdpolicy.rule"
+    )
 
 
 def test_a_database_from_a_newer_version_is_refused(empty_engine):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from core import moderation, policies, presets, privacy, projects, review, sessions, users
+from core import moderation, policies, presets, privacy, projects, rescoring, review, sessions, users
 from core.config import Settings
 from core.constants import ROLES
 from core.errors import PermissionDeniedError
@@ -24,9 +24,10 @@ from core.generation import prepare_turn
 from core.key_rotation import rotate_master_key
 from core.llm import registry
 from core.llm.types import GenerationParams
-from core.models import AuditEvent, Draft, Reference, ReviewItem, User, WritingSession, utcnow
+from core.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
 from core.security import AREA_ROLES, hash_password
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
+from tests.utils.jobs import HeldRunner
 from tests.utils.mock_llm import PROVIDER
 
 
@@ -118,6 +119,13 @@ ACTIONS = (
     Action("references", "import references", "references",
            lambda db, w: projects.import_references(session=db, project_id=w.project_id, filename="r.csv",
                                                     content=b"text\nOne.\n", actor_id=w.actor.id)),
+    Action("references", "re-score a project's drafts", "references",
+           lambda db, w: rescoring.start_rescore(runner=HeldRunner(db.get_bind()), session=db,
+                                                 project_id=w.project_id, actor=w.actor)),
+    Action("references", "cancel a project's re-scoring", "references",
+           lambda db, w: rescoring.cancel_rescore(session=db, project_id=w.project_id, actor=w.actor),
+           setup=lambda db, w: HeldRunner(db.get_bind()).submit(kind=rescoring.RESCORE,
+                                                                 payload={"project_id": w.project_id}, owner_id=None)),
     Action("presets", "add a preset answer", "presets",
            lambda db, w: presets.add_preset(session=db, project_id=w.project_id, instruction="What is it?",
                                             answer="A lamp.", actor_id=w.actor.id)),
@@ -158,9 +166,10 @@ def _snapshot(db) -> tuple:
     """What an action could change: rows per table that actions touch, and the review item's state."""
     counts = tuple(
         db.exec(select(func.count()).select_from(model)).one()
-        for model in (User, WritingSession, Draft, Reference, ReviewItem, AuditEvent)
+        for model in (User, WritingSession, Draft, Reference, ReviewItem, AuditEvent, Job)
     )
     states = tuple((i.state, i.claimed_by_id, i.version) for i in db.exec(select(ReviewItem)))
+    states += tuple((j.status, j.cancel_requested) for j in db.exec(select(Job)))
     roles = tuple((u.username, u.role, u.disabled, u.password_hash) for u in db.exec(select(User)))
     return counts, states, roles
 

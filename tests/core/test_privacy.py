@@ -99,10 +99,54 @@ def test_export_holds_every_kind_of_data_and_no_secret(db, victim, reviewer):
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "privacy.export")).all()
 
 
+def test_export_holds_what_deletion_removes_besides_the_sessions(db, victim, admin):
+    """Every row that deletion removes or clears is in the export: job prompts, what editors made
+    of their drafts, failed sign-ins, and audit events naming them (not only those they did)."""
+    export_user_data(session=db, user_id=victim.id, actor_id=admin.id)  # an admin's event naming them
+    document = export_user_data(session=db, user_id=victim.id, actor_id=victim.id)
+    passing = db.exec(select(Draft).where(Draft.text.contains("quick brown fox"))).one()
+    [job] = document["jobs"]
+    assert job["payload"] == {"prompt": f"Write {MARK}"}
+    [preset] = document["presets_from_your_drafts"]
+    assert (preset["instruction"], preset["answer"], preset["draft_id"]) == (f"Q {MARK}", passing.text, passing.id)
+    [reference] = document["references_from_your_drafts"]
+    assert reference["text"] == passing.text and reference["project"] == preset["project"] != ""
+    assert len(document["failed_sign_ins"]) == 1
+    exports = [e for e in document["audit_events"] if e["action"] == "privacy.export"]
+    assert len(exports) == 2 and all(e["target"] == USERNAME for e in exports)
+    assert document["review_claims"] == []
+
+
+@pytest.fixture
+def others_draft(db, writer):
+    """Another writer's draft with a preset and a reference made from it, and a typed-in preset."""
+    project = make_project(db, name="Other")
+    draft = make_finished_draft(db, writer, project, "Someone else's words")
+    db.add(Preset(project_id=project.id, instruction="Q other", normalized="q other", answer=draft.text,
+                  source="draft", source_draft_id=draft.id))
+    db.add(Preset(project_id=project.id, instruction="Q manual", normalized="q manual", answer="typed in"))
+    db.add(Reference(project_id=project.id, text=draft.text, source="promoted"))
+    db.commit()
+    return draft
+
+
+def test_export_leaves_out_other_users_material(db, victim, writer, others_draft):
+    document = export_user_data(session=db, user_id=victim.id, actor_id=victim.id)
+    assert [p["instruction"] for p in document["presets_from_your_drafts"]] == [f"Q {MARK}"]
+    assert len(document["references_from_your_drafts"]) == 1
+    mine = export_user_data(session=db, user_id=writer.id, actor_id=writer.id)
+    assert [p["instruction"] for p in mine["presets_from_your_drafts"]] == ["Q other"]
+    assert [r["text"] for r in mine["references_from_your_drafts"]] == ["Someone else's words"]
+    assert mine["failed_sign_ins"] == [] and mine["jobs"] == []
+
+
 def test_a_reviewers_export_has_their_comments_and_decisions(db, victim, reviewer):
     document = export_user_data(session=db, user_id=reviewer.id, actor_id=reviewer.id)
     assert document["sessions"] == []
     assert [c["body"] for c in document["comments_written"]] == [f"About {MARK}"]
+    [held] = document["review_claims"]
+    flagged = db.exec(select(ReviewItem)).one()
+    assert (held["review_id"], held["draft_id"]) == (flagged.id, flagged.draft_id) and held["claim_expires_at"]
 
 
 def test_only_admins_export_or_delete_someone_else(db, victim, reviewer, editor):
@@ -137,6 +181,21 @@ def test_deletion_cascades_to_every_table_and_keeps_one_anonymous_event(db, vict
     [deletion] = [e for e in events if e.action == "privacy.delete"]
     assert deletion.actor_id == admin.id and deletion.target == "" and deletion.detail["drafts"] == 2
     assert deletion.detail["by"] == "admin"
+
+
+def test_deletion_leaves_no_preset_pointing_at_a_deleted_draft_and_keeps_the_others(
+    db, victim, admin, writer, others_draft
+):
+    """source_draft_id has no foreign key: a preset made from one of the user's drafts goes with
+    them (its answer is their text); presets of other drafts keep their link, typed-in ones stay."""
+    victims_drafts = {d.id for d in db.exec(select(Draft)) if d.id != others_draft.id}
+    report = delete_user_data(session=db, user_id=victim.id, actor_id=admin.id)
+    assert (report.presets, report.references) == (1, 1)
+    remaining = {p.instruction: p.source_draft_id for p in db.exec(select(Preset))}
+    assert remaining == {"Q other": others_draft.id, "Q manual": None}
+    assert not victims_drafts & set(remaining.values())
+    assert db.get(Draft, others_draft.id) is not None
+    assert [r.text for r in db.exec(select(Reference).where(Reference.source == "promoted"))] == [others_draft.text]
 
 
 def test_deleting_a_reviewer_removes_their_words_and_frees_their_claims(db, admin, writer):

@@ -299,6 +299,25 @@ def test_the_closest_reference_is_compared_span_by_span(db, writer):
     assert compare_with_closest("  ", references) is None and compare_with_closest("x", []) is None
 
 
+def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, writer, editor, monkeypatch):
+    import core.review
+    from core.projects import delete_reference
+
+    add_words(session=db, words=["xylophones"], actor_id=None)  # so the draft goes to review
+    project = make_project(db, references=("A dog sat all day.", "The big cat sat on the mat."))
+    draft = make_finished_draft(db, writer, project, "A cat sat on the mat. Quokkas juggle xylophones while wombats hum.")
+    item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    closest = db.get(Reference, draft.closest_reference_id)
+    assert closest.text == "The big cat sat on the mat."
+
+    with monkeypatch.context() as patched:
+        patched.setattr(core.review, "score", lambda *_: pytest.fail("the review page scored the draft again"))
+        assert review_context(session=db, item_id=item.id).comparison.reference.id == closest.id
+
+    delete_reference(session=db, reference_id=closest.id, actor_id=editor.id)  # gone: found again
+    assert review_context(session=db, item_id=item.id).comparison.reference.text == "A dog sat all day."
+
+
 def test_sensitive_hits_cut_the_marked_segments():
     pieces = mark_segments([("bad cat ", True), ("runs", False)], [Hit(0, 3, "bad"), Hit(6, 10, "t ru")])
     assert pieces == [("bad", True, True), (" ca", True, False), ("t ", True, True), ("ru", False, True), ("ns", False, False)]

@@ -50,7 +50,8 @@ def test_writer_drafts_two_turns_with_the_embedded_model(make_app, app_db, users
     at.number_input(key="params.max_tokens").set_value(8).run()
     at.chat_input[0].set_value("写一段关于春天的短文").run()
     assert not at.exception
-    draft = app_db.exec(select(Draft)).one()
+    draft = wait_until_scored(app_db)
+    at.run()  # the scoring job ran off the page's thread; the page shows its result
     assert draft.status == "completed" and draft.text and draft.model
     assert draft.params["max_tokens"] == 8 and draft.finish_reason in ("length", "stop")
     shown = texts(at)
@@ -112,6 +113,63 @@ def test_variants_run_as_a_job_and_show_side_by_side(make_app, app_db, users):
         app_db.refresh(draft)
     assert all(d.status == "completed" for d in drafts)
     assert "3 variants" in texts(at) and "Variant 3" in texts(at)
+
+
+def wait_until_scored(db, timeout_s=60):
+    """The one draft, once its scoring job has routed it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        draft = db.exec(select(Draft)).one()
+        db.refresh(draft)
+        if draft.route:
+            return draft
+        time.sleep(0.1)
+    raise AssertionError(f"draft {draft.id} not routed after {timeout_s} s")
+
+
+def test_a_draft_being_scored_says_so_and_shows_its_scores_when_ready(make_app, app_db, users, app_engine):
+    from core.jobs import create_job, run_job
+    from core.rescoring import SCORE
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))
+    draft = make_finished_draft(app_db, users["writer"], project, "Spring in Beijing is windy.", routed=False)
+    job_id = create_job(app_engine, kind=SCORE, payload={"draft_id": draft.id}, owner_id=users["writer"].id)
+    draft.score_job_id = job_id
+    app_db.add(draft)
+    app_db.commit()
+    session = app_db.exec(select(WritingSession)).one()
+    at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    assert not at.exception
+    assert "being scored" in texts(at) and "chrF" not in texts(at)
+
+    run_job(app_engine, job_id, {})  # what the job runner's thread (or an RQ worker) does
+    at.run()
+    assert not at.exception
+    assert "being scored" not in texts(at) and "chrF" in texts(at)
+
+
+def test_a_draft_whose_scoring_stopped_can_be_scored_again(make_app, app_db, users, app_engine):
+    from core.jobs import cancel_job, create_job
+    from core.rescoring import SCORE
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))
+    draft = make_finished_draft(app_db, users["writer"], project, "Spring in Beijing is windy.", routed=False)
+    job_id = create_job(app_engine, kind=SCORE, payload={"draft_id": draft.id}, owner_id=users["writer"].id)
+    cancel_job(session=app_db, job_id=job_id, user=users["writer"])
+    draft.score_job_id = job_id
+    app_db.add(draft)
+    app_db.commit()
+    session = app_db.exec(select(WritingSession)).one()
+    at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    assert [w.value for w in at.warning] == ["Not scored yet. Scoring stopped: Cancelled before it started."]
+
+    at.button(key=f"write.score_again.{draft.id}").click().run()
+    assert not at.exception
+    assert wait_until_scored(app_db).score_job_id != job_id
+    at.run()
+    assert not at.warning and "chrF" in texts(at)
 
 
 def wait_until_finished(db, job_id, timeout_s=60):

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlmodel import SQLModel, select
 
 from core import migrations
-from core.db import make_engine, open_session
-from core.models import User
+from core.db import make_engine
 from tests.services.conftest import create_database, drop_database, gather
+from tests.utils.migration_checks import (
+    assert_adopted_with_its_rows, assert_refused_unchanged, make_pre_migration_database, upgrade_from_empty,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +33,8 @@ def empty_pg(postgres_server_url):
 
 
 def test_upgrade_from_empty_matches_the_models(empty_pg):
-    report = migrations.upgrade(empty_pg)
+    upgrade_from_empty(empty_pg)
 
-    assert report.before is None and report.after == migrations.head_revision()
-    assert migrations.differences(empty_pg) == []
-    assert set(inspect(empty_pg).get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
     assert migrations.upgrade(empty_pg).applied == ()
 
 
@@ -49,29 +47,15 @@ def test_times_are_stored_with_their_time_zone(empty_pg):
 
 
 def test_a_database_made_by_create_all_is_adopted_with_its_rows(empty_pg):
-    SQLModel.metadata.create_all(empty_pg)
-    with open_session(empty_pg) as session:
-        session.add(User(username="kept", password_hash="x", role="editor"))
-        session.commit()
+    make_pre_migration_database(empty_pg, role="editor")
 
     report = migrations.upgrade(empty_pg)
 
-    assert report.adopted and report.after == migrations.head_revision()
-    assert migrations.differences(empty_pg) == []
-    with open_session(empty_pg) as session:
-        assert session.exec(select(User.role).where(User.username == "kept")).one() == "editor"
+    assert_adopted_with_its_rows(empty_pg, report, role="editor")
 
 
 def test_a_pre_migration_database_missing_a_table_is_refused_unchanged(empty_pg):
-    SQLModel.metadata.create_all(empty_pg)
-    with empty_pg.begin() as connection:
-        connection.exec_driver_sql('DROP TABLE "sensitiveword"')
-
-    with pytest.raises(migrations.MigrationError) as caught:
-        migrations.upgrade(empty_pg)
-
-    assert "table sensitiveword" in str(caught.value)
-    assert "alembic_version" not in inspect(empty_pg).get_table_names()
+    assert_refused_unchanged(empty_pg, damage='DROP TABLE "sensitiveword"', named="table sensitiveword")
 
 
 def _upgrade_in_a_process(barrier, results, url: str) -> None:

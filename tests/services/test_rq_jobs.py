@@ -170,3 +170,35 @@ def test_queued_jobs_stay_alive_while_rq_holds_them_and_fail_when_it_lost_them(e
     db.expire_all()
     assert db.get(Job, held).status == QUEUED
     assert (db.get(Job, lost).status, db.get(Job, lost).error) == ("failed", STOPPED_BEFORE_START)
+
+
+def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, queue_name, monkeypatch):
+    from core.projects import add_reference
+    from core.rescoring import hand_off_scoring, start_rescore
+    from tests.utils.factories import make_finished_draft
+
+    writer, editor = make_user(db, "writer", "writer"), make_user(db, "editor", "editor")
+    project = make_project(db, references=("The quick brown fox jumps over the lazy dog.",))
+    waiting = make_finished_draft(db, writer, project, "The quick brown fox jumps over the lazy dog.", routed=False)
+    flagged = make_finished_draft(db, writer, project, "春天的北京很美。")
+    add_reference(session=db, project_id=project.id, text="春天的北京很美。", actor_id=editor.id)
+    monkeypatch.setenv("DRAFTGATE_DATABASE_URL", pg_url)
+    monkeypatch.setenv("DRAFTGATE_REDIS_URL", redis_url)
+    runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
+    try:
+        score_job = hand_off_scoring(runner, waiting.id, owner_id=writer.id)
+        rescore_job = start_rescore(runner=runner, session=db, project_id=project.id, actor=editor)
+    finally:
+        runner.shutdown()
+    assert get_job(session=db, job_id=score_job, user=writer).status == QUEUED
+
+    worker = subprocess.run([sys.executable, "-m", "core", "worker", "--burst", "--queue", queue_name],
+                            cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=180)
+
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    db.expire_all()
+    assert get_job(session=db, job_id=score_job, user=writer).status == "succeeded"
+    rescored = get_job(session=db, job_id=rescore_job, user=editor)
+    assert rescored.status == "succeeded", rescored.error
+    assert rescored.result["left_queue"] == 1
+    assert db.get(Draft, waiting.id).route == "accepted" and db.get(Draft, flagged.id).route == "accepted"

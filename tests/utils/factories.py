@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.generation import score_and_route
+from core.gate import score_and_route
 from core.models import Draft, Project, Turn, User
 from core.projects import add_reference, create_project
 from core.security import hash_password
@@ -27,8 +27,11 @@ def make_project(session: Session, name: str = "Sample", references: tuple[str, 
     return project
 
 
-def make_finished_draft(session: Session, owner: User, project: Project, text: str, instruction: str = "Write") -> Draft:
-    """A completed draft in a new session, scored and routed like a generated one."""
+def make_finished_draft(
+    session: Session, owner: User, project: Project, text: str, instruction: str = "Write", *, routed: bool = True
+) -> Draft:
+    """A completed draft in a new session, scored and routed like a generated one (`routed=False`:
+    not scored yet, as when its scoring was handed to a job)."""
     writing_session = create_session(session=session, owner=owner, project_id=project.id)
     turn = Turn(session_id=writing_session.id, index=0, instruction=instruction)
     session.add(turn)
@@ -36,4 +39,4 @@ def make_finished_draft(session: Session, owner: User, project: Project, text: s
     draft = Draft(turn_id=turn.id, text=text, status="completed", finish_reason="stop", model="test")
     session.add(draft)
     session.commit()
-    return score_and_route(session=session, draft_id=draft.id)
+    return score_and_route(session=session, draft_id=draft.id) if routed else draft

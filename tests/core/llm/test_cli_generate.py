@@ -36,6 +36,13 @@ def run_cli(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.C
     )
 
 
+def fake_provider_args(fake_provider, style: str) -> tuple[str, ...]:
+    """Ask the local fake provider (fixture `fake_provider`) for "Say hello" as fake-model in this API style."""
+    return (
+        "--prompt", "Say hello", "--base-url", fake_provider.base_url, "--model", "fake-model", "--api-style", style,
+    )
+
+
 def assert_one_line_error(completed: subprocess.CompletedProcess, fragment: str) -> None:
     assert completed.returncode != 0
     assert completed.stdout == ""
@@ -93,32 +100,16 @@ def test_base_url_needs_a_model(tmp_path):
 @pytest.mark.parametrize("style", ["completions", "chat"])
 def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
     completed = run_cli(
-        "--prompt",
-        "Say hello",
-        "--base-url",
-        fake_provider.base_url,
-        "--model",
-        "fake-model",
-        "--api-key",
-        SECRET_KEY,
-        "--api-style",
-        style,
-        "--temperature",
-        "0.2",
-        "--top-p",
-        "0.8",
-        "--max-tokens",
-        "20",
-        "--frequency-penalty",
-        "0.1",
-        "--presence-penalty",
-        "0.3",
-        "--seed",
-        "7",
-        "--stop",
-        "END",
-        "--stop",
-        "\n\n",
+        *fake_provider_args(fake_provider, style),
+        "--api-key", SECRET_KEY,
+        "--temperature", "0.2",
+        "--top-p", "0.8",
+        "--max-tokens", "20",
+        "--frequency-penalty", "0.1",
+        "--presence-penalty", "0.3",
+        "--seed", "7",
+        "--stop", "END",
+        "--stop", "\n\n",
         tmp_path=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
@@ -145,18 +136,7 @@ def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
 
 @pytest.mark.parametrize("style", ["completions", "chat"])
 def test_local_provider_streams_plain_text(fake_provider, tmp_path, style):
-    completed = run_cli(
-        "--prompt",
-        "Say hello",
-        "--base-url",
-        fake_provider.base_url,
-        "--model",
-        "fake-model",
-        "--api-style",
-        style,
-        "--stream",
-        tmp_path=tmp_path,
-    )
+    completed = run_cli(*fake_provider_args(fake_provider, style), "--stream", tmp_path=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == fake_provider.reply + "\n"
     assert fake_provider.requests[0]["body"]["stream"] is True

@@ -1,0 +1,224 @@
+"""Scoring off the caller's thread ("score" jobs) and re-scoring a project's drafts ("rescore" jobs)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from core import rescoring
+from core.db import open_session
+from core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.gate import score_and_route
+from core.jobs import JobRunner, cancel_job, create_job, run_job
+from core.models import AuditEvent, Draft, Job, ReviewItem, Score
+from core.policies import PolicySpec, apply_policy
+from core.projects import add_reference, delete_reference
+from core.review import claim, decide
+from tests.utils.factories import make_finished_draft, make_project, make_user
+from tests.utils.jobs import HeldRunner, wait_for_job
+
+FOX = "The quick brown fox jumps over the lazy dog."
+SPRING = "春天的北京，柳絮在风里飘着。"
+
+
+@pytest.fixture
+def runner(engine):
+    made = JobRunner(engine, workers=2, heartbeat_s=0.05)
+    yield made
+    made.shutdown()
+
+
+def item_of(db, draft) -> ReviewItem | None:
+    return db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one_or_none()
+
+
+def fresh(db, row):
+    db.refresh(row)
+    return row
+
+
+# -- a draft scored by a job ---------------------------------------------------------------------
+
+
+def test_a_handed_off_draft_is_scored_and_routed_by_the_job(db, writer, runner, engine):
+    project = make_project(db, references=(FOX,))
+    draft = make_finished_draft(db, writer, project, "A slow grey fox sleeps.", routed=False)
+    assert rescoring.unscored(session=db, drafts=[draft]) == {draft.id: rescoring.NOT_STARTED}
+
+    job_id = rescoring.hand_off_scoring(runner, draft.id, owner_id=writer.id)
+    job = wait_for_job(engine, job_id)
+    draft = fresh(db, draft)
+    assert job.status == "succeeded" and job.result == {"draft_id": draft.id, "route": "needs_review"}
+    assert draft.score_job_id == job_id and draft.route == "needs_review"
+    assert {s.metric for s in db.exec(select(Score).where(Score.draft_id == draft.id))} >= {"bleu", "chrf"}
+    assert item_of(db, draft).reasons == ["low_score"]
+    assert rescoring.unscored(session=db, drafts=[draft]) == {}
+
+
+def test_unscored_tells_scoring_under_way_from_scoring_stopped(db, writer, engine):
+    project = make_project(db, references=(FOX,))
+    queued, cancelled = (make_finished_draft(db, writer, project, FOX, routed=False) for _ in range(2))
+    for draft in (queued, cancelled):
+        draft.score_job_id = create_job(engine, kind=rescoring.SCORE, payload={"draft_id": draft.id}, owner_id=writer.id)
+        db.add(draft)
+    db.commit()
+    cancel_job(session=db, job_id=cancelled.score_job_id, user=writer)
+    generating = Draft(turn_id=queued.turn_id, variant=1)
+    db.add(generating)
+    db.commit()
+
+    state = rescoring.unscored(session=db, drafts=[queued, cancelled, generating])
+    assert state == {queued.id: "", cancelled.id: "Scoring stopped: Cancelled before it started."}
+
+
+def test_scoring_a_draft_twice_keeps_one_set_of_scores_and_one_review_item(db, writer):
+    project = make_project(db, references=(FOX,))
+    draft = make_finished_draft(db, writer, project, "Nothing alike at all.")
+    scores_before = len(db.exec(select(Score).where(Score.draft_id == draft.id)).all())
+    score_and_route(session=db, draft_id=draft.id)
+    assert len(db.exec(select(Score).where(Score.draft_id == draft.id)).all()) == scores_before
+    assert len(db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).all()) == 1
+
+
+def test_only_its_writer_scores_a_stopped_draft_again_and_only_once(db, writer, runner, engine):
+    project = make_project(db, references=(FOX,))
+    draft = make_finished_draft(db, writer, project, FOX, routed=False)
+    other = make_user(db, "other-writer", "writer")
+    with pytest.raises(NotFoundError):
+        rescoring.score_again(runner=runner, session=db, user=other, draft_id=draft.id)
+
+    job_id = rescoring.score_again(runner=runner, session=db, user=writer, draft_id=draft.id)
+    assert wait_for_job(engine, job_id).status == "succeeded"
+    assert fresh(db, draft).route == "accepted"
+    with pytest.raises(ConflictError):
+        rescoring.score_again(runner=runner, session=db, user=writer, draft_id=draft.id)
+
+
+# -- re-scoring a project ------------------------------------------------------------------------
+
+
+def project_references_ids(db, project) -> list[int]:
+    from core.gate import project_references
+
+    return [r.id for r in project_references(db, project.id)]
+
+
+def rescore(db, runner, engine, project, actor):
+    job_id = rescoring.start_rescore(runner=runner, session=db, project_id=project.id, actor=actor)
+    return wait_for_job(engine, job_id)
+
+
+def test_new_references_reroute_the_projects_drafts(db, writer, editor, runner, engine):
+    project = make_project(db, references=(FOX,))
+    fox = make_finished_draft(db, writer, project, FOX)
+    spring = make_finished_draft(db, writer, project, SPRING)
+    assert (fox.route, spring.route) == ("accepted", "needs_review")
+
+    spring_reference = add_reference(session=db, project_id=project.id, text=SPRING, actor_id=editor.id)
+    delete_reference(session=db, reference_id=project_references_ids(db, project)[0], actor_id=editor.id)
+    job = rescore(db, runner, engine, project, editor)
+
+    assert job.status == "succeeded"
+    assert job.result == {"project_id": project.id, "references": 1, "drafts": 2, "rescored": 2,
+                          "left_queue": 1, "joined_queue": 1}
+    spring_item, fox_item = item_of(db, spring), item_of(db, fox)
+    assert spring_item.state == "accepted" and spring_item.decision_reason == "accepted after re-scoring (policy v0)"
+    assert fresh(db, spring).route == "accepted"
+    assert fox_item.state == "open" and fox_item.reasons == ["low_score"] and fresh(db, fox).route == "needs_review"
+    for draft in (fox, spring):
+        signatures = db.exec(select(Score).where(Score.draft_id == draft.id)).all()
+        assert signatures and all(s.reference_ids == [spring_reference.id] for s in signatures)
+        assert fresh(db, draft).closest_reference_id == spring_reference.id
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "scores.rescore")).one().actor_id == editor.id
+
+
+def test_routing_follows_the_policy_in_force(db, writer, editor, runner, engine):
+    project = make_project(db, references=(FOX,))
+    close = make_finished_draft(db, writer, project, "The quick brown fox jumps over the dog.")
+    assert close.route == "accepted"
+    apply_policy(session=db, project_id=project.id, author_id=editor.id,
+                 spec=PolicySpec({"bleu": None, "chrf": 99.0, "rouge1": None, "rouge2": None, "rougeL": None}))
+    db.exec(update(Draft).where(Draft.id == close.id).values(route="accepted", policy_version=0))  # as if scored earlier
+    db.exec(update(ReviewItem).where(ReviewItem.draft_id == close.id).values(state="accepted"))
+    db.commit()
+
+    rescore(db, runner, engine, project, editor)
+    close = fresh(db, close)
+    assert close.route == "needs_review" and close.policy_version == 1
+    assert item_of(db, close).state == "open"
+
+
+def test_a_reviewers_verdict_and_a_held_claim_are_never_changed(db, writer, reviewer, editor, runner, engine):
+    project = make_project(db, references=(FOX,))
+    decided, held = (make_finished_draft(db, writer, project, SPRING) for _ in range(2))
+    item = claim(session=db, item_id=item_of(db, decided).id, reviewer=reviewer)
+    decide(session=db, item_id=item.id, reviewer=reviewer, verdict="rejected", reason="Off topic",
+           expected_version=item.version)
+    claim(session=db, item_id=item_of(db, held).id, reviewer=reviewer)
+    add_reference(session=db, project_id=project.id, text=SPRING, actor_id=editor.id)  # both now pass
+
+    job = rescore(db, runner, engine, project, editor)
+    assert job.result["left_queue"] == 0
+    assert item_of(db, decided).state == "rejected" and item_of(db, held).state == "claimed"
+    chrf = db.exec(select(Score).where(Score.draft_id == decided.id, Score.metric == "chrf")).one()
+    assert chrf.value == pytest.approx(100.0)  # the scores themselves are new
+
+
+def test_drafts_written_before_the_first_reference_get_scores(db, writer, editor, runner, engine):
+    project = make_project(db)
+    draft = make_finished_draft(db, writer, project, FOX)
+    assert item_of(db, draft).reasons == ["no_reference"]
+    add_reference(session=db, project_id=project.id, text=FOX, actor_id=editor.id)
+
+    job = rescore(db, runner, engine, project, editor)
+    assert job.result["left_queue"] == 1 and item_of(db, draft).state == "accepted"
+    assert fresh(db, draft).route == "accepted"
+
+
+def test_re_scoring_is_refused_without_references_for_writers_and_while_one_runs(db, writer, editor, engine):
+    empty = make_project(db, "Empty")
+    with pytest.raises(InvalidInputError, match="no references"):
+        rescoring.start_rescore(runner=None, session=db, project_id=empty.id, actor=editor)
+    project = make_project(db, "Foxes", references=(FOX,))
+    with pytest.raises(PermissionDeniedError):
+        rescoring.start_rescore(runner=None, session=db, project_id=project.id, actor=writer)
+
+    first = rescoring.start_rescore(runner=HeldRunner(engine), session=db, project_id=project.id, actor=editor)
+    with pytest.raises(ConflictError, match=f"job {first}"):
+        rescoring.start_rescore(runner=HeldRunner(engine), session=db, project_id=project.id, actor=editor)
+    assert rescoring.latest_rescore(session=db, project_id=project.id).id == first
+    assert rescoring.latest_rescore(session=db, project_id=empty.id) is None
+
+
+def test_cancelling_stops_between_drafts_and_keeps_those_done(db, writer, editor, engine, monkeypatch):
+    project = make_project(db, references=(FOX,))
+    drafts = [make_finished_draft(db, writer, project, SPRING) for _ in range(3)]
+    add_reference(session=db, project_id=project.id, text=SPRING, actor_id=editor.id)
+    job_id = create_job(engine, kind=rescoring.RESCORE, payload={"project_id": project.id}, owner_id=editor.id)
+    real = rescoring.rescore_draft
+
+    def rescore_then_cancel(**kwargs):  # the editor presses "Cancel" while the first draft is scored
+        outcome = real(**kwargs)
+        with open_session(engine) as session:
+            cancel_job(session=session, job_id=job_id, user=editor)
+        return outcome
+
+    monkeypatch.setattr(rescoring, "rescore_draft", rescore_then_cancel)
+    run_job(engine, job_id, {})
+    job = db.get(Job, job_id)
+    assert job.status == "cancelled" and job.result["rescored"] == 1 and job.result["drafts"] == 3
+    assert job.progress_done == 1 and job.progress_total == 3
+    assert [item_of(db, d).state for d in drafts] == ["accepted", "open", "open"]
+
+
+def test_any_editor_cancels_a_projects_re_scoring_and_a_writer_cannot(db, writer, editor, engine):
+    project = make_project(db, references=(FOX,))
+    other_editor = make_user(db, "other-editor", "editor")
+    job_id = create_job(engine, kind=rescoring.RESCORE, payload={"project_id": project.id}, owner_id=editor.id)
+    with pytest.raises(PermissionDeniedError):
+        rescoring.cancel_rescore(session=db, project_id=project.id, actor=writer)
+    assert rescoring.cancel_rescore(session=db, project_id=project.id, actor=other_editor).status == "cancelled"
+    assert db.get(Job, job_id).error == "Cancelled before it started."
+    with pytest.raises(ConflictError, match="No re-scoring"):
+        rescoring.cancel_rescore(session=db, project_id=project.id, actor=editor)

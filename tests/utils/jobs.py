@@ -1,0 +1,34 @@
+"""Waiting for a job run by a real runner (threads here, or an RQ worker)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.engine import Engine
+
+from core.db import open_session
+from core.jobs import FINISHED, create_job
+from core.models import Job
+
+
+def wait_for_job(engine: Engine, job_id: int, timeout_s: float = 30.0) -> Job:
+    """The job once it has finished (succeeded, failed or cancelled)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with open_session(engine) as session:
+            job = session.get(Job, job_id)
+        if job.status in FINISHED:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} is still {job.status} after {timeout_s} s")
+        time.sleep(0.02)
+
+
+class HeldRunner:
+    """A runner that stores jobs and never runs them: they stay queued, as behind a busy worker."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def submit(self, *, kind: str, payload: dict, owner_id: int | None) -> int:
+        return create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)

@@ -1,0 +1,51 @@
+"""Re-scoring a project's drafts from the References page: start it, follow it, see what changed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.db import open_session
+from core.models import Job, User
+from core.rescoring import cancel_rescore, latest_rescore, start_rescore
+from ui import resources
+from ui.actions import run_action
+
+
+def rescore_panel(user: User, project_id: int) -> None:
+    st.subheader("Re-score drafts")
+    st.caption("After references change, score the project's drafts again: routing follows the new scores "
+               "under the policy in force. Reviewers' verdicts, and items a reviewer holds, stay as they are.")
+    _progress(user, project_id)
+
+
+@st.fragment(run_every=1.0)
+def _progress(user: User, project_id: int) -> None:
+    with open_session(resources.engine()) as db:
+        job = latest_rescore(session=db, project_id=project_id)
+    if job is not None and job.status in ("queued", "running"):
+        st.progress(job.progress, text=f"Re-scoring: {job.progress_done} of {job.progress_total or '?'} drafts")
+        if st.button("Cancel re-scoring", key="references.rescore.cancel") and run_action(
+            cancel_rescore, project_id=project_id, actor=user
+        ):
+            st.rerun()
+        return
+    if job is not None:
+        _outcome(job)
+    if st.button("Re-score this project's drafts", key="references.rescore"):
+        if run_action(start_rescore, runner=resources.job_runner(), project_id=project_id, actor=user):
+            st.rerun()
+
+
+def _outcome(job: Job) -> None:
+    when = f"{job.finished_at:%Y-%m-%d %H:%M} UTC" if job.finished_at else "unfinished"
+    result = job.result
+    summary = (
+        f"{result['rescored']} of {result['drafts']} drafts re-scored against {result['references']} references: "
+        f"{result['left_queue']} left the review queue, {result['joined_queue']} joined it."
+    ) if result else ""
+    if job.status == "succeeded":
+        st.success(f"Last re-scoring ({when}): {summary}")
+    elif job.status == "cancelled":
+        st.warning(f"Re-scoring was cancelled ({when}). {summary}".strip())
+    else:
+        st.error(f"Re-scoring {job.status} ({when}): {job.error}")
