@@ -16,15 +16,17 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 ROLES = ("writer", "reviewer", "editor", "admin")
 
 METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL")
+# METRICS route drafts; ROUGE-Lsum is scored and shown for drafts of several sentences only.
 METRIC_LABELS = {
     "bleu": "BLEU",
     "chrf": "chrF",
     "rouge1": "ROUGE-1",
     "rouge2": "ROUGE-2",
     "rougeL": "ROUGE-L",
+    "rougeLsum": "ROUGE-Lsum",
 }
 # BLEU and chrF are on 0-100, ROUGE F1 on 0-1.
-METRIC_MAX = {"bleu": 100.0, "chrf": 100.0, "rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0}
+METRIC_MAX = {"bleu": 100.0, "chrf": 100.0, "rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0, "rougeLsum": 1.0}
 # None: the metric does not route drafts until an editor enables it.
 DEFAULT_THRESHOLDS: dict[str, float | None] = {
     "bleu": None,

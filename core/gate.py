@@ -23,7 +23,7 @@ from core.models import Draft, Reference, Score, ThresholdPolicy, Turn, WritingS
 from core.policies import PRESET_PROVIDER, PolicySpec, current_policy
 from core.review import OPEN, item_for_draft, requeue, submit_for_review, withdraw
 from core.routing import ACCEPTED, NEEDS_REVIEW, RouteDecision
-from core.scoring import score
+from core.scoring import score, split_sentences
 
 LEFT_QUEUE, JOINED_QUEUE, UNCHANGED = "left_queue", "joined_queue", "unchanged"
 
@@ -93,7 +93,7 @@ def _score_and_decide(
     session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
     values = None
     if references and draft.text.strip():
-        report = score(draft.text, [r.text for r in references])
+        report = score(draft.text, [r.text for r in references], lsum=len(split_sentences(draft.text)) > 1)
         draft.language = report.language
         closest = report.closest_reference
         draft.closest_reference_id = None if closest is None else references[closest].id

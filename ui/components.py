@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
 
-from core.constants import METRIC_LABELS, METRICS
+from core.constants import METRIC_LABELS
 from core.db import open_session
 from core.models import Comment, Draft, ReviewItem, Score
 from core.moderation import Matcher
@@ -26,11 +26,23 @@ MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
 SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
 
 
-def score_line(scores: Mapping[str, Score]) -> str:
+LANGUAGE_LABELS = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "latin": "Latin script",
+                   "other": "other script", "none": "no letters"}
+
+
+def score_line(scores: Mapping[str, Score], language: str = "") -> str:
+    """The scores, then the draft's detected language (core.scoring.detect_language)."""
     if not scores:
         return "no scores"
-    parts = [f"{METRIC_LABELS[m]} {format_score(m, scores[m].value)}" for m in METRICS if m in scores]
+    parts = [f"{METRIC_LABELS[m]} {format_score(m, scores[m].value)}" for m in METRIC_LABELS if m in scores]
+    if language:
+        parts.append(f"language: {LANGUAGE_LABELS.get(language, language)}")
     return " · ".join(parts)
+
+
+def signatures_text(scores: Iterable[Score]) -> str:
+    """One line per score: its metric and signature (tokenizer, settings, library version)."""
+    return "\n".join(f"{METRIC_LABELS.get(s.metric, s.metric)}: {s.signature}" for s in scores)
 
 
 def reasons_text(reasons: Iterable[str]) -> str:
@@ -102,7 +114,8 @@ def show_draft(
     elif route:
         st.markdown(route) if draft.status == "completed" else st.warning(route)
     if draft.status == "completed":
-        st.caption(meta_line(draft) if unscored is not None else f"{score_line(scores)}  \n{meta_line(draft)}")
+        line = meta_line(draft) if unscored is not None else f"{score_line(scores, draft.language)}  \n{meta_line(draft)}"
+        st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:
         st.caption(f"💬 {author} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)

@@ -19,7 +19,7 @@ from core.routing import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
 from core.security import may
 from ui.actions import run_action
-from ui.components import reasons_text, score_line, show_marked
+from ui.components import reasons_text, score_line, show_marked, signatures_text
 
 ITEM_KEY = "review.item_id"
 
@@ -102,7 +102,8 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             if run_action(claim, item_id=item.id, reviewer=user, lease_minutes=lease_minutes):
                 st.rerun()
     st.caption(f"Reasons: {reasons_text(item.reasons)} — {item.reason_detail}  \n"
-               f"Scores: {score_line({s.metric: s for s in context.scores})}")
+               f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}",
+               help=signatures_text(context.scores) or None)
     if context.sensitive_hits:
         st.warning("Sensitive words: " + ", ".join(dict.fromkeys(h.word for h in context.sensitive_hits)))
     with st.expander(f"Session context: {context.writing_session.title} ({len(context.earlier_turns)} earlier turns)"):

@@ -217,3 +217,22 @@ def test_a_weighted_policy_routes_the_draft(engine, db, writer, editor, project,
                      prepared=prepare(db, writer, writing_session))
     assert draft.route == "needs_review" and draft.policy_version == 1
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "policy.save")).one().detail["rule"] == "weighted"
+
+
+def test_a_draft_of_several_sentences_also_gets_rouge_lsum(db, writer):
+    from core.scoring import score
+    from tests.utils.factories import make_finished_draft
+
+    reference = "春天来了。柳絮在风里飘着。\nSpring is short in Beijing."
+    project = make_project(db, "Lsum", references=(reference,))
+    several = make_finished_draft(db, writer, project, "柳絮在风里飘着。春天来了！Spring is short.")
+    one = make_finished_draft(db, writer, project, "春天来了")
+
+    def stored(draft):
+        return {s.metric: s for s in db.exec(select(Score).where(Score.draft_id == draft.id))}
+
+    lsum = stored(several)["rougeLsum"]
+    expected = score("柳絮在风里飘着。春天来了！Spring is short.", [reference], lsum=True).value("rougeLsum")
+    assert lsum.value == pytest.approx(expected) and lsum.value != stored(several)["rougeL"].value
+    assert "rougeLsum" in lsum.signature
+    assert "rougeLsum" not in stored(one)

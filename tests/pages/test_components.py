@@ -14,14 +14,15 @@ def _draft_app(state: str | None, provider: str = "local", edited: str | None = 
         from ui.components import show_draft
 
         draft = Draft(id=1, turn_id=1, text="A bad lamp. 坏词。", status="completed", provider=provider,
-                      model="preset #3" if provider == "preset" else "gemma", route="needs_review")
+                      model="preset #3" if provider == "preset" else "gemma", route="needs_review", language="zh")
         review = None if state is None else ReviewItem(
             id=1, draft_id=1, project_id=1, reasons=["sensitive_words"], reason_detail="Sensitive words: bad, 坏词",
             state=state, decision_reason={"rejected": "Too harsh", "accepted": "accepted by policy v2"}.get(state, ""),
             edited_text=edited)
         comment = Comment(id=1, draft_id=1, author_id=1, body="Please soften it.",
                           created_at=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
-        show_draft(draft, {"chrf": Score(draft_id=1, metric="chrf", value=12.34)}, review,
+        show_draft(draft, {"chrf": Score(draft_id=1, metric="chrf", value=12.34, signature="chrF2|nrefs:1|v:2.5")},
+                   review,
                    comments=[(comment, "reviewer")], matcher=Matcher(["bad", "坏词"]))
 
     return AppTest.from_function(app, kwargs={"state": state, "provider": provider, "edited": edited}).run()
@@ -33,7 +34,9 @@ def test_in_review_the_writer_sees_why_the_comments_and_a_masked_text():
     assert "A *** lamp. ＊＊。" in [t.value for t in at.text]
     assert "🔎 in review (sensitive words): Sensitive words: bad, 坏词" in texts(at)
     assert "💬 reviewer · 2026-01-02 03:04" in texts(at) and "Please soften it." in texts(at)
-    assert "chrF 12.3" in texts(at)
+    scores = next(c for c in at.caption if "chrF 12.3" in c.value)
+    assert "language: Chinese" in scores.value  # detected per draft, shown with the scores
+    assert scores.proto.help == "chrF: chrF2|nrefs:1|v:2.5"  # the signature, on hover
 
 
 def test_the_verdict_and_reason_are_shown():
