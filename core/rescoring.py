@@ -9,6 +9,8 @@
                        force (core.gate.rescore_draft), one draft per step: progress shows, and
                        cancelling stops between drafts (those done keep their new scores)
     latest_rescore     a project's newest re-scoring job, for the References page to follow
+    stale_drafts       how many of a project's drafts were scored against other references than
+                       its current ones (added, removed or edited since): re-scoring is due
     cancel_rescore     any editor stops the project's re-scoring (not only the one who started it)
 """
 
@@ -16,18 +18,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core import audit
 from core.db import open_session
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.gate import JOINED_QUEUE, LEFT_QUEUE, project_references, rescore_draft, score_and_route
 from core.jobs import QUEUED, RUNNING, SUCCEEDED, JobCancelled, JobContext, cancel, job_kind
-from core.models import Draft, Job, Turn, User, WritingSession
+from core.models import Draft, Job, Score, Turn, User, WritingSession
 from core.projects import get_project
 from core.security import require
 
@@ -119,18 +122,54 @@ def cancel_rescore(*, session: Session, project_id: int, actor: User) -> Job:
     return cancel(session=session, job=job)
 
 
+def stale_drafts(*, session: Session, project_id: int) -> int:
+    references = project_references(session, project_id)
+    if not references:
+        return 0
+    current = sorted(r.id for r in references)
+    last_edit = max(_utc(r.updated_at) for r in references)
+    last = latest_rescore(session=session, project_id=project_id)
+    rescored_at = _utc(last.started_at) if last is not None and last.status == SUCCEEDED else None
+    scorable = (func.length(func.trim(Draft.text)) > 0) & (Draft.route != "")  # not blank, not being scored
+    drafts = dict(session.exec(_completed_drafts(project_id, Draft.created_at).where(scorable)).all())
+    scored_with: dict[int, list[int]] = {}
+    ids = list(drafts)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        query = select(Score.draft_id, Score.reference_ids).where(col(Score.draft_id).in_(chunk), Score.metric == "chrf")
+        scored_with.update(session.exec(query).all())
+
+    def stale(draft_id: int, created_at: datetime) -> bool:
+        scored_at = max(_utc(created_at), rescored_at or _utc(created_at))
+        if draft_id not in scored_with:  # scored when the project had no reference
+            return rescored_at is None or rescored_at < _utc(created_at)
+        return sorted(scored_with[draft_id]) != current or last_edit > scored_at
+
+    return sum(stale(draft_id, created_at) for draft_id, created_at in drafts.items())
+
+
+def _completed_drafts(project_id: int, *columns):
+    """A query of the ids (and `columns`) of a project's completed drafts."""
+    return (
+        select(Draft.id, *columns)
+        .join(Turn, col(Turn.id) == Draft.turn_id)
+        .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+        .where(WritingSession.project_id == project_id, Draft.status == "completed")
+        .order_by(col(Draft.id))
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """A naive time from the database is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 @job_kind(RESCORE)
 def run_rescore(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     project_id = payload["project_id"]
     with open_session(ctx.engine) as session:
         references = project_references(session, project_id)
-        draft_ids = list(session.exec(
-            select(Draft.id)
-            .join(Turn, col(Turn.id) == Draft.turn_id)
-            .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-            .where(WritingSession.project_id == project_id, Draft.status == "completed")
-            .order_by(col(Draft.id))
-        ))
+        draft_ids = list(session.exec(_completed_drafts(project_id)))
     if not references:
         raise InvalidInputError("The project has no references any more: nothing was re-scored.")
     ctx.set_total(len(draft_ids))

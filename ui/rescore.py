@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.db import open_session
 from core.models import Job, User
-from core.rescoring import cancel_rescore, latest_rescore, start_rescore
+from core.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
 from ui import resources
 from ui.actions import run_action
 
@@ -31,6 +31,11 @@ def _progress(user: User, project_id: int) -> None:
         return
     if job is not None:
         _outcome(job)
+    with open_session(resources.engine()) as db:
+        stale = stale_drafts(session=db, project_id=project_id)
+    if stale:
+        st.info(f"{stale} draft{'s were' if stale != 1 else ' was'} scored against other references than the "
+                "project's current ones: re-score so that their routing follows.")
     if st.button("Re-score this project's drafts", key="references.rescore"):
         if run_action(start_rescore, runner=resources.job_runner(), project_id=project_id, actor=user):
             st.rerun()

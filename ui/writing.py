@@ -9,7 +9,6 @@ import streamlit as st
 
 from core import constants
 from core.db import open_session
-from core.errors import DraftgateError
 from core.generation import prepare_turn, stream_draft
 from core.jobs import cancel_job, get_job
 from core.llm.cache import CacheMode
@@ -22,6 +21,7 @@ from core.rescoring import hand_off_scoring, score_again, unscored
 from core.sessions import DraftView, TurnView, save_params, set_provider
 from core.variants import start_variants
 from ui import resources
+from ui.actions import run_action
 from ui.components import show_draft
 
 JOB_KEY = "write.job_id"
@@ -84,14 +84,10 @@ def _draft(user: User, view: DraftView, comments: dict[int, list], matcher: Matc
     draft_id = view.draft.id
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
-    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}"):
-        try:
-            with open_session(resources.engine()) as db:
-                score_again(runner=resources.job_runner(), session=db, user=user, draft_id=draft_id)
-        except DraftgateError as err:
-            st.error(str(err))
-        else:
-            st.rerun()
+    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}") and run_action(
+        score_again, runner=resources.job_runner(), user=user, draft_id=draft_id
+    ):
+        st.rerun()
 
 
 @st.fragment(run_every=0.5)
@@ -157,11 +153,7 @@ def job_progress(user: User) -> None:
     if job.status in ("queued", "running"):
         st.progress(job.progress, text=f"Writing variants: {job.progress_done} of {job.progress_total or '?'} done")
         if st.button("Cancel", key="write.cancel_job"):
-            try:
-                with open_session(resources.engine()) as db:
-                    cancel_job(session=db, job_id=job_id, user=user)
-            except DraftgateError as err:
-                st.error(str(err))
+            run_action(cancel_job, job_id=job_id, user=user)
         return
     del st.session_state[JOB_KEY]
     if job.status != "succeeded":

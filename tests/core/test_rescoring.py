@@ -222,3 +222,31 @@ def test_any_editor_cancels_a_projects_re_scoring_and_a_writer_cannot(db, writer
     assert db.get(Job, job_id).error == "Cancelled before it started."
     with pytest.raises(ConflictError, match="No re-scoring"):
         rescoring.cancel_rescore(session=db, project_id=project.id, actor=editor)
+
+
+def test_drafts_scored_against_other_references_are_counted_until_re_scored(db, writer, editor, runner, engine):
+    from core.projects import update_reference
+
+    project = make_project(db, references=(FOX,))
+    make_finished_draft(db, writer, project, FOX)
+    make_finished_draft(db, writer, project, "   ")  # blank: nothing to score, never counted
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 0
+
+    added = add_reference(session=db, project_id=project.id, text=SPRING, actor_id=editor.id)
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 1
+    rescore(db, runner, engine, project, editor)
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 0
+
+    update_reference(session=db, reference_id=added.id, text="春天很短。", actor_id=editor.id)  # same id, new text
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 1
+    rescore(db, runner, engine, project, editor)
+    delete_reference(session=db, reference_id=added.id, actor_id=editor.id)
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 1
+
+
+def test_drafts_written_before_any_reference_are_stale_once_one_exists(db, writer, editor):
+    project = make_project(db)
+    make_finished_draft(db, writer, project, FOX)
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 0  # nothing to score against yet
+    add_reference(session=db, project_id=project.id, text=FOX, actor_id=editor.id)
+    assert rescoring.stale_drafts(session=db, project_id=project.id) == 1

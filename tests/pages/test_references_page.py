@@ -52,11 +52,14 @@ def test_editor_re_scores_the_drafts_after_adding_a_reference(make_app, app_db, 
     assert item.state == "open"
     add_reference(session=app_db, project_id=project.id, text="春天的北京很美。", actor_id=users["editor"].id)
     at = make_app("pages/references.py", users["editor"])
+    stale = "1 draft was scored against other references than the project's current ones"
+    assert any(stale in i.value for i in at.info)
     at.button(key="references.rescore").click().run()
     assert not at.exception and not at.error
 
     wait_for_job(app_engine, latest_rescore(session=app_db, project_id=project.id).id)
     at.run()
+    assert not any(stale in i.value for i in at.info)
     assert [s.value for s in at.success][-1].endswith(
         "1 of 1 drafts re-scored against 2 references: 1 left the review queue, 0 joined it.")
     app_db.refresh(item)
