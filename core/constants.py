@@ -54,6 +54,7 @@ CACHE_TTL_S = 7 * 24 * 3600
 MAX_BATCH_CONCURRENCY = 32
 MAX_VARIANTS = 32
 JOB_WORKERS = 4
+QUICK_JOB_WORKERS = 2  # for quick job kinds (scoring a draft), apart from the JOB_WORKERS
 JOB_HEARTBEAT_S = 5.0
 JOB_STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long belongs to a stopped app
 

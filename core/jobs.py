@@ -7,7 +7,8 @@
     sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
                          marked failed with that reason: no job stays "running" forever
 
-A kind is a function registered with `@job_kind("name")`, called as fn(ctx, payload) -> result
+A kind is a function registered with `@job_kind("name")` (`quick=True`: a short job a page waits
+on, run on threads of its own, or first in the RQ queue), called as fn(ctx, payload) -> result
 (both plain JSON). It reports progress with ctx.set_total / ctx.advance, and calls
 ctx.check_cancelled() between steps. Objects a job needs that are not data (an LLM client)
 travel in `resources`: kept in memory, never stored, so a job cannot outlive its process.
@@ -41,9 +42,14 @@ JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
 JOB_KINDS: dict[str, JobFunction] = {}
 
 
-def job_kind(name: str) -> Callable[[JobFunction], JobFunction]:
+QUICK_KINDS: set[str] = set()  # short jobs a page waits on: never queued behind long ones
+
+
+def job_kind(name: str, *, quick: bool = False) -> Callable[[JobFunction], JobFunction]:
     def register(function: JobFunction) -> JobFunction:
         JOB_KINDS[name] = function
+        if quick:
+            QUICK_KINDS.add(name)
         return function
 
     return register
@@ -91,6 +97,7 @@ class JobRunner:
         engine: Engine,
         *,
         workers: int = constants.JOB_WORKERS,
+        quick_workers: int = constants.QUICK_JOB_WORKERS,
         heartbeat_s: float = constants.JOB_HEARTBEAT_S,
         stale_after_s: float = constants.JOB_STALE_AFTER_S,
     ) -> None:
@@ -98,6 +105,7 @@ class JobRunner:
         self.stale_after_s = stale_after_s
         self._heartbeat_s = heartbeat_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draftgate-job")
+        self._quick_pool = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="draftgate-quick-job")
         self._held: set[int] = set()  # queued or running here: their heartbeat is kept up
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -114,13 +122,15 @@ class JobRunner:
         job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
         with self._lock:
             self._held.add(job_id)
-        self._pool.submit(self._run, job_id, dict(resources or {}))
+        pool = self._quick_pool if kind in QUICK_KINDS else self._pool
+        pool.submit(self._run, job_id, dict(resources or {}))
         return job_id
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking jobs; queued ones are left to the sweep of the next start."""
         self._stopping.set()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for pool in (self._pool, self._quick_pool):
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def _run(self, job_id: int, resources: dict[str, Any]) -> None:
         try:

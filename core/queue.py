@@ -41,7 +41,7 @@ from core import constants
 from core.config import Settings, get_settings
 from core.db import make_engine, open_session
 from core.errors import DraftgateError, InvalidInputError
-from core.jobs import FAILED, QUEUED, JobRunner, create_job, run_job, sweep_stale_jobs
+from core.jobs import FAILED, QUEUED, QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale_jobs
 from core.models import Job, utcnow
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ class QueueRunner:
             self.queue.enqueue_call(
                 perform, args=(job_id,), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT_S,
                 result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, description=f"draftgate {kind} job {job_id}",
+                at_front=kind in QUICK_KINDS,
             )
         except RedisError as err:
             reason = "The job queue (Redis) could not be reached, so the job was not started: try again shortly."

@@ -86,7 +86,7 @@ def score_again(*, runner: Runner, session: Session, user: User, draft_id: int) 
     return hand_off_scoring(runner, draft.id, owner_id=user.id)
 
 
-@job_kind(SCORE)
+@job_kind(SCORE, quick=True)
 def run_score(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     with open_session(ctx.engine) as session:
         draft = score_and_route(session=session, draft_id=payload["draft_id"])

@@ -10,35 +10,42 @@ from core.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_r
 from ui import resources
 from ui.actions import run_action
 
+UNDER_WAY = ("queued", "running")
+
 
 def rescore_panel(user: User, project_id: int) -> None:
     st.subheader("Re-score drafts")
     st.caption("After references change, score the project's drafts again: routing follows the new scores "
                "under the policy in force. Reviewers' verdicts, and items a reviewer holds, stay as they are.")
-    _progress(user, project_id)
+    with open_session(resources.engine()) as db:
+        job = latest_rescore(session=db, project_id=project_id)
+        stale = stale_drafts(session=db, project_id=project_id)
+    if job is not None and job.status in UNDER_WAY:
+        _progress(user, project_id)
+        return
+    if job is not None:
+        _outcome(job)
+    if stale:
+        st.info(f"{stale} draft{'s were' if stale != 1 else ' was'} scored against other references than the "
+                "project's current ones: re-score so that their routing follows.")
+    if st.button("Re-score this project's drafts", key="references.rescore") and run_action(
+        start_rescore, runner=resources.job_runner(), project_id=project_id, actor=user
+    ):
+        st.rerun()
 
 
 @st.fragment(run_every=1.0)
 def _progress(user: User, project_id: int) -> None:
+    """Follow the running re-scoring; rerun the page when it ends."""
     with open_session(resources.engine()) as db:
         job = latest_rescore(session=db, project_id=project_id)
-    if job is not None and job.status in ("queued", "running"):
-        st.progress(job.progress, text=f"Re-scoring: {job.progress_done} of {job.progress_total or '?'} drafts")
-        if st.button("Cancel re-scoring", key="references.rescore.cancel") and run_action(
-            cancel_rescore, project_id=project_id, actor=user
-        ):
-            st.rerun()
-        return
-    if job is not None:
-        _outcome(job)
-    with open_session(resources.engine()) as db:
-        stale = stale_drafts(session=db, project_id=project_id)
-    if stale:
-        st.info(f"{stale} draft{'s were' if stale != 1 else ' was'} scored against other references than the "
-                "project's current ones: re-score so that their routing follows.")
-    if st.button("Re-score this project's drafts", key="references.rescore"):
-        if run_action(start_rescore, runner=resources.job_runner(), project_id=project_id, actor=user):
-            st.rerun()
+    if job is None or job.status not in UNDER_WAY:
+        st.rerun(scope="app")
+    st.progress(job.progress, text=f"Re-scoring: {job.progress_done} of {job.progress_total or '?'} drafts")
+    if st.button("Cancel re-scoring", key="references.rescore.cancel") and run_action(
+        cancel_rescore, project_id=project_id, actor=user
+    ):
+        st.rerun(scope="app")
 
 
 def _outcome(job: Job) -> None:

@@ -55,6 +55,11 @@ def use_resource(ctx, payload):
     return {"value": ctx.resources["thing"]()}
 
 
+@job_kind("test.quick", quick=True)
+def quick(ctx, payload):
+    return {"thread": threading.current_thread().name}
+
+
 @pytest.fixture
 def runner(engine):
     gate.clear()
@@ -191,3 +196,22 @@ def test_a_live_runner_keeps_its_jobs_heartbeat_fresh(engine, writer, runner):
     with open_session(engine) as session:
         assert session.get(Job, job_id).heartbeat_at > first
     assert sweep_stale_jobs(engine, stale_after_s=60) == 0
+
+
+def test_a_quick_job_is_not_queued_behind_long_ones(engine, db, writer):
+    single = JobRunner(engine, workers=1, quick_workers=1, heartbeat_s=0.05)
+    gate.clear()
+    waiting.clear()
+    try:
+        long_id = single.submit(kind="test.count", payload={"steps": 1, "wait": True}, owner_id=writer.id)
+        assert waiting.wait(10)  # the only long-job thread is busy
+        queued_id = single.submit(kind="test.count", payload={"steps": 1}, owner_id=writer.id)
+        quick_id = single.submit(kind="test.quick", payload={}, owner_id=writer.id)
+        done = wait_for(engine, quick_id)
+        assert done.status == "succeeded" and done.result["thread"].startswith("draftgate-quick-job")
+        with open_session(engine) as session:
+            assert session.get(Job, queued_id).status == "queued"
+            assert session.get(Job, long_id).status == "running"
+    finally:
+        gate.set()
+        single.shutdown()

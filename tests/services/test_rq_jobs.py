@@ -202,3 +202,16 @@ def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, q
     assert rescored.status == "succeeded", rescored.error
     assert rescored.result["left_queue"] == 1
     assert db.get(Draft, waiting.id).route == "accepted" and db.get(Draft, flagged.id).route == "accepted"
+
+
+def test_a_quick_job_goes_to_the_front_of_the_queue(engine, db, redis_url, queue_name):
+    from core.rescoring import RESCORE, SCORE
+
+    runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
+    try:
+        slow = runner.submit(kind=RESCORE, payload={"project_id": 1}, owner_id=None)
+        quick = runner.submit(kind=SCORE, payload={"draft_id": 1}, owner_id=None)
+    finally:
+        runner.shutdown()
+    queue = Queue(queue_name, connection=queue_connection(redis_url))
+    assert queue.job_ids == [rq_job_id(quick), rq_job_id(slow)]
