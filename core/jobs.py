@@ -37,19 +37,28 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
 STOPPED_BEFORE_START = "The app stopped before this job could start."
+CANCELLED_BEFORE_START = "Cancelled before it started."
 
 JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
 JOB_KINDS: dict[str, JobFunction] = {}
 
 
 QUICK_KINDS: set[str] = set()  # short jobs a page waits on: never queued behind long ones
+# kind -> fn(session, payload, reason): tidies up after a job that will never run to its end
+# (cancelled before it started, or swept: its app stopped), in the same transaction
+AbandonHook = Callable[[Session, dict[str, Any], str], None]
+ABANDON_HOOKS: dict[str, AbandonHook] = {}
 
 
-def job_kind(name: str, *, quick: bool = False) -> Callable[[JobFunction], JobFunction]:
+def job_kind(
+    name: str, *, quick: bool = False, on_abandon: AbandonHook | None = None
+) -> Callable[[JobFunction], JobFunction]:
     def register(function: JobFunction) -> JobFunction:
         JOB_KINDS[name] = function
         if quick:
             QUICK_KINDS.add(name)
+        if on_abandon is not None:
+            ABANDON_HOOKS[name] = on_abandon
         return function
 
     return register
@@ -212,14 +221,24 @@ def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STA
     swept = 0
     with open_session(engine) as session:
         for status, reason in ((RUNNING, STOPPED_WHILE_RUNNING), (QUEUED, STOPPED_BEFORE_START)):
-            outcome = session.exec(
-                update(Job)
-                .where(Job.status == status, col(Job.heartbeat_at) < cutoff)
-                .values(status=FAILED, error=reason, finished_at=utcnow())
-            )
-            swept += outcome.rowcount
+            stale = list(session.exec(select(Job).where(Job.status == status, col(Job.heartbeat_at) < cutoff)))
+            for job in stale:
+                outcome = session.exec(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == status, col(Job.heartbeat_at) < cutoff)
+                    .values(status=FAILED, error=reason, finished_at=utcnow())
+                )
+                if outcome.rowcount:
+                    swept += 1
+                    _abandon(session, job, reason)
         session.commit()
     return swept
+
+
+def _abandon(session: Session, job: Job, reason: str) -> None:
+    hook = ABANDON_HOOKS.get(job.kind)
+    if hook is not None:
+        hook(session, dict(job.payload), reason)
 
 
 def get_job(*, session: Session, job_id: int, user: User) -> Job:
@@ -245,12 +264,13 @@ def cancel(*, session: Session, job: Job) -> Job:
     """cancel_job for a caller that has checked who may cancel `job`."""
     job_id = job.id
     if job.status == QUEUED:
-        session.exec(
+        outcome = session.exec(
             update(Job)
             .where(Job.id == job_id, Job.status == QUEUED)
-            .values(status=CANCELLED, cancel_requested=True, error="Cancelled before it started.",
-                    finished_at=utcnow())
+            .values(status=CANCELLED, cancel_requested=True, error=CANCELLED_BEFORE_START, finished_at=utcnow())
         )
+        if outcome.rowcount:
+            _abandon(session, job, CANCELLED_BEFORE_START)
     elif job.status == RUNNING:
         session.exec(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     session.commit()

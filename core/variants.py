@@ -4,7 +4,8 @@
                     "variants" job generates them as one batch and returns at once with the job id
     run_variants    the job: each draft is saved, scored and routed as soon as its answer arrives;
                     a failed request fails only its own draft; cancelling leaves the drafts not
-                    yet started "interrupted"
+                    yet started "interrupted", and so does a job cancelled before it started or
+                    swept because its app stopped (core.jobs on_abandon)
 
 Variants always ask the model (a preset answer has no variants). With a fixed seed, variant i
 uses seed + i (distinct, and each reproducible); without one the variants differ by sampling
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core import constants
 from core.db import open_session
@@ -94,7 +95,17 @@ def variant_params(params: GenerationParams, variant: int) -> GenerationParams:
     return params if params.seed is None else params.with_changes(seed=params.seed + variant)
 
 
-@job_kind(VARIANTS)
+def _abandon_drafts(session: Session, payload: dict[str, Any], reason: str) -> None:
+    """The job will never write them: its drafts still "generating" are marked interrupted."""
+    waiting = session.exec(
+        select(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == "generating")
+    )
+    for draft in waiting:
+        draft.status, draft.error, draft.updated_at = "interrupted", f"The variants job did not finish: {reason}", utcnow()
+        session.add(draft)
+
+
+@job_kind(VARIANTS, on_abandon=_abandon_drafts)
 def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     client: LLMClient = ctx.resources["client"]
     draft_ids: list[int] = payload["draft_ids"]
@@ -131,6 +142,8 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
 def _complete(engine: Engine, draft_id: int, result: GenerationResult) -> None:
     with open_session(engine) as session:
         draft = session.get(Draft, draft_id)
+        if draft is None:  # deleted meanwhile (its writer's data was deleted): nothing to save
+            return
         complete_draft(draft, result)
         session.add(draft)
         score_and_route(session=session, draft_id=draft_id)  # commits the text, scores and route at once

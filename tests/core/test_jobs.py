@@ -170,10 +170,10 @@ def test_unknown_kinds_are_refused(runner, writer):
 def test_after_a_restart_no_job_stays_running_forever(engine, db, writer):
     """Jobs of a stopped app (no heartbeat for a while) are failed with that reason by the next start."""
     old = utcnow() - timedelta(minutes=10)
-    db.add(Job(kind="variants", status="running", owner_id=writer.id, started_at=old, heartbeat_at=old))
-    db.add(Job(kind="variants", status="queued", owner_id=writer.id, heartbeat_at=old))
-    db.add(Job(kind="variants", status="running", owner_id=writer.id, heartbeat_at=utcnow()))  # alive elsewhere
-    db.add(Job(kind="variants", status="succeeded", owner_id=writer.id, heartbeat_at=old))
+    db.add(Job(kind="test.count", status="running", owner_id=writer.id, started_at=old, heartbeat_at=old))
+    db.add(Job(kind="test.count", status="queued", owner_id=writer.id, heartbeat_at=old))
+    db.add(Job(kind="test.count", status="running", owner_id=writer.id, heartbeat_at=utcnow()))  # alive elsewhere
+    db.add(Job(kind="test.count", status="succeeded", owner_id=writer.id, heartbeat_at=old))
     db.commit()
     runner = JobRunner(engine, stale_after_s=60)
     runner.shutdown()

@@ -161,3 +161,26 @@ def test_a_runner_that_cannot_start_the_job_leaves_failed_drafts(engine, db, wri
     with pytest.raises(InvalidInputError, match="stopped"):
         start(db, writer, writing_session, runner, Provider(), count=2)
     assert [d.status for d in drafts_of(engine, db.exec(select(Turn)).one().id)] == ["failed", "failed"]
+
+
+def test_a_job_cancelled_before_it_starts_or_whose_app_stopped_leaves_no_draft_generating(engine, db, writer,
+                                                                                      writing_session):
+    from core.jobs import sweep_stale_jobs
+    from tests.utils.jobs import HeldRunner
+
+    held = HeldRunner(engine)  # the jobs wait, as behind busy workers
+    client = client_for(Provider())
+    cancelled, stopped = (
+        start_variants(runner=held, session=db, user=writer, public_id=writing_session.public_id,
+                       instruction="Write about a fox", params=GenerationParams(max_tokens=8), provider=PROVIDER,
+                       client=client, count=2)
+        for _ in range(2)
+    )
+    cancel_job(session=db, job_id=cancelled.job_id, user=writer)
+    assert sweep_stale_jobs(engine, stale_after_s=-1) == 1  # its heartbeat is "too old": its app stopped
+
+    for started, reason in ((cancelled, "Cancelled before it started."),
+                            (stopped, "The app stopped before this job could start.")):
+        drafts = drafts_of(engine, started.turn_id)
+        assert [d.status for d in drafts] == ["interrupted", "interrupted"]
+        assert all(d.error == f"The variants job did not finish: {reason}" for d in drafts)

@@ -30,5 +30,5 @@ class HeldRunner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def submit(self, *, kind: str, payload: dict, owner_id: int | None) -> int:
+    def submit(self, *, kind: str, payload: dict, owner_id: int | None, resources: dict | None = None) -> int:
         return create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
