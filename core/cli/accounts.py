@@ -40,6 +40,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"created project {name!r} with references and a demo session")
     if not report.projects_created:
         print("sample projects exist already")
+    if report.presets_created:
+        print(f"added {report.presets_created} sample preset answers (Presets page)")
+    if report.sensitive_words_created:
+        print(f"added {report.sensitive_words_created} sample sensitive words (Sensitive words page)")
     return 0
 
 

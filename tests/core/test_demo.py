@@ -79,3 +79,15 @@ def test_demo_seed_puts_back_only_what_is_missing_and_keeps_edits(engine):
             "An editor's own answer."
         )
         assert db.exec(select(func.count()).select_from(SensitiveWord)).one() == len(SENSITIVE_WORD_SAMPLES)
+
+
+def test_the_demo_command_says_what_it_added_and_then_that_nothing_was_missing(capsys):
+    from core.cli import main
+
+    assert main(["demo"]) == 0
+    first = capsys.readouterr().out
+    assert "added 4 sample preset answers (Presets page)" in first
+    assert "added 6 sample sensitive words (Sensitive words page)" in first
+    assert main(["demo"]) == 0
+    second = capsys.readouterr().out
+    assert "sample projects exist already" in second and "sample preset" not in second and "sensitive" not in second
