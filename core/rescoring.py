@@ -159,6 +159,16 @@ def _completed_drafts(project_id: int, *columns):
     )
 
 
+def _being_scored(session: Session, draft_id: int) -> bool:
+    """Is the draft not routed yet, its own scoring job still to finish? (That job scores it
+    against the references as they are then: re-scoring it too would race with it.)"""
+    draft = session.get(Draft, draft_id)
+    if draft is None or draft.route or draft.score_job_id is None:
+        return False
+    job = session.get(Job, draft.score_job_id)
+    return job is not None and job.status in (QUEUED, RUNNING)
+
+
 def _utc(moment: datetime) -> datetime:
     """A naive time from the database is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -184,6 +194,7 @@ def run_rescore(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         if ctx.cancelled():
             raise JobCancelled(result())
         with open_session(ctx.engine) as session:
-            outcomes[rescore_draft(session=session, draft_id=draft_id, references=references)] += 1
+            if not _being_scored(session, draft_id):
+                outcomes[rescore_draft(session=session, draft_id=draft_id, references=references)] += 1
         ctx.advance()
     return result()

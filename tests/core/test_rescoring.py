@@ -250,3 +250,19 @@ def test_drafts_written_before_any_reference_are_stale_once_one_exists(db, write
     assert rescoring.stale_drafts(session=db, project_id=project.id) == 0  # nothing to score against yet
     add_reference(session=db, project_id=project.id, text=FOX, actor_id=editor.id)
     assert rescoring.stale_drafts(session=db, project_id=project.id) == 1
+
+
+def test_a_draft_waiting_for_its_own_scoring_job_is_left_to_it_and_a_stranded_one_is_scored(db, writer, editor, runner, engine):
+    project = make_project(db, references=(FOX,))
+    waiting = make_finished_draft(db, writer, project, FOX, routed=False)
+    waiting.score_job_id = HeldRunner(engine).submit(kind=rescoring.SCORE, payload={"draft_id": waiting.id},
+                                                     owner_id=writer.id)
+    db.add(waiting)
+    db.commit()
+    routed = make_finished_draft(db, writer, project, SPRING)
+    stranded = make_finished_draft(db, writer, project, FOX, routed=False)  # its scoring never started
+
+    job = rescore(db, runner, engine, project, editor)
+    assert job.result["drafts"] == 3 and job.result["rescored"] == 2
+    assert fresh(db, waiting).route == "" and db.exec(select(Score).where(Score.draft_id == waiting.id)).all() == []
+    assert fresh(db, routed).route == "needs_review" and fresh(db, stranded).route == "accepted"
