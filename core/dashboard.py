@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from core import constants
-from core.models import Draft, Project, ReviewItem, Score, Turn, WritingSession, utcnow
+from core.models import Draft, Project, ReviewItem, Turn, WritingSession, utcnow
 from core.policies import PRESET_PROVIDER
+from core.review import scores_by_draft
 
 Rows = list[dict]
 
@@ -144,11 +145,10 @@ def _score_trends(session: Session, drafts: Rows) -> Rows:
     by_id = {d["id"]: d for d in drafts if d["status"] == "completed"}
     ids = list(by_id)
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        query = select(Score.draft_id, Score.metric, Score.value).where(col(Score.draft_id).in_(ids[start:start + 500]))
-        for draft_id, metric, value in session.exec(query):
+    for draft_id, values in scores_by_draft(session, ids).items():
+        draft = by_id[draft_id]
+        for metric, value in values.items():
             if value is not None and metric in constants.METRICS:
-                draft = by_id[draft_id]
                 sums[(draft["day"], draft["project"], metric)].append(value)
     return [{"day": day, "project": project, "metric": constants.METRIC_LABELS[metric],
              "mean": statistics.fmean(v), "scaled_mean": statistics.fmean(v) / constants.METRIC_MAX[metric]}

@@ -5,11 +5,14 @@
     create_schema(engine) bring the database to the code's schema: the pending Alembic
                           migrations (core.migrations), never create_all
     open_session(engine)  one session per unit of work; objects stay readable after commit
+    chunks(ids)           ids in slices small enough for one `IN (...)` (SQLite's parameter limit)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -70,3 +73,12 @@ def create_schema(engine: Engine) -> None:
 
 def open_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

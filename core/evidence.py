@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from core import constants
+from core.db import chunks
 from core.models import Draft, ReviewItem
 from core.policies import PolicySpec, recent_scored_drafts
 
@@ -67,8 +68,7 @@ def labeled_drafts(*, session: Session, project_id: int, limit: int = constants.
     ids = [draft_id for draft_id, _ in rows]
     labels: dict[int, str] = {}
     created: dict[int, datetime] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunks(ids):
         query = select(ReviewItem.draft_id, ReviewItem.state, ReviewItem.edited_text).where(
             col(ReviewItem.draft_id).in_(chunk), col(ReviewItem.state).in_((APPROVED, REJECTED))
         )

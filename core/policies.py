@@ -22,7 +22,8 @@ from sqlmodel import Session, col, select
 
 from core import audit, constants
 from core.errors import ConflictError, InvalidInputError
-from core.models import Draft, ReviewItem, Score, ThresholdPolicy, Turn, WritingSession, utcnow
+from core.models import Draft, ReviewItem, ThresholdPolicy, Turn, WritingSession, utcnow
+from core.review import requeue, scores_by_draft, withdraw
 from core.routing import ANY_BELOW, NEEDS_REVIEW, POLICY_INDEPENDENT_REASONS, RULES, WEIGHTED, RouteDecision, decide_route
 from core.security import require_actor
 
@@ -176,7 +177,7 @@ def recent_scored_drafts(
             .limit(limit)
         )
     )
-    by_draft = _scores_of(session, draft_ids)
+    by_draft = scores_by_draft(session, draft_ids)
     return [(draft_id, by_draft[draft_id]) for draft_id in draft_ids if by_draft[draft_id]]
 
 
@@ -211,7 +212,7 @@ def preview_queue_change(*, session: Session, project_id: int, spec: PolicySpec)
     )
     held = [i for i in items if i.state == "claimed" and i.claim_expires_at is not None and _aware(i.claim_expires_at) >= now]
     movable = [i for i in items if i not in held and not set(i.reasons) & POLICY_INDEPENDENT_REASONS]
-    scores = _scores_of(session, [i.draft_id for i in movable])
+    scores = scores_by_draft(session, [i.draft_id for i in movable])
     leaving = tuple(i.id for i in movable if scores[i.draft_id] and not spec.flags(scores[i.draft_id]))
 
     since = now - timedelta(days=constants.REROUTE_RECENT_DAYS)
@@ -229,7 +230,7 @@ def preview_queue_change(*, session: Session, project_id: int, spec: PolicySpec)
             .order_by(col(Draft.id))
         )
     )
-    scores = _scores_of(session, candidates)
+    scores = scores_by_draft(session, candidates)
     joining = tuple(d for d in candidates if scores[d] and spec.flags(scores[d]))
     return QueueChange(base, leaving, joining, len(held))
 
@@ -244,14 +245,12 @@ def apply_policy(
     expected_version: int | None = None,
 ) -> AppliedPolicy:
     """Save `spec` as the next version and re-route the open queue by it (see the module docstring)."""
-    from core.review import requeue, withdraw  # review does not import policies: no cycle, but keep it local
-
     spec = validate_spec(spec.thresholds, spec.rule, spec.weights, spec.composite_threshold)
     require_actor(session, author_id, "thresholds")  # before the preview: refuse early, change nothing
     change = preview_queue_change(session=session, project_id=project_id, spec=spec)
     policy = _add_version(session, project_id, spec, author_id, note, expected_version)
     left = sum(withdraw(session=session, item_id=item_id, policy_version=policy.version) for item_id in change.leaving)
-    scores = _scores_of(session, list(change.joining))
+    scores = scores_by_draft(session, list(change.joining))
     joined = 0
     for draft_id in change.joining:
         draft = session.get(Draft, draft_id)
@@ -299,15 +298,6 @@ def _commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: bo
         raise ConflictError(
             f"Another editor saved version {policy.version} at the same moment; look at it, then save again."
         ) from err
-
-
-def _scores_of(session: Session, draft_ids: list[int]) -> dict[int, dict[str, float | None]]:
-    by_draft: dict[int, dict[str, float | None]] = {draft_id: {} for draft_id in draft_ids}
-    for start in range(0, len(draft_ids), 500):
-        chunk = draft_ids[start:start + 500]
-        for score in session.exec(select(Score).where(col(Score.draft_id).in_(chunk))):
-            by_draft[score.draft_id][score.metric] = score.value
-    return by_draft
 
 
 def _aware(moment: datetime) -> datetime:

@@ -45,6 +45,7 @@ from sqlalchemy import case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from core import audit
+from core.db import chunks
 from core.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from core.models import (
     AuditEvent, CacheEntry, Comment, Draft, Job, LoginFailure, Preset, Project, Reference, ReviewItem, Score,
@@ -337,8 +338,8 @@ def _delete_drafts(session: Session, draft_ids, report: DeletionReport) -> None:
     report.review_items += _count(session.exec(delete(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids))))
     # the IN subquery reads the draft table itself: materialise it before deleting from it
     ids = list(session.exec(draft_ids))
-    for start in range(0, len(ids), 500):
-        report.drafts += _count(session.exec(delete(Draft).where(col(Draft.id).in_(ids[start:start + 500]))))
+    for chunk in chunks(ids):
+        report.drafts += _count(session.exec(delete(Draft).where(col(Draft.id).in_(chunk))))
 
 
 def _draft_texts(session: Session, draft_ids) -> set[str]:
@@ -389,8 +390,8 @@ def _purge_cache_table(session: Session, texts: set[str]) -> int:
     if not texts:
         return 0
     doomed = [entry.key for entry in session.exec(select(CacheEntry)) if _holds(entry.value, texts)]
-    for start in range(0, len(doomed), 500):
-        session.exec(delete(CacheEntry).where(col(CacheEntry.key).in_(doomed[start:start + 500])))
+    for chunk in chunks(doomed):
+        session.exec(delete(CacheEntry).where(col(CacheEntry.key).in_(chunk)))
     return len(doomed)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from core import audit
-from core.db import open_session
+from core.db import chunks, open_session
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.gate import JOINED_QUEUE, LEFT_QUEUE, project_references, rescore_draft, score_and_route
 from core.jobs import QUEUED, RUNNING, SUCCEEDED, JobCancelled, JobContext, cancel, job_kind
@@ -133,9 +133,7 @@ def stale_drafts(*, session: Session, project_id: int) -> int:
     scorable = (func.length(func.trim(Draft.text)) > 0) & (Draft.route != "")  # not blank, not being scored
     drafts = dict(session.exec(_completed_drafts(project_id, Draft.created_at).where(scorable)).all())
     scored_with: dict[int, list[int]] = {}
-    ids = list(drafts)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunks(list(drafts)):
         query = select(Score.draft_id, Score.reference_ids).where(col(Score.draft_id).in_(chunk), Score.metric == "chrf")
         scored_with.update(session.exec(query).all())
 

@@ -13,7 +13,7 @@ of two reviewers acting at once exactly one succeeds and the other gets a Confli
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from core import audit, constants
+from core.db import chunks
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Comment, Draft, Project, Reference, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.moderation import Hit, active_matcher
@@ -125,7 +126,7 @@ def list_queue(
     if older_than_hours:
         query = query.where(col(ReviewItem.created_at) <= utcnow() - timedelta(hours=older_than_hours))
     rows = [row for row in session.exec(query) if not reason or reason in row[0].reasons]
-    scores = _scores_of(session, [item.draft_id for item, *_ in rows])
+    scores = scores_by_draft(session, [item.draft_id for item, *_ in rows])
     entries = [
         QueueEntry(item, project_name, _excerpt(text), claimer if item.state == CLAIMED and not _lease_expired(item) else None,
                    scores[item.draft_id])
@@ -389,11 +390,11 @@ def comments_for_drafts(*, session: Session, draft_ids: Iterable[int]) -> dict[i
     """{draft id: [(comment, author's user name), ...] oldest first} for the drafts that have comments."""
     ids = list(draft_ids)
     out: dict[int, list[tuple[Comment, str]]] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         query = (
             select(Comment, User.username)
             .join(User, col(User.id) == Comment.author_id)
-            .where(col(Comment.draft_id).in_(ids[start:start + 500]))
+            .where(col(Comment.draft_id).in_(chunk))
             .order_by(col(Comment.id))
         )
         for comment, username in session.exec(query):
@@ -493,10 +494,11 @@ def review_context(*, session: Session, item_id: int) -> ReviewContext:
     )
 
 
-def _scores_of(session: Session, draft_ids: list[int]) -> dict[int, dict[str, float | None]]:
+def scores_by_draft(session: Session, draft_ids: Sequence[int]) -> dict[int, dict[str, float | None]]:
+    """{draft id: {metric: value}} for these drafts ({} for a draft without scores)."""
     by_draft: dict[int, dict[str, float | None]] = {draft_id: {} for draft_id in draft_ids}
-    for start in range(0, len(draft_ids), 500):
-        for item in session.exec(select(Score).where(col(Score.draft_id).in_(draft_ids[start:start + 500]))):
+    for chunk in chunks(draft_ids):
+        for item in session.exec(select(Score).where(col(Score.draft_id).in_(chunk))):
             by_draft[item.draft_id][item.metric] = item.value
     return by_draft
 
