@@ -89,6 +89,9 @@ class Draft(SQLModel, table=True):
     # the reference with the best ROUGE-L when scored (the review page marks the spans they share);
     # no foreign key: a deleted reference leaves the review page to find the closest again
     closest_reference_id: Optional[int] = None
+    # kept fresh by the process writing a "generating" draft; a stale one means its writer died
+    # (core.generation sweeps it to "interrupted")
+    heartbeat_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -163,6 +166,10 @@ class CacheEntry(SQLModel, table=True):
     value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+    # where the answer came from, so deleting that session or draft purges it (no foreign keys:
+    # the entry may outlive neither, and must never block their deletion)
+    session_id: Optional[int] = Field(default=None, index=True)
+    draft_id: Optional[int] = Field(default=None, index=True)
 
 
 class Provider(SQLModel, table=True):

@@ -77,6 +77,8 @@ HANDLED: dict[tuple[str, str], str] = {
     ("auditevent", "actor_id"): "anonymise",
     ("job", "owner_id"): "delete",
     ("preset", "source_draft_id"): "delete",  # no foreign key: matched by value
+    ("cacheentry", "session_id"): "delete",  # no foreign key: the answer's origin
+    ("cacheentry", "draft_id"): "delete",
 }
 
 

@@ -1,0 +1,59 @@
+"""Text fit for the database: every entry point checks what people type, and sanitizes what models send.
+
+    check_text(value, what=..., max_chars=...)  text a person typed or uploaded: refused with a
+                                                clear message when it holds a NUL, a lone
+                                                surrogate or control characters, or is too long
+    storable(text)                              text from elsewhere (a provider's stream): joins
+                                                surrogate pairs, replaces what no database can
+                                                store (NUL, lone surrogates) with U+FFFD; never fails
+
+PostgreSQL refuses NUL in text columns; UTF-8 (SQLite's and PostgreSQL's encoding) has no
+form for a lone surrogate, so both would fail the write and, with it, the draft.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import InvalidInputError
+
+REPLACEMENT = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 controls but tab, newline and carriage return; DEL; C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` with surrogate pairs joined and NUL and lone surrogates replaced by U+FFFD."""
+    if _SURROGATE.search(text):
+        text = _SURROGATE_PAIR.sub(_join_pair, text)
+        text = _SURROGATE.sub(REPLACEMENT, text)
+    return text.replace("\x00", REPLACEMENT) if "\x00" in text else text
+
+
+def _join_pair(match: re.Match[str]) -> str:
+    high, low = (ord(c) for c in match.group())
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def check_text(
+    value: object, *, what: str, max_chars: int, required: bool = False, single_line: bool = False
+) -> str:
+    """`value` if it is text a database can store and a person meant; else InvalidInputError
+    naming `what` ("The project name", "Line 7 of the upload") and the problem."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text.")
+    if required and not value.strip():
+        raise InvalidInputError(f"{what} is empty.")
+    if len(value) > max_chars:
+        raise InvalidInputError(f"{what} is too long: {len(value):,} characters (at most {max_chars:,}).")
+    if "\x00" in value:
+        raise InvalidInputError(f"{what} contains a NUL character, which cannot be stored.")
+    if _SURROGATE.search(value):
+        raise InvalidInputError(f"{what} contains a broken character (a lone UTF-16 surrogate).")
+    if single_line and ("\n" in value or "\r" in value):
+        raise InvalidInputError(f"{what} must be one line.")
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{what} contains control characters.")
+    return value
