@@ -582,7 +582,8 @@ class CompletionStream:
         return self._client._clock() - self._started > self._client.stream_deadline
 
     def _absorb(self, chunk: dict[str, Any]) -> str:
-        """Keep the chunk's id, model, usage and finish reason; return its text."""
+        """Keep the chunk's id, model, usage and finish reason; return its text. A reasoning
+        model's thoughts are no part of the answer, but they are progress for the idle timeout."""
         self._id = self._id or str(chunk.get("id") or "")
         self._model = _model(chunk) or self._model
         self._usage = Usage.from_json(chunk.get("usage")) or self._usage
@@ -590,6 +591,8 @@ class CompletionStream:
         if choice is None:  # e.g. the usage-only chunk after the last choice
             return ""
         self._finish_reason = str(choice.get("finish_reason") or self._finish_reason)
+        if _reasoning(choice):
+            self._last_text_at = self._client._clock()
         return self._client._choice_text(choice, streaming=True)
 
 
@@ -638,6 +641,16 @@ def _first_choice(data: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise LLMResponseError("The provider's answer has choices that cannot be read.")
     return choices[0]
+
+
+REASONING_FIELDS = ("reasoning_content", "reasoning")  # deltas of reasoning models before the answer
+
+
+def _reasoning(choice: dict[str, Any]) -> bool:
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return False
+    return any(isinstance(delta.get(name), str) and delta[name] for name in REASONING_FIELDS)
 
 
 def _model(data: dict[str, Any]) -> str:

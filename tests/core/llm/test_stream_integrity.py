@@ -248,3 +248,20 @@ def test_a_failed_task_says_why_in_text_that_can_be_stored(faulty):
     with make_client(faulty, style="task") as client:
         with pytest.raises(LLMResponseError, match="^The provider's task t-1 failed: out of \ufffdmemory\ufffd$"):
             client.generate("Write", EXACT)
+
+
+def test_a_reasoning_model_thinking_before_its_answer_is_not_idle(faulty):
+    """Deltas of `reasoning_content` are no part of the answer, but they are the model at work."""
+
+    def thinking_then_answer(handler, received):
+        handler.start_chunks()
+        for _ in range(150):  # 150 readings of a clock that moves 1 s each: far past the idle timeout
+            handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"reasoning_content": "hmm "}}]}\n\n')
+        handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "Yes."}, "finish_reason": "stop"}]}\n\n')
+        handler.chunk(b"data: [DONE]\n\n")
+        handler.end_chunks()
+
+    faulty.script(thinking_then_answer)
+    with make_client(faulty, style="chat", clock=FakeClock(step=1.0), stream_idle_timeout=60) as client:
+        stream_ = client.stream("Think", EXACT)
+        assert "".join(stream_) == "Yes." and stream_.result.text == "Yes."
