@@ -289,7 +289,7 @@ class LLMClient:
         except httpx.TimeoutException as err:
             raise LLMTimeoutError(self._timeout_message(err, streaming=streaming)) from err
         except httpx.RequestError as err:
-            reason = self._redact(str(err)) or type(err).__name__
+            reason = self._redact(_one_line(str(err))) or type(err).__name__
             raise LLMConnectionError(f"Could not reach the provider at {self._base_url}: {reason}") from err
 
     def _timeout_message(self, err: httpx.TimeoutException, *, streaming: bool = False) -> str:
@@ -502,8 +502,8 @@ class CompletionStream:
                     yield from self._read_events()
                     break
                 except LLMConnectionError as err:
-                    wait = None if self.text or self._past_deadline() else self._attempts.wait_after(err)
-                    if wait is None:
+                    wait = None if self.text else self._attempts.wait_after(err)
+                    if wait is None or self._past_deadline(self._client._clock() + wait):
                         raise
                     self._response.close()
                     self._client._sleep(wait)
@@ -573,13 +573,15 @@ class CompletionStream:
                 self._check_time()
 
     def _check_time(self) -> None:
-        if self._past_deadline():
+        now = self._client._clock()
+        if self._past_deadline(now):
             raise LLMTimeoutError(self._client.deadline_message())
-        if self._client._clock() - self._last_text_at > self._client.stream_idle_timeout:
+        if now - self._last_text_at > self._client.stream_idle_timeout:
             raise LLMTimeoutError(self._client.idle_message())
 
-    def _past_deadline(self) -> bool:
-        return self._client._clock() - self._started > self._client.stream_deadline
+    def _past_deadline(self, now: float | None = None) -> bool:
+        now = self._client._clock() if now is None else now
+        return now - self._started > self._client.stream_deadline
 
     def _absorb(self, chunk: dict[str, Any]) -> str:
         """Keep the chunk's id, model, usage and finish reason; return its text. A reasoning

@@ -265,3 +265,17 @@ def test_a_reasoning_model_thinking_before_its_answer_is_not_idle(faulty):
     with make_client(faulty, style="chat", clock=FakeClock(step=1.0), stream_idle_timeout=60) as client:
         stream_ = client.stream("Think", EXACT)
         assert "".join(stream_) == "Yes." and stream_.result.text == "Yes."
+
+
+def test_a_stream_past_its_deadline_is_not_opened_again(faulty):
+    from core.errors import LLMConnectionError
+    from core.llm.retry import RetryPolicy
+    from tests.core.llm.faulty_server import FakeSleep
+
+    clock = FakeClock()
+    faulty.script(stream([], then="close"), stream([], then="close"), stream(["too late"]))
+    with LLMClient(provider(base_url=faulty.base_url), clock=clock, sleep=FakeSleep(clock), stream_deadline=3,
+                   retry=RetryPolicy(max_retries=5, initial_delay_s=2, jitter=0)) as client:
+        with pytest.raises(LLMConnectionError, match="Could not reach the provider"):
+            read_all(client.stream("Say hello", EXACT))
+    assert len(faulty.requests) == 2  # dropped, waited 2 s; dropped again: 4 s more would end past 3 s
