@@ -13,14 +13,12 @@ import pytest
 from sqlmodel import select
 
 from core.db import open_session
-from core.errors import LLMIncompleteError, LLMResponseError, LLMTimeoutError
+from core.errors import LLMConnectionError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, RedisStore, ResponseCache, cache_key
-from core.llm.retry import NO_RETRIES
+from core.llm.retry import NO_RETRIES, RetryPolicy
 from core.models import CacheEntry
-from tests.core.llm.faulty_server import (
-    FakeClock, raw, stream, task_state, task_submitted,
-)
+from tests.core.llm.faulty_server import FakeClock, FakeSleep, raw, stream, task_state, task_submitted
 from tests.core.llm.helpers import provider
 
 EXACT = GenerationParams(temperature=0, max_tokens=16)  # reproducible: cached
@@ -50,7 +48,7 @@ def read_all(stream) -> list[str]:
     return received
 
 
-# -- 1. a stream is complete only with [DONE] or a finish reason ------------------------------
+# -- a stream is complete only with [DONE] or a finish reason ---------------------------------
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -115,7 +113,7 @@ def test_an_answer_without_choices_fails_and_is_never_cached(faulty, engine, cac
     assert len(faulty.requests) == 2
 
 
-# -- 3. only text is progress; a whole answer has a deadline ----------------------------------
+# -- only text is progress; a whole answer has a deadline -------------------------------------
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -163,7 +161,34 @@ def test_a_stream_within_its_deadline_is_not_cut(faulty):
     assert text == "word " * 10
 
 
-# -- 4. text a database can store -------------------------------------------------------------
+def test_a_reasoning_model_thinking_before_its_answer_is_not_idle(faulty):
+    """Deltas of `reasoning_content` are no part of the answer, but they are the model at work."""
+
+    def thinking_then_answer(handler, received):
+        handler.start_chunks()
+        for _ in range(150):  # 150 readings of a clock that moves 1 s each: far past the idle timeout
+            handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"reasoning_content": "hmm "}}]}\n\n')
+        handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "Yes."}, "finish_reason": "stop"}]}\n\n')
+        handler.chunk(b"data: [DONE]\n\n")
+        handler.end_chunks()
+
+    faulty.script(thinking_then_answer)
+    with make_client(faulty, style="chat", clock=FakeClock(step=1.0), stream_idle_timeout=60) as client:
+        stream_ = client.stream("Think", EXACT)
+        assert "".join(stream_) == "Yes." and stream_.result.text == "Yes."
+
+
+def test_a_stream_past_its_deadline_is_not_opened_again(faulty):
+    clock = FakeClock()
+    faulty.script(stream([], then="close"), stream([], then="close"), stream(["too late"]))
+    with LLMClient(provider(base_url=faulty.base_url), clock=clock, sleep=FakeSleep(clock), stream_deadline=3,
+                   retry=RetryPolicy(max_retries=5, initial_delay_s=2, jitter=0)) as client:
+        with pytest.raises(LLMConnectionError, match="Could not reach the provider"):
+            read_all(client.stream("Say hello", EXACT))
+    assert len(faulty.requests) == 2  # dropped, waited 2 s; dropped again: 4 s more would end past 3 s
+
+
+# -- text a database can store ----------------------------------------------------------------
 
 EMOJI = "\U0001F600"
 
@@ -248,34 +273,3 @@ def test_a_failed_task_says_why_in_text_that_can_be_stored(faulty):
     with make_client(faulty, style="task") as client:
         with pytest.raises(LLMResponseError, match="^The provider's task t-1 failed: out of \ufffdmemory\ufffd$"):
             client.generate("Write", EXACT)
-
-
-def test_a_reasoning_model_thinking_before_its_answer_is_not_idle(faulty):
-    """Deltas of `reasoning_content` are no part of the answer, but they are the model at work."""
-
-    def thinking_then_answer(handler, received):
-        handler.start_chunks()
-        for _ in range(150):  # 150 readings of a clock that moves 1 s each: far past the idle timeout
-            handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"reasoning_content": "hmm "}}]}\n\n')
-        handler.chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "Yes."}, "finish_reason": "stop"}]}\n\n')
-        handler.chunk(b"data: [DONE]\n\n")
-        handler.end_chunks()
-
-    faulty.script(thinking_then_answer)
-    with make_client(faulty, style="chat", clock=FakeClock(step=1.0), stream_idle_timeout=60) as client:
-        stream_ = client.stream("Think", EXACT)
-        assert "".join(stream_) == "Yes." and stream_.result.text == "Yes."
-
-
-def test_a_stream_past_its_deadline_is_not_opened_again(faulty):
-    from core.errors import LLMConnectionError
-    from core.llm.retry import RetryPolicy
-    from tests.core.llm.faulty_server import FakeSleep
-
-    clock = FakeClock()
-    faulty.script(stream([], then="close"), stream([], then="close"), stream(["too late"]))
-    with LLMClient(provider(base_url=faulty.base_url), clock=clock, sleep=FakeSleep(clock), stream_deadline=3,
-                   retry=RetryPolicy(max_retries=5, initial_delay_s=2, jitter=0)) as client:
-        with pytest.raises(LLMConnectionError, match="Could not reach the provider"):
-            read_all(client.stream("Say hello", EXACT))
-    assert len(faulty.requests) == 2  # dropped, waited 2 s; dropped again: 4 s more would end past 3 s
