@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     llm_connect_timeout_s: float = Field(default=constants.CONNECT_TIMEOUT_S, gt=0)
     llm_read_timeout_s: float = Field(default=constants.READ_TIMEOUT_S, gt=0)
     llm_stream_idle_timeout_s: float = Field(default=constants.STREAM_IDLE_TIMEOUT_S, gt=0)
+    llm_stream_deadline_s: float = Field(default=constants.STREAM_DEADLINE_S, gt=0)
     llm_max_retries: int = Field(default=constants.MAX_RETRIES, ge=0, le=10)
     llm_retry_initial_delay_s: float = Field(default=constants.RETRY_INITIAL_DELAY_S, ge=0)
     llm_retry_max_delay_s: float = Field(default=constants.RETRY_MAX_DELAY_S, ge=0)

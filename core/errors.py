@@ -17,6 +17,7 @@
           │    ├── LLMRateLimitError         429
           │    └── LLMServerError            5xx
           ├── LLMResponseError      the provider's answer could not be read
+          │    ├── LLMIncompleteError        the stream ended before the answer was finished (partial_text)
           │    └── LLMTaskFailedError        a task-style provider reported its task failed
           └── EmbeddedModelError    the embedded local model could not be started
 
@@ -108,6 +109,12 @@ class LLMServerError(LLMStatusError):
 
 class LLMResponseError(LLMError):
     pass
+
+
+class LLMIncompleteError(LLMResponseError):
+    def __init__(self, message: str, *, partial_text: str) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
 
 
 class LLMTaskFailedError(LLMResponseError):

@@ -1,7 +1,9 @@
 """`python -m core generate`: one generation, printed as JSON (or streamed as text).
 
 The provider is, in order: --base-url (with --model), the DRAFTGATE_LLM_* settings, or the
-embedded model (a base model: completions style only).
+embedded model (a base model: completions style only). With --stream the text is printed as it
+arrives; a stream that fails (broken, cut short, idle, past its deadline) leaves what had
+arrived on stdout and ends the command with its one-line error (core.cli).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     timeouts = {
         "connect_timeout": settings.llm_connect_timeout_s,
         "read_timeout": settings.llm_read_timeout_s,
+        "stream_idle_timeout": settings.llm_stream_idle_timeout_s,
+        "stream_deadline": settings.llm_stream_deadline_s,
     }
     with LLMClient(provider, **timeouts) as client:
         if args.stream:

@@ -7,8 +7,20 @@ Streams ask for usage (`stream_options.include_usage`) in both styles; "task" su
 polls (core.llm.task). One call goes: response cache -> rate limit -> HTTP -> retries.
 Every request goes through `_send`, the one place where the rate limit is waited for,
 transport failures and HTTP error statuses become Draftgate errors, and retries happen
-(core.llm.retry). A stream that stays silent for the idle timeout is cut off.
-The API key travels only in the Authorization header; error messages are scrubbed of it.
+(core.llm.retry). The API key travels only in the Authorization header; error messages are
+scrubbed of it.
+
+A stream is whole only when the provider says so:
+
+    text ... finish_reason ... [DONE]   complete (either sign alone will do)
+    text ... end of body                incomplete: LLMIncompleteError(partial_text), never cached
+    no text for the idle timeout        cut off: LLMTimeoutError (keep-alives and chunks without
+                                        text are no progress)
+    not finished by the deadline        cut off: LLMTimeoutError, counted from the request
+
+Text is made storable on the way in (core.text.storable): a surrogate pair split across two
+chunks is joined, NUL and lone surrogates become U+FFFD, in streams, whole answers, task
+results and cache hits alike.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ from core.errors import (
     LLMBadRequestError,
     LLMConnectionError,
     LLMError,
+    LLMIncompleteError,
     LLMRateLimitError,
     LLMResponseError,
     LLMServerError,
@@ -44,6 +57,7 @@ from core.llm.retry import Attempts, RetryPolicy, retry_after_s
 from core.llm.sse import ServerSentEvent, SSEDecoder
 from core.llm.task import run_task
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, Usage
+from core.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +100,7 @@ class LLMClient:
         connect_timeout: float = constants.CONNECT_TIMEOUT_S,
         read_timeout: float = constants.READ_TIMEOUT_S,
         stream_idle_timeout: float = constants.STREAM_IDLE_TIMEOUT_S,
+        stream_deadline: float = constants.STREAM_DEADLINE_S,
         retry: RetryPolicy | None = None,
         limiter: ProviderRateLimiter | None = None,
         cache: ResponseCache | None = None,
@@ -95,7 +110,8 @@ class LLMClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`limiter` defaults to this process's shared limiter of the provider (None without
-        limits); `sleep` and `clock` are for tests (retry waits, idle checks, task polling)."""
+        limits); `sleep` and `clock` are for tests (retry waits, idle and deadline checks, task
+        polling)."""
         check_api_key(provider.api_key)
         self.provider = provider
         self._base_url = validate_base_url(provider.base_url)
@@ -103,6 +119,7 @@ class LLMClient:
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
         self.stream_idle_timeout = stream_idle_timeout
+        self.stream_deadline = stream_deadline
         self.retry = retry or RetryPolicy()
         self.limiter = limiter if limiter is not None else provider_limiter(provider)
         self.cache = cache
@@ -272,7 +289,7 @@ class LLMClient:
         except httpx.TimeoutException as err:
             raise LLMTimeoutError(self._timeout_message(err, streaming=streaming)) from err
         except httpx.RequestError as err:
-            reason = self._redact(str(err)) or type(err).__name__
+            reason = self._redact(_one_line(str(err))) or type(err).__name__
             raise LLMConnectionError(f"Could not reach the provider at {self._base_url}: {reason}") from err
 
     def _timeout_message(self, err: httpx.TimeoutException, *, streaming: bool = False) -> str:
@@ -290,6 +307,12 @@ class LLMClient:
         return (
             f"The provider at {self._base_url} went silent for {self.stream_idle_timeout:g} s "
             "in the middle of its answer (stream idle timeout)."
+        )
+
+    def deadline_message(self) -> str:
+        return (
+            f"The provider at {self._base_url} did not finish its answer within "
+            f"{self.stream_deadline:g} s (stream deadline)."
         )
 
     # -- response ----------------------------------------------------------------------------
@@ -398,17 +421,20 @@ class LLMClient:
         return self._redact(_one_line(text))[:_BODY_SNIPPET_CHARS]
 
     def _redact(self, text: str) -> str:
+        """`text` (from the provider, or about it) without the API key, fit to be stored."""
         key = self.provider.api_key
-        return text.replace(key, "***") if key else text
+        return storable(text.replace(key, "***") if key else text)
 
 
 class CompletionStream:
     """Iterate for the text deltas; once exhausted, `.result` holds the whole GenerationResult.
 
-    `.text` is the text so far at any moment. A connection that fails before any text arrived
-    is opened again (within the client's retries); one that fails after the first text is not
-    (the text would start over): its error says how much had arrived and carries it as
-    `err.partial_text`. The response is closed when the stream ends, fails, or `close()` is called.
+    `.text` is the text so far at any moment (storable). A connection that fails before any
+    text arrived is opened again (within the client's retries, and the deadline); one that
+    fails after the first text is not (the text would start over): its error says how much had
+    arrived and carries it as `err.partial_text`. A stream that ends without [DONE] and
+    without a finish reason raises LLMIncompleteError. The response is closed when the stream
+    ends, fails, or `close()` is called.
     """
 
     def __init__(
@@ -434,6 +460,9 @@ class CompletionStream:
         self.result: GenerationResult | None = None
         self._id = ""
         self._finish_reason = ""
+        self._done = False  # [DONE] arrived
+        self._held = ""  # a high surrogate that ended the last delta, waiting for its low half
+        self._last_text_at = started
         self._usage = Usage()
         self._model = client.provider.model
         self._deltas = self._replay() if replayed else self._iter_deltas()
@@ -474,7 +503,7 @@ class CompletionStream:
                     break
                 except LLMConnectionError as err:
                     wait = None if self.text else self._attempts.wait_after(err)
-                    if wait is None:
+                    if wait is None or self._past_deadline(self._client._clock() + wait):
                         raise
                     self._response.close()
                     self._client._sleep(wait)
@@ -488,7 +517,7 @@ class CompletionStream:
                 latency_s=self._client._clock() - self._started,
             )
         except LLMError as err:
-            if self.text:
+            if self.text and not err.partial_text:
                 err.partial_text = self.text
                 err.args = (f"The stream broke after {len(self.text):,} characters: {err}",)
             raise
@@ -499,33 +528,64 @@ class CompletionStream:
 
     def _read_events(self) -> Iterator[str]:
         seen_event = False
+        self._last_text_at = self._client._clock()
         with self._client._translated_errors(streaming=True):
             lines = self._watched(self._response.iter_lines())
             for event in SSEDecoder().iter_events(lines):
                 seen_event = True
                 if event.is_done:
+                    self._done = True
                     break
-                delta = self._absorb(self._client._event_json(event))
+                delta = self._storable(self._absorb(self._client._event_json(event)))
                 if delta:
                     self.text += delta
                     yield delta
         if not seen_event:
             raise LLMResponseError("The provider's stream ended without sending any data.")
+        rest, self._held = storable(self._held), ""
+        if rest:
+            self.text += rest
+            yield rest
+        if not (self._done or self._finish_reason):
+            raise LLMIncompleteError(self._incomplete_message(), partial_text=self.text)
+
+    def _incomplete_message(self) -> str:
+        arrived = f"{len(self.text):,} characters had arrived" if self.text else "no text had arrived"
+        return f"The provider's stream ended before the answer was finished: {arrived}."
+
+    def _storable(self, delta: str) -> str:
+        """`delta` fit to be stored; a high surrogate at its end waits for the next delta, whose
+        low surrogate completes it (a JSON escape pair split across two chunks)."""
+        if not delta:
+            return ""
+        self._last_text_at = self._client._clock()
+        delta, self._held = self._held + delta, ""
+        if "\ud800" <= delta[-1] <= "\udbff":
+            delta, self._held = delta[:-1], delta[-1]
+        return storable(delta)
 
     def _watched(self, lines: Iterator[str]) -> Iterator[str]:
-        """The lines, cut off when only keep-alive comments arrived for longer than the idle timeout."""
-        clock, idle = self._client._clock, self._client.stream_idle_timeout
-        last_data = clock()
+        """The lines, cut off by the idle timeout (no text for so long) or the deadline. Checked
+        after each line that ends an event (once its text is counted) and each comment."""
         for line in lines:
-            if line.startswith(":"):
-                if clock() - last_data > idle:
-                    raise LLMTimeoutError(self._client.idle_message())
-            elif line:
-                last_data = clock()
             yield line
+            if not line or line.startswith(":"):
+                self._check_time()
+
+    def _check_time(self) -> None:
+        now = self._client._clock()
+        if self._past_deadline(now):
+            raise LLMTimeoutError(self._client.deadline_message())
+        if now - self._last_text_at > self._client.stream_idle_timeout:
+            raise LLMTimeoutError(self._client.idle_message())
+
+    def _past_deadline(self, now: float | None = None) -> bool:
+        now = self._client._clock() if now is None else now
+        return now - self._started > self._client.stream_deadline
 
     def _absorb(self, chunk: dict[str, Any]) -> str:
-        """Keep the chunk's id, model, usage and finish reason; return its text."""
+        """Keep the chunk's id, model, usage and finish reason; return its text. A reasoning
+        model's thoughts are no part of the answer, but they are progress for the idle timeout."""
         self._id = self._id or str(chunk.get("id") or "")
         self._model = _model(chunk) or self._model
         self._usage = Usage.from_json(chunk.get("usage")) or self._usage
@@ -533,6 +593,8 @@ class CompletionStream:
         if choice is None:  # e.g. the usage-only chunk after the last choice
             return ""
         self._finish_reason = str(choice.get("finish_reason") or self._finish_reason)
+        if _reasoning(choice):
+            self._last_text_at = self._client._clock()
         return self._client._choice_text(choice, streaming=True)
 
 
@@ -581,6 +643,16 @@ def _first_choice(data: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise LLMResponseError("The provider's answer has choices that cannot be read.")
     return choices[0]
+
+
+REASONING_FIELDS = ("reasoning_content", "reasoning")  # deltas of reasoning models before the answer
+
+
+def _reasoning(choice: dict[str, Any]) -> bool:
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return False
+    return any(isinstance(delta.get(name), str) and delta[name] for name in REASONING_FIELDS)
 
 
 def _model(data: dict[str, Any]) -> str:

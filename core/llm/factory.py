@@ -1,6 +1,6 @@
-"""Build a client the way the settings say: retries, stream idle timeout, task polling, the
-provider's rate limit (shared through Redis when DRAFTGATE_REDIS_URL is set) and the response
-cache (Redis, else the database)."""
+"""Build a client the way the settings say: retries, the stream idle timeout and deadline, task
+polling, the provider's rate limit (shared through Redis when DRAFTGATE_REDIS_URL is set) and
+the response cache (Redis, else the database)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def build_client(
         connect_timeout=settings.llm_connect_timeout_s,
         read_timeout=settings.llm_read_timeout_s,
         stream_idle_timeout=settings.llm_stream_idle_timeout_s,
+        stream_deadline=settings.llm_stream_deadline_s,
         retry=RetryPolicy.from_settings(settings),
         limiter=provider_limiter(provider, redis_url=settings.redis_url),
         cache=cache_from_settings(settings, engine=engine),

@@ -18,6 +18,8 @@ The task is polled every `client.task_poll_interval` seconds, for at most `clien
 seconds in all. The submission and each poll go through the client's rate limit and retries
 (a submission retried after a 5xx may create a second task at the provider: the protocol has
 no idempotency key). A stream from such a provider delivers the whole answer when it is ready.
+A task id that could not be stored or sent back (a NUL, a lone surrogate) is refused; the
+result's text is made storable (GenerationResult).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import quote
 from core.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
 from core.llm.ratelimit import estimate_tokens
 from core.llm.types import GenerationResult, Usage
+from core.text import storable
 
 if TYPE_CHECKING:
     from core.llm.client import LLMClient
@@ -64,7 +67,12 @@ def submit_task(client: LLMClient, body: dict[str, Any]) -> str:
     task_id = data.get("task_id")
     if not isinstance(task_id, (str, int)) or isinstance(task_id, bool) or not str(task_id).strip():
         raise LLMResponseError("The provider accepted the task but sent no task_id.")
-    return str(task_id)
+    task_id = str(task_id)
+    if storable(task_id) != task_id:
+        raise LLMResponseError(
+            f"The provider accepted the task but sent a task_id that cannot be used: {client._snippet(task_id)}"
+        )
+    return task_id
 
 
 def poll_task(client: LLMClient, task_id: str) -> dict[str, Any]:

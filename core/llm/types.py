@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from core import constants
 from core.errors import InvalidInputError
+from core.text import storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
 ApiStyle = Literal["completions", "chat", "task"]
@@ -121,6 +122,9 @@ class Usage:
 
 @dataclass(frozen=True)
 class GenerationResult:
+    """A whole answer. Its text fields are made storable when it is made (core.text.storable):
+    whatever a provider or a cache entry held, no NUL or lone surrogate gets past here."""
+
     id: str
     text: str
     finish_reason: str  # "stop", "length", ... or "" when the provider gave none
@@ -128,6 +132,10 @@ class GenerationResult:
     model: str
     latency_s: float
     cached: bool = False  # True: answered from the response cache, the provider was not called
+
+    def __post_init__(self) -> None:
+        for name in ("id", "text", "finish_reason", "model"):
+            object.__setattr__(self, name, storable(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

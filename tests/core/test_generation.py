@@ -236,3 +236,130 @@ def test_a_draft_of_several_sentences_also_gets_rouge_lsum(db, writer):
     assert lsum.value == pytest.approx(expected) and lsum.value != stored(several)["rougeL"].value
     assert "rougeLsum" in lsum.signature
     assert "rougeLsum" not in stored(one)
+
+
+# -- what a provider sends: a whole answer only when it is one, text a database can store --------
+# Real servers on loopback (tests/core/llm/faulty_server.py); the response cache is the test's
+# database. tests/services/postgres re-runs these on PostgreSQL.
+
+from core.errors import LLMIncompleteError, LLMResponseError  # noqa: E402
+from core.llm.cache import DatabaseStore, ResponseCache  # noqa: E402
+from core.llm.client import LLMClient  # noqa: E402
+from core.llm.retry import NO_RETRIES  # noqa: E402
+from core.llm.types import ProviderConfig  # noqa: E402
+from core.models import CacheEntry  # noqa: E402
+from tests.core.llm.faulty_server import FaultyServer, raw, stream, task_state, task_submitted  # noqa: E402
+
+EXACT = GenerationParams(temperature=0, max_tokens=32)  # reproducible: the cache reads and stores it
+INCOMPLETE_REASON = "The provider's stream ended before the answer was finished"
+
+
+@pytest.fixture
+def provider_server():
+    server = FaultyServer().start()
+    yield server
+    server.stop()
+
+
+def loopback_client(engine, server, api_style="completions") -> LLMClient:
+    config = ProviderConfig(name="loopback", base_url=server.base_url, model="m-1", api_style=api_style)
+    return LLMClient(config, retry=NO_RETRIES, read_timeout=5, cache=ResponseCache(DatabaseStore(engine)))
+
+
+def exact_turn(db, writer, project, client, instruction="Write about a fox"):
+    """A turn in a new session of `project`: the same instruction gives the same request."""
+    writing_session = create_session(session=db, owner=writer, project_id=project.id)
+    return prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction=instruction,
+                        params=EXACT, provider=client.provider)
+
+
+def assert_failed_unscored_uncached(engine, draft_id, text, reason):
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        scores = session.exec(select(Score).where(Score.draft_id == draft_id)).all()
+        items = session.exec(select(ReviewItem).where(ReviewItem.draft_id == draft_id)).all()
+        entries = session.exec(select(CacheEntry)).all()
+    assert draft.status == "failed" and draft.text == text
+    assert draft.error.startswith(reason), draft.error
+    assert (draft.route, draft.finish_reason, scores, items, entries) == ("", "", [], [], [])
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["complete-chunked-body", "close-delimited-body"])
+@pytest.mark.parametrize("api_style", ["completions", "chat"])
+def test_a_stream_cut_short_fails_its_draft_and_is_never_replayed(engine, db, writer, project, provider_server,
+                                                                  chunked, api_style):
+    provider_server.script(
+        stream(["The quick brown fox ", "jumps"], then="end", finish_reason=None, chunked=chunked),
+        stream(["The quick brown fox ", "jumps over ", "the lazy dog."]),
+    )
+    with loopback_client(engine, provider_server, api_style) as client:
+        cut = exact_turn(db, writer, project, client)
+        received = []
+        with pytest.raises(LLMIncompleteError):
+            for piece in stream_draft(engine=engine, client=client, prepared=cut):
+                received.append(piece)
+        assert "".join(received) == "The quick brown fox jumps"
+        assert_failed_unscored_uncached(engine, cut.draft_id, "The quick brown fox jumps", INCOMPLETE_REASON)
+
+        again = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
+    assert len(provider_server.requests) == 2  # the provider was asked again, not the cache
+    assert again.status == "completed" and again.text == REFERENCE and not again.cache_hit
+    assert again.route == "accepted"
+
+
+def test_a_variant_answer_without_choices_fails_its_draft_and_is_never_replayed(engine, db, writer, project,
+                                                                                provider_server):
+    from core.jobs import JobRunner
+    from core.variants import start_variants
+    from tests.utils.jobs import wait_for_job
+
+    provider_server.script(raw(200, "application/json", b'{"id": "x", "choices": []}'))
+    runner = JobRunner(engine, workers=1)
+    try:
+        with loopback_client(engine, provider_server) as client:
+            writing_session = create_session(session=db, owner=writer, project_id=project.id)
+            started = start_variants(runner=runner, session=db, user=writer, public_id=writing_session.public_id,
+                                     instruction="Write about a fox", params=EXACT, provider=client.provider,
+                                     client=client, count=1)
+            job = wait_for_job(engine, started.job_id)
+            (draft_id,) = started.draft_ids
+            assert job.status == "failed"
+            assert_failed_unscored_uncached(engine, draft_id, "", "The provider's answer has no choices.")
+            again = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
+    finally:
+        runner.shutdown()
+    assert len(provider_server.requests) == 2 and again.status == "completed" and not again.cache_hit
+
+
+@pytest.mark.parametrize(
+    "state",
+    [{"status": "completed"}, {"status": "completed", "result": {"text": None}},
+     {"status": "completed", "result": "The whole answer."}],
+    ids=["no-result", "no-text", "result-not-an-object"],
+)
+def test_a_task_completed_without_a_text_fails_its_draft_and_is_never_replayed(engine, db, writer, project,
+                                                                               provider_server, state):
+    done = {"status": "completed", "result": {"text": REFERENCE, "finish_reason": "stop"}}
+    provider_server.script(task_submitted("t-1"), task_state(state), task_submitted("t-2"), task_state(done))
+    with loopback_client(engine, provider_server, "task") as client:
+        first = exact_turn(db, writer, project, client)
+        with pytest.raises(LLMResponseError, match="completed without a text result"):
+            run_turn(engine=engine, client=client, prepared=first)
+        assert_failed_unscored_uncached(engine, first.draft_id, "", "The provider's task t-1 completed without")
+        again = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
+    assert len(provider_server.requests) == 4
+    assert again.status == "completed" and again.text == REFERENCE and again.request_id == "t-2"
+
+
+def test_text_the_database_cannot_store_is_stored_made_whole(engine, db, writer, project, provider_server):
+    """An emoji split across two chunks as a JSON surrogate pair, a lone surrogate and a NUL: the
+    draft completes (on SQLite and PostgreSQL) with the emoji whole and U+FFFD for the rest."""
+    pieces = ["The quick brown fox \ud83d", "\ude00 jumps over", " the lazy\x00 dog\udc00."]
+    provider_server.script(stream(pieces))
+    with loopback_client(engine, provider_server) as client:
+        draft = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
+        replayed = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
+    stored = "The quick brown fox \U0001F600 jumps over the lazy\ufffd dog\ufffd."
+    assert draft.status == "completed" and draft.text == stored and draft.route in ("accepted", "needs_review")
+    assert replayed.cache_hit and replayed.text == stored
+    assert len(provider_server.requests) == 1

@@ -112,14 +112,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def start_chunks(self, content_type: str = "text/event-stream") -> None:
+    def start_chunks(self, content_type: str = "text/event-stream", *, chunked: bool = True) -> None:
+        """Chunked framing, or (chunked=False) a body that ends when the connection closes."""
         self.send_response(200)
         self.send_header("Content-Type", content_type)
-        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Transfer-Encoding" if chunked else "Connection", "chunked" if chunked else "close")
         self.end_headers()
 
     def chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def write_flushed(self, data: bytes) -> None:
+        self.wfile.write(data)
         self.wfile.flush()
 
     def end_chunks(self) -> None:
@@ -149,7 +154,27 @@ def _event(received: Received, piece: str, finish_reason: str | None = None) -> 
     choice = {"delta": {"content": piece}} if chat else {"text": piece}
     chunk = {"id": "faulty-1", "model": received.body.get("model", "m"),
              "choices": [{"index": 0, **choice, "finish_reason": finish_reason}]}
-    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+    return _data(chunk)
+
+
+def _data(chunk: dict) -> bytes:
+    """One `data:` event; text UTF-8 cannot encode (a lone surrogate) goes as JSON escapes (\\ud83d)."""
+    try:
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+    except UnicodeEncodeError:
+        return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+def _textless_chunks(received: Received) -> list[bytes]:
+    """Chunks that carry no text: an empty delta, a role-only delta, a usage-only chunk."""
+    chat = received.path.endswith("/chat/completions")
+    model = received.body.get("model", "m")
+    role_only = {"delta": {"role": "assistant"}} if chat else {"text": ""}
+    return [
+        _event(received, ""),
+        _data({"id": "faulty-1", "model": model, "choices": [{"index": 0, **role_only, "finish_reason": None}]}),
+        _data({"id": "faulty-1", "model": model, "choices": [], "usage": {"prompt_tokens": 3}}),
+    ]
 
 
 def answer(text: str) -> Act:
@@ -164,21 +189,37 @@ def answer(text: str) -> Act:
     return act
 
 
-def stream(pieces: list[str], *, gap_s: float = 0.0, then: str = "done") -> Act:
-    """An event stream of `pieces`; then "done" ([DONE]), "stall" (silence until the server
-    stops), "close" (the connection drops), "error" (an SSE error event) or "keepalive"
-    (only comments, one every gap_s, until the server stops)."""
+def stream(
+    pieces: list[str], *, gap_s: float = 0.0, then: str = "done", finish_reason: str | None = "stop",
+    chunked: bool = True, textless: int = 0,
+) -> Act:
+    """An event stream of `pieces` (the last one with `finish_reason` when then is "done" or
+    "end"); then "done" ([DONE]), "end" (the body ends cleanly without [DONE]), "stall"
+    (silence until the server stops), "close" (the connection drops), "error" (an SSE error
+    event), "keepalive" (only comments, one every gap_s, until the server stops) or "textless"
+    (`textless` chunks without any text, one every gap_s, then [DONE]).
+    `chunked=False`: no framing, the body ends when the server closes the connection."""
 
     def act(handler: Handler, received: Received) -> None:
-        handler.start_chunks()
+        handler.start_chunks(chunked=chunked)
+        send = handler.chunk if chunked else handler.write_flushed
         for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1 and then == "done"
-            handler.chunk(_event(received, piece, "stop" if last else None))
+            last = index == len(pieces) - 1 and then in ("done", "end")
+            send(_event(received, piece, finish_reason if last else None))
             if gap_s:
                 time.sleep(gap_s)
-        if then == "done":
-            handler.chunk(b"data: [DONE]\n\n")
-            handler.end_chunks()
+        if then == "textless":
+            kinds = _textless_chunks(received)
+            for index in range(textless):
+                send(kinds[index % len(kinds)])
+                time.sleep(gap_s)
+        if then in ("done", "textless"):
+            send(b"data: [DONE]\n\n")
+        if then in ("done", "end", "textless"):
+            if chunked:
+                handler.end_chunks()
+            else:
+                handler.close_connection = True
         elif then == "error":
             handler.chunk(b'event: error\ndata: {"error": {"message": "the model crashed"}}\n\n')
             handler.end_chunks()
@@ -263,8 +304,13 @@ class FakeSleep:
 
 
 class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
+    """A clock that stands still (`now` is moved by hand), or moves on `step` s at each reading."""
+
+    def __init__(self, now: float = 1000.0, *, step: float = 0.0) -> None:
         self.now = now
+        self.step = step
 
     def __call__(self) -> float:
-        return self.now
+        now = self.now
+        self.now += self.step
+        return now

@@ -170,3 +170,40 @@ def test_unreachable_provider_exits_with_a_one_line_error_without_the_key(tmp_pa
     )
     assert_one_line_error(completed, "Could not reach the provider")
     assert SECRET_KEY not in completed.stderr
+
+
+# -- a stream that fails: what had arrived is on stdout, one line on stderr, a non-zero exit -------
+
+from tests.core.llm.faulty_server import stream  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("act", "env", "printed", "message"),
+    [
+        (stream(["Hello ", "wor"], then="end", finish_reason=None), {},
+         "Hello wor", "error: The provider's stream ended before the answer was finished: 9 characters had arrived."),
+        (stream(["Hello ", "wor"], then="end", finish_reason=None, chunked=False), {},
+         "Hello wor", "error: The provider's stream ended before the answer was finished: 9 characters had arrived."),
+        (stream(["Hello "], then="close"), {},
+         "Hello ", "error: The stream broke after 6 characters: Could not reach the provider at"),
+        (stream(["Hello "], then="error"), {},
+         "Hello ", "error: The stream broke after 6 characters: The provider reported an error mid-stream: "
+                   "the model crashed"),
+        (stream(["Hello "], then="stall"), {"DRAFTGATE_LLM_STREAM_IDLE_TIMEOUT_S": "0.5"},
+         "Hello ", "error: The stream broke after 6 characters: The provider at {base_url} went silent for 0.5 s"),
+        (stream(["word "] * 100, gap_s=0.05), {"DRAFTGATE_LLM_STREAM_DEADLINE_S": "1"},
+         "word ", "error: The stream broke after"),
+    ],
+    ids=["incomplete-chunked", "incomplete-close-delimited", "dropped", "error-event", "idle", "deadline"],
+)
+def test_a_failed_stream_exits_non_zero_with_one_line_on_stderr(faulty, tmp_path, act, env, printed, message):
+    faulty.script(act)
+    completed = run_cli("--prompt", "Say hello", "--base-url", faulty.base_url, "--model", "m", "--stream",
+                        tmp_path=tmp_path, env=env)
+    assert completed.returncode == 1
+    assert completed.stdout.startswith(printed) and completed.stdout.endswith("\n")
+    assert completed.stderr.startswith(message.format(base_url=faulty.base_url))
+    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+    if "DRAFTGATE_LLM_STREAM_DEADLINE_S" in env:
+        assert completed.stderr.endswith("did not finish its answer within 1 s (stream deadline).\n")
+        assert completed.stdout.count("word ") < 100
