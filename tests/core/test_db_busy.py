@@ -64,3 +64,16 @@ def test_a_partial_save_that_meets_a_busy_database_is_skipped_and_the_stream_goe
     assert "".join(received) == "one two three four"
     assert draft.status == "completed" and draft.text == "one two three four" and draft.error == ""
     assert handed == [draft.id]
+
+
+def test_a_response_cache_on_a_busy_database_only_misses_its_store(engine, impatient):
+    from core.llm.cache import DatabaseStore, ResponseCache
+    from core.llm.types import GenerationResult, Usage
+    from core.models import CacheEntry
+
+    cache = ResponseCache(DatabaseStore(impatient))
+    answer = GenerationResult(id="a", text="Hello", finish_reason="stop", usage=Usage(), model="m", latency_s=0.1)
+    cache.put("key", answer)
+    with lock_held(engine, CacheEntry, "key", column="key"):
+        cache.put("key", answer)  # logged and skipped: the answer itself is not lost
+    assert cache.get("key").text == "Hello"

@@ -45,7 +45,7 @@ def impatient_engine(engine: Engine, wait_ms: int = WAIT_MS) -> Engine:
 
 
 @contextmanager
-def lock_held(engine: Engine, table: type, row_id: int) -> Iterator[None]:
+def lock_held(engine: Engine, table: type, row_id: int | str, column: str = "id") -> Iterator[None]:
     """Another connection holds the write lock (SQLite: the database; PostgreSQL: the row)."""
     if is_sqlite(engine):
         import sqlite3
@@ -60,7 +60,7 @@ def lock_held(engine: Engine, table: type, row_id: int) -> Iterator[None]:
         return
     with engine.connect() as connection:
         name = table.__tablename__
-        connection.execute(text(f'SELECT id FROM "{name}" WHERE id = :id FOR UPDATE'), {"id": row_id})
+        connection.execute(text(f'SELECT 1 FROM "{name}" WHERE "{column}" = :id FOR UPDATE'), {"id": row_id})
         try:
             yield
         finally:
