@@ -8,6 +8,7 @@
      ├── ConflictError              someone else changed or claimed it first
      ├── RateLimitedError           this user sent too many requests: slow down (retry_after_s)
      ├── SecretError                the master key is missing or wrong, or a secret cannot be decrypted
+     ├── DatabaseBusyError          another writer holds the database (a lock or statement timeout): retry
      └── LLMError                   talking to a model failed (partial_text: what a broken stream delivered)
           ├── LLMConnectionError    could not reach the provider
           │    └── LLMTimeoutError  the provider did not answer in time (or went quiet mid-stream)
@@ -59,6 +60,13 @@ class RateLimitedError(DraftgateError):
 
 class SecretError(DraftgateError):
     pass
+
+
+class DatabaseBusyError(DraftgateError):
+    """Raised by core.db in place of the driver's lock or timeout error; the action may be retried."""
+
+    def __init__(self, message: str = "The database is busy; try again in a moment.") -> None:
+        super().__init__(message)
 
 
 class LLMError(DraftgateError):

@@ -7,23 +7,26 @@
                       passes leaves the queue, an accepted draft that now fails joins it; a
                       reviewer's verdict, and an item a reviewer holds, are never changed
 
-Both run in the caller's thread; core.rescoring runs them as jobs, off a page's thread.
+Both run in the caller's thread; core.rescoring runs them as jobs, off a page's thread. Each
+computes first, reading only (the scores of at most MAX_SCORED_CHARS of each text), then writes
+in one short transaction: no write lock is held while the metrics are computed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from core import moderation
+from core import constants, moderation
 from core.errors import NotFoundError
 from core.models import Draft, Reference, Score, ThresholdPolicy, Turn, WritingSession
 from core.policies import PRESET_PROVIDER, PolicySpec, current_policy
 from core.review import OPEN, item_for_draft, requeue, submit_for_review, withdraw
 from core.routing import ACCEPTED, NEEDS_REVIEW, RouteDecision
-from core.scoring import score, split_sentences
+from core.scoring import ScoreReport, score, split_sentences
 
 LEFT_QUEUE, JOINED_QUEUE, UNCHANGED = "left_queue", "joined_queue", "unchanged"
 
@@ -44,7 +47,10 @@ def score_and_route(*, session: Session, draft_id: int) -> Draft:
         return draft
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
-    decision = _score_and_decide(session, draft, project_references(session, project_id), policy)
+    references = project_references(session, project_id)
+    assessment = _assess(session, draft, references, policy)
+    decision = assessment.decision
+    _store_scores(session, draft, assessment, references)
     _set_route(draft, decision, policy)
     session.add(draft)
     if decision.route == NEEDS_REVIEW:
@@ -62,8 +68,10 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
         return UNCHANGED
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
-    decision = _score_and_decide(session, draft, references, policy)
+    assessment = _assess(session, draft, references, policy)
+    decision = assessment.decision
     item = item_for_draft(session=session, draft_id=draft.id)
+    _store_scores(session, draft, assessment, references)
     outcome = UNCHANGED
     if item is None:
         if decision.route == NEEDS_REVIEW and draft.route != NEEDS_REVIEW:
@@ -86,28 +94,48 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
     return outcome
 
 
-def _score_and_decide(
+@dataclass(frozen=True)
+class _Assessment:
+    decision: RouteDecision
+    report: ScoreReport | None  # None: nothing to score against, or an empty draft
+
+
+def _assess(
     session: Session, draft: Draft, references: Sequence[Reference], policy: ThresholdPolicy
-) -> RouteDecision:
-    """Store the draft's scores (replacing any) and decide its route; nothing is committed."""
-    session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
-    values = None
+) -> _Assessment:
+    """Score the draft and decide its route, reading only: nothing is written or locked meanwhile."""
+    report, values = None, None
     if references and draft.text.strip():
-        report = score(draft.text, [r.text for r in references], lsum=len(split_sentences(draft.text)) > 1)
-        draft.language = report.language
-        closest = report.closest_reference
-        draft.closest_reference_id = None if closest is None else references[closest].id
-        reference_ids = [r.id for r in references]
-        for item in report.scores:
-            session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
-                              signature=item.signature, reference_ids=reference_ids))
+        candidate = scored_part(draft.text)
+        report = score(candidate, [scored_part(r.text) for r in references],
+                       lsum=len(split_sentences(candidate)) > 1)
         values = {item.metric: item.value for item in report.scores}
     elif references:
         values = {}
     sensitive = moderation.active_matcher(session=session).found(draft.text)
     if draft.provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
-        return PolicySpec({}).decide(draft.text, values or {}, sensitive)
-    return PolicySpec.of(policy).decide(draft.text, values, sensitive)
+        return _Assessment(PolicySpec({}).decide(draft.text, values or {}, sensitive), report)
+    return _Assessment(PolicySpec.of(policy).decide(draft.text, values, sensitive), report)
+
+
+def scored_part(text: str) -> str:
+    """What scoring reads of a text: its first MAX_SCORED_CHARS characters."""
+    return text[:constants.MAX_SCORED_CHARS]
+
+
+def _store_scores(session: Session, draft: Draft, assessment: _Assessment, references: Sequence[Reference]) -> None:
+    """Replace the draft's scores with the assessment's (the caller commits)."""
+    session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
+    report = assessment.report
+    if report is None:
+        return
+    draft.language = report.language
+    closest = report.closest_reference
+    draft.closest_reference_id = None if closest is None else references[closest].id
+    reference_ids = [r.id for r in references]
+    for item in report.scores:
+        session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
+                          signature=item.signature, reference_ids=reference_ids))
 
 
 def _set_route(draft: Draft, decision: RouteDecision, policy: ThresholdPolicy) -> None:

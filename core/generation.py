@@ -1,42 +1,122 @@
 """One turn end to end: save the turn, stream the draft into the database, score it, route it.
 
-    prepare_turn  -> Turn + Draft("generating") committed before the model is called; an
-                     instruction matching one of the project's presets is noted (`preset`)
-    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S;
+    prepare_turn  -> Turn + Draft("generating", with a heartbeat) committed before the model is
+                     called; an instruction matching one of the project's presets is noted (`preset`)
+    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (a save
+                     that meets a busy database is skipped: the next one catches up);
                      with a preset: yields the preset's answer and never calls the model
                      (Draft.provider "preset"); what it yields is masked where a sensitive
                      word is (core.moderation), the stored text is the original;
                      on success scores and routes the draft (core.gate), or hands that to
                      `score_later` (a page passes core.rescoring.hand_off_scoring: a job);
                      on failure keeps the partial text and marks the draft failed (or
-                     interrupted) with the reason
+                     interrupted: the page was left) with the reason
+    KEEPER        this process's heartbeat for the drafts it is writing: every DRAFT_HEARTBEAT_S
+                     it refreshes their `heartbeat_at`, so that a sweep (core.sessions) can tell a
+                     draft whose writer died (kill -9, a crash) from one still being written:
+
+        generating --(heartbeat older than DRAFT_STALE_AFTER_S: its writer died)--> interrupted
+
+Whatever the model sent is stored through core.text.storable (the text, and the id, model and
+error it came with): text no database can hold never fails the save, nor the failure path.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from core import constants, moderation, presets
-from core.db import open_session
-from core.errors import DraftgateError, InvalidInputError
+from core.db import chunks, open_session
+from core.errors import DatabaseBusyError, DraftgateError, InvalidInputError
 from core.gate import score_and_route
 from core.llm.cache import CacheMode
-from core.llm.client import LLMClient
+from core.llm.client import CompletionStream, LLMClient
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.models import Draft, Turn, User, utcnow
 from core.policies import PRESET_PROVIDER
 from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
 from core.security import require
 from core.sessions import get_session, history
+from core.text import storable
+
+logger = logging.getLogger(__name__)
 
 CONTINUE_INSTRUCTION = "Continue the previous text"
 ScoreLater = Callable[[int], None]  # called with the id of a completed draft to score and route
 MAX_INSTRUCTION_CHARS = 8_000
+LEFT_MID_STREAM = "Generation stopped before the end (the page was left or reloaded)."
+UNEXPECTED_FAILURE = "An unexpected error stopped this draft; it has been logged."
+
+
+class DraftKeeper:
+    """Keeps `heartbeat_at` fresh, every `heartbeat_s`, for the drafts this process is writing.
+
+    One per process (KEEPER); its thread runs only while it holds drafts. A forked process
+    starts with none (an RQ work horse holds its own)."""
+
+    def __init__(self, heartbeat_s: float = constants.DRAFT_HEARTBEAT_S) -> None:
+        self.heartbeat_s = heartbeat_s
+        self._forget_all()
+
+    def _forget_all(self) -> None:
+        self._held: dict[Engine, set[int]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def writing(self, engine: Engine, draft_ids: Iterable[int]) -> Iterator[None]:
+        """Hold the drafts while the block writes them."""
+        ids = set(draft_ids)
+        with self._lock:
+            self._held.setdefault(engine, set()).update(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="draftgate-draft-heartbeat", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                held = self._held[engine]
+                held -= ids
+                if not held:
+                    del self._held[engine]
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.heartbeat_s)
+            with self._lock:
+                if not self._held:
+                    self._thread = None
+                    return
+                held = [(engine, sorted(ids)) for engine, ids in self._held.items()]
+            for engine, draft_ids in held:
+                try:
+                    _beat_drafts(engine, draft_ids)
+                except Exception:  # a busy or briefly unreachable database: the next beat tries again
+                    logger.warning("the heartbeat of drafts %s failed", draft_ids, exc_info=True)
+
+
+KEEPER = DraftKeeper()
+os.register_at_fork(after_in_child=KEEPER._forget_all)
+
+
+def _beat_drafts(engine: Engine, draft_ids: list[int]) -> None:
+    now = utcnow()
+    with open_session(engine) as session:
+        for chunk in chunks(draft_ids):
+            session.exec(update(Draft).where(col(Draft.id).in_(chunk), Draft.status == "generating")
+                         .values(heartbeat_at=now))
+        session.commit()
 
 
 @dataclass(frozen=True)
@@ -91,7 +171,8 @@ def prepare_turn(
     turn = Turn(session_id=writing_session.id, index=next_index, instruction=instruction, kind=kind)
     session.add(turn)
     session.flush()
-    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=params.to_dict())
+    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=params.to_dict(),
+                  heartbeat_at=utcnow())
     session.add(draft)
     writing_session.updated_at = utcnow()
     session.add(writing_session)
@@ -112,41 +193,40 @@ def stream_draft(
     if prepared.preset is not None:
         yield from _answer_from_preset(engine, prepared, masker, route)
         return
-    finished = False
-    stream = None
-    last_save = time.monotonic()
+    draft_id = prepared.draft_id
+    stream: CompletionStream | None = None
     try:
-        stream = client.stream(prepared.prompt, prepared.params, cache=cache)
-        for delta in stream:
-            safe = masker.feed(delta)
-            if safe:
-                yield safe
-            if time.monotonic() - last_save >= constants.PARTIAL_SAVE_INTERVAL_S:
-                _save_partial(engine, prepared.draft_id, stream.text)
-                last_save = time.monotonic()
-        result = stream.result
-        with open_session(engine) as session:
-            draft = session.get(Draft, prepared.draft_id)
-            complete_draft(draft, result, cache_hit=stream.cache_hit)
-            session.add(draft)
-            session.commit()
-        route(prepared.draft_id)
-        finished = True
-        rest = masker.flush()
-        if rest:
-            yield rest
+        with KEEPER.writing(engine, [draft_id]):
+            stream = client.stream(prepared.prompt, prepared.params, cache=cache)
+            saves = PartialSaves(engine, draft_id)
+            for delta in stream:
+                safe = masker.feed(delta)
+                if safe:
+                    yield safe
+                saves.offer(stream.text)
+            stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
     except DraftgateError as err:
-        _mark_unfinished(engine, prepared.draft_id, stream.text if stream else "", "failed", str(err))
-        finished = True
+        mark_unfinished(engine, draft_id, "failed", str(err), text=_so_far(stream))
+        raise
+    except Exception:
+        logger.exception("writing draft %s failed", draft_id)
+        mark_unfinished(engine, draft_id, "failed", UNEXPECTED_FAILURE, text=_so_far(stream))
+        raise
+    except BaseException:  # GeneratorExit: the page was left or reloaded mid-stream
+        mark_unfinished(engine, draft_id, "interrupted", LEFT_MID_STREAM, text=_so_far(stream))
         raise
     finally:
         if stream is not None:
             stream.close()
-        if not finished:  # the page was left mid-stream (GeneratorExit) or a bug was raised
-            _mark_unfinished(
-                engine, prepared.draft_id, stream.text if stream else "", "interrupted",
-                "Generation stopped before the end (the page was left or reloaded).",
-            )
+    if stored:
+        route(draft_id)
+    rest = masker.flush()
+    if rest:
+        yield rest
+
+
+def _so_far(stream: CompletionStream | None) -> str:
+    return stream.text if stream is not None else ""
 
 
 def _answer_from_preset(
@@ -184,11 +264,11 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache
 
 def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
     """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
-    draft.text = result.text
+    draft.text = storable(result.text)
     draft.status = "completed"
-    draft.finish_reason = result.finish_reason
-    draft.request_id = result.id
-    draft.model = result.model or draft.model
+    draft.finish_reason = storable(result.finish_reason)
+    draft.request_id = storable(result.id)
+    draft.model = storable(result.model) or draft.model
     draft.prompt_tokens = result.usage.prompt_tokens
     draft.completion_tokens = result.usage.completion_tokens
     draft.latency_ms = round(result.latency_s * 1000)
@@ -196,28 +276,62 @@ def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = 
     draft.updated_at = utcnow()
 
 
+def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool) -> bool:
+    """Store the whole answer; False when the draft was deleted meanwhile (nothing to route)."""
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return False
+        complete_draft(draft, result, cache_hit=cache_hit)
+        session.add(draft)
+        session.commit()
+    return True
+
+
 def _score_now(engine: Engine, draft_id: int) -> None:
     with open_session(engine) as session:
         score_and_route(session=session, draft_id=draft_id)
 
 
-def _save_partial(engine: Engine, draft_id: int, text: str) -> None:
-    with open_session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        draft.text = text
-        draft.updated_at = utcnow()
-        session.add(draft)
-        session.commit()
+class PartialSaves:
+    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat)."""
+
+    def __init__(self, engine: Engine, draft_id: int) -> None:
+        self.engine = engine
+        self.draft_id = draft_id
+        self._last = time.monotonic()
+
+    def offer(self, text: str) -> None:
+        if time.monotonic() - self._last >= constants.PARTIAL_SAVE_INTERVAL_S:
+            save_partial(self.engine, self.draft_id, text)
+            self._last = time.monotonic()
 
 
-def _mark_unfinished(engine: Engine, draft_id: int, text: str, status: str, reason: str) -> None:
-    with open_session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft.status != "generating":
-            return
-        draft.text = text
-        draft.status = status
-        draft.error = reason
-        draft.updated_at = utcnow()
-        session.add(draft)
-        session.commit()
+def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
+    """Store the text so far of a draft being written; a busy database skips this save (False):
+    the stream goes on and the next save catches up."""
+    now = utcnow()
+    try:
+        with open_session(engine) as session:
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating")
+                         .values(text=storable(text), updated_at=now, heartbeat_at=now))
+            session.commit()
+    except DatabaseBusyError:
+        logger.info("draft %s: the database is busy, its text is saved at the next chance", draft_id)
+        return False
+    return True
+
+
+def mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str, *, text: str | None = None) -> None:
+    """End a draft still "generating" as `status` ("failed" or "interrupted") with the reason,
+    storing `text` (None: keep what was saved). On a busy database it stays "generating" until
+    the sweep (core.sessions) marks it interrupted: this never raises DatabaseBusyError."""
+    values = {"status": status, "error": storable(reason), "updated_at": utcnow()}
+    if text is not None:
+        values["text"] = storable(text)
+    try:
+        with open_session(engine) as session:
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating").values(**values))
+            session.commit()
+    except DatabaseBusyError:
+        logger.warning("draft %s could not be marked %s: the database is busy", draft_id, status)

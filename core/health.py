@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrations
+from core.errors import DatabaseBusyError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -62,7 +63,7 @@ def check_database(engine: Engine) -> Check:
                 text("SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version")
             ).scalar_one()
         state = migrations.status(engine)
-    except (SQLAlchemyError, migrations.MigrationError) as err:
+    except (SQLAlchemyError, DatabaseBusyError, migrations.MigrationError) as err:
         return Check("Database", "down", f"{where}: {_first_line(err)}", _ms(started))
     kind = "SQLite" if engine.dialect.name == "sqlite" else "PostgreSQL" if engine.dialect.name == "postgresql" else engine.dialect.name
     detail = f"{kind} {version} at {where}; migration {state.current or '(none)'}"

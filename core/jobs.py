@@ -6,6 +6,9 @@
     cancel_job, cancel   a queued job is cancelled at once; a running one sees the flag between steps
     sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
                          marked failed with that reason: no job stays "running" forever
+    sweep_stale          that, and the drafts whose writer died (core.sessions): what every
+                         runner does at start and at each heartbeat, so a dead process's work
+                         is found within about a minute by whichever process looks first
 
 A kind is a function registered with `@job_kind("name")` (`quick=True`: a short job a page waits
 on, run on threads of its own, or first in the RQ queue), called as fn(ctx, payload) -> result
@@ -30,6 +33,7 @@ from core import constants
 from core.db import open_session
 from core.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.models import Job, User, utcnow
+from core.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -109,16 +113,18 @@ class JobRunner:
         quick_workers: int = constants.QUICK_JOB_WORKERS,
         heartbeat_s: float = constants.JOB_HEARTBEAT_S,
         stale_after_s: float = constants.JOB_STALE_AFTER_S,
+        draft_stale_after_s: float = constants.DRAFT_STALE_AFTER_S,
     ) -> None:
         self.engine = engine
         self.stale_after_s = stale_after_s
+        self.draft_stale_after_s = draft_stale_after_s
         self._heartbeat_s = heartbeat_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draftgate-job")
         self._quick_pool = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="draftgate-quick-job")
         self._held: set[int] = set()  # queued or running here: their heartbeat is kept up
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        sweep_stale_jobs(engine, stale_after_s=stale_after_s)
+        sweep_stale(engine, stale_after_s=stale_after_s, draft_stale_after_s=draft_stale_after_s)
         self._heart = threading.Thread(target=self._beat, name="draftgate-job-heartbeat", daemon=True)
         self._heart.start()
 
@@ -157,7 +163,8 @@ class JobRunner:
                     with open_session(self.engine) as session:
                         session.exec(update(Job).where(col(Job.id).in_(held)).values(heartbeat_at=utcnow()))
                         session.commit()
-                sweep_stale_jobs(self.engine, stale_after_s=self.stale_after_s)
+                sweep_stale(self.engine, stale_after_s=self.stale_after_s,
+                            draft_stale_after_s=self.draft_stale_after_s)
             except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
                 logger.exception("job heartbeat failed")
 
@@ -199,7 +206,7 @@ def _finish(engine: Engine, job_id: int, status: str, *, result: dict[str, Any] 
         session.exec(
             update(Job)
             .where(Job.id == job_id, Job.status == RUNNING)
-            .values(status=status, result=result or {}, error=error, finished_at=utcnow())
+            .values(status=status, result=result or {}, error=storable(error), finished_at=utcnow())
         )
         session.commit()
 
@@ -233,6 +240,18 @@ def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STA
                     _abandon(session, job, reason)
         session.commit()
     return swept
+
+
+def sweep_stale(
+    engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S,
+    draft_stale_after_s: float = constants.DRAFT_STALE_AFTER_S,
+) -> None:
+    """Sweep the jobs, then the drafts, whose process stopped (see the module docstring)."""
+    from core.sessions import mark_stale_drafts_interrupted  # core.sessions imports this module
+
+    sweep_stale_jobs(engine, stale_after_s=stale_after_s)
+    with open_session(engine) as session:
+        mark_stale_drafts_interrupted(session=session, stale_after_s=draft_stale_after_s)
 
 
 def _abandon(session: Session, job: Job, reason: str) -> None:

@@ -41,7 +41,7 @@ from core import constants
 from core.config import Settings, get_settings
 from core.db import make_engine, open_session
 from core.errors import DraftgateError, InvalidInputError
-from core.jobs import FAILED, QUEUED, QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale_jobs
+from core.jobs import FAILED, QUEUED, QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
 from core.models import Job, utcnow
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class QueueRunner:
             except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
                 logger.exception("job queue heartbeat failed")
             try:
-                sweep_stale_jobs(self.engine, stale_after_s=self.stale_after_s)
+                sweep_stale(self.engine, stale_after_s=self.stale_after_s)  # and the drafts of dead writers
             except Exception:
                 logger.exception("sweeping stale jobs failed")
 

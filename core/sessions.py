@@ -1,22 +1,32 @@
-"""Writing sessions and their turns."""
+"""Writing sessions and their turns; the sweep of drafts whose writer died.
+
+    mark_stale_drafts_interrupted   a "generating" draft whose heartbeat (kept by the process
+                                    writing it, core.generation.KEEPER; or, where it has none, its
+                                    last update) is older than DRAFT_STALE_AFTER_S becomes
+                                    "interrupted", keeping its text; drafts a queued or running
+                                    job will write are the job's (core.jobs sweeps a dead job and
+                                    abandons them). Run at start and by every job runner's heartbeat.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, constants
+from core.db import chunks
 from core.errors import InvalidInputError, NotFoundError
+from core.jobs import QUEUED, RUNNING
 from core.llm.types import GenerationParams
-from core.models import Comment, Draft, Project, Provider, ReviewItem, Score, Turn, User, WritingSession, utcnow
+from core.models import Comment, Draft, Job, Project, Provider, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.prompts import Exchange
 from core.security import require
 
-STALE_AFTER = timedelta(minutes=5)  # a draft "generating" without news this long has been interrupted
+STALE_DRAFT_REASON = "The app stopped while this draft was being written."
 MAX_TITLE_LENGTH = 200
 
 
@@ -145,15 +155,34 @@ def history(*, session: Session, writing_session: WritingSession) -> list[Exchan
     return exchanges
 
 
-def mark_stale_drafts_interrupted(*, session: Session) -> int:
-    """Drafts left "generating" by a crashed or stopped process become "interrupted"."""
-    result = session.exec(
-        update(Draft)
-        .where(Draft.status == "generating", col(Draft.updated_at) < utcnow() - STALE_AFTER)
-        .values(status="interrupted", error="The app stopped while this draft was being written.")
+def mark_stale_drafts_interrupted(
+    *, session: Session, stale_after_s: float = constants.DRAFT_STALE_AFTER_S, now: datetime | None = None
+) -> int:
+    """Drafts left "generating" by a process that died become "interrupted" (see the module
+    docstring), their text kept; returns how many. `now` is for tests."""
+    cutoff = (now or utcnow()) - timedelta(seconds=stale_after_s)
+    stale = and_(
+        Draft.status == "generating",
+        or_(col(Draft.heartbeat_at) < cutoff, and_(col(Draft.heartbeat_at).is_(None), col(Draft.updated_at) < cutoff)),
     )
+    candidates = set(session.exec(select(Draft.id).where(stale)))
+    swept = 0
+    if candidates:
+        dead = sorted(candidates - _drafts_of_unfinished_jobs(session))
+        for chunk in chunks(dead):
+            result = session.exec(
+                update(Draft).where(col(Draft.id).in_(chunk), stale)
+                .values(status="interrupted", error=STALE_DRAFT_REASON, updated_at=utcnow())
+            )
+            swept += result.rowcount
     session.commit()
-    return result.rowcount
+    return swept
+
+
+def _drafts_of_unfinished_jobs(session: Session) -> set[int]:
+    """The drafts queued or running jobs will write (payload "draft_ids", as core.variants has)."""
+    payloads = session.exec(select(Job.payload).where(col(Job.status).in_((QUEUED, RUNNING))))
+    return {draft_id for payload in payloads for draft_id in payload.get("draft_ids", ())}
 
 
 def _clean_title(title: str) -> str:

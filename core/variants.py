@@ -2,10 +2,16 @@
 
     start_variants  the turn and its N drafts (variant 0..N-1, "generating") are committed, then a
                     "variants" job generates them as one batch and returns at once with the job id
-    run_variants    the job: each draft is saved, scored and routed as soon as its answer arrives;
-                    a failed request fails only its own draft; cancelling leaves the drafts not
-                    yet started "interrupted", and so does a job cancelled before it started or
-                    swept because its app stopped (core.jobs on_abandon)
+    run_variants    the job: the answers stream in, each draft's text saved as it arrives (its
+                    heartbeat kept by core.generation.KEEPER); each draft is scored and routed as
+                    soon as its answer is whole; a failed request fails only its own draft
+    cancelling      the job ends "cancelled": the drafts not started are never requested, the
+                    ones being written stop at once (their streams closed), all "interrupted"
+                    with what had arrived; a job cancelled before it started or swept because
+                    its app stopped leaves its drafts "interrupted" too (core.jobs on_abandon)
+
+While the job is queued or running its drafts are its own: the stale-draft sweep
+(core.sessions) leaves them to the job's heartbeat.
 
 Variants always ask the model (a preset answer has no variants). With a fixed seed, variant i
 uses seed + i (distinct, and each reproducible); without one the variants differ by sampling
@@ -14,6 +20,7 @@ alone (at temperature 0 they would all be the same text).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,17 +29,20 @@ from sqlmodel import Session, col, select
 
 from core import constants
 from core.db import open_session
-from core.errors import InvalidInputError, LLMError
+from core.errors import DraftgateError, InvalidInputError, LLMError
 from core.gate import score_and_route
-from core.generation import complete_draft, prepare_turn
+from core.generation import KEEPER, PartialSaves, complete_draft, mark_unfinished, prepare_turn
 from core.jobs import JobCancelled, JobContext, JobRunner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
 from core.llm.client import LLMClient, Prompt
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.models import Draft, User, utcnow
 
+logger = logging.getLogger(__name__)
+
 VARIANTS = "variants"
 CANCELLED_REASON = "The job was cancelled before this variant was written."
+CANCELLED_WHILE_WRITING = "The job was cancelled while this variant was being written."
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ def start_variants(
     for variant in range(1, count):
         drafts.append(
             Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
-                  params=variant_params(params, variant).to_dict())
+                  params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
         )
         session.add(drafts[-1])
     session.commit()
@@ -86,7 +96,7 @@ def start_variants(
         job_id = runner.submit(kind=VARIANTS, payload=payload, owner_id=user.id, resources={"client": client})
     except Exception as err:
         for draft_id in draft_ids:
-            _mark_unfinished(runner.engine, draft_id, "failed", f"The variants could not be started: {err}")
+            mark_unfinished(runner.engine, draft_id, "failed", f"The variants could not be started: {err}")
         raise
     return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
 
@@ -113,21 +123,27 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     params = GenerationParams.from_dict(payload["params"])
     requests = [BatchRequest(prompt, variant_params(params, variant)) for variant in range(len(draft_ids))]
     ctx.set_total(len(requests))
+    saves = [PartialSaves(ctx.engine, draft_id) for draft_id in draft_ids]
 
     def save(outcome: BatchOutcome) -> None:
         draft_id = draft_ids[outcome.index]
         if outcome.result is not None:
             _complete(ctx.engine, draft_id, outcome.result)
         elif outcome.cancelled:
-            _mark_unfinished(ctx.engine, draft_id, "interrupted", CANCELLED_REASON)
+            reason = CANCELLED_WHILE_WRITING if outcome.in_flight else CANCELLED_REASON
+            mark_unfinished(ctx.engine, draft_id, "interrupted", reason,
+                            text=outcome.partial_text if outcome.in_flight else None)
         else:
-            _mark_unfinished(ctx.engine, draft_id, "failed", str(outcome.error))
+            mark_unfinished(ctx.engine, draft_id, "failed", str(outcome.error),
+                            text=getattr(outcome.error, "partial_text", "") or None)
         ctx.advance()
 
-    outcomes = run_batch(
-        client, requests, concurrency=payload.get("concurrency", constants.MAX_BATCH_CONCURRENCY),
-        should_stop=ctx.cancelled, on_outcome=save,
-    )
+    with KEEPER.writing(ctx.engine, draft_ids):
+        outcomes = run_batch(
+            client, requests, concurrency=payload.get("concurrency", constants.MAX_BATCH_CONCURRENCY),
+            should_stop=ctx.cancelled, on_outcome=save, stream=True,
+            on_text=lambda index, text: saves[index].offer(text),
+        )
     written = [draft_ids[o.index] for o in outcomes if o.ok]
     result = {"turn_id": payload["turn_id"], "draft_ids": draft_ids, "written": len(written),
               "failed": sum(1 for o in outcomes if o.error is not None)}
@@ -140,25 +156,19 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _complete(engine: Engine, draft_id: int, result: GenerationResult) -> None:
+    """Store a whole answer, then score and route it (a scoring that fails leaves the draft
+    unrouted: the Write page offers to score it again)."""
     with open_session(engine) as session:
         draft = session.get(Draft, draft_id)
         if draft is None:  # deleted meanwhile (its writer's data was deleted): nothing to save
             return
         complete_draft(draft, result)
         session.add(draft)
-        score_and_route(session=session, draft_id=draft_id)  # commits the text, scores and route at once
-
-
-def _mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str) -> None:
-    with open_session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None or draft.status != "generating":
-            return
-        draft.status = status
-        draft.error = reason
-        draft.updated_at = utcnow()
-        session.add(draft)
         session.commit()
+        try:
+            score_and_route(session=session, draft_id=draft_id)
+        except DraftgateError as err:
+            logger.warning("variant draft %s was written but not scored: %s", draft_id, err)
 
 
 def _prompt_to_json(prompt: Prompt) -> str | list[dict[str, str]]:

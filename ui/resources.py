@@ -22,8 +22,16 @@ def settings() -> Settings:
     return get_settings()
 
 
-@st.cache_resource(show_spinner=False)
 def engine() -> Engine:
+    """The process's engine; the process's job runner starts with it: its heartbeat also
+    sweeps the jobs and drafts of app processes that died (core.jobs.sweep_stale)."""
+    db_engine = _database()
+    job_runner()
+    return db_engine
+
+
+@st.cache_resource(show_spinner=False)
+def _database() -> Engine:
     current = settings()
     db_engine = make_engine(current.resolved_database_url)
     create_schema(db_engine)
@@ -36,11 +44,15 @@ def engine() -> Engine:
     return db_engine
 
 
-@st.cache_resource(show_spinner=False)
+def _stop_runner(runner: JobRunner) -> None:
+    runner.shutdown(wait=False)
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_runner)
 def job_runner() -> JobRunner:
     from core.queue import make_runner  # RQ workers when DRAFTGATE_REDIS_URL is set, else threads here
 
-    return make_runner(engine(), settings())
+    return make_runner(_database(), settings())
 
 
 @st.cache_resource(show_spinner="Starting the embedded model (a few seconds, once)…")
@@ -74,6 +86,6 @@ def llm_client(active: ProviderConfig) -> LLMClient:
 def reset() -> None:
     """Forget settings, the engine and clients (tests point each test at its own data directory)."""
     settings.clear()
-    engine.clear()
+    job_runner.clear()  # stops its threads
+    _database.clear()
     _client_for.clear()
-    job_runner.clear()

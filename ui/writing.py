@@ -15,7 +15,7 @@ from core.llm.cache import CacheMode
 from core.llm.ratelimit import check_user_rate
 from core.llm.registry import list_providers
 from core.llm.types import GenerationParams
-from core.models import Draft, User, WritingSession
+from core.models import Draft, Job, User, WritingSession
 from core.moderation import Matcher
 from core.rescoring import hand_off_scoring, score_again, unscored
 from core.sessions import DraftView, TurnView, save_params, set_provider
@@ -157,5 +157,12 @@ def job_progress(user: User) -> None:
         return
     del st.session_state[JOB_KEY]
     if job.status != "succeeded":
-        st.session_state["write.job_message"] = f"The variants job {job.status}: {job.error or 'see the drafts'}"
+        st.session_state["write.job_message"] = _ended_message(job)
     st.rerun(scope="app")
+
+
+def _ended_message(job: Job) -> str:
+    if job.status == "cancelled":
+        total = len(job.payload.get("draft_ids", ()))
+        return f"The variants job was cancelled: {job.result.get('written', 0)} of {total} variants written."
+    return f"The variants job {job.status}: {job.error or 'see the drafts'}"

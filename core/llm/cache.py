@@ -31,6 +31,7 @@ from sqlmodel import delete
 
 from core import constants
 from core.db import open_session
+from core.errors import DatabaseBusyError
 from core.llm.ratelimit import redis_client
 from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
 from core.models import CacheEntry, utcnow
@@ -97,7 +98,7 @@ class ResponseCache:
         try:
             value = self.store.get(key)
             result = GenerationResult.from_dict({**value, "cached": True}) if value else None
-        except (SQLAlchemyError, OSError, ValueError, TypeError, KeyError, RedisError) as err:
+        except (SQLAlchemyError, DatabaseBusyError, OSError, ValueError, TypeError, KeyError, RedisError) as err:
             logger.warning("response cache lookup failed, calling the provider: %s", err)
             result = None
         with self._lock:
@@ -111,7 +112,7 @@ class ResponseCache:
         value = {**result.to_dict(), "cached": False}
         try:
             self.store.put(key, value, self.ttl_s)
-        except (SQLAlchemyError, OSError, RedisError) as err:
+        except (SQLAlchemyError, DatabaseBusyError, OSError, RedisError) as err:
             logger.warning("response cache store failed (the answer is kept, not cached): %s", err)
 
     def delete(self, key: str) -> None:

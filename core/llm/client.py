@@ -28,9 +28,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
@@ -434,7 +435,8 @@ class CompletionStream:
     fails after the first text is not (the text would start over): its error says how much had
     arrived and carries it as `err.partial_text`. A stream that ends without [DONE] and
     without a finish reason raises LLMIncompleteError. The response is closed when the stream
-    ends, fails, or `close()` is called.
+    ends, fails, or `close()` is called. `abort()` (from any thread) ends a stream at once,
+    even one waiting on a silent provider.
     """
 
     def __init__(
@@ -465,6 +467,7 @@ class CompletionStream:
         self._last_text_at = started
         self._usage = Usage()
         self._model = client.provider.model
+        self.aborted = False
         self._deltas = self._replay() if replayed else self._iter_deltas()
 
     @classmethod
@@ -489,6 +492,16 @@ class CompletionStream:
         if self._response is not None:
             self._response.close()
 
+    def abort(self) -> None:
+        """Stop the stream from another thread: its connection is shut down, so that a read
+        waiting on it fails at once (and is not retried); the reader still calls close()."""
+        self.aborted = True
+        network = self._response.extensions.get("network_stream") if self._response is not None else None
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            with suppress(OSError):  # closed already
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, under any TLS
+
     def _replay(self) -> Iterator[str]:
         if self._replayed.text:
             self.text = self._replayed.text
@@ -502,7 +515,7 @@ class CompletionStream:
                     yield from self._read_events()
                     break
                 except LLMConnectionError as err:
-                    wait = None if self.text else self._attempts.wait_after(err)
+                    wait = None if self.text or self.aborted else self._attempts.wait_after(err)
                     if wait is None or self._past_deadline(self._client._clock() + wait):
                         raise
                     self._response.close()

@@ -307,7 +307,7 @@ def test_a_stream_cut_short_fails_its_draft_and_is_never_replayed(engine, db, wr
     assert again.route == "accepted"
 
 
-def test_a_variant_answer_without_choices_fails_its_draft_and_is_never_replayed(engine, db, writer, project,
+def test_a_variant_answered_with_json_instead_of_a_stream_fails_its_draft_and_is_never_replayed(engine, db, writer, project,
                                                                                 provider_server):
     from core.jobs import JobRunner
     from core.variants import start_variants
@@ -324,7 +324,7 @@ def test_a_variant_answer_without_choices_fails_its_draft_and_is_never_replayed(
             job = wait_for_job(engine, started.job_id)
             (draft_id,) = started.draft_ids
             assert job.status == "failed"
-            assert_failed_unscored_uncached(engine, draft_id, "", "The provider's answer has no choices.")
+            assert_failed_unscored_uncached(engine, draft_id, "", "The provider did not answer with an event stream")
             again = run_turn(engine=engine, client=client, prepared=exact_turn(db, writer, project, client))
     finally:
         runner.shutdown()
@@ -363,3 +363,71 @@ def test_text_the_database_cannot_store_is_stored_made_whole(engine, db, writer,
     assert draft.status == "completed" and draft.text == stored and draft.route in ("accepted", "needs_review")
     assert replayed.cache_hit and replayed.text == stored
     assert len(provider_server.requests) == 1
+
+
+# -- text the database cannot store never loses a draft --------------------------------------
+
+from core import constants  # noqa: E402
+from core.llm.types import GenerationResult, Usage  # noqa: E402
+
+# An emoji split across two deltas as a surrogate pair, a lone surrogate and a NUL: what a
+# provider's raw output may hold (the client sanitizes; the storage path must not depend on it).
+RAW = ["The fox \ud83d", "\ude00 ran", " \udc00 and", " hid\x00."]
+STORED = "The fox \U0001F600 ran \ufffd and hid\ufffd."
+
+
+class RawStream:
+    """A stream as core.llm.client.CompletionStream looks to stream_draft, delivering raw text."""
+
+    def __init__(self, deltas: list[str], error: LLMError | None) -> None:
+        self.deltas, self.error = deltas, error
+        self.text, self.result, self.cache_hit = "", None, False
+
+    def __iter__(self):
+        for delta in self.deltas:
+            self.text += delta
+            yield delta
+        if self.error is not None:
+            self.error.partial_text = self.text
+            raise self.error
+        self.result = GenerationResult(id="raw\x00-1", text=self.text, finish_reason="stop", usage=Usage(),
+                                       model="raw\ud800-model", latency_s=0.1)
+
+    def close(self) -> None:
+        pass
+
+
+class RawClient:
+    def __init__(self, error: LLMError | None = None) -> None:
+        self.error = error
+
+    def stream(self, prompt, params, *, cache="auto") -> RawStream:
+        return RawStream(RAW, self.error)
+
+
+def test_text_no_database_can_store_completes_the_draft_with_replacement_characters(
+    engine, db, writer, writing_session, monkeypatch,
+):
+    monkeypatch.setattr(constants, "PARTIAL_SAVE_INTERVAL_S", 0.0)  # every delta is saved
+    prepared = prepare(db, writer, writing_session)
+    "".join(stream_draft(engine=engine, client=RawClient(), prepared=prepared))
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+    assert draft.status == "completed" and draft.text == STORED
+    assert (draft.request_id, draft.model) == ("raw\ufffd-1", "raw\ufffd-model")
+    assert draft.route  # scored and routed as usual
+
+
+def test_a_failure_with_text_no_database_can_store_still_fails_the_draft_keeping_its_text(
+    engine, db, writer, writing_session, monkeypatch,
+):
+    monkeypatch.setattr(constants, "PARTIAL_SAVE_INTERVAL_S", 0.0)
+    prepared = prepare(db, writer, writing_session)
+    with pytest.raises(LLMError):
+        for _ in stream_draft(engine=engine, client=RawClient(LLMError("The provider said \x00\udc00 and left.")),
+                              prepared=prepared):
+            pass
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+    assert draft.status == "failed" and draft.text == STORED
+    assert draft.error == "The provider said \ufffd\ufffd and left."

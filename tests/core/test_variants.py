@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from core import constants
 from core.db import open_session
 from core.errors import InvalidInputError
 from core.jobs import JobRunner, cancel_job
@@ -17,7 +19,8 @@ from core.llm import GenerationParams, LLMClient
 from core.llm.retry import NO_RETRIES
 from core.models import Draft, Job, ReviewItem, Score, Turn
 from core.sessions import create_session
-from core.variants import CANCELLED_REASON, start_variants
+from core.variants import CANCELLED_REASON, CANCELLED_WHILE_WRITING, start_variants
+from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER
 
@@ -44,9 +47,12 @@ class Provider:
         if seed is not None and seed == self.fail_seed:
             return httpx.Response(400, json={"error": {"message": "this seed is cursed"}})
         text = REFERENCE if seed is None or seed % 2 == 0 else "Entirely unrelated words here."
-        return httpx.Response(200, json={"id": f"v-{seed}", "model": "mock-1",
-                                         "choices": [{"text": text, "finish_reason": "stop"}],
-                                         "usage": {"prompt_tokens": 5, "completion_tokens": 7}})
+        answer = {"id": f"v-{seed}", "model": "mock-1", "choices": [{"text": text, "finish_reason": "stop"}],
+                  "usage": {"prompt_tokens": 5, "completion_tokens": 7}}
+        if not body.get("stream"):
+            return httpx.Response(200, json=answer)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                              content=f"data: {json.dumps(answer)}\n\ndata: [DONE]\n\n".encode())
 
 
 @pytest.fixture
@@ -132,21 +138,48 @@ def test_without_a_seed_variants_differ_by_sampling_alone(engine, db, writer, wr
     assert all("seed" not in body for body in provider.bodies) and len(provider.bodies) == 2
 
 
-def test_cancelling_leaves_unstarted_variants_interrupted(engine, db, writer, writing_session, runner):
-    hold = threading.Event()
-    provider = Provider(hold=hold)
-    started = start(db, writer, writing_session, runner, provider, count=6, concurrency=2)
-    deadline = time.monotonic() + 5
-    while len(provider.bodies) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    cancel_job(session=db, job_id=started.job_id, user=writer)
-    hold.set()
-    job = finished(engine, started.job_id)
-    assert job.status == "cancelled" and job.result["written"] == 2
+def slow_answers(server: FaultyServer, count: int) -> None:
+    """Each request gets a few words (a tenth of a second apart), then silence until the server stops."""
+    server.script(*(stream([f"v{i} word{n} " for n in range(8)], gap_s=0.1, then="stall") for i in range(count)))
+
+
+def slow_client(server: FaultyServer) -> LLMClient:
+    from core.llm.types import ProviderConfig
+
+    return LLMClient(ProviderConfig(name="slow", base_url=server.base_url, model="slow-1", api_style="completions"),
+                     retry=NO_RETRIES)
+
+
+@pytest.mark.parametrize(("count", "concurrency"), [(4, 4), (5, 2)])
+def test_cancelling_a_variants_job_stops_the_running_ones_and_never_starts_the_others(
+    engine, db, writer, writing_session, runner, monkeypatch, count, concurrency,
+):
+    monkeypatch.setattr(constants, "PARTIAL_SAVE_INTERVAL_S", 0.0)  # every word is saved as it arrives
+    server = FaultyServer().start()
+    try:
+        slow_answers(server, count)
+        started = start_variants(
+            runner=runner, session=db, user=writer, public_id=writing_session.public_id, instruction="Write",
+            params=GenerationParams(seed=1, max_tokens=64), provider=PROVIDER, client=slow_client(server),
+            count=count, concurrency=concurrency,
+        )
+        deadline = time.monotonic() + 15
+        while not all(d.text for d in drafts_of(engine, started.turn_id)[:concurrency]):
+            assert time.monotonic() < deadline, "the running variants' first words were not saved"
+            time.sleep(0.02)
+        cancel_job(session=db, job_id=started.job_id, user=writer)
+        job = finished(engine, started.job_id)  # the streams stall: only closing them ends the job
+        requests = len(server.requests)
+    finally:
+        server.stop()
+    assert job.status == "cancelled" and job.result["written"] == 0
+    assert requests == concurrency
     drafts = drafts_of(engine, started.turn_id)
-    assert [d.status for d in drafts[:2]] == ["completed", "completed"]
-    assert all(d.status == "interrupted" and d.error == CANCELLED_REASON for d in drafts[2:])
-    assert len(provider.bodies) == 2
+    for draft in drafts[:concurrency]:
+        assert draft.status == "interrupted" and draft.error == CANCELLED_WHILE_WRITING
+        assert re.fullmatch(r"v(\d) word0 (v\1 word\d )*", draft.text)  # what had arrived is kept
+    for draft in drafts[concurrency:]:
+        assert (draft.status, draft.error, draft.text) == ("interrupted", CANCELLED_REASON, "")
 
 
 @pytest.mark.parametrize("count", [0, 33, True])

@@ -234,3 +234,18 @@ def test_a_listed_word_is_masked_on_the_write_page(make_app, app_db, users):
     assert not at.exception
     draft_texts = [t.value for t in at.text if "这是一个" in t.value]
     assert draft_texts and all("秘密" not in t for t in draft_texts)
+
+
+def test_the_page_says_when_a_variants_job_was_cancelled(make_app, app_db, users):
+    from ui.writing import JOB_KEY
+
+    at, _ = open_session_page(make_app, app_db, users)
+    job = Job(kind="variants", status="cancelled", owner_id=users["writer"].id, error="Cancelled.",
+              payload={"draft_ids": [1, 2, 3]}, result={"draft_ids": [1, 2, 3], "written": 1, "failed": 0})
+    app_db.add(job)
+    app_db.commit()
+    at.session_state[JOB_KEY] = job.id
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["The variants job was cancelled: 1 of 3 variants written."]
+    assert JOB_KEY not in at.session_state

@@ -117,3 +117,51 @@ def test_the_default_httpx_limits_would_not_reuse_them():
         assert server.connections > 40
     finally:
         server.stop()
+
+
+def test_a_stop_while_streaming_closes_the_answers_in_flight_and_starts_no_other():
+    """Two answers stall after two words, a third says nothing at all: only closing their
+    connections can end them. The client retries connection errors before any text (within
+    the batch's run), and must not retry these: nothing more reaches the server."""
+    from core.llm.retry import RetryPolicy
+    from tests.core.llm.faulty_server import stream
+
+    server = FaultyServer().start()
+    server.script(stream(["a ", "b "], then="stall"), stream(["a ", "b "], then="stall"), stream([], then="stall"))
+    seen: dict[int, str] = {}
+
+    def should_stop() -> bool:  # once the three are in flight and the two have their words
+        return len(server.requests) == 3 and len(seen) == 2 and all(t == "a b " for t in seen.values())
+
+    outcomes: list = []
+    try:
+        client = LLMClient(provider(base_url=server.base_url), retry=RetryPolicy(max_retries=2))
+        batch = threading.Thread(target=lambda: outcomes.extend(run_batch(
+            client, [BatchRequest(f"p{i}", PARAMS) for i in range(5)], concurrency=3,
+            should_stop=should_stop, on_text=seen.__setitem__, stream=True, stop_poll_s=0.05)))
+        batch.start()
+        batch.join(20)
+        assert not batch.is_alive(), "the stalled answers were not closed"
+        requests = len(server.requests)
+    finally:
+        server.stop()
+    assert requests == 3
+    running, never_started = outcomes[:3], outcomes[3:]
+    for outcome in running:
+        assert outcome.cancelled and outcome.in_flight and outcome.error is None
+        assert outcome.partial_text == seen.get(outcome.index, "")
+    assert sorted(o.partial_text for o in running) == ["", "a b ", "a b "]
+    assert all(o.cancelled and not o.in_flight and o.partial_text == "" for o in never_started)
+
+
+def test_a_streamed_batch_without_a_stop_has_every_answer():
+    server = FaultyServer().start()
+    try:
+        client = LLMClient(provider(base_url=server.base_url))
+        texts: dict[int, str] = {}
+        outcomes = run_batch(client, [BatchRequest(f"p{i}", PARAMS) for i in range(4)], concurrency=2,
+                             stream=True, on_text=texts.__setitem__, should_stop=lambda: False)
+    finally:
+        server.stop()
+    assert [o.result.text for o in outcomes] == [FaultyServer.reply] * 4
+    assert texts == {i: FaultyServer.reply for i in range(4)}
