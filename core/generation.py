@@ -25,7 +25,7 @@ from core import constants, moderation, presets
 from core.db import open_session
 from core.errors import DraftgateError, InvalidInputError
 from core.gate import score_and_route
-from core.llm.cache import CacheMode
+from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import LLMClient
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.models import Draft, Turn, User, utcnow
@@ -47,6 +47,7 @@ class PreparedTurn:
     params: GenerationParams
     provider: ProviderConfig
     preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
+    session_id: int | None = None  # the writing session's id (a cached answer's origin)
 
 
 def prepare_turn(
@@ -96,7 +97,7 @@ def prepare_turn(
     writing_session.updated_at = utcnow()
     session.add(writing_session)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset)
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset, session_id=writing_session.id)
 
 
 def stream_draft(
@@ -116,7 +117,8 @@ def stream_draft(
     stream = None
     last_save = time.monotonic()
     try:
-        stream = client.stream(prepared.prompt, prepared.params, cache=cache)
+        stream = client.stream(prepared.prompt, prepared.params, cache=cache,
+                               origin=CacheOrigin(prepared.session_id, prepared.draft_id))
         for delta in stream:
             safe = masker.feed(delta)
             if safe:

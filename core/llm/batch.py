@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from core.constants import MAX_BATCH_CONCURRENCY
 from core.errors import DraftgateError, InvalidInputError
-from core.llm.cache import CacheMode
+from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import LLMClient, Prompt
 from core.llm.types import GenerationParams, GenerationResult
 
@@ -26,6 +26,7 @@ class BatchRequest:
     prompt: Prompt
     params: GenerationParams
     cache: CacheMode = "auto"
+    origin: CacheOrigin | None = None  # the session and draft a cached answer belongs to
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def run_batch(
             outcome = BatchOutcome(index, cancelled=True)
         else:
             try:
-                result = client.generate(request.prompt, request.params, cache=request.cache)
+                result = client.generate(request.prompt, request.params, cache=request.cache, origin=request.origin)
                 outcome = BatchOutcome(index, result=result)
             except DraftgateError as err:
                 outcome = BatchOutcome(index, error=err)

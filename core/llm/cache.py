@@ -13,6 +13,14 @@ Modes (per call):
 
 Stores: `DatabaseStore` (the CacheEntry table; the default) and `RedisStore`, with the same
 behaviour. A store that fails (Redis down, database locked) costs a log line, never a request.
+
+Each answer stored for a writing session keeps its origin (`CacheOrigin`: the session and the
+draft it was written for), so deleting that session or draft deletes it too (core.privacy):
+
+    CacheEntry table   session_id, draft_id columns           delete_by_origin(session, ...)
+    Redis              <prefix><key> plus index sets          RedisStore.purge_origins(...)
+                       <prefix>index:session:<id>, <prefix>index:draft:<id>
+                       holding the keys (expiring with their newest entry)
 """
 
 from __future__ import annotations
@@ -22,15 +30,17 @@ import itertools
 import json
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import delete
+from sqlmodel import Session, col, delete
 
 from core import constants
-from core.db import open_session
+from core.db import chunks, open_session
 from core.llm.ratelimit import redis_client
 from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
 from core.models import CacheEntry, utcnow
@@ -46,6 +56,14 @@ CacheMode = Literal["auto", "use", "refresh", "off"]
 CACHE_MODES: tuple[str, ...] = ("auto", "use", "refresh", "off")
 REDIS_PREFIX = "draftgate:cache:"
 _STREAM_FIELDS = ("stream", "stream_options")
+
+
+@dataclass(frozen=True)
+class CacheOrigin:
+    """The writing session and draft an answer was asked for (either may be unknown: None)."""
+
+    session_id: int | None = None
+    draft_id: int | None = None
 
 
 def cache_key(provider: ProviderConfig, body: dict[str, Any]) -> str:
@@ -75,9 +93,11 @@ def stores(mode: CacheMode, params: GenerationParams) -> bool:
 class CacheStore(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None: ...
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int: ...
 
 
 class ResponseCache:
@@ -107,10 +127,10 @@ class ResponseCache:
                 self.hits += 1
         return result
 
-    def put(self, key: str, result: GenerationResult) -> None:
+    def put(self, key: str, result: GenerationResult, origin: CacheOrigin | None = None) -> None:
         value = {**result.to_dict(), "cached": False}
         try:
-            self.store.put(key, value, self.ttl_s)
+            self.store.put(key, value, self.ttl_s, origin)
         except (SQLAlchemyError, OSError, RedisError) as err:
             logger.warning("response cache store failed (the answer is kept, not cached): %s", err)
 
@@ -135,13 +155,15 @@ class DatabaseStore:
                 return None
             return entry.value
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
         now = utcnow()
+        origin = origin or CacheOrigin()
         with open_session(self._engine) as session:
             entry = session.get(CacheEntry, key) or CacheEntry(key=key, value=value, expires_at=now)
             entry.value = value
             entry.created_at = now
             entry.expires_at = now + timedelta(seconds=ttl_s)
+            entry.session_id, entry.draft_id = origin.session_id, origin.draft_id  # the answer's, not an earlier one's
             session.add(entry)
             try:
                 session.commit()
@@ -157,6 +179,12 @@ class DatabaseStore:
                 session.delete(entry)
                 session.commit()
 
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+        with open_session(self._engine) as session:
+            removed = delete_by_origin(session, session_ids=session_ids, draft_ids=draft_ids)
+            session.commit()
+            return removed
+
     def purge_expired(self) -> int:
         with open_session(self._engine) as session:
             removed = session.exec(delete(CacheEntry).where(CacheEntry.expires_at <= utcnow()))
@@ -164,23 +192,66 @@ class DatabaseStore:
             return removed.rowcount
 
 
-class RedisStore:
-    """Entries as JSON strings in Redis, expired by Redis itself."""
+def delete_by_origin(session: Session, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+    """Delete (in the caller's transaction) the CacheEntry rows asked for these sessions or drafts."""
+    removed = 0
+    for column, ids in ((CacheEntry.session_id, session_ids), (CacheEntry.draft_id, draft_ids)):
+        for chunk in chunks(list(ids)):
+            result = session.exec(delete(CacheEntry).where(col(column).in_(chunk)))
+            removed += max(result.rowcount or 0, 0)
+    return removed
 
-    def __init__(self, client: Any, prefix: str = REDIS_PREFIX) -> None:
+
+class RedisStore:
+    """Entries as JSON strings in Redis, expired by Redis itself; index sets by origin."""
+
+    def __init__(self, client: Any, prefix: str | None = None) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = REDIS_PREFIX if prefix is None else prefix
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw = self._client.get(self._prefix + key)
         return json.loads(raw) if raw is not None else None
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
+        """The entry and its origin's index sets in one MULTI; each set expires with its newest
+        entry (every entry has the same TTL, so no older entry outlives its set)."""
         raw = json.dumps(value, ensure_ascii=False)
-        self._client.set(self._prefix + key, raw, px=max(1, round(ttl_s * 1000)))
+        ttl_ms = max(1, round(ttl_s * 1000))
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(self._prefix + key, raw, px=ttl_ms)
+        for index in self._indexes(origin or CacheOrigin()):
+            pipe.sadd(index, key)
+            pipe.pexpire(index, ttl_ms)
+        pipe.execute()
 
     def delete(self, key: str) -> None:
         self._client.delete(self._prefix + key)
+
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+        """Delete the entries asked for these sessions or drafts, and their index sets; the count deleted."""
+        indexes = [self._index("session", i) for i in session_ids] + [self._index("draft", i) for i in draft_ids]
+        removed = 0
+        for chunk in chunks(indexes):
+            pipe = self._client.pipeline(transaction=False)
+            for index in chunk:
+                pipe.smembers(index)
+            keys = {self._prefix + _text(key) for members in pipe.execute() for key in members}
+            if keys:
+                removed += self._client.delete(*keys)
+            self._client.delete(*chunk)
+        return removed
+
+    def _indexes(self, origin: CacheOrigin) -> list[str]:
+        return [self._index(kind, value) for kind, value in (("session", origin.session_id), ("draft", origin.draft_id))
+                if value is not None]
+
+    def _index(self, kind: str, value: int) -> str:
+        return f"{self._prefix}index:{kind}:{int(value)}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def cache_from_settings(settings: Settings, *, engine: Engine | None) -> ResponseCache | None:

@@ -67,7 +67,8 @@ def victim(db, admin, reviewer, editor):
     claim(session=db, item_id=item.id, reviewer=reviewer)
     add_comment(session=db, draft_id=flagged.id, author=reviewer, body=f"About {MARK}")
     db.add(CacheEntry(key="a" * 64, value={"id": "x", "text": passing.text, "finish_reason": "stop"},
-                      expires_at=utcnow() + timedelta(days=1)))
+                      expires_at=utcnow() + timedelta(days=1), session_id=db.get(Turn, passing.turn_id).session_id,
+                      draft_id=passing.id))
     db.add(CacheEntry(key="b" * 64, value={"id": "y", "text": "someone else's answer"},
                       expires_at=utcnow() + timedelta(days=1)))
     db.add(Job(kind="variants", payload={"prompt": f"Write {MARK}"}, owner_id=user.id))
@@ -294,7 +295,7 @@ def test_retention_deletes_old_drafts_the_same_way(engine, db, data_dir, writer,
     old = make_finished_draft(db, writer, project, f"Old words {MARK}", instruction=f"Old {MARK}")
     new = make_finished_draft(db, writer, project, "New words")
     add_comment(session=db, draft_id=old.id, author=reviewer, body=f"Old comment {MARK}")
-    db.add(CacheEntry(key="c" * 64, value={"text": old.text}, expires_at=utcnow() + timedelta(days=1)))
+    db.add(CacheEntry(key="c" * 64, value={"text": old.text}, expires_at=utcnow() + timedelta(days=1), draft_id=old.id))
     db.add(Preset(project_id=project.id, instruction="Q", normalized="q", answer="A curated answer",
                   source="draft", source_draft_id=old.id))
     db.commit()
@@ -339,19 +340,26 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_deletion_purges_the_users_answers_from_redis(db, admin, writer, monkeypatch):
-    from core.llm.cache import REDIS_PREFIX
+    import uuid
+
+    from core.llm import cache
+    from core.llm.cache import CacheOrigin, RedisStore
     from core.llm.ratelimit import redis_client
 
     monkeypatch.setenv("DRAFTGATE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(cache, "REDIS_PREFIX", f"draftgate-test:{uuid.uuid4().hex}:")  # this test's keys only
     settings = Settings()
     client = redis_client(settings.redis_url)
+    store = RedisStore(client)
     draft = make_finished_draft(db, writer, make_project(db), f"Cached {MARK}")
-    mine, other = f"{REDIS_PREFIX}test-{MARK}-mine", f"{REDIS_PREFIX}test-{MARK}-other"
-    client.set(mine, json.dumps({"text": draft.text}), px=60_000)
-    client.set(other, json.dumps({"text": "not theirs"}), px=60_000)
+    session_id = db.get(Turn, draft.turn_id).session_id
+    store.put("mine", {"text": draft.text}, 60, CacheOrigin(session_id, draft.id))
+    store.put("other", {"text": "not theirs"}, 60, CacheOrigin(session_id + 1, draft.id + 1))
     try:
         report = delete_user_data(session=db, user_id=writer.id, actor_id=admin.id, settings=settings)
         assert report.cache_entries == 1
-        assert client.get(mine) is None and client.get(other) is not None
+        assert store.get("mine") is None and store.get("other") is not None
     finally:
-        client.delete(mine, other)
+        keys = list(client.scan_iter(match=cache.REDIS_PREFIX + "*"))
+        if keys:
+            client.delete(*keys)
