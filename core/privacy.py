@@ -4,13 +4,17 @@ What belongs to a user, and what deletion does with it:
 
     User row, sign-in failures for the name            deleted
     WritingSession they own -> Turn -> Draft            deleted, with each draft's Score,
-                                                        ReviewItem and Comment (anyone's)
+                                                        ReviewItem and Comment (anyone's), and
+                                                        the review.* audit events of those items
+                                                        (a reviewer's reason quotes the draft):
+                                                        target and detail cleared
     Comment they wrote on others' drafts                deleted
     ReviewItem they claimed / decided on others' drafts the claim is released, the decider
                                                         cleared, their reason removed (an
                                                         approved edit stays: it is now the
                                                         writer's draft)
-    ThresholdPolicy they authored                       kept (project settings), author cleared
+    ThresholdPolicy they authored                       kept (project settings), author and
+                                                        note (their words) cleared
     Job they own (holds prompts)                        deleted
     Reference promoted from one of their drafts         deleted
     Preset answer made from one of their drafts         deleted (its answer is their text;
@@ -18,8 +22,10 @@ What belongs to a user, and what deletion does with it:
     AuditEvent they did, or naming them                 kept as "something happened": actor,
                                                         target and detail cleared
     Response cache (CacheEntry table, Redis)            answers asked for their sessions or drafts
-                                                        deleted (by origin, core.llm.cache); so
-                                                        does deleting one session
+                                                        deleted (by origin, core.llm.cache)
+
+Deleting one session (core.sessions) and retention take the same copies along (forget_copies):
+the cached answers and the review events quoting its drafts.
 
 The export holds all of these but the response cache (copies of their drafts' text).
 Then one anonymised event `privacy.delete` (counts only) records that a deletion happened.
@@ -253,10 +259,8 @@ def delete_user_data(
     session_ids = select(WritingSession.id).where(WritingSession.owner_id == user.id)
     draft_ids = _draft_ids(user.id)
     texts = _draft_texts(session, draft_ids)
-    report.cache_entries = purge_cached_answers(
-        session, session_ids=list(session.exec(session_ids)), draft_ids=list(session.exec(draft_ids)),
-        settings=settings, report=report,
-    )
+    forget_copies(session, session_ids=list(session.exec(session_ids)), draft_ids=list(session.exec(draft_ids)),
+                  settings=settings, report=report)
     report.presets = _count(session.exec(delete(Preset).where(col(Preset.source_draft_id).in_(draft_ids))))
 
     _delete_drafts(session, draft_ids, report)
@@ -272,10 +276,10 @@ def delete_user_data(
         update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
         .values(decided_by_id=None, decision_reason=case((ReviewItem.decision_reason == "", ""), else_=DELETED_REASON))
     )
-    session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None))
+    session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None, note=""))
     report.jobs = _count(session.exec(delete(Job).where(Job.owner_id == user.id)))
     report.references = _delete_promoted_references(session, texts)
-    report.audit_events_anonymised = _anonymise_audit(session, user.id, username)
+    report.audit_events_anonymised += _anonymise_audit(session, user.id, username)
     session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
     session.exec(delete(User).where(User.id == user.id))
     audit.record(
@@ -302,6 +306,7 @@ def apply_retention(
     report = DeletionReport()
     draft_ids = select(Draft.id).where(col(Draft.created_at) < cutoff)
     old_draft_ids = list(session.exec(draft_ids))
+    forget_copies(session, session_ids=(), draft_ids=old_draft_ids, settings=settings, report=report)
     # a preset answer made from an old draft is the editors' now: it stays, without the link
     session.exec(update(Preset).where(col(Preset.source_draft_id).in_(draft_ids)).values(source_draft_id=None))
     _delete_drafts(session, draft_ids, report)
@@ -318,9 +323,6 @@ def apply_retention(
     report.jobs = _count(session.exec(
         delete(Job).where(col(Job.created_at) < cutoff, col(Job.status).in_(("succeeded", "failed", "cancelled")))
     ))
-    report.cache_entries = purge_cached_answers(
-        session, session_ids=old_session_ids, draft_ids=old_draft_ids, settings=settings, report=report
-    )
     if report.drafts or report.turns or report.sessions or report.jobs:
         audit.record(session, actor_id=actor_id, action="privacy.retention", target="", days=days, **report.counts())
     session.commit()
@@ -397,6 +399,27 @@ def _anonymise_audit(session: Session, user_id: int, username: str) -> int:
     by_user = update(AuditEvent).where(AuditEvent.actor_id == user_id).values(actor_id=None, target="", detail={})
     naming = update(AuditEvent).where(_naming(username)).values(target="", detail={})
     return _count(session.exec(by_user)) + _count(session.exec(naming))
+
+
+def forget_copies(
+    session: Session, *, session_ids: Sequence[int], draft_ids: Sequence[int], settings: Settings | None = None,
+    report: DeletionReport | None = None,
+) -> DeletionReport:
+    """Before these writing sessions and drafts are deleted: remove the copies of their text kept
+    elsewhere, namely the response cache's answers (purge_cached_answers) and reviewers' words about
+    them in the audit trail (the review.* events of their review items, whose `reason` quotes the
+    draft: target and detail cleared, the event kept). Counts go to `report` (a new one if None)."""
+    report = report or DeletionReport()
+    report.cache_entries += purge_cached_answers(
+        session, session_ids=session_ids, draft_ids=draft_ids, settings=settings, report=report
+    )
+    item_ids = [item_id for chunk in chunks(list(draft_ids))
+                for item_id in session.exec(select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(chunk)))]
+    for chunk in chunks([f"review:{item_id}" for item_id in item_ids]):
+        report.audit_events_anonymised += _count(session.exec(
+            update(AuditEvent).where(col(AuditEvent.target).in_(chunk)).values(target="", detail={})
+        ))
+    return report
 
 
 def purge_cached_answers(
