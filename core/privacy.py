@@ -434,12 +434,15 @@ def purge_cached_answers(
     settings = settings or get_settings()
     if not settings.redis_url or not (session_ids or draft_ids):
         return removed
+    client = redis_client(settings.redis_url)
     try:
-        removed += RedisStore(redis_client(settings.redis_url)).purge_origins(session_ids=session_ids, draft_ids=draft_ids)
+        removed += RedisStore(client).purge_origins(session_ids=session_ids, draft_ids=draft_ids)
     except RedisError as err:
         logger.warning("could not purge the Redis response cache: %s", err)
         if report is not None:
             report.warnings.append(f"The Redis response cache could not be purged ({err}); its entries expire on their own.")
+    finally:
+        client.close()
     return removed
 
 

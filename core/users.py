@@ -51,12 +51,9 @@ def normalize_username(username: str) -> str:
 def check_username(username: str) -> str:
     """The normalised user name, or InvalidInputError saying what is wrong with it."""
     username = normalize_username(username)
-    if not USERNAME_MIN_CHARS <= len(username) <= USERNAME_MAX_CHARS or not all(
-        _username_char(char, previous) for previous, char in zip(" " + username, username)
-    ) or not any(char.isalnum() for char in username):
+    if not _well_formed(username):
         raise InvalidInputError(USERNAME_RULE)
-    scripts = {script for char in username if char.isalpha() for script in LOOKALIKE_SCRIPTS
-               if unicodedata.name(char, "").startswith(script + " ")}
+    scripts = _lookalike_scripts(username)
     if len(scripts) > 1:
         raise InvalidInputError(
             "A user name cannot mix Latin, Greek and Cyrillic letters (they look alike): "
@@ -65,12 +62,25 @@ def check_username(username: str) -> str:
     return username
 
 
-def _username_char(char: str, previous: str) -> bool:
+def _well_formed(name: str) -> bool:
+    return (
+        USERNAME_MIN_CHARS <= len(name) <= USERNAME_MAX_CHARS
+        and any(char.isalnum() for char in name)
+        and all(_allowed(char, previous) for previous, char in zip(" " + name, name))
+    )
+
+
+def _allowed(char: str, previous: str) -> bool:
     """A letter, a decimal digit, one of ._- or a combining mark on a letter (Hindi, Thai...)."""
     category = unicodedata.category(char)
     if category.startswith("L") or category == "Nd" or char in USERNAME_PUNCTUATION:
         return True
     return category in ("Mn", "Mc") and (previous.isalpha() or unicodedata.category(previous) in ("Mn", "Mc"))
+
+
+def _lookalike_scripts(name: str) -> set[str]:
+    return {script for char in name if char.isalpha() for script in LOOKALIKE_SCRIPTS
+            if unicodedata.name(char, "").startswith(script + " ")}
 
 
 def create_user(

@@ -208,22 +208,18 @@ class RedisStore:
     def __init__(self, client: Any, prefix: str | None = None) -> None:
         self._client = client
         self._prefix = REDIS_PREFIX if prefix is None else prefix
+        self._put_script = client.register_script(_PUT_SCRIPT)
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw = self._client.get(self._prefix + key)
         return json.loads(raw) if raw is not None else None
 
     def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
-        """The entry and its origin's index sets in one MULTI; each set expires with its newest
-        entry (every entry has the same TTL, so no older entry outlives its set)."""
+        """The entry and its origin's index sets in one script: each set lives at least as long
+        as the longest-lived entry it holds."""
         raw = json.dumps(value, ensure_ascii=False)
         ttl_ms = max(1, round(ttl_s * 1000))
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(self._prefix + key, raw, px=ttl_ms)
-        for index in self._indexes(origin or CacheOrigin()):
-            pipe.sadd(index, key)
-            pipe.pexpire(index, ttl_ms)
-        pipe.execute()
+        self._put_script(keys=[self._prefix + key, *self._indexes(origin or CacheOrigin())], args=[raw, ttl_ms, key])
 
     def delete(self, key: str) -> None:
         self._client.delete(self._prefix + key)
@@ -248,6 +244,19 @@ class RedisStore:
 
     def _index(self, kind: str, value: int) -> str:
         return f"{self._prefix}index:{kind}:{int(value)}"
+
+
+# KEYS[1] the entry, KEYS[2..] its index sets; ARGV: the value, the TTL in ms, the cache key.
+# A set's TTL only grows (PTTL is -1 for a set just made by SADD).
+_PUT_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do
+    redis.call('SADD', KEYS[i], ARGV[3])
+    if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
+        redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    end
+end
+"""
 
 
 def _text(value: bytes | str) -> str:

@@ -62,15 +62,18 @@ def backend(redis, redis_url, redis_prefix) -> Backend:
     return Backend(ResponseCache(RedisStore(redis), ttl_s=3600), Settings(redis_url=redis_url), texts, origins)
 
 
-def test_an_index_set_lives_at_least_as_long_as_its_entries(redis, redis_prefix):
+@pytest.mark.parametrize("ttls", [(30, 600), (600, 30)], ids=["growing", "shrinking"])
+def test_an_index_set_lives_at_least_as_long_as_its_entries(redis, redis_prefix, ttls):
+    """Even when the TTL setting changes between two answers of one session."""
     store = RedisStore(redis)
-    store.put("a" * 64, {"text": "older"}, 30, CacheOrigin(5, 50))
-    store.put("b" * 64, {"text": "newer"}, 600, CacheOrigin(5, 51))
-    entry_ttls = [redis.pttl(redis_prefix + key * 64) for key in "ab"]
-    session_index = redis.pttl(f"{redis_prefix}index:session:5")
-    draft_indexes = [redis.pttl(f"{redis_prefix}index:draft:{n}") for n in (50, 51)]
-    assert 0 < max(entry_ttls) <= session_index
-    assert all(0 < entry <= index for entry, index in zip(entry_ttls, draft_indexes))
+    store.put("a" * 64, {"text": "first"}, ttls[0], CacheOrigin(5, 50))
+    store.put("b" * 64, {"text": "second"}, ttls[1], CacheOrigin(5, 51))
+    expiry = redis.pexpiretime  # absolute, in ms (Redis 7)
+    entries = [expiry(redis_prefix + key * 64) for key in "ab"]
+    session_index = expiry(f"{redis_prefix}index:session:5")
+    draft_indexes = [expiry(f"{redis_prefix}index:draft:{n}") for n in (50, 51)]
+    assert 0 < max(entries) <= session_index
+    assert all(0 < entry <= index for entry, index in zip(entries, draft_indexes))
     assert redis.smembers(f"{redis_prefix}index:session:5") == {b"a" * 64, b"b" * 64}
 
 
