@@ -1,6 +1,7 @@
 """The audit trail: who did what, when; filtered and exported for the Audit page.
 
-Actions recorded (prefix.name): auth.sign_in, auth.failed, auth.sign_out; user.create,
+Actions recorded (prefix.name): auth.sign_in, auth.failed (target: the account's name, or
+"unknown:" and a keyed hash of what was typed, see unknown_name), auth.sign_out; user.create,
 user.role, user.disable, user.enable, user.password_reset, user.password_change;
 provider.add, provider.edit, provider.remove, secrets.rotate (key changes); policy.save
 (thresholds); review.claim, review.approved, review.rejected; reference.*, project.create,
@@ -10,21 +11,31 @@ session.delete; privacy.export, privacy.delete, privacy.retention.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from core.config import get_settings
 from core.constants import AUDIT_QUERY_LIMIT
 from core.errors import InvalidInputError
 from core.models import AuditEvent, User
+from core.secrets import derived_key
+from core.spreadsheet import safe_row
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 CSV_COLUMNS = ("id", "time_utc", "actor", "action", "target", "detail")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+AUDIT_NAME_PURPOSE = "audit:unknown-user-name"
+UNKNOWN_NAME_PREFIX = "unknown:"  # the target of a failed sign-in with a name of no account
+_NAME_HASH_HEX = 16
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,16 @@ class AuditRow:
 def record(session: Session, *, actor_id: int | None, action: str, target: str = "", **detail: Any) -> None:
     """Add an event to the caller's transaction (it commits with the change it describes)."""
     session.add(AuditEvent(actor_id=actor_id, action=action, target=target, detail=detail))
+
+
+def unknown_name(typed: str, *, settings: Settings | None = None) -> str:
+    """What the trail keeps of a user name that names no account: a keyed hash (HMAC-SHA256,
+    the key derived from the master key, core.secrets.derived_key), never the text, which may be
+    a password typed in the wrong box. The same typed name gives the same value, so repeated
+    guesses still show as such; without the key the value tells nothing about the text."""
+    key = derived_key(settings or get_settings(), AUDIT_NAME_PURPOSE)
+    digest = hmac.new(key, typed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return UNKNOWN_NAME_PREFIX + digest[:_NAME_HASH_HEX]
 
 
 def recent_events(*, session: Session, limit: int = 200) -> list[AuditEvent]:
@@ -86,18 +107,12 @@ def query_events(
 
 
 def to_csv(rows: Iterable[AuditRow]) -> str:
-    """CSV text of the rows; cells a spreadsheet would run as a formula are prefixed with '."""
+    """CSV text of the rows; cells a spreadsheet would run as a formula are neutralised (core.spreadsheet)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         cells = (row.id, row.time.isoformat(), row.actor, row.action, row.target,
                  json.dumps(row.detail, ensure_ascii=False, sort_keys=True, default=str))
-        writer.writerow([_safe_cell(cell) for cell in cells])
+        writer.writerow(safe_row(cells))
     return buffer.getvalue()
-
-
-def _safe_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # security and privacy (core.security, core.throttle, core.privacy)
     session_idle_minutes: int = Field(default=constants.SESSION_IDLE_MINUTES, ge=0)  # 0: never
     ip_allowlist: str = ""  # comma-separated CIDR ranges (IPv4 or IPv6); empty: every address
+    trusted_proxies: str = ""  # CIDR ranges whose X-Forwarded-For is believed; empty: none (core.client_address)
     login_max_failures: int = Field(default=constants.LOGIN_MAX_FAILURES, ge=0)  # 0: no limit
     login_max_failures_per_address: int = Field(default=constants.LOGIN_MAX_FAILURES_PER_ADDRESS, ge=0)
     login_window_minutes: int = Field(default=constants.LOGIN_WINDOW_MINUTES, ge=1)
@@ -69,9 +70,9 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("ip_allowlist")
+    @field_validator("ip_allowlist", "trusted_proxies")
     @classmethod
-    def _allowlist(cls, value: str) -> str:
+    def _networks(cls, value: str) -> str:
         from core.errors import InvalidInputError
         from core.security import parse_allowlist
 
@@ -91,6 +92,13 @@ class Settings(BaseSettings):
         from core.security import parse_allowlist
 
         return parse_allowlist(self.ip_allowlist)
+
+    @property
+    def trusted_proxy_networks(self):
+        """DRAFTGATE_TRUSTED_PROXIES as ip_network objects; empty: forwarded headers are ignored."""
+        from core.security import parse_allowlist
+
+        return parse_allowlist(self.trusted_proxies)
 
     @property
     def resolved_database_url(self) -> str:

@@ -39,7 +39,7 @@ from core import constants, moderation, presets
 from core.db import chunks, open_session
 from core.errors import DatabaseBusyError, DraftgateError, InvalidInputError
 from core.gate import score_and_route
-from core.llm.cache import CacheMode
+from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.models import Draft, Turn, User, utcnow
@@ -127,6 +127,7 @@ class PreparedTurn:
     params: GenerationParams
     provider: ProviderConfig
     preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
+    session_id: int | None = None  # the writing session's id (a cached answer's origin)
 
 
 def prepare_turn(
@@ -177,7 +178,7 @@ def prepare_turn(
     writing_session.updated_at = utcnow()
     session.add(writing_session)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset)
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset, session_id=writing_session.id)
 
 
 def stream_draft(
@@ -197,7 +198,8 @@ def stream_draft(
     stream: CompletionStream | None = None
     try:
         with KEEPER.writing(engine, [draft_id]):
-            stream = client.stream(prepared.prompt, prepared.params, cache=cache)
+            stream = client.stream(prepared.prompt, prepared.params, cache=cache,
+                                   origin=CacheOrigin(prepared.session_id, draft_id))
             saves = PartialSaves(engine, draft_id)
             for delta in stream:
                 safe = masker.feed(delta)

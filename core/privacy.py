@@ -4,20 +4,28 @@ What belongs to a user, and what deletion does with it:
 
     User row, sign-in failures for the name            deleted
     WritingSession they own -> Turn -> Draft            deleted, with each draft's Score,
-                                                        ReviewItem and Comment (anyone's)
+                                                        ReviewItem and Comment (anyone's), and
+                                                        the review.* audit events of those items
+                                                        (a reviewer's reason quotes the draft):
+                                                        target and detail cleared
     Comment they wrote on others' drafts                deleted
     ReviewItem they claimed / decided on others' drafts the claim is released, the decider
                                                         cleared, their reason removed (an
                                                         approved edit stays: it is now the
                                                         writer's draft)
-    ThresholdPolicy they authored                       kept (project settings), author cleared
+    ThresholdPolicy they authored                       kept (project settings), author and
+                                                        note (their words) cleared
     Job they own (holds prompts)                        deleted
     Reference promoted from one of their drafts         deleted
     Preset answer made from one of their drafts         deleted (its answer is their text;
                                                         retention, below, only unlinks it)
     AuditEvent they did, or naming them                 kept as "something happened": actor,
                                                         target and detail cleared
-    Response cache (CacheEntry table, Redis)            entries holding their drafts' text deleted
+    Response cache (CacheEntry table, Redis)            answers asked for their sessions or drafts
+                                                        deleted (by origin, core.llm.cache)
+
+Deleting one session (core.sessions) and retention take the same copies along (forget_copies):
+the cached answers and the review events quoting its drafts.
 
 The export holds all of these but the response cache (copies of their drafts' text).
 Then one anonymised event `privacy.delete` (counts only) records that a deletion happened.
@@ -37,18 +45,23 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from core import audit
+from core.config import get_settings
 from core.db import chunks
 from core.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from core.llm.cache import RedisStore, delete_by_origin
+from core.llm.ratelimit import redis_client
 from core.models import (
-    AuditEvent, CacheEntry, Comment, Draft, Job, LoginFailure, Preset, Project, Reference, ReviewItem, Score,
+    AuditEvent, Comment, Draft, Job, LoginFailure, Preset, Project, Reference, ReviewItem, Score,
     ThresholdPolicy, Turn, User, WritingSession, utcnow,
 )
 from core.security import require_actor, verify_password
@@ -246,6 +259,8 @@ def delete_user_data(
     session_ids = select(WritingSession.id).where(WritingSession.owner_id == user.id)
     draft_ids = _draft_ids(user.id)
     texts = _draft_texts(session, draft_ids)
+    forget_copies(session, session_ids=list(session.exec(session_ids)), draft_ids=list(session.exec(draft_ids)),
+                  settings=settings, report=report)
     report.presets = _count(session.exec(delete(Preset).where(col(Preset.source_draft_id).in_(draft_ids))))
 
     _delete_drafts(session, draft_ids, report)
@@ -261,19 +276,17 @@ def delete_user_data(
         update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
         .values(decided_by_id=None, decision_reason=case((ReviewItem.decision_reason == "", ""), else_=DELETED_REASON))
     )
-    session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None))
+    session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None, note=""))
     report.jobs = _count(session.exec(delete(Job).where(Job.owner_id == user.id)))
     report.references = _delete_promoted_references(session, texts)
-    report.audit_events_anonymised = _anonymise_audit(session, user.id, username)
+    report.audit_events_anonymised += _anonymise_audit(session, user.id, username)
     session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
     session.exec(delete(User).where(User.id == user.id))
-    report.cache_entries = _purge_cache_table(session, texts)
     audit.record(
         session, actor_id=None if actor_id == user_id else actor_id, action="privacy.delete", target="",
         by="self" if actor_id == user_id else "admin", **report.counts(),
     )
     session.commit()
-    report.cache_entries += _purge_redis(settings, texts, report)
     scrub_storage(session, report)
     return report
 
@@ -292,7 +305,8 @@ def apply_retention(
     cutoff = (now or utcnow()) - timedelta(days=days)
     report = DeletionReport()
     draft_ids = select(Draft.id).where(col(Draft.created_at) < cutoff)
-    texts = _draft_texts(session, draft_ids)
+    old_draft_ids = list(session.exec(draft_ids))
+    forget_copies(session, session_ids=(), draft_ids=old_draft_ids, settings=settings, report=report)
     # a preset answer made from an old draft is the editors' now: it stays, without the link
     session.exec(update(Preset).where(col(Preset.source_draft_id).in_(draft_ids)).values(source_draft_id=None))
     _delete_drafts(session, draft_ids, report)
@@ -301,17 +315,17 @@ def apply_retention(
         delete(Turn).where(col(Turn.created_at) < cutoff, col(Turn.id).not_in(with_drafts))
     ))
     with_turns = select(Turn.session_id).distinct()
-    report.sessions = _count(session.exec(
-        delete(WritingSession).where(col(WritingSession.updated_at) < cutoff, col(WritingSession.id).not_in(with_turns))
+    old_session_ids = list(session.exec(
+        select(WritingSession.id).where(col(WritingSession.updated_at) < cutoff, col(WritingSession.id).not_in(with_turns))
     ))
+    for chunk in chunks(old_session_ids):
+        report.sessions += _count(session.exec(delete(WritingSession).where(col(WritingSession.id).in_(chunk))))
     report.jobs = _count(session.exec(
         delete(Job).where(col(Job.created_at) < cutoff, col(Job.status).in_(("succeeded", "failed", "cancelled")))
     ))
-    report.cache_entries = _purge_cache_table(session, texts)
     if report.drafts or report.turns or report.sessions or report.jobs:
         audit.record(session, actor_id=actor_id, action="privacy.retention", target="", days=days, **report.counts())
     session.commit()
-    report.cache_entries += _purge_redis(settings, texts, report)
     if report.drafts or report.turns or report.sessions:
         scrub_storage(session, report)
     return report
@@ -387,43 +401,49 @@ def _anonymise_audit(session: Session, user_id: int, username: str) -> int:
     return _count(session.exec(by_user)) + _count(session.exec(naming))
 
 
-def _purge_cache_table(session: Session, texts: set[str]) -> int:
-    """Cached answers whose text is one of these (the cache key is a hash: the value tells)."""
-    if not texts:
-        return 0
-    doomed = [entry.key for entry in session.exec(select(CacheEntry)) if _holds(entry.value, texts)]
-    for chunk in chunks(doomed):
-        session.exec(delete(CacheEntry).where(col(CacheEntry.key).in_(chunk)))
-    return len(doomed)
+def forget_copies(
+    session: Session, *, session_ids: Sequence[int], draft_ids: Sequence[int], settings: Settings | None = None,
+    report: DeletionReport | None = None,
+) -> DeletionReport:
+    """Before these writing sessions and drafts are deleted: remove the copies of their text kept
+    elsewhere, namely the response cache's answers (purge_cached_answers) and reviewers' words about
+    them in the audit trail (the review.* events of their review items, whose `reason` quotes the
+    draft: target and detail cleared, the event kept). Counts go to `report` (a new one if None)."""
+    report = report or DeletionReport()
+    report.cache_entries += purge_cached_answers(
+        session, session_ids=session_ids, draft_ids=draft_ids, settings=settings, report=report
+    )
+    item_ids = [item_id for chunk in chunks(list(draft_ids))
+                for item_id in session.exec(select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(chunk)))]
+    for chunk in chunks([f"review:{item_id}" for item_id in item_ids]):
+        report.audit_events_anonymised += _count(session.exec(
+            update(AuditEvent).where(col(AuditEvent.target).in_(chunk)).values(target="", detail={})
+        ))
+    return report
 
 
-def _purge_redis(settings: Settings | None, texts: set[str], report: DeletionReport) -> int:
-    if settings is None or not settings.redis_url or not texts:
-        return 0
-    from redis.exceptions import RedisError
-
-    from core.llm.cache import REDIS_PREFIX
-    from core.llm.ratelimit import redis_client
-
-    removed = 0
+def purge_cached_answers(
+    session: Session, *, session_ids: Sequence[int], draft_ids: Sequence[int], settings: Settings | None = None,
+    report: DeletionReport | None = None,
+) -> int:
+    """Delete the response cache's answers asked for these writing sessions or drafts: the
+    CacheEntry rows in the caller's transaction, and the Redis entries at once when Redis is
+    configured (`settings`, default: read now). The count deleted; a Redis failure is a warning
+    (in `report`), never a failed deletion: its entries expire on their own."""
+    removed = delete_by_origin(session, session_ids=session_ids, draft_ids=draft_ids)
+    settings = settings or get_settings()
+    if not settings.redis_url or not (session_ids or draft_ids):
+        return removed
+    client = redis_client(settings.redis_url)
     try:
-        client = redis_client(settings.redis_url)
-        for key in client.scan_iter(match=REDIS_PREFIX + "*", count=500):
-            raw = client.get(key)
-            try:
-                value = json.loads(raw) if raw is not None else None
-            except ValueError:
-                continue
-            if _holds(value, texts):
-                removed += client.delete(key)
+        removed += RedisStore(client).purge_origins(session_ids=session_ids, draft_ids=draft_ids)
     except RedisError as err:
         logger.warning("could not purge the Redis response cache: %s", err)
-        report.warnings.append(f"The Redis response cache could not be purged ({err}); its entries expire on their own.")
+        if report is not None:
+            report.warnings.append(f"The Redis response cache could not be purged ({err}); its entries expire on their own.")
+    finally:
+        client.close()
     return removed
-
-
-def _holds(value: object, texts: set[str]) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("text"), str) and value["text"] in texts
 
 
 def _target(session: Session, user_id: int, actor_id: int | None) -> User:

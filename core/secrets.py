@@ -5,6 +5,8 @@ file `master.key` in the data directory, created with mode 0600 on first use. Lo
 stored secrets unreadable (they must be entered again); anyone holding it and the database can
 read them, so keep it out of backups of the database.
 
+Keys for other purposes (keyed hashes in the audit trail) are derived from it (derived_key).
+
 An encrypted value is "v1:" + base64(12-byte nonce + ciphertext + tag). The `purpose` (e.g.
 "provider:openai") is authenticated with it, so a value copied to another row does not decrypt.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -41,6 +45,13 @@ def master_key(settings: Settings) -> bytes:
     if configured:
         return _decode_key(configured, "DRAFTGATE_MASTER_KEY")
     return _key_file(settings.data_dir / KEY_FILE_NAME)
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    """A key of its own for `purpose` (e.g. "audit:unknown-user-name"), derived from the master
+    key (HMAC-SHA256 of the purpose), so the master key itself only ever encrypts. Rotating the
+    master key changes every derived key too."""
+    return hmac.new(master_key(settings), purpose.encode(), hashlib.sha256).digest()
 
 
 def new_master_key() -> str:

@@ -23,6 +23,7 @@ from core.errors import InvalidInputError, NotFoundError
 from core.jobs import QUEUED, RUNNING
 from core.llm.types import GenerationParams
 from core.models import Comment, Draft, Job, Project, Provider, ReviewItem, Score, Turn, User, WritingSession, utcnow
+from core.privacy import forget_copies
 from core.prompts import Exchange
 from core.security import require
 
@@ -108,10 +109,12 @@ def set_provider(*, session: Session, user: User, public_id: str, provider_name:
 
 
 def delete_session(*, session: Session, user: User, public_id: str) -> None:
-    """Delete a session with its turns, drafts, scores, review items and comments."""
+    """Delete a session with its turns, drafts, scores, review items and comments, and the copies
+    of its text (cached answers, reviewers' reasons in the audit trail: core.privacy.forget_copies)."""
     writing_session = get_session(session=session, user=user, public_id=public_id)
     turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
     draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+    forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
     for table in (Score, Comment, ReviewItem):
         session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
     session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))

@@ -3,12 +3,23 @@
 Every change an admin makes is checked here (require_actor "admin"), not only on the page,
 and audited. Nobody can demote or disable the last enabled admin (privacy.delete_user_data
 keeps the same rule for deletion).
+
+User names: 2-64 letters of any script (with their combining marks), digits, dots, dashes
+and underscores, NFKC-normalised (a full-width "ａｎａ" typed with a Chinese input method is
+"ana"). No spaces, controls or invisible characters (zero-width joiners, direction marks);
+no mix of Latin, Greek and Cyrillic letters, whose look-alikes ("pаypal" with a Cyrillic а)
+would pass for another account's name.
+
+A sign-in that fails, for whatever reason (unknown name, wrong password, disabled account),
+gets one answer and one audit shape: `auth.failed` with the account's name as target, or a
+keyed hash of what was typed when it names no account (people type passwords there).
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
@@ -19,15 +30,57 @@ from core.security import (
     check_password, check_role, generate_password, hash_password, require_actor, verify_password,
 )
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-USERNAME_RULE = "A user name has 2-64 letters, digits, dots, dashes or underscores."
+if TYPE_CHECKING:
+    from core.config import Settings
+
+USERNAME_MIN_CHARS, USERNAME_MAX_CHARS = 2, 64
+USERNAME_PUNCTUATION = "._-"
+USERNAME_RULE = (
+    "A user name has 2-64 letters (of any script), digits, dots, dashes or underscores, "
+    "with no spaces or invisible characters."
+)
+LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+WRONG_CREDENTIALS = "Wrong user name or password."
+
+
+def normalize_username(username: str) -> str:
+    """What a typed user name means: NFKC (full-width letters and digits become plain ones), stripped."""
+    return unicodedata.normalize("NFKC", username or "").strip()
 
 
 def check_username(username: str) -> str:
-    username = (username or "").strip()
-    if not USERNAME_PATTERN.fullmatch(username):
+    """The normalised user name, or InvalidInputError saying what is wrong with it."""
+    username = normalize_username(username)
+    if not _well_formed(username):
         raise InvalidInputError(USERNAME_RULE)
+    scripts = _lookalike_scripts(username)
+    if len(scripts) > 1:
+        raise InvalidInputError(
+            "A user name cannot mix Latin, Greek and Cyrillic letters (they look alike): "
+            f"this one has {' and '.join(sorted(s.title() for s in scripts))} letters."
+        )
     return username
+
+
+def _well_formed(name: str) -> bool:
+    return (
+        USERNAME_MIN_CHARS <= len(name) <= USERNAME_MAX_CHARS
+        and any(char.isalnum() for char in name)
+        and all(_allowed(char, previous) for previous, char in zip(" " + name, name))
+    )
+
+
+def _allowed(char: str, previous: str) -> bool:
+    """A letter, a decimal digit, one of ._- or a combining mark on a letter (Hindi, Thai...)."""
+    category = unicodedata.category(char)
+    if category.startswith("L") or category == "Nd" or char in USERNAME_PUNCTUATION:
+        return True
+    return category in ("Mn", "Mc") and (previous.isalpha() or unicodedata.category(previous) in ("Mn", "Mc"))
+
+
+def _lookalike_scripts(name: str) -> set[str]:
+    return {script for char in name if char.isalpha() for script in LOOKALIKE_SCRIPTS
+            if unicodedata.name(char, "").startswith(script + " ")}
 
 
 def create_user(
@@ -54,24 +107,28 @@ def authenticate(
     password: str,
     address: str | None = None,
     limits: throttle.LoginLimits = throttle.DEFAULT_LIMITS,
+    settings: Settings | None = None,
 ) -> User:
     """The user with this name and password; raises AuthenticationError, or RateLimitedError
-    (saying how long to wait) after too many failures for the name or the address."""
-    username = (username or "").strip()
-    throttle.check_allowed(session, username=username, address=address, limits=limits)
+    (saying how long to wait) after too many failures for the name or the address.
+
+    The attempt is counted before the password is checked (core.throttle.reserve_attempt), so
+    parallel attempts never check more passwords than the limit. `settings` (default: read
+    now) give the key of the audit trail's hashes of unknown names."""
+    username = normalize_username(username)
+    reservation = throttle.reserve_attempt(session.get_bind(), username=username, address=address, limits=limits)
     user = session.exec(select(User).where(User.username == username)).first() if username else None
     if user is None:
         verify_password(_dummy_hash(), password or "")  # the same work as for a real name
         ok = False
     else:
         ok = verify_password(user.password_hash, password or "")
-    if not ok:
-        throttle.record_failure(session, username=username, address=address, window=limits.window)
-        audit.record(session, actor_id=None, action="auth.failed", target=username[:64], address=address or "")
+    if not ok or user.disabled:  # a disabled account must not tell that the password was right
+        target = user.username if user is not None else audit.unknown_name(username, settings=settings)
+        audit.record(session, actor_id=None, action="auth.failed", target=target, address=address or "")
         session.commit()
-        raise AuthenticationError("Wrong user name or password.")
-    if user.disabled:
-        raise AuthenticationError("This account is disabled; ask an admin.")
+        raise AuthenticationError(WRONG_CREDENTIALS)
+    throttle.release(session, reservation)
     throttle.clear_user(session, username=username)
     audit.record(session, actor_id=user.id, action="auth.sign_in", target=user.username, address=address or "")
     session.commit()

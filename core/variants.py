@@ -34,6 +34,7 @@ from core.gate import score_and_route
 from core.generation import KEEPER, PartialSaves, complete_draft, mark_unfinished, prepare_turn
 from core.jobs import JobCancelled, JobContext, JobRunner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
+from core.llm.cache import CacheOrigin
 from core.llm.client import LLMClient, Prompt
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.models import Draft, User, utcnow
@@ -85,6 +86,7 @@ def start_variants(
     draft_ids = [draft.id for draft in drafts]
     payload = {
         "turn_id": prepared.turn_id,
+        "session_id": prepared.session_id,
         "draft_ids": draft_ids,
         "prompt": _prompt_to_json(prepared.prompt),
         "params": params.to_dict(),
@@ -121,7 +123,8 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     draft_ids: list[int] = payload["draft_ids"]
     prompt = _prompt_from_json(payload["prompt"])
     params = GenerationParams.from_dict(payload["params"])
-    requests = [BatchRequest(prompt, variant_params(params, variant)) for variant in range(len(draft_ids))]
+    requests = [BatchRequest(prompt, variant_params(params, variant), origin=CacheOrigin(payload.get("session_id"), draft_id))
+                for variant, draft_id in enumerate(draft_ids)]
     ctx.set_total(len(requests))
     saves = [PartialSaves(ctx.engine, draft_id) for draft_id in draft_ids]
 

@@ -7,10 +7,12 @@ signed out, shown once on the sign-in page).
 
 from __future__ import annotations
 
+import os
 import time
 
 import streamlit as st
 
+from core.client_address import address_behind_uvicorn, uvicorn_trusted_networks
 from core.db import open_session
 from core.errors import DraftgateError
 from core.models import User
@@ -22,14 +24,18 @@ from ui import resources
 USER_KEY = "auth.user_id"
 LAST_SEEN_KEY = "auth.last_seen"
 NOTICE_KEY = "auth.notice"
-LOOPBACK = "127.0.0.1"
 
 
 def client_address() -> str:
-    """The browser's address. Streamlit gives None for loopback connections (this machine);
-    behind a reverse proxy on this machine, uvicorn takes it from X-Forwarded-For."""
-    address = st.context.ip_address
-    return address if isinstance(address, str) and address else LOOPBACK
+    """The browser's address: X-Forwarded-For is believed only from DRAFTGATE_TRUSTED_PROXIES
+    (core.client_address works back from what uvicorn, under Streamlit, reports of the peer)."""
+    seen = st.context.ip_address
+    return address_behind_uvicorn(
+        seen if isinstance(seen, str) and seen else None,
+        st.context.headers.get_all("X-Forwarded-For"),
+        resources.settings().trusted_proxy_networks,
+        uvicorn_trusted_networks(os.environ.get("FORWARDED_ALLOW_IPS")),
+    )
 
 
 def network_gate() -> None:

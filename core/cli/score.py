@@ -14,6 +14,7 @@ from typing import IO, Any
 from core.constants import METRICS
 from core.errors import InvalidInputError
 from core.scoring import score
+from core.spreadsheet import safe_row
 
 EXIT_OK = 0
 EXIT_BAD_LINES = 2
@@ -148,7 +149,7 @@ class _Writer:
     def __init__(self, output: Path | None, id_field: str, metrics: tuple[str, ...]) -> None:
         self._metrics = metrics
         self._close = False
-        self._csv: csv.DictWriter | None = None
+        self._csv = None  # a csv writer, for a .csv output
         suffix = output.suffix.lower() if output else ".jsonl"
         if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
             raise InvalidInputError(f"Cannot tell the output format of {output}: use .jsonl or .csv.")
@@ -160,9 +161,9 @@ class _Writer:
                 raise InvalidInputError(f"Cannot write {output}: {err.strerror or err}.") from err
             self._close = True
         if suffix == ".csv":
-            fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics)]
-            self._csv = csv.DictWriter(self._stream, fieldnames=fields)
-            self._csv.writeheader()
+            self._fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics)]
+            self._csv = csv.writer(self._stream)
+            self._csv.writerow(safe_row(self._fields))
 
     def write(self, row: dict) -> None:
         if self._csv is None:
@@ -171,7 +172,7 @@ class _Writer:
         flat = {k: v for k, v in row.items() if k != "signatures"}
         for metric in self._metrics:
             flat[f"signature_{metric}"] = row["signatures"].get(metric, "")
-        self._csv.writerow({k: ("" if v is None else v) for k, v in flat.items()})
+        self._csv.writerow(safe_row("" if flat[field] is None else flat[field] for field in self._fields))
 
     def close(self) -> None:
         if self._close:

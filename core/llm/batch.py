@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from core.constants import MAX_BATCH_CONCURRENCY
 from core.errors import DraftgateError, InvalidInputError
-from core.llm.cache import CacheMode
+from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient, Prompt
 from core.llm.types import GenerationParams, GenerationResult
 
@@ -37,6 +37,7 @@ class BatchRequest:
     prompt: Prompt
     params: GenerationParams
     cache: CacheMode = "auto"
+    origin: CacheOrigin | None = None  # the session and draft a cached answer belongs to
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def run_batch(
             outcome = _read_stream(client, index, request, stopper, on_text)
         else:
             try:
-                outcome = BatchOutcome(index, result=client.generate(request.prompt, request.params, cache=request.cache))
+                result = client.generate(request.prompt, request.params, cache=request.cache, origin=request.origin)
+                outcome = BatchOutcome(index, result=result)
             except DraftgateError as err:
                 outcome = BatchOutcome(index, error=err)
         if on_outcome is not None:
@@ -106,7 +108,7 @@ def _read_stream(
     on_text: Callable[[int, str], None] | None,
 ) -> BatchOutcome:
     try:
-        answer = client.stream(request.prompt, request.params, cache=request.cache)
+        answer = client.stream(request.prompt, request.params, cache=request.cache, origin=request.origin)
     except DraftgateError as err:
         return BatchOutcome(index, error=err)
     with answer, stopper.tracking(answer):

@@ -13,6 +13,14 @@ Modes (per call):
 
 Stores: `DatabaseStore` (the CacheEntry table; the default) and `RedisStore`, with the same
 behaviour. A store that fails (Redis down, database locked) costs a log line, never a request.
+
+Each answer stored for a writing session keeps its origin (`CacheOrigin`: the session and the
+draft it was written for), so deleting that session or draft deletes it too (core.privacy):
+
+    CacheEntry table   session_id, draft_id columns           delete_by_origin(session, ...)
+    Redis              <prefix><key> plus index sets          RedisStore.purge_origins(...)
+                       <prefix>index:session:<id>, <prefix>index:draft:<id>
+                       holding the keys (expiring with their newest entry)
 """
 
 from __future__ import annotations
@@ -22,15 +30,17 @@ import itertools
 import json
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import delete
+from sqlmodel import Session, col, delete
 
 from core import constants
-from core.db import open_session
+from core.db import chunks, open_session
 from core.errors import DatabaseBusyError
 from core.llm.ratelimit import redis_client
 from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
@@ -47,6 +57,14 @@ CacheMode = Literal["auto", "use", "refresh", "off"]
 CACHE_MODES: tuple[str, ...] = ("auto", "use", "refresh", "off")
 REDIS_PREFIX = "draftgate:cache:"
 _STREAM_FIELDS = ("stream", "stream_options")
+
+
+@dataclass(frozen=True)
+class CacheOrigin:
+    """The writing session and draft an answer was asked for (either may be unknown: None)."""
+
+    session_id: int | None = None
+    draft_id: int | None = None
 
 
 def cache_key(provider: ProviderConfig, body: dict[str, Any]) -> str:
@@ -76,9 +94,11 @@ def stores(mode: CacheMode, params: GenerationParams) -> bool:
 class CacheStore(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None: ...
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int: ...
 
 
 class ResponseCache:
@@ -108,10 +128,10 @@ class ResponseCache:
                 self.hits += 1
         return result
 
-    def put(self, key: str, result: GenerationResult) -> None:
+    def put(self, key: str, result: GenerationResult, origin: CacheOrigin | None = None) -> None:
         value = {**result.to_dict(), "cached": False}
         try:
-            self.store.put(key, value, self.ttl_s)
+            self.store.put(key, value, self.ttl_s, origin)
         except (SQLAlchemyError, DatabaseBusyError, OSError, RedisError) as err:
             logger.warning("response cache store failed (the answer is kept, not cached): %s", err)
 
@@ -136,13 +156,15 @@ class DatabaseStore:
                 return None
             return entry.value
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
         now = utcnow()
+        origin = origin or CacheOrigin()
         with open_session(self._engine) as session:
             entry = session.get(CacheEntry, key) or CacheEntry(key=key, value=value, expires_at=now)
             entry.value = value
             entry.created_at = now
             entry.expires_at = now + timedelta(seconds=ttl_s)
+            entry.session_id, entry.draft_id = origin.session_id, origin.draft_id  # the answer's, not an earlier one's
             session.add(entry)
             try:
                 session.commit()
@@ -158,6 +180,12 @@ class DatabaseStore:
                 session.delete(entry)
                 session.commit()
 
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+        with open_session(self._engine) as session:
+            removed = delete_by_origin(session, session_ids=session_ids, draft_ids=draft_ids)
+            session.commit()
+            return removed
+
     def purge_expired(self) -> int:
         with open_session(self._engine) as session:
             removed = session.exec(delete(CacheEntry).where(CacheEntry.expires_at <= utcnow()))
@@ -165,23 +193,75 @@ class DatabaseStore:
             return removed.rowcount
 
 
-class RedisStore:
-    """Entries as JSON strings in Redis, expired by Redis itself."""
+def delete_by_origin(session: Session, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+    """Delete (in the caller's transaction) the CacheEntry rows asked for these sessions or drafts."""
+    removed = 0
+    for column, ids in ((CacheEntry.session_id, session_ids), (CacheEntry.draft_id, draft_ids)):
+        for chunk in chunks(list(ids)):
+            result = session.exec(delete(CacheEntry).where(col(column).in_(chunk)))
+            removed += max(result.rowcount or 0, 0)
+    return removed
 
-    def __init__(self, client: Any, prefix: str = REDIS_PREFIX) -> None:
+
+class RedisStore:
+    """Entries as JSON strings in Redis, expired by Redis itself; index sets by origin."""
+
+    def __init__(self, client: Any, prefix: str | None = None) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = REDIS_PREFIX if prefix is None else prefix
+        self._put_script = client.register_script(_PUT_SCRIPT)
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw = self._client.get(self._prefix + key)
         return json.loads(raw) if raw is not None else None
 
-    def put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+    def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
+        """The entry and its origin's index sets in one script: each set lives at least as long
+        as the longest-lived entry it holds."""
         raw = json.dumps(value, ensure_ascii=False)
-        self._client.set(self._prefix + key, raw, px=max(1, round(ttl_s * 1000)))
+        ttl_ms = max(1, round(ttl_s * 1000))
+        self._put_script(keys=[self._prefix + key, *self._indexes(origin or CacheOrigin())], args=[raw, ttl_ms, key])
 
     def delete(self, key: str) -> None:
         self._client.delete(self._prefix + key)
+
+    def purge_origins(self, *, session_ids: Sequence[int] = (), draft_ids: Sequence[int] = ()) -> int:
+        """Delete the entries asked for these sessions or drafts, and their index sets; the count deleted."""
+        indexes = [self._index("session", i) for i in session_ids] + [self._index("draft", i) for i in draft_ids]
+        removed = 0
+        for chunk in chunks(indexes):
+            pipe = self._client.pipeline(transaction=False)
+            for index in chunk:
+                pipe.smembers(index)
+            keys = {self._prefix + _text(key) for members in pipe.execute() for key in members}
+            if keys:
+                removed += self._client.delete(*keys)
+            self._client.delete(*chunk)
+        return removed
+
+    def _indexes(self, origin: CacheOrigin) -> list[str]:
+        return [self._index(kind, value) for kind, value in (("session", origin.session_id), ("draft", origin.draft_id))
+                if value is not None]
+
+    def _index(self, kind: str, value: int) -> str:
+        return f"{self._prefix}index:{kind}:{int(value)}"
+
+
+# KEYS[1] the entry, KEYS[2..] its index sets; ARGV: the value, the TTL in ms, the cache key.
+# A set's TTL only grows (PTTL is -1 for a set just made by SADD).
+_PUT_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do
+    redis.call('SADD', KEYS[i], ARGV[3])
+    if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
+        redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    end
+end
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def cache_from_settings(settings: Settings, *, engine: Engine | None) -> ResponseCache | None:

@@ -51,7 +51,7 @@ from core.errors import (
     LLMStatusError,
     LLMTimeoutError,
 )
-from core.llm.cache import CACHE_MODES, CacheMode, ResponseCache, cache_key, reads, stores
+from core.llm.cache import CACHE_MODES, CacheMode, CacheOrigin, ResponseCache, cache_key, reads, stores
 from core.llm.providers import check_api_key, is_loopback_host, validate_base_url
 from core.llm.ratelimit import ProviderRateLimiter, estimate_tokens, provider_limiter
 from core.llm.retry import Attempts, RetryPolicy, retry_after_s
@@ -152,9 +152,12 @@ class LLMClient:
         if self._owns_http:
             self._http.close()
 
-    def generate(self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto") -> GenerationResult:
+    def generate(
+        self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto", origin: CacheOrigin | None = None
+    ) -> GenerationResult:
         """The whole answer. `cache` decides whether the response cache is read and stored
-        (see core.llm.cache); `result.cached` tells a cache hit."""
+        (see core.llm.cache); `result.cached` tells a cache hit. `origin`: the session and
+        draft a stored answer belongs to (deleting them purges it)."""
         path, body = self._body(prompt, params)
         key = self._cache_key(body, params, cache)
         started = self._clock()
@@ -168,11 +171,14 @@ class LLMClient:
             response = self._send(request, stream=False, tokens=estimate_tokens(body))
             result = self._answer(response, started)
         if key and stores(cache, params):
-            self.cache.put(key, result)
+            self.cache.put(key, result, origin)
         return result
 
-    def stream(self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto") -> CompletionStream:
-        """Send the request now (so HTTP errors raise here) and return the stream of deltas.
+    def stream(
+        self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto", origin: CacheOrigin | None = None
+    ) -> CompletionStream:
+        """Send the request now (so HTTP errors raise here) and return the stream of deltas
+        (`cache` and `origin` as for generate).
 
         A cache hit (or a task-style provider) gives a stream that delivers the whole text at
         once; `stream.cache_hit` tells which.
@@ -183,7 +189,7 @@ class LLMClient:
         hit = self._lookup(key, params, cache, started)
         if hit is not None:
             return CompletionStream.replaying(hit, client=self)
-        store = (lambda result: self.cache.put(key, result)) if key and stores(cache, params) else None
+        store = (lambda result: self.cache.put(key, result, origin)) if key and stores(cache, params) else None
         if self.provider.api_style == "task":
             result = run_task(self, body, started=started)
             if store:

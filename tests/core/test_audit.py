@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.audit import actions, query_events, record, to_csv
-from core.errors import InvalidInputError
+from core.audit import UNKNOWN_NAME_PREFIX, actions, query_events, record, to_csv, unknown_name
+from core.errors import AuthenticationError, InvalidInputError
 from core.llm.registry import add_provider, update_provider
 from core.models import AuditEvent, ReviewItem, utcnow
 from core.policies import save_policy
@@ -80,3 +80,37 @@ def test_csv_has_a_header_every_row_and_no_formula_cells(db, admin):
     assert rows[0] == ["id", "time_utc", "actor", "action", "target", "detail"]
     assert rows[1][2:5] == ["admin", "x.csv", "'=HYPERLINK(\"http://evil\")"]
     assert rows[1][5] == '{"note": "a,b \\"c\\" 中文"}'
+
+
+# -- failed sign-ins: the typed name is kept only when it names an account --------------------
+
+
+def _failed_targets(db) -> list[str]:
+    return [e.target for e in db.exec(select(AuditEvent).where(AuditEvent.action == "auth.failed").order_by(AuditEvent.id))]
+
+
+def test_a_failed_sign_in_keeps_a_name_typed_by_mistake_only_as_a_keyed_hash(db, admin):
+    """People type their password in the name box: that text must not land in the trail."""
+    for typed in ("Tr0ub4dor&3-pass", "admin", "Tr0ub4dor&3-pass", "张伟的密码", " admin "):
+        with pytest.raises(AuthenticationError):
+            authenticate(session=db, username=typed, password="not-it", address="10.0.0.1")
+    first, known, again, chinese, known_again = _failed_targets(db)
+    assert known == known_again == "admin"  # an account's name is kept as it is
+    assert first == again and first.startswith(UNKNOWN_NAME_PREFIX) and chinese.startswith(UNKNOWN_NAME_PREFIX)
+    assert first != chinese
+    stored = " ".join(str((e.target, e.detail)) for e in db.exec(select(AuditEvent)))
+    assert "Tr0ub4dor" not in stored and "密码" not in stored
+
+
+def test_the_name_hash_is_keyed_by_the_master_key(data_dir, monkeypatch):
+    """Without the key the hash of a typed text cannot be checked against guesses."""
+    import hashlib
+
+    from core.secrets import new_master_key
+
+    monkeypatch.setenv("DRAFTGATE_MASTER_KEY", new_master_key())
+    one = unknown_name("hunter2-password", settings=Settings())
+    assert one == unknown_name("hunter2-password", settings=Settings())
+    assert one.removeprefix(UNKNOWN_NAME_PREFIX) not in hashlib.sha256(b"hunter2-password").hexdigest()
+    monkeypatch.setenv("DRAFTGATE_MASTER_KEY", new_master_key())
+    assert unknown_name("hunter2-password", settings=Settings()) != one

@@ -401,7 +401,7 @@ class RawClient:
     def __init__(self, error: LLMError | None = None) -> None:
         self.error = error
 
-    def stream(self, prompt, params, *, cache="auto") -> RawStream:
+    def stream(self, prompt, params, *, cache="auto", origin=None) -> RawStream:
         return RawStream(RAW, self.error)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from datetime import datetime, timezone
 
 from hypothesis import HealthCheck, example, given, settings
@@ -96,7 +97,8 @@ def test_user_names_take_any_text(username):
         cleaned = check_username(username)
     except InvalidInputError:
         return
-    assert cleaned == username.strip() and cleaned.isascii()
+    assert cleaned == unicodedata.normalize("NFKC", username).strip()
+    assert not any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Zs", "Zl", "Zp", "So") for char in cleaned)
 
 
 @SETTINGS

@@ -46,6 +46,27 @@ def scan(directory: Path, *texts: str) -> list[tuple[str, bytes]]:
     return hits
 
 
+def rows_holding(engine, *texts: str) -> list[tuple[str, str]]:
+    """Every (table, column) of the database where a row holds one of the texts (any database)."""
+    hits = []
+    with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                for column, value in row._mapping.items():
+                    shown = json.dumps(value, ensure_ascii=False, default=str)
+                    hits += [(table.name, column) for text in texts if text.lower() in shown.lower()]
+    return hits
+
+
+def assert_gone(engine, db, data_dir: Path, *texts: str) -> None:
+    """No row holds the texts; on SQLite, not a byte of the database files either."""
+    assert rows_holding(engine, *texts) == []
+    if engine.dialect.name == "sqlite":
+        db.close()
+        engine.dispose()  # every connection closed: what is on disk is all there is
+        assert scan(data_dir, *texts) == []
+
+
 @pytest.fixture
 def admin(db):
     ensure_initial_admin(session=db, password="from-the-env")
@@ -67,7 +88,8 @@ def victim(db, admin, reviewer, editor):
     claim(session=db, item_id=item.id, reviewer=reviewer)
     add_comment(session=db, draft_id=flagged.id, author=reviewer, body=f"About {MARK}")
     db.add(CacheEntry(key="a" * 64, value={"id": "x", "text": passing.text, "finish_reason": "stop"},
-                      expires_at=utcnow() + timedelta(days=1)))
+                      expires_at=utcnow() + timedelta(days=1), session_id=db.get(Turn, passing.turn_id).session_id,
+                      draft_id=passing.id))
     db.add(CacheEntry(key="b" * 64, value={"id": "y", "text": "someone else's answer"},
                       expires_at=utcnow() + timedelta(days=1)))
     db.add(Job(kind="variants", payload={"prompt": f"Write {MARK}"}, owner_id=user.id))
@@ -167,6 +189,66 @@ def test_deleting_a_user_leaves_nothing_of_their_text_in_the_database_files(engi
     db.close()
     engine.dispose()  # every connection closed: what is on disk is all there is
     assert scan(data_dir, MARK, MARK_ZH, USERNAME) == []
+
+
+def _review(db, reviewer, draft, verdict, reason="", edited_text=None):
+    item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    claimed = claim(session=db, item_id=item.id, reviewer=reviewer)
+    return decide(session=db, item_id=item.id, reviewer=reviewer, verdict=verdict, reason=reason,
+                  edited_text=edited_text, expected_version=claimed.version)
+
+
+def test_reviewers_words_quoting_a_deleted_writer_go_with_the_writer(engine, db, data_dir, admin, reviewer):
+    """A reviewer's reason or comment often quotes the draft: the audit trail (review.rejected's
+    `reason`), comments and decision reasons must not keep the writer's text after deletion."""
+    writer = create_user(session=db, username=USERNAME, password="victim-secret-9", role="writer")
+    project = make_project(db, references=("The quick brown fox jumps over the lazy dog.",))
+    rejected = make_finished_draft(db, writer, project, f"Nothing alike {MARK}")
+    approved = make_finished_draft(db, writer, project, f"Unrelated words {MARK_ZH}")
+    _review(db, reviewer, rejected, "rejected", reason=f"Never write “{MARK}” again")
+    _review(db, reviewer, approved, "approved", reason=f"Fine: {MARK_ZH}", edited_text=f"Better words {MARK_ZH}")
+    add_comment(session=db, draft_id=rejected.id, author=reviewer, body=f"Quoting {MARK}")
+    assert rows_holding(engine, MARK) and rows_holding(engine, MARK_ZH)
+    decisions = [e.id for e in db.exec(select(AuditEvent).where(AuditEvent.action.in_(["review.rejected", "review.approved"])))]
+
+    report = delete_user_data(session=db, user_id=writer.id, actor_id=admin.id)
+
+    assert report.audit_events_anonymised >= 2
+    db.expire_all()
+    kept = [db.get(AuditEvent, event_id) for event_id in decisions]
+    assert [(e.actor_id, e.target, e.detail) for e in kept] == [(reviewer.id, "", {})] * 2  # the reviewer's work is still counted
+    assert_gone(engine, db, data_dir, MARK, MARK_ZH, USERNAME)
+
+
+def test_a_deleted_reviewers_and_editors_own_words_go_with_them(engine, db, data_dir, admin, writer):
+    """Their comments, decision reasons (in the item and in the audit trail) and policy notes."""
+    reviewer = make_user(db, "qzxv-reviewer", "reviewer")
+    editor = make_user(db, "qzxv-editor", "editor")
+    project = make_project(db, references=("alpha beta gamma",))
+    draft = make_finished_draft(db, writer, project, "delta one")
+    _review(db, reviewer, draft, "rejected", reason=f"My private view {MARK}")
+    add_comment(session=db, draft_id=draft.id, author=reviewer, body=f"My comment {MARK_ZH}")
+    save_policy(session=db, project_id=project.id, thresholds={"chrf": 30}, author_id=editor.id,
+                note=f"Because {MARK}")
+    for user in (reviewer, editor):
+        delete_user_data(session=db, user_id=user.id, actor_id=admin.id)
+    db.expire_all()
+    [policy] = db.exec(select(ThresholdPolicy)).all()
+    assert policy.thresholds["chrf"] == 30 and policy.author_id is None and MARK not in policy.note
+    assert db.get(Draft, draft.id).text == "delta one"
+    assert_gone(engine, db, data_dir, MARK, MARK_ZH, "qzxv-reviewer", "qzxv-editor")
+
+
+def test_deleting_a_session_takes_reviewers_reasons_about_it_out_of_the_audit_trail(db, writer, reviewer):
+    from core.sessions import delete_session
+
+    project = make_project(db, references=("alpha beta gamma",))
+    draft = make_finished_draft(db, writer, project, f"delta {MARK}")
+    _review(db, reviewer, draft, "rejected", reason=f"Quoting {MARK}")
+    public_id = db.get(WritingSession, db.get(Turn, draft.turn_id).session_id).public_id
+    delete_session(session=db, user=writer, public_id=public_id)
+    [decision] = db.exec(select(AuditEvent).where(AuditEvent.action == "review.rejected")).all()
+    assert (decision.actor_id, decision.target, decision.detail) == (reviewer.id, "", {})
 
 
 def test_deletion_cascades_to_every_table_and_keeps_one_anonymous_event(db, victim, admin):
@@ -294,7 +376,8 @@ def test_retention_deletes_old_drafts_the_same_way(engine, db, data_dir, writer,
     old = make_finished_draft(db, writer, project, f"Old words {MARK}", instruction=f"Old {MARK}")
     new = make_finished_draft(db, writer, project, "New words")
     add_comment(session=db, draft_id=old.id, author=reviewer, body=f"Old comment {MARK}")
-    db.add(CacheEntry(key="c" * 64, value={"text": old.text}, expires_at=utcnow() + timedelta(days=1)))
+    _review(db, reviewer, old, "rejected", reason=f"Old reason {MARK}")
+    db.add(CacheEntry(key="c" * 64, value={"text": old.text}, expires_at=utcnow() + timedelta(days=1), draft_id=old.id))
     db.add(Preset(project_id=project.id, instruction="Q", normalized="q", answer="A curated answer",
                   source="draft", source_draft_id=old.id))
     db.commit()
@@ -339,19 +422,26 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_deletion_purges_the_users_answers_from_redis(db, admin, writer, monkeypatch):
-    from core.llm.cache import REDIS_PREFIX
+    import uuid
+
+    from core.llm import cache
+    from core.llm.cache import CacheOrigin, RedisStore
     from core.llm.ratelimit import redis_client
 
     monkeypatch.setenv("DRAFTGATE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(cache, "REDIS_PREFIX", f"draftgate-test:{uuid.uuid4().hex}:")  # this test's keys only
     settings = Settings()
     client = redis_client(settings.redis_url)
+    store = RedisStore(client)
     draft = make_finished_draft(db, writer, make_project(db), f"Cached {MARK}")
-    mine, other = f"{REDIS_PREFIX}test-{MARK}-mine", f"{REDIS_PREFIX}test-{MARK}-other"
-    client.set(mine, json.dumps({"text": draft.text}), px=60_000)
-    client.set(other, json.dumps({"text": "not theirs"}), px=60_000)
+    session_id = db.get(Turn, draft.turn_id).session_id
+    store.put("mine", {"text": draft.text}, 60, CacheOrigin(session_id, draft.id))
+    store.put("other", {"text": "not theirs"}, 60, CacheOrigin(session_id + 1, draft.id + 1))
     try:
         report = delete_user_data(session=db, user_id=writer.id, actor_id=admin.id, settings=settings)
         assert report.cache_entries == 1
-        assert client.get(mine) is None and client.get(other) is not None
+        assert store.get("mine") is None and store.get("other") is not None
     finally:
-        client.delete(mine, other)
+        keys = list(client.scan_iter(match=cache.REDIS_PREFIX + "*"))
+        if keys:
+            client.delete(*keys)

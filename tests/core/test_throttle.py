@@ -9,7 +9,7 @@ from core.config import Settings
 from core.db import make_engine, open_session
 from core.errors import AuthenticationError, RateLimitedError
 from core.models import LoginFailure, utcnow
-from core.throttle import LoginLimits, check_allowed, describe_wait, record_failure
+from core.throttle import LoginLimits, describe_wait, reserve_attempt
 from core.users import authenticate, create_user
 
 LIMITS = LoginLimits(max_failures=3, max_failures_per_address=5, window=timedelta(minutes=15))
@@ -34,16 +34,13 @@ def test_after_n_failures_even_the_right_password_waits_with_a_clear_message(db,
     assert 14 * 60 < caught.value.retry_after_s <= 15 * 60
 
 
-def test_the_wait_ends_when_the_oldest_failure_leaves_the_window(db, ana):
+def test_the_wait_ends_when_the_oldest_failure_leaves_the_window(engine, ana):
     start = utcnow() - timedelta(minutes=20)
     for minutes in (0, 10, 12):  # the first is outside the window by now
-        record_failure(db, username="ana", address=None, now=start + timedelta(minutes=minutes))
-    db.commit()
-    check_allowed(db, username="ana", address=None, limits=LIMITS)  # two in the window: allowed
-    record_failure(db, username="ana", address=None, now=utcnow())
-    db.commit()
+        reserve_attempt(engine, username="ana", address=None, limits=LIMITS, now=start + timedelta(minutes=minutes))
+    reserve_attempt(engine, username="ana", address=None, limits=LIMITS)  # two in the window: allowed, a third now
     with pytest.raises(RateLimitedError) as caught:
-        check_allowed(db, username="ana", address=None, limits=LIMITS)
+        reserve_attempt(engine, username="ana", address=None, limits=LIMITS)
     # the oldest counted failure is 10 minutes old: 5 minutes to go
     assert 4 * 60 < caught.value.retry_after_s <= 5 * 60
     assert "5 minutes" in str(caught.value)
@@ -91,11 +88,9 @@ def test_zero_turns_a_limit_off(db, ana):
     assert authenticate(session=db, username="ana", password="s3cret-pass", address="10.0.0.1", limits=off)
 
 
-def test_old_failures_are_forgotten(db):
-    record_failure(db, username="ana", address="10.0.0.1", now=utcnow() - timedelta(days=2))
-    db.commit()
-    record_failure(db, username="ana", address=None)
-    db.commit()
+def test_old_failures_are_forgotten(engine, db):
+    reserve_attempt(engine, username="ana", address="10.0.0.1", limits=LIMITS, now=utcnow() - timedelta(days=2))
+    reserve_attempt(engine, username="ana", address=None, limits=LIMITS)
     assert len(db.exec(select(LoginFailure)).all()) == 1
 
 

@@ -2,7 +2,7 @@ import pytest
 from sqlmodel import select
 
 from core.errors import AuthenticationError, ConflictError, InvalidInputError
-from core.models import AuditEvent, User
+from core.models import AuditEvent, LoginFailure, User
 from core.users import authenticate, create_user, ensure_initial_admin, set_role
 
 
@@ -20,13 +20,33 @@ def test_wrong_password_is_refused_and_audited(db):
     assert "auth.failed" in actions
 
 
-def test_disabled_user_cannot_sign_in(db):
-    user = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
-    user.disabled = True
-    db.add(user)
+def _failed_sign_in(db, username, password) -> dict:
+    """The answer and what the attempt left behind: its audit event and its counted failures
+    (the audit target, the account's name, is left out: it is compared on its own)."""
+    before = len(db.exec(select(LoginFailure)).all())
+    with pytest.raises(AuthenticationError) as caught:
+        authenticate(session=db, username=username, password=password, address="10.0.0.7")
+    event = db.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert event.target == username
+    return {"error": type(caught.value), "message": str(caught.value), "action": event.action,
+            "actor": event.actor_id, "detail": event.detail,
+            "failures counted": len(db.exec(select(LoginFailure)).all()) - before}
+
+
+def test_a_disabled_account_answers_like_a_wrong_password_even_to_the_right_one(db):
+    """"This account is disabled" would tell a guesser that the password was right."""
+    for name in ("ana", "bob"):
+        create_user(session=db, username=name, password="s3cret-pass", role="writer")
+    bob = db.exec(select(User).where(User.username == "bob")).one()
+    bob.disabled = True
+    db.add(bob)
     db.commit()
-    with pytest.raises(AuthenticationError, match="disabled"):
-        authenticate(session=db, username="ana", password="s3cret-pass")
+    wrong_password = _failed_sign_in(db, "ana", "not-the-password")
+    assert wrong_password == {"error": AuthenticationError, "message": "Wrong user name or password.",
+                              "action": "auth.failed", "actor": None, "detail": {"address": "10.0.0.7"},
+                              "failures counted": 2}  # one for the name, one for the address
+    assert _failed_sign_in(db, "bob", "s3cret-pass") == wrong_password
+    assert _failed_sign_in(db, "bob", "not-the-password") == wrong_password
 
 
 @pytest.mark.parametrize(
@@ -84,7 +104,7 @@ def test_admin_creates_changes_disables_and_enables_a_user(db, admin):
     ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=admin.id)
     assert set_role(session=db, user_id=ana.id, role="reviewer", actor_id=admin.id).role == "reviewer"
     set_disabled(session=db, user_id=ana.id, disabled=True, actor_id=admin.id)
-    with pytest.raises(AuthenticationError, match="disabled"):
+    with pytest.raises(AuthenticationError, match="Wrong user name or password"):
         authenticate(session=db, username="ana", password="s3cret-pass")
     set_disabled(session=db, user_id=ana.id, disabled=False, actor_id=admin.id)
     assert authenticate(session=db, username="ana", password="s3cret-pass").role == "reviewer"
@@ -156,3 +176,64 @@ def test_sign_in_and_sign_out_are_audited_with_the_address(db):
 def test_a_generated_first_admin_password_passes_the_strength_rule(db):
     generated = ensure_initial_admin(session=db)
     assert len(generated) >= 16
+
+
+# -- user names of any script -----------------------------------------------------------------
+
+from core.throttle import user_key  # noqa: E402
+from core.users import check_username  # noqa: E402
+
+
+@pytest.mark.parametrize("name", [
+    "张伟", "王小明", "欧阳.娜娜", "田中太郎", "さくら", "コーヒー", "김민수", "zhang.wei-张伟", "tanaka_田中",
+    "हिन्दी", "ไทย", "Ελένη", "Алёна", "ana", "a1", "x" * 64,
+])
+def test_names_of_any_script_are_accepted(db, name):
+    assert check_username(name) == name
+    user = create_user(session=db, username=name, password="s3cret-pass", role="writer")
+    assert authenticate(session=db, username=name, password="s3cret-pass").id == user.id
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("ｚｈａｎｇ", "zhang"), ("张伟１２", "张伟12"), ("  李娜 ", "李娜")])
+def test_full_width_forms_typed_with_a_chinese_input_method_mean_the_plain_name(db, typed, meant):
+    assert check_username(typed) == meant
+    create_user(session=db, username=typed, password="s3cret-pass", role="writer")
+    assert authenticate(session=db, username=meant, password="s3cret-pass").username == meant
+    assert authenticate(session=db, username=typed, password="s3cret-pass").username == meant
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("张", "too short"), ("x" * 65, "too long"), ("张 伟", "a space"), ("张\u3000伟", "an ideographic space"),
+    ("ana\u200b", "a zero-width space"), ("an\u200da", "a zero-width joiner"), ("an\u200ca", "a zero-width non-joiner"),
+    ("\u202eana", "a right-to-left override"), ("ana\ufeff", "a byte order mark"), ("ana\x07", "a control"),
+    ("\u0301ana", "a combining mark on nothing"), ("._-", "no letter or digit"), ("ana!", "punctuation"),
+    ("李娜😀", "an emoji"), ("ana@example.com", "an @"),
+])
+def test_names_with_invisible_or_stray_characters_are_refused(name, why):
+    with pytest.raises(InvalidInputError, match="A user name has 2-64 letters"):
+        check_username(name)
+
+
+@pytest.mark.parametrize("name", ["pаypal", "аdmin", "Αlice", "ΑДmin"])  # a Cyrillic а, a Greek Α, ...
+def test_look_alike_latin_greek_and_cyrillic_letters_cannot_be_mixed(name):
+    with pytest.raises(InvalidInputError, match="cannot mix Latin, Greek and Cyrillic"):
+        check_username(name)
+
+
+def test_the_sign_in_throttle_counts_chinese_names_each_on_its_own(db):
+    from datetime import timedelta
+
+    from core.errors import RateLimitedError
+    from core.throttle import LoginLimits
+
+    limits = LoginLimits(max_failures=2, max_failures_per_address=0, window=timedelta(minutes=15))
+    for name in ("张伟", "田中太郎"):
+        create_user(session=db, username=name, password="s3cret-pass", role="writer")
+    assert user_key("张伟") == "张伟" and user_key("ＡＮＡ") == user_key("ana") == "ana"
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            authenticate(session=db, username="张伟", password="wrong-guess", limits=limits)
+    with pytest.raises(RateLimitedError, match="this user name"):
+        authenticate(session=db, username="张伟", password="s3cret-pass", limits=limits)
+    assert authenticate(session=db, username="田中太郎", password="s3cret-pass", limits=limits)
+    assert {f.key for f in db.exec(select(LoginFailure))} == {"张伟"}

@@ -14,7 +14,7 @@ from core.config import Settings
 from core.db import open_session
 from core.errors import LLMServerError
 from core.llm import ChatMessage, GenerationParams, LLMClient
-from core.llm.cache import DatabaseStore, RedisStore, ResponseCache, cache_from_settings, cache_key
+from core.llm.cache import CacheOrigin, DatabaseStore, RedisStore, ResponseCache, cache_from_settings, cache_key
 from core.llm.retry import NO_RETRIES
 from core.models import CacheEntry
 from tests.core.llm.helpers import event_stream, provider, sse
@@ -189,7 +189,7 @@ class BrokenStore:
     def get(self, key):
         raise OSError("store unreachable")
 
-    def put(self, key, value, ttl_s):
+    def put(self, key, value, ttl_s, origin=None):
         raise OSError("store unreachable")
 
     def delete(self, key):
@@ -218,6 +218,43 @@ def test_the_database_store_keeps_one_row_per_key_and_purges_expired_ones(engine
     assert store.purge_expired() == 1
     with open_session(engine) as session:
         assert [row.key for row in session.exec(select(CacheEntry))] == ["k" * 64]
+
+
+# -- origins: purged with the session or draft they were asked for (core.privacy) ------------
+
+
+def test_entries_are_purged_by_the_session_or_the_draft_they_were_stored_for(store):
+    store.put("a" * 64, {"text": "session 1, draft 10"}, 60, CacheOrigin(1, 10))
+    store.put("b" * 64, {"text": "session 1, draft 11"}, 60, CacheOrigin(1, 11))
+    store.put("c" * 64, {"text": "session 2, draft 20"}, 60, CacheOrigin(2, 20))
+    store.put("d" * 64, {"text": "draft 30 only"}, 60, CacheOrigin(draft_id=30))
+    store.put("e" * 64, {"text": "no origin (the command line)"}, 60)
+    assert store.purge_origins(session_ids=[1]) == 2
+    assert store.purge_origins(draft_ids=[30, 99]) == 1
+    assert store.purge_origins(session_ids=[1], draft_ids=[10]) == 0  # already gone
+    assert [store.get(k * 64) for k in "abcde"] == [
+        None, None, {"text": "session 2, draft 20"}, None, {"text": "no origin (the command line)"}]
+    assert store.purge_origins(session_ids=[], draft_ids=[]) == 0
+
+
+def test_an_answer_stored_again_for_another_draft_goes_with_that_draft(store):
+    """"Regenerate" (cache refresh) stores a new answer under the same key: the new draft owns it."""
+    store.put("k" * 64, {"text": "first answer"}, 60, CacheOrigin(1, 10))
+    store.put("k" * 64, {"text": "second answer"}, 60, CacheOrigin(2, 20))
+    assert store.purge_origins(draft_ids=[20]) == 1
+    assert store.get("k" * 64) is None
+
+
+def test_the_client_stores_an_answer_with_the_origin_it_was_given(engine, upstream):
+    http = httpx.Client(transport=httpx.MockTransport(upstream))
+    store = DatabaseStore(engine)
+    client = LLMClient(provider(), http_client=http, cache=ResponseCache(store), retry=NO_RETRIES)
+    client.generate("Write", EXACT, origin=CacheOrigin(3, 30))
+    list(client.stream("Stream", EXACT, origin=CacheOrigin(4, 40)))
+    client.generate("Bare", EXACT)
+    with open_session(engine) as session:
+        origins = {row.value["text"]: (row.session_id, row.draft_id) for row in session.exec(select(CacheEntry))}
+    assert origins == {"answer 1": (3, 30), "answer 2": (4, 40), "answer 3": (None, None)}
 
 
 def test_settings_choose_the_store(engine, redis_client):

@@ -117,6 +117,32 @@ def test_score_file_csv_everything_scored(tmp_path):
     assert rows[0]["signature_bleu"].startswith("BLEU|nrefs:1|") and "tok:zh" in rows[0]["signature_bleu"]
 
 
+def test_score_file_csv_cells_cannot_run_as_formulas(tmp_path):
+    """Ids come from the input files: one like =HYPERLINK(...) must reach the CSV as text."""
+    ids = ["=HYPERLINK(\"http://evil.example\")", "+1", "-2", "@SUM(A1)", "\t=1", "＝1"]
+    drafts = write_jsonl(tmp_path / "d.jsonl", [{"id": key, "text": "今天天气很好"} for key in ids])
+    references = write_jsonl(tmp_path / "r.jsonl", [{"id": key, "text": "今天天气不错"} for key in ids])
+    output = tmp_path / "out.csv"
+    result = run("score-file", "--drafts", str(drafts), "--references", str(references), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    with output.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [row[0] for row in rows[1:]] == ["'" + key for key in ids]
+    assert all(float(cell) >= 0 for row in rows[1:] for cell in row[1:6])  # the scores stay numbers
+
+
+def test_score_file_csv_header_cannot_run_as_a_formula(tmp_path):
+    drafts = write_jsonl(tmp_path / "d.jsonl", [{"=cmd": "a", "text": "Hello there"}])
+    references = write_jsonl(tmp_path / "r.jsonl", [{"=cmd": "a", "text": "Hello"}])
+    output = tmp_path / "out.csv"
+    result = run("score-file", "--drafts", str(drafts), "--references", str(references), "--output", str(output),
+                 "--id-field", "=cmd")
+    assert result.returncode == 0, result.stderr
+    with output.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[0] == "'=cmd"
+
+
 def test_score_file_missing_input_is_one_line_error(tmp_path):
     references = write_jsonl(tmp_path / "r.jsonl", [{"id": 1, "text": "x"}])
     result = run("score-file", "--drafts", str(tmp_path / "missing.jsonl"), "--references", str(references))
