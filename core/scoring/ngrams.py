@@ -7,14 +7,14 @@ every n-gram and count them in dicts; here a text is a sequence of integers (cod
 token ids) and an n-gram is a number, built order after order:
 
     symbols      c  a  t  s          order 1: the symbol's slot in a hash table of symbols
-    id(n)[i]  =  slot of the key  id(n-1)[i] * M + id(1)[i+n-1]   in the table of order n
-                 (M: the order-1 table's size; -1 where the (n-1)-gram or the symbol is unknown)
+    id(n)[i]  =  slot of the key  id(n-1)[i] * W + id(1)[i+n-1]   in the table of order n
+                 (W: the order-1 table's size; -1 where the (n-1)-gram or the symbol is unknown)
 
 The tables are open-addressing hash tables of the references' distinct keys (linear probing,
-load below one half); keys are compared whole, so there are no collisions to fear: the counts
-are exact integers. References are concatenated with -1 between them (no n-gram spans two).
-A reference set is built once and cached by its users; a candidate costs a few vectorized
-passes per order.
+at most a quarter full); keys are compared whole, so a collision costs a probe, never a
+wrong count: the counts are exact integers. References are joined with -1 between them (no
+n-gram spans two). A reference set is built once and cached by its users; a candidate costs
+a few vectorized passes per order.
 """
 
 from __future__ import annotations
@@ -27,31 +27,43 @@ import numpy as np
 _EMPTY = -1  # a free slot; also a symbol or n-gram no reference has
 _GAP = np.array([_EMPTY], dtype=np.int64)
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: multiplicative hashing
-_WINDOW = 8  # slots probed at once after the first
+_WINDOW = 8  # slots probed at once after the first two
 _STEPS = np.arange(_WINDOW)
+
+
+def _argsort(values: np.ndarray) -> np.ndarray:
+    """np.argsort of non-negative int64 values (ties in index order), by one plain sort of
+    value and index packed in one integer where they fit (a third of argsort's time)."""
+    index_bits = int(max(values.size - 1, 1)).bit_length()
+    if not values.size or int(values.max()) >> (63 - index_bits):
+        return np.argsort(values, kind="stable")
+    packed = values << index_bits
+    packed |= np.arange(values.size)
+    packed.sort()
+    packed &= (1 << index_bits) - 1
+    return packed
 
 
 class _HashSet:
     """Distinct non-negative int64 keys in a linear-probing hash table, laid out at once.
 
     A key's home is its multiplicative hash; the keys, sorted by home, each take the first
-    free slot from their home on (`placed`, one cumulative maximum), which is where linear
-    probing would have put them. No slot wraps around: the table is long enough, and ends
-    with a free slot. A key's slot is its id (`slots`, in the order the keys came).
+    free slot from their home on (one cumulative maximum), which is where linear probing
+    would have put them. No slot wraps around: the table is long enough, and ends with a
+    free slot. A key's slot is its id.
     """
 
     def __init__(self, keys: np.ndarray) -> None:
-        bits = max(4, (4 * len(keys)).bit_length())  # at most a quarter of the slots taken
+        bits = max(4, (4 * keys.size).bit_length())  # at most a quarter of the slots taken
         self._shift = np.uint64(64 - bits)
         homes = self._home(keys)
-        order = np.argsort(homes)
+        order = _argsort(homes)
         steps = np.arange(keys.size)
-        placed = np.maximum.accumulate(homes[order] - steps) + steps if keys.size else steps
-        self.size = max(1 << bits, int(placed[-1]) + 1 if keys.size else 0) + 1
+        self.slots = np.maximum.accumulate(homes[order] - steps) + steps  # of keys[order]
+        self.size = max(1 << bits, int(self.slots[-1]) + 1 if keys.size else 0) + 1
         self._keys = np.full(self.size, _EMPTY, dtype=np.int64)
-        self._keys[placed] = keys[order]
-        self.slots = np.empty(keys.size, dtype=np.intp)
-        self.slots[order] = placed
+        self._keys[self.slots] = keys[order]
+        self.slots[order] = self.slots.copy()  # now: the slot of each key in `keys`
 
     def _home(self, keys: np.ndarray) -> np.ndarray:
         homes = keys.view(np.uint64) * _FIBONACCI  # keys >= 0: the same bits
@@ -91,15 +103,6 @@ def known_ids(tokens: Sequence[str], vocabulary: dict[str, int]) -> np.ndarray:
     return np.fromiter(map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
 
 
-def _counted(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct items, ascending; how often each occurs)"""
-    ordered = np.sort(items)
-    if not ordered.size:
-        return ordered, ordered
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    return ordered[starts], np.diff(np.append(starts, ordered.size))
-
-
 class NgramTable:
     """The n-grams of orders 1..`orders` of one or more references (integer sequences >= 0)."""
 
@@ -112,37 +115,60 @@ class NgramTable:
         self._bounds: list[np.ndarray] = []  # reference r's part: [bounds[r], bounds[r + 1])
         self._best: list[np.ndarray] | None = None  # per order and slot: the largest count of any reference
         joined = np.concatenate([part for ref in references for part in (np.asarray(ref, dtype=np.int64), _GAP)])
-        lengths = self.lengths.tolist()
-        starts = np.concatenate(([0], np.cumsum(self.lengths + 1)))[:-1].tolist()
-        for n, ids in enumerate(self._ids(joined, self._add), start=1):
-            counted = [_counted(ids[start:start + max(length - n + 1, 0)]) for start, length in zip(starts, lengths)]
-            self._slots.append(np.concatenate([slots for slots, _ in counted]))
-            self._counts.append(np.concatenate([counts for _, counts in counted]).astype(np.int32))
-            self._bounds.append(np.concatenate(([0], np.cumsum([slots.size for slots, _ in counted]))))
+        self._rows = np.repeat(np.arange(len(references)), self.lengths + 1)  # the reference of each position
+        for _ in self._ids(joined, self._add):
+            pass
+        del self._rows
 
-    def _add(self, n: int, keys: np.ndarray) -> np.ndarray:
-        table = _HashSet(_counted(keys)[0])
+    def _add(self, n: int, known: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Order n's hash set, and how often each reference has each key, from the keys at
+        the references' `known` positions; returns each key's slot."""
+        order = _argsort(keys)
+        ordered = keys[order]
+        new = np.empty(ordered.size, dtype=bool)
+        new[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        rank = np.cumsum(new) - 1  # of each sorted key among the distinct keys
+        table = _HashSet(ordered[new])
+        slots = np.empty(keys.size, dtype=np.intp)
+        slots[order] = table.slots[rank]
+        distinct, references = table.slots.size, self.lengths.size
+        if references == 1:
+            held = table.slots
+            counts = np.diff(np.append(np.flatnonzero(new), keys.size))
+            bounds = np.array([0, distinct])
+        else:
+            pairs = np.bincount(self._rows[known[order]] * distinct + rank, minlength=references * distinct)
+            found = np.flatnonzero(pairs)  # by reference, then by key
+            held, counts = table.slots[found % distinct], pairs[found]
+            bounds = np.searchsorted(found, np.arange(references + 1) * distinct)
+        del table.slots
         self._sets.append(table)
-        return table.find(keys)
+        self._slots.append(held)
+        self._counts.append(counts.astype(np.int32))
+        self._bounds.append(bounds)
+        return slots
 
-    def _find(self, n: int, keys: np.ndarray) -> np.ndarray:
+    def _find(self, n: int, known: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return self._sets[n - 1].find(keys)
 
-    def _ids(self, symbols: np.ndarray, find: Callable[[int, np.ndarray], np.ndarray]) -> Iterator[np.ndarray]:
-        """Per order n: the id of the n-gram at each position (-1: unknown); `find(n, keys)`
-        gives the ids of the known ones."""
+    def _ids(
+        self, symbols: np.ndarray, find: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+    ) -> Iterator[np.ndarray]:
+        """Per order n: the id of the n-gram at each position (-1: unknown); `find(n, known,
+        keys)` gives the ids of the keys at the known positions."""
         known = np.flatnonzero(symbols >= 0)
         keys = symbols[known].astype(np.int64)
         for n in range(1, self.orders + 1):
             ids = np.full(max(symbols.size - n + 1, 0), _EMPTY, dtype=np.intp)
-            ids[known] = find(n, keys)
+            ids[known] = find(n, known, keys)
             yield ids
             if n == 1:
                 first, width = ids, self._sets[0].size
             if n < self.orders:
                 head, tail = ids[:-1], first[n:]
                 known = np.flatnonzero((head >= 0) & (tail >= 0))
-                keys = head[known].astype(np.int64) * width + tail[known]
+                keys = head[known] * width + tail[known]
 
     def totals(self) -> np.ndarray:
         """(references, orders): how many n-grams of each order each reference has."""
@@ -159,7 +185,7 @@ class NgramTable:
     def matches(self, candidate: np.ndarray) -> np.ndarray:
         """(references, orders): sum over n-grams of min(candidate count, that reference's count).
         `candidate`: integers, < 0 for a symbol no reference has."""
-        out = np.zeros((len(self.lengths), self.orders), dtype=np.int64)
+        out = np.zeros((self.lengths.size, self.orders), dtype=np.int64)
         for n, counts in enumerate(self._candidate_counts(candidate)):
             clipped = np.minimum(counts[self._slots[n]], self._counts[n])
             running = np.concatenate(([0], np.cumsum(clipped)))
@@ -168,7 +194,7 @@ class NgramTable:
 
     def best_matches(self, candidate: np.ndarray) -> np.ndarray:
         """(orders,): sum over n-grams of min(candidate count, the largest count of any reference)."""
-        if len(self.lengths) == 1:
+        if self.lengths.size == 1:
             return self.matches(candidate)[0]
         best = self._best or self._make_best()
         out = np.zeros(self.orders, dtype=np.int64)
