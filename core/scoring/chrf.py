@@ -30,7 +30,7 @@ class _References:
         self.totals = self.table.totals().tolist()  # per reference, per order
 
 
-_REFERENCE_SETS: TextLRU[_References] = TextLRU(_References, max_chars=300_000)
+_REFERENCE_SETS: TextLRU[_References] = TextLRU(_References, max_chars=200_000)
 
 
 def sentence_chrf(candidate: str, references: Sequence[str]) -> float | None:

@@ -93,7 +93,7 @@ class _PostTokenizer:
       commas only where two of them touch. So unless they touch, each rule is "pad every
       such character whose neighbour qualifies": one `str.split` and a loop over the
       occurrences. Where periods or commas touch, sacrebleu's own regexes apply those rules.
-    The tests compare the two on every string of up to 7 characters from "0a.,- (".
+    The tests compare the two on every string of up to 6 characters from "0a.,- (".
     """
 
     def __init__(self, original: TokenizerRegexp) -> None:
