@@ -22,7 +22,6 @@ from core.scoring.cache import TextLRU
 from core.scoring.chars import code_points, without_whitespace
 from core.scoring.ngrams import NgramTable, known_ids, token_ids
 
-TOKENIZERS = sacre.BLEU_TOKENIZERS
 signature = sacre.bleu_signature
 
 

@@ -8,8 +8,8 @@ back to sacrebleu for the score, so each float is sacrebleu's own:
 
 What that needs from sacrebleu's internals (all here, nowhere else):
 - the 13a and zh tokenizers without their lru_caches (65,536 whole texts each, which would
-  keep every draft): `__call__.__wrapped__`, `_post_tokenizer`, `TokenizerRegexp._re`, and
-  zh's `_UCODE_RANGES`;
+  keep every draft), and faster: `Tokenizer13a.__call__.__wrapped__`, `_post_tokenizer`,
+  `TokenizerRegexp._re`, and zh's `_UCODE_RANGES`;
 - `BLEU._get_closest_ref_len` and `CHRF._compute_f_score`;
 - the signature classes, fed with the metric's attributes (`vars`) and the number of references.
 VERIFIED_VERSION is the version this was read from; requirements.txt pins it, a test fails
@@ -27,6 +27,7 @@ import sacrebleu
 from sacrebleu.metrics.bleu import BLEU, BLEUSignature
 from sacrebleu.metrics.chrf import CHRF, CHRFSignature
 from sacrebleu.tokenizers import tokenizer_zh
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
 
 VERIFIED_VERSION = "2.6.0"
@@ -140,28 +141,31 @@ def _zh_padding() -> dict[int, str]:
     return {cp: f" {chr(cp)} " for first, last in _zh_ranges() for cp in range(first, last + 1)}
 
 
-class _Tokenizer:
-    """`metric.tokenizer(line)` of sacrebleu, uncached; `zh`'s character loop done by str.translate."""
+class _Uncached13a:
+    """Tokenizer13a's own steps (its replacements, then `self._post_tokenizer`) without its
+    cache, and with the faster post tokenizer."""
 
-    def __init__(self, name: str) -> None:
-        original = BLEU_METRICS[name].tokenizer
-        self.name = name
-        self._post = _PostTokenizer(original._post_tokenizer) if name != "char" else None
+    _steps = Tokenizer13a.__call__.__wrapped__
 
-        self._13a = type(original).__call__.__wrapped__ if name == "13a" else None
+    def __init__(self) -> None:
+        self._post_tokenizer = _PostTokenizer(BLEU_METRICS["13a"].tokenizer._post_tokenizer)
 
     def __call__(self, line: str) -> str:
-        if self.name == "char":
-            return " ".join(line)
-        if self.name == "zh":
-            return self._post(line.strip().translate(_zh_padding()))
-        return self._13a(self, line)  # Tokenizer13a's replacements, then self._post_tokenizer
-
-    def _post_tokenizer(self, line: str) -> str:
-        return self._post(line)
+        return self._steps(line)
 
 
-TOKENIZERS = {name: _Tokenizer(name) for name in BLEU_TOKENIZERS}
+class _UncachedZh:
+    """TokenizerZh: " c " for each character it calls Chinese (its loop done by str.translate),
+    then the post tokenizer."""
+
+    def __init__(self) -> None:
+        self._post = _PostTokenizer(BLEU_METRICS["zh"].tokenizer._post_tokenizer)
+
+    def __call__(self, line: str) -> str:
+        return self._post(line.strip().translate(_zh_padding()))
+
+
+TOKENIZERS: dict[str, Callable[[str], str]] = {"13a": _Uncached13a(), "zh": _UncachedZh(), "char": " ".join}
 
 
 def tokens(text: str, tokenizer: str) -> list[str]:
