@@ -133,8 +133,12 @@ def bench_three_references(texts: Texts, rounds: int) -> Clock:
     return clock
 
 
-def _verdict(ok: bool) -> str:
-    return "meets the target" if ok else "MISSES the target"
+def _verdict(wall_ok: bool, cpu_ok: bool) -> str:
+    if wall_ok and cpu_ok:
+        return "meets the target"
+    if cpu_ok:
+        return "meets the target in CPU time, not in wall-clock time (see the load below)"
+    return "MISSES the target"
 
 
 def main() -> int:
@@ -169,9 +173,9 @@ def main() -> int:
         clock = clocks[language, 3_000]
         x = {(name, cpu): clock.median("baseline", cpu=cpu) / clock.median(name, cpu=cpu)
              for name in ("cold", "warm") for cpu in (False, True)}
-        ok = min(x.values()) >= TARGET_SPEEDUP
+        ok = {cpu: min(x["cold", cpu], x["warm", cpu]) >= TARGET_SPEEDUP for cpu in (False, True)}
         print(f"  {language} ({unit}): {x['cold', False]:.0f}x cold, {x['warm', False]:.0f}x warm"
-              f" (CPU time: {x['cold', True]:.0f}x, {x['warm', True]:.0f}x): {_verdict(ok)}")
+              f" (CPU time: {x['cold', True]:.0f}x, {x['warm', True]:.0f}x): {_verdict(ok[False], ok[True])}")
 
     print(f"\nissue 17, one 3,000-word draft against 3 references of 3,000 words (target: under {TARGET_MS:.0f} ms,"
           " cold and warm)")
@@ -179,9 +183,9 @@ def main() -> int:
         clock = bench_three_references(Texts(language, seed=11), args.rounds)
         wall = {name: clock.median(name) for name in clock.wall}
         cpu = {name: clock.median(name, cpu=True) for name in clock.cpu}
-        ok = max(wall["cold"], wall["warm"]) < TARGET_MS
+        ok_wall, ok_cpu = (max(t["cold"], t["warm"]) < TARGET_MS for t in (wall, cpu))
         print(f"  {language}: cold {wall['cold']:.1f} ms (references seen the first time; CPU {cpu['cold']:.1f} ms),"
-              f" warm {wall['warm']:.1f} ms (references cached; CPU {cpu['warm']:.1f} ms): {_verdict(ok)}")
+              f" warm {wall['warm']:.1f} ms (references cached; CPU {cpu['warm']:.1f} ms): {_verdict(ok_wall, ok_cpu)}")
         print(f"      with ROUGE-Lsum (lsum=True: the gate's call for drafts of several sentences): cold"
               f" {wall['cold_lsum']:.1f} ms (CPU {cpu['cold_lsum']:.1f}), warm {wall['warm_lsum']:.1f} ms"
               f" (CPU {cpu['warm_lsum']:.1f})")
