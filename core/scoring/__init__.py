@@ -57,7 +57,7 @@ _REFERENCE_INFO = TextLRU(_text_info, max_chars=2_000_000)  # a reference's; a c
 
 def clear_caches() -> None:
     """Forget every cached reference statistic (for benchmarks and tests; never needed otherwise)."""
-    for cache in (_REFERENCE_INFO, bleu._REFERENCES, chrf._REFERENCE_SETS, rouge._REFERENCES):
+    for cache in (_REFERENCE_INFO, bleu._REFERENCE_SETS, chrf._REFERENCE_SETS, rouge._REFERENCES):
         cache.clear()
 
 

@@ -1,103 +1,58 @@
 """Sentence BLEU with sacrebleu's own numbers (`BLEU(effective_order=True, tokenize=...)`).
 
-The statistics (lengths, clipped n-gram matches) are counted here so that each reference's
-n-grams can be cached; the score itself comes from sacrebleu's `_compute_score_from_stats`,
-so it is the float `BLEU.sentence_score` returns. sacrebleu's tokenizers are used without
-their process-wide caches (65,536 whole texts each), which would otherwise keep every draft.
+    candidate, references --tokens--> integer sequences --NgramTable--> clipped matches 1..4
+        --> [length, closest reference length, matches, totals] --> sacrebleu's compute_bleu
+
+The statistics are the integers `BLEU.sentence_score` counts (several references: each
+n-gram clipped by its largest count in any of them; the closest reference length, the
+shorter on a tie); the score is sacrebleu's `compute_bleu` of them, the same float.
+Tokens are sacrebleu's (`core.scoring.sacrebleu_adapter`); with the `char` tokenizer a token
+is a character that is not whitespace, so the code points are the sequence. The n-grams of
+a set of references are cached, together with the token ids of their vocabulary.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
-from sacrebleu.metrics.bleu import BLEU, BLEUSignature
-from sacrebleu.tokenizers.tokenizer_re import TokenizerRegexp
+import numpy as np
 
+from core.scoring import sacrebleu_adapter as sacre
 from core.scoring.cache import TextLRU
-from core.scoring.ngrams import RefNgrams, clipped_matches_max, split_counts, token_ngrams
+from core.scoring.chars import code_points, without_whitespace
+from core.scoring.ngrams import NgramTable, known_ids, token_ids
 
-TOKENIZERS = ("13a", "zh", "char")
-_METRICS = {name: BLEU(effective_order=True, tokenize=name) for name in TOKENIZERS}
-_ORDER = _METRICS["13a"].max_ngram_order
-
-
-def _uncached(call: Callable) -> Callable:
-    return getattr(call, "__wrapped__", call)
+signature = sacre.bleu_signature
 
 
-class _PostTokenizer:
-    """sacrebleu's TokenizerRegexp (the second step of `13a` and `zh`), without its cache.
+class _References:
+    """A reference set's n-grams, and its token -> id vocabulary (none for `char`)."""
 
-    Its first rule pads every ASCII punctuation character and space with spaces through
-    `re.sub` with a template, which expands each match in Python (a third of BLEU's time);
-    the same padding is done here by `str.translate` with a table built from that very regex.
-    The other rules (periods, commas, dashes next to digits) run as in sacrebleu.
-    """
+    def __init__(self, references: tuple[str, ...], tokenizer: str) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.table = NgramTable([self.symbols(ref, tokenizer, add=True) for ref in references], sacre.BLEU_ORDER)
+        self.lengths = self.table.lengths.tolist()
 
-    def __init__(self, original: TokenizerRegexp) -> None:
-        (pad_regex, pad_template), *self._rules = original._re
-        if pad_template != r" \1 ":
-            raise RuntimeError("sacrebleu's TokenizerRegexp changed: check core.scoring.bleu")
-        self._pad = str.maketrans({c: f" {c} " for c in map(chr, range(128)) if pad_regex.fullmatch(c)})
-
-    def __call__(self, line: str) -> str:
-        line = line.translate(self._pad)
-        for regex, template in self._rules:
-            line = regex.sub(template, line)
-        return " ".join(line.split())
+    def symbols(self, text: str, tokenizer: str, *, add: bool = False) -> np.ndarray:
+        """The text as integers: code points for `char`, else token ids (-1: not in the references)."""
+        if tokenizer == "char":
+            return without_whitespace(code_points(text))
+        tokens = sacre.tokens(text, tokenizer)
+        return (token_ids if add else known_ids)(tokens, self.vocabulary)
 
 
-def _plain_tokenizer(metric: BLEU) -> Callable[[str], str]:
-    tokenizer = copy.copy(metric.tokenizer)
-    post = getattr(tokenizer, "_post_tokenizer", None)
-    if post is not None:
-        tokenizer._post_tokenizer = _PostTokenizer(post)
-    return functools.partial(_uncached(type(tokenizer).__call__), tokenizer)
-
-
-_TOKENIZE = {name: _plain_tokenizer(metric) for name, metric in _METRICS.items()}
-
-
-def _tokens(text: str, tokenizer: str) -> list[str]:
-    """As BLEU._preprocess_segment; the tokens have no whitespace, so " " joins n-grams."""
-    return _TOKENIZE[tokenizer](text.rstrip()).split()
-
-
-class _Reference(NamedTuple):
-    length: int
-    ngrams: tuple[RefNgrams, ...]  # orders 1..4
-
-
-def _reference(text: str, tokenizer: str) -> _Reference:
-    tokens = _tokens(text, tokenizer)
-    ngrams = tuple(split_counts(token_ngrams(tokens, n, " ")) for n in range(1, _ORDER + 1))
-    return _Reference(len(tokens), ngrams)
-
-
-_REFERENCES: TextLRU[_Reference] = TextLRU(_reference, max_chars=300_000)
-
-
-@functools.lru_cache(maxsize=64)
-def signature(tokenizer: str, num_refs: int) -> str:
-    return "BLEU|" + BLEUSignature({**vars(_METRICS[tokenizer]), "num_refs": num_refs}).format()
+_REFERENCE_SETS: TextLRU[_References] = TextLRU(_References, max_chars=300_000)
 
 
 def sentence_bleu(candidate: str, references: Sequence[str], tokenizer: str) -> float | None:
     """0-100, or None when the candidate or every reference has no token."""
-    metric = _METRICS[tokenizer]
-    tokens = _tokens(candidate, tokenizer)
-    refs = [_REFERENCES.get(ref, tokenizer) for ref in references]
-    if not tokens or not any(ref.length for ref in refs):
+    refs = _REFERENCE_SETS.get(tuple(references), tokenizer)
+    symbols = refs.symbols(candidate, tokenizer)
+    length = len(symbols)
+    if not length or not any(refs.lengths):
         return None
-    length = len(tokens)
-    ref_len = metric._get_closest_ref_len(length, [ref.length for ref in refs])
-    correct = [
-        clipped_matches_max(token_ngrams(tokens, n + 1, " "), [ref.ngrams[n] for ref in refs])
-        for n in range(_ORDER)
-    ]
-    total = [max(length - n, 0) for n in range(_ORDER)]
-    value = metric._compute_score_from_stats([length, ref_len, *correct, *total]).score
+    correct = refs.table.best_matches(symbols).tolist()
+    total = [max(length - n, 0) for n in range(sacre.BLEU_ORDER)]
+    ref_len = sacre.closest_ref_len(tokenizer, length, refs.lengths)
+    value = sacre.bleu_score(tokenizer, length, ref_len, correct, total)
     return min(value, 100.0)  # exp(mean log 100) can round to 100.00000000000004

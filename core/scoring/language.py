@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from core.scoring.tokenizer import HAN_RE, HANGUL_RE, KANA_RE, LATIN_WORD_RE, OTHER_WORD_RE
+import numpy as np
+
+from core.scoring.chars import CLASSES, HAN, HANGUL, KANA, LATIN, MARK, OTHER, code_points, count_runs
 
 LANGUAGES = ("zh", "ja", "ko", "latin", "other", "none")
 
@@ -27,12 +29,16 @@ class ScriptCounts(NamedTuple):
 
 
 def script_counts(text: str) -> ScriptCounts:
+    """Han, kana and Hangul characters; Latin words and words of other scripts (a letter with
+    the letters and combining marks that follow it), all characters classified at once."""
+    classes = CLASSES[code_points(text)]
+    flags = np.bitwise_or.reduce(classes) if classes.size else 0
     return ScriptCounts(
-        len(HAN_RE.findall(text)),
-        len(KANA_RE.findall(text)),
-        len(HANGUL_RE.findall(text)),
-        len(LATIN_WORD_RE.findall(text)),
-        len(OTHER_WORD_RE.findall(text)),
+        int(np.count_nonzero(classes & HAN)) if flags & HAN else 0,
+        int(np.count_nonzero(classes & KANA)) if flags & KANA else 0,
+        int(np.count_nonzero(classes & HANGUL)) if flags & HANGUL else 0,
+        count_runs(classes, LATIN, MARK) if flags & LATIN else 0,
+        count_runs(classes, OTHER, MARK) if flags & OTHER else 0,
     )
 
 

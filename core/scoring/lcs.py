@@ -20,9 +20,8 @@ Time: about 15 big-integer operations per candidate token, each on |reference| b
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Sequence
-
-from core.scoring.ngrams import count
 
 _REVERSED_BYTE = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
@@ -106,7 +105,7 @@ class SummaryIndex:
         # reference's and the candidate's remaining count of that token are positive: per token
         # that is min(union rows holding it, its count in the candidate) (union rows <= its
         # count in the reference), whatever the order.
-        counts = count(token for sentence in candidate for token in sentence)
+        counts = Counter(token for sentence in candidate for token in sentence)
         return sum(
             min((union & mask_rev(token)).bit_count(), n) for token, n in counts.items() if token in masks
         )

@@ -3,7 +3,8 @@
 Equal means the same float: `RougeScorer([...], tokenizer=RougeTokenizer()).score(ref, cand)`
 gives these values (ROUGE-Lsum on the texts' sentences joined by newlines). The counts are
 the same integers and the divisions are done in the same order:
-- ROUGE-N: clipped n-gram matches (`core.scoring.ngrams`) instead of rouge-score's Python loop;
+- ROUGE-N: clipped n-gram matches of token ids (`core.scoring.ngrams`) instead of rouge-score's
+  Counters of token tuples;
 - ROUGE-L: the LCS length from rapidfuzz's bit-parallel LCS (C++) on token ids, instead of
   rouge-score's quadratic Python table (1.3 s for a 3,000-word pair);
 - ROUGE-Lsum: the union of rouge-score's own backtracked LCS paths, see `core.scoring.lcs`.
@@ -16,19 +17,17 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
-from itertools import repeat
 
 from rapidfuzz.distance import LCSseq
 
 from core.scoring.cache import TextLRU
 from core.scoring.lcs import SummaryIndex
-from core.scoring.ngrams import RefNgrams, clipped_matches, split_counts, token_ngrams
+from core.scoring.ngrams import NgramTable, known_ids, token_ids
 from core.scoring.sentences import split_sentences
 from core.scoring.tokenizer import TOKENIZER_SIGNATURE, tokenize
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 ROUGE_SCORE_VERSION = version("rouge-score")
-_SEP = "\x00"  # joins bigrams: never in a token (a token can hold a space: NFKC of U+FDFA)
 
 
 def fmeasure(precision: float, recall: float) -> float:
@@ -48,24 +47,25 @@ class Candidate:
 
     def __init__(self, text: str, *, lsum: bool) -> None:
         self.tokens = tuple(tokenize(text))
-        self.ngrams = (token_ngrams(self.tokens, 1, _SEP), token_ngrams(self.tokens, 2, _SEP))
         self.lsum = lsum
         self.sentences = sentence_tokens(text) if lsum else ()
         self.sentence_length = sum(map(len, self.sentences))
 
 
 class Reference:
-    """A reference's side, cached: tuples and str -> int dicts only (see core.scoring.ngrams)."""
+    """A reference's side, cached: token ids, their unigrams and bigrams, and the sentences.
+
+    Only a tuple, str -> int dicts and numpy arrays: Python's garbage collector does not walk
+    those (it would walk Counters or sets of every cached token, at every full collection).
+    """
 
     def __init__(self, text: str) -> None:
         self._text = text
         self.tokens = tuple(tokenize(text))
-        self.ngrams = (
-            split_counts(token_ngrams(self.tokens, 1, _SEP)),
-            split_counts(token_ngrams(self.tokens, 2, _SEP)),
-        )
-        self.ids: dict[str, int] = {}  # token -> id, for rapidfuzz
-        self.sequence = tuple(self.ids.setdefault(token, len(self.ids)) for token in self.tokens)
+        self.ids: dict[str, int] = {}  # token -> id, for rapidfuzz and the n-gram table
+        sequence = token_ids(self.tokens, self.ids)
+        self.sequence = tuple(sequence.tolist())
+        self.ngrams = NgramTable([sequence], 2)
         self._summary: SummaryIndex | None = None
 
     @property
@@ -88,10 +88,9 @@ def signature(rouge_type: str, num_refs: int) -> str:
     return "|".join(parts)
 
 
-def _ngram_f1(hyp: dict[str, int], hyp_total: int, ref: RefNgrams) -> float:
+def _ngram_f1(matches: int, hyp_total: int, ref_total: int) -> float:
     """rouge_score.rouge_scorer._score_ngrams"""
-    matches = clipped_matches(hyp, ref)
-    return fmeasure(matches / max(hyp_total, 1), matches / max(ref.total, 1))
+    return fmeasure(matches / max(hyp_total, 1), matches / max(ref_total, 1))
 
 
 def _lcs_f1(lcs: int, hyp_length: int, ref_length: int) -> float:
@@ -103,14 +102,14 @@ def _lcs_f1(lcs: int, hyp_length: int, ref_length: int) -> float:
 
 def pair_scores(hyp: Candidate, ref: Reference) -> dict[str, float]:
     """F1 per ROUGE type of one candidate against one reference (rougeLsum if hyp has sentences)."""
-    length = len(hyp.tokens)
-    lcs = 0
-    if length and ref.tokens:
-        lcs = LCSseq.similarity(list(map(ref.ids.get, hyp.tokens, repeat(-1))), ref.sequence)
+    length, ref_length = len(hyp.tokens), len(ref.tokens)
+    ids = known_ids(hyp.tokens, ref.ids)
+    lcs = LCSseq.similarity(ids.tolist(), ref.sequence) if length and ref_length else 0
+    unigrams, bigrams = ref.ngrams.matches(ids)[0].tolist()
     scores = {
-        "rouge1": _ngram_f1(hyp.ngrams[0], length, ref.ngrams[0]),
-        "rouge2": _ngram_f1(hyp.ngrams[1], max(length - 1, 0), ref.ngrams[1]),
-        "rougeL": _lcs_f1(lcs, length, len(ref.tokens)),
+        "rouge1": _ngram_f1(unigrams, length, ref_length),
+        "rouge2": _ngram_f1(bigrams, max(length - 1, 0), max(ref_length - 1, 0)),
+        "rougeL": _lcs_f1(lcs, length, ref_length),
     }
     if hyp.lsum:
         summary = ref.summary

@@ -72,7 +72,7 @@ def _ranges(code_points: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _char_class(*range_lists: Iterable[tuple[int, int]]) -> str:
+def char_class(*range_lists: Iterable[tuple[int, int]]) -> str:
     """A regex class; BMP and astral parts apart, so that `re` can use a bitmap for the BMP
     (a class holding any astral character is matched by a linear scan of its ranges)."""
     bmp, astral = [], []
@@ -90,13 +90,14 @@ def _char_class(*range_lists: Iterable[tuple[int, int]]) -> str:
     return f"(?:[{body(bmp)}]|(?=[\\U00010000-\\U0010ffff])[{body(astral)}])"
 
 
-def _build_classes() -> dict[str, str]:
-    """Character classes from this Python's Unicode tables (about 20 ms, once per process)."""
+def _build_ranges() -> dict[str, list[tuple[int, int]]]:
+    """Code point ranges of each class, from this Python's Unicode tables (about 20 ms, once
+    per process); `core.scoring.chars` builds its lookup table from the same ranges."""
     cjk = HAN_RANGES + KANA_RANGES + HANGUL_RANGES
     cjk_set = _code_points(cjk, _SCANNED_PLANES_END)
     latin_set = _code_points(LATIN_RANGES, _SCANNED_PLANES_END)
-    word, mark, latin, other = [], [], [], []
-    for cp in range(_SCANNED_PLANES_END):
+    word, mark, latin, other, space = [], [], [], [], []
+    for cp in range(_SCANNED_PLANES_END):  # no whitespace above U+3000
         ch = chr(cp)
         if ch.isalnum():
             if cp in cjk_set or cp in _FILLERS:
@@ -106,33 +107,27 @@ def _build_classes() -> dict[str, str]:
                 (latin if cp in latin_set else other).append(cp)
         elif unicodedata.category(ch)[0] == "M":
             mark.append(cp)
-    word_r, mark_r = _ranges(word), _ranges(mark) + list(_SUPPLEMENTARY_MARKS)
-    latin_r, other_r = _ranges(latin), _ranges(other)
+        elif ch.isspace():
+            space.append(cp)
     return {
-        "han": _char_class(HAN_RANGES),
-        "kana": _char_class(KANA_RANGES),
-        "hangul": _char_class(HANGUL_RANGES),
-        "kana_hangul": _char_class(KANA_RANGES, HANGUL_RANGES),
-        "cjk": _char_class(cjk),
-        "mark": _char_class(mark_r),
-        "word": _char_class(word_r),
-        "word_mark": _char_class(word_r, mark_r),
-        "latin": _char_class(latin_r),
-        "latin_mark": _char_class(latin_r, mark_r),
-        "other": _char_class(other_r),
-        "other_mark": _char_class(other_r, mark_r),
+        "han": list(HAN_RANGES),
+        "kana": list(KANA_RANGES),
+        "hangul": list(HANGUL_RANGES),
+        "word": _ranges(word),
+        "mark": _ranges(mark) + list(_SUPPLEMENTARY_MARKS),
+        "latin": _ranges(latin),
+        "other": _ranges(other),
+        "space": _ranges(space),  # what str.split() splits at
     }
 
 
-_C = _build_classes()
-TOKEN_RE = re.compile(f"{_C['cjk']}{_C['mark']}*|{_C['word']}{_C['word_mark']}*")
-HAN_RE = re.compile(_C["han"])
-KANA_RE = re.compile(_C["kana"])
-HANGUL_RE = re.compile(_C["hangul"])
-LATIN_WORD_RE = re.compile(f"{_C['latin']}{_C['latin_mark']}*")
-OTHER_WORD_RE = re.compile(f"{_C['other']}{_C['other_mark']}*")
-_KANA_OR_HANGUL_RE = re.compile(_C["kana_hangul"])
-del _C
+RANGES = _build_ranges()
+_CJK = char_class(RANGES["han"], RANGES["kana"], RANGES["hangul"])
+_MARK = char_class(RANGES["mark"])
+TOKEN_RE = re.compile(f"{_CJK}{_MARK}*|{char_class(RANGES['word'])}{char_class(RANGES['word'], RANGES['mark'])}*")
+HAN_RE = re.compile(char_class(RANGES["han"]))
+_KANA_OR_HANGUL_RE = re.compile(char_class(RANGES["kana"], RANGES["hangul"]))
+del _CJK, _MARK
 
 
 def _keys(raw: list[str], text: str) -> list[str]:

@@ -189,6 +189,33 @@ def test_report_shape_and_signatures():
     assert report.scores[0] == Score("bleu", report.value("bleu"), data["signatures"]["bleu"])
 
 
+@pytest.mark.parametrize(
+    ("candidate", "references", "signatures"),
+    [
+        ("Hello world", ["Hello there", "world", "x"], {
+            "bleu": "BLEU|nrefs:3|case:mixed|eff:yes|tok:13a|smooth:exp|version:2.6.0",
+            "chrf": "chrF2|nrefs:3|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+            "rouge1": "rouge1|nrefs:3|tok:cjk-char+word-nfkc-lower|rouge-score:0.1.2|best-of-refs",
+            "rouge2": "rouge2|nrefs:3|tok:cjk-char+word-nfkc-lower|rouge-score:0.1.2|best-of-refs",
+            "rougeL": "rougeL|nrefs:3|tok:cjk-char+word-nfkc-lower|rouge-score:0.1.2|best-of-refs",
+            "rougeLsum": "rougeLsum|nrefs:3|tok:cjk-char+word-nfkc-lower|sent:lines+cjk-latin-punct"
+                         "|rouge-score:0.1.2|best-of-refs",
+        }),
+        ("今天天气很好", ["今天"], {"bleu": "BLEU|nrefs:1|case:mixed|eff:yes|tok:zh|smooth:exp|version:2.6.0"}),
+        ("東京の大学", ["東京", "大学"], {"bleu": "BLEU|nrefs:2|case:mixed|eff:yes|tok:char|smooth:exp|version:2.6.0"}),
+        ("한국어", ["English"] * 5, {
+            "bleu": "BLEU|nrefs:5|case:mixed|eff:yes|tok:char|smooth:exp|version:2.6.0",
+            "chrf": "chrF2|nrefs:5|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+        }),
+    ],
+    ids=["13a-three-refs", "zh", "char-kana", "char-hangul-five-refs"],
+)
+def test_every_score_keeps_its_signature(candidate, references, signatures):
+    """The strings stored with every score, as they were before the fast paths changed."""
+    found = score(candidate, references, lsum=True).as_dict()["signatures"]
+    assert {metric: found[metric] for metric in signatures} == signatures
+
+
 def test_lsum_on_request_with_its_own_signature():
     report = score("第一句。第二句！", ["第一句。第三句。"], lsum=True)
     assert set(report.as_dict()["signatures"]) == {*METRICS, "rougeLsum"}
