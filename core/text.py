@@ -1,8 +1,9 @@
 """Text fit for the database: every entry point checks what people type, and sanitizes what models send.
 
     check_text(value, what=..., max_chars=...)  text a person typed or uploaded: refused with a
-                                                clear message when it holds a NUL, a lone
-                                                surrogate or control characters, or is too long
+                                                clear message when it is missing, holds a NUL,
+                                                a lone surrogate or control characters, or is
+                                                too long (limits: core.constants)
     storable(text)                              text from elsewhere (a provider's stream): joins
                                                 surrogate pairs, replaces what no database can
                                                 store (NUL, lone surrogates) with U+FFFD; never fails
@@ -38,12 +39,23 @@ def _join_pair(match: re.Match[str]) -> str:
 
 
 def check_text(
-    value: object, *, what: str, max_chars: int, required: bool = False, single_line: bool = False
+    value: object,
+    *,
+    what: str,
+    max_chars: int,
+    required: bool = False,
+    single_line: bool = False,
+    strip: bool = False,
 ) -> str:
     """`value` if it is text a database can store and a person meant; else InvalidInputError
-    naming `what` ("The project name", "Line 7 of the upload") and the problem."""
+    naming `what` ("The project name", "A comment") and the problem. `strip`: checked and
+    returned without surrounding whitespace."""
+    if value is None:
+        raise InvalidInputError(f"{what} is missing.")
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be text.")
+    if strip:
+        value = value.strip()
     if required and not value.strip():
         raise InvalidInputError(f"{what} is empty.")
     if len(value) > max_chars:
@@ -54,6 +66,10 @@ def check_text(
         raise InvalidInputError(f"{what} contains a broken character (a lone UTF-16 surrogate).")
     if single_line and ("\n" in value or "\r" in value):
         raise InvalidInputError(f"{what} must be one line.")
-    if _CONTROL.search(value):
-        raise InvalidInputError(f"{what} contains control characters.")
+    control = _CONTROL.search(value)
+    if control:
+        raise InvalidInputError(
+            f"{what} contains control characters (the first, U+{ord(control.group()):04X}, "
+            f"is character {control.start() + 1:,})."
+        )
     return value
