@@ -4,6 +4,8 @@
                                                 clear message when it is missing, holds a NUL,
                                                 a lone surrogate or control characters, or is
                                                 too long (limits: core.constants)
+    read_json(text, what=...)                   json.loads, every refusal an InvalidInputError
+                                                ("Line 7 is not valid JSON (Expecting value).")
     storable(text)                              text from elsewhere (a provider's stream): joins
                                                 surrogate pairs, replaces what no database can
                                                 store (NUL, lone surrogates) with U+FFFD; never fails
@@ -14,6 +16,7 @@ form for a lone surrogate, so both would fail the write and, with it, the draft.
 
 from __future__ import annotations
 
+import json
 import re
 
 from core.errors import InvalidInputError
@@ -73,3 +76,15 @@ def check_text(
             f"is character {control.start() + 1:,})."
         )
     return value
+
+
+def read_json(text: str, *, what: str) -> object:
+    """json.loads(text), or InvalidInputError saying "{what} is not valid JSON (why)."; a value read
+    may still hold NUL or lone surrogates (json.loads takes "\\u0000" and "\\ud800"): check_text it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"{what} is not valid JSON ({err.msg}).") from err
+    except (ValueError, RecursionError) as err:  # a number of more than 4,300 digits; very deep nesting
+        raise InvalidInputError(f"{what} is not valid JSON that can be read (a number too long or "
+                                "lists nested too deep).") from err

@@ -3,7 +3,8 @@ records, JSON lines or plain lines, each with the line of the file it starts on.
 
     decode_upload(content)                  -> str       UTF-8 (a byte-order mark allowed), at most MAX_IMPORT_BYTES
     csv_records(text, columns=, header_hint=) -> [Record] the first row names the columns; a record per row after it
-    jsonl_records(text)                     -> [Record]  one JSON object per line; blank lines skipped
+    jsonl_records(text)                     -> [Record]  one JSON object per line; blank lines skipped (its
+                                                         strings may hold "\\u0000" or "\\ud800": check_text them)
     text_lines(text)                        -> [(line, text)]  split at \\r\\n, \\r and \\n only
     with on_line(record.line): check(...)   an InvalidInputError inside says "On line N: ..."
 
@@ -11,8 +12,8 @@ CSV as RFC 4180 writes it (Excel, LibreOffice, Python's csv), strictly:
 
     a cell as long as the file                 csv's own 128 KB field limit is lifted: each cell's own
                                                check (core.text.check_text) says how long it may be
-    a quoted cell that never closes            refused with the line it opened on (a lax reader takes
-                                               the rest of the file as that one cell)
+    a quoted cell that never closes            refused with the line its record starts on (a lax reader
+                                               takes the rest of the file as that one cell)
     text after a closing quote ("a"b)          refused (a lax reader makes it ab)
     more cells than the header has columns     refused (an unquoted comma splits a text, and the end is lost)
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +32,7 @@ from itertools import chain
 
 from core import constants
 from core.errors import InvalidInputError
+from core.text import read_json
 
 # Appended to the CSV as a line of its own: no text decoded from UTF-8 holds a lone surrogate, so
 # the reader returns it as a record of its own unless the file ended inside a quoted cell.
@@ -131,13 +132,7 @@ def _record(header: list[str], line: int, cells: list[str]) -> Record:
 
 
 def _json_object(raw: str, line: int) -> dict:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise InvalidInputError(f"Line {line} is not valid JSON ({err.msg}).") from err
-    except (ValueError, RecursionError) as err:  # a number of more than 4,300 digits; very deep nesting
-        raise InvalidInputError(f"Line {line} is not valid JSON that can be read (a number too long "
-                                "or lists nested too deep).") from err
+    value = read_json(raw, what=f"Line {line}")
     if not isinstance(value, dict):
         raise InvalidInputError(f"Line {line} is not a JSON object.")
     return value

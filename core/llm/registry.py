@@ -26,7 +26,7 @@ from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.models import Provider, utcnow
 from core.security import require_actor
 from core.secrets import decrypt, encrypt, mask, master_key
-from core.text import check_text
+from core.text import check_text, read_json
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -187,6 +187,17 @@ def get_provider(*, session: Session, settings: Settings, name: str) -> Provider
 
 def default_params(*, session: Session, name: str) -> GenerationParams:
     return GenerationParams.from_dict(_get(session, name).default_params)
+
+
+def parse_params(text: str | None, *, what: str) -> dict[str, Any]:
+    """Default parameters as a person types them (a form field, --params): a JSON object, {} when
+    empty, or InvalidInputError naming `what`; add_provider and update_provider check the values."""
+    if not (text or "").strip():
+        return {}
+    params = read_json(text, what=what)
+    if not isinstance(params, dict):
+        raise InvalidInputError(f'{what} must be a JSON object, e.g. {{"temperature": 0.3}}.')
+    return params
 
 
 def check_provider(provider: ProviderConfig, *, http_client: httpx.Client | None = None) -> ProviderCheck:
