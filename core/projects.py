@@ -50,7 +50,7 @@ def add_reference(
 ) -> Reference:
     require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
-    reference = Reference(project_id=project_id, text=_clean_text(text), source=source)
+    reference = Reference(project_id=project_id, text=clean_reference_text(text), source=source)
     reference.language = detect_language(reference.text)
     session.add(reference)
     session.flush()
@@ -62,7 +62,7 @@ def add_reference(
 def update_reference(*, session: Session, reference_id: int, text: str, actor_id: int | None) -> Reference:
     require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
-    reference.text = _clean_text(text)
+    reference.text = clean_reference_text(text)
     reference.language = detect_language(reference.text)
     reference.updated_at = utcnow()
     session.add(reference)
@@ -121,10 +121,11 @@ def parse_reference_file(filename: str, content: bytes) -> list[str]:
 
 def _record_text(record: Record) -> str:
     with on_line(record.line):
-        return _clean_text(record.values.get("text"))
+        return clean_reference_text(record.values.get("text"))
 
 
-def _clean_text(text: object) -> str:
+def clean_reference_text(text: object) -> str:
+    """The text stripped, if a reference may hold it (core.text.check_text); else InvalidInputError."""
     return check_text(text, what="The reference text", max_chars=constants.REFERENCE_MAX_CHARS, required=True,
                       strip=True)
 

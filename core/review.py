@@ -303,13 +303,13 @@ def decide(
 
 def promote_to_reference(*, session: Session, item_id: int, actor: User) -> Reference:
     """Make an approved draft (its edited text, if any) a reference of its project (editors, admins)."""
-    from core.projects import add_reference  # projects does not import review; local to keep review light
+    from core.projects import add_reference, clean_reference_text  # local: keeps review light
 
     require(actor.role, "references")
     item = get_item(session=session, item_id=item_id)
     if item.state != APPROVED:
         raise InvalidInputError("Only an approved draft can become a reference.")
-    text = (item.edited_text or session.get(Draft, item.draft_id).text).strip()
+    text = clean_reference_text(item.edited_text or session.get(Draft, item.draft_id).text)  # before the audit event
     existing = session.exec(select(Reference.text).where(Reference.project_id == item.project_id))
     if any(reference.strip() == text for reference in existing):
         raise ConflictError("This text is a reference of the project already.")

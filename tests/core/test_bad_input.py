@@ -217,7 +217,14 @@ def test_bad_text_is_refused_clearly_and_nothing_is_written(engine, world, entry
         assert f"at most {entry.limit:,}" in message
     if entry.line is not None:
         assert message.startswith(f"On line {entry.line}: ")
-    world.db.rollback()
+    assert_nothing_written(engine, world, before)
+
+
+def assert_nothing_written(engine: Engine, world: World, before: dict) -> None:
+    """Nothing in the database changed, and nothing waits in the session to be written."""
+    session = world.db
+    assert not (session.new or session.dirty or session.deleted), (session.new, session.dirty, session.deleted)
+    session.rollback()
     assert snapshot(engine) == before
 
 
@@ -296,8 +303,7 @@ def test_a_malformed_csv_is_refused_with_its_line_and_nothing_is_imported(engine
         enter(world, make_text(columns).encode())
     message = str(raised.value)
     assert message.startswith("On line 3: ") and problem in message, message[:200]
-    world.db.rollback()
-    assert snapshot(engine) == before
+    assert_nothing_written(engine, world, before)
 
 
 def test_the_example_of_the_issue_is_refused(world):
@@ -349,8 +355,7 @@ def test_a_bad_json_line_is_refused_with_its_line_and_nothing_is_imported(engine
         import_references(session=world.db, project_id=world.project.id, filename="r.jsonl",
                           content=f'{{"text": "fine"}}\n{line}\n{{"text": "after"}}\n'.encode(), actor_id=world.editor.id)
     assert str(raised.value).startswith(message)
-    world.db.rollback()
-    assert snapshot(engine) == before
+    assert_nothing_written(engine, world, before)
 
 
 def test_json_lines_end_only_at_line_breaks(world):
@@ -399,3 +404,17 @@ def test_a_session_id_that_cannot_exist_is_not_found(world, public_id):
 
     with pytest.raises(NotFoundError, match="No writing session with this ID"):
         get_session(session=world.db, user=world.writer, public_id=public_id)
+
+
+def test_a_draft_that_cannot_become_a_reference_leaves_no_trace(engine, world):
+    """A model's text may hold what a typed reference may not (here an escape character)."""
+    from core.review import promote_to_reference
+
+    draft = make_finished_draft(world.db, world.writer, world.project, "Colours: \x1b[31mred\x1b[0m.")
+    item = world.db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    item = claim(session=world.db, item_id=item.id, reviewer=world.editor)
+    decide(session=world.db, item_id=item.id, reviewer=world.editor, verdict="approved", expected_version=item.version)
+    before = snapshot(engine)
+    with pytest.raises(InvalidInputError, match=re.escape("The reference text contains control characters")):
+        promote_to_reference(session=world.db, item_id=item.id, actor=world.editor)
+    assert_nothing_written(engine, world, before)
