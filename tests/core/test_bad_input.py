@@ -17,24 +17,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from core import constants
 from core.config import Settings
-from core.db import open_session
 from core.errors import InvalidInputError
 from core.generation import MAX_INSTRUCTION_CHARS, prepare_turn
 from core.llm.registry import add_provider, update_provider
 from core.llm.types import GenerationParams
 from core.models import (
-    Preset, Project, Provider, Reference, ReviewItem, SensitiveWord, ThresholdPolicy, User, WritingSession,
+    Preset, Project, Provider, Reference, ReviewItem, SensitiveWord, User, WritingSession,
 )
-from core.moderation import add_words, import_words
+from core.moderation import add_words, import_words, parse_word_file
 from core.policies import PolicySpec, apply_policy
-from core.presets import add_preset, import_presets, update_preset
-from core.projects import add_reference, create_project, import_references, update_reference
+from core.presets import add_preset, import_presets, parse_preset_csv, update_preset
+from core.projects import add_reference, create_project, import_references, parse_reference_file, update_reference
 from core.review import add_comment, claim, decide
 from core.sessions import MAX_TITLE_LENGTH, create_session, rename_session, save_params
 from tests.utils.factories import make_finished_draft, make_project
@@ -76,11 +77,11 @@ def world(db) -> World:
     draft = make_finished_draft(db, writer, project, "Completely unrelated words here.")
     item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
     item = claim(session=db, item_id=item.id, reviewer=reviewer)
-    settings = Settings()
-    add_provider(session=db, settings=settings, name="openai", base_url="https://api.openai.com/v1",
+    app_settings = Settings()
+    add_provider(session=db, settings=app_settings, name="openai", base_url="https://api.openai.com/v1",
                  model="gpt-4o-mini", actor_id=admin.id)
     writing_session = create_session(session=db, owner=writer, project_id=project.id, title="Mine")
-    return World(db, settings, editor, reviewer, admin, writer, project, reference, preset, item, writing_session)
+    return World(db, app_settings, editor, reviewer, admin, writer, project, reference, preset, item, writing_session)
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
@@ -254,14 +255,6 @@ def test_the_limits_match_the_columns():
     assert length(SensitiveWord, "folded") >= constants.SENSITIVE_WORD_MAX_CHARS
 
 
-def test_a_bad_policy_note_leaves_no_version(engine, world):
-    with pytest.raises(InvalidInputError, match="NUL"):
-        apply_policy(session=world.db, project_id=world.project.id, spec=PolicySpec({"chrf": 30.0}),
-                     author_id=world.editor.id, note="x\x00")
-    with open_session(engine) as session:
-        assert session.exec(select(ThresholdPolicy)).all() == []
-
-
 # -- imports: one reader for every CSV, JSON lines, line numbers --------------------------------
 
 CSV_IMPORTS = {
@@ -418,3 +411,37 @@ def test_a_draft_that_cannot_become_a_reference_leaves_no_trace(engine, world):
     with pytest.raises(InvalidInputError, match=re.escape("The reference text contains control characters")):
         promote_to_reference(session=world.db, item_id=item.id, actor=world.editor)
     assert_nothing_written(engine, world, before)
+
+
+# -- any file at all: a clear refusal or texts fit to store -------------------------------------
+
+CSV_PIECES = st.sampled_from(['"', '""', ",", "\n", "\r\n", "\r", " ", "text", "word", "instruction", "answer",
+                              "x", "中文", "\x00", "\x1b", "\u2028", "\ufeff", "{", "}", ":", "\\ud800", "\\u0000"])
+FILES = st.one_of(
+    st.binary(max_size=300),
+    st.lists(CSV_PIECES, max_size=40).map(lambda pieces: "".join(pieces).encode()),
+    st.lists(CSV_PIECES, max_size=40).map(lambda pieces: ("instruction,answer\n" + "".join(pieces)).encode()),
+    st.lists(CSV_PIECES, max_size=40).map(lambda pieces: ('{"text": "' + "".join(pieces) + '"}\n').encode()),
+)
+PARSERS = [
+    (parse_reference_file, ("r.csv", "r.jsonl")),
+    (parse_preset_csv, ("p.csv",)),
+    (parse_word_file, ("w.csv", "w.txt")),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=FILES)
+def test_any_file_is_refused_clearly_or_gives_texts_fit_to_store(content):
+    for parse, filenames in PARSERS:
+        for filename in filenames:
+            try:
+                parsed = parse(filename, content)
+            except InvalidInputError as err:
+                assert str(err)
+                continue
+            for row in parsed:
+                for text in (row if isinstance(row, tuple) else (row,)):
+                    if isinstance(text, str):
+                        text.encode("utf-8")  # no lone surrogate
+                        assert "\x00" not in text and text == text.strip() and text
