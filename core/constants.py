@@ -13,6 +13,20 @@ PARTIAL_SAVE_INTERVAL_S = 0.5  # how often streamed text is written to the datab
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
+# -- what people may type or upload (core.text.check_text): the columns' lengths (core/models.py
+# max_length, checked by tests/core/test_bad_input.py) and sensible ones for Text columns
+PROJECT_NAME_MAX_CHARS = 200
+PROJECT_DESCRIPTION_MAX_CHARS = 2_000
+REFERENCE_MAX_CHARS = 50_000  # a reference is scored against every draft of its project
+EDITED_TEXT_MAX_CHARS = REFERENCE_MAX_CHARS  # an edited draft may become a reference
+REVIEW_REASON_MAX_CHARS = 2_000
+COMMENT_MAX_CHARS = 5_000
+POLICY_NOTE_MAX_CHARS = 500
+PROVIDER_NAME_MAX_CHARS = 64
+PROVIDER_BASE_URL_MAX_CHARS = 500
+PROVIDER_MODEL_MAX_CHARS = 200
+STOP_SEQUENCE_MAX_CHARS = 200
+
 ROLES = ("writer", "reviewer", "editor", "admin")
 
 METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL")
@@ -74,7 +88,9 @@ AUDIT_QUERY_LIMIT = 5_000  # rows the audit page shows and exports at most per q
 QUEUE_LIMIT = 200  # review items a queue view lists at most
 POLICY_RECENT_DRAFTS = 500  # newest scored drafts a policy preview and the threshold evidence look at
 REROUTE_RECENT_DAYS = 7  # an accepted draft this recent joins the queue when a new policy fails it
-PRESET_MAX_CHARS = 20_000  # of a preset's instruction or answer
+PRESET_ANSWER_MAX_CHARS = 20_000
+PRESET_KEY_MAX_CHARS = 2_000  # of a normalised instruction (the column's length)
+PRESET_INSTRUCTION_MAX_CHARS = PRESET_KEY_MAX_CHARS  # a preset answers a short, frequent question
 SENSITIVE_WORD_MAX_CHARS = 100
 MASK_WIDE, MASK_NARROW = "＊", "*"  # a masked full-width (CJK) character, and any other
 DASHBOARD_MAX_DRAFTS = 50_000  # drafts one dashboard view aggregates at most (newest first)

@@ -47,7 +47,7 @@ from core.policies import PRESET_PROVIDER
 from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
 from core.security import require
 from core.sessions import get_session, history
-from core.text import storable
+from core.text import check_text, storable
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +152,9 @@ def prepare_turn(
             raise InvalidInputError("There is no text to continue yet: write a first instruction.")
         instruction = CONTINUE_INSTRUCTION
     else:
-        instruction = instruction.strip()
+        instruction = check_text(instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS, strip=True)
         if not instruction:
             raise InvalidInputError("Write an instruction first.")
-        if len(instruction) > MAX_INSTRUCTION_CHARS:
-            raise InvalidInputError(f"An instruction has at most {MAX_INSTRUCTION_CHARS:,} characters.")
     preset = None
     if use_presets and kind != CONTINUE:
         preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)

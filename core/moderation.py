@@ -19,8 +19,6 @@ original text.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -30,10 +28,11 @@ import ahocorasick
 from sqlmodel import Session, col, select
 
 from core import audit, constants
-from core.uploads import decode_upload
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import SensitiveWord
 from core.security import require_actor
+from core.text import check_text
+from core.uploads import csv_records, decode_upload, on_line, text_lines
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,11 @@ def fold(text: str) -> str:
     return "".join(fold_char(char) for char in text)
 
 
-def clean_word(word: str) -> str:
-    word = " ".join(str(word).split())
-    if not word:
-        raise InvalidInputError("A sensitive word cannot be empty.")
-    if len(word) > constants.SENSITIVE_WORD_MAX_CHARS:
-        raise InvalidInputError(f"A sensitive word has at most {constants.SENSITIVE_WORD_MAX_CHARS} characters.")
-    return word
+def clean_word(word: object) -> str:
+    """The word with its spaces folded to one, or InvalidInputError."""
+    if isinstance(word, str):
+        word = " ".join(word.split())
+    return check_text(word, what="A sensitive word", max_chars=constants.SENSITIVE_WORD_MAX_CHARS, required=True)
 
 
 def _is_latin_alnum(char: str) -> bool:
@@ -249,23 +246,22 @@ def import_words(*, session: Session, filename: str, content: bytes, actor_id: i
 
 
 def parse_word_file(filename: str, content: bytes) -> list[str]:
+    """The file's words, or InvalidInputError naming the line of the first bad one."""
     decoded = decode_upload(content)
     lowered = filename.lower()
     if lowered.endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(decoded))
-        if not reader.fieldnames or "word" not in reader.fieldnames:
-            raise InvalidInputError("The CSV file needs a header row with a 'word' column.")
-        words = [(row.get("word") or "").strip() for row in reader]
+        records = csv_records(decoded, columns=("word",),
+                              header_hint="The CSV file needs a header row with a 'word' column.")
+        entries = [(record.line, str(record.values["word"])) for record in records]
     elif lowered.endswith(".txt"):
-        words = [line.strip() for line in decoded.splitlines() if not line.strip().startswith("#")]
+        entries = [(line, text) for line, text in text_lines(decoded) if not text.strip().startswith("#")]
     else:
         raise InvalidInputError("Import a .txt file (one word per line) or a .csv file (with a 'word' column).")
-    words = [w for w in words if w]
-    if not words:
+    entries = [(line, word) for line, word in entries if word.strip()]
+    if not entries:
         raise InvalidInputError("The file holds no words.")
-    for number, word in enumerate(words, start=1):
-        try:
-            clean_word(word)
-        except InvalidInputError as err:
-            raise InvalidInputError(f"Word {number} ({word[:20]!r}…): {err}") from err
+    words = []
+    for line, word in entries:
+        with on_line(line):
+            words.append(clean_word(word))
     return words

@@ -26,6 +26,7 @@ from core.models import Draft, ReviewItem, ThresholdPolicy, Turn, WritingSession
 from core.review import requeue, scores_by_draft, withdraw
 from core.routing import ANY_BELOW, NEEDS_REVIEW, POLICY_INDEPENDENT_REASONS, RULES, WEIGHTED, RouteDecision, decide_route
 from core.security import require_actor
+from core.text import check_text
 
 PRESET_PROVIDER = "preset"  # Draft.provider of an answer given from a preset (never threshold-routed)
 
@@ -269,6 +270,7 @@ def _add_version(
     session: Session, project_id: int, spec: PolicySpec, author_id: int, note: str, expected_version: int | None
 ) -> ThresholdPolicy:
     require_actor(session, author_id, "thresholds")
+    note = check_text(note, what="The note", max_chars=constants.POLICY_NOTE_MAX_CHARS, single_line=True, strip=True)
     previous = current_policy(session=session, project_id=project_id)
     if expected_version is not None and previous.version != expected_version:
         raise ConflictError(
@@ -278,7 +280,7 @@ def _add_version(
     policy = ThresholdPolicy(
         project_id=project_id, version=previous.version + 1, thresholds=dict(spec.thresholds), rule=spec.rule,
         weights=dict(spec.weights), composite_threshold=spec.composite_threshold, author_id=author_id,
-        note=note.strip(),
+        note=note,
     )
     session.add(policy)
     _commit_version(session, policy, flush_only=True)  # take the version number now, or fail cleanly

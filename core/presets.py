@@ -11,8 +11,6 @@ Editors and admins manage presets ("presets" area); an approved draft can become
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,10 +20,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core import audit, constants
-from core.uploads import decode_upload
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Preset, Project, utcnow
 from core.security import require_actor
+from core.text import check_text
+from core.uploads import csv_records, decode_upload, on_line
 
 _SPACES = re.compile(r"\s+")
 # A space between two characters of which one is CJK (Han, kana, Hangul, full-width forms) is dropped.
@@ -203,39 +202,42 @@ def parse_preset_csv(filename: str, content: bytes) -> list[tuple[str, str, str,
     """(instruction, answer, normalised instruction, min_similarity) per row; a bad row names its line."""
     if not filename.lower().endswith(".csv"):
         raise InvalidInputError("Import a .csv file with 'instruction' and 'answer' columns.")
-    decoded = decode_upload(content)
-    reader = csv.DictReader(io.StringIO(decoded))
-    if not reader.fieldnames or not {"instruction", "answer"} <= set(reader.fieldnames):
-        raise InvalidInputError("The CSV file needs a header row with 'instruction' and 'answer' columns.")
+    records = csv_records(
+        decode_upload(content), columns=("instruction", "answer"),
+        header_hint="The CSV file needs a header row with 'instruction' and 'answer' columns.",
+    )
     rows = []
-    for row in reader:
-        where = f"line {reader.line_num}"
-        try:
-            instruction, answer, key = _clean(row.get("instruction") or "", row.get("answer") or "")
-            raw = (row.get("min_similarity") or "").strip()
-            similarity = _similarity(float(raw)) if raw else 0.0
-        except ValueError as err:
-            raise InvalidInputError(f"On {where}: min_similarity is not a number.") from err
-        except InvalidInputError as err:
-            raise InvalidInputError(f"On {where}: {err}") from err
-        rows.append((instruction, answer, key, similarity))
+    for record in records:
+        with on_line(record.line):
+            instruction, answer, key = _clean(record.values["instruction"], record.values["answer"])
+            rows.append((instruction, answer, key, _similarity_cell(record.values.get("min_similarity", ""))))
     if not rows:
         raise InvalidInputError("The file holds no presets.")
     return rows
 
 
-def _clean(instruction: str, answer: str) -> tuple[str, str, str]:
-    instruction, answer = instruction.strip(), answer.strip()
+def _clean(instruction: object, answer: object) -> tuple[str, str, str]:
+    instruction = check_text(instruction, what="The instruction", max_chars=constants.PRESET_INSTRUCTION_MAX_CHARS,
+                             strip=True)
+    answer = check_text(answer, what="The answer", max_chars=constants.PRESET_ANSWER_MAX_CHARS, strip=True)
     if not instruction or not answer:
         raise InvalidInputError("A preset needs an instruction and an answer.")
-    if max(len(instruction), len(answer)) > constants.PRESET_MAX_CHARS:
-        raise InvalidInputError(f"A preset's instruction and answer have at most {constants.PRESET_MAX_CHARS:,} characters.")
     key = normalize_instruction(instruction)
     if not key:
         raise InvalidInputError("The instruction has no letters or digits to match on.")
-    if len(key) > 2000:
-        raise InvalidInputError("A preset's instruction has at most 2,000 characters once normalised.")
+    if len(key) > constants.PRESET_KEY_MAX_CHARS:
+        raise InvalidInputError(
+            f"A preset's instruction has at most {constants.PRESET_KEY_MAX_CHARS:,} characters once normalised."
+        )
     return instruction, answer, key
+
+
+def _similarity_cell(raw: object) -> float:
+    raw = str(raw).strip()
+    try:
+        return _similarity(float(raw)) if raw else 0.0
+    except ValueError as err:
+        raise InvalidInputError("min_similarity is not a number.") from err
 
 
 def _similarity(value: float) -> float:

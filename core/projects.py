@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from sqlmodel import Session, col, select
 
-from core import audit
-from core.uploads import decode_upload
+from core import audit, constants
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.models import Project, Reference, utcnow
 from core.scoring import detect_language
 from core.security import require_actor
+from core.text import check_text
+from core.uploads import Record, csv_records, decode_upload, jsonl_records, on_line
 
 
 def create_project(*, session: Session, name: str, description: str = "", actor_id: int | None = None) -> Project:
     require_actor(session, actor_id, "references")
-    name = name.strip()
-    if not name:
-        raise InvalidInputError("A project needs a name.")
+    name = check_text(name, what="The project name", max_chars=constants.PROJECT_NAME_MAX_CHARS, required=True,
+                      single_line=True, strip=True)
+    description = check_text(description, what="The project description",
+                             max_chars=constants.PROJECT_DESCRIPTION_MAX_CHARS, strip=True)
     if session.exec(select(Project).where(Project.name == name)).first():
         raise ConflictError(f"A project named {name!r} exists already.")
-    project = Project(name=name, description=description.strip())
+    project = Project(name=name, description=description)
     session.add(project)
     session.flush()
     audit.record(session, actor_id=actor_id, action="project.create", target=name)
@@ -52,7 +50,7 @@ def add_reference(
 ) -> Reference:
     require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
-    reference = Reference(project_id=project_id, text=_clean_text(text), source=source)
+    reference = Reference(project_id=project_id, text=clean_reference_text(text), source=source)
     reference.language = detect_language(reference.text)
     session.add(reference)
     session.flush()
@@ -64,7 +62,7 @@ def add_reference(
 def update_reference(*, session: Session, reference_id: int, text: str, actor_id: int | None) -> Reference:
     require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
-    reference.text = _clean_text(text)
+    reference.text = clean_reference_text(text)
     reference.language = detect_language(reference.text)
     reference.updated_at = utcnow()
     session.add(reference)
@@ -86,7 +84,8 @@ def import_references(
 ) -> list[Reference]:
     """Import every row of a CSV (a `text` column) or JSONL (a `text` field) file, or none.
 
-    A bad row raises InvalidInputError naming the row; nothing is written then.
+    A bad row or a malformed file raises InvalidInputError naming its line (core.uploads); nothing
+    is written then.
     """
     require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
@@ -108,52 +107,27 @@ def parse_reference_file(filename: str, content: bytes) -> list[str]:
     decoded = decode_upload(content)
     lowered = filename.lower()
     if lowered.endswith(".csv"):
-        texts = _parse_csv(decoded)
+        records = csv_records(decoded, columns=("text",),
+                              header_hint="The CSV file needs a header row with a 'text' column.")
     elif lowered.endswith((".jsonl", ".ndjson")):
-        texts = _parse_jsonl(decoded)
+        records = jsonl_records(decoded)
     else:
         raise InvalidInputError("Import a .csv file (with a 'text' column) or a .jsonl file (a 'text' field per line).")
+    texts = [_record_text(record) for record in records]
     if not texts:
         raise InvalidInputError("The file holds no references.")
     return texts
 
 
-def _parse_csv(decoded: str) -> list[str]:
-    reader = csv.DictReader(io.StringIO(decoded))
-    if not reader.fieldnames or "text" not in reader.fieldnames:
-        raise InvalidInputError("The CSV file needs a header row with a 'text' column.")
-    texts = []
-    for row in reader:
-        texts.append(_row_text(row.get("text"), f"row {reader.line_num}"))
-    return texts
+def _record_text(record: Record) -> str:
+    with on_line(record.line):
+        return clean_reference_text(record.values.get("text"))
 
 
-def _parse_jsonl(decoded: str) -> list[str]:
-    texts = []
-    for line_number, line in enumerate(decoded.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InvalidInputError(f"Line {line_number} is not valid JSON ({err.msg}).") from err
-        if not isinstance(record, dict):
-            raise InvalidInputError(f"Line {line_number} is not a JSON object.")
-        texts.append(_row_text(record.get("text"), f"line {line_number}"))
-    return texts
-
-
-def _row_text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"The text on {where} is missing or empty.")
-    return value.strip()
-
-
-def _clean_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInputError("A reference text cannot be empty.")
-    return text
+def clean_reference_text(text: object) -> str:
+    """The text stripped, if a reference may hold it (core.text.check_text); else InvalidInputError."""
+    return check_text(text, what="The reference text", max_chars=constants.REFERENCE_MAX_CHARS, required=True,
+                      strip=True)
 
 
 def _get_reference(session: Session, reference_id: int) -> Reference:

@@ -29,6 +29,7 @@ from core.routing import NEEDS_REVIEW, RouteDecision
 from core.scoring import score
 from core.scoring.diff import Segments, matching_spans
 from core.security import require
+from core.text import check_text
 
 OPEN, CLAIMED, APPROVED, REJECTED = "open", "claimed", "approved", "rejected"
 ACCEPTED_BY_POLICY = "accepted"  # left the queue because a new policy lets it pass
@@ -257,14 +258,13 @@ def decide(
     require(reviewer.role, "review")
     if verdict not in VERDICTS:
         raise InvalidInputError(f"A verdict is one of {', '.join(VERDICTS)}.")
-    reason = reason.strip()
+    reason = check_text(reason, what="The reason", max_chars=constants.REVIEW_REASON_MAX_CHARS, strip=True)
     if verdict == REJECTED and not reason:
         raise InvalidInputError("Say why the draft is rejected.")
     if edited_text is not None:
         if verdict != APPROVED:
             raise InvalidInputError("Only an approval can carry an edited text.")
-        if not edited_text.strip():
-            raise InvalidInputError("The edited text is empty.")
+        check_text(edited_text, what="The edited text", max_chars=constants.EDITED_TEXT_MAX_CHARS, required=True)
     result = session.exec(
         update(ReviewItem)
         .where(
@@ -303,13 +303,13 @@ def decide(
 
 def promote_to_reference(*, session: Session, item_id: int, actor: User) -> Reference:
     """Make an approved draft (its edited text, if any) a reference of its project (editors, admins)."""
-    from core.projects import add_reference  # projects does not import review; local to keep review light
+    from core.projects import add_reference, clean_reference_text  # local: keeps review light
 
     require(actor.role, "references")
     item = get_item(session=session, item_id=item_id)
     if item.state != APPROVED:
         raise InvalidInputError("Only an approved draft can become a reference.")
-    text = (item.edited_text or session.get(Draft, item.draft_id).text).strip()
+    text = clean_reference_text(item.edited_text or session.get(Draft, item.draft_id).text)  # before the audit event
     existing = session.exec(select(Reference.text).where(Reference.project_id == item.project_id))
     if any(reference.strip() == text for reference in existing):
         raise ConflictError("This text is a reference of the project already.")
@@ -371,9 +371,7 @@ def requeue(*, session: Session, draft: Draft, project_id: int, decision: RouteD
 def add_comment(*, session: Session, draft_id: int, author: User, body: str) -> Comment:
     """A reviewer's (or editor's) comment on a draft; its writer sees it on the Write page."""
     require(author.role, "review")
-    body = body.strip()
-    if not body:
-        raise InvalidInputError("A comment cannot be empty.")
+    body = check_text(body, what="A comment", max_chars=constants.COMMENT_MAX_CHARS, required=True, strip=True)
     if session.get(Draft, draft_id) is None:
         raise NotFoundError("No such draft.")
     comment = Comment(draft_id=draft_id, author_id=author.id, body=body)

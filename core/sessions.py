@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,16 +20,18 @@ from sqlmodel import Session, col, select
 
 from core import audit, constants
 from core.db import chunks
-from core.errors import InvalidInputError, NotFoundError
+from core.errors import NotFoundError
 from core.jobs import QUEUED, RUNNING
 from core.llm.types import GenerationParams
 from core.models import Comment, Draft, Job, Project, Provider, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.privacy import forget_copies
 from core.prompts import Exchange
 from core.security import require
+from core.text import check_text
 
 STALE_DRAFT_REASON = "The app stopped while this draft was being written."
 MAX_TITLE_LENGTH = 200
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes, as long as the column
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def list_sessions(*, session: Session, owner: User) -> list[WritingSession]:
 
 def get_session(*, session: Session, user: User, public_id: str) -> WritingSession:
     """The session with this public ID, if the user may open it (its owner, editors, admins)."""
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise NotFoundError("No writing session with this ID is open to you.")  # a URL's NUL would fail the query
     writing_session = session.exec(select(WritingSession).where(WritingSession.public_id == public_id)).first()
     if writing_session is None or (writing_session.owner_id != user.id and user.role not in ("editor", "admin")):
         raise NotFoundError("No writing session with this ID is open to you.")
@@ -190,8 +195,4 @@ def _drafts_of_unfinished_jobs(session: Session) -> set[int]:
 
 def _clean_title(title: str) -> str:
     title = " ".join(title.split())
-    if not title:
-        raise InvalidInputError("A session title cannot be empty.")
-    if len(title) > MAX_TITLE_LENGTH:
-        raise InvalidInputError(f"A session title has at most {MAX_TITLE_LENGTH} characters.")
-    return title
+    return check_text(title, what="The session title", max_chars=MAX_TITLE_LENGTH, required=True)

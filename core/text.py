@@ -1,8 +1,11 @@
 """Text fit for the database: every entry point checks what people type, and sanitizes what models send.
 
     check_text(value, what=..., max_chars=...)  text a person typed or uploaded: refused with a
-                                                clear message when it holds a NUL, a lone
-                                                surrogate or control characters, or is too long
+                                                clear message when it is missing, holds a NUL,
+                                                a lone surrogate or control characters, or is
+                                                too long (limits: core.constants)
+    read_json(text, what=...)                   json.loads, every refusal an InvalidInputError
+                                                ("Line 7 is not valid JSON (Expecting value).")
     storable(text)                              text from elsewhere (a provider's stream): joins
                                                 surrogate pairs, replaces what no database can
                                                 store (NUL, lone surrogates) with U+FFFD; never fails
@@ -13,6 +16,7 @@ form for a lone surrogate, so both would fail the write and, with it, the draft.
 
 from __future__ import annotations
 
+import json
 import re
 
 from core.errors import InvalidInputError
@@ -38,12 +42,23 @@ def _join_pair(match: re.Match[str]) -> str:
 
 
 def check_text(
-    value: object, *, what: str, max_chars: int, required: bool = False, single_line: bool = False
+    value: object,
+    *,
+    what: str,
+    max_chars: int,
+    required: bool = False,
+    single_line: bool = False,
+    strip: bool = False,
 ) -> str:
     """`value` if it is text a database can store and a person meant; else InvalidInputError
-    naming `what` ("The project name", "Line 7 of the upload") and the problem."""
+    naming `what` ("The project name", "A comment") and the problem. `strip`: checked and
+    returned without surrounding whitespace."""
+    if value is None:
+        raise InvalidInputError(f"{what} is missing.")
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be text.")
+    if strip:
+        value = value.strip()
     if required and not value.strip():
         raise InvalidInputError(f"{what} is empty.")
     if len(value) > max_chars:
@@ -54,6 +69,22 @@ def check_text(
         raise InvalidInputError(f"{what} contains a broken character (a lone UTF-16 surrogate).")
     if single_line and ("\n" in value or "\r" in value):
         raise InvalidInputError(f"{what} must be one line.")
-    if _CONTROL.search(value):
-        raise InvalidInputError(f"{what} contains control characters.")
+    control = _CONTROL.search(value)
+    if control:
+        raise InvalidInputError(
+            f"{what} contains control characters (the first, U+{ord(control.group()):04X}, "
+            f"is character {control.start() + 1:,})."
+        )
     return value
+
+
+def read_json(text: str, *, what: str) -> object:
+    """json.loads(text), or InvalidInputError saying "{what} is not valid JSON (why)."; a value read
+    may still hold NUL or lone surrogates (json.loads takes "\\u0000" and "\\ud800"): check_text it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"{what} is not valid JSON ({err.msg}).") from err
+    except (ValueError, RecursionError) as err:  # a number of more than 4,300 digits; very deep nesting
+        raise InvalidInputError(f"{what} is not valid JSON that can be read (a number too long or "
+                                "lists nested too deep).") from err

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from core.db import open_session
-from core.errors import DraftgateError, InvalidInputError
-from core.llm.registry import PROFILES, add_provider, check_provider, get_provider, list_providers, remove_provider, update_provider
+from core.errors import DraftgateError
+from core.llm.registry import (
+    PROFILES, add_provider, check_provider, get_provider, list_providers, parse_params, remove_provider, update_provider,
+)
 from core.llm.types import API_STYLES
 from ui import auth, resources
 from ui.actions import run_action
@@ -16,16 +18,6 @@ user = auth.require_area("providers")
 engine, settings = resources.engine(), resources.settings()
 st.title("Providers")
 st.caption("Keys are encrypted at rest (AES-256-GCM) and only ever shown masked. Plain HTTP is refused except to this machine.")
-
-
-def parse_params(text: str) -> dict:
-    try:
-        params = json.loads(text or "{}")
-    except json.JSONDecodeError as err:
-        raise InvalidInputError(f"Default parameters must be a JSON object ({err.msg}).") from err
-    if not isinstance(params, dict):
-        raise InvalidInputError("Default parameters must be a JSON object, e.g. {\"temperature\": 0.3}.")
-    return params
 
 
 with open_session(engine) as db:
@@ -55,7 +47,7 @@ with st.form("providers.add", clear_on_submit=True):
     params_text = st.text_input("Default parameters (JSON)", value="{}")
     if st.form_submit_button("Add provider", type="primary"):
         try:
-            params = parse_params(params_text)
+            params = parse_params(params_text, what="The default parameters field")
         except DraftgateError as err:
             st.error(str(err))
         else:

@@ -15,12 +15,14 @@ import sys
 
 from pydantic import ValidationError
 
+from core import constants
 from core.config import Settings, get_settings
 from core.errors import InvalidInputError
 from core.llm import GenerationParams, LLMClient, ProviderConfig, provider_from_settings
 from core.llm.client import check_prompt
 from core.llm.providers import build_provider
 from core.llm.types import API_STYLES
+from core.text import check_text
 
 _SAMPLING_FLAGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
 
@@ -55,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     params = _params(args).validate()
+    # a byte of the command line that is not UTF-8 arrives as a lone surrogate, which no request can carry
+    check_text(args.prompt, what="The prompt", max_chars=constants.MAX_PROMPT_CHARS)
     check_prompt(args.prompt)
     settings = _settings()
     provider = _provider(args, settings)

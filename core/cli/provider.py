@@ -12,7 +12,6 @@ users of the machine); `add` also takes it from DRAFTGATE_PROVIDER_API_KEY when 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -25,6 +24,7 @@ from core.llm.registry import (
     check_provider,
     get_provider,
     list_providers,
+    parse_params,
     remove_provider,
     update_provider,
 )
@@ -159,15 +159,7 @@ def _api_key(args: argparse.Namespace, *, environment: bool = True) -> str | Non
 
 
 def _params(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        params = json.loads(text)
-    except ValueError as err:
-        raise InvalidInputError(f"--params is not valid JSON: {err}") from err
-    if not isinstance(params, dict):
-        raise InvalidInputError("--params is a JSON object, e.g. {\"temperature\": 0.3}.")
-    return params
+    return parse_params(text, what="--params")
 
 
 def _key_text(view) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlmodel import Session, col, select
 
+from core import constants
 from core.audit import record
 from core.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
 from core.llm.client import LLMClient
@@ -25,6 +26,7 @@ from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.models import Provider, utcnow
 from core.security import require_actor
 from core.secrets import decrypt, encrypt, mask, master_key
+from core.text import check_text, read_json
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -108,6 +110,7 @@ def add_provider(
 ) -> ProviderView:
     require_actor(session, actor_id, "providers")
     name = _check_name(name)
+    base_url, model = _check_url(base_url), _check_model(model)
     if _find(session, name) is not None:
         raise ConflictError(f"A provider named {name!r} exists already.")
     config = build_provider(name=name, base_url=base_url, model=model, api_style=api_style,
@@ -140,6 +143,8 @@ def update_provider(
     row = _get(session, name)
     current = _config(row, settings) if api_key is None else None
     target = _check_name(new_name) if new_name is not None else row.name
+    base_url = _check_url(base_url) if base_url is not None else None
+    model = _check_model(model) if model is not None else None
     if target != row.name and _find(session, target) is not None:
         raise ConflictError(f"A provider named {target!r} exists already.")
     config = build_provider(
@@ -184,6 +189,17 @@ def default_params(*, session: Session, name: str) -> GenerationParams:
     return GenerationParams.from_dict(_get(session, name).default_params)
 
 
+def parse_params(text: str | None, *, what: str) -> dict[str, Any]:
+    """Default parameters as a person types them (a form field, --params): a JSON object, {} when
+    empty, or InvalidInputError naming `what`; add_provider and update_provider check the values."""
+    if not (text or "").strip():
+        return {}
+    params = read_json(text, what=what)
+    if not isinstance(params, dict):
+        raise InvalidInputError(f'{what} must be a JSON object, e.g. {{"temperature": 0.3}}.')
+    return params
+
+
 def check_provider(provider: ProviderConfig, *, http_client: httpx.Client | None = None) -> ProviderCheck:
     """Send a tiny request (a few tokens, no retries, no cache) and say how it went."""
     prompt: str | list[ChatMessage] = "Hello"
@@ -204,6 +220,8 @@ def check_provider(provider: ProviderConfig, *, http_client: httpx.Client | None
 
 
 def _find(session: Session, name: str) -> Provider | None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        return None  # no provider has such a name (and PostgreSQL would refuse a NUL in the query)
     return session.exec(select(Provider).where(Provider.name == name)).first()
 
 
@@ -259,14 +277,25 @@ def _purpose(name: str) -> str:
 
 
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
-    if not NAME_PATTERN.match(name):
+    name = check_text(name or "", what="The provider name", max_chars=constants.PROVIDER_NAME_MAX_CHARS,
+                      single_line=True, strip=True)
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInputError(
             "A provider name has 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
         )
     if name.lower() in RESERVED_NAMES:
         raise InvalidInputError(f"The provider name {name!r} is reserved.")
     return name
+
+
+def _check_url(base_url: str) -> str:
+    return check_text(base_url, what="The base URL", max_chars=constants.PROVIDER_BASE_URL_MAX_CHARS,
+                      single_line=True, strip=True)
+
+
+def _check_model(model: str) -> str:
+    return check_text(model, what="The model name", max_chars=constants.PROVIDER_MODEL_MAX_CHARS,
+                      single_line=True, strip=True)
 
 
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:

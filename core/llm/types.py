@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from core import constants
 from core.errors import InvalidInputError
-from core.text import storable
+from core.text import check_text, storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
 ApiStyle = Literal["completions", "chat", "task"]
@@ -62,6 +62,8 @@ class GenerationParams:
             )
         if len(self.stop) > 4 or any(not isinstance(s, str) or not s for s in self.stop):
             raise InvalidInputError("stop takes at most 4 non-empty strings.")
+        for sequence in self.stop:
+            check_text(sequence, what="A stop sequence", max_chars=constants.STOP_SEQUENCE_MAX_CHARS)
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise InvalidInputError("seed must be a whole number or empty.")
         return self

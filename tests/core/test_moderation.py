@@ -130,5 +130,5 @@ def test_import_from_txt_and_csv(db):
         import_words(session=db, filename="w.json", content=b"[]", actor_id=None)
     with pytest.raises(InvalidInputError, match="no words"):
         import_words(session=db, filename="w.txt", content=b"# only\n", actor_id=None)
-    with pytest.raises(InvalidInputError, match="Word 2"):
+    with pytest.raises(InvalidInputError, match=r"On line 2: A sensitive word is too long: 101 characters \(at most 100\)"):
         import_words(session=db, filename="w.txt", content=("ok\n" + "x" * 101).encode(), actor_id=None)

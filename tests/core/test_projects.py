@@ -40,7 +40,7 @@ def test_csv_and_jsonl_import(db, project):
         ("refs.jsonl", b'{"text": "ok"}\n{"text": ""}\n', "line 2"),
         ("refs.jsonl", b'{"text": "ok"}\nnot json\n', "Line 2 is not valid JSON"),
         ("refs.jsonl", b'["a list"]\n', "Line 1 is not a JSON object"),
-        ("refs.csv", b"text\nok\n\n\"\"\n", "row"),
+        ("refs.csv", b"text\nok\n\n\"\"\n", "On line 4: The reference text is empty"),
         ("refs.csv", b"body\nok\n", "'text' column"),
         ("refs.txt", b"text\nok\n", ".csv"),
         ("refs.csv", b"text\n\xff\xfe\n", "UTF-8"),

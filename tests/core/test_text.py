@@ -34,6 +34,9 @@ def test_storable(raw, expected):
         ("a\nb", {"single_line": True}, "one line"),
         ("   ", {"required": True}, "is empty"),
         (3, {}, "must be text"),
+        (None, {}, "The name is missing."),
+        ("ok\u0085\x1b", {}, "control characters (the first, U+0085, is character 3)"),
+        ("  " + "a" * 11 + "  ", {"strip": True}, "too long: 11 characters"),
     ],
 )
 def test_check_text_refuses(value, kwargs, message):
@@ -44,3 +47,9 @@ def test_check_text_refuses(value, kwargs, message):
 def test_check_text_accepts_tabs_newlines_and_any_script():
     text = "第一行\n\tsecond 😀\r\n"
     assert check_text(text, what="The text", max_chars=100) == text
+
+
+def test_check_text_strips_only_when_asked():
+    assert check_text("  名字 \n", what="The name", max_chars=10, strip=True) == "名字"
+    assert check_text("  名字 \n", what="The name", max_chars=10) == "  名字 \n"
+    assert check_text("a" * 10 + "   ", what="The name", max_chars=10, strip=True) == "a" * 10

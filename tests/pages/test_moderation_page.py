@@ -35,7 +35,7 @@ def test_a_too_long_word_is_refused_with_a_message(make_app, users):
     at = make_app("pages/moderation.py", users["admin"])
     at.text_area[0].input("x" * 101)
     at.button(key="FormSubmitter:moderation.add-Add").click().run()
-    assert [e.value for e in at.error] == ["A sensitive word has at most 100 characters."]
+    assert [e.value for e in at.error] == ["A sensitive word is too long: 101 characters (at most 100)."]
 
 
 def test_import_a_word_file(make_app, app_db, users):

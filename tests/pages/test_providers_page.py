@@ -57,7 +57,21 @@ def test_bad_default_parameters_get_a_clear_message(make_app, app_db, users):
     at.text_input[2].input("m")
     at.text_input[4].input("{not json")
     at.button(key="FormSubmitter:providers.add-Add provider").click().run()
-    assert at.error[0].value.startswith("Default parameters must be a JSON object")
+    assert at.error[0].value.startswith("The default parameters field is not valid JSON (Expecting property name")
+
+
+def test_default_parameters_python_cannot_read_get_a_clear_message(make_app, app_db, users):
+    at = make_app("pages/providers.py", users["admin"])
+    at.text_input[0].input("local")
+    at.text_input[1].input("http://127.0.0.1:9/v1")
+    at.text_input[2].input("m")
+    at.text_input[4].input('{"max_tokens": ' + "9" * 5000 + "}")  # more digits than Python turns into an int
+    at.button(key="FormSubmitter:providers.add-Add provider").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The default parameters field is not valid JSON that can be read (a number too long or lists nested too deep)."
+    ]
+    assert app_db.exec(select(Provider)).all() == []
 
 
 def test_test_button_reports_an_unreachable_provider_and_remove_works(make_app, app_db, users):

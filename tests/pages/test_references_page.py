@@ -1,5 +1,7 @@
+import pytest
 from sqlmodel import select
 
+from core.constants import REFERENCE_MAX_CHARS
 from core.models import ReviewItem
 from core.projects import add_reference, list_references
 from tests.pages.conftest import texts
@@ -31,7 +33,28 @@ def test_a_bad_import_names_the_row_and_imports_nothing(make_app, app_db, users)
     at.file_uploader[0].set_value(("refs.csv", b"text\nfine\n\"\"\n", "text/csv")).run()
     at.button(key="references.import").click().run()
     assert not at.exception
-    assert "row 3" in at.error[0].value
+    assert at.error[0].value == "On line 3: The reference text is empty."
+    assert list_references(session=app_db, project_id=project.id) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"text\nfine\n" + b"x" * 140_000 + b"\n",
+         f"On line 3: The reference text is too long: 140,000 characters (at most {REFERENCE_MAX_CHARS:,})."),
+        (b'text\n"unterminated quote,\nfoo',
+         'On line 2: a quoted cell is never closed (a " is missing), so it would take in the rest of the file.'),
+    ],
+    ids=["a cell over 128 KB", "an unterminated quote"],
+)
+def test_a_malformed_csv_upload_shows_its_line_and_imports_nothing(make_app, app_db, users, content, message):
+    project = make_project(app_db, "Essays")
+    at = make_app("pages/references.py", users["editor"])
+    at.file_uploader[0].set_value(("refs.csv", content, "text/csv")).run()
+    at.button(key="references.import").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [message]
+    assert not at.success
     assert list_references(session=app_db, project_id=project.id) == []
 
 
