@@ -23,6 +23,7 @@ from core.variants import start_variants
 from ui import resources
 from ui.actions import run_action
 from ui.components import show_draft
+from ui.safe import md, stream_text
 
 JOB_KEY = "write.job_id"
 MAX_COLUMNS = 4
@@ -136,7 +137,7 @@ def generate(
     with st.chat_message("user"):
         st.text(echo)
     with st.chat_message("assistant"):
-        st.write_stream(stream_draft(
+        stream_text(stream_draft(
             engine=engine, client=client, prepared=prepared, cache=options.cache,
             score_later=partial(hand_off_scoring, resources.job_runner(), owner_id=user.id),
         ))
@@ -157,5 +158,5 @@ def job_progress(user: User) -> None:
         return
     del st.session_state[JOB_KEY]
     if job.status != "succeeded":
-        st.session_state["write.job_message"] = f"The variants job {job.status}: {job.error or 'see the drafts'}"
+        st.session_state["write.job_message"] = f"The variants job {job.status}: {md(job.error) if job.error else 'see the drafts'}"
     st.rerun(scope="app")
