@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
@@ -25,6 +26,7 @@ STATUS_LABELS = {
 }
 MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
 SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 LANGUAGE_LABELS = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "latin": "Latin script",
@@ -126,7 +128,7 @@ def marked_html(pieces: Iterable[tuple[str, bool, bool]]) -> str:
     """(text, matched, sensitive) pieces as escaped HTML: matched spans green, sensitive words red."""
     out = []
     for text, matched, sensitive in pieces:
-        escaped = html.escape(text).replace("\n", "<br>")
+        escaped = LINE_BREAK.sub("<br>", html.escape(text))  # no blank line may end the HTML block
         style = SENSITIVE_STYLE if sensitive else MATCHED_STYLE if matched else ""
         out.append(f'<span style="{style}">{escaped}</span>' if style else escaped)
     return '<div style="white-space: pre-wrap; line-height: 1.6;">' + "".join(out) + "</div>"

@@ -37,12 +37,15 @@ def app_db(app_engine):
 
 @pytest.fixture
 def make_app(app_engine):
-    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`."""
+    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`
+    (`query`: URL query parameters; `state`: more session_state before the first run)."""
 
-    def _make(path: str, user=None, query: dict | None = None) -> AppTest:
+    def _make(path: str, user=None, query: dict | None = None, state: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
         if user is not None:
             at.session_state["auth.user_id"] = user.id
+        for key, value in (state or {}).items():
+            at.session_state[key] = value
         for key, value in (query or {}).items():
             at.query_params[key] = value
         return at.run()
