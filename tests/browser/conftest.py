@@ -31,15 +31,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, **env_vars: str) -> Iterator[str]:
-    """`streamlit run server.py` on a free port over `data_dir` (and DRAFTGATE_* `env_vars`); yields its URL."""
+def running_app(data_dir: Path, *, script: str = "server.py", **env_vars: str) -> Iterator[str]:
+    """`streamlit run server.py` (or another `script`) on a free port over `data_dir`, with DRAFTGATE_*
+    `env_vars`; yields its URL."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DRAFTGATE_DATA_DIR": str(data_dir), **env_vars}
     port = free_port()
     log_path = data_dir / "streamlit.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port)],
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:

@@ -6,7 +6,7 @@ Two things are checked for every construct (and for random text built of their p
   parsing, no line that starts a block, and none of the patterns its frontend rewrites in the
   parsed text (copied from its StreamlitMarkdown bundle: bare URLs and e-mail addresses become
   links, `:streamlit:` an image, ` -> ` an arrow; `:material/` and `:word:` in the source load
-  icons and emoji). How a real browser renders it: tests/browser/test_no_request_leaves.py.
+  icons and emoji). How Chromium renders it: tests/browser/test_markdown_escaping.py.
 """
 
 from __future__ import annotations
