@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.security import may
 from ui import auth, maintenance, resources
+from ui.safe import md
 
 st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
 auth.network_gate()  # a refused address sees only the refusal page
@@ -33,7 +34,7 @@ else:
         [st.Page(path, title=title, icon=icon) for area, path, title, icon in PAGES if may(user.role, area)]
     )
     with st.sidebar:
-        st.caption(f"Signed in as **{user.username}** ({user.role})")
+        st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
         if st.button("Sign out", key="auth.sign_out"):
             auth.sign_out()
             st.rerun()

@@ -7,13 +7,14 @@ from core.errors import DraftgateError
 from core.privacy import delete_user_data, export_json, export_user_data, summary
 from core.users import change_password
 from ui import auth, resources
+from ui.safe import md
 
 EXPORT_KEY = "account.export"
 
 user = auth.require_area("account")
 engine = resources.engine()
 st.title("Account")
-st.caption(f"Signed in as **{user.username}** ({user.role})")
+st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
 
 with st.form("account.password", clear_on_submit=True):
     st.markdown("**Change your password**")
@@ -28,7 +29,7 @@ with st.form("account.password", clear_on_submit=True):
                 with open_session(engine) as db:
                     change_password(session=db, user_id=user.id, old_password=current, new_password=new)
             except DraftgateError as err:
-                st.error(str(err))
+                st.error(md(err))
             else:
                 st.success("Your password is changed.")
 
@@ -42,7 +43,7 @@ if st.button("Prepare my data export", key="account.prepare_export"):
         with open_session(engine) as db:
             st.session_state[EXPORT_KEY] = export_json(export_user_data(session=db, user_id=user.id, actor_id=user.id))
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
 if EXPORT_KEY in st.session_state:
     st.download_button(
         "Download my data (JSON)", st.session_state[EXPORT_KEY], file_name=f"draftgate-{user.username}.json",
@@ -67,7 +68,7 @@ with st.form("account.delete"):
                         session=db, user_id=user.id, actor_id=user.id, password=password, settings=resources.settings()
                     )
             except DraftgateError as err:
-                st.error(str(err))
+                st.error(md(err))
             else:
                 auth.sign_out(reason="deleted")
                 st.session_state[auth.NOTICE_KEY] = f"Your account and data were deleted ({summary(report)})."

@@ -12,6 +12,7 @@ from core.privacy import delete_user_data, export_json, export_user_data, summar
 from core.users import create_user, list_users, reset_password, set_disabled, set_role
 from ui import auth, resources
 from ui.actions import run_action
+from ui.safe import md
 
 EXPORT_KEY = "admin.export"
 
@@ -44,7 +45,7 @@ with users_tab:
     st.markdown("**Manage a user**")
     target_id = st.selectbox("User", list(names), format_func=names.get, key="admin.target")
     target = next(u for u in users if u.id == target_id)
-    st.caption(f"{target.username}: {target.role}, {'disabled' if target.disabled else 'enabled'}")
+    st.caption(f"{md(target.username)}: {target.role}, {'disabled' if target.disabled else 'enabled'}")
     role_col, state_col = st.columns(2)
     new_role = role_col.selectbox("New role", ROLES, index=ROLES.index(target.role), key="admin.new_role")
     if role_col.button("Change role", key="admin.change_role") and run_action(
@@ -52,20 +53,20 @@ with users_tab:
     ):
         st.rerun()
     toggle = "Enable" if target.disabled else "Disable"
-    if state_col.button(f"{toggle} {target.username}", key="admin.toggle") and run_action(
+    if state_col.button(f"{toggle} {md(target.username)}", key="admin.toggle") and run_action(
         set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
     ):
         st.rerun()
     with st.form("admin.reset_password", clear_on_submit=True):
         new_password = st.text_input(
-            f"New password for {target.username} (empty: generate one)", type="password", max_chars=1024
+            f"New password for {md(target.username)} (empty: generate one)", type="password", max_chars=1024
         )
         if st.form_submit_button("Reset password"):
             done = run_action(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
             if done and done.value:
-                st.success(f"New password for {target.username} (shown once): `{done.value}`")
+                st.success(f"New password for {md(target.username)} (shown once): `{done.value}`")
             elif done:
-                st.success(f"The password of {target.username} is changed.")
+                st.success(f"The password of {md(target.username)} is changed.")
 
 with data_tab:
     st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
@@ -77,11 +78,11 @@ with data_tab:
     prepared = st.session_state.get(EXPORT_KEY)
     if prepared and prepared[0] == data_user_id:
         st.download_button(
-            f"Download the data of {names[data_user_id]} (JSON)", prepared[1],
+            f"Download the data of {md(names[data_user_id])} (JSON)", prepared[1],
             file_name=f"draftgate-{names[data_user_id]}.json", mime="application/json", key="admin.download",
         )
     with st.form("admin.delete_user"):
-        st.markdown(f"**Delete {names[data_user_id]} and all their data** (cannot be undone)")
+        st.markdown(f"**Delete {md(names[data_user_id])} and all their data** (cannot be undone)")
         confirm_name = st.text_input("Type the user name to confirm", max_chars=64)
         if st.form_submit_button("Delete user and data"):
             if confirm_name.strip() != names[data_user_id]:
@@ -91,9 +92,9 @@ with data_tab:
                 if done:
                     report = done.value
                     st.session_state.pop(EXPORT_KEY, None)
-                    st.success(f"Deleted {confirm_name.strip()}: {summary(report)}.")
+                    st.success(f"Deleted {md(confirm_name.strip())}: {summary(report)}.")
                     for warning in report.warnings:
-                        st.warning(warning)
+                        st.warning(md(warning))
 
 with provider_tab:
     if settings.uses_embedded_model:
@@ -101,15 +102,15 @@ with provider_tab:
     else:
         key = settings.llm_api_key.get_secret_value()
         st.markdown(
-            f"- Base URL: `{settings.llm_base_url}`\n- Model: `{settings.llm_model}`\n- API style: `{settings.llm_api_style}`\n"
-            f"- API key: `{'…' + key[-4:] if len(key) > 8 else ('set' if key else 'none')}`"
+            f"- Base URL: {md(settings.llm_base_url)}\n- Model: {md(settings.llm_model)}\n- API style: {md(settings.llm_api_style)}\n"
+            f"- API key: {md('…' + key[-4:]) if len(key) > 8 else ('set' if key else 'none')}"
         )
     st.caption("Set DRAFTGATE_LLM_BASE_URL, DRAFTGATE_LLM_API_KEY, DRAFTGATE_LLM_MODEL and DRAFTGATE_LLM_API_STYLE to use a provider.")
     try:
         with open_session(engine) as db:
             providers = list_providers(session=db, settings=settings)
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
         providers = []
     if providers:
         st.markdown("**Registered providers** (keys encrypted at rest, shown masked)")
@@ -141,4 +142,4 @@ with security_tab:
             done = run_action(rotate_master_key, settings=settings, actor_id=user.id)
             if done:
                 st.success(f"Re-encrypted {done.value.secrets} stored key(s); the new master key is in "
-                           f"{done.value.key_file}.")
+                           f"{md(done.value.key_file)}.")

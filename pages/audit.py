@@ -13,6 +13,7 @@ from core.errors import DraftgateError
 from core.models import utcnow
 from core.users import list_users
 from ui import auth, resources
+from ui.safe import md
 
 user = auth.require_area("audit")
 engine = resources.engine()
@@ -35,7 +36,7 @@ try:
     with open_session(engine) as db:
         rows = query_events(session=db, actions=chosen_actions, actor_id=actor_id, since=since, until=until)
 except DraftgateError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 
 st.caption(

@@ -7,6 +7,7 @@ from core.errors import DraftgateError
 from core.health import check_database, check_embedded, check_provider, check_redis
 from core.llm.providers import provider_from_settings
 from ui import auth, resources
+from ui.safe import md
 
 ICONS = {"ok": "🟢", "warning": "🟠", "down": "🔴", "off": "⚪"}
 
@@ -19,7 +20,7 @@ try:
     provider = provider_from_settings(settings)
 except DraftgateError as err:  # DRAFTGATE_LLM_BASE_URL without a model
     provider = None
-    st.error(str(err))
+    st.error(md(err))
 embedded = None
 if settings.uses_embedded_model and st.toggle(
     "Start the embedded model if needed and probe it", key="health.embedded",
@@ -31,7 +32,7 @@ if settings.uses_embedded_model and st.toggle(
 
         embedded = embedded_server_once()
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
 
 checks = [
     check_database(resources.engine()),

@@ -9,6 +9,7 @@ from core.review import mark_segments
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import show_marked
+from ui.safe import md
 
 user = auth.require_area("moderation")
 engine = resources.engine()
@@ -48,7 +49,7 @@ sample = st.text_area("Check a text", key="moderation.check", height=100)
 if sample:
     hits = matcher.scan(sample)
     if hits:
-        st.warning("Found: " + ", ".join(dict.fromkeys(h.word for h in hits)))
+        st.warning("Found: " + md(", ".join(dict.fromkeys(h.word for h in hits))))
         show_marked(mark_segments([(sample, False)], hits))
         st.caption("While streaming, the writer sees:")
         st.text(matcher.mask(sample))

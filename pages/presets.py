@@ -7,6 +7,7 @@ from core.presets import add_preset, delete_preset, import_presets, list_presets
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project
+from ui.safe import md
 
 user = auth.require_area("presets")
 engine = resources.engine()
@@ -52,7 +53,7 @@ st.subheader(f"Presets ({len(presets)})")
 if not presets:
     st.info("This project has no preset yet. Add one, import a CSV, or make one from an approved draft on the Review page.")
 for preset in presets:
-    title = f"#{preset.id} · {preset.instruction[:80]}" + ("" if preset.enabled else " (off)")
+    title = f"#{preset.id} · {md(preset.instruction[:80])}" + ("" if preset.enabled else " (off)")
     with st.expander(f"{title} · used {preset.uses}×"):
         with st.form(f"presets.edit.{preset.id}"):
             new_instruction = st.text_input("Instruction", value=preset.instruction)
@@ -65,7 +66,7 @@ for preset in presets:
                 min_similarity=new_similarity, enabled=enabled,
             ):
                 st.rerun()
-        st.caption(f"Source: {preset.source}" + (f" (draft #{preset.source_draft_id})" if preset.source_draft_id else ""))
+        st.caption(f"Source: {md(preset.source)}" + (f" (draft #{preset.source_draft_id})" if preset.source_draft_id else ""))
         if st.button("Delete", key=f"presets.delete.{preset.id}") and run_action(
             delete_preset, preset_id=preset.id, actor_id=user.id
         ):

@@ -13,6 +13,7 @@ from core.llm.registry import (
 from core.llm.types import API_STYLES
 from ui import auth, resources
 from ui.actions import run_action
+from ui.safe import md
 
 user = auth.require_area("providers")
 engine, settings = resources.engine(), resources.settings()
@@ -49,7 +50,7 @@ with st.form("providers.add", clear_on_submit=True):
         try:
             params = parse_params(params_text, what="The default parameters field")
         except DraftgateError as err:
-            st.error(str(err))
+            st.error(md(err))
         else:
             if run_action(add_provider, settings=settings, name=name, base_url=base_url, model=model,
                           api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params, actor_id=user.id):
@@ -62,7 +63,7 @@ if providers:
     with st.form("providers.edit"):
         base_url = st.text_input("Base URL", value=current.base_url)
         model = st.text_input("Model", value=current.model)
-        new_key = st.text_input(f"New API key (now {current.key_mask or 'none'}; empty keeps it)", type="password")
+        new_key = st.text_input(f"New API key (now {md(current.key_mask) if current.key_mask else 'none'}; empty keeps it)", type="password")
         qps = st.number_input("Requests per second", min_value=0.0, value=float(current.qps_limit), step=1.0)
         if st.form_submit_button("Save changes") and run_action(
             update_provider, settings=settings, name=chosen, base_url=base_url, model=model, api_key=new_key or None,
@@ -73,6 +74,6 @@ if providers:
     if test_col.button("Send a tiny request", key="providers.test"):
         with open_session(engine) as db:
             outcome = check_provider(get_provider(session=db, settings=settings, name=chosen))
-        (st.success if outcome.ok else st.error)(outcome.message)
+        (st.success if outcome.ok else st.error)(md(outcome.message))
     if remove_col.button("Remove", key="providers.remove") and run_action(remove_provider, name=chosen, actor_id=user.id):
         st.rerun()

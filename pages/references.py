@@ -10,6 +10,7 @@ from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project
 from ui.rescore import rescore_panel
+from ui.safe import md
 
 user = auth.require_area("references")
 engine = resources.engine()
@@ -37,14 +38,14 @@ upload = st.file_uploader(
 if upload is not None and st.button("Import file", key="references.import"):
     imported = run_action(import_references, project_id=project_id, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
     if imported is not None:
-        st.success(f"Imported {len(imported.value)} references from {upload.name}.")
+        st.success(f"Imported {len(imported.value)} references from {md(upload.name)}.")
 
 with open_session(engine) as db:
     references = list_references(session=db, project_id=project_id)
 rescore_panel(user, project_id)
 st.subheader(f"{len(references)} references")
 for reference in references:
-    with st.expander(f"#{reference.id} · {reference.language} · {reference.source} · {reference.text[:60]}"):
+    with st.expander(f"#{reference.id} · {reference.language} · {md(reference.source)} · {md(reference.text[:60])}"):
         edited = st.text_area("Text", value=reference.text, key=f"references.text.{reference.id}", height=100)
         save, remove = st.columns(2)
         if save.button("Save", key=f"references.save.{reference.id}") and run_action(

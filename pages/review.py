@@ -7,6 +7,7 @@ from core.errors import DraftgateError
 from core.projects import list_projects
 from core.review import review_context
 from ui import auth, resources
+from ui.safe import md
 from ui.review import ITEM_KEY, draft_panel, history_panel, queue_panel
 
 user = auth.require_area("review")
@@ -31,7 +32,7 @@ try:
         context = review_context(session=db, item_id=item_id)
 except DraftgateError as err:
     st.session_state.pop(ITEM_KEY, None)
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 st.divider()
 draft_panel(engine, user, context, projects.get(context.item.project_id, ""), lease_minutes)

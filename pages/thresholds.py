@@ -11,6 +11,7 @@ from core.policies import current_policy, policy_history, preview_policy
 from core.routing import RULES
 from ui import auth, resources
 from ui.components import choose_project
+from ui.safe import md
 from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, policy_form
 
 user = auth.require_area("thresholds")
@@ -33,7 +34,7 @@ try:
         preview = preview_policy(session=db, project_id=project_id, thresholds=spec.thresholds, rule=spec.rule,
                                  weights=spec.weights, composite_threshold=spec.composite_threshold)
 except DraftgateError as err:
-    st.error(str(err))
+    st.error(md(err))
 else:
     st.metric(
         f"Of the last {preview.drafts_considered} scored drafts, sent to review",

@@ -13,6 +13,7 @@ from core.review import comments_for_drafts
 from core.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
+from ui.safe import md
 from ui.session_picker import session_sidebar
 from ui.writing import (
     JOB_KEY, generate, job_progress, last_draft_was_cached, options_panel, scoring_progress, show_turns,
@@ -36,10 +37,10 @@ try:
         matcher = active_matcher(session=db)
     options = options_panel(user, writing_session)
 except DraftgateError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 
-st.caption(f"Session **{writing_session.title}** · ID `{writing_session.public_id}` (the page URL reopens it)")
+st.caption(f"Session **{md(writing_session.title)}** · ID `{writing_session.public_id}` (the page URL reopens it)")
 with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
@@ -73,6 +74,6 @@ if instruction or continue_clicked or regenerate:
             options=options, echo=text or "Continue the previous text",
         )
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
     else:
         st.rerun()

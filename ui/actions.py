@@ -11,6 +11,7 @@ import streamlit as st
 from core.db import open_session
 from core.errors import DraftgateError
 from ui import resources
+from ui.safe import md
 
 T = TypeVar("T")
 
@@ -28,5 +29,5 @@ def run_action(action: Callable[..., T], **kwargs) -> Done[T] | None:
         with open_session(resources.engine()) as db:
             return Done(action(session=db, **kwargs))
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
         return None

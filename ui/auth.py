@@ -20,6 +20,7 @@ from core.security import address_allowed, may
 from core.throttle import LoginLimits
 from core.users import authenticate, record_sign_out
 from ui import resources
+from ui.safe import md
 
 USER_KEY = "auth.user_id"
 LAST_SEEN_KEY = "auth.last_seen"
@@ -46,7 +47,7 @@ def network_gate() -> None:
         return
     st.title("Access refused")
     st.error(
-        f"This Draftgate does not accept connections from your address ({address}). "
+        f"This Draftgate does not accept connections from your address ({md(address)}). "
         "If you should have access, ask its administrator to add your network to DRAFTGATE_IP_ALLOWLIST."
     )
     st.stop()
@@ -112,7 +113,7 @@ def login_form() -> None:
                 limits=LoginLimits.from_settings(settings),
             )
     except DraftgateError as err:
-        st.error(str(err))
+        st.error(md(err))
         return
     st.session_state.pop(NOTICE_KEY, None)
     st.session_state[USER_KEY] = user.id

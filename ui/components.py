@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
@@ -15,6 +16,7 @@ from core.policies import PRESET_PROVIDER
 from core.projects import list_projects
 from core.routing import REASON_LABELS, format_score
 from ui import resources
+from ui.safe import md
 
 STATUS_LABELS = {
     "generating": "⏳ being written",
@@ -24,6 +26,7 @@ STATUS_LABELS = {
 }
 MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
 SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 LANGUAGE_LABELS = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "latin": "Latin script",
@@ -51,28 +54,28 @@ def reasons_text(reasons: Iterable[str]) -> str:
 
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != "completed":
-        return f"{STATUS_LABELS[draft.status]}: {draft.error}" if draft.error else STATUS_LABELS[draft.status]
+        return f"{STATUS_LABELS[draft.status]}: {md(draft.error)}" if draft.error else STATUS_LABELS[draft.status]
     if review is None:
         return "✅ accepted" if draft.route == "accepted" else ""
     if review.state == "approved":
         return f"✅ approved by a reviewer{' (edited)' if review.edited_text else ''}"
     if review.state == "rejected":
-        return f"❌ rejected by a reviewer: {review.decision_reason}"
+        return f"❌ rejected by a reviewer: {md(review.decision_reason)}"
     if review.state == "accepted":
-        return f"✅ {review.decision_reason or 'accepted by a new policy'}"
-    return f"🔎 in review ({reasons_text(review.reasons)}): {review.reason_detail}"
+        return f"✅ {md(review.decision_reason) if review.decision_reason else 'accepted by a new policy'}"
+    return f"🔎 in review ({reasons_text(review.reasons)}): {md(review.reason_detail)}"
 
 
 def meta_line(draft: Draft) -> str:
     if draft.provider == PRESET_PROVIDER:
-        return f"📌 preset answer ({draft.model}): given as the editors wrote it, no model was called"
-    parts = [f"model {draft.model or '?'}"]
+        return f"📌 preset answer ({md(draft.model)}): given as the editors wrote it, no model was called"
+    parts = [f"model {md(draft.model) if draft.model else '?'}"]
     if draft.cache_hit:
         parts.append("⚡ from the response cache")
     if draft.finish_reason == "length":
         parts.append("cut off at the max tokens limit")
     elif draft.finish_reason:
-        parts.append(f"finish: {draft.finish_reason}")
+        parts.append(f"finish: {md(draft.finish_reason)}")
     if draft.latency_ms:
         parts.append(f"{draft.latency_ms / 1000:.1f} s")
     if draft.completion_tokens:
@@ -92,7 +95,7 @@ def show_draft(
     matcher: Matcher | None = None,
     unscored: str | None = None,
 ) -> None:
-    """A draft's text (as text, never as HTML) with its route, scores, metadata and reviewers' comments.
+    """A draft's text (as text, never as Markdown or HTML) with its route, scores, metadata and reviewers' comments.
 
     With a `matcher` (core.moderation.active_matcher) sensitive words are masked, unless a
     reviewer approved the draft. `unscored` (core.rescoring.unscored): "" while the draft is
@@ -110,14 +113,14 @@ def show_draft(
     if unscored == "":
         st.caption("⏳ being scored…")
     elif unscored:
-        st.warning(f"Not scored yet. {unscored}")
+        st.warning(f"Not scored yet. {md(unscored)}")
     elif route:
         st.markdown(route) if draft.status == "completed" else st.warning(route)
     if draft.status == "completed":
         line = meta_line(draft) if unscored is not None else f"{score_line(scores, draft.language)}  \n{meta_line(draft)}"
         st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:
-        st.caption(f"💬 {author} · {comment.created_at:%Y-%m-%d %H:%M}")
+        st.caption(f"💬 {md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)
 
 
@@ -125,7 +128,7 @@ def marked_html(pieces: Iterable[tuple[str, bool, bool]]) -> str:
     """(text, matched, sensitive) pieces as escaped HTML: matched spans green, sensitive words red."""
     out = []
     for text, matched, sensitive in pieces:
-        escaped = html.escape(text).replace("\n", "<br>")
+        escaped = LINE_BREAK.sub("<br>", html.escape(text))  # no blank line may end the HTML block
         style = SENSITIVE_STYLE if sensitive else MATCHED_STYLE if matched else ""
         out.append(f'<span style="{style}">{escaped}</span>' if style else escaped)
     return '<div style="white-space: pre-wrap; line-height: 1.6;">' + "".join(out) + "</div>"

@@ -9,6 +9,7 @@ from core.models import Job, User
 from core.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
 from ui import resources
 from ui.actions import run_action
+from ui.safe import md
 
 UNDER_WAY = ("queued", "running")
 
@@ -60,4 +61,4 @@ def _outcome(job: Job) -> None:
     elif job.status == "cancelled":
         st.warning(f"Re-scoring was cancelled ({when}). {summary}".strip())
     else:
-        st.error(f"Re-scoring {job.status} ({when}): {job.error}")
+        st.error(f"Re-scoring {job.status} ({when}): {md(job.error)}")

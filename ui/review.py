@@ -20,6 +20,7 @@ from core.scoring.diff import matching_spans
 from core.security import may
 from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked, signatures_text
+from ui.safe import md
 
 ITEM_KEY = "review.item_id"
 
@@ -55,10 +56,10 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
     for entry in queue:
         row = st.columns([5, 2, 1])
         hours = entry.waiting.total_seconds() / 3600
-        row[0].markdown(f"**#{entry.item.id}** · {entry.project_name} · waiting {hours:.1f} h  \n{entry.excerpt}")
+        row[0].markdown(f"**#{entry.item.id}** · {md(entry.project_name)} · waiting {hours:.1f} h  \n{md(entry.excerpt)}")
         row[1].caption(
             reasons_text(entry.item.reasons) + f" · {METRIC_LABELS[metric]} {format_score(metric, entry.scores.get(metric))}"
-            + (f" · claimed by {entry.claimed_by}" if entry.claimed_by else "")
+            + (f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else "")
         )
         if row[2].button("Open", key=f"review.open.{entry.item.id}"):
             if run_action(claim, item_id=entry.item.id, reviewer=user, lease_minutes=lease_minutes):
@@ -86,12 +87,12 @@ def history_panel(engine: Engine, user: User) -> None:
 
 def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str, lease_minutes: int) -> None:
     item = context.item
-    st.subheader(f"Draft #{item.id} · {project_name}")
+    st.subheader(f"Draft #{item.id} · {md(project_name)}")
     mine = item.state == "claimed" and item.claimed_by_id == user.id
     if item.state in ("approved", "rejected"):
-        st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {item.decision_reason}")
+        st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
     elif item.state == "accepted":
-        st.success(f"Left the queue: {item.decision_reason}.")
+        st.success(f"Left the queue: {md(item.decision_reason)}.")
     elif not mine:
         st.warning("You no longer hold this draft (its claim ended or someone else took it). Open it again from the queue.")
     else:
@@ -101,16 +102,16 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         if cols[1].button("Extend claim", key="review.extend"):
             if run_action(claim, item_id=item.id, reviewer=user, lease_minutes=lease_minutes):
                 st.rerun()
-    st.caption(f"Reasons: {reasons_text(item.reasons)} — {item.reason_detail}  \n"
+    st.caption(f"Reasons: {reasons_text(item.reasons)} — {md(item.reason_detail)}  \n"
                f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}",
                help=signatures_text(context.scores) or None)
     if context.sensitive_hits:
-        st.warning("Sensitive words: " + ", ".join(dict.fromkeys(h.word for h in context.sensitive_hits)))
-    with st.expander(f"Session context: {context.writing_session.title} ({len(context.earlier_turns)} earlier turns)"):
+        st.warning("Sensitive words: " + md(", ".join(dict.fromkeys(h.word for h in context.sensitive_hits))))
+    with st.expander(f"Session context: {md(context.writing_session.title)} ({len(context.earlier_turns)} earlier turns)"):
         for turn, text in context.earlier_turns:
-            st.markdown(f"**{turn.instruction}**")
+            st.markdown(f"**Instruction:** {md(turn.instruction)}")
             st.text(text)
-    st.markdown(f"**Instruction:** {context.turn.instruction}")
+    st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
     _comparison(context)
     if len(context.revisions) > 1:
         _revisions(context)
@@ -154,10 +155,10 @@ def _revisions(context: ReviewContext) -> None:
         for earlier, later in zip(context.revisions, context.revisions[1:]):
             before, after = matching_spans(earlier.text, later.text)
             left, right = st.columns(2)
-            left.markdown(f"**{earlier.label}** · {earlier.author}")
+            left.markdown(f"**{md(earlier.label)}** · {md(earlier.author)}")
             with left:
                 show_marked((text, same, False) for text, same in before)
-            right.markdown(f"**{later.label}** · {later.author}"
+            right.markdown(f"**{md(later.label)}** · {md(later.author)}"
                            + (f" · {later.at:%Y-%m-%d %H:%M}" if later.at else ""))
             with right:
                 show_marked((text, same, False) for text, same in after)
@@ -202,7 +203,7 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
 def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
     st.markdown("**Comments**")
     for comment, author in context.comments:
-        st.caption(f"{author} · {comment.created_at:%Y-%m-%d %H:%M}")
+        st.caption(f"{md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):
         body = st.text_area("Add a comment (the writer sees it)", height=80)

@@ -10,6 +10,7 @@ from core.models import User
 from core.projects import list_projects
 from core.sessions import create_session, delete_session, list_sessions, rename_session
 from ui import resources
+from ui.safe import md
 
 QUERY_KEY = "session"
 
@@ -57,7 +58,7 @@ def _new_session_form(user: User, projects) -> None:
                 with open_session(resources.engine()) as db:
                     created = create_session(session=db, owner=user, project_id=project_id, title=title)
             except DraftgateError as err:
-                st.error(str(err))
+                st.error(md(err))
                 return
             st.query_params[QUERY_KEY] = created.public_id
             st.rerun()
@@ -70,7 +71,7 @@ def _manage_form(user: User, public_id: str) -> None:
             with open_session(resources.engine()) as db:
                 rename_session(session=db, user=user, public_id=public_id, title=title)
         except DraftgateError as err:
-            st.error(str(err))
+            st.error(md(err))
         else:
             st.rerun()
     confirm = st.checkbox("Yes, delete this session and all its drafts", key="write.delete_confirm")

@@ -19,6 +19,7 @@ from core.models import ThresholdPolicy, User
 from core.policies import PolicySpec, apply_policy, preview_queue_change
 from core.routing import ANY_BELOW, RULES, WEIGHTED
 from ui.components import percent
+from ui.safe import md
 
 PENDING_KEY, FLASH_KEY = "thresholds.pending", "thresholds.flash"
 LABEL_NAMES = {"approved": "approved", "edited": "approved after edit", "rejected": "rejected", None: "not reviewed"}
@@ -144,7 +145,7 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
             with open_session(engine) as db:
                 change = preview_queue_change(session=db, project_id=project_id, spec=spec)
         except DraftgateError as err:
-            st.error(str(err))
+            st.error(md(err))
             return
         pending = {"project_id": project_id, "spec": spec, "base": change.base_version, "leaving": len(change.leaving),
                    "joining": len(change.joining), "held": change.claimed_untouched}
@@ -163,7 +164,7 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
                 applied = apply_policy(session=db, project_id=project_id, spec=spec, author_id=user.id, note=note,
                                        expected_version=pending["base"])
         except DraftgateError as err:
-            st.error(str(err))
+            st.error(md(err))
             return
         st.session_state.pop(PENDING_KEY, None)
         st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {applied.left} drafts left the queue, "

@@ -23,6 +23,7 @@ from core.variants import start_variants
 from ui import resources
 from ui.actions import run_action
 from ui.components import show_draft
+from ui.safe import md, stream_text
 
 JOB_KEY = "write.job_id"
 MAX_COLUMNS = 4
@@ -136,7 +137,7 @@ def generate(
     with st.chat_message("user"):
         st.text(echo)
     with st.chat_message("assistant"):
-        st.write_stream(stream_draft(
+        stream_text(stream_draft(
             engine=engine, client=client, prepared=prepared, cache=options.cache,
             score_later=partial(hand_off_scoring, resources.job_runner(), owner_id=user.id),
         ))
@@ -165,4 +166,4 @@ def _ended_message(job: Job) -> str:
     if job.status == "cancelled":
         total = len(job.payload.get("draft_ids", ()))
         return f"The variants job was cancelled: {job.result.get('written', 0)} of {total} variants written."
-    return f"The variants job {job.status}: {job.error or 'see the drafts'}"
+    return f"The variants job {job.status}: {md(job.error) if job.error else 'see the drafts'}"

@@ -1,4 +1,4 @@
-"""A real Streamlit server and a real Chromium for the browser tests."""
+"""A real Streamlit server (`streamlit run server.py`) and a real Chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,40 +21,59 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
+DEMO_PASSWORD = "draftgate-demo"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(data_dir):
-    """Seed the demo, start `streamlit run app.py` on a free port, yield its URL."""
-    env = {**os.environ, "DRAFTGATE_DATA_DIR": str(data_dir)}
-    subprocess.run([sys.executable, "-m", "core", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(data_dir / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+@contextmanager
+def running_app(data_dir: Path, *, script: str = "server.py", **env_vars: str) -> Iterator[str]:
+    """`streamlit run server.py` (or another `script`) on a free port over `data_dir`, with DRAFTGATE_*
+    `env_vars`; yields its URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DRAFTGATE_DATA_DIR": str(data_dir), **env_vars}
+    port = free_port()
+    log_path = data_dir / "streamlit.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_healthy(url, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                break
+                return
         except httpx.HTTPError:
             time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the Streamlit server did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    pytest.fail("the Streamlit server did not start: " + log_path.read_text()[-2000:])
+
+
+@pytest.fixture
+def server(data_dir):
+    """Seed the demo, start the app on a free port, yield its URL."""
+    env = {**os.environ, "DRAFTGATE_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "core", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    with running_app(data_dir) as url:
+        yield url
 
 
 @pytest.fixture
@@ -66,3 +87,13 @@ def browser_page():
         context = browser.new_context(viewport={"width": 1400, "height": 1800})
         yield context.new_page()
         browser.close()
+
+
+def sign_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_label("User name").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=20_000)

@@ -5,16 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.embedded]
-PASSWORD = "draftgate-demo"
-
-
-def sign_in(page: Page, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_label("User name").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=20_000)
 
 
 def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_path):

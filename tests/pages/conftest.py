@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,12 @@ from core.db import open_session
 from core.models import User
 from tests.utils.factories import make_user
 from ui import resources
+from ui.safe import HARD_BREAK, WORD_JOINER
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
+MARKDOWN_KINDS = ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader")
+ESCAPED_MARK = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 @pytest.fixture
@@ -33,12 +37,15 @@ def app_db(app_engine):
 
 @pytest.fixture
 def make_app(app_engine):
-    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`."""
+    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`
+    (`query`: URL query parameters; `state`: more session_state before the first run)."""
 
-    def _make(path: str, user=None, query: dict | None = None) -> AppTest:
+    def _make(path: str, user=None, query: dict | None = None, state: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
         if user is not None:
             at.session_state["auth.user_id"] = user.id
+        for key, value in (state or {}).items():
+            at.session_state[key] = value
         for key, value in (query or {}).items():
             at.query_params[key] = value
         return at.run()
@@ -53,8 +60,12 @@ def users(app_db):
     return {"admin": admin, **{role: make_user(app_db, role, role) for role in ("writer", "reviewer", "editor")}}
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown made with ui.safe.md: no escapes, no word joiners, line breaks as such."""
+    return ESCAPED_MARK.sub(r"\1", markdown.replace(WORD_JOINER, "").replace(HARD_BREAK, "\n"))
+
+
 def texts(at: AppTest) -> str:
-    """Everything the page shows as text, for assertions on content."""
-    parts = [e.value for kind in ("markdown", "caption", "text", "error", "warning", "info", "success", "title", "subheader")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    """Everything the page shows as text, as the reader sees it, for assertions on content."""
+    parts = [shown(str(e.value)) for kind in MARKDOWN_KINDS for e in getattr(at, kind)]
+    return "\n".join([*parts, *(str(e.value) for e in at.text)])
