@@ -12,6 +12,7 @@ from core.privacy import delete_user_data, export_json, export_user_data, summar
 from core.users import create_user, list_users, reset_password, set_disabled, set_role
 from ui import auth, resources
 from ui.actions import run_action
+from ui.forms import accepted, field, show_notice
 
 EXPORT_KEY = "admin.export"
 
@@ -31,15 +32,16 @@ with users_tab:
         pd.DataFrame([{"user": u.username, "role": u.role, "disabled": u.disabled, "created": u.created_at} for u in users]),
         hide_index=True,
     )
-    with st.form("admin.new_user", clear_on_submit=True):
+    with st.form("admin.new_user"):
         st.markdown("**New user**")
-        username = st.text_input("User name", max_chars=64)
-        password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024)
-        role = st.selectbox("Role", ROLES)
+        username = st.text_input("User name", max_chars=64, key=field("admin.new_user", "username"))
+        password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024,
+                                 key=field("admin.new_user", "password"))
+        role = st.selectbox("Role", ROLES, key=field("admin.new_user", "role"))
         if st.form_submit_button("Create user") and run_action(
             create_user, username=username, password=password, role=role, actor_id=user.id
         ):
-            st.rerun()
+            accepted("admin.new_user")
 
     st.markdown("**Manage a user**")
     target_id = st.selectbox("User", list(names), format_func=names.get, key="admin.target")
@@ -56,16 +58,17 @@ with users_tab:
         set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
     ):
         st.rerun()
-    with st.form("admin.reset_password", clear_on_submit=True):
+    with st.form("admin.reset_password"):
         new_password = st.text_input(
-            f"New password for {target.username} (empty: generate one)", type="password", max_chars=1024
+            f"New password for {target.username} (empty: generate one)", type="password", max_chars=1024,
+            key=field("admin.reset_password", str(target.id)),
         )
         if st.form_submit_button("Reset password"):
             done = run_action(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
-            if done and done.value:
-                st.success(f"New password for {target.username} (shown once): `{done.value}`")
-            elif done:
-                st.success(f"The password of {target.username} is changed.")
+            if done:
+                accepted("admin.reset_password", f"New password for {target.username} (shown once): `{done.value}`"
+                         if done.value else f"The password of {target.username} is changed.")
+    show_notice("admin.reset_password")
 
 with data_tab:
     st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
