@@ -95,7 +95,7 @@ def show_turns(
             st.caption(f"{len(view.drafts)} variants")
             for start in range(0, len(view.drafts), MAX_COLUMNS):
                 row = view.drafts[start:start + MAX_COLUMNS]
-                for column, draft_view in zip(st.columns(MAX_COLUMNS), row):
+                for column, draft_view in zip(st.columns(min(len(view.drafts), MAX_COLUMNS)), row):
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
                         _draft(user, draft_view, comments, matcher, scoring, busy)
