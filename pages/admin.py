@@ -10,6 +10,7 @@ from core.key_rotation import rotate_master_key
 from core.llm.registry import list_providers
 from core.privacy import delete_user_data, export_json, export_user_data, summary
 from core.users import create_user, list_users, reset_password, set_disabled, set_role
+from core.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.forms import accepted, field, show_notice
@@ -20,6 +21,12 @@ user = auth.require_area("admin")
 engine = resources.engine()
 settings = resources.settings()
 st.title("Admin")
+
+
+
+
+def _failures(limit: int) -> str:
+    return count(limit, "failure") if limit else "no limit of failures"
 
 
 with open_session(engine) as db:
@@ -128,10 +135,11 @@ with security_tab:
     idle = settings.session_idle_minutes
     st.markdown("\n".join([
         "- IP allowlist: " + (", ".join(f"`{n}`" for n in networks) if networks else "none (every address may connect)"),
-        f"- Idle sign-out after {idle} minutes" if idle else "- No idle sign-out",
-        f"- Sign-in throttling: {settings.login_max_failures or 'no limit of'} failures per user name, "
-        f"{settings.login_max_failures_per_address or 'no limit of'} per address, within {settings.login_window_minutes} minutes",
-        f"- Retention: drafts older than {settings.retention_days} days are deleted" if settings.retention_days
+        f"- Idle sign-out after {count(idle, 'minute')}" if idle else "- No idle sign-out",
+        f"- Sign-in throttling: {_failures(settings.login_max_failures)} per user name, "
+        f"{_failures(settings.login_max_failures_per_address)} per address, within "
+        f"{count(settings.login_window_minutes, 'minute')}",
+        f"- Retention: drafts older than {count(settings.retention_days, 'day')} are deleted" if settings.retention_days
         else "- Retention: drafts are kept",
     ]))
     st.caption("These come from DRAFTGATE_IP_ALLOWLIST, DRAFTGATE_SESSION_IDLE_MINUTES, DRAFTGATE_LOGIN_* and DRAFTGATE_RETENTION_DAYS.")
@@ -143,5 +151,5 @@ with security_tab:
         if st.button("Rotate the master key", key="admin.rotate", disabled=not confirm):
             done = run_action(rotate_master_key, settings=settings, actor_id=user.id)
             if done:
-                st.success(f"Re-encrypted {done.value.secrets} stored key(s); the new master key is in "
+                st.success(f"Re-encrypted {count(done.value.secrets, 'stored key')}; the new master key is in "
                            f"{done.value.key_file}.")
