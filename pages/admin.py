@@ -23,8 +23,6 @@ settings = resources.settings()
 st.title("Admin")
 
 
-
-
 def _failures(limit: int) -> str:
     return count(limit, "failure") if limit else "no limit of failures"
 

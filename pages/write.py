@@ -19,6 +19,7 @@ from ui.writing import (
 )
 
 user = auth.require_area("write")
+regenerate_id = requested_regeneration()  # taken first: a click must not outlive a run that stops early
 st.title("Write")
 
 public_id = session_sidebar(user)
@@ -55,7 +56,6 @@ if busy:
 
 instruction = instruction_box(disabled=busy)
 continue_clicked = bool(turns) and st.button("Continue the previous text", key="write.continue", disabled=busy)
-regenerate_id = requested_regeneration()
 
 if instruction or continue_clicked:
     text = instruction or ""

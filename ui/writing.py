@@ -1,10 +1,11 @@
 """Pieces of the Write page: generation options, the turn list, the instruction box, streaming a
 turn or a regenerated variant, variants jobs.
 
-    instruction_box  -> submitted --start_turn--> refused: nothing saved, `refuse` puts the text
-                                                  back in the box with the reason (a rerun)
-                                              --> saved: stream_into_page, then a rerun
-    Regenerate (any finished draft) --start_regeneration--> the turn's next variant, streamed
+    instruction_box --start_turn--> refused, nothing saved: `refuse` runs the page again with
+                                    the text back in the box and the reason above it
+                                --> saved: write_into_page streams it, then runs the page again
+    Regenerate (on every finished draft) --start_regeneration--> the turn's next variant,
+                                    refused or written the same way
 
 session_state keys (owned here): "write.job_id" (the running variants job), "write.instruction"
 (the box), "write.refused" (text and reason of a refused instruction, for the next run),
