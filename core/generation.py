@@ -37,14 +37,14 @@ from sqlmodel import Session, col, func, select
 
 from core import constants, moderation, presets
 from core.db import chunks, open_session
-from core.errors import DatabaseBusyError, DraftgateError, InvalidInputError
+from core.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
 from core.gate import score_and_route
 from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
-from core.models import Draft, Turn, User, utcnow
+from core.models import Draft, Turn, User, WritingSession, utcnow
 from core.policies import PRESET_PROVIDER
-from core.prompts import CONTINUE, render_chat_messages, render_completion_prompt, trim_history
+from core.prompts import CONTINUE, Exchange, render_chat_messages, render_completion_prompt, trim_history
 from core.security import require
 from core.sessions import get_session, history
 from core.text import check_text, storable
@@ -335,3 +335,77 @@ def mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str, *, 
             session.commit()
     except DatabaseBusyError:
         logger.warning("draft %s could not be marked %s: the database is busy", draft_id, status)
+
+
+# -- regenerating a turn: one more variant of it ----------------------------------------------
+
+
+def render_prompt(
+    earlier: list[Exchange], instruction: str, kind: str, provider: ProviderConfig, budget_tokens: int
+) -> str | list[ChatMessage]:
+    """What the provider reads for `instruction` after the `earlier` exchanges that fit the budget."""
+    kept = trim_history(earlier, instruction, budget_tokens)
+    if provider.api_style == "completions":
+        return render_completion_prompt(kept, instruction, kind)
+    return render_chat_messages(kept, instruction, kind)
+
+
+def prepare_regeneration(
+    *,
+    session: Session,
+    user: User,
+    turn_id: int,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+) -> PreparedTurn:
+    """Save a new, empty draft of an earlier turn as its next variant: the same instruction, in
+    the context that turn had (the turns before it), always asked of the model."""
+    require(user.role, "write")
+    params.validate()
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        raise NotFoundError("No such turn.")
+    writing_session = session.get(WritingSession, turn.session_id)
+    get_session(session=session, user=user, public_id=writing_session.public_id)  # may this user write here?
+    earlier = history(session=session, writing_session=writing_session, before=turn.index)
+    if turn.kind == CONTINUE and not earlier:
+        raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+    prompt = render_prompt(earlier, turn.instruction, turn.kind, provider, budget_tokens)
+    draft = Draft(turn_id=turn.id, variant=_next_variant(session, writing_session, turn.id), provider=provider.name,
+                  model=provider.model, params=params.to_dict(), heartbeat_at=utcnow())
+    session.add(draft)
+    session.commit()
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, session_id=writing_session.id)
+
+
+def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:
+    """The turn's next variant number. The session's row is written first, which holds it
+    (PostgreSQL) or the database's write lock (SQLite) until the commit: two regenerations of
+    one turn, in any processes, never take the same number."""
+    session.commit()  # end the reads: the write below begins the transaction that takes the number
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.flush()
+    highest = session.exec(select(func.max(Draft.variant)).where(Draft.turn_id == turn_id)).one()
+    return 0 if highest is None else highest + 1
+
+
+def regenerate(
+    *,
+    engine: Engine,
+    client: LLMClient,
+    user: User,
+    turn_id: int,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    score_later: ScoreLater | None = None,
+) -> Iterator[str]:
+    """"Regenerate": a new variant of the turn (prepare_regeneration), streamed like a turn past
+    any cached answer (cache "refresh"). The draft is saved before this returns, so a refusal is
+    raised here, with nothing saved; iterate the result to stream the text."""
+    with open_session(engine) as session:
+        prepared = prepare_regeneration(session=session, user=user, turn_id=turn_id, params=params,
+                                        provider=provider, budget_tokens=budget_tokens)
+    return stream_draft(engine=engine, client=client, prepared=prepared, cache="refresh", score_later=score_later)

@@ -1,14 +1,19 @@
 """Health: is each service this app depends on reachable, and how fast does it answer?
 
-    check_database(engine)           SELECT 1, the server's version, the migration state
-    check_redis(url)                 PING, Redis's version, the job queue's length and its workers
-    check_provider(provider)         GET {base_url}/models (no tokens spent), with the key if any
-    check_embedded(settings, server) GET /health of the embedded llama.cpp server
-    run_checks(...)                  all four, in that order
+    check_database(engine)            SELECT 1, the server's version, the migration state
+    check_redis(url)                  PING, Redis's version, the job queue's length and its workers
+    check_provider(provider)          GET {base_url}/models (no tokens spent), with the key if any:
+                                      the DRAFTGATE_LLM_* provider ("Provider")
+    check_registered(engine, ...)     the same for each provider an admin registered ("Provider <name>")
+    check_embedded(settings, server)  GET /health of the embedded llama.cpp server this process
+                                      runs (core.llm.local.running_embedded_server), if it runs one
+    run_checks(...)                   all of them, in that order
+    verdict(checks)                   one sentence over them all, and how it should look
 
 Each gives a Check: status "ok", "warning" (works, but something needs attention), "down",
-or "off" (not configured or not running here, which is fine: e.g. no Redis on one machine). Messages never show
-a password or an API key.
+or "off" (not configured or not running here: e.g. no Redis on one machine). "off" needs no
+attention, but it was not checked either, so only checks that are all "ok" make "Every
+service is ok". Messages never show a password or an API key.
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrations
-from core.errors import DatabaseBusyError
+from core.db import open_session
+from core.errors import DatabaseBusyError, DraftgateError
+from core.llm.registry import get_provider, list_providers
+from core.wording import count
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
     from core.config import Settings
     from core.llm.local import EmbeddedServer
@@ -99,16 +108,17 @@ def check_redis(redis_url: str, *, queue_name: str | None = None) -> Check:
     finally:
         connection.close()
     detail = (f"Redis {version} at {_safe_url(redis_url)}; job queue '{queue_name}': "
-              f"{waiting} waiting, {workers} worker{'s' if workers != 1 else ''}")
+              f"{waiting} waiting, {count(workers, 'worker')}")
     if workers == 0:
         return Check("Redis", "warning", detail + " (start one: `python -m core worker`)", latency)
     return Check("Redis", "ok", detail, latency)
 
 
-def check_provider(provider: ProviderConfig | None, *, http_client: httpx.Client | None = None) -> Check:
-    """Reachability and key of the default provider, by listing its models (costs no tokens)."""
+def check_provider(provider: ProviderConfig | None, *, service: str = "Provider",
+                   http_client: httpx.Client | None = None) -> Check:
+    """Reachability and key of a provider, by listing its models (costs no tokens)."""
     if provider is None:
-        return Check("Provider", "off", "none configured: the embedded model answers (see below)")
+        return Check(service, "off", "none configured: the embedded model answers (see below)")
     headers = {"Authorization": f"Bearer {provider.api_key}"} if provider.api_key else {}
     url = f"{provider.base_url.rstrip('/')}/models"
     label = f"{provider.name} ({provider.model} at {provider.base_url})"
@@ -117,19 +127,41 @@ def check_provider(provider: ProviderConfig | None, *, http_client: httpx.Client
     try:
         response = client.get(url, headers=headers)
     except httpx.HTTPError as err:
-        return Check("Provider", "down", f"{label}: unreachable ({type(err).__name__})", _ms(started))
+        return Check(service, "down", f"{label}: unreachable ({type(err).__name__})", _ms(started))
     finally:
         if http_client is None:
             client.close()
     latency = _ms(started)
     if response.status_code in (401, 403):
-        return Check("Provider", "down", f"{label}: the API key was refused (HTTP {response.status_code})", latency)
+        return Check(service, "down", f"{label}: the API key was refused (HTTP {response.status_code})", latency)
     if response.status_code >= 500:
-        return Check("Provider", "down", f"{label}: server error (HTTP {response.status_code})", latency)
+        return Check(service, "down", f"{label}: server error (HTTP {response.status_code})", latency)
     if response.status_code >= 400:  # task-style APIs may have no model list; the server answered
-        return Check("Provider", "warning", f"{label}: reachable, but /models answered HTTP {response.status_code}",
+        return Check(service, "warning", f"{label}: reachable, but /models answered HTTP {response.status_code}",
                      latency)
-    return Check("Provider", "ok", f"{label}: reachable, key accepted", latency)
+    return Check(service, "ok", f"{label}: reachable, key accepted", latency)
+
+
+def check_registered(engine: Engine, settings: Settings, *, http_client: httpx.Client | None = None) -> list[Check]:
+    """check_provider for each provider in the registry (core.llm.registry), by name."""
+    try:
+        with open_session(engine) as session:
+            providers = [(view.name, _registered(session, settings, view.name))
+                         for view in list_providers(session=session, settings=settings)]
+    except SQLAlchemyError as err:
+        return [Check("Registered providers", "down", f"cannot be read: {_first_line(err)}")]
+    return [
+        Check(f"Provider {name}", "down", str(provider)) if isinstance(provider, DraftgateError)
+        else check_provider(provider, service=f"Provider {name}", http_client=http_client)
+        for name, provider in providers
+    ]
+
+
+def _registered(session: Session, settings: Settings, name: str) -> ProviderConfig | DraftgateError:
+    try:
+        return get_provider(session=session, settings=settings, name=name)
+    except DraftgateError as err:  # a key the master key cannot decrypt
+        return err
 
 
 def check_embedded(settings: Settings, server: EmbeddedServer | None = None, *,
@@ -161,12 +193,31 @@ def check_embedded(settings: Settings, server: EmbeddedServer | None = None, *,
 
 def run_checks(*, settings: Settings, engine: Engine, provider: ProviderConfig | None = None,
                embedded: EmbeddedServer | None = None) -> list[Check]:
+    """Every check; the registered providers only when the database (which holds them) is ok."""
+    database = check_database(engine)
     return [
-        check_database(engine),
+        database,
         check_redis(settings.redis_url),
         check_provider(provider),
+        *(check_registered(engine, settings) if database.status == "ok" else []),
         check_embedded(settings, embedded),
     ]
+
+
+Verdict = Literal["ok", "unchecked", "attention"]
+
+
+def verdict(checks: list[Check]) -> tuple[Verdict, str]:
+    """("ok", "Every service is ok.") only when every check is ok; "attention" when one is down
+    or warns; else "unchecked", naming what is off."""
+    attention = [c.name for c in checks if c.status in ("down", "warning")]
+    if attention:
+        return "attention", f"Some services need attention: {', '.join(attention)}."
+    off = [c.name for c in checks if c.status == "off"]
+    if off:
+        return "unchecked", (f"Nothing needs attention. Not checked, as not configured or not running here: "
+                             f"{', '.join(off)}.")
+    return "ok", "Every service is ok."
 
 
 def _first_line(err: Any) -> str:

@@ -66,6 +66,7 @@ from core.models import (
 )
 from core.security import require_actor, verify_password
 from core.throttle import USER, user_key
+from core.wording import count
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -464,9 +465,13 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+SUMMARY_NOUNS = (("sessions", "session", None), ("turns", "turn", None), ("drafts", "draft", None),
+                 ("comments", "comment", None), ("review_items", "review item", None), ("jobs", "job", None),
+                 ("cache_entries", "cache entry", "cache entries"))
+
+
 def summary(report: DeletionReport) -> str:
     """One line for a page or the command line."""
     counts = report.counts()
-    parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in ("sessions", "turns", "drafts", "comments", "review_items",
-                                                             "jobs", "cache_entries") if counts[k]]
+    parts = [count(counts[key], one, many) for key, one, many in SUMMARY_NOUNS if counts[key]]
     return ", ".join(parts) or "nothing"

@@ -149,18 +149,29 @@ def list_turns(*, session: Session, writing_session: WritingSession) -> list[Tur
     return [TurnView(turn, by_turn[turn.id]) for turn in turns]
 
 
-def history(*, session: Session, writing_session: WritingSession) -> list[Exchange]:
-    """Earlier turns as exchanges: each turn's instruction and its first draft's text
-    (a reviewer's edited text where there is one)."""
+def history(*, session: Session, writing_session: WritingSession, before: int | None = None) -> list[Exchange]:
+    """The session's turns (those with an index below `before`, if given) as exchanges: each
+    turn's instruction and the text of its answer (`answer_of`)."""
     exchanges = []
     for view in list_turns(session=session, writing_session=writing_session):
-        if not view.drafts:
+        if before is not None and view.turn.index >= before:
             continue
-        first = view.drafts[0]
-        text = first.review.edited_text if first.review and first.review.edited_text else first.draft.text
+        text = answer_of(view)
         if text.strip():
             exchanges.append(Exchange(view.turn.instruction, text, view.turn.kind))
     return exchanges
+
+
+def answer_of(view: TurnView) -> str:
+    """What later turns read as a turn's answer: its newest completed draft (the highest variant,
+    so a regenerated answer replaces the earlier one), else its newest draft with any text (a
+    partial answer); a reviewer's edited text where there is one."""
+    completed = [d for d in view.drafts if d.draft.status == "completed"]
+    candidates = completed or [d for d in view.drafts if d.draft.text.strip()]
+    if not candidates:
+        return ""
+    newest = max(candidates, key=lambda d: d.draft.variant)
+    return newest.review.edited_text if newest.review and newest.review.edited_text else newest.draft.text
 
 
 def mark_stale_drafts_interrupted(

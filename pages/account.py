@@ -8,6 +8,7 @@ from core.privacy import delete_user_data, export_json, export_user_data, summar
 from core.users import change_password
 from ui import auth, resources
 from ui.safe import md
+from ui.forms import accepted, field, show_notice
 
 EXPORT_KEY = "account.export"
 
@@ -16,11 +17,12 @@ engine = resources.engine()
 st.title("Account")
 st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
 
-with st.form("account.password", clear_on_submit=True):
+with st.form("account.password"):
     st.markdown("**Change your password**")
-    current = st.text_input("Current password", type="password", max_chars=1024)
-    new = st.text_input("New password (at least 8 characters, not a common one)", type="password", max_chars=1024)
-    repeated = st.text_input("New password again", type="password", max_chars=1024)
+    current = st.text_input("Current password", type="password", max_chars=1024, key=field("account.password", "current"))
+    new = st.text_input("New password (at least 8 characters, not a common one)", type="password", max_chars=1024,
+                        key=field("account.password", "new"))
+    repeated = st.text_input("New password again", type="password", max_chars=1024, key=field("account.password", "again"))
     if st.form_submit_button("Change password"):
         if new != repeated:
             st.error("The two new passwords differ.")
@@ -31,7 +33,8 @@ with st.form("account.password", clear_on_submit=True):
             except DraftgateError as err:
                 st.error(md(err))
             else:
-                st.success("Your password is changed.")
+                accepted("account.password", "Your password is changed.")
+show_notice("account.password")
 
 st.subheader("Your data")
 st.markdown(

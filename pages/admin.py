@@ -10,9 +10,11 @@ from core.key_rotation import rotate_master_key
 from core.llm.registry import list_providers
 from core.privacy import delete_user_data, export_json, export_user_data, summary
 from core.users import create_user, list_users, reset_password, set_disabled, set_role
+from core.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.safe import md
+from ui.forms import accepted, field, show_notice
 
 EXPORT_KEY = "admin.export"
 
@@ -20,6 +22,10 @@ user = auth.require_area("admin")
 engine = resources.engine()
 settings = resources.settings()
 st.title("Admin")
+
+
+def _failures(limit: int) -> str:
+    return count(limit, "failure") if limit else "no limit of failures"
 
 
 with open_session(engine) as db:
@@ -32,15 +38,16 @@ with users_tab:
         pd.DataFrame([{"user": u.username, "role": u.role, "disabled": u.disabled, "created": u.created_at} for u in users]),
         hide_index=True,
     )
-    with st.form("admin.new_user", clear_on_submit=True):
+    with st.form("admin.new_user"):
         st.markdown("**New user**")
-        username = st.text_input("User name", max_chars=64)
-        password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024)
-        role = st.selectbox("Role", ROLES)
+        username = st.text_input("User name", max_chars=64, key=field("admin.new_user", "username"))
+        password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024,
+                                 key=field("admin.new_user", "password"))
+        role = st.selectbox("Role", ROLES, key=field("admin.new_user", "role"))
         if st.form_submit_button("Create user") and run_action(
             create_user, username=username, password=password, role=role, actor_id=user.id
         ):
-            st.rerun()
+            accepted("admin.new_user")
 
     st.markdown("**Manage a user**")
     target_id = st.selectbox("User", list(names), format_func=names.get, key="admin.target")
@@ -57,16 +64,17 @@ with users_tab:
         set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
     ):
         st.rerun()
-    with st.form("admin.reset_password", clear_on_submit=True):
+    with st.form("admin.reset_password"):
         new_password = st.text_input(
-            f"New password for {md(target.username)} (empty: generate one)", type="password", max_chars=1024
+            f"New password for {md(target.username)} (empty: generate one)", type="password", max_chars=1024,
+            key=field("admin.reset_password", str(target.id)),
         )
         if st.form_submit_button("Reset password"):
             done = run_action(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
-            if done and done.value:
-                st.success(f"New password for {md(target.username)} (shown once): `{done.value}`")
-            elif done:
-                st.success(f"The password of {md(target.username)} is changed.")
+            if done:
+                accepted("admin.reset_password", f"New password for {md(target.username)} (shown once): `{done.value}`"
+                         if done.value else f"The password of {md(target.username)} is changed.")
+    show_notice("admin.reset_password")
 
 with data_tab:
     st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
@@ -126,10 +134,11 @@ with security_tab:
     idle = settings.session_idle_minutes
     st.markdown("\n".join([
         "- IP allowlist: " + (", ".join(f"`{n}`" for n in networks) if networks else "none (every address may connect)"),
-        f"- Idle sign-out after {idle} minutes" if idle else "- No idle sign-out",
-        f"- Sign-in throttling: {settings.login_max_failures or 'no limit of'} failures per user name, "
-        f"{settings.login_max_failures_per_address or 'no limit of'} per address, within {settings.login_window_minutes} minutes",
-        f"- Retention: drafts older than {settings.retention_days} days are deleted" if settings.retention_days
+        f"- Idle sign-out after {count(idle, 'minute')}" if idle else "- No idle sign-out",
+        f"- Sign-in throttling: {_failures(settings.login_max_failures)} per user name, "
+        f"{_failures(settings.login_max_failures_per_address)} per address, within "
+        f"{count(settings.login_window_minutes, 'minute')}",
+        f"- Retention: drafts older than {count(settings.retention_days, 'day')} are deleted" if settings.retention_days
         else "- Retention: drafts are kept",
     ]))
     st.caption("These come from DRAFTGATE_IP_ALLOWLIST, DRAFTGATE_SESSION_IDLE_MINUTES, DRAFTGATE_LOGIN_* and DRAFTGATE_RETENTION_DAYS.")
@@ -141,5 +150,5 @@ with security_tab:
         if st.button("Rotate the master key", key="admin.rotate", disabled=not confirm):
             done = run_action(rotate_master_key, settings=settings, actor_id=user.id)
             if done:
-                st.success(f"Re-encrypted {done.value.secrets} stored key(s); the new master key is in "
+                st.success(f"Re-encrypted {count(done.value.secrets, 'stored key')}; the new master key is in "
                            f"{md(done.value.key_file)}.")

@@ -12,6 +12,7 @@ from core.db import open_session
 from core.errors import DraftgateError
 from core.models import utcnow
 from core.users import list_users
+from core.wording import count
 from ui import auth, resources
 from ui.safe import md
 
@@ -40,7 +41,7 @@ except DraftgateError as err:
     st.stop()
 
 st.caption(
-    f"{len(rows):,} events" + (f" (the newest {AUDIT_QUERY_LIMIT:,}: narrow the filters to see older ones)"
+    count(len(rows), "event") + (f" (the newest {AUDIT_QUERY_LIMIT:,}: narrow the filters to see older ones)"
                                if len(rows) >= AUDIT_QUERY_LIMIT else "")
 )
 if rows:

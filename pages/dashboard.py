@@ -7,6 +7,7 @@ from core.dashboard import build_dashboard
 from core.db import open_session
 from core.projects import list_projects
 from core.routing import REASON_LABELS
+from core.wording import count, plural
 from ui import auth, resources
 from ui.charts import bars, lines
 from ui.components import percent
@@ -41,7 +42,7 @@ with left:
 with right:
     bars(board.routes_per_day, "day", "drafts", "route", title="Where drafts went (share per day)", normalize=True)
 bars([{**r, "reason": REASON_LABELS.get(r["reason"], r["reason"])} for r in board.reasons], "reason", "drafts",
-     title="Why drafts went to review", x_type="N", height=180)
+     title="Why drafts went to review", x_type="N")
 
 st.subheader("Reviews")
 left, right = st.columns(2)
@@ -69,6 +70,7 @@ with right:
          "provider · model", "ms", "figure", title="Latency (ms)", x_type="N", grouped=True)
 if board.cache["answers"]:
     st.metric("Cache hit rate", percent(board.cache["hit_rate"]),
-              help=f"{board.cache['hits']} of {board.cache['answers']} model answers came from the response cache")
+              help=f"{board.cache['hits']} of {count(board.cache['answers'], 'model answer')} came from the response cache")
 if totals["preset_answers"]:
-    st.caption(f"{totals['preset_answers']} drafts were answered from presets (no model call).")
+    st.caption(f"{count(totals['preset_answers'], 'draft')} {plural(totals['preset_answers'], 'was', 'were')} "
+               "answered from presets (no model call).")

@@ -6,10 +6,12 @@ import streamlit as st
 from core.db import open_session
 from core.moderation import active_matcher, add_words, delete_words, import_words, list_words
 from core.review import mark_segments
+from core.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import show_marked
 from ui.safe import md
+from ui.forms import accepted, field, show_notice
 
 user = auth.require_area("moderation")
 engine = resources.engine()
@@ -17,19 +19,20 @@ st.title("Sensitive words")
 st.caption("Chinese and English words or phrases. Matching ignores case and full-width forms; a word starting or "
            "ending with a Latin letter or digit matches whole words only there.")
 
-with st.form("moderation.add", clear_on_submit=True):
-    typed = st.text_area("Add words (one per line)", height=100)
+with st.form("moderation.add"):
+    typed = st.text_area("Add words (one per line)", height=100, key=field("moderation.add", "words"))
     if st.form_submit_button("Add", type="primary"):
         added = run_action(add_words, words=[w for w in typed.splitlines() if w.strip()], actor_id=user.id)
         if added is not None:
-            st.success(f"Added {added.value} new word{'s' if added.value != 1 else ''}.")
+            accepted("moderation.add", f"Added {count(added.value, 'new word')}.")
+show_notice("moderation.add")
 
 with st.expander("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)"):
     upload = st.file_uploader("Word list", type=["txt", "csv"], key="moderation.upload")
     if upload is not None and st.button("Import", key="moderation.import"):
         added = run_action(import_words, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
         if added is not None:
-            st.success(f"Imported {added.value} new word{'s' if added.value != 1 else ''}.")
+            st.success(f"Imported {count(added.value, 'new word')}.")
 
 with open_session(engine) as db:
     words = list_words(session=db)

@@ -8,6 +8,7 @@ from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project
 from ui.safe import md
+from ui.forms import accepted, field
 
 user = auth.require_area("presets")
 engine = resources.engine()
@@ -19,16 +20,17 @@ st.caption("A writer's instruction that matches a preset (compared without case,
 project_id = choose_project("presets.project")
 
 with st.expander("Add a preset", expanded=False):
-    with st.form("presets.add", clear_on_submit=True):
-        instruction = st.text_input("Instruction (as writers ask it)")
-        answer = st.text_area("Answer", height=120)
+    with st.form("presets.add"):
+        instruction = st.text_input("Instruction (as writers ask it)", key=field("presets.add", "instruction"))
+        answer = st.text_area("Answer", height=120, key=field("presets.add", "answer"))
         similarity = st.number_input("Minimum similarity for a fuzzy match (0: exact match only; else 50–100)",
-                                     min_value=0.0, max_value=100.0, value=0.0, step=1.0)
+                                     min_value=0.0, max_value=100.0, value=0.0, step=1.0,
+                                     key=field("presets.add", "similarity"))
         if st.form_submit_button("Add preset", type="primary") and run_action(
             add_preset, project_id=project_id, instruction=instruction, answer=answer, actor_id=user.id,
             min_similarity=similarity,
         ):
-            st.rerun()
+            accepted("presets.add")
 
 with st.expander("Import from CSV (columns: instruction, answer, optional min_similarity)"):
     upload = st.file_uploader("CSV file", type=["csv"], key="presets.upload")

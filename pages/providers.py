@@ -10,9 +10,10 @@ from core.errors import DraftgateError
 from core.llm.registry import (
     PROFILES, add_provider, check_provider, get_provider, list_providers, parse_params, remove_provider, update_provider,
 )
-from core.llm.types import API_STYLES
+from core.llm.types import API_STYLES, ProviderConfig
 from ui import auth, resources
 from ui.actions import run_action
+from ui.forms import accepted, field
 from ui.safe import md
 
 user = auth.require_area("providers")
@@ -37,15 +38,16 @@ profile_name = st.selectbox("Start from a profile", ["", *PROFILES], key="provid
 profile = PROFILES.get(profile_name)
 if profile and profile.note:
     st.caption(profile.note)
-with st.form("providers.add", clear_on_submit=True):
-    name = st.text_input("Name", value=profile.name if profile else "")
-    base_url = st.text_input("Base URL (with /v1)", value=profile.base_url if profile else "")
-    style_index = API_STYLES.index(profile.api_style) if profile else 0
-    api_style = st.selectbox("API style", API_STYLES, index=style_index)
-    model = st.text_input("Model", placeholder=", ".join(profile.model_hints) if profile else "")
-    api_key = st.text_input("API key", type="password")
-    qps = st.number_input("Requests per second (0: no limit)", min_value=0.0, value=0.0, step=1.0)
-    params_text = st.text_input("Default parameters (JSON)", value="{}")
+fields = f"providers.add.{profile_name or 'blank'}"  # another profile: its own fields, filled in from it
+with st.form("providers.add"):
+    name = st.text_input("Name", value=profile.name if profile else "", key=field(fields, "name"))
+    base_url = st.text_input("Base URL (with /v1)", value=profile.base_url if profile else "", key=field(fields, "base_url"))
+    style = profile.api_style if profile else ProviderConfig.api_style  # "chat", as everywhere else
+    api_style = st.selectbox("API style", API_STYLES, index=API_STYLES.index(style), key=field(fields, "api_style"))
+    model = st.text_input("Model", placeholder=", ".join(profile.model_hints) if profile else "", key=field(fields, "model"))
+    api_key = st.text_input("API key", type="password", key=field(fields, "api_key"))
+    qps = st.number_input("Requests per second (0: no limit)", min_value=0.0, value=0.0, step=1.0, key=field(fields, "qps"))
+    params_text = st.text_input("Default parameters (JSON)", value="{}", key=field(fields, "params"))
     if st.form_submit_button("Add provider", type="primary"):
         try:
             params = parse_params(params_text, what="The default parameters field")
@@ -54,7 +56,7 @@ with st.form("providers.add", clear_on_submit=True):
         else:
             if run_action(add_provider, settings=settings, name=name, base_url=base_url, model=model,
                           api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params, actor_id=user.id):
-                st.rerun()
+                accepted(fields)
 
 if providers:
     st.subheader("Edit, test or remove")
@@ -75,5 +77,9 @@ if providers:
         with open_session(engine) as db:
             outcome = check_provider(get_provider(session=db, settings=settings, name=chosen))
         (st.success if outcome.ok else st.error)(md(outcome.message))
-    if remove_col.button("Remove", key="providers.remove") and run_action(remove_provider, name=chosen, actor_id=user.id):
+    sure = remove_col.checkbox(f"Yes, remove {md(chosen)}", key=f"providers.remove_confirm.{chosen}",
+                               help="Sessions that use it go back to the default provider.")
+    if remove_col.button("Remove", key="providers.remove", disabled=not sure) and sure and run_action(
+        remove_provider, name=chosen, actor_id=user.id
+    ):
         st.rerun()

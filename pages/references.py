@@ -6,9 +6,11 @@ from core.db import open_session
 from core.projects import (
     add_reference, create_project, delete_reference, import_references, list_references, update_reference,
 )
+from core.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project
+from ui.forms import accepted, field
 from ui.rescore import rescore_panel
 from ui.safe import md
 
@@ -18,18 +20,18 @@ st.title("References")
 
 
 with st.expander("New project"):
-    with st.form("references.new_project", clear_on_submit=True):
-        name = st.text_input("Name", max_chars=200)
-        description = st.text_input("Description")
+    with st.form("references.new_project"):
+        name = st.text_input("Name", max_chars=200, key=field("references.new_project", "name"))
+        description = st.text_input("Description", key=field("references.new_project", "description"))
         if st.form_submit_button("Create project") and run_action(create_project, name=name, description=description, actor_id=user.id):
-            st.rerun()
+            accepted("references.new_project")
 
 project_id = choose_project("references.project", none_yet="Create a first project above.")
 
-with st.form("references.add", clear_on_submit=True):
-    text = st.text_area("New reference text", height=100)
+with st.form("references.add"):
+    text = st.text_area("New reference text", height=100, key=field("references.add", "text"))
     if st.form_submit_button("Add reference") and run_action(add_reference, project_id=project_id, text=text, actor_id=user.id):
-        st.rerun()
+        accepted("references.add")
 
 upload = st.file_uploader(
     "Import references: CSV with a 'text' column, or JSONL with a 'text' field per line (all rows or none)",
@@ -38,12 +40,12 @@ upload = st.file_uploader(
 if upload is not None and st.button("Import file", key="references.import"):
     imported = run_action(import_references, project_id=project_id, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
     if imported is not None:
-        st.success(f"Imported {len(imported.value)} references from {md(upload.name)}.")
+        st.success(f"Imported {count(len(imported.value), 'reference')} from {md(upload.name)}.")
 
 with open_session(engine) as db:
     references = list_references(session=db, project_id=project_id)
 rescore_panel(user, project_id)
-st.subheader(f"{len(references)} references")
+st.subheader(count(len(references), "reference"))
 for reference in references:
     with st.expander(f"#{reference.id} · {reference.language} · {md(reference.source)} · {md(reference.text[:60])}"):
         edited = st.text_area("Text", value=reference.text, key=f"references.text.{reference.id}", height=100)

@@ -9,6 +9,7 @@ from core.errors import DraftgateError
 from core.evidence import labeled_drafts
 from core.policies import current_policy, policy_history, preview_policy
 from core.routing import RULES
+from core.wording import count
 from ui import auth, resources
 from ui.components import choose_project
 from ui.safe import md
@@ -37,7 +38,7 @@ except DraftgateError as err:
     st.error(md(err))
 else:
     st.metric(
-        f"Of the last {preview.drafts_considered} scored drafts, sent to review",
+        f"Of the last {count(preview.drafts_considered, 'scored draft')}, sent to review",
         preview.to_review_with_new, delta=preview.to_review_with_new - preview.to_review_now, delta_color="inverse",
         help=f"{preview.to_review_now} with the policy in force",
     )

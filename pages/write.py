@@ -1,11 +1,10 @@
 """Write: multi-turn writing sessions; drafts stream in, then show their scores and route."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 from core.db import open_session
 from core.errors import DraftgateError
+from core.generation import CONTINUE_INSTRUCTION
 from core.prompts import CONTINUE
 from core.moderation import active_matcher
 from core.rescoring import unscored
@@ -16,10 +15,12 @@ from ui.params import load_session_params, parameter_panel
 from ui.safe import md
 from ui.session_picker import session_sidebar
 from ui.writing import (
-    JOB_KEY, generate, job_progress, last_draft_was_cached, options_panel, scoring_progress, show_turns,
+    JOB_KEY, instruction_box, job_progress, options_panel, refuse, requested_regeneration, scoring_progress,
+    show_turns, start_regeneration, start_turn, write_into_page,
 )
 
 user = auth.require_area("write")
+regenerate_id = requested_regeneration()  # taken first: a click must not outlive a run that stops early
 st.title("Write")
 
 public_id = session_sidebar(user)
@@ -45,35 +46,29 @@ with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
-show_turns(user, turns, comments, matcher, scoring)
+busy = JOB_KEY in st.session_state
+show_turns(user, turns, comments, matcher, scoring, busy=busy)
 if being_scored := [draft_id for draft_id, stopped in scoring.items() if not stopped]:
     scoring_progress(being_scored)
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
-busy = JOB_KEY in st.session_state
 if busy:
     job_progress(user)
 
-instruction = st.chat_input("Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb", disabled=busy)
-buttons = st.columns([2, 2, 6])
-continue_clicked = bool(turns) and buttons[0].button("Continue the previous text", key="write.continue", disabled=busy)
-regenerate = last_draft_was_cached(turns) and buttons[1].button(
-    "Regenerate (skip the cache)", key="write.regenerate", disabled=busy
-)
+instruction = instruction_box(disabled=busy)
+continue_clicked = bool(turns) and st.button("Continue the previous text", key="write.continue", disabled=busy)
 
-if instruction or continue_clicked or regenerate:
-    if regenerate:
-        last = turns[-1].turn
-        kind, text, options = last.kind, last.instruction, replace(options, cache="refresh")
-    else:
-        kind = CONTINUE if continue_clicked and not instruction else "instruction"
-        text = instruction or ""
+if instruction or continue_clicked:
+    text = instruction or ""
     try:
-        generate(
-            user=user, writing_session=writing_session, instruction=text, kind=kind, params=params,
-            options=options, echo=text or "Continue the previous text",
-        )
+        stream = start_turn(user=user, writing_session=writing_session, instruction=text,
+                            kind="instruction" if instruction else CONTINUE, params=params, options=options)
     except DraftgateError as err:
-        st.error(md(err))
-    else:
-        st.rerun()
+        refuse(text, err)  # nothing was saved: the text goes back into the box
+    write_into_page(text or CONTINUE_INSTRUCTION, stream)
+elif turn := next((view.turn for view in turns if view.turn.id == regenerate_id), None):
+    try:
+        stream = start_regeneration(user=user, writing_session=writing_session, turn=turn, params=params)
+    except DraftgateError as err:
+        refuse("", err)
+    write_into_page(turn.instruction, stream, note="A new variant of this turn")

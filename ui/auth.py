@@ -19,6 +19,7 @@ from core.models import User
 from core.security import address_allowed, may
 from core.throttle import LoginLimits
 from core.users import authenticate, record_sign_out
+from core.wording import count
 from ui import resources
 from ui.safe import md
 
@@ -63,7 +64,7 @@ def current_user() -> User | None:
     last_seen = st.session_state.get(LAST_SEEN_KEY)
     if idle_minutes and last_seen is not None and now - last_seen > idle_minutes * 60:
         sign_out(reason="idle")
-        st.session_state[NOTICE_KEY] = f"You were signed out after {idle_minutes} minutes without activity."
+        st.session_state[NOTICE_KEY] = f"You were signed out after {count(idle_minutes, 'minute')} without activity."
         return None
     with open_session(resources.engine()) as session:
         user = session.get(User, user_id)

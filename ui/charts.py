@@ -1,4 +1,14 @@
-"""Altair charts for the dashboard: one small function per kind, each drawing into the page."""
+"""Altair charts for the dashboard: one small function per kind, each drawing into the page.
+
+How they are sized, so that nothing is squeezed, cut or drawn over its neighbour:
+- the width fits the column and the height is the plot's own; axes, title and legend come on
+  top of it (`FIT_WIDTH`). Streamlit's default ("fit") takes them out of the height instead,
+  which long labels shrink to nothing;
+- categories with long names (reasons, "provider · model") are bars across, one row each
+  (`ROW` high), their names in full up to `LABEL_LIMIT` of the width;
+- days are written MM-DD and never turned, fewer of them where they would overlap;
+- legends sit below the plot, one entry a line, where their labels have the whole width.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +16,49 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+# A label is cut at this share of the chart's width (Vega's containerSize), the bars keep the rest.
+LABEL_LIMIT = alt.ExprRef("max(80, containerSize()[0] * 0.4)")
+LEGEND_LABEL_LIMIT = alt.ExprRef("max(80, containerSize()[0] - 40)")
+ROW = 28  # pixels per bar across (per group of bars, when grouped)
+
 
 def bars(rows: list[dict], x: str, y: str, color: str | None = None, *, title: str, x_type: str = "O",
          normalize: bool = False, grouped: bool = False, height: int = 220) -> None:
+    """Bars per day (`x` a day, x_type "O"), or across per category (x_type "N")."""
     if not rows:
         st.caption(f"{title}: nothing in this period.")
         return
+    if x_type == "N":
+        _bars_across(rows, x, y, color, title=title, grouped=grouped)
+        return
     encoding = {
-        "x": alt.X(f"{x}:{x_type}", title=None),
+        "x": alt.X(f"{x}:O", title=None, axis=_day_axis()),
         "y": alt.Y(f"{y}:Q", title=None, stack="normalize" if normalize else None if grouped else True,
-                   axis=alt.Axis(format="%") if normalize else alt.Axis()),
-        "tooltip": [c for c in rows[0]],
+                   axis=alt.Axis(format="%") if normalize else _count_axis()),
+        "tooltip": list(rows[0]),
     }
     if color:
-        encoding["color"] = alt.Color(f"{color}:N", title=None)
+        encoding["color"] = alt.Color(f"{color}:N", legend=_legend())
         if grouped:
             encoding["xOffset"] = alt.XOffset(f"{color}:N")
     chart = alt.Chart(pd.DataFrame(rows)).mark_bar().encode(**encoding)
-    st.altair_chart(chart.properties(title=title, height=height), width="stretch")
+    _draw(chart.properties(height=height), title)
+
+
+def _bars_across(rows: list[dict], category: str, value: str, color: str | None, *, title: str,
+                 grouped: bool) -> None:
+    encoding = {
+        "y": alt.Y(f"{category}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        "x": alt.X(f"{value}:Q", title=None, stack=None if grouped else True, axis=_count_axis()),
+        "tooltip": list(rows[0]),
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", legend=_legend())
+        if grouped:
+            encoding["yOffset"] = alt.YOffset(f"{color}:N")
+    chart = alt.Chart(pd.DataFrame(rows)).mark_bar().encode(**encoding)
+    _draw(chart.properties(height=alt.Step(ROW)), title)
 
 
 def lines(rows: list[dict], x: str, ys: list[str], *, title: str, color: str | None = None, percent: bool = False,
@@ -38,9 +73,28 @@ def lines(rows: list[dict], x: str, ys: list[str], *, title: str, color: str | N
     else:
         y = ys[0]
     chart = alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X(f"{x}:O", title=None),
+        x=alt.X(f"{x}:O", title=None, axis=_day_axis()),
         y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format="%") if percent else alt.Axis()),
-        color=alt.Color(f"{color}:N", title=None),
+        color=alt.Color(f"{color}:N", legend=_legend()),
         tooltip=list(frame.columns),
     )
-    st.altair_chart(chart.properties(title=title, height=height), width="stretch")
+    _draw(chart.properties(height=height), title)
+
+
+def _draw(chart: alt.Chart, title: str) -> None:
+    titled = chart.properties(title=alt.TitleParams(title, anchor="start"), autosize=FIT_WIDTH)
+    st.altair_chart(titled, width="stretch")
+
+
+def _day_axis() -> alt.Axis:
+    """Days ("2024-05-17") as "05-17", level, and only as many as fit."""
+    return alt.Axis(labelAngle=0, labelExpr="slice(datum.value, 5)", labelOverlap="greedy")
+
+
+def _count_axis() -> alt.Axis:
+    """Whole numbers, short ("12k")."""
+    return alt.Axis(format="~s", tickMinStep=1)
+
+
+def _legend() -> alt.Legend:
+    return alt.Legend(title=None, orient="bottom", columns=1, labelLimit=LEGEND_LABEL_LIMIT)

@@ -15,6 +15,7 @@ from core.moderation import Matcher
 from core.policies import PRESET_PROVIDER
 from core.projects import list_projects
 from core.routing import REASON_LABELS, format_score
+from core.wording import count
 from ui import resources
 from ui.safe import md
 
@@ -79,7 +80,7 @@ def meta_line(draft: Draft) -> str:
     if draft.latency_ms:
         parts.append(f"{draft.latency_ms / 1000:.1f} s")
     if draft.completion_tokens:
-        parts.append(f"{draft.completion_tokens} tokens")
+        parts.append(count(draft.completion_tokens, "token"))
     temperature = draft.params.get("temperature")
     if temperature is not None:
         parts.append(f"temperature {temperature:g}")

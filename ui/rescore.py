@@ -7,6 +7,7 @@ import streamlit as st
 from core.db import open_session
 from core.models import Job, User
 from core.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
+from core.wording import count, plural
 from ui import resources
 from ui.actions import run_action
 from ui.safe import md
@@ -27,7 +28,7 @@ def rescore_panel(user: User, project_id: int) -> None:
     if job is not None:
         _outcome(job)
     if stale:
-        st.info(f"{stale} draft{'s were' if stale != 1 else ' was'} scored against other references than the "
+        st.info(f"{count(stale, 'draft')} {plural(stale, 'was', 'were')} scored against other references than the "
                 "project's current ones: re-score so that their routing follows.")
     if st.button("Re-score this project's drafts", key="references.rescore") and run_action(
         start_rescore, runner=resources.job_runner(), project_id=project_id, actor=user
@@ -42,7 +43,7 @@ def _progress(user: User, project_id: int) -> None:
         job = latest_rescore(session=db, project_id=project_id)
     if job is None or job.status not in UNDER_WAY:
         st.rerun(scope="app")
-    st.progress(job.progress, text=f"Re-scoring: {job.progress_done} of {job.progress_total or '?'} drafts")
+    st.progress(job.progress, text=f"Re-scoring: {job.progress_done} of {count(job.progress_total, 'draft') if job.progress_total else '? drafts'}")
     if st.button("Cancel re-scoring", key="references.rescore.cancel") and run_action(
         cancel_rescore, project_id=project_id, actor=user
     ):
@@ -53,7 +54,8 @@ def _outcome(job: Job) -> None:
     when = f"{job.finished_at:%Y-%m-%d %H:%M} UTC" if job.finished_at else "unfinished"
     result = job.result
     summary = (
-        f"{result['rescored']} of {result['drafts']} drafts re-scored against {result['references']} references: "
+        f"{result['rescored']} of {count(result['drafts'], 'draft')} re-scored against "
+        f"{count(result['references'], 'reference')}: "
         f"{result['left_queue']} left the review queue, {result['joined_queue']} joined it."
     ) if result else ""
     if job.status == "succeeded":

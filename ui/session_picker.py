@@ -1,4 +1,12 @@
-"""The sidebar that creates, opens, renames and deletes writing sessions; the URL carries the open one."""
+"""The sidebar that creates, opens, renames and deletes writing sessions; the URL carries the open one.
+
+The URL's `session` is the one source of truth: the picker is set from it before it is drawn
+(the only moment Streamlit lets a widget's value be set), and picking a session writes it back
+to the URL. So creating, deleting or opening a session by its URL always shows in the picker.
+
+session_state keys (owned here): "write.pick" (the picker), "write.rename_title",
+"write.delete_confirm", and the fields of the form "write.new_session" (ui.forms).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,11 @@ from core.projects import list_projects
 from core.sessions import create_session, delete_session, list_sessions, rename_session
 from ui import resources
 from ui.safe import md
+from ui.forms import accepted, field
 
 QUERY_KEY = "session"
+PICK_KEY = "write.pick"
+NEW_FORM = "write.new_session"
 
 
 def session_sidebar(user: User) -> str | None:
@@ -29,13 +40,12 @@ def session_sidebar(user: User) -> str | None:
             # the ID keeps options distinct: the widget tells options apart by their label
             titles = {s.public_id: f"{s.title} · {s.public_id[:6]}" for s in sessions}
             options = ids if current in ids or current is None else [current, *ids]
-            chosen = st.selectbox(
-                "Open session", options, index=options.index(current) if current in options else None,
-                format_func=lambda pid: titles.get(pid, pid), placeholder="Choose a session", key="write.pick",
+            if st.session_state.get(PICK_KEY) != current:
+                st.session_state[PICK_KEY] = current
+            st.selectbox(
+                "Open session", options, index=None, format_func=lambda pid: titles.get(pid, pid),
+                placeholder="Choose a session", key=PICK_KEY, on_change=_open_picked,
             )
-            if chosen and chosen != current:
-                st.query_params[QUERY_KEY] = chosen
-                st.rerun()
         with st.expander("New session", expanded=not sessions):
             _new_session_form(user, projects)
         if current and current in {s.public_id for s in sessions}:
@@ -44,15 +54,24 @@ def session_sidebar(user: User) -> str | None:
     return current
 
 
+def _open_picked() -> None:
+    picked = st.session_state.get(PICK_KEY)
+    if picked:
+        st.query_params[QUERY_KEY] = picked
+    else:
+        st.query_params.pop(QUERY_KEY, None)
+
+
 def _new_session_form(user: User, projects) -> None:
     if not projects:
         st.caption("No project yet: an editor creates projects on the References page.")
         return
-    with st.form("write.new_session", clear_on_submit=True):
+    with st.form(NEW_FORM):
         project_id = st.selectbox(
-            "Project", [p.id for p in projects], format_func={p.id: p.name for p in projects}.get
+            "Project", [p.id for p in projects], format_func={p.id: p.name for p in projects}.get,
+            key=field(NEW_FORM, "project"),
         )
-        title = st.text_input("Title (optional)", max_chars=200)
+        title = st.text_input("Title (optional)", max_chars=200, key=field(NEW_FORM, "title"))
         if st.form_submit_button("Create session"):
             try:
                 with open_session(resources.engine()) as db:
@@ -61,7 +80,7 @@ def _new_session_form(user: User, projects) -> None:
                 st.error(md(err))
                 return
             st.query_params[QUERY_KEY] = created.public_id
-            st.rerun()
+            accepted(NEW_FORM)
 
 
 def _manage_form(user: User, public_id: str) -> None:

@@ -18,6 +18,7 @@ from core.evidence import (
 from core.models import ThresholdPolicy, User
 from core.policies import PolicySpec, apply_policy, preview_queue_change
 from core.routing import ANY_BELOW, RULES, WEIGHTED
+from core.wording import count, plural
 from ui.components import percent
 from ui.safe import md
 
@@ -29,8 +30,22 @@ def _key(project_id: int, metric: str, part: str) -> str:
     return f"thresholds.{project_id}.{metric}.{part}"
 
 
+def _form_keys(project_id: int) -> list[str]:
+    return [f"thresholds.{project_id}.rule", f"thresholds.{project_id}.composite",
+            *(_key(project_id, metric, part) for metric in METRICS for part in ("on", "value", "weight"))]
+
+
+def _keep_undrawn(keys: list[str]) -> None:
+    """Streamlit forgets the value of a widget a run does not draw (the thresholds while the
+    weighted rule shows weights, and back): set again here, the values stay as typed."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
     """The editor's candidate policy (not validated yet: core does that)."""
+    _keep_undrawn(_form_keys(project_id))
     rule_key = f"thresholds.{project_id}.rule"
     st.session_state.setdefault(rule_key, policy.rule or ANY_BELOW)
     rule = st.radio("Flag a draft when", list(RULES), format_func=RULES.get, horizontal=True, key=rule_key)
@@ -69,7 +84,7 @@ def _use(project_id: int, metric: str, value: float) -> None:
 def evidence_panel(project_id: int, rows: list[LabeledDraft], spec: PolicySpec) -> None:
     labeled = sum(row.label is not None for row in rows)
     st.subheader("Evidence from the reviewers")
-    st.caption(f"{len(rows)} recent scored drafts, {labeled} with a reviewer's verdict. Only drafts sent to review "
+    st.caption(f"{count(len(rows), 'recent scored draft')}, {labeled} with a reviewer's verdict. Only drafts sent to review "
                "get a verdict, so recall and precision describe the drafts earlier policies flagged.")
     top = st.columns(2)
     metric = top[0].selectbox("Metric", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="thresholds.evidence_metric")
@@ -154,9 +169,11 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
         st.caption("The form changed since the last preview: preview again before applying.")
     if not fresh:
         return
-    st.info(f"Applying this as version {pending['base'] + 1}: {pending['leaving']} open drafts would leave the queue "
-            f"(they pass now), {pending['joining']} recent accepted drafts would join it"
-            + (f"; {pending['held']} drafts reviewers hold now stay as they are." if pending["held"] else "."))
+    leaving, joining, held = pending["leaving"], pending["joining"], pending["held"]
+    st.info(f"Applying this as version {pending['base'] + 1}: {count(leaving, 'open draft')} would leave the queue "
+            f"({plural(leaving, 'it passes', 'they pass')} now), {count(joining, 'recent accepted draft')} would join it"
+            + (f"; {count(held, 'draft')} reviewers hold now {plural(held, 'stays', 'stay')} as "
+               f"{plural(held, 'it is', 'they are')}." if held else "."))
     confirm, cancel = st.columns(2)
     if confirm.button(f"Apply version {pending['base'] + 1}", type="primary", key="thresholds.apply"):
         try:
@@ -167,8 +184,8 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
             st.error(md(err))
             return
         st.session_state.pop(PENDING_KEY, None)
-        st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {applied.left} drafts left the queue, "
-                                       f"{applied.joined} joined it.")
+        st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {count(applied.left, 'draft')} left "
+                                       f"the queue, {applied.joined} joined it.")
         st.rerun()
     if cancel.button("Cancel", key="thresholds.cancel"):
         st.session_state.pop(PENDING_KEY, None)

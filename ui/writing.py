@@ -1,21 +1,37 @@
-"""Pieces of the Write page: generation options, the turn list, streaming a turn, variants jobs."""
+"""Pieces of the Write page: generation options, the turn list, the instruction box, streaming a
+turn or a regenerated variant, variants jobs.
+
+    instruction_box --start_turn--> refused, nothing saved: `refuse` runs the page again with
+                                    the text back in the box and the reason above it
+                                --> saved: write_into_page streams it, then runs the page again
+    Regenerate (on every finished draft) --start_regeneration--> the turn's next variant,
+                                    refused or written the same way
+
+session_state keys (owned here): "write.job_id" (the running variants job), "write.instruction"
+(the box), "write.refused" (text and reason of a refused instruction, for the next run),
+"write.regenerate" (the turn whose Regenerate was clicked), "write.job_message".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import NoReturn
 
 import streamlit as st
 
 from core import constants
 from core.db import open_session
-from core.generation import prepare_turn, stream_draft
+from core.errors import DraftgateError
+from core.generation import MAX_INSTRUCTION_CHARS, prepare_turn, regenerate, stream_draft
 from core.jobs import cancel_job, get_job
 from core.llm.cache import CacheMode
+from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.registry import list_providers
-from core.llm.types import GenerationParams
-from core.models import Draft, Job, User, WritingSession
+from core.llm.types import GenerationParams, ProviderConfig
+from core.models import Draft, Job, Turn, User, WritingSession
 from core.moderation import Matcher
 from core.rescoring import hand_off_scoring, score_again, unscored
 from core.sessions import DraftView, TurnView, save_params, set_provider
@@ -26,7 +42,11 @@ from ui.components import show_draft
 from ui.safe import md, stream_text
 
 JOB_KEY = "write.job_id"
+INSTRUCTION_KEY = "write.instruction"
+REFUSED_KEY = "write.refused"
+REGENERATE_KEY = "write.regenerate"
 MAX_COLUMNS = 4
+PLACEHOLDER = "Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb"
 
 
 @dataclass(frozen=True)
@@ -61,27 +81,31 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
 
 
 def show_turns(
-    user: User, turns: list[TurnView], comments: dict[int, list], matcher: Matcher, scoring: dict[int, str]
+    user: User, turns: list[TurnView], comments: dict[int, list], matcher: Matcher, scoring: dict[int, str],
+    *, busy: bool = False,
 ) -> None:
-    """Each turn's instruction and drafts (variants side by side), masked where a sensitive word
-    is, with reviewers' comments; `scoring` (core.rescoring.unscored) tells drafts not scored yet."""
+    """Each turn's instruction and drafts (variants side by side, regenerated ones among them),
+    masked where a sensitive word is, with reviewers' comments; `scoring` (core.rescoring.unscored)
+    tells drafts not scored yet. Every finished draft offers Regenerate (not while `busy`)."""
     for view in turns:
         with st.chat_message("user"):
             st.text(view.turn.instruction)
         with st.chat_message("assistant"):
             if len(view.drafts) == 1:
-                _draft(user, view.drafts[0], comments, matcher, scoring)
+                _draft(user, view.drafts[0], comments, matcher, scoring, busy)
                 continue
             st.caption(f"{len(view.drafts)} variants")
             for start in range(0, len(view.drafts), MAX_COLUMNS):
                 row = view.drafts[start:start + MAX_COLUMNS]
-                for column, draft_view in zip(st.columns(MAX_COLUMNS), row):
+                for column, draft_view in zip(st.columns(min(len(view.drafts), MAX_COLUMNS)), row):
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
-                        _draft(user, draft_view, comments, matcher, scoring)
+                        _draft(user, draft_view, comments, matcher, scoring, busy)
 
 
-def _draft(user: User, view: DraftView, comments: dict[int, list], matcher: Matcher, scoring: dict[int, str]) -> None:
+def _draft(
+    user: User, view: DraftView, comments: dict[int, list], matcher: Matcher, scoring: dict[int, str], busy: bool
+) -> None:
     draft_id = view.draft.id
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
@@ -89,6 +113,37 @@ def _draft(user: User, view: DraftView, comments: dict[int, list], matcher: Matc
         score_again, runner=resources.job_runner(), user=user, draft_id=draft_id
     ):
         st.rerun()
+    if view.draft.status != "generating":
+        st.button("Regenerate", key=f"write.regenerate.{draft_id}", disabled=busy, icon=":material/refresh:",
+                  help="Write a new variant of this turn, asking the model again (never from the cache)",
+                  on_click=_ask_regeneration, args=(view.draft.turn_id,))
+
+
+def _ask_regeneration(turn_id: int) -> None:
+    st.session_state[REGENERATE_KEY] = turn_id
+
+
+def requested_regeneration() -> int | None:
+    """The turn whose Regenerate was clicked in this run, if any."""
+    return st.session_state.pop(REGENERATE_KEY, None)
+
+
+def instruction_box(*, disabled: bool) -> str | None:
+    """The instruction, at most MAX_INSTRUCTION_CHARS long: the browser counts the characters as
+    they are typed and takes no more. An instruction `refuse`d is back in the box, with why."""
+    refused = st.session_state.pop(REFUSED_KEY, None)
+    if refused is not None:
+        text, reason = refused
+        if text:
+            st.session_state[INSTRUCTION_KEY] = text  # before the box is drawn: it shows the text again
+        st.error(md(reason))
+    return st.chat_input(PLACEHOLDER, key=INSTRUCTION_KEY, max_chars=MAX_INSTRUCTION_CHARS, disabled=disabled)
+
+
+def refuse(text: str, err: DraftgateError) -> NoReturn:
+    """Nothing was saved: run the page again with `text` back in the instruction box, under the reason."""
+    st.session_state[REFUSED_KEY] = (text, str(err))
+    st.rerun()
 
 
 @st.fragment(run_every=0.5)
@@ -101,22 +156,25 @@ def scoring_progress(draft_ids: list[int]) -> None:
         st.rerun(scope="app")
 
 
-def last_draft_was_cached(turns: list[TurnView]) -> bool:
-    return bool(turns) and any(view.draft.cache_hit for view in turns[-1].drafts)
-
-
-def generate(
-    *, user: User, writing_session: WritingSession, instruction: str, kind: str, params: GenerationParams,
-    options: GenerationOptions, echo: str,
-) -> None:
-    """Start one turn: stream a single draft into the page, or start a variants job.
-
-    Raises DraftgateError for the page to show; the turn is saved before the model is called.
-    """
+def _ready(user: User, writing_session: WritingSession, params: GenerationParams) -> tuple[ProviderConfig, LLMClient]:
+    """The checks every generation passes first (parameters, the user's rate), then its provider."""
     params.validate()
     check_user_rate(user.id, settings=resources.settings())
     provider = resources.provider(writing_session.provider)
-    client = resources.llm_client(provider)
+    return provider, resources.llm_client(provider)
+
+
+def _score_later(user: User):
+    return partial(hand_off_scoring, resources.job_runner(), owner_id=user.id)
+
+
+def start_turn(
+    *, user: User, writing_session: WritingSession, instruction: str, kind: str, params: GenerationParams,
+    options: GenerationOptions,
+) -> Iterator[str] | None:
+    """Save a new turn before the model is called: the stream of its draft, or None when a
+    variants job writes its drafts. A DraftgateError raised here means nothing was saved."""
+    provider, client = _ready(user, writing_session, params)
     engine = resources.engine()
     budget = resources.settings().context_budget_tokens
     with open_session(engine) as db:
@@ -129,18 +187,42 @@ def generate(
                 concurrency=resources.settings().batch_concurrency,
             )
             st.session_state[JOB_KEY] = started.job_id
-            return
+            return None
         prepared = prepare_turn(
             session=db, user=user, public_id=writing_session.public_id, instruction=instruction,
             params=params, provider=provider, kind=kind, budget_tokens=budget,
         )
-    with st.chat_message("user"):
-        st.text(echo)
-    with st.chat_message("assistant"):
-        stream_text(stream_draft(
-            engine=engine, client=client, prepared=prepared, cache=options.cache,
-            score_later=partial(hand_off_scoring, resources.job_runner(), owner_id=user.id),
-        ))
+    return stream_draft(engine=engine, client=client, prepared=prepared, cache=options.cache,
+                        score_later=_score_later(user))
+
+
+def start_regeneration(*, user: User, writing_session: WritingSession, turn: Turn,
+                       params: GenerationParams) -> Iterator[str]:
+    """Save the turn's next variant (core.generation.regenerate): the stream of its draft. A
+    DraftgateError raised here means nothing was saved."""
+    provider, client = _ready(user, writing_session, params)
+    with open_session(resources.engine()) as db:
+        save_params(session=db, user=user, public_id=writing_session.public_id, params=params)
+    return regenerate(engine=resources.engine(), client=client, user=user, turn_id=turn.id, params=params,
+                      provider=provider, budget_tokens=resources.settings().context_budget_tokens,
+                      score_later=_score_later(user))
+
+
+def write_into_page(echo: str, stream: Iterator[str] | None, *, note: str = "") -> NoReturn:
+    """Stream the draft under its instruction, then run the page again to show it with the others,
+    a failed one too: it is saved with its partial text and the reason, which the page shows
+    with a Regenerate button."""
+    if stream is not None:
+        with st.chat_message("user"):
+            st.text(echo)
+        with st.chat_message("assistant"):
+            if note:
+                st.caption(note)
+            try:
+                stream_text(stream)
+            except DraftgateError:
+                pass  # core.generation saved the draft as failed, with this error as its reason
+    st.rerun()
 
 
 @st.fragment(run_every=1.0)

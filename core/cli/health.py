@@ -1,4 +1,5 @@
-"""`python -m core health`: the database, Redis, the provider and the embedded model, one line each.
+"""`python -m core health`: the database, Redis, the configured and the registered providers and
+the embedded model, one line each, then one line over them all (core.health.verdict).
 
     health [--start-embedded] [--json]
 
@@ -20,7 +21,7 @@ from core.llm.providers import provider_from_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("health", help="check the database, Redis, the provider and the embedded model")
+    parser = subparsers.add_parser("health", help="check the database, Redis, the providers and the embedded model")
     parser.add_argument("--start-embedded", action="store_true", help="start the embedded model here and probe it")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parser.set_defaults(handler=_health)
@@ -45,7 +46,9 @@ def _health(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(check) for check in checks], indent=2))
     else:
+        width = max(15, *(len(check.name) for check in checks))
         for check in checks:
             latency = f"{check.latency_ms:8.1f} ms" if check.latency_ms is not None else " " * 11
-            print(f"{check.status:<8} {check.name:<15} {latency}  {check.detail}")
+            print(f"{check.status:<8} {check.name:<{width}} {latency}  {check.detail}")
+        print(health.verdict(checks)[1])
     return 0 if all(check.status in ("ok", "off") for check in checks) else 1

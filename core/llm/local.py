@@ -142,3 +142,9 @@ def embedded_server_once(**kwargs: Any) -> EmbeddedServer:
         if _once_server is None or _once_server.closed:
             _once_server = start_embedded_server(**kwargs)
         return _once_server
+
+
+def running_embedded_server() -> EmbeddedServer | None:
+    """The process-wide embedded server if one was started and is open; never starts one."""
+    with _once_lock:
+        return _once_server if _once_server is not None and not _once_server.closed else None

@@ -55,10 +55,10 @@ def test_editor_previews_then_applies_a_threshold_and_a_reviewer_claims_next(ser
     threshold.fill("90")
     threshold.press("Enter")
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Preview the change to the queue").click()
-    expect(page.get_by_text(re.compile(r"Applying this as version 1: \d+ open drafts would leave the queue"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"Applying this as version 1: \d+ open drafts? would leave the queue"))).to_be_visible(
         timeout=20_000)
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Apply version 1").click()
-    expect(page.get_by_text(re.compile(r"Version 1 applied: \d+ drafts left the queue, \d+ joined it\."))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"Version 1 applied: \d+ drafts? left the queue, \d+ joined it\."))).to_be_visible(
         timeout=20_000)
     expect(page.get_by_text(re.compile("Policy in force: version 1"))).to_be_visible()
     page.screenshot(path=str(tmp_path / "thresholds.png"))

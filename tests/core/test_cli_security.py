@@ -50,7 +50,7 @@ def test_export_and_delete_a_user(capsys, cli_db, tmp_path):
     code, _, err = run(capsys, "delete-user", "ana")
     assert code == 1 and "add --yes to confirm" in err
     code, out, _ = run(capsys, "delete-user", "ana", "--yes")
-    assert code == 0 and "deleted user 'ana': 1 sessions, 1 turns, 1 drafts" in out
+    assert code == 0 and "deleted user 'ana': 1 session, 1 turn, 1 draft" in out
     cli_db.expire_all()
     assert cli_db.exec(select(User).where(User.username == "ana")).first() is None
 
@@ -86,7 +86,7 @@ def test_retention_from_the_setting_or_the_argument(capsys, cli_db, monkeypatch)
     monkeypatch.setenv("DRAFTGATE_RETENTION_DAYS", "60")
     assert run(capsys, "retention")[1] == "retention 60 days: deleted nothing\n"
     code, out, _ = run(capsys, "retention", "--days", "30")
-    assert code == 0 and out == "retention 30 days: deleted 1 drafts, 1 review items\n"  # its turn is recent: kept
+    assert code == 0 and out == "retention 30 days: deleted 1 draft, 1 review item\n"  # its turn is recent: kept
     cli_db.expire_all()
     assert cli_db.exec(select(Draft)).all() == []
 

@@ -139,7 +139,67 @@ def test_the_health_command_prints_one_line_per_service_and_exits_1_when_somethi
     done = subprocess.run([sys.executable, "-m", "core", "health"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
-    lines = done.stdout.splitlines()
+    *lines, last = done.stdout.splitlines()
     assert done.returncode == 1
     assert [line.split()[1] for line in lines] == ["Database", "Redis", "Provider", "Embedded"]
     assert lines[1].startswith("down")
+    assert last == "Some services need attention: Database, Redis."  # the database has not been migrated
+
+
+# -- the registered providers, the embedded model this process runs, the verdict -------------
+
+
+def test_each_registered_provider_is_checked_by_name(engine, monkeypatch, tmp_path):
+    from core.db import open_session
+    from core.llm.registry import add_provider
+    from tests.core.llm.faulty_server import FaultyServer
+
+    settings = Settings(data_dir=tmp_path)
+    server = FaultyServer().start()
+    try:
+        with open_session(engine) as db:
+            add_provider(session=db, settings=settings, name="near", base_url=server.base_url, model="m-1",
+                         api_key="sk-near-123")
+            add_provider(session=db, settings=settings, name="gone", base_url=f"http://127.0.0.1:{closed_port()}/v1",
+                         model="m-2")
+        checks = health.check_registered(engine, settings)
+    finally:
+        server.stop()
+
+    assert [(c.name, c.status) for c in checks] == [("Provider gone", "down"), ("Provider near", "ok")]
+    assert [r.path for r in server.requests] == ["/v1/models"]
+    assert all("sk-near-123" not in c.detail for c in checks)
+    in_order = health.run_checks(settings=settings.model_copy(update={"redis_url": ""}), engine=engine)
+    assert [c.name for c in in_order] == ["Database", "Redis", "Provider", "Provider gone", "Provider near",
+                                          "Embedded model"]
+
+
+def test_the_embedded_model_this_process_runs_is_found_and_ok_when_it_answers(monkeypatch):
+    from types import SimpleNamespace
+
+    from core.llm import local
+    from tests.core.llm.faulty_server import FaultyServer, status
+
+    server = FaultyServer().start()  # answers GET /health like llama.cpp's server
+    try:
+        running = local.EmbeddedServer(SimpleNamespace(listening_address=server.base_url.removesuffix("/v1")))
+        monkeypatch.setattr(local, "_once_server", running)
+        assert local.running_embedded_server() is running
+
+        assert health.check_embedded(Settings(llm_base_url=""), local.running_embedded_server()).status == "ok"
+        server.script(status(503))
+        assert health.check_embedded(Settings(llm_base_url=""), local.running_embedded_server()).status == "down"
+        running.close()
+        assert local.running_embedded_server() is None
+    finally:
+        server.stop()
+
+
+def test_every_service_is_ok_only_when_every_check_is():
+    ok, off, down = (health.Check("A", "ok", ""), health.Check("Redis", "off", ""), health.Check("B", "down", ""))
+
+    assert health.verdict([ok, ok]) == ("ok", "Every service is ok.")
+    assert health.verdict([ok, off]) == (
+        "unchecked", "Nothing needs attention. Not checked, as not configured or not running here: Redis.")
+    assert health.verdict([ok, off, down, health.Check("C", "warning", "")]) == (
+        "attention", "Some services need attention: B, C.")

@@ -78,7 +78,7 @@ def test_deleting_my_account(make_app, app_db, users):
     submit(at, "account.delete", "Delete my account and all my data")
     assert not at.exception
     assert "auth.user_id" not in at.session_state
-    assert "Your account and data were deleted (1 sessions, 1 turns, 1 drafts, 1 review items)." in [i.value for i in at.info]
+    assert "Your account and data were deleted (1 session, 1 turn, 1 draft, 1 review item)." in [i.value for i in at.info]
     app_db.expire_all()
     assert app_db.exec(select(User).where(User.username == "writer")).first() is None
     assert app_db.exec(select(Draft)).all() == []

@@ -99,7 +99,7 @@ def test_admin_exports_then_deletes_a_users_data(make_app, app_db, users):
     field(at, "Type the user name").input("writer")
     at.button(key="FormSubmitter:admin.delete_user-Delete user and data").click().run()
     assert not at.exception
-    assert at.success[0].value == "Deleted writer: 1 sessions, 1 turns, 1 drafts, 1 review items."
+    assert at.success[0].value == "Deleted writer: 1 session, 1 turn, 1 draft, 1 review item."
     assert app_db.exec(select(User).where(User.username == "writer")).first() is None
     actions = [e.action for e in app_db.exec(select(AuditEvent).where(AuditEvent.actor_id == users["admin"].id))]
     assert "privacy.export" in actions and "privacy.delete" in actions
@@ -111,7 +111,7 @@ def test_admin_rotates_the_master_key(make_app, app_db, users, data_dir):
     at.checkbox(key="admin.rotate_confirm").check().run()
     at.button(key="admin.rotate").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("Re-encrypted 0 stored key(s); the new master key is in")
+    assert at.success[0].value.startswith("Re-encrypted 0 stored keys; the new master key is in")
     assert app_db.exec(select(AuditEvent).where(AuditEvent.action == "secrets.rotate")).one().actor_id == users["admin"].id
 
 

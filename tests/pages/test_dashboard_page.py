@@ -38,3 +38,37 @@ def test_the_dashboard_charts_drafts_reviews_scores_and_providers(make_app, app_
     at.selectbox(key="dashboard.project").set_value(project.id).run()
     at.selectbox(key="dashboard.metric").set_value("rougeL").run()
     assert not at.exception and {m.label: m.value for m in at.metric}["Drafts"] == "2"
+
+
+def chart_specs(at) -> dict[str, dict]:
+    """Each chart's Vega-Lite spec, by its title."""
+    import json
+
+    specs = [json.loads(chart.proto.spec) for chart in at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")]
+    return {spec["title"]["text"] if isinstance(spec["title"], dict) else spec["title"]: spec for spec in specs}
+
+
+def test_charts_take_the_height_they_need_and_keep_their_labels_whole(make_app, app_db, users):
+    project = make_project(app_db, "A project with a rather long name, as projects have", references=("the cat sat",))
+    bare = make_project(app_db, "No references yet")
+    flagged = make_finished_draft(app_db, users["writer"], project, "dogs bark loudly")  # score below threshold
+    make_finished_draft(app_db, users["writer"], bare, "a draft")  # project has no reference
+    make_finished_draft(app_db, users["writer"], project, "")  # empty draft
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == flagged.id)).one()
+    claimed = claim(session=app_db, item_id=item.id, reviewer=users["reviewer"])
+    decide(session=app_db, item_id=item.id, reviewer=users["reviewer"], verdict="rejected", reason="off",
+           expected_version=claimed.version)
+    specs = chart_specs(make_app("pages/dashboard.py", users["admin"]))
+
+    reasons = specs["Why drafts went to review"]
+    # bars across, a row for each reason: the chart is as tall as its reasons, whatever their names
+    assert reasons["encoding"]["y"]["field"] == "reason" and reasons["encoding"]["x"]["type"] == "quantitative"
+    assert reasons["height"] == {"step": 28} and "expr" in reasons["encoding"]["y"]["axis"]["labelLimit"]
+    for title, spec in specs.items():
+        # the width fits the column; the height is the plot's, axes, title and legend come on top
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}, title
+        assert spec["title"]["anchor"] == "start", title
+        legend = spec["encoding"].get("color", {}).get("legend")
+        assert legend is None or (legend["orient"], legend["columns"]) == ("bottom", 1), title
+    for title in ("Drafts per day", "Where drafts went (share per day)", "Decisions per day"):
+        assert specs[title]["encoding"]["x"]["axis"]["labelAngle"] == 0, title  # days written level, never turned

@@ -47,6 +47,24 @@ def test_a_duplicate_is_refused_with_a_message(make_app, app_db, users):
     at.text_area[0].input("Yo.")
     at.button(key="FormSubmitter:presets.add-Add preset").click().run()
     assert [e.value for e in at.error] == ["This project has a preset for that instruction already."]
+    assert (at.text_input[0].value, at.text_area[0].value) == ("hi!", "Yo.")  # the refused input stays
+
+
+def test_a_refused_preset_keeps_what_was_typed_and_an_added_one_clears_the_form(make_app, app_db, users):
+    make_project(app_db, "Shop")
+    at = make_app("pages/presets.py", users["editor"])
+    at.text_input[0].input("What is the return policy?")
+    at.text_area[0].input("Thirty days.")
+    at.number_input[0].set_value(20.0)
+    at.button(key="FormSubmitter:presets.add-Add preset").click().run()
+    assert at.error and app_db.exec(select(Preset)).all() == []
+    assert (at.text_input[0].value, at.text_area[0].value, at.number_input[0].value) == (
+        "What is the return policy?", "Thirty days.", 20.0)
+
+    at.number_input[0].set_value(80.0)
+    at.button(key="FormSubmitter:presets.add-Add preset").click().run()
+    assert not at.error and len(app_db.exec(select(Preset)).all()) == 1
+    assert (at.text_input[0].value, at.text_area[0].value, at.number_input[0].value) == ("", "", 0.0)
 
 
 def test_import_from_csv(make_app, app_db, users):

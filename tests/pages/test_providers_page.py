@@ -78,6 +78,8 @@ def test_test_button_reports_an_unreachable_provider_and_remove_works(make_app, 
     at = add_local_provider(make_app("pages/providers.py", users["admin"]))
     at.button(key="providers.test").click().run()
     assert "Could not reach the provider" in at.error[0].value
+    assert at.button(key="providers.remove").disabled  # removing asks first
+    at.checkbox(key="providers.remove_confirm.local").check().run()
     at.button(key="providers.remove").click().run()
     assert app_db.exec(select(Provider)).all() == []
 

@@ -84,7 +84,7 @@ def test_editor_re_scores_the_drafts_after_adding_a_reference(make_app, app_db, 
     at.run()
     assert not any(stale in i.value for i in at.info)
     assert [s.value for s in at.success][-1].endswith(
-        "1 of 1 drafts re-scored against 2 references: 1 left the review queue, 0 joined it.")
+        "1 of 1 draft re-scored against 2 references: 1 left the review queue, 0 joined it.")
     app_db.refresh(item)
     assert item.state == "accepted"
 
@@ -108,3 +108,12 @@ def test_a_running_re_scoring_shows_progress_and_can_be_cancelled(make_app, app_
     assert not at.exception
     assert "Re-scoring was cancelled" in texts(at)
     assert wait_for_job(app_engine, job_id).status == "cancelled"
+
+
+def test_one_imported_reference_is_counted_in_the_singular(make_app, app_db, users):
+    make_project(app_db, "Essays")
+    at = make_app("pages/references.py", users["editor"])
+    at.file_uploader[0].set_value(("one.csv", "text\n春天的北京很美。\n".encode(), "text/csv")).run()
+    at.button(key="references.import").click().run()
+    assert [s.value for s in at.success] == ["Imported 1 reference from one.csv."]
+    assert "1 reference" in [h.value for h in at.subheader]

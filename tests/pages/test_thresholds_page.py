@@ -33,7 +33,7 @@ def test_editor_previews_the_queue_change_then_applies_a_new_version(make_app, a
     at.text_input(key="thresholds.note").input("stricter chrF")
     at.button(key="thresholds.preview").click().run()
     assert not at.exception
-    assert "0 open drafts would leave the queue (they pass now), 1 recent accepted drafts would join it" in texts(at)
+    assert "0 open drafts would leave the queue (they pass now), 1 recent accepted draft would join it." in texts(at)
     assert current_policy(session=app_db, project_id=project.id).version == 0  # a preview writes nothing
 
     at.button(key="thresholds.apply").click().run()
@@ -124,3 +124,38 @@ def test_evidence_from_verdicts_and_suggested_thresholds(make_app, app_db, users
     assert not at.exception
     assert at.number_input(key=f"thresholds.{project.id}.chrf.value").value == 3.1
     assert "recall on rejected **50%** (1 of 2)" in texts(at) and "precision of flagged **100%**" in texts(at)
+
+
+def test_switching_the_rule_keeps_the_thresholds_and_weights_typed(make_app, app_db, users):
+    project = three_drafts(app_db, users)
+    at = make_app("pages/thresholds.py", users["editor"])
+    key = f"thresholds.{project.id}"
+    at.number_input(key=f"{key}.chrf.value").set_value(50.0).run()
+    at.checkbox(key=f"{key}.bleu.on").check().run()
+    at.radio(key=f"{key}.rule").set_value("weighted").run()
+    at.button(key="thresholds.preview").click().run()
+    assert [e.value for e in at.error][-1] == "Give at least one metric a weight above 0 for the weighted rule."
+    at.number_input(key=f"{key}.chrf.weight").set_value(1.5).run()
+    at.number_input(key=f"{key}.composite").set_value(0.4).run()
+
+    at.radio(key=f"{key}.rule").set_value("any_below").run()
+    assert at.number_input(key=f"{key}.chrf.value").value == 50.0 and at.checkbox(key=f"{key}.bleu.on").value
+    at.radio(key=f"{key}.rule").set_value("weighted").run()
+    assert at.number_input(key=f"{key}.chrf.weight").value == 1.5
+    assert at.number_input(key=f"{key}.composite").value == 0.4
+    assert not at.exception
+
+
+def test_counts_of_one_are_singular(make_app, app_db, users):
+    project = three_drafts(app_db, users)  # "dogs bark loudly" is in review
+    flagged = app_db.exec(select(ReviewItem)).one()
+    claim(session=app_db, item_id=flagged.id, reviewer=users["reviewer"])
+    at = make_app("pages/thresholds.py", users["editor"])
+    for metric in ("chrf", "rougeL"):
+        at.checkbox(key=f"thresholds.{project.id}.{metric}.on").uncheck()
+    at.checkbox(key=f"thresholds.{project.id}.bleu.on").check().run()
+    at.number_input(key=f"thresholds.{project.id}.bleu.value").set_value(60.0).run()
+    at.button(key="thresholds.preview").click().run()
+    assert ("0 open drafts would leave the queue (they pass now), 1 recent accepted draft would join it; "
+            "1 draft reviewers hold now stays as it is.") in texts(at)
+    assert "3 recent scored drafts, 0 with a reviewer's verdict." in texts(at)

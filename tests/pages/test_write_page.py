@@ -196,10 +196,12 @@ def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db
     at.chat_input[0].set_value("Write about a fox").run()
     assert not at.exception
     assert "from the response cache" in texts(at)
-    at.button(key="write.regenerate").click().run()
+    cached = app_db.exec(select(Draft).order_by(Draft.id.desc())).first()
+    at.button(key=f"write.regenerate.{cached.id}").click().run()
     assert not at.exception
     drafts = app_db.exec(select(Draft).order_by(Draft.id)).all()
     assert [d.cache_hit for d in drafts] == [False, True, False]
+    assert (drafts[2].turn_id, drafts[2].variant) == (cached.turn_id, 1)  # a variant of the same turn
 
 
 def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, users):

@@ -1,0 +1,125 @@
+"""The Write page against a real provider on loopback: Regenerate, the instruction box, the session picker."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from core.generation import MAX_INSTRUCTION_CHARS
+from core.llm.registry import add_provider
+from core.models import Draft, Turn, WritingSession
+from core.sessions import create_session, set_provider
+from tests.core.llm.faulty_server import FaultyServer, answer
+from tests.pages.conftest import texts
+from tests.utils.factories import make_project
+from ui import resources
+
+
+@pytest.fixture
+def faulty():
+    server = FaultyServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(make_app, app_db, users, faulty):
+    """The Write page of a writer's session that drafts with the provider on loopback, at temperature 0."""
+    add_provider(session=app_db, settings=resources.settings(), name="local", base_url=faulty.base_url, model="m",
+                 api_style="completions", actor_id=users["admin"].id)
+    project = make_project(app_db, "Essays", references=("The quick brown fox jumps over the lazy dog.",))
+    writing_session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
+    set_provider(session=app_db, user=users["writer"], public_id=writing_session.public_id, provider_name="local")
+    at = make_app("pages/write.py", users["writer"], query={"session": writing_session.public_id})
+    at.slider(key="params.temperature").set_value(0.0).run()  # reproducible: an answer the cache would keep
+    return at
+
+
+def drafts(app_db) -> list[Draft]:
+    app_db.expire_all()
+    return list(app_db.exec(select(Draft).order_by(Draft.id)))
+
+
+def test_regenerate_adds_a_variant_of_the_same_turn_and_every_finished_draft_offers_it(page, app_db, faulty):
+    faulty.script(answer("A quick fox."), answer("A lazy dog."), answer("A brown fox."))
+    page.chat_input[0].set_value("Write about a fox").run()
+    [first] = drafts(app_db)
+    assert not page.exception and first.status == "completed" and not first.cache_hit
+    assert f"write.regenerate.{first.id}" in [b.key for b in page.button]  # not a cache hit, still offered
+
+    page.button(key=f"write.regenerate.{first.id}").click().run()
+    assert not page.exception
+    first, second = drafts(app_db)
+    assert (second.turn_id, second.variant, second.text, second.cache_hit) == (first.turn_id, 1, "A lazy dog.", False)
+    assert len(app_db.exec(select(Turn)).all()) == 1 and len(faulty.requests) == 2  # asked again, past the cache
+    shown = texts(page)
+    assert "2 variants" in shown and "Variant 1" in shown and "Variant 2" in shown
+    assert {f"write.regenerate.{first.id}", f"write.regenerate.{second.id}"} <= {b.key for b in page.button}
+
+    page.chat_input[0].set_value("Now about a dog").run()
+    assert "A lazy dog." in faulty.requests[-1].body["prompt"]  # the newest answer is the context
+    assert "A quick fox." not in faulty.requests[-1].body["prompt"]
+
+
+def test_a_failed_draft_can_be_regenerated(page, app_db, faulty):
+    from tests.core.llm.faulty_server import status
+
+    faulty.script(status(400), answer("A fox at last."))
+    page.chat_input[0].set_value("Write about a fox").run()
+    [failed] = drafts(app_db)
+    assert failed.status == "failed"
+    page.button(key=f"write.regenerate.{failed.id}").click().run()
+    assert [(d.variant, d.status, d.text) for d in drafts(app_db)] == [(0, "failed", ""), (1, "completed", "A fox at last.")]
+
+
+def test_the_instruction_box_counts_up_to_the_limit(page):
+    box = page.chat_input[0]
+    assert box.key == "write.instruction" and box.proto.max_chars == MAX_INSTRUCTION_CHARS
+
+
+def test_a_refused_instruction_goes_back_into_the_box_with_the_reason(page, app_db, faulty):
+    page.text_area(key="params.stop").set_value("a\nb\nc\nd\ne").run()
+    page.chat_input[0].set_value("Write about a fox, please").run()
+    assert not page.exception
+    assert [e.value for e in page.error] == ["stop takes at most 4 non-empty strings."]
+    box = page.chat_input[0].proto
+    assert (box.value, box.set_value) == ("Write about a fox, please", True)
+    assert app_db.exec(select(Turn)).all() == [] and faulty.requests == []
+
+    page.text_area(key="params.stop").set_value("").run()
+    assert not page.error and not page.chat_input[0].proto.set_value  # said once, put back once
+    page.chat_input[0].set_value("Write about a fox, please").run()
+    assert [t.instruction for t in app_db.exec(select(Turn))] == ["Write about a fox, please"]
+
+
+def test_a_provider_failure_keeps_the_turn_and_does_not_refill_the_box(page, app_db, faulty):
+    from tests.core.llm.faulty_server import status
+
+    faulty.script(status(400))
+    page.chat_input[0].set_value("Write about a fox").run()
+    [failed] = drafts(app_db)
+    assert not page.exception and failed.status == "failed"
+    assert f"failed: {failed.error}" in [w.value for w in page.warning]  # shown with the turn, which is saved
+    assert [t.instruction for t in app_db.exec(select(Turn))] == ["Write about a fox"]
+    assert not page.chat_input[0].proto.set_value
+
+
+@pytest.mark.parametrize("open_first", [False, True])
+def test_the_picker_shows_a_created_session_and_follows_the_url(make_app, app_db, users, open_first):
+    project = make_project(app_db, "Essays", references=("Spring.",))
+    first = create_session(session=app_db, owner=users["writer"], project_id=project.id, title="First")
+    at = make_app("pages/write.py", users["writer"], query={"session": first.public_id} if open_first else None)
+    at.text_input[0].input("Second")
+    at.button(key="FormSubmitter:write.new_session-Create session").click().run()
+    created = app_db.exec(select(WritingSession).where(WritingSession.title == "Second")).one()
+    assert not at.exception
+    assert at.query_params["session"] == created.public_id
+    assert at.selectbox(key="write.pick").value == created.public_id
+    assert "Session **Second**" in texts(at)
+    assert at.text_input[0].value == ""  # the form starts empty again
+
+    at.selectbox(key="write.pick").set_value(first.public_id).run()
+    assert at.query_params["session"] == first.public_id and "Session **First**" in texts(at)
+    at.checkbox(key="write.delete_confirm").check().run()
+    at.button(key="write.delete").click().run()
+    assert "session" not in at.query_params and at.selectbox(key="write.pick").value is None
