@@ -440,13 +440,20 @@ def compare_with_closest(text: str, references: list[Reference], closest_id: int
     if not references or not text.strip():
         return None
     reference = next((r for r in references if r.id == closest_id), None)
+    limit = constants.MAX_SCORED_CHARS  # as scoring reads them (core.gate)
     if reference is None:
-        report = score(text, [r.text for r in references])
+        report = score(text[:limit], [r.text[:limit] for r in references])
         if report.closest_reference is None:
             return None
         reference = references[report.closest_reference]
-    draft_segments, reference_segments = matching_spans(text, reference.text)
-    return Comparison(reference, draft_segments, reference_segments)
+    draft_segments, reference_segments = matching_spans(text[:limit], reference.text[:limit])
+    return Comparison(reference, _with_rest(draft_segments, text[limit:]),
+                      _with_rest(reference_segments, reference.text[limit:]))
+
+
+def _with_rest(segments: Segments, rest: str) -> Segments:
+    """The segments, then what scoring did not read of the text, unmarked."""
+    return [*segments, (rest, False)] if rest else segments
 
 
 def mark_segments(segments: Segments, hits: Iterable[Hit]) -> list[tuple[str, bool, bool]]:

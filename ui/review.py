@@ -18,6 +18,7 @@ from core.review import (
 from core.routing import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
 from core.security import may
+from core.wording import count
 from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md
@@ -107,7 +108,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
                help=signatures_text(context.scores) or None)
     if context.sensitive_hits:
         st.warning("Sensitive words: " + md(", ".join(dict.fromkeys(h.word for h in context.sensitive_hits))))
-    with st.expander(f"Session context: {md(context.writing_session.title)} ({len(context.earlier_turns)} earlier turns)"):
+    with st.expander(f"Session context: {md(context.writing_session.title)} ({count(len(context.earlier_turns), 'earlier turn')})"):
         for turn, text in context.earlier_turns:
             st.markdown(f"**Instruction:** {md(turn.instruction)}")
             st.text(text)

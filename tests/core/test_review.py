@@ -332,3 +332,18 @@ def test_review_context_names_sensitive_words(db, writer, reviewer):
     context = review_context(session=db, item_id=item.id)
     assert [(h.start, h.end, h.word) for h in context.sensitive_hits] == [(12, 14, "坏词")]
     assert context.comparison is not None
+
+
+def test_a_long_draft_is_compared_as_scored_and_shown_whole(db):
+    """Shared spans are found in what scoring reads (MAX_SCORED_CHARS); the rest is shown unmarked."""
+    from core import constants
+    from core.models import Reference
+    from core.review import compare_with_closest
+
+    limit = constants.MAX_SCORED_CHARS
+    text = "a fox runs. " * (limit // 6)
+    reference = Reference(id=1, project_id=1, text=text)
+    comparison = compare_with_closest(text, [reference])
+    for segments in (comparison.draft_segments, comparison.reference_segments):
+        assert "".join(piece for piece, _ in segments) == text
+        assert segments[-1] == (text[limit:], False)
