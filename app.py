@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.security import may
+from core.access.security import may
 from ui import auth, maintenance, resources
 from ui.safe import md
 

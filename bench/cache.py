@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from bench.mock_server import running_mock
-from core.db import create_schema, make_engine
+from core.platform.db import create_schema, make_engine
 from core.llm import GenerationParams, LLMClient, ProviderConfig
 from core.llm.cache import DatabaseStore, RedisStore, ResponseCache
 

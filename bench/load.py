@@ -74,11 +74,11 @@ class ProcessReport:
 def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], seconds: float,
                     start_at: float, variants_every: int, results) -> None:
     """An app replica: its share of writers and reviewers as threads, against the shared services."""
-    from core.config import get_settings
-    from core.db import make_engine
+    from core.platform.config import get_settings
+    from core.platform.db import make_engine
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
-    from core.queue import make_runner
+    from core.jobs.rq import make_runner
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
@@ -106,14 +106,14 @@ def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], 
 
 
 def _writer(engine, client, runner, provider, settings, user_id, deadline, variants_every, report, lock) -> None:
-    from core.db import open_session
-    from core.errors import DraftgateError, RateLimitedError
-    from core.generation import prepare_turn, stream_draft
-    from core.jobs import FINISHED, get_job
+    from core.platform.db import open_session
+    from core.platform.errors import DraftgateError, RateLimitedError
+    from core.writing.turns import prepare_turn, stream_draft
+    from core.jobs.runner import FINISHED, get_job
     from core.llm.ratelimit import check_user_rate
     from core.llm.types import GenerationParams
-    from core.models import Draft, User, WritingSession
-    from core.variants import start_variants
+    from core.platform.models import Draft, User, WritingSession
+    from core.writing.variants import start_variants
 
     rng = random.Random(user_id)
     with open_session(engine) as db:
@@ -171,10 +171,10 @@ def _writer(engine, client, runner, provider, settings, user_id, deadline, varia
 
 
 def _reviewer(engine, user_id, deadline, report, lock) -> None:
-    from core.db import open_session
-    from core.errors import DraftgateError
-    from core.models import User
-    from core.review import claim_next, decide, list_queue, review_context
+    from core.platform.db import open_session
+    from core.platform.errors import DraftgateError
+    from core.platform.models import User
+    from core.review.queue import claim_next, decide, list_queue, review_context
 
     rng = random.Random(-user_id)
     with open_session(engine) as db:
@@ -215,11 +215,11 @@ def _reviewer(engine, user_id, deadline, report, lock) -> None:
 
 
 def seed(database_url: str, writers: int, reviewers: int, tokens: int) -> tuple[list[int], list[int]]:
-    from core.db import make_engine, open_session
-    from core.models import User
-    from core.projects import add_reference, create_project
-    from core.security import hash_password
-    from core.sessions import create_session
+    from core.platform.db import make_engine, open_session
+    from core.platform.models import User
+    from core.writing.projects import add_reference, create_project
+    from core.access.security import hash_password
+    from core.writing.sessions import create_session
 
     engine = make_engine(database_url)
     password_hash = hash_password(secrets.token_urlsafe(16))  # nobody signs in: the bench calls core directly
@@ -245,8 +245,8 @@ def seed(database_url: str, writers: int, reviewers: int, tokens: int) -> tuple[
 
 def consistency(database_url: str, reports: list[ProcessReport]) -> list[tuple[str, bool, str]]:
     """(check, ok, detail) for each promise the load must keep."""
-    from core.db import make_engine, open_session
-    from core.models import AuditEvent, Draft, Job, ReviewItem, Turn
+    from core.platform.db import make_engine, open_session
+    from core.platform.models import AuditEvent, Draft, Job, ReviewItem, Turn
 
     engine = make_engine(database_url)
     checks = []
@@ -361,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from bench.mock_server import running_mock
-    from core import migrations
-    from core.db import make_engine
+    from core.platform import migrations
+    from core.platform.db import make_engine
 
     database_url = create_database(args.postgres_url)
     data_dir = tempfile.mkdtemp(prefix="draftgate-load-")
@@ -449,8 +449,8 @@ def _print_report(reports: list[ProcessReport], mock_seconds: float, wall: float
 
 def _print_job_times(database_url: str) -> None:
     """How long variants jobs waited in the queue for a worker, and how long a worker took."""
-    from core.db import make_engine, open_session
-    from core.models import Job
+    from core.platform.db import make_engine, open_session
+    from core.platform.models import Job
 
     engine = make_engine(database_url)
     with open_session(engine) as db:

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
-from core.privacy import delete_user_data, export_json, export_user_data, summary
-from core.users import change_password
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.access.privacy import delete_user_data, export_json, export_user_data, summary
+from core.access.users import change_password
 from ui import auth, resources
 from ui.safe import md
 from ui.forms import accepted, field, show_notice

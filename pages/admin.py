@@ -3,14 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from core.constants import ROLES
-from core.db import open_session
-from core.errors import DraftgateError
-from core.key_rotation import rotate_master_key
+from core.platform.constants import ROLES
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.access.key_rotation import rotate_master_key
 from core.llm.registry import list_providers
-from core.privacy import delete_user_data, export_json, export_user_data, summary
-from core.users import create_user, list_users, reset_password, set_disabled, set_role
-from core.wording import count
+from core.access.privacy import delete_user_data, export_json, export_user_data, summary
+from core.access.users import create_user, list_users, reset_password, set_disabled, set_role
+from core.platform.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.safe import md

@@ -6,13 +6,13 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from core.audit import actions, query_events, to_csv
-from core.constants import AUDIT_QUERY_LIMIT
-from core.db import open_session
-from core.errors import DraftgateError
-from core.models import utcnow
-from core.users import list_users
-from core.wording import count
+from core.platform.audit import actions, query_events, to_csv
+from core.platform.constants import AUDIT_QUERY_LIMIT
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.platform.models import utcnow
+from core.access.users import list_users
+from core.platform.wording import count
 from ui import auth, resources
 from ui.safe import md
 

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core.constants import METRIC_LABELS, METRICS
-from core.dashboard import build_dashboard
-from core.db import open_session
-from core.projects import list_projects
-from core.routing import REASON_LABELS
-from core.wording import count, plural
+from core.platform.constants import METRIC_LABELS, METRICS
+from core.review.dashboard import build_dashboard
+from core.platform.db import open_session
+from core.writing.projects import list_projects
+from core.gate.rules import REASON_LABELS
+from core.platform.wording import count, plural
 from ui import auth, resources
 from ui.charts import bars, lines
 from ui.components import percent

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.errors import DraftgateError
-from core.health import run_checks, verdict
+from core.platform.errors import DraftgateError
+from core.platform.health import run_checks, verdict
 from core.llm.local import running_embedded_server
 from core.llm.providers import provider_from_settings
 from ui import auth, resources

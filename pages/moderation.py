@@ -3,10 +3,10 @@ masked while the draft streams."""
 
 import streamlit as st
 
-from core.db import open_session
-from core.moderation import active_matcher, add_words, delete_words, import_words, list_words
-from core.review import mark_segments
-from core.wording import count
+from core.platform.db import open_session
+from core.writing.moderation import active_matcher, add_words, delete_words, import_words, list_words
+from core.review.queue import mark_segments
+from core.platform.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import show_marked

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.db import open_session
-from core.presets import add_preset, delete_preset, import_presets, list_presets, match, update_preset
+from core.platform.db import open_session
+from core.writing.presets import add_preset, delete_preset, import_presets, list_presets, match, update_preset
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project

@@ -5,10 +5,17 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
 from core.llm.registry import (
-    PROFILES, add_provider, check_provider, get_provider, list_providers, parse_params, remove_provider, update_provider,
+    PROFILES,
+    add_provider,
+    check_provider,
+    get_provider,
+    list_providers,
+    parse_params,
+    remove_provider,
+    update_provider,
 )
 from core.llm.types import API_STYLES, ProviderConfig
 from ui import auth, resources

@@ -2,11 +2,16 @@
 
 import streamlit as st
 
-from core.db import open_session
-from core.projects import (
-    add_reference, create_project, delete_reference, import_references, list_references, update_reference,
+from core.platform.db import open_session
+from core.writing.projects import (
+    add_reference,
+    create_project,
+    delete_reference,
+    import_references,
+    list_references,
+    update_reference,
 )
-from core.wording import count
+from core.platform.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
-from core.projects import list_projects
-from core.review import review_context
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.writing.projects import list_projects
+from core.review.queue import review_context
 from ui import auth, resources
 from ui.safe import md
 from ui.review import ITEM_KEY, draft_panel, history_panel, queue_panel

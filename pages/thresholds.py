@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from core.constants import METRIC_LABELS, METRICS
-from core.db import open_session
-from core.errors import DraftgateError
-from core.evidence import labeled_drafts
-from core.policies import current_policy, policy_history, preview_policy
-from core.routing import RULES
-from core.wording import count
+from core.platform.constants import METRIC_LABELS, METRICS
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.gate.evidence import labeled_drafts
+from core.gate.policies import current_policy, policy_history, preview_policy
+from core.gate.rules import RULES
+from core.platform.wording import count
 from ui import auth, resources
 from ui.components import choose_project
 from ui.safe import md

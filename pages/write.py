@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
-from core.generation import CONTINUE_INSTRUCTION
-from core.prompts import CONTINUE
-from core.moderation import active_matcher
-from core.rescoring import unscored
-from core.review import comments_for_drafts
-from core.sessions import get_session, list_turns
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.writing.turns import CONTINUE_INSTRUCTION
+from core.writing.prompts import CONTINUE
+from core.writing.moderation import active_matcher
+from core.gate.rescoring import unscored
+from core.review.queue import comments_for_drafts
+from core.writing.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md

@@ -8,8 +8,8 @@ from typing import Generic, TypeVar
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
 from ui import resources
 from ui.safe import md
 

@@ -12,14 +12,14 @@ import time
 
 import streamlit as st
 
-from core.client_address import address_behind_uvicorn, uvicorn_trusted_networks
-from core.db import open_session
-from core.errors import DraftgateError
-from core.models import User
-from core.security import address_allowed, may
-from core.throttle import LoginLimits
-from core.users import authenticate, record_sign_out
-from core.wording import count
+from core.access.client_address import address_behind_uvicorn, uvicorn_trusted_networks
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.platform.models import User
+from core.access.security import address_allowed, may
+from core.access.throttle import LoginLimits
+from core.access.users import authenticate, record_sign_out
+from core.platform.wording import count
 from ui import resources
 from ui.safe import md
 
@@ -30,7 +30,7 @@ NOTICE_KEY = "auth.notice"
 
 def client_address() -> str:
     """The browser's address: X-Forwarded-For is believed only from DRAFTGATE_TRUSTED_PROXIES
-    (core.client_address works back from what uvicorn, under Streamlit, reports of the peer)."""
+    (core.access.client_address works back from what uvicorn, under Streamlit, reports of the peer)."""
     seen = st.context.ip_address
     return address_behind_uvicorn(
         seen if isinstance(seen, str) and seen else None,

@@ -8,14 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
 
-from core.constants import METRIC_LABELS
-from core.db import open_session
-from core.models import Comment, Draft, ReviewItem, Score
-from core.moderation import Matcher
-from core.policies import PRESET_PROVIDER
-from core.projects import list_projects
-from core.routing import REASON_LABELS, format_score
-from core.wording import count
+from core.platform.constants import METRIC_LABELS
+from core.platform.db import open_session
+from core.platform.models import Comment, Draft, ReviewItem, Score
+from core.writing.moderation import Matcher
+from core.gate.policies import PRESET_PROVIDER
+from core.writing.projects import list_projects
+from core.gate.rules import REASON_LABELS, format_score
+from core.platform.wording import count
 from ui import resources
 from ui.safe import md
 
@@ -98,8 +98,8 @@ def show_draft(
 ) -> None:
     """A draft's text (as text, never as Markdown or HTML) with its route, scores, metadata and reviewers' comments.
 
-    With a `matcher` (core.moderation.active_matcher) sensitive words are masked, unless a
-    reviewer approved the draft. `unscored` (core.rescoring.unscored): "" while the draft is
+    With a `matcher` (core.writing.moderation.active_matcher) sensitive words are masked, unless a
+    reviewer approved the draft. `unscored` (core.gate.rescoring.unscored): "" while the draft is
     being scored, else why its scoring stopped."""
     if review is not None and review.edited_text:
         st.text(review.edited_text)

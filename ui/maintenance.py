@@ -6,9 +6,9 @@ import logging
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
-from core.privacy import DeletionReport, apply_retention, summary
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.access.privacy import DeletionReport, apply_retention, summary
 from ui import resources
 
 log = logging.getLogger("draftgate")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.db import open_session
-from core.models import Job, User
-from core.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
-from core.wording import count, plural
+from core.platform.db import open_session
+from core.platform.models import Job, User
+from core.gate.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
+from core.platform.wording import count, plural
 from ui import resources
 from ui.actions import run_action
 from ui.safe import md

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.config import Settings, get_settings
-from core.db import create_schema, make_engine, open_session
-from core.jobs import JobRunner
+from core.platform.config import Settings, get_settings
+from core.platform.db import create_schema, make_engine, open_session
+from core.jobs.runner import JobRunner
 from core.llm import LLMClient, ProviderConfig, provider_from_settings
 from core.llm.factory import build_client
 from core.llm.registry import get_provider
-from core.sessions import mark_stale_drafts_interrupted
-from core.users import ensure_initial_admin
+from core.writing.sessions import mark_stale_drafts_interrupted
+from core.access.users import ensure_initial_admin
 
 DEFAULT_PROVIDER = ""  # a session without a chosen provider uses the configured one, else the embedded model
 
@@ -24,7 +24,7 @@ def settings() -> Settings:
 
 def engine() -> Engine:
     """The process's engine; the process's job runner starts with it: its heartbeat also
-    sweeps the jobs and drafts of app processes that died (core.jobs.sweep_stale)."""
+    sweeps the jobs and drafts of app processes that died (core.jobs.runner.sweep_stale)."""
     db_engine = _database()
     job_runner()
     return db_engine
@@ -50,7 +50,7 @@ def _stop_runner(runner: JobRunner) -> None:
 
 @st.cache_resource(show_spinner=False, on_release=_stop_runner)
 def job_runner() -> JobRunner:
-    from core.queue import make_runner  # RQ workers when DRAFTGATE_REDIS_URL is set, else threads here
+    from core.jobs.rq import make_runner  # RQ workers when DRAFTGATE_REDIS_URL is set, else threads here
 
     return make_runner(_database(), settings())
 

@@ -7,18 +7,28 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.constants import METRIC_LABELS, METRICS
-from core.db import open_session
-from core.models import User, utcnow
-from core.presets import preset_from_review
-from core.review import (
-    QUEUE_SORTS, ReviewContext, add_comment, claim, claim_next, decide, list_queue, mark_segments, promote_to_reference,
-    reason_counts, release, reviewer_history,
+from core.platform.constants import METRIC_LABELS, METRICS
+from core.platform.db import open_session
+from core.platform.models import User, utcnow
+from core.writing.presets import preset_from_review
+from core.review.queue import (
+    QUEUE_SORTS,
+    ReviewContext,
+    add_comment,
+    claim,
+    claim_next,
+    decide,
+    list_queue,
+    mark_segments,
+    promote_to_reference,
+    reason_counts,
+    release,
+    reviewer_history,
 )
-from core.routing import REASON_LABELS, format_score
+from core.gate.rules import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
-from core.security import may
-from core.wording import count
+from core.access.security import may
+from core.platform.wording import count
 from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md

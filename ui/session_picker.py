@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.db import open_session
-from core.errors import DraftgateError
-from core.models import User
-from core.projects import list_projects
-from core.sessions import create_session, delete_session, list_sessions, rename_session
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.platform.models import User
+from core.writing.projects import list_projects
+from core.writing.sessions import create_session, delete_session, list_sessions, rename_session
 from ui import resources
 from ui.safe import md
 from ui.forms import accepted, field

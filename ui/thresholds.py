@@ -8,17 +8,23 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.constants import METRIC_LABELS, METRIC_MAX, METRICS
-from core.db import open_session
-from core.errors import DraftgateError
-from core.evidence import (
-    LabeledDraft, candidates, metric_values, policy_stats, suggest_for_recall, suggest_for_review_load,
-    threshold_curve, threshold_stats,
+from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.gate.evidence import (
+    LabeledDraft,
+    candidates,
+    metric_values,
+    policy_stats,
+    suggest_for_recall,
+    suggest_for_review_load,
+    threshold_curve,
+    threshold_stats,
 )
-from core.models import ThresholdPolicy, User
-from core.policies import PolicySpec, apply_policy, preview_queue_change
-from core.routing import ANY_BELOW, RULES, WEIGHTED
-from core.wording import count, plural
+from core.platform.models import ThresholdPolicy, User
+from core.gate.policies import PolicySpec, apply_policy, preview_queue_change
+from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
+from core.platform.wording import count, plural
 from ui.components import percent
 from ui.safe import md
 

@@ -21,21 +21,21 @@ from typing import NoReturn
 
 import streamlit as st
 
-from core import constants
-from core.db import open_session
-from core.errors import DraftgateError
-from core.generation import MAX_INSTRUCTION_CHARS, prepare_turn, regenerate, stream_draft
-from core.jobs import cancel_job, get_job
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.writing.turns import MAX_INSTRUCTION_CHARS, prepare_turn, regenerate, stream_draft
+from core.jobs.runner import cancel_job, get_job
 from core.llm.cache import CacheMode
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.registry import list_providers
 from core.llm.types import GenerationParams, ProviderConfig
-from core.models import Draft, Job, Turn, User, WritingSession
-from core.moderation import Matcher
-from core.rescoring import hand_off_scoring, score_again, unscored
-from core.sessions import DraftView, TurnView, save_params, set_provider
-from core.variants import start_variants
+from core.platform.models import Draft, Job, Turn, User, WritingSession
+from core.writing.moderation import Matcher
+from core.gate.rescoring import hand_off_scoring, score_again, unscored
+from core.writing.sessions import DraftView, TurnView, save_params, set_provider
+from core.writing.variants import start_variants
 from ui import resources
 from ui.actions import run_action
 from ui.components import show_draft
@@ -85,7 +85,7 @@ def show_turns(
     *, busy: bool = False,
 ) -> None:
     """Each turn's instruction and drafts (variants side by side, regenerated ones among them),
-    masked where a sensitive word is, with reviewers' comments; `scoring` (core.rescoring.unscored)
+    masked where a sensitive word is, with reviewers' comments; `scoring` (core.gate.rescoring.unscored)
     tells drafts not scored yet. Every finished draft offers Regenerate (not while `busy`)."""
     for view in turns:
         with st.chat_message("user"):
@@ -198,7 +198,7 @@ def start_turn(
 
 def start_regeneration(*, user: User, writing_session: WritingSession, turn: Turn,
                        params: GenerationParams) -> Iterator[str]:
-    """Save the turn's next variant (core.generation.regenerate): the stream of its draft. A
+    """Save the turn's next variant (core.writing.turns.regenerate): the stream of its draft. A
     DraftgateError raised here means nothing was saved."""
     provider, client = _ready(user, writing_session, params)
     with open_session(resources.engine()) as db:
@@ -221,7 +221,7 @@ def write_into_page(echo: str, stream: Iterator[str] | None, *, note: str = "") 
             try:
                 stream_text(stream)
             except DraftgateError:
-                pass  # core.generation saved the draft as failed, with this error as its reason
+                pass  # core.writing.turns saved the draft as failed, with this error as its reason
     st.rerun()
 
 

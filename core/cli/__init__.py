@@ -13,7 +13,7 @@ import sys
 
 from pydantic import ValidationError
 
-from core.errors import DraftgateError
+from core.platform.errors import DraftgateError
 
 SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security", "core.cli.migrate", "core.cli.worker", "core.cli.health")
 

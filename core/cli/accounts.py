@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from core.config import get_settings
-from core.constants import ROLES
-from core.db import create_schema, make_engine, open_session
-from core.demo import DEMO_PASSWORD, seed_demo
-from core.users import create_user
+from core.platform.config import get_settings
+from core.platform.constants import ROLES
+from core.platform.db import create_schema, make_engine, open_session
+from core.cli.demo import DEMO_PASSWORD, seed_demo
+from core.access.users import create_user
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,14 +15,14 @@ import sys
 
 from pydantic import ValidationError
 
-from core import constants
-from core.config import Settings, get_settings
-from core.errors import InvalidInputError
+from core.platform import constants
+from core.platform.config import Settings, get_settings
+from core.platform.errors import InvalidInputError
 from core.llm import GenerationParams, LLMClient, ProviderConfig, provider_from_settings
 from core.llm.client import check_prompt
 from core.llm.providers import build_provider
 from core.llm.types import API_STYLES
-from core.text import check_text
+from core.platform.text import check_text
 
 _SAMPLING_FLAGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
 

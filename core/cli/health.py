@@ -1,5 +1,5 @@
 """`python -m core health`: the database, Redis, the configured and the registered providers and
-the embedded model, one line each, then one line over them all (core.health.verdict).
+the embedded model, one line each, then one line over them all (core.platform.health.verdict).
 
     health [--start-embedded] [--json]
 
@@ -14,9 +14,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from core import health
-from core.config import get_settings
-from core.db import make_engine
+from core.platform import health
+from core.platform.config import get_settings
+from core.platform.db import make_engine
 from core.llm.providers import provider_from_settings
 
 

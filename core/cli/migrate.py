@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from core import migrations
-from core.config import get_settings
-from core.db import make_engine
+from core.platform import migrations
+from core.platform.config import get_settings
+from core.platform.db import make_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

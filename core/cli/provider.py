@@ -15,9 +15,9 @@ import argparse
 import os
 import sys
 
-from core.config import get_settings
-from core.db import create_schema, make_engine, open_session
-from core.errors import InvalidInputError
+from core.platform.config import get_settings
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.errors import InvalidInputError
 from core.llm.registry import (
     PROFILES,
     add_provider,

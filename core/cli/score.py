@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from core.constants import METRICS
-from core.errors import InvalidInputError
+from core.platform.constants import METRICS
+from core.platform.errors import InvalidInputError
 from core.scoring import score
-from core.spreadsheet import safe_row
+from core.platform.spreadsheet import safe_row
 
 EXIT_OK = 0
 EXIT_BAD_LINES = 2

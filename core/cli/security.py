@@ -16,14 +16,14 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from core.config import get_settings
-from core.constants import ROLES
-from core.db import create_schema, make_engine, open_session
-from core.errors import InvalidInputError, NotFoundError
-from core.key_rotation import finish_interrupted_rotation, rotate_master_key
-from core.models import User
-from core.privacy import apply_retention, delete_user_data, export_json, export_user_data, summary
-from core.users import check_username, reset_password, set_disabled, set_role
+from core.platform.config import get_settings
+from core.platform.constants import ROLES
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.errors import InvalidInputError, NotFoundError
+from core.access.key_rotation import finish_interrupted_rotation, rotate_master_key
+from core.platform.models import User
+from core.access.privacy import apply_retention, delete_user_data, export_json, export_user_data, summary
+from core.access.users import check_username, reset_password, set_disabled, set_role
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-from core.config import get_settings
-from core.db import create_schema, make_engine
-from core.errors import InvalidInputError
+from core.platform.config import get_settings
+from core.platform.db import create_schema, make_engine
+from core.platform.errors import InvalidInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _worker(args: argparse.Namespace) -> int:
     from rq import SimpleWorker, Worker
 
-    from core.queue import QUEUE_NAME, queue_connection, register_job_kinds
+    from core.jobs.rq import QUEUE_NAME, queue_connection, register_job_kinds
 
     settings = get_settings()
     if not settings.redis_url:

@@ -12,14 +12,7 @@ from core.llm.factory import build_client
 from core.llm.providers import provider_from_settings, validate_base_url
 from core.llm.ratelimit import check_user_rate
 from core.llm.retry import NO_RETRIES, RetryPolicy
-from core.llm.types import (
-    PRESETS,
-    ChatMessage,
-    GenerationParams,
-    GenerationResult,
-    ProviderConfig,
-    Usage,
-)
+from core.llm.types import PRESETS, ChatMessage, GenerationParams, GenerationResult, ProviderConfig, Usage
 
 __all__ = [
     "ChatMessage",

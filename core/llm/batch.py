@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from core.constants import MAX_BATCH_CONCURRENCY
-from core.errors import DraftgateError, InvalidInputError
+from core.platform.constants import MAX_BATCH_CONCURRENCY
+from core.platform.errors import DraftgateError, InvalidInputError
 from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient, Prompt
 from core.llm.types import GenerationParams, GenerationResult

@@ -15,7 +15,7 @@ Stores: `DatabaseStore` (the CacheEntry table; the default) and `RedisStore`, wi
 behaviour. A store that fails (Redis down, database locked) costs a log line, never a request.
 
 Each answer stored for a writing session keeps its origin (`CacheOrigin`: the session and the
-draft it was written for), so deleting that session or draft deletes it too (core.privacy):
+draft it was written for), so deleting that session or draft deletes it too (core.access.privacy):
 
     CacheEntry table   session_id, draft_id columns           delete_by_origin(session, ...)
     Redis              <prefix><key> plus index sets          RedisStore.purge_origins(...)
@@ -39,17 +39,17 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete
 
-from core import constants
-from core.db import chunks, open_session
-from core.errors import DatabaseBusyError
+from core.platform import constants
+from core.platform.db import chunks, open_session
+from core.platform.errors import DatabaseBusyError
 from core.llm.ratelimit import redis_client
 from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
-from core.models import CacheEntry, utcnow
+from core.platform.models import CacheEntry, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from core.config import Settings
+    from core.platform.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ A stream is whole only when the provider says so:
                                         text are no progress)
     not finished by the deadline        cut off: LLMTimeoutError, counted from the request
 
-Text is made storable on the way in (core.text.storable): a surrogate pair split across two
+Text is made storable on the way in (core.platform.text.storable): a surrogate pair split across two
 chunks is joined, NUL and lone surrogates become U+FFFD, in streams, whole answers, task
 results and cache hits alike.
 """
@@ -37,8 +37,8 @@ from typing import Any
 
 import httpx
 
-from core import constants
-from core.errors import (
+from core.platform import constants
+from core.platform.errors import (
     InvalidInputError,
     LLMAuthenticationError,
     LLMBadRequestError,
@@ -58,7 +58,7 @@ from core.llm.retry import Attempts, RetryPolicy, retry_after_s
 from core.llm.sse import ServerSentEvent, SSEDecoder
 from core.llm.task import run_task
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, Usage
-from core.text import storable
+from core.platform.text import storable
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from core.llm.types import ProviderConfig
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from core.config import Settings
+    from core.platform.config import Settings
 
 
 def build_client(

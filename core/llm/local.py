@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from core import constants
-from core.errors import EmbeddedModelError, InvalidInputError
+from core.platform import constants
+from core.platform.errors import EmbeddedModelError, InvalidInputError
 from core.llm.types import ProviderConfig
 
 EMBEDDED_MODEL_NAME = "gemma-3-270m"

@@ -6,11 +6,11 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from core.errors import InvalidInputError
+from core.platform.errors import InvalidInputError
 from core.llm.types import API_STYLES, ProviderConfig
 
 if TYPE_CHECKING:
-    from core.config import Settings
+    from core.platform.config import Settings
 
 
 def validate_base_url(url: str) -> str:

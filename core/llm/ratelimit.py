@@ -27,8 +27,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from core.config import Settings, get_settings
-from core.errors import InvalidInputError, RateLimitedError
+from core.platform.config import Settings, get_settings
+from core.platform.errors import InvalidInputError, RateLimitedError
 
 if TYPE_CHECKING:
     from core.llm.types import ProviderConfig

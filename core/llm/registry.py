@@ -1,6 +1,6 @@
 """The providers an admin registered: add, edit, check, remove, list; keys encrypted at rest.
 
-Keys are stored AES-256-GCM encrypted (core.secrets) and leave this module in two ways only:
+Keys are stored AES-256-GCM encrypted (core.access.secrets) and leave this module in two ways only:
 inside the ProviderConfig a client is built from (`get_provider`), and masked (`ProviderView`).
 Every change is validated like a new provider (plain http:// only to loopback) and audited
 without the key.
@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlmodel import Session, col, select
 
-from core import constants
-from core.audit import record
-from core.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
+from core.platform import constants
+from core.platform.audit import record
+from core.platform.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
 from core.llm.client import LLMClient
 from core.llm.providers import build_provider
 from core.llm.retry import NO_RETRIES
 from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
-from core.models import Provider, utcnow
-from core.security import require_actor
-from core.secrets import decrypt, encrypt, mask, master_key
-from core.text import check_text, read_json
+from core.platform.models import Provider, utcnow
+from core.access.security import require_actor
+from core.access.secrets import decrypt, encrypt, mask, master_key
+from core.platform.text import check_text, read_json
 
 if TYPE_CHECKING:
-    from core.config import Settings
+    from core.platform.config import Settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RESERVED_NAMES = frozenset({"embedded", "configured", "cli"})

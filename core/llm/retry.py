@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core import constants
-from core.errors import LLMConnectionError, LLMError, LLMStatusError
+from core.platform import constants
+from core.platform.errors import LLMConnectionError, LLMError, LLMStatusError
 
 if TYPE_CHECKING:
-    from core.config import Settings
+    from core.platform.config import Settings
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 

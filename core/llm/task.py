@@ -27,10 +27,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from core.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
+from core.platform.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
 from core.llm.ratelimit import estimate_tokens
 from core.llm.types import GenerationResult, Usage
-from core.text import storable
+from core.platform.text import storable
 
 if TYPE_CHECKING:
     from core.llm.client import LLMClient

@@ -6,9 +6,9 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from core import constants
-from core.errors import InvalidInputError
-from core.text import check_text, storable
+from core.platform import constants
+from core.platform.errors import InvalidInputError
+from core.platform.text import check_text, storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
 ApiStyle = Literal["completions", "chat", "task"]
@@ -124,7 +124,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """A whole answer. Its text fields are made storable when it is made (core.text.storable):
+    """A whole answer. Its text fields are made storable when it is made (core.platform.text.storable):
     whatever a provider or a cache entry held, no NUL or lone surrogate gets past here."""
 
     id: str

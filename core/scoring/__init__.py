@@ -24,8 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.constants import METRICS
-from core.errors import InvalidInputError
+from core.platform.constants import METRICS
+from core.platform.errors import InvalidInputError
 from core.scoring import bleu, chrf, rouge
 from core.scoring.cache import TextLRU
 from core.scoring.language import detect_language, language_of, script_counts

@@ -22,13 +22,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from core.config import get_settings
-from core.db import create_schema, make_engine, open_session
-from core.models import ReviewItem, Turn
-from core.moderation import add_words
-from core.presets import add_preset
-from core.review import add_comment
-from core.sessions import create_session
+from core.platform.config import get_settings
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.models import ReviewItem, Turn
+from core.writing.moderation import add_words
+from core.writing.presets import add_preset
+from core.review.queue import add_comment
+from core.writing.sessions import create_session
 from tests.browser.conftest import running_app, sign_in
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user

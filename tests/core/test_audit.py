@@ -7,15 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.audit import UNKNOWN_NAME_PREFIX, actions, query_events, record, to_csv, unknown_name
-from core.errors import AuthenticationError, InvalidInputError
+from core.platform.audit import UNKNOWN_NAME_PREFIX, actions, query_events, record, to_csv, unknown_name
+from core.platform.errors import AuthenticationError, InvalidInputError
 from core.llm.registry import add_provider, update_provider
-from core.models import AuditEvent, ReviewItem, utcnow
-from core.policies import save_policy
-from core.privacy import delete_user_data, export_user_data
-from core.review import claim, decide
-from core.users import authenticate, create_user, ensure_initial_admin, set_role
-from core.config import Settings
+from core.platform.models import AuditEvent, ReviewItem, utcnow
+from core.gate.policies import save_policy
+from core.access.privacy import delete_user_data, export_user_data
+from core.review.queue import claim, decide
+from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
+from core.platform.config import Settings
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -106,7 +106,7 @@ def test_the_name_hash_is_keyed_by_the_master_key(data_dir, monkeypatch):
     """Without the key the hash of a typed text cannot be checked against guesses."""
     import hashlib
 
-    from core.secrets import new_master_key
+    from core.access.secrets import new_master_key
 
     monkeypatch.setenv("DRAFTGATE_MASTER_KEY", new_master_key())
     one = unknown_name("hunter2-password", settings=Settings())

@@ -23,21 +23,34 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
-from core import constants
-from core.config import Settings
-from core.errors import InvalidInputError
-from core.generation import MAX_INSTRUCTION_CHARS, prepare_turn
+from core.platform import constants
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError
+from core.writing.turns import MAX_INSTRUCTION_CHARS, prepare_turn
 from core.llm.registry import add_provider, update_provider
 from core.llm.types import GenerationParams
-from core.models import (
-    Preset, Project, Provider, Reference, ReviewItem, SensitiveWord, User, WritingSession,
+from core.platform.models import (
+    Preset,
+    Project,
+    Provider,
+    Reference,
+    ReviewItem,
+    SensitiveWord,
+    User,
+    WritingSession,
 )
-from core.moderation import add_words, import_words, parse_word_file
-from core.policies import PolicySpec, apply_policy
-from core.presets import add_preset, import_presets, parse_preset_csv, update_preset
-from core.projects import add_reference, create_project, import_references, parse_reference_file, update_reference
-from core.review import add_comment, claim, decide
-from core.sessions import MAX_TITLE_LENGTH, create_session, rename_session, save_params
+from core.writing.moderation import add_words, import_words, parse_word_file
+from core.gate.policies import PolicySpec, apply_policy
+from core.writing.presets import add_preset, import_presets, parse_preset_csv, update_preset
+from core.writing.projects import (
+    add_reference,
+    create_project,
+    import_references,
+    parse_reference_file,
+    update_reference,
+)
+from core.review.queue import add_comment, claim, decide
+from core.writing.sessions import MAX_TITLE_LENGTH, create_session, rename_session, save_params
 from tests.utils.factories import make_finished_draft, make_project
 from tests.utils.mock_llm import PROVIDER
 
@@ -367,7 +380,7 @@ def test_a_file_that_is_not_utf8_is_refused(world):
 
 
 def test_a_provider_name_that_cannot_exist_is_not_found(world):
-    from core.errors import NotFoundError
+    from core.platform.errors import NotFoundError
     from core.llm.registry import get_provider, remove_provider
 
     for name in ("bad\x00name", "bad\udcffname", "x" * 300):
@@ -392,8 +405,8 @@ def test_the_command_line_refuses_bytes_that_are_not_utf8_in_one_line(capsys):
 @pytest.mark.parametrize("public_id", ["bad\x00id", "bad\ud800id", "x" * 300, ""], ids=["NUL", "lone surrogate", "long", "empty"])
 def test_a_session_id_that_cannot_exist_is_not_found(world, public_id):
     """A session ID comes from the URL (?session=...) or, later, the API."""
-    from core.errors import NotFoundError
-    from core.sessions import get_session
+    from core.platform.errors import NotFoundError
+    from core.writing.sessions import get_session
 
     with pytest.raises(NotFoundError, match="No writing session with this ID"):
         get_session(session=world.db, user=world.writer, public_id=public_id)
@@ -401,7 +414,7 @@ def test_a_session_id_that_cannot_exist_is_not_found(world, public_id):
 
 def test_a_draft_that_cannot_become_a_reference_leaves_no_trace(engine, world):
     """A model's text may hold what a typed reference may not (here an escape character)."""
-    from core.review import promote_to_reference
+    from core.review.queue import promote_to_reference
 
     draft = make_finished_draft(world.db, world.writer, world.project, "Colours: \x1b[31mred\x1b[0m.")
     item = world.db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()

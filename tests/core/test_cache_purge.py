@@ -15,17 +15,17 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.config import Settings
-from core.db import open_session
-from core.generation import prepare_turn, run_turn
-from core.jobs import JobRunner
+from core.platform.config import Settings
+from core.platform.db import open_session
+from core.writing.turns import prepare_turn, run_turn
+from core.jobs.runner import JobRunner
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, ResponseCache
 from core.llm.retry import NO_RETRIES
-from core.models import CacheEntry, Draft, Turn, User, WritingSession, utcnow
-from core.privacy import apply_retention, delete_user_data
-from core.sessions import create_session, delete_session
-from core.variants import start_variants
+from core.platform.models import CacheEntry, Draft, Turn, User, WritingSession, utcnow
+from core.access.privacy import apply_retention, delete_user_data
+from core.writing.sessions import create_session, delete_session
+from core.writing.variants import start_variants
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_job
 from tests.utils.mock_llm import PROVIDER, sse_body

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from core.cli import main
-from core.config import Settings
-from core.db import create_schema, make_engine, open_session
-from core.models import Draft, User, utcnow
-from core.users import authenticate, create_user
+from core.platform.config import Settings
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.models import Draft, User, utcnow
+from core.access.users import authenticate, create_user
 from tests.utils.factories import make_finished_draft, make_project
 
 

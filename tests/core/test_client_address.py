@@ -1,16 +1,20 @@
 """Which address is the client's: forwarded headers only from trusted proxies, and what can be
-told from uvicorn's view of the peer (core.client_address)."""
+told from uvicorn's view of the peer (core.access.client_address)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from core.client_address import (
-    UNKNOWN, address_behind_uvicorn, client_address, forwarded_hops, uvicorn_trusted_networks,
+from core.access.client_address import (
+    UNKNOWN,
+    address_behind_uvicorn,
+    client_address,
+    forwarded_hops,
+    uvicorn_trusted_networks,
 )
-from core.config import Settings
-from core.security import address_allowed, parse_allowlist
+from core.platform.config import Settings
+from core.access.security import address_allowed, parse_allowlist
 
 NONE = ()
 LOCAL_PROXY = parse_allowlist("127.0.0.1/32, ::1/128")

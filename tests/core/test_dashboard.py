@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.dashboard import build_dashboard
-from core.models import Draft, ReviewItem, utcnow
-from core.review import claim, decide
+from core.review.dashboard import build_dashboard
+from core.platform.models import Draft, ReviewItem, utcnow
+from core.review.queue import claim, decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

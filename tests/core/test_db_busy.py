@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import constants
-from core.db import open_session
-from core.errors import DatabaseBusyError, DraftgateError
-from core.generation import prepare_turn, stream_draft
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DatabaseBusyError, DraftgateError
+from core.writing.turns import prepare_turn, stream_draft
 from core.llm.types import GenerationParams
-from core.models import Draft, WritingSession
-from core.sessions import create_session, rename_session
+from core.platform.models import Draft, WritingSession
+from core.writing.sessions import create_session, rename_session
 from tests.utils.db_locks import impatient_engine, lock_held
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client
@@ -69,7 +69,7 @@ def test_a_partial_save_that_meets_a_busy_database_is_skipped_and_the_stream_goe
 def test_a_response_cache_on_a_busy_database_only_misses_its_store(engine, impatient):
     from core.llm.cache import DatabaseStore, ResponseCache
     from core.llm.types import GenerationResult, Usage
-    from core.models import CacheEntry
+    from core.platform.models import CacheEntry
 
     cache = ResponseCache(DatabaseStore(impatient))
     answer = GenerationResult(id="a", text="Hello", finish_reason="stop", usage=Usage(), model="m", latency_s=0.1)

@@ -16,12 +16,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-import core.variants  # noqa: F401  (registers the "variants" kind and what its sweep does with its drafts)
-from core import constants
-from core.db import make_engine, open_session
-from core.jobs import JobRunner, create_job, sweep_stale_jobs
-from core.models import Draft, Job, Turn, User, utcnow
-from core.sessions import STALE_DRAFT_REASON, create_session, mark_stale_drafts_interrupted
+import core.writing.variants  # noqa: F401  (registers the "variants" kind and what its sweep does with its drafts)
+from core.platform import constants
+from core.platform.db import make_engine, open_session
+from core.jobs.runner import JobRunner, create_job, sweep_stale_jobs
+from core.platform.models import Draft, Job, Turn, User, utcnow
+from core.writing.sessions import STALE_DRAFT_REASON, create_session, mark_stale_drafts_interrupted
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.db_locks import url_of
 from tests.utils.factories import make_project
@@ -52,7 +52,7 @@ def _provider(base_url: str):
 
 def _write_one_draft(url: str, user_id: int, public_id: str, base_url: str, started) -> None:
     """An app process writing one draft the way the Write page does (until it is killed)."""
-    from core.generation import KEEPER, prepare_turn, stream_draft
+    from core.writing.turns import KEEPER, prepare_turn, stream_draft
     from core.llm.client import LLMClient
     from core.llm.retry import NO_RETRIES
     from core.llm.types import GenerationParams
@@ -71,11 +71,11 @@ def _write_one_draft(url: str, user_id: int, public_id: str, base_url: str, star
 
 def _write_variants(url: str, user_id: int, public_id: str, base_url: str, started) -> None:
     """An app process running a variants job on its own job runner (until it is killed)."""
-    from core.generation import KEEPER
+    from core.writing.turns import KEEPER
     from core.llm.client import LLMClient
     from core.llm.retry import NO_RETRIES
     from core.llm.types import GenerationParams
-    from core.variants import start_variants
+    from core.writing.variants import start_variants
 
     KEEPER.heartbeat_s = BEAT_S
     engine = make_engine(url)
@@ -205,7 +205,7 @@ def generating_draft(db, writing_session, *, heartbeat_at, updated_at=None, text
 
 
 def test_a_new_draft_has_a_heartbeat_from_the_start(db, writer, writing_session):
-    from core.generation import prepare_turn
+    from core.writing.turns import prepare_turn
     from core.llm.types import GenerationParams
     from tests.utils.mock_llm import PROVIDER
 

@@ -5,13 +5,20 @@ import math
 import pytest
 from sqlmodel import select
 
-from core.evidence import (
-    LabeledDraft, is_bad, labeled_drafts, metric_values, policy_stats, suggest_for_recall, suggest_for_review_load,
-    threshold_curve, threshold_stats,
+from core.gate.evidence import (
+    LabeledDraft,
+    is_bad,
+    labeled_drafts,
+    metric_values,
+    policy_stats,
+    suggest_for_recall,
+    suggest_for_review_load,
+    threshold_curve,
+    threshold_stats,
 )
-from core.models import ReviewItem
-from core.policies import PolicySpec
-from core.review import claim, decide
+from core.platform.models import ReviewItem
+from core.gate.policies import PolicySpec
+from core.review.queue import claim, decide
 from tests.utils.factories import make_finished_draft, make_project
 
 # Eight chrF scores: three approved, one approved after an edit, three rejected, two never reviewed.

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from core import constants, gate
-from core.db import open_session
-from core.gate import project_references, rescore_draft, score_and_route
-from core.models import Draft, Reference, Score
+from core.platform import constants
+from core.gate import route as gate
+from core.platform.db import open_session
+from core.gate.route import project_references, rescore_draft, score_and_route
+from core.platform.models import Draft, Reference, Score
 from tests.utils.db_locks import impatient_engine
 from tests.utils.factories import make_finished_draft, make_project
 
@@ -67,7 +68,7 @@ def test_another_writer_is_not_blocked_while_a_draft_is_re_scored(engine, db, wr
 def test_scoring_reads_at_most_max_scored_chars_of_each_text(engine, db, writer, monkeypatch):
     huge = "The quick brown fox jumps over the lazy dog. " * 100_000  # 4.5 MB
     project = make_project(db)
-    # stored before references had a length limit (core.projects refuses this much today)
+    # stored before references had a length limit (core.writing.projects refuses this much today)
     db.add_all([Reference(project_id=project.id, text=huge), Reference(project_id=project.id, text=REFERENCE)])
     db.commit()
     draft = make_finished_draft(db, writer, project, "A fox. " * 10_000, routed=False)

@@ -3,13 +3,13 @@
 import pytest
 from sqlmodel import select
 
-from core.db import open_session
-from core.errors import InvalidInputError, LLMError, LLMServerError
-from core.generation import prepare_turn, run_turn, stream_draft
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError, LLMError, LLMServerError
+from core.writing.turns import prepare_turn, run_turn, stream_draft
 from core.llm.types import GenerationParams
-from core.models import Draft, ReviewItem, Score, Turn
-from core.policies import save_policy
-from core.sessions import create_session
+from core.platform.models import Draft, ReviewItem, Score, Turn
+from core.gate.policies import save_policy
+from core.writing.sessions import create_session
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client
 
@@ -56,8 +56,8 @@ def test_streamed_draft_is_stored_scored_and_accepted(engine, db, writer, writin
 
 
 def test_a_page_hands_scoring_to_a_job_and_the_draft_waits_unrouted(engine, db, writer, writing_session):
-    from core.jobs import JobRunner
-    from core.rescoring import hand_off_scoring, unscored
+    from core.jobs.runner import JobRunner
+    from core.gate.rescoring import hand_off_scoring, unscored
     from tests.utils.jobs import wait_for_job
 
     prepared = prepare(db, writer, writing_session)
@@ -151,9 +151,9 @@ def test_bad_input_is_refused_before_anything_is_saved(db, writer, writing_sessi
 
 # -- presets and sensitive words in the turn pipeline ----------------------------------------
 
-from core.models import AuditEvent, Preset  # noqa: E402
-from core.moderation import add_words  # noqa: E402
-from core.presets import add_preset  # noqa: E402
+from core.platform.models import AuditEvent, Preset  # noqa: E402
+from core.writing.moderation import add_words  # noqa: E402
+from core.writing.presets import add_preset  # noqa: E402
 
 
 def test_an_instruction_matching_a_preset_is_answered_without_the_model(engine, db, writer, editor, project, writing_session):
@@ -242,12 +242,12 @@ def test_a_draft_of_several_sentences_also_gets_rouge_lsum(db, writer):
 # Real servers on loopback (tests/core/llm/faulty_server.py); the response cache is the test's
 # database. tests/services/postgres re-runs these on PostgreSQL.
 
-from core.errors import LLMIncompleteError, LLMResponseError  # noqa: E402
+from core.platform.errors import LLMIncompleteError, LLMResponseError  # noqa: E402
 from core.llm.cache import DatabaseStore, ResponseCache  # noqa: E402
 from core.llm.client import LLMClient  # noqa: E402
 from core.llm.retry import NO_RETRIES  # noqa: E402
 from core.llm.types import ProviderConfig  # noqa: E402
-from core.models import CacheEntry  # noqa: E402
+from core.platform.models import CacheEntry  # noqa: E402
 from tests.core.llm.faulty_server import FaultyServer, raw, stream, task_state, task_submitted  # noqa: E402
 
 EXACT = GenerationParams(temperature=0, max_tokens=32)  # reproducible: the cache reads and stores it
@@ -309,8 +309,8 @@ def test_a_stream_cut_short_fails_its_draft_and_is_never_replayed(engine, db, wr
 
 def test_a_variant_answered_with_json_instead_of_a_stream_fails_its_draft_and_is_never_replayed(engine, db, writer, project,
                                                                                 provider_server):
-    from core.jobs import JobRunner
-    from core.variants import start_variants
+    from core.jobs.runner import JobRunner
+    from core.writing.variants import start_variants
     from tests.utils.jobs import wait_for_job
 
     provider_server.script(raw(200, "application/json", b'{"id": "x", "choices": []}'))
@@ -367,7 +367,7 @@ def test_text_the_database_cannot_store_is_stored_made_whole(engine, db, writer,
 
 # -- text the database cannot store never loses a draft --------------------------------------
 
-from core import constants  # noqa: E402
+from core.platform import constants  # noqa: E402
 from core.llm.types import GenerationResult, Usage  # noqa: E402
 
 # An emoji split across two deltas as a surrogate pair, a lone surrogate and a NUL: what a

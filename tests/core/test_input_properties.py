@@ -13,15 +13,15 @@ from datetime import datetime, timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core.audit import AuditRow, to_csv
-from core.constants import MAX_PROMPT_CHARS, METRIC_MAX
-from core.errors import DraftgateError, InvalidInputError
+from core.platform.audit import AuditRow, to_csv
+from core.platform.constants import MAX_PROMPT_CHARS, METRIC_MAX
+from core.platform.errors import DraftgateError, InvalidInputError
 from core.llm.client import check_prompt
 from core.llm.types import ChatMessage, GenerationParams
 from core.scoring import score
-from core.security import address_allowed, check_password, parse_allowlist
-from core.throttle import describe_wait
-from core.users import check_username
+from core.access.security import address_allowed, check_password, parse_allowlist
+from core.access.throttle import describe_wait
+from core.access.users import check_username
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

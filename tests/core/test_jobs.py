@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.db import open_session
-from core.errors import InvalidInputError, LLMError, NotFoundError
-from core.jobs import (
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError, LLMError, NotFoundError
+from core.jobs.runner import (
     STOPPED_BEFORE_START,
     STOPPED_WHILE_RUNNING,
     JobRunner,
@@ -21,7 +21,7 @@ from core.jobs import (
     list_jobs,
     sweep_stale_jobs,
 )
-from core.models import Job, utcnow
+from core.platform.models import Job, utcnow
 from tests.utils.factories import make_user
 
 gate = threading.Event()  # a waiting job holds until it is set

@@ -13,12 +13,17 @@ import pytest
 from sqlmodel import select
 
 from core.cli import main
-from core.config import Settings
-from core.errors import SecretError
-from core.key_rotation import PENDING_SUFFIX, check_secrets, finish_interrupted_rotation, rotate_master_key
+from core.platform.config import Settings
+from core.platform.errors import SecretError
+from core.access.key_rotation import (
+    PENDING_SUFFIX,
+    check_secrets,
+    finish_interrupted_rotation,
+    rotate_master_key,
+)
 from core.llm.registry import add_provider, check_provider, get_provider, list_providers
-from core.models import AuditEvent, Provider
-from core.secrets import KEY_FILE_NAME, decrypt, master_key, new_master_key
+from core.platform.models import AuditEvent, Provider
+from core.access.secrets import KEY_FILE_NAME, decrypt, master_key, new_master_key
 
 KEYS = {"acme": "sk-acme-PLAINTEXT-0123456789abcdef", "zeta": "sk-zeta-PLAINTEXT-fedcba9876543210"}
 
@@ -96,7 +101,7 @@ def test_a_crash_after_the_commit_is_finished_by_the_next_run(db, data_dir, monk
     def crash(*_args):
         raise OSError("power cut")
 
-    monkeypatch.setattr("core.key_rotation.os.replace", crash)
+    monkeypatch.setattr("core.access.key_rotation.os.replace", crash)
     with pytest.raises(OSError):
         rotate_master_key(session=db, settings=settings)
     monkeypatch.undo()

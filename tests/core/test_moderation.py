@@ -3,10 +3,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from core.models import AuditEvent, SensitiveWord
-from core.moderation import (
-    Matcher, active_matcher, add_word, add_words, delete_words, fold, import_words, list_words,
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.platform.models import AuditEvent, SensitiveWord
+from core.writing.moderation import (
+    Matcher,
+    active_matcher,
+    add_word,
+    add_words,
+    delete_words,
+    fold,
+    import_words,
+    list_words,
 )
 
 WORDS = ["坏词", "敏感内容", "bad", "ass", "dark web"]

@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from core import moderation, policies, presets, privacy, projects, rescoring, review, sessions, users
-from core.config import Settings
-from core.constants import ROLES
-from core.errors import PermissionDeniedError
-from core.generation import prepare_turn
-from core.key_rotation import rotate_master_key
+from core.writing import moderation, presets, projects, sessions
+from core.gate import policies, rescoring
+from core.access import privacy, users
+from core.review import queue as review
+from core.platform.config import Settings
+from core.platform.constants import ROLES
+from core.platform.errors import PermissionDeniedError
+from core.writing.turns import prepare_turn
+from core.access.key_rotation import rotate_master_key
 from core.llm import registry
 from core.llm.types import GenerationParams
-from core.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
-from core.security import AREA_ROLES, hash_password
+from core.platform.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
+from core.access.security import AREA_ROLES, hash_password
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner
 from tests.utils.mock_llm import PROVIDER

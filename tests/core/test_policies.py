@@ -1,10 +1,10 @@
 import pytest
 from sqlmodel import select
 
-from core.constants import DEFAULT_THRESHOLDS
-from core.errors import InvalidInputError
-from core.models import AuditEvent
-from core.policies import current_policy, policy_history, preview_policy, save_policy
+from core.platform.constants import DEFAULT_THRESHOLDS
+from core.platform.errors import InvalidInputError
+from core.platform.models import AuditEvent
+from core.gate.policies import current_policy, policy_history, preview_policy, save_policy
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -46,11 +46,11 @@ def test_preview_counts_recent_drafts_sent_to_review(db, writer):
 import threading  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-from core.db import open_session  # noqa: E402
-from core.errors import ConflictError, PermissionDeniedError  # noqa: E402
-from core.models import Draft, ReviewItem, utcnow  # noqa: E402
-from core.policies import PolicySpec, apply_policy, preview_queue_change, validate_spec  # noqa: E402
-from core.review import claim, list_queue  # noqa: E402
+from core.platform.db import open_session  # noqa: E402
+from core.platform.errors import ConflictError, PermissionDeniedError  # noqa: E402
+from core.platform.models import Draft, ReviewItem, utcnow  # noqa: E402
+from core.gate.policies import PolicySpec, apply_policy, preview_queue_change, validate_spec  # noqa: E402
+from core.review.queue import claim, list_queue  # noqa: E402
 from tests.utils.factories import make_user  # noqa: E402
 
 

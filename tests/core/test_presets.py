@@ -1,13 +1,19 @@
 import pytest
 from sqlmodel import select
 
-from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
-from core.models import AuditEvent, Preset, ReviewItem
-from core.presets import (
-    add_preset, delete_preset, import_presets, list_presets, match, normalize_instruction, preset_from_review,
+from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from core.platform.models import AuditEvent, Preset, ReviewItem
+from core.writing.presets import (
+    add_preset,
+    delete_preset,
+    import_presets,
+    list_presets,
+    match,
+    normalize_instruction,
+    preset_from_review,
     update_preset,
 )
-from core.review import claim, decide
+from core.review.queue import claim, decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

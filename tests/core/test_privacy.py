@@ -11,17 +11,30 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import SQLModel, func, select
 
-from core.config import Settings
-from core.db import make_engine, open_session
-from core.errors import AuthenticationError, ConflictError, PermissionDeniedError
-from core.models import (
-    AuditEvent, CacheEntry, Comment, Draft, Job, LoginFailure, Preset, Reference, ReviewItem, Score, ThresholdPolicy,
-    Turn, User, WritingSession, utcnow,
+from core.platform.config import Settings
+from core.platform.db import make_engine, open_session
+from core.platform.errors import AuthenticationError, ConflictError, PermissionDeniedError
+from core.platform.models import (
+    AuditEvent,
+    CacheEntry,
+    Comment,
+    Draft,
+    Job,
+    LoginFailure,
+    Preset,
+    Reference,
+    ReviewItem,
+    Score,
+    ThresholdPolicy,
+    Turn,
+    User,
+    WritingSession,
+    utcnow,
 )
-from core.policies import save_policy
-from core.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
-from core.review import add_comment, claim, decide
-from core.users import authenticate, create_user, ensure_initial_admin
+from core.gate.policies import save_policy
+from core.access.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
+from core.review.queue import add_comment, claim, decide
+from core.access.users import authenticate, create_user, ensure_initial_admin
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 MARK = "QZXV-PRIVATE-7731"  # appears only in the text of the user being deleted
@@ -240,7 +253,7 @@ def test_a_deleted_reviewers_and_editors_own_words_go_with_them(engine, db, data
 
 
 def test_deleting_a_session_takes_reviewers_reasons_about_it_out_of_the_audit_trail(db, writer, reviewer):
-    from core.sessions import delete_session
+    from core.writing.sessions import delete_session
 
     project = make_project(db, references=("alpha beta gamma",))
     draft = make_finished_draft(db, writer, project, f"delta {MARK}")
@@ -403,7 +416,7 @@ def test_retention_with_nothing_old_changes_nothing(db, writer):
 
 @pytest.mark.parametrize("days", [0, -3, 2.5, True, "7"])
 def test_retention_days_are_checked(db, days):
-    from core.errors import InvalidInputError
+    from core.platform.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="whole number of days"):
         apply_retention(session=db, days=days)

@@ -1,8 +1,13 @@
 import pytest
 
-from core.errors import ConflictError, InvalidInputError
-from core.projects import (
-    add_reference, create_project, delete_reference, import_references, list_references, update_reference,
+from core.platform.errors import ConflictError, InvalidInputError
+from core.writing.projects import (
+    add_reference,
+    create_project,
+    delete_reference,
+    import_references,
+    list_references,
+    update_reference,
 )
 
 

@@ -1,4 +1,10 @@
-from core.prompts import Exchange, estimate_tokens, render_chat_messages, render_completion_prompt, trim_history
+from core.writing.prompts import (
+    Exchange,
+    estimate_tokens,
+    render_chat_messages,
+    render_completion_prompt,
+    trim_history,
+)
 
 
 def test_estimate_counts_cjk_characters_and_words():

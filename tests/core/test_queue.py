@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core import queue
-from core.config import Settings
-from core.db import open_session
-from core.errors import InvalidInputError
-from core.jobs import JobRunner, job_kind
-from core.models import Job
+from core.jobs import rq as queue
+from core.platform.config import Settings
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError
+from core.jobs.runner import JobRunner, job_kind
+from core.platform.models import Job
 from tests.core.llm.helpers import closed_port
 
 

@@ -6,16 +6,16 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.db import open_session
-from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from core.generation import prepare_regeneration, prepare_turn, regenerate, run_turn
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.writing.turns import prepare_regeneration, prepare_turn, regenerate, run_turn
 from core.llm.cache import DatabaseStore, ResponseCache
 from core.llm.client import LLMClient
 from core.llm.retry import NO_RETRIES
 from core.llm.types import GenerationParams
-from core.models import Draft, Turn
-from core.prompts import CONTINUE
-from core.sessions import create_session, history
+from core.platform.models import Draft, Turn
+from core.writing.prompts import CONTINUE
+from core.writing.sessions import create_session, history
 from tests.utils.factories import make_project, make_user
 from tests.utils.mock_llm import PROVIDER, sse_body
 

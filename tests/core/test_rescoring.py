@@ -6,15 +6,15 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from core import rescoring
-from core.db import open_session
-from core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from core.gate import score_and_route
-from core.jobs import JobRunner, cancel_job, create_job, run_job
-from core.models import AuditEvent, Draft, Job, ReviewItem, Score
-from core.policies import PolicySpec, apply_policy
-from core.projects import add_reference, delete_reference
-from core.review import claim, decide
+from core.gate import rescoring
+from core.platform.db import open_session
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.gate.route import score_and_route
+from core.jobs.runner import JobRunner, cancel_job, create_job, run_job
+from core.platform.models import AuditEvent, Draft, Job, ReviewItem, Score
+from core.gate.policies import PolicySpec, apply_policy
+from core.writing.projects import add_reference, delete_reference
+from core.review.queue import claim, decide
 from tests.utils.factories import make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner, wait_for_job
 
@@ -99,7 +99,7 @@ def test_only_its_writer_scores_a_stopped_draft_again_and_only_once(db, writer, 
 
 
 def project_references_ids(db, project) -> list[int]:
-    from core.gate import project_references
+    from core.gate.route import project_references
 
     return [r.id for r in project_references(db, project.id)]
 
@@ -225,7 +225,7 @@ def test_any_editor_cancels_a_projects_re_scoring_and_a_writer_cannot(db, writer
 
 
 def test_drafts_scored_against_other_references_are_counted_until_re_scored(db, writer, editor, runner, engine):
-    from core.projects import update_reference
+    from core.writing.projects import update_reference
 
     project = make_project(db, references=(FOX,))
     make_finished_draft(db, writer, project, FOX)

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.db import open_session
-from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
-from core.models import AuditEvent, ReviewItem, utcnow
-from core.review import add_comment, claim, decide, list_queue, release, review_context
+from core.platform.db import open_session
+from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from core.platform.models import AuditEvent, ReviewItem, utcnow
+from core.review.queue import add_comment, claim, decide, list_queue, release, review_context
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 
@@ -137,12 +137,18 @@ def test_comments_are_listed_with_author(db, item, reviewer):
 
 # -- claim next, queue views, history, revisions, promotion, comments for the writer ---------
 
-from core.errors import NotFoundError  # noqa: E402
-from core.models import Reference  # noqa: E402
-from core.moderation import Hit, add_words  # noqa: E402
-from core.review import (  # noqa: E402
-    claim_next, comments_for_drafts, compare_with_closest, draft_revisions, mark_segments, promote_to_reference,
-    reason_counts, reviewer_history,
+from core.platform.errors import NotFoundError  # noqa: E402
+from core.platform.models import Reference  # noqa: E402
+from core.writing.moderation import Hit, add_words  # noqa: E402
+from core.review.queue import (  # noqa: E402
+    claim_next,
+    comments_for_drafts,
+    compare_with_closest,
+    draft_revisions,
+    mark_segments,
+    promote_to_reference,
+    reason_counts,
+    reviewer_history,
 )
 
 
@@ -300,8 +306,8 @@ def test_the_closest_reference_is_compared_span_by_span(db, writer):
 
 
 def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, writer, editor, monkeypatch):
-    import core.review
-    from core.projects import delete_reference
+    import core.review.queue
+    from core.writing.projects import delete_reference
 
     add_words(session=db, words=["xylophones"], actor_id=None)  # so the draft goes to review
     project = make_project(db, references=("A dog sat all day.", "The big cat sat on the mat."))
@@ -311,7 +317,7 @@ def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, write
     assert closest.text == "The big cat sat on the mat."
 
     with monkeypatch.context() as patched:
-        patched.setattr(core.review, "score", lambda *_: pytest.fail("the review page scored the draft again"))
+        patched.setattr(core.review.queue, "score", lambda *_: pytest.fail("the review page scored the draft again"))
         assert review_context(session=db, item_id=item.id).comparison.reference.id == closest.id
 
     delete_reference(session=db, reference_id=closest.id, actor_id=editor.id)  # gone: found again
@@ -336,9 +342,9 @@ def test_review_context_names_sensitive_words(db, writer, reviewer):
 
 def test_a_long_draft_is_compared_as_scored_and_shown_whole(db):
     """Shared spans are found in what scoring reads (MAX_SCORED_CHARS); the rest is shown unmarked."""
-    from core import constants
-    from core.models import Reference
-    from core.review import compare_with_closest
+    from core.platform import constants
+    from core.platform.models import Reference
+    from core.review.queue import compare_with_closest
 
     limit = constants.MAX_SCORED_CHARS
     text = "a fox runs. " * (limit // 6)

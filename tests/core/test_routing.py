@@ -1,6 +1,6 @@
 import pytest
 
-from core.routing import ACCEPTED, NEEDS_REVIEW, decide_route
+from core.gate.rules import ACCEPTED, NEEDS_REVIEW, decide_route
 
 THRESHOLDS = {"bleu": None, "chrf": 30.0, "rouge1": None, "rouge2": None, "rougeL": 0.25}
 
@@ -35,7 +35,7 @@ def test_scores_are_shown_rounded_down_so_below_never_reads_as_equal():
 
 # -- rules that combine metrics, and sensitive words ----------------------------------------
 
-from core.routing import composite_score  # noqa: E402
+from core.gate.rules import composite_score  # noqa: E402
 
 BOTH = {"bleu": None, "chrf": 30.0, "rouge1": None, "rouge2": None, "rougeL": 0.25}
 

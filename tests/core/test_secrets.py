@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from core.config import Settings
-from core.errors import SecretError
-from core.secrets import KEY_FILE_NAME, decrypt, encrypt, mask, master_key, new_master_key
+from core.platform.config import Settings
+from core.platform.errors import SecretError
+from core.access.secrets import KEY_FILE_NAME, decrypt, encrypt, mask, master_key, new_master_key
 
 KEY = bytes(range(32))
 

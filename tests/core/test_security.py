@@ -3,10 +3,16 @@
 import pytest
 from pydantic import ValidationError
 
-from core.config import Settings
-from core.errors import InvalidInputError, PermissionDeniedError
-from core.security import (
-    AREA_ROLES, address_allowed, check_password, hash_password, parse_allowlist, require_actor, verify_password,
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError, PermissionDeniedError
+from core.access.security import (
+    AREA_ROLES,
+    address_allowed,
+    check_password,
+    hash_password,
+    parse_allowlist,
+    require_actor,
+    verify_password,
 )
 from tests.utils.factories import make_user
 

@@ -3,11 +3,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.errors import InvalidInputError, NotFoundError
+from core.platform.errors import InvalidInputError, NotFoundError
 from core.llm.types import PRESETS
-from core.models import Draft, ReviewItem, Score, Turn, utcnow
-from core.sessions import (
-    create_session, delete_session, get_session, list_sessions, mark_stale_drafts_interrupted, rename_session,
+from core.platform.models import Draft, ReviewItem, Score, Turn, utcnow
+from core.writing.sessions import (
+    create_session,
+    delete_session,
+    get_session,
+    list_sessions,
+    mark_stale_drafts_interrupted,
+    rename_session,
 )
 from tests.utils.factories import make_finished_draft, make_project, make_user
 

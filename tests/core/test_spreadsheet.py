@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from core.spreadsheet import safe_cell, safe_row
+from core.platform.spreadsheet import safe_cell, safe_row
 
 
 @pytest.mark.parametrize(("cell", "written"), [

@@ -1,11 +1,11 @@
-"""core.text: what people type is checked, what providers send is made storable."""
+"""core.platform.text: what people type is checked, what providers send is made storable."""
 
 import re
 
 import pytest
 
-from core.errors import InvalidInputError
-from core.text import REPLACEMENT, check_text, storable
+from core.platform.errors import InvalidInputError
+from core.platform.text import REPLACEMENT, check_text, storable
 
 
 @pytest.mark.parametrize(

@@ -11,15 +11,15 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core import constants
-from core.db import open_session
-from core.errors import InvalidInputError
-from core.jobs import JobRunner, cancel_job
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError
+from core.jobs.runner import JobRunner, cancel_job
 from core.llm import GenerationParams, LLMClient
 from core.llm.retry import NO_RETRIES
-from core.models import Draft, Job, ReviewItem, Score, Turn
-from core.sessions import create_session
-from core.variants import CANCELLED_REASON, CANCELLED_WHILE_WRITING, start_variants
+from core.platform.models import Draft, Job, ReviewItem, Score, Turn
+from core.writing.sessions import create_session
+from core.writing.variants import CANCELLED_REASON, CANCELLED_WHILE_WRITING, start_variants
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER
@@ -198,7 +198,7 @@ def test_a_runner_that_cannot_start_the_job_leaves_failed_drafts(engine, db, wri
 
 def test_a_job_cancelled_before_it_starts_or_whose_app_stopped_leaves_no_draft_generating(engine, db, writer,
                                                                                       writing_session):
-    from core.jobs import sweep_stale_jobs
+    from core.jobs.runner import sweep_stale_jobs
     from tests.utils.jobs import HeldRunner
 
     held = HeldRunner(engine)  # the jobs wait, as behind busy workers

@@ -1,6 +1,6 @@
 import pytest
 
-from core.wording import count, plural
+from core.platform.wording import count, plural
 
 
 @pytest.mark.parametrize("n, expected", [(0, "0 drafts"), (1, "1 draft"), (2, "2 drafts"), (1200, "1,200 drafts")])

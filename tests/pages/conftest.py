@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from sqlmodel import select
 
-from core.db import open_session
-from core.models import User
+from core.platform.db import open_session
+from core.platform.models import User
 from tests.utils.factories import make_user
 from ui import resources
 from ui.safe import HARD_BREAK, WORD_JOINER

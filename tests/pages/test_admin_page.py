@@ -1,4 +1,4 @@
-from core.users import authenticate
+from core.access.users import authenticate
 from tests.pages.conftest import texts
 
 
@@ -28,7 +28,7 @@ import json  # noqa: E402
 
 from sqlmodel import select  # noqa: E402
 
-from core.models import AuditEvent, User  # noqa: E402
+from core.platform.models import AuditEvent, User  # noqa: E402
 
 
 def field(at, label_start):

@@ -4,16 +4,16 @@ import csv
 import io
 from datetime import timedelta
 
-import core.audit
-from core.audit import record
-from core.models import utcnow
-from core.users import authenticate
+import core.platform.audit
+from core.platform.audit import record
+from core.platform.models import utcnow
+from core.access.users import authenticate
 
 
 def test_admin_filters_the_trail_and_downloads_csv(make_app, app_db, users, monkeypatch):
     offered = []  # the CSV text the download button carries, as the page made it
-    original = core.audit.to_csv
-    monkeypatch.setattr(core.audit, "to_csv", lambda rows: offered.append(original(rows)) or offered[-1])
+    original = core.platform.audit.to_csv
+    monkeypatch.setattr(core.platform.audit, "to_csv", lambda rows: offered.append(original(rows)) or offered[-1])
     authenticate(session=app_db, username="reviewer", password="correct-horse", address="10.0.0.4")
     record(app_db, actor_id=users["editor"].id, action="policy.save", target="project:1")
     app_db.commit()

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.client_address import UNKNOWN
+from core.access.client_address import UNKNOWN
 
 websockets_sync = pytest.importorskip("websockets.sync.client")
 

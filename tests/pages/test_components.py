@@ -9,8 +9,8 @@ def _draft_app(state: str | None, provider: str = "local", edited: str | None = 
     def app(state, provider, edited):
         from datetime import datetime, timezone
 
-        from core.models import Comment, Draft, ReviewItem, Score
-        from core.moderation import Matcher
+        from core.platform.models import Comment, Draft, ReviewItem, Score
+        from core.writing.moderation import Matcher
         from ui.components import show_draft
 
         draft = Draft(id=1, turn_id=1, text="A bad lamp. 坏词。", status="completed", provider=provider,

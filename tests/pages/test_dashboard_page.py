@@ -1,8 +1,8 @@
 import pytest
 from sqlmodel import select
 
-from core.models import ReviewItem
-from core.review import claim, decide
+from core.platform.models import ReviewItem
+from core.review.queue import claim, decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

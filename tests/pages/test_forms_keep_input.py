@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.models import Project, Provider, Reference, SensitiveWord, User
+from core.platform.models import Project, Provider, Reference, SensitiveWord, User
 from tests.utils.factories import PASSWORD, make_project
 
 PAGES = {

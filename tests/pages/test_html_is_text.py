@@ -21,13 +21,23 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core.llm.registry import add_provider
-from core.models import Comment, Draft, Job, Preset, Reference, ReviewItem, Turn, User, WritingSession
-from core.moderation import add_words
-from core.presets import add_preset
-from core.projects import add_reference
-from core.rescoring import RESCORE
-from core.review import add_comment, claim
-from core.sessions import create_session
+from core.platform.models import (
+    Comment,
+    Draft,
+    Job,
+    Preset,
+    Reference,
+    ReviewItem,
+    Turn,
+    User,
+    WritingSession,
+)
+from core.writing.moderation import add_words
+from core.writing.presets import add_preset
+from core.writing.projects import add_reference
+from core.gate.rescoring import RESCORE
+from core.review.queue import add_comment, claim
+from core.writing.sessions import create_session
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.pages.conftest import shown
 from tests.utils.factories import make_finished_draft, make_project, make_user

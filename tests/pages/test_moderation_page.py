@@ -1,7 +1,7 @@
 import pytest
 from sqlmodel import select
 
-from core.models import SensitiveWord
+from core.platform.models import SensitiveWord
 from tests.pages.conftest import texts
 
 

@@ -1,8 +1,8 @@
 import pytest
 from sqlmodel import select
 
-from core.models import Preset
-from core.presets import add_preset
+from core.platform.models import Preset
+from core.writing.presets import add_preset
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
 

@@ -1,8 +1,8 @@
 from sqlmodel import select
 
 from core.llm.registry import get_provider
-from core.models import Provider, WritingSession
-from core.sessions import create_session
+from core.platform.models import Provider, WritingSession
+from core.writing.sessions import create_session
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
 from ui import resources

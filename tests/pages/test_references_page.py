@@ -1,9 +1,9 @@
 import pytest
 from sqlmodel import select
 
-from core.constants import REFERENCE_MAX_CHARS
-from core.models import ReviewItem
-from core.projects import add_reference, list_references
+from core.platform.constants import REFERENCE_MAX_CHARS
+from core.platform.models import ReviewItem
+from core.writing.projects import add_reference, list_references
 from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
 from tests.utils.jobs import wait_for_job
@@ -67,7 +67,7 @@ def test_editor_creates_a_project(make_app, users):
 
 
 def test_editor_re_scores_the_drafts_after_adding_a_reference(make_app, app_db, app_engine, users):
-    from core.rescoring import latest_rescore
+    from core.gate.rescoring import latest_rescore
 
     project = make_project(app_db, "Essays", references=("The quick brown fox.",))
     draft = make_finished_draft(app_db, users["writer"], project, "春天的北京很美。")
@@ -97,8 +97,8 @@ def test_re_scoring_a_project_without_references_says_why(make_app, app_db, user
 
 
 def test_a_running_re_scoring_shows_progress_and_can_be_cancelled(make_app, app_db, app_engine, users):
-    from core.jobs import create_job
-    from core.rescoring import RESCORE
+    from core.jobs.runner import create_job
+    from core.gate.rescoring import RESCORE
 
     project = make_project(app_db, "Essays", references=("The quick brown fox.",))
     job_id = create_job(app_engine, kind=RESCORE, payload={"project_id": project.id}, owner_id=users["admin"].id)

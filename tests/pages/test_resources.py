@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from core import constants
-from core.errors import InvalidInputError
-from core.models import Draft, Turn, utcnow
-from core.sessions import STALE_DRAFT_REASON, create_session
+from core.platform import constants
+from core.platform.errors import InvalidInputError
+from core.platform.models import Draft, Turn, utcnow
+from core.writing.sessions import STALE_DRAFT_REASON, create_session
 from tests.utils.factories import make_project
 from ui import resources
 

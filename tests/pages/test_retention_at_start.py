@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.models import AuditEvent, Draft, utcnow
+from core.platform.models import AuditEvent, Draft, utcnow
 from tests.utils.factories import make_finished_draft, make_project
 from ui import maintenance, resources
 

@@ -1,6 +1,6 @@
 from sqlmodel import select
 
-from core.models import ReviewItem
+from core.platform.models import ReviewItem
 from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
 
@@ -54,14 +54,14 @@ def test_a_draft_claimed_by_someone_else_cannot_be_taken(make_app, app_db, users
 
 # -- claim next, filters and counts, the closest reference, promotion, presets, history -------
 
-from core.models import Preset, Reference  # noqa: E402
-from core.moderation import add_words  # noqa: E402
+from core.platform.models import Preset, Reference  # noqa: E402
+from core.writing.moderation import add_words  # noqa: E402
 
 
 def test_claim_next_opens_the_oldest_draft_and_says_when_none_is_left(make_app, app_db, users):
     first = flagged(app_db, users)
     project = app_db.get(ReviewItem, app_db.exec(select(ReviewItem.id)).one()).project_id
-    from core.models import Project
+    from core.platform.models import Project
     second = make_finished_draft(app_db, users["writer"], app_db.get(Project, project), "Dim candle.")
     at = make_app("pages/review.py", users["reviewer"])
     assert "score below threshold **2**" in texts(at)
@@ -193,5 +193,5 @@ def test_a_comment_reaches_the_writer(make_app, app_db, users):
     at.text_area[1].set_value("Say how bright it is.")
     at.button(key="FormSubmitter:review.comment-Comment").click().run()
     assert not at.exception and "Say how bright it is." in texts(at)
-    from core.review import comments_for_drafts
+    from core.review.queue import comments_for_drafts
     assert [c.body for c, _ in comments_for_drafts(session=app_db, draft_ids=[draft.id])[draft.id]] == ["Say how bright it is."]

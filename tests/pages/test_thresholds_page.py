@@ -1,8 +1,8 @@
 from sqlmodel import select
 
-from core.models import AuditEvent, ReviewItem
-from core.policies import current_policy, save_policy
-from core.review import claim, decide
+from core.platform.models import AuditEvent, ReviewItem
+from core.gate.policies import current_policy, save_policy
+from core.review.queue import claim, decide
 from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
 

@@ -3,8 +3,8 @@ import time
 import pytest
 from sqlmodel import select
 
-from core.models import Draft, Job, Turn, WritingSession
-from core.sessions import create_session
+from core.platform.models import Draft, Job, Turn, WritingSession
+from core.writing.sessions import create_session
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
 
@@ -128,8 +128,8 @@ def wait_until_scored(db, timeout_s=60):
 
 
 def test_a_draft_being_scored_says_so_and_shows_its_scores_when_ready(make_app, app_db, users, app_engine):
-    from core.jobs import create_job, run_job
-    from core.rescoring import SCORE
+    from core.jobs.runner import create_job, run_job
+    from core.gate.rescoring import SCORE
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))
@@ -150,8 +150,8 @@ def test_a_draft_being_scored_says_so_and_shows_its_scores_when_ready(make_app, 
 
 
 def test_a_draft_whose_scoring_stopped_can_be_scored_again(make_app, app_db, users, app_engine):
-    from core.jobs import cancel_job, create_job
-    from core.rescoring import SCORE
+    from core.jobs.runner import cancel_job, create_job
+    from core.gate.rescoring import SCORE
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))
@@ -205,8 +205,8 @@ def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db
 
 
 def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, users):
-    from core.models import ReviewItem
-    from core.review import add_comment, claim, decide
+    from core.platform.models import ReviewItem
+    from core.review.queue import add_comment, claim, decide
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))
@@ -225,7 +225,7 @@ def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, use
 
 
 def test_a_listed_word_is_masked_on_the_write_page(make_app, app_db, users):
-    from core.moderation import add_words
+    from core.writing.moderation import add_words
     from tests.utils.factories import make_finished_draft
 
     add_words(session=app_db, words=["秘密"], actor_id=None)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core.config import Settings
+from core.platform.config import Settings
 from core.llm import cache as cache_module
 from core.llm.cache import CacheOrigin, RedisStore, ResponseCache
 from core.llm.ratelimit import redis_client
@@ -18,7 +18,7 @@ from tests.core.test_cache_purge import Backend
 @pytest.fixture
 def engine(data_dir):
     """SQLite, as in tests/core (tests/services/conftest.py's `engine` is PostgreSQL's)."""
-    from core.db import create_schema, make_engine
+    from core.platform.db import create_schema, make_engine
 
     db_engine = make_engine(f"sqlite:///{data_dir / 'test.db'}")
     create_schema(db_engine)
@@ -85,7 +85,7 @@ def test_a_purge_removes_the_index_sets_too(redis, redis_prefix):
 
 
 def test_redis_down_makes_a_deletion_warn_not_fail(engine, db, writer):
-    from core.privacy import delete_user_data
+    from core.access.privacy import delete_user_data
     from tests.utils.factories import make_finished_draft, make_project
 
     make_finished_draft(db, writer, make_project(db), "Some words")

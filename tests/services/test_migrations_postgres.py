@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from core import migrations
-from core.db import make_engine
+from core.platform import migrations
+from core.platform.db import make_engine
 from tests.services.conftest import create_database, drop_database, gather
 from tests.utils.migration_checks import (
     assert_adopted_with_its_rows, assert_refused_unchanged, make_pre_migration_database, upgrade_from_empty,

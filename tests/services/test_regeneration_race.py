@@ -7,9 +7,9 @@ import multiprocessing
 import pytest
 from sqlmodel import select
 
-from core.db import create_schema, make_engine, open_session
-from core.models import Draft, Turn
-from core.sessions import create_session
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.models import Draft, Turn
+from core.writing.sessions import create_session
 from tests.services.conftest import gather
 from tests.utils.factories import make_project, make_user
 
@@ -18,9 +18,9 @@ PROCESSES, EACH = 4, 5
 
 
 def _regenerate(barrier, results, url: str, user_id: int, turn_id: int) -> None:
-    from core.generation import prepare_regeneration
+    from core.writing.turns import prepare_regeneration
     from core.llm.types import GenerationParams
-    from core.models import User
+    from core.platform.models import User
     from tests.utils.mock_llm import PROVIDER
 
     engine = make_engine(url)

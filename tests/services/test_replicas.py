@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from sqlmodel import col, select
 
-from core.models import AuditEvent, ReviewItem
+from core.platform.models import AuditEvent, ReviewItem
 from tests.services.conftest import gather
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
@@ -48,10 +48,10 @@ def flagged_items(db):
 
 
 def _claim_all(barrier, results, url: str, reviewer_id: int, item_ids: list[int]) -> None:
-    from core.db import make_engine, open_session
-    from core.errors import ConflictError
-    from core.models import User
-    from core.review import claim
+    from core.platform.db import make_engine, open_session
+    from core.platform.errors import ConflictError
+    from core.platform.models import User
+    from core.review.queue import claim
 
     engine = make_engine(url)
     won, refused = [], []
@@ -86,9 +86,9 @@ def test_a_claim_made_in_one_process_is_respected_in_the_other(engine, db, pg_ur
 
 
 def _review_until_empty(barrier, results, url: str, reviewer_id: int) -> None:
-    from core.db import make_engine, open_session
-    from core.models import User
-    from core.review import claim_next, decide
+    from core.platform.db import make_engine, open_session
+    from core.platform.models import User
+    from core.review.queue import claim_next, decide
 
     engine = make_engine(url)
     decided = []
@@ -119,8 +119,8 @@ def test_two_reviewers_in_two_processes_decide_every_item_once_and_lose_nothing(
 
 
 def _hit_the_user_limit(barrier, results, redis_url: str, user_key: str, attempts: int) -> None:
-    from core.config import Settings
-    from core.errors import RateLimitedError
+    from core.platform.config import Settings
+    from core.platform.errors import RateLimitedError
     from core.llm.ratelimit import check_user_rate
 
     settings = Settings(redis_url=redis_url, user_rate_limit=5, user_rate_window_s=60)
@@ -145,7 +145,7 @@ def test_the_per_user_limit_holds_across_two_processes(redis_url):
 
 
 def _send_through_the_shared_limiter(barrier, results, redis_url: str, base_url: str, name: str, count: int) -> None:
-    from core.config import Settings
+    from core.platform.config import Settings
     from core.llm import ratelimit
     from core.llm.factory import build_client
     from core.llm.types import GenerationParams, ProviderConfig
@@ -193,7 +193,7 @@ def test_the_provider_rate_limit_holds_across_two_processes(redis_url):
 def _ask_through_the_cache(barrier, results, redis_url: str, prompt: str, answer_text: str) -> None:
     import httpx
 
-    from core.config import Settings
+    from core.platform.config import Settings
     from core.llm.factory import build_client
     from core.llm.types import GenerationParams
     from tests.utils.mock_llm import PROVIDER
@@ -217,7 +217,7 @@ def _ask_through_the_cache(barrier, results, redis_url: str, prompt: str, answer
 def test_an_answer_cached_by_one_process_is_served_to_another_from_redis(redis_url):
     import redis
 
-    from core.constants import CACHE_TTL_S
+    from core.platform.constants import CACHE_TTL_S
     from core.llm.cache import REDIS_PREFIX
 
     nonce = uuid.uuid4().hex

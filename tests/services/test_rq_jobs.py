@@ -16,11 +16,11 @@ from rq.job import Job as RQJob
 from sqlmodel import update
 
 from bench.mock_server import running_mock
-from core.db import open_session
-from core.jobs import QUEUED, STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
-from core.models import Draft, Job, utcnow
-from core.queue import QueueRunner, queue_connection, rq_job_id
-from core.sessions import create_session
+from core.platform.db import open_session
+from core.jobs.runner import QUEUED, STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
+from core.platform.models import Draft, Job, utcnow
+from core.jobs.rq import QueueRunner, queue_connection, rq_job_id
+from core.writing.sessions import create_session
 from tests.services.conftest import gather
 from tests.utils.factories import make_project, make_user
 
@@ -51,13 +51,13 @@ def mock_provider(monkeypatch):
 def _start_variants_in_another_process(url: str, redis_url: str, queue_name: str, public_id: str,
                                        writer_id: int, results) -> None:
     """An app replica: starts a 3-variant job the way the Write page does, on the RQ queue."""
-    from core.config import get_settings
-    from core.db import make_engine
+    from core.platform.config import get_settings
+    from core.platform.db import make_engine
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
     from core.llm.types import GenerationParams
-    from core.models import User
-    from core.variants import start_variants
+    from core.platform.models import User
+    from core.writing.variants import start_variants
 
     engine = make_engine(url)
     settings = get_settings()
@@ -114,11 +114,11 @@ def test_a_job_started_in_one_replica_runs_on_an_rq_worker_and_shows_in_another(
 def test_the_core_worker_command_runs_a_queued_job_and_skips_a_cancelled_one(
     engine, db, pg_url, redis_url, queue_name, mock_provider, monkeypatch,
 ):
-    from core.config import get_settings
+    from core.platform.config import get_settings
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
     from core.llm.types import GenerationParams
-    from core.variants import start_variants
+    from core.writing.variants import start_variants
 
     writer = make_user(db, "writer", "writer")
     project = make_project(db)
@@ -151,7 +151,7 @@ def test_the_core_worker_command_runs_a_queued_job_and_skips_a_cancelled_one(
 
 
 def test_queued_jobs_stay_alive_while_rq_holds_them_and_fail_when_it_lost_them(engine, db, redis_url, queue_name):
-    import core.variants  # noqa: F401  (registers the "variants" kind)
+    import core.writing.variants  # noqa: F401  (registers the "variants" kind)
 
     runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
     try:
@@ -173,8 +173,8 @@ def test_queued_jobs_stay_alive_while_rq_holds_them_and_fail_when_it_lost_them(e
 
 
 def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, queue_name, monkeypatch):
-    from core.projects import add_reference
-    from core.rescoring import hand_off_scoring, start_rescore
+    from core.writing.projects import add_reference
+    from core.gate.rescoring import hand_off_scoring, start_rescore
     from tests.utils.factories import make_finished_draft
 
     writer, editor = make_user(db, "writer", "writer"), make_user(db, "editor", "editor")
@@ -205,7 +205,7 @@ def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, q
 
 
 def test_a_quick_job_goes_to_the_front_of_the_queue(engine, db, redis_url, queue_name):
-    from core.rescoring import RESCORE, SCORE
+    from core.gate.rescoring import RESCORE, SCORE
 
     runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
     try:

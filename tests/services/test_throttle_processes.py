@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 from sqlmodel import select
 
-from core.db import create_schema, make_engine, open_session
-from core.models import AuditEvent, LoginFailure
+from core.platform.db import create_schema, make_engine, open_session
+from core.platform.models import AuditEvent, LoginFailure
 from tests.services.conftest import gather
 from tests.utils.factories import PASSWORD, make_user
 
@@ -40,10 +40,10 @@ def _try_passwords(barrier, results, url: str, attempts: list[tuple[str, str]], 
     """Try each (user name, password) in turn; put the answers ("checked", "limited", "signed in")."""
     from datetime import timedelta
 
-    from core.db import make_engine, open_session
-    from core.errors import AuthenticationError, RateLimitedError
-    from core.throttle import LoginLimits
-    from core.users import authenticate
+    from core.platform.db import make_engine, open_session
+    from core.platform.errors import AuthenticationError, RateLimitedError
+    from core.access.throttle import LoginLimits
+    from core.access.users import authenticate
 
     login_limits = LoginLimits(max_failures=limits[0], max_failures_per_address=limits[1], window=timedelta(minutes=15))
     engine = make_engine(url)

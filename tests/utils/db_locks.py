@@ -3,7 +3,7 @@
     with lock_held(engine, Draft, draft_id): ...   SQLite: BEGIN IMMEDIATE on a connection of its
                                                    own (no one else may write); PostgreSQL: that
                                                    row, SELECT ... FOR UPDATE in an open transaction
-    impatient_engine(engine)                       the same database through core.db.make_engine,
+    impatient_engine(engine)                       the same database through core.platform.db.make_engine,
                                                    waiting WAIT_MS for a lock instead of 5 s
 """
 
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from core.db import make_engine
+from core.platform.db import make_engine
 
 WAIT_MS = 100
 

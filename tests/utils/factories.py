@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.gate import score_and_route
-from core.models import Draft, Project, Turn, User
-from core.projects import add_reference, create_project
-from core.security import hash_password
-from core.sessions import create_session
+from core.gate.route import score_and_route
+from core.platform.models import Draft, Project, Turn, User
+from core.writing.projects import add_reference, create_project
+from core.access.security import hash_password
+from core.writing.sessions import create_session
 
 PASSWORD = "correct-horse"
 

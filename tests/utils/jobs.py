@@ -6,9 +6,9 @@ import time
 
 from sqlalchemy.engine import Engine
 
-from core.db import open_session
-from core.jobs import FINISHED, create_job
-from core.models import Job
+from core.platform.db import open_session
+from core.jobs.runner import FINISHED, create_job
+from core.platform.models import Job
 
 
 def wait_for_job(engine: Engine, job_id: int, timeout_s: float = 30.0) -> Job:

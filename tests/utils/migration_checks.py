@@ -8,9 +8,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
-from core import migrations
-from core.db import open_session
-from core.models import User
+from core.platform import migrations
+from core.platform.db import open_session
+from core.platform.models import User
 
 KEPT_USERNAME = "kept"
 

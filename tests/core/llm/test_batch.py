@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from core.errors import InvalidInputError, LLMBadRequestError
+from core.platform.errors import InvalidInputError, LLMBadRequestError
 from core.llm import GenerationParams, LLMClient
 from core.llm.batch import BatchRequest, run_batch
 from core.llm.retry import NO_RETRIES

@@ -10,13 +10,20 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.config import Settings
-from core.db import open_session
-from core.errors import LLMServerError
+from core.platform.config import Settings
+from core.platform.db import open_session
+from core.platform.errors import LLMServerError
 from core.llm import ChatMessage, GenerationParams, LLMClient
-from core.llm.cache import CacheOrigin, DatabaseStore, RedisStore, ResponseCache, cache_from_settings, cache_key
+from core.llm.cache import (
+    CacheOrigin,
+    DatabaseStore,
+    RedisStore,
+    ResponseCache,
+    cache_from_settings,
+    cache_key,
+)
 from core.llm.retry import NO_RETRIES
-from core.models import CacheEntry
+from core.platform.models import CacheEntry
 from tests.core.llm.helpers import event_stream, provider, sse
 
 EXACT = GenerationParams(temperature=0, max_tokens=8)
@@ -220,7 +227,7 @@ def test_the_database_store_keeps_one_row_per_key_and_purges_expired_ones(engine
         assert [row.key for row in session.exec(select(CacheEntry))] == ["k" * 64]
 
 
-# -- origins: purged with the session or draft they were asked for (core.privacy) ------------
+# -- origins: purged with the session or draft they were asked for (core.access.privacy) ------------
 
 
 def test_entries_are_purged_by_the_session_or_the_draft_they_were_stored_for(store):
@@ -277,7 +284,7 @@ def test_a_cache_hit_is_fast_and_never_calls_upstream(client, upstream):
 
 
 def test_an_unknown_cache_mode_is_refused(client, upstream):
-    from core.errors import InvalidInputError
+    from core.platform.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="cache mode must be one of auto, use, refresh, off"):
         client.generate("Write", EXACT, cache="always")

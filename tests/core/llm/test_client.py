@@ -3,8 +3,8 @@ import json
 import httpx
 import pytest
 
-from core import constants
-from core.errors import InvalidInputError, LLMResponseError
+from core.platform import constants
+from core.platform.errors import InvalidInputError, LLMResponseError
 from core.llm import ChatMessage, GenerationParams, GenerationResult, LLMClient, Usage
 from tests.core.llm.helpers import SECRET_KEY, provider
 

@@ -3,7 +3,7 @@ import logging
 import httpx
 import pytest
 
-from core.errors import (
+from core.platform.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMConnectionError,

@@ -3,7 +3,7 @@ import json
 import httpx
 import pytest
 
-from core.errors import LLMConnectionError, LLMResponseError, LLMTimeoutError
+from core.platform.errors import LLMConnectionError, LLMResponseError, LLMTimeoutError
 from core.llm import CompletionStream, GenerationParams, Usage
 from tests.core.llm.helpers import event_stream, sse
 

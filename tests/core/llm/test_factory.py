@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from core.config import Settings
+from core.platform.config import Settings
 from core.llm import build_client
 from core.llm.cache import DatabaseStore, RedisStore
 from core.llm.ratelimit import LocalWindows, Rate, RedisWindows

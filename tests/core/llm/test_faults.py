@@ -1,7 +1,7 @@
 """Fault injection: a local server misbehaves on purpose, in stream and non-stream mode.
 
 Each test asserts the tries the server saw, the waits the client asked for (a fake sleep: no
-test sleeps through a backoff), the error the user would read, and, through core.generation,
+test sleeps through a backoff), the error the user would read, and, through core.writing.turns,
 that the turn and its draft survive with an honest status.
 """
 
@@ -13,8 +13,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.db import open_session
-from core.errors import (
+from core.platform.db import open_session
+from core.platform.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMConnectionError,
@@ -23,11 +23,11 @@ from core.errors import (
     LLMServerError,
     LLMTimeoutError,
 )
-from core.generation import prepare_turn, run_turn
+from core.writing.turns import prepare_turn, run_turn
 from core.llm import GenerationParams, LLMClient
 from core.llm.retry import RetryPolicy
-from core.models import Draft, Turn
-from core.sessions import create_session
+from core.platform.models import Draft, Turn
+from core.writing.sessions import create_session
 from tests.core.llm.faulty_server import FakeSleep, answer, drop, raw, stall, status, stream
 from tests.core.llm.helpers import provider
 from tests.utils.factories import make_project
@@ -239,7 +239,7 @@ def test_a_login_page_instead_of_a_stream_is_a_clear_error(faulty, client):
         client.stream("x", PARAMS)
 
 
-# -- nothing is lost: one turn through core.generation ----------------------------------------
+# -- nothing is lost: one turn through core.writing.turns ----------------------------------------
 
 
 @pytest.fixture

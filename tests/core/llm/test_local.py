@@ -9,7 +9,7 @@ from threading import Thread
 import httpx
 import pytest
 
-from core.errors import EmbeddedModelError, InvalidInputError
+from core.platform.errors import EmbeddedModelError, InvalidInputError
 from core.llm import GenerationParams, LLMClient, local
 from core.llm.local import embedded_server_once, start_embedded_server
 

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import SecretStr
 
-from core.config import Settings
-from core.errors import InvalidInputError
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError
 from core.llm.providers import build_provider, provider_from_settings, validate_base_url
 
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from core.config import Settings
-from core.errors import InvalidInputError, RateLimitedError
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError, RateLimitedError
 from core.llm import GenerationParams, LLMClient
 from core.llm.batch import BatchRequest, run_batch
 from core.llm.ratelimit import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.config import Settings
-from core.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
+from core.platform.config import Settings
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
 from core.llm.registry import (
     PROFILES,
     add_provider,
@@ -18,8 +18,8 @@ from core.llm.registry import (
     remove_provider,
     update_provider,
 )
-from core.models import AuditEvent, Provider
-from core.secrets import new_master_key
+from core.platform.models import AuditEvent, Provider
+from core.access.secrets import new_master_key
 
 KEY = "sk-registry-test-SECRET-9876543210"
 

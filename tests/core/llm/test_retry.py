@@ -5,7 +5,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.errors import (
+from core.platform.errors import (
     LLMBadRequestError,
     LLMConnectionError,
     LLMResponseError,
@@ -103,7 +103,7 @@ def test_no_retries_leaves_the_message_alone():
 
 
 def test_settings_shape_the_policy(monkeypatch):
-    from core.config import get_settings
+    from core.platform.config import get_settings
 
     monkeypatch.setenv("DRAFTGATE_LLM_MAX_RETRIES", "5")
     monkeypatch.setenv("DRAFTGATE_LLM_RETRY_INITIAL_DELAY_S", "0.1")

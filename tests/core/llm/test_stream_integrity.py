@@ -12,12 +12,12 @@ import json
 import pytest
 from sqlmodel import select
 
-from core.db import open_session
-from core.errors import LLMConnectionError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
+from core.platform.db import open_session
+from core.platform.errors import LLMConnectionError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, RedisStore, ResponseCache, cache_key
 from core.llm.retry import NO_RETRIES, RetryPolicy
-from core.models import CacheEntry
+from core.platform.models import CacheEntry
 from tests.core.llm.faulty_server import FakeClock, FakeSleep, raw, stream, task_state, task_submitted
 from tests.core.llm.helpers import provider
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
+from core.platform.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
 from core.llm import ChatMessage, GenerationParams, LLMClient
 from core.llm.providers import build_provider
 from core.llm.retry import RetryPolicy

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.constants import METRICS
+from core.platform.constants import METRICS
 
 ROOT = Path(__file__).resolve().parents[3]
 

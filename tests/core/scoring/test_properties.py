@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rouge_score.rouge_scorer import RougeScorer
 
-from core.constants import METRIC_MAX
+from core.platform.constants import METRIC_MAX
 from core.scoring import ALL_METRICS, detect_language, score, split_sentences, tokenize
 from core.scoring import rouge
 from core.scoring.diff import matching_spans

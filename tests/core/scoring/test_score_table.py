@@ -14,8 +14,8 @@ import pytest
 from rouge_score.rouge_scorer import RougeScorer
 from sacrebleu.metrics import BLEU, CHRF
 
-from core.constants import METRICS
-from core.errors import InvalidInputError
+from core.platform.constants import METRICS
+from core.platform.errors import InvalidInputError
 from core.scoring import ALL_METRICS, Score, ScoreReport, score
 
 EPS = 1e-9

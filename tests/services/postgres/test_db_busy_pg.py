@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import event, text
 
-from core.db import make_engine, open_session
-from core.errors import DatabaseBusyError
+from core.platform.db import make_engine, open_session
+from core.platform.errors import DatabaseBusyError
 from tests.core.test_db_busy import *  # noqa: F403
 from tests.utils.db_locks import url_of
 

@@ -1,0 +1,137 @@
+"""The routing rule: does a draft pass the gate, or go to a reviewer, and why.
+
+A policy's metrics combine by one of three rules (RULES):
+
+    any_below   flagged when any enabled metric is below its threshold (the default)
+    all_below   flagged only when every enabled metric is below its threshold
+    weighted    flagged when the weighted mean of the scores, each scaled to 0-1 by its
+                metric's maximum, is below `composite_threshold` (0-1); thresholds unused
+
+Whatever the rule: an empty draft, a project without references, a score without tokens
+(None) and a sensitive word (moderation) always send the draft to review.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
+
+ACCEPTED = "accepted"
+NEEDS_REVIEW = "needs_review"
+
+REASON_LABELS = {
+    "low_score": "score below threshold",
+    "no_reference": "project has no reference",
+    "empty": "empty draft",
+    "unscorable": "no comparable tokens",
+    "sensitive_words": "sensitive words",
+}
+# Reasons a new threshold policy cannot take back: the draft stays in review whatever the scores.
+POLICY_INDEPENDENT_REASONS = frozenset({"no_reference", "empty", "sensitive_words"})
+
+ANY_BELOW, ALL_BELOW, WEIGHTED = "any_below", "all_below", "weighted"
+RULES = {
+    ANY_BELOW: "any enabled metric below its threshold",
+    ALL_BELOW: "every enabled metric below its threshold",
+    WEIGHTED: "weighted composite below its threshold",
+}
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    route: str
+    reasons: tuple[str, ...] = ()
+    detail: str = ""
+
+
+def decide_route(
+    *,
+    text: str,
+    scores: Mapping[str, float | None] | None,
+    thresholds: Mapping[str, float | None],
+    rule: str = ANY_BELOW,
+    weights: Mapping[str, float] | None = None,
+    composite_threshold: float | None = None,
+    sensitive_words: Sequence[str] = (),
+) -> RouteDecision:
+    """`scores` is None when the project has no reference; a None value means "no tokens"."""
+    reasons: list[str] = []
+    details: list[str] = []
+    if sensitive_words:
+        reasons.append("sensitive_words")
+        details.append("Sensitive words: " + ", ".join(dict.fromkeys(sensitive_words)))
+    if not text.strip():
+        reasons.insert(0, "empty")
+        details.insert(0, "The draft is empty.")
+    elif scores is None:
+        reasons.insert(0, "no_reference")
+        details.insert(0, "The project has no reference text to score against.")
+    else:
+        score_reasons, score_details = _score_reasons(scores, thresholds, rule, weights or {}, composite_threshold)
+        reasons[:0], details[:0] = score_reasons, score_details
+    if not reasons:
+        return RouteDecision(ACCEPTED)
+    return RouteDecision(NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), "; ".join(details))
+
+
+def _score_reasons(
+    scores: Mapping[str, float | None],
+    thresholds: Mapping[str, float | None],
+    rule: str,
+    weights: Mapping[str, float],
+    composite_threshold: float | None,
+) -> tuple[list[str], list[str]]:
+    if rule == WEIGHTED:
+        used = [m for m in METRICS if weights.get(m, 0) > 0]
+        if composite_threshold is None or not used:
+            return [], []
+        missing = [m for m in used if scores.get(m) is None]
+        if missing:
+            return ["unscorable"], [_no_tokens(missing)]
+        value = composite_score(scores, weights)
+        if value < composite_threshold:
+            parts = ", ".join(f"{METRIC_LABELS[m]}×{weights[m]:g}" for m in used)
+            return ["low_score"], [f"composite {_floor(value, 3):.3f} < {composite_threshold:.3f} ({parts})"]
+        return [], []
+    enabled = [m for m in METRICS if thresholds.get(m) is not None]
+    missing = [m for m in enabled if scores.get(m) is None]
+    below = [m for m in enabled if scores.get(m) is not None and scores[m] < thresholds[m]]
+    reasons: list[str] = []
+    details: list[str] = []
+    if missing:
+        reasons.append("unscorable")
+        details.append(_no_tokens(missing))
+    if below and (rule != ALL_BELOW or len(below) == len(enabled)):
+        reasons.append("low_score")
+        details.extend(
+            f"{METRIC_LABELS[m]} {format_score(m, scores[m])} < {format_score(m, thresholds[m])}" for m in below
+        )
+    return reasons, details
+
+
+def composite_score(scores: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:
+    """The weighted mean of the scores scaled to 0-1; None without weights or with a None score."""
+    used = [m for m in METRICS if weights.get(m, 0) > 0]
+    if not used or any(scores.get(m) is None for m in used):
+        return None
+    total = sum(weights[m] for m in used)
+    return sum(weights[m] * scores[m] / METRIC_MAX[m] for m in used) / total
+
+
+def _no_tokens(metrics: list[str]) -> str:
+    return "; ".join(f"{METRIC_LABELS[m]} has no tokens to compare" for m in metrics)
+
+
+def _floor(value: float, digits: int) -> float:
+    return math.floor(value * 10**digits) / 10**digits
+
+
+def format_score(metric: str, value: float | None) -> str:
+    """Rounded down, so a score just under a threshold never reads as equal to it."""
+    if value is None:
+        return "–"
+    digits = 1 if metric in ("bleu", "chrf") else 3
+    return f"{_floor(value, digits):.{digits}f}"

@@ -1,0 +1,268 @@
+"""Jobs on RQ: with DRAFTGATE_REDIS_URL set, jobs run on `rq worker` processes, not in the app.
+
+    make_runner(engine, settings)  QueueRunner when DRAFTGATE_REDIS_URL is set, else the
+                                   in-process JobRunner (core.jobs.runner): the same submit() either way
+    QueueRunner.submit             writes the Job row ("queued"), then enqueues perform(job_id) on
+                                   the RQ queue "draftgate"; a page polls the row as before
+    perform(job_id)                what a worker runs: core.jobs.runner.run_job with a heartbeat, in the
+                                   worker's own engine and LLM client (built from its settings)
+    start the workers with         rq worker --url "$DRAFTGATE_REDIS_URL" draftgate
+                          or       python -m core worker      (same queue; migrates first)
+
+The Job table stays the truth: status, progress, result and cancellation go through the
+database, so any app replica sees a job any other one started, and cancelling works from any
+of them. Redis only carries "run job N". Objects a job needs that are not data travel as
+`resources` in the app; a worker rebuilds them: a payload naming a provider (payload["provider"])
+gets an LLM client for it, built like the app's (configured, embedded or registered provider;
+a registered one needs the same DRAFTGATE_MASTER_KEY as the app).
+
+Heartbeats: a running job's heartbeat is kept by its worker; a queued one's by the app replicas
+while RQ still holds it. If a worker dies, or Redis loses the queue (it keeps nothing on disk),
+the heartbeat stops and sweep_stale_jobs marks the job failed, as for a stopped app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.job import Job as RQJob
+from rq.job import JobStatus
+from sqlmodel import col, select, update
+
+from core.platform import constants
+from core.platform.config import Settings, get_settings
+from core.platform.db import make_engine, open_session
+from core.platform.errors import DraftgateError, InvalidInputError
+from core.jobs.runner import FAILED, QUEUED, QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
+from core.platform.models import Job, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from core.llm.client import LLMClient
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "draftgate"
+JOB_KIND_MODULES = ("core.writing.variants", "core.gate.rescoring")  # imported by workers so every kind is registered
+JOB_TIMEOUT_S = 3600  # RQ stops a job running longer (its row then goes stale and is swept)
+RESULT_TTL_S = 600  # RQ's own record of a finished job; the Job row keeps the real result
+FAILURE_TTL_S = 24 * 3600
+KEEPALIVE_LIMIT = 1000  # queued jobs whose RQ state one heartbeat checks at most
+_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+class QueueUnavailableError(DraftgateError):
+    """The job queue (Redis) cannot be reached: the job was not started."""
+
+
+def rq_job_id(job_id: int) -> str:
+    return f"draftgate-job-{job_id}"
+
+
+def queue_connection(redis_url: str, *, socket_timeout: float | None = 10) -> redis.Redis:
+    """A Redis client as RQ needs it (bytes, not decoded), quick to give up when Redis is down.
+
+    A worker passes socket_timeout=None: it blocks on the queue for longer than any timeout."""
+    return redis.Redis.from_url(
+        redis_url, socket_connect_timeout=2, socket_timeout=socket_timeout, health_check_interval=30
+    )
+
+
+def register_job_kinds() -> None:
+    for name in JOB_KIND_MODULES:
+        importlib.import_module(name)
+
+
+def make_runner(engine: Engine, settings: Settings) -> JobRunner | QueueRunner:
+    """The job runner the settings ask for: RQ workers with Redis, this process's threads without."""
+    register_job_kinds()
+    if settings.redis_url:
+        return QueueRunner(engine, redis_url=settings.redis_url)
+    return JobRunner(engine, workers=settings.job_workers)
+
+
+class QueueRunner:
+    """Submits jobs to RQ; one per app process (like JobRunner, whose place it takes)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        redis_url: str,
+        queue_name: str = QUEUE_NAME,
+        heartbeat_s: float = constants.JOB_HEARTBEAT_S,
+        stale_after_s: float = constants.JOB_STALE_AFTER_S,
+    ) -> None:
+        self.engine = engine
+        self.stale_after_s = stale_after_s
+        self.connection = queue_connection(redis_url)
+        self.queue = Queue(queue_name, connection=self.connection)
+        self._heartbeat_s = heartbeat_s
+        self._stopping = threading.Event()
+        self._heart = threading.Thread(target=self._beat, name="draftgate-queue-heartbeat", daemon=True)
+        self._heart.start()
+
+    def submit(
+        self, *, kind: str, payload: dict[str, Any], owner_id: int | None,
+        resources: Mapping[str, Any] | None = None,  # noqa: ARG002 - workers build their own
+    ) -> int:
+        if self._stopping.is_set():
+            raise InvalidInputError("The job runner has stopped: restart the app.")
+        job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
+        try:
+            self.queue.enqueue_call(
+                perform, args=(job_id,), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT_S,
+                result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, description=f"draftgate {kind} job {job_id}",
+                at_front=kind in QUICK_KINDS,
+            )
+        except RedisError as err:
+            reason = "The job queue (Redis) could not be reached, so the job was not started: try again shortly."
+            with open_session(self.engine) as session:
+                session.exec(update(Job).where(Job.id == job_id, Job.status == QUEUED)
+                             .values(status=FAILED, error=reason, finished_at=utcnow()))
+                session.commit()
+            raise QueueUnavailableError(reason) from err
+        return job_id
+
+    def shutdown(self, *, wait: bool = True) -> None:  # noqa: ARG002 - the same signature as JobRunner
+        """Stop the heartbeat; queued jobs stay in RQ for the workers."""
+        self._stopping.set()
+
+    def keep_queued_alive(self) -> int:
+        """Refresh the heartbeat of queued jobs that RQ still holds; return how many."""
+        with open_session(self.engine) as session:
+            queued = list(session.exec(
+                select(Job.id).where(Job.status == QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
+            ))
+        if not queued:
+            return 0
+        found = RQJob.fetch_many([rq_job_id(job_id) for job_id in queued], connection=self.connection)
+        alive = [job_id for job_id, rq_job in zip(queued, found)
+                 if rq_job is not None and rq_job.get_status(refresh=False) in _ALIVE]
+        if alive:
+            with open_session(self.engine) as session:
+                session.exec(update(Job).where(col(Job.id).in_(alive), Job.status == QUEUED)
+                             .values(heartbeat_at=utcnow()))
+                session.commit()
+        return len(alive)
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self._heartbeat_s):
+            try:
+                self.keep_queued_alive()
+            except RedisError as err:  # Redis down: queued jobs go stale, as they would in fact
+                logger.warning("job queue heartbeat could not reach Redis: %s", err)
+            except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
+                logger.exception("job queue heartbeat failed")
+            try:
+                sweep_stale(self.engine, stale_after_s=self.stale_after_s)  # and the drafts of dead writers
+            except Exception:
+                logger.exception("sweeping stale jobs failed")
+
+
+# -- the worker side ----------------------------------------------------------------------------
+
+
+class _WorkerState:
+    """What a worker process builds once (per process id: a forked work horse builds its own)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.settings = get_settings()
+        self.engine = make_engine(self.settings.resolved_database_url)
+        self.clients: dict[str, LLMClient] = {}
+        self.lock = threading.Lock()
+        register_job_kinds()
+
+
+_state: _WorkerState | None = None
+_state_lock = threading.Lock()
+
+
+def _worker_state() -> _WorkerState:
+    global _state
+    with _state_lock:
+        if _state is None or _state.pid != os.getpid():
+            _state = _WorkerState()
+        return _state
+
+
+def perform(job_id: int) -> str:
+    """Run Draftgate job `job_id` (RQ calls this in a worker); return its final status."""
+    state = _worker_state()
+    with open_session(state.engine) as session:
+        job = session.get(Job, job_id)
+    if job is None:  # RQ records the failure and the worker logs it: a misconfigured worker shows at once
+        where = state.engine.url.render_as_string(hide_password=True)
+        raise LookupError(f"Job {job_id} is not in the database at {where}: give this worker the app's "
+                          "DRAFTGATE_DATABASE_URL.")
+    resources: dict[str, Any] = {}
+    stop = threading.Event()
+    beat = threading.Thread(target=_keep_running_alive, args=(state.engine, job_id, stop), daemon=True)
+    beat.start()
+    try:
+        if job.status == QUEUED and job.payload.get("provider"):
+            try:
+                resources["client"] = _client_for(state, job.payload["provider"])
+            except DraftgateError as err:  # e.g. a provider removed meanwhile: fail the job, say why
+                _fail_queued(state.engine, job_id, f"The job's provider is not usable: {err}")
+        run_job(state.engine, job_id, resources)
+    finally:
+        stop.set()
+        beat.join()
+    with open_session(state.engine) as session:
+        return session.get(Job, job_id).status
+
+
+def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> None:
+    while not stop.wait(constants.JOB_HEARTBEAT_S):
+        try:
+            with open_session(engine) as session:
+                session.exec(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow()))
+                session.commit()
+        except Exception:  # a missed beat is retried at the next one
+            logger.exception("heartbeat of job %s failed", job_id)
+
+
+def _fail_queued(engine: Engine, job_id: int, reason: str) -> None:
+    with open_session(engine) as session:
+        session.exec(update(Job).where(Job.id == job_id, Job.status == QUEUED)
+                     .values(status=FAILED, error=reason, finished_at=utcnow()))
+        session.commit()
+
+
+def _client_for(state: _WorkerState, provider_name: str) -> LLMClient:
+    """A client for the provider a job names, as the app would build it (cached per process)."""
+    from core.llm.factory import build_client
+    from core.llm.providers import provider_from_settings
+    from core.llm.registry import get_provider
+
+    with state.lock:
+        if provider_name in state.clients:
+            return state.clients[provider_name]
+        settings = state.settings
+        if provider_name == "configured":
+            provider = provider_from_settings(settings)
+            if provider is None:
+                raise InvalidInputError("DRAFTGATE_LLM_BASE_URL is not set on this worker.")
+        elif provider_name == "embedded":
+            from core.llm.local import embedded_server_once
+
+            provider = embedded_server_once(
+                context_tokens=settings.embedded_context_tokens, threads=settings.embedded_threads
+            ).provider
+        else:
+            with open_session(state.engine) as session:
+                provider = get_provider(session=session, settings=settings, name=provider_name)
+        client = build_client(provider, settings=settings, engine=state.engine)
+        state.clients[provider_name] = client
+        return client

@@ -1,0 +1,301 @@
+"""Jobs: long work stored in the database and run off the caller's thread.
+
+    JobRunner.submit     a Job row ("queued"), then run by this process's worker threads
+                         (core.jobs.rq.QueueRunner: the same, run by RQ workers; both call run_job)
+    get_job, list_jobs   what a page polls: status, progress, result, error
+    cancel_job, cancel   a queued job is cancelled at once; a running one sees the flag between steps
+    sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
+                         marked failed with that reason: no job stays "running" forever
+    sweep_stale          that, and the drafts whose writer died (core.writing.sessions): what every
+                         runner does at start and at each heartbeat, so a dead process's work
+                         is found within about a minute by whichever process looks first
+
+A kind is a function registered with `@job_kind("name")` (`quick=True`: a short job a page waits
+on, run on threads of its own, or first in the RQ queue), called as fn(ctx, payload) -> result
+(both plain JSON). It reports progress with ctx.set_total / ctx.advance, and calls
+ctx.check_cancelled() between steps. Objects a job needs that are not data (an LLM client)
+travel in `resources`: kept in memory, never stored, so a job cannot outlive its process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select, update
+
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.platform.models import Job, User, utcnow
+from core.platform.text import storable
+
+logger = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
+STOPPED_BEFORE_START = "The app stopped before this job could start."
+CANCELLED_BEFORE_START = "Cancelled before it started."
+
+JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
+JOB_KINDS: dict[str, JobFunction] = {}
+
+
+QUICK_KINDS: set[str] = set()  # short jobs a page waits on: never queued behind long ones
+# kind -> fn(session, payload, reason): tidies up after a job that will never run to its end
+# (cancelled before it started, or swept: its app stopped), in the same transaction
+AbandonHook = Callable[[Session, dict[str, Any], str], None]
+ABANDON_HOOKS: dict[str, AbandonHook] = {}
+
+
+def job_kind(
+    name: str, *, quick: bool = False, on_abandon: AbandonHook | None = None
+) -> Callable[[JobFunction], JobFunction]:
+    def register(function: JobFunction) -> JobFunction:
+        JOB_KINDS[name] = function
+        if quick:
+            QUICK_KINDS.add(name)
+        if on_abandon is not None:
+            ABANDON_HOOKS[name] = on_abandon
+        return function
+
+    return register
+
+
+class JobCancelled(Exception):
+    """Raised by ctx.check_cancelled() (or a kind) to end a job as cancelled, keeping `result`."""
+
+    def __init__(self, result: dict[str, Any] | None = None) -> None:
+        super().__init__("cancelled")
+        self.result = result or {}
+
+
+class JobContext:
+    def __init__(self, engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
+        self.engine = engine
+        self.job_id = job_id
+        self.resources = resources
+
+    def set_total(self, total: int) -> None:
+        self._update(progress_total=total, heartbeat_at=utcnow())
+
+    def advance(self, steps: int = 1) -> None:
+        self._update(progress_done=Job.progress_done + steps, heartbeat_at=utcnow())
+
+    def cancelled(self) -> bool:
+        with open_session(self.engine) as session:
+            return bool(session.exec(select(Job.cancel_requested).where(Job.id == self.job_id)).one())
+
+    def check_cancelled(self) -> None:
+        if self.cancelled():
+            raise JobCancelled
+
+    def _update(self, **values: Any) -> None:
+        with open_session(self.engine) as session:
+            session.exec(update(Job).where(Job.id == self.job_id).values(**values))
+            session.commit()
+
+
+class JobRunner:
+    """This process's worker threads; one per app process (e.g. a Streamlit cached resource)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workers: int = constants.JOB_WORKERS,
+        quick_workers: int = constants.QUICK_JOB_WORKERS,
+        heartbeat_s: float = constants.JOB_HEARTBEAT_S,
+        stale_after_s: float = constants.JOB_STALE_AFTER_S,
+        draft_stale_after_s: float = constants.DRAFT_STALE_AFTER_S,
+    ) -> None:
+        self.engine = engine
+        self.stale_after_s = stale_after_s
+        self.draft_stale_after_s = draft_stale_after_s
+        self._heartbeat_s = heartbeat_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draftgate-job")
+        self._quick_pool = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="draftgate-quick-job")
+        self._held: set[int] = set()  # queued or running here: their heartbeat is kept up
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        sweep_stale(engine, stale_after_s=stale_after_s, draft_stale_after_s=draft_stale_after_s)
+        self._heart = threading.Thread(target=self._beat, name="draftgate-job-heartbeat", daemon=True)
+        self._heart.start()
+
+    def submit(
+        self, *, kind: str, payload: dict[str, Any], owner_id: int | None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> int:
+        if self._stopping.is_set():
+            raise InvalidInputError("The job runner has stopped: restart the app.")
+        job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
+        with self._lock:
+            self._held.add(job_id)
+        pool = self._quick_pool if kind in QUICK_KINDS else self._pool
+        pool.submit(self._run, job_id, dict(resources or {}))
+        return job_id
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking jobs; queued ones are left to the sweep of the next start."""
+        self._stopping.set()
+        for pool in (self._pool, self._quick_pool):
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _run(self, job_id: int, resources: dict[str, Any]) -> None:
+        try:
+            run_job(self.engine, job_id, resources)
+        finally:
+            with self._lock:
+                self._held.discard(job_id)
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self._heartbeat_s):
+            try:
+                with self._lock:
+                    held = list(self._held)
+                if held:
+                    with open_session(self.engine) as session:
+                        session.exec(update(Job).where(col(Job.id).in_(held)).values(heartbeat_at=utcnow()))
+                        session.commit()
+                sweep_stale(self.engine, stale_after_s=self.stale_after_s,
+                            draft_stale_after_s=self.draft_stale_after_s)
+            except Exception:  # the heartbeat must outlive a locked or briefly unreachable database
+                logger.exception("job heartbeat failed")
+
+
+def run_job(engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
+    """Claim a queued job and run it to its end, here and now (a JobRunner thread or an RQ
+    worker calls this); a job no longer queued (cancelled or swept first) is left alone."""
+    job = _claim(engine, job_id)
+    if job is None:
+        return
+    context = JobContext(engine, job_id, resources)
+    try:
+        result = JOB_KINDS[job.kind](context, dict(job.payload))
+    except JobCancelled as stop:
+        _finish(engine, job_id, CANCELLED, result=stop.result, error="Cancelled.")
+    except DraftgateError as err:
+        _finish(engine, job_id, FAILED, error=str(err))
+    except Exception:  # a bug: logged with its traceback, the job says so honestly
+        logger.exception("job %s (%s) failed", job_id, job.kind)
+        _finish(engine, job_id, FAILED, error="An unexpected error stopped this job; it has been logged.")
+    else:
+        _finish(engine, job_id, SUCCEEDED, result=result)
+
+
+def _claim(engine: Engine, job_id: int) -> Job | None:
+    now = utcnow()
+    with open_session(engine) as session:
+        claimed = session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=RUNNING, started_at=now, heartbeat_at=now)
+        )
+        session.commit()
+        return session.get(Job, job_id) if claimed.rowcount == 1 else None
+
+
+def _finish(engine: Engine, job_id: int, status: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+    with open_session(engine) as session:
+        session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING)
+            .values(status=status, result=result or {}, error=storable(error), finished_at=utcnow())
+        )
+        session.commit()
+
+
+def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: int | None) -> int:
+    """Store a queued job of a registered kind; return its ID."""
+    if kind not in JOB_KINDS:
+        raise InvalidInputError(f"There is no job kind {kind!r}.")
+    with open_session(engine) as session:
+        job = Job(kind=kind, payload=payload, owner_id=owner_id)
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:
+    """Mark failed the unfinished jobs whose heartbeat stopped; return how many."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    swept = 0
+    with open_session(engine) as session:
+        for status, reason in ((RUNNING, STOPPED_WHILE_RUNNING), (QUEUED, STOPPED_BEFORE_START)):
+            stale = list(session.exec(select(Job).where(Job.status == status, col(Job.heartbeat_at) < cutoff)))
+            for job in stale:
+                outcome = session.exec(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == status, col(Job.heartbeat_at) < cutoff)
+                    .values(status=FAILED, error=reason, finished_at=utcnow())
+                )
+                if outcome.rowcount:
+                    swept += 1
+                    _abandon(session, job, reason)
+        session.commit()
+    return swept
+
+
+def sweep_stale(
+    engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S,
+    draft_stale_after_s: float = constants.DRAFT_STALE_AFTER_S,
+) -> None:
+    """Sweep the jobs, then the drafts, whose process stopped (see the module docstring)."""
+    from core.writing.sessions import mark_stale_drafts_interrupted  # core.writing.sessions imports this module
+
+    sweep_stale_jobs(engine, stale_after_s=stale_after_s)
+    with open_session(engine) as session:
+        mark_stale_drafts_interrupted(session=session, stale_after_s=draft_stale_after_s)
+
+
+def _abandon(session: Session, job: Job, reason: str) -> None:
+    hook = ABANDON_HOOKS.get(job.kind)
+    if hook is not None:
+        hook(session, dict(job.payload), reason)
+
+
+def get_job(*, session: Session, job_id: int, user: User) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or not _may_see(user, job):
+        raise NotFoundError("No such job.")
+    return job
+
+
+def list_jobs(*, session: Session, user: User, limit: int = 50) -> list[Job]:
+    query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+    if user.role != "admin":
+        query = query.where(Job.owner_id == user.id)
+    return list(session.exec(query))
+
+
+def cancel_job(*, session: Session, job_id: int, user: User) -> Job:
+    """Cancel a queued job now; ask a running one to stop (it stops between steps)."""
+    return cancel(session=session, job=get_job(session=session, job_id=job_id, user=user))
+
+
+def cancel(*, session: Session, job: Job) -> Job:
+    """cancel_job for a caller that has checked who may cancel `job`."""
+    job_id = job.id
+    if job.status == QUEUED:
+        outcome = session.exec(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=CANCELLED, cancel_requested=True, error=CANCELLED_BEFORE_START, finished_at=utcnow())
+        )
+        if outcome.rowcount:
+            _abandon(session, job, CANCELLED_BEFORE_START)
+    elif job.status == RUNNING:
+        session.exec(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def _may_see(user: User, job: Job) -> bool:
+    return user.role == "admin" or job.owner_id == user.id

@@ -1,0 +1,112 @@
+"""Engine factory: SQLite (WAL, busy timeout) by default, PostgreSQL (psycopg 3) by URL.
+
+    make_engine(url)      sqlite:///path, or postgresql+psycopg://user:password@host:5432/name
+                          (postgres:// and postgresql:// are read as psycopg 3 too); on either, a
+                          statement that meets a busy database (SQLite "database is locked",
+                          PostgreSQL lock or statement timeouts, deadlocks) raises
+                          core.platform.errors.DatabaseBusyError, a message the user can act on: retry
+    create_schema(engine) bring the database to the code's schema: the pending Alembic
+                          migrations (core.platform.migrations), never create_all
+    open_session(engine)  one session per unit of work; objects stay readable after commit
+    chunks(ids)           ids in slices small enough for one `IN (...)` (SQLite's parameter limit)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
+from sqlmodel import Session, create_engine
+
+from core.platform import models  # noqa: F401  (registers the tables)
+from core.platform.errors import DatabaseBusyError
+
+# Per process: Streamlit runs each browser session in a thread, so a replica may hold this many
+# connections (pool + overflow); PostgreSQL's default max_connections of 100 fits three replicas
+# and a few workers. Raise max_connections (or put PgBouncer in front) for more.
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
+PG_CONNECT_TIMEOUT_S = 5
+SQLITE_BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another one's lock
+
+SQLITE_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (an extended code keeps them in its low byte)
+PG_BUSY_STATES = ("55P03", "57014", "40P01")  # lock_not_available, query_canceled (timeouts), deadlock
+
+
+def normalize_url(url: str) -> str:
+    """postgres://... and postgresql://... mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def is_busy(error: BaseException) -> bool:
+    """Did the driver give up waiting for another writer (sqlite3 or psycopg 3)?"""
+    sqlite_code = getattr(error, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in SQLITE_BUSY_CODES
+    return getattr(error, "sqlstate", None) in PG_BUSY_STATES
+
+
+def _busy_is_retryable(context: ExceptionContext) -> None:
+    """A busy database becomes DatabaseBusyError (SQLAlchemy raises it from the driver's error,
+    after its own clean-up); any other error is left as it is."""
+    if is_busy(context.original_exception):
+        raise DatabaseBusyError
+
+
+def make_engine(url: str) -> Engine:
+    engine = _make_engine(normalize_url(url))
+    event.listen(engine, "handle_error", _busy_is_retryable)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        connect_args = {}
+        if make_url(url).get_backend_name() == "postgresql":
+            connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "draftgate"}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
+            connect_args=connect_args,
+        )
+    db_path = url.removeprefix("sqlite:///")
+    if db_path and db_path != ":memory:":
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
+        cursor.close()
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Apply the pending migrations (a new database gets every one; see core.platform.migrations)."""
+    from core.platform.migrations import upgrade  # alembic loads only where a schema is made
+
+    upgrade(engine)
+
+
+def open_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

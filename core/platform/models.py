@@ -1,0 +1,254 @@
+"""SQLModel tables. Times are timezone-aware UTC (see utcnow)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    password_hash: str
+    role: str = Field(max_length=16)  # writer | reviewer | editor | admin
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Project(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Reference(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = ""
+    source: str = "manual"  # manual | import | promoted
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WritingSession(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    public_id: str = Field(index=True, unique=True, max_length=64)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    title: str = Field(max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    provider: str = ""  # a registered provider's name; empty: the default provider
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Turn(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("session_id", "index"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="writingsession.id", index=True)
+    index: int
+    instruction: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = "instruction"  # instruction | continue
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Draft(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turn.id", index=True)
+    variant: int = 0
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # generating -> completed | failed | interrupted
+    status: str = Field(default="generating", index=True)
+    error: str = ""
+    finish_reason: str = ""
+    request_id: str = ""
+    provider: str = ""
+    model: str = ""
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    cache_hit: bool = False
+    # accepted | needs_review; empty until scored and routed
+    route: str = Field(default="", index=True)
+    route_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy_version: int = 0
+    language: str = ""
+    # the job scoring it off the page (core.gate.rescoring); no foreign key: retention purges old jobs
+    score_job_id: Optional[int] = None
+    # the reference with the best ROUGE-L when scored (the review page marks the spans they share);
+    # no foreign key: a deleted reference leaves the review page to find the closest again
+    closest_reference_id: Optional[int] = None
+    # kept fresh by the process writing a "generating" draft; a stale one means its writer died
+    # (core.writing.turns sweeps it to "interrupted")
+    heartbeat_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Score(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    metric: str = Field(max_length=16)
+    value: Optional[float] = None  # None: the text gave no tokens to compare
+    signature: str = ""
+    reference_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ThresholdPolicy(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    version: int
+    thresholds: dict[str, Optional[float]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    author_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    # how the metrics combine (core.gate.rules.RULES): any_below | all_below | weighted
+    rule: str = Field(default="any_below", max_length=16)
+    weights: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=True))
+    composite_threshold: Optional[float] = None  # weighted rule: flag below this share (0-1)
+
+
+class ReviewItem(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason_detail: str = ""
+    # open -> claimed -> approved | rejected
+    state: str = Field(default="open", index=True)
+    claimed_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    claim_expires_at: Optional[datetime] = None
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    decided_at: Optional[datetime] = None
+    decision_reason: str = ""
+    edited_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Comment(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    author_id: int = Field(foreign_key="user.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    actor_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    action: str = Field(index=True, max_length=64)
+    target: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- the API core: cached answers, providers with encrypted keys, background jobs ---------------
+
+
+class CacheEntry(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=64)  # sha256 of what shapes the answer
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    # where the answer came from, so deleting that session or draft purges it (no foreign keys:
+    # the entry may outlive neither, and must never block their deletion)
+    session_id: Optional[int] = Field(default=None, index=True)
+    draft_id: Optional[int] = Field(default=None, index=True)
+
+
+class Provider(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    base_url: str = Field(max_length=500)
+    api_style: str = Field(default="chat", max_length=16)  # chat | completions | task
+    model: str = Field(max_length=200)
+    default_params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    qps_limit: float = 0.0  # requests per second; 0: no limit
+    tpm_limit: int = 0  # estimated tokens per minute; 0: no limit
+    encrypted_key: str = ""  # AES-256-GCM under the master key (core.access.secrets); empty: no key
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(index=True, max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # queued -> running -> succeeded | failed | cancelled (queued -> cancelled | failed too)
+    status: str = Field(default="queued", index=True, max_length=16)
+    progress_done: int = 0
+    progress_total: int = 0
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = ""
+    cancel_requested: bool = False
+    owner_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def progress(self) -> float:
+        """Done so far, from 0.0 to 1.0."""
+        return self.progress_done / self.progress_total if self.progress_total else 0.0
+
+
+# -- security: failed sign-ins (core.access.throttle) -------------------------------------------------
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, counted per user name and per client address for a while."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)  # user | address
+    key: str = Field(index=True, max_length=128)  # the user name (lowercased) or the address
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- presets and moderation (core.writing.presets, core.writing.moderation) ---------------------------------
+# No foreign key to user or draft: who did what is in the audit trail, and deleting a user's
+# data (core.access.privacy) must not be blocked by these tables.
+
+
+class Preset(SQLModel, table=True):
+    """A frequent instruction of a project with its fixed answer (given without calling a model)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "normalized"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    instruction: str = Field(sa_column=Column(Text, nullable=False))
+    normalized: str = Field(max_length=2000)  # core.writing.presets.normalize_instruction(instruction)
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    min_similarity: float = 0.0  # 0: exact (normalised) match only; else fuzzy from this ratio (0-100)
+    enabled: bool = True
+    source: str = Field(default="manual", max_length=16)  # manual | import | draft
+    source_draft_id: Optional[int] = None  # the approved draft it was made from (no foreign key, see above)
+    uses: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SensitiveWord(SQLModel, table=True):
+    """A word or phrase that sends a draft to review and is masked while a draft streams."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    word: str = Field(max_length=200)
+    folded: str = Field(index=True, unique=True, max_length=200)  # core.writing.moderation.fold(word)
+    created_at: datetime = Field(default_factory=utcnow)

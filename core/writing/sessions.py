@@ -1,0 +1,221 @@
+"""Writing sessions and their turns; the sweep of drafts whose writer died.
+
+    mark_stale_drafts_interrupted   a "generating" draft whose heartbeat (kept by the process
+                                    writing it, core.writing.turns.KEEPER; or, where it has none, its
+                                    last update) is older than DRAFT_STALE_AFTER_S becomes
+                                    "interrupted", keeping its text; drafts a queued or running
+                                    job will write are the job's (core.jobs.runner sweeps a dead job and
+                                    abandons them). Run at start and by every job runner's heartbeat.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, update
+from sqlmodel import Session, col, select
+
+from core.platform import audit, constants
+from core.platform.db import chunks
+from core.platform.errors import NotFoundError
+from core.jobs.runner import QUEUED, RUNNING
+from core.llm.types import GenerationParams
+from core.platform.models import (
+    Comment,
+    Draft,
+    Job,
+    Project,
+    Provider,
+    ReviewItem,
+    Score,
+    Turn,
+    User,
+    WritingSession,
+    utcnow,
+)
+from core.access.privacy import forget_copies
+from core.writing.prompts import Exchange
+from core.access.security import require
+from core.platform.text import check_text
+
+STALE_DRAFT_REASON = "The app stopped while this draft was being written."
+MAX_TITLE_LENGTH = 200
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes, as long as the column
+
+
+@dataclass(frozen=True)
+class DraftView:
+    draft: Draft
+    scores: dict[str, Score]
+    review: ReviewItem | None
+
+
+@dataclass(frozen=True)
+class TurnView:
+    turn: Turn
+    drafts: list[DraftView]
+
+
+def create_session(
+    *, session: Session, owner: User, project_id: int, title: str = "", params: GenerationParams | None = None
+) -> WritingSession:
+    require(owner.role, "write")
+    if session.get(Project, project_id) is None:
+        raise NotFoundError("No such project.")
+    title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
+    writing_session = WritingSession(
+        public_id=secrets.token_urlsafe(12),
+        owner_id=owner.id,
+        project_id=project_id,
+        title=title,
+        params=(params or GenerationParams()).validate().to_dict(),
+    )
+    session.add(writing_session)
+    session.commit()
+    return writing_session
+
+
+def list_sessions(*, session: Session, owner: User) -> list[WritingSession]:
+    query = (
+        select(WritingSession)
+        .where(WritingSession.owner_id == owner.id)
+        .order_by(col(WritingSession.updated_at).desc())
+    )
+    return list(session.exec(query))
+
+
+def get_session(*, session: Session, user: User, public_id: str) -> WritingSession:
+    """The session with this public ID, if the user may open it (its owner, editors, admins)."""
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise NotFoundError("No writing session with this ID is open to you.")  # a URL's NUL would fail the query
+    writing_session = session.exec(select(WritingSession).where(WritingSession.public_id == public_id)).first()
+    if writing_session is None or (writing_session.owner_id != user.id and user.role not in ("editor", "admin")):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    return writing_session
+
+
+def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
+    require(user.role, "write")
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    writing_session.title = _clean_title(title)
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.commit()
+    return writing_session
+
+
+def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+    require(user.role, "write")
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    writing_session.params = params.validate().to_dict()
+    session.add(writing_session)
+    session.commit()
+
+
+def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:
+    """Choose the provider of a session's next drafts ("" for the default provider)."""
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    if provider_name and session.exec(select(Provider).where(Provider.name == provider_name)).first() is None:
+        raise NotFoundError(f"No provider named {provider_name!r}.")
+    writing_session.provider = provider_name
+    session.add(writing_session)
+    session.commit()
+
+
+def delete_session(*, session: Session, user: User, public_id: str) -> None:
+    """Delete a session with its turns, drafts, scores, review items and comments, and the copies
+    of its text (cached answers, reviewers' reasons in the audit trail: core.access.privacy.forget_copies)."""
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
+    draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+    forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
+    for table in (Score, Comment, ReviewItem):
+        session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
+    session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))
+    session.exec(delete(Turn).where(Turn.session_id == writing_session.id))
+    session.delete(writing_session)
+    audit.record(session, actor_id=user.id, action="session.delete", target=f"session:{writing_session.public_id}")
+    session.commit()
+
+
+def list_turns(*, session: Session, writing_session: WritingSession) -> list[TurnView]:
+    turns = list(session.exec(select(Turn).where(Turn.session_id == writing_session.id).order_by(col(Turn.index))))
+    if not turns:
+        return []
+    drafts = list(
+        session.exec(
+            select(Draft).where(col(Draft.turn_id).in_([t.id for t in turns])).order_by(col(Draft.variant))
+        )
+    )
+    draft_ids = [d.id for d in drafts]
+    scores: dict[int, dict[str, Score]] = {d: {} for d in draft_ids}
+    for score in session.exec(select(Score).where(col(Score.draft_id).in_(draft_ids))):
+        scores[score.draft_id][score.metric] = score
+    reviews = {r.draft_id: r for r in session.exec(select(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids)))}
+    by_turn: dict[int, list[DraftView]] = {t.id: [] for t in turns}
+    for draft in drafts:
+        by_turn[draft.turn_id].append(DraftView(draft, scores[draft.id], reviews.get(draft.id)))
+    return [TurnView(turn, by_turn[turn.id]) for turn in turns]
+
+
+def history(*, session: Session, writing_session: WritingSession, before: int | None = None) -> list[Exchange]:
+    """The session's turns (those with an index below `before`, if given) as exchanges: each
+    turn's instruction and the text of its answer (`answer_of`)."""
+    exchanges = []
+    for view in list_turns(session=session, writing_session=writing_session):
+        if before is not None and view.turn.index >= before:
+            continue
+        text = answer_of(view)
+        if text.strip():
+            exchanges.append(Exchange(view.turn.instruction, text, view.turn.kind))
+    return exchanges
+
+
+def answer_of(view: TurnView) -> str:
+    """What later turns read as a turn's answer: its newest completed draft (the highest variant,
+    so a regenerated answer replaces the earlier one), else its newest draft with any text (a
+    partial answer); a reviewer's edited text where there is one."""
+    completed = [d for d in view.drafts if d.draft.status == "completed"]
+    candidates = completed or [d for d in view.drafts if d.draft.text.strip()]
+    if not candidates:
+        return ""
+    newest = max(candidates, key=lambda d: d.draft.variant)
+    return newest.review.edited_text if newest.review and newest.review.edited_text else newest.draft.text
+
+
+def mark_stale_drafts_interrupted(
+    *, session: Session, stale_after_s: float = constants.DRAFT_STALE_AFTER_S, now: datetime | None = None
+) -> int:
+    """Drafts left "generating" by a process that died become "interrupted" (see the module
+    docstring), their text kept; returns how many. `now` is for tests."""
+    cutoff = (now or utcnow()) - timedelta(seconds=stale_after_s)
+    stale = and_(
+        Draft.status == "generating",
+        or_(col(Draft.heartbeat_at) < cutoff, and_(col(Draft.heartbeat_at).is_(None), col(Draft.updated_at) < cutoff)),
+    )
+    candidates = set(session.exec(select(Draft.id).where(stale)))
+    swept = 0
+    if candidates:
+        dead = sorted(candidates - _drafts_of_unfinished_jobs(session))
+        for chunk in chunks(dead):
+            result = session.exec(
+                update(Draft).where(col(Draft.id).in_(chunk), stale)
+                .values(status="interrupted", error=STALE_DRAFT_REASON, updated_at=utcnow())
+            )
+            swept += result.rowcount
+    session.commit()
+    return swept
+
+
+def _drafts_of_unfinished_jobs(session: Session) -> set[int]:
+    """The drafts queued or running jobs will write (payload "draft_ids", as core.writing.variants has)."""
+    payloads = session.exec(select(Job.payload).where(col(Job.status).in_((QUEUED, RUNNING))))
+    return {draft_id for payload in payloads for draft_id in payload.get("draft_ids", ())}
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    return check_text(title, what="The session title", max_chars=MAX_TITLE_LENGTH, required=True)

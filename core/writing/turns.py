@@ -1,0 +1,418 @@
+"""One turn end to end: save the turn, stream the draft into the database, score it, route it.
+
+    prepare_turn  -> Turn + Draft("generating", with a heartbeat) committed before the model is
+                     called; an instruction matching one of the project's presets is noted (`preset`)
+    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (a save
+                     that meets a busy database is skipped: the next one catches up);
+                     with a preset: yields the preset's answer and never calls the model
+                     (Draft.provider "preset"); what it yields is masked where a sensitive
+                     word is (core.writing.moderation), the stored text is the original;
+                     on success scores and routes the draft (core.gate.route), or hands that to
+                     `score_later` (a page passes core.gate.rescoring.hand_off_scoring: a job);
+                     on failure keeps the partial text and marks the draft failed (or
+                     interrupted: the page was left) with the reason
+    KEEPER        this process's heartbeat for the drafts it is writing: every DRAFT_HEARTBEAT_S
+                     it refreshes their `heartbeat_at`, so that a sweep (core.writing.sessions) can tell a
+                     draft whose writer died (kill -9, a crash) from one still being written:
+
+        generating --(heartbeat older than DRAFT_STALE_AFTER_S: its writer died)--> interrupted
+
+Whatever the model sent is stored through core.platform.text.storable (the text, and the id, model and
+error it came with): text no database can hold never fails the save, nor the failure path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from core.platform import constants
+from core.writing import moderation, presets
+from core.platform.db import chunks, open_session
+from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
+from core.gate.route import score_and_route
+from core.llm.cache import CacheMode, CacheOrigin
+from core.llm.client import CompletionStream, LLMClient
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.platform.models import Draft, Turn, User, WritingSession, utcnow
+from core.gate.policies import PRESET_PROVIDER
+from core.writing.prompts import (
+    CONTINUE,
+    Exchange,
+    render_chat_messages,
+    render_completion_prompt,
+    trim_history,
+)
+from core.access.security import require
+from core.writing.sessions import get_session, history
+from core.platform.text import check_text, storable
+
+logger = logging.getLogger(__name__)
+
+CONTINUE_INSTRUCTION = "Continue the previous text"
+ScoreLater = Callable[[int], None]  # called with the id of a completed draft to score and route
+MAX_INSTRUCTION_CHARS = 8_000
+LEFT_MID_STREAM = "Generation stopped before the end (the page was left or reloaded)."
+UNEXPECTED_FAILURE = "An unexpected error stopped this draft; it has been logged."
+
+
+class DraftKeeper:
+    """Keeps `heartbeat_at` fresh, every `heartbeat_s`, for the drafts this process is writing.
+
+    One per process (KEEPER); its thread runs only while it holds drafts. A forked process
+    starts with none (an RQ work horse holds its own)."""
+
+    def __init__(self, heartbeat_s: float = constants.DRAFT_HEARTBEAT_S) -> None:
+        self.heartbeat_s = heartbeat_s
+        self._forget_all()
+
+    def _forget_all(self) -> None:
+        self._held: dict[Engine, set[int]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def writing(self, engine: Engine, draft_ids: Iterable[int]) -> Iterator[None]:
+        """Hold the drafts while the block writes them."""
+        ids = set(draft_ids)
+        with self._lock:
+            self._held.setdefault(engine, set()).update(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="draftgate-draft-heartbeat", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                held = self._held[engine]
+                held -= ids
+                if not held:
+                    del self._held[engine]
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.heartbeat_s)
+            with self._lock:
+                if not self._held:
+                    self._thread = None
+                    return
+                held = [(engine, sorted(ids)) for engine, ids in self._held.items()]
+            for engine, draft_ids in held:
+                try:
+                    _beat_drafts(engine, draft_ids)
+                except Exception:  # a busy or briefly unreachable database: the next beat tries again
+                    logger.warning("the heartbeat of drafts %s failed", draft_ids, exc_info=True)
+
+
+KEEPER = DraftKeeper()
+os.register_at_fork(after_in_child=KEEPER._forget_all)
+
+
+def _beat_drafts(engine: Engine, draft_ids: list[int]) -> None:
+    now = utcnow()
+    with open_session(engine) as session:
+        for chunk in chunks(draft_ids):
+            session.exec(update(Draft).where(col(Draft.id).in_(chunk), Draft.status == "generating")
+                         .values(heartbeat_at=now))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    turn_id: int
+    draft_id: int
+    prompt: str | list[ChatMessage]
+    params: GenerationParams
+    provider: ProviderConfig
+    preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
+    session_id: int | None = None  # the writing session's id (a cached answer's origin)
+
+
+def prepare_turn(
+    *,
+    session: Session,
+    user: User,
+    public_id: str,
+    instruction: str,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    kind: str = "instruction",
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    use_presets: bool = True,
+) -> PreparedTurn:
+    """Save the turn and its empty draft. `use_presets=False`: always ask the model."""
+    require(user.role, "write")
+    params.validate()
+    writing_session = get_session(session=session, user=user, public_id=public_id)
+    earlier = history(session=session, writing_session=writing_session)
+    if kind == CONTINUE:
+        if not earlier:
+            raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+        instruction = CONTINUE_INSTRUCTION
+    else:
+        instruction = check_text(instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS, strip=True)
+        if not instruction:
+            raise InvalidInputError("Write an instruction first.")
+    preset = None
+    if use_presets and kind != CONTINUE:
+        preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
+    kept = trim_history(earlier, instruction, budget_tokens)
+    if provider.api_style == "completions":
+        prompt: str | list[ChatMessage] = render_completion_prompt(kept, instruction, kind)
+    else:
+        prompt = render_chat_messages(kept, instruction, kind)
+
+    next_index = session.exec(
+        select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
+    ).one() + 1
+    turn = Turn(session_id=writing_session.id, index=next_index, instruction=instruction, kind=kind)
+    session.add(turn)
+    session.flush()
+    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=params.to_dict(),
+                  heartbeat_at=utcnow())
+    session.add(draft)
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.commit()
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset, session_id=writing_session.id)
+
+
+def stream_draft(
+    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto",
+    score_later: ScoreLater | None = None,
+) -> Iterator[str]:
+    """Yield the draft's text as it arrives, masked where a sensitive word is; the database
+    always holds what has arrived (unmasked). `cache="refresh"` regenerates past a cached answer.
+    Without `score_later` the finished draft is scored and routed here, before the last text."""
+    with open_session(engine) as session:
+        masker = moderation.active_matcher(session=session).masker()
+    route = score_later or (lambda draft_id: _score_now(engine, draft_id))
+    if prepared.preset is not None:
+        yield from _answer_from_preset(engine, prepared, masker, route)
+        return
+    draft_id = prepared.draft_id
+    stream: CompletionStream | None = None
+    try:
+        with KEEPER.writing(engine, [draft_id]):
+            stream = client.stream(prepared.prompt, prepared.params, cache=cache,
+                                   origin=CacheOrigin(prepared.session_id, draft_id))
+            saves = PartialSaves(engine, draft_id)
+            for delta in stream:
+                safe = masker.feed(delta)
+                if safe:
+                    yield safe
+                saves.offer(stream.text)
+            stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
+    except DraftgateError as err:
+        mark_unfinished(engine, draft_id, "failed", str(err), text=_so_far(stream))
+        raise
+    except Exception:
+        logger.exception("writing draft %s failed", draft_id)
+        mark_unfinished(engine, draft_id, "failed", UNEXPECTED_FAILURE, text=_so_far(stream))
+        raise
+    except BaseException:  # GeneratorExit: the page was left or reloaded mid-stream
+        mark_unfinished(engine, draft_id, "interrupted", LEFT_MID_STREAM, text=_so_far(stream))
+        raise
+    finally:
+        if stream is not None:
+            stream.close()
+    if stored:
+        route(draft_id)
+    rest = masker.flush()
+    if rest:
+        yield rest
+
+
+def _so_far(stream: CompletionStream | None) -> str:
+    return stream.text if stream is not None else ""
+
+
+def _answer_from_preset(
+    engine: Engine, prepared: PreparedTurn, masker: moderation.StreamMasker, route: ScoreLater
+) -> Iterator[str]:
+    """Complete the draft with the preset's answer (no model call), then yield it."""
+    started = time.monotonic()
+    preset = prepared.preset
+    with open_session(engine) as session:
+        draft = session.get(Draft, prepared.draft_id)
+        draft.text = preset.answer
+        draft.status = "completed"
+        draft.finish_reason = "preset"
+        draft.provider = PRESET_PROVIDER
+        draft.model = f"preset #{preset.preset_id}"
+        draft.request_id = f"preset:{preset.preset_id}"
+        draft.latency_ms = round((time.monotonic() - started) * 1000)
+        draft.updated_at = utcnow()
+        session.add(draft)
+        presets.record_use(session=session, preset_id=preset.preset_id)
+        session.commit()
+    route(prepared.draft_id)
+    text = masker.feed(preset.answer) + masker.flush()
+    if text:
+        yield text
+
+
+def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto") -> Draft:
+    """The non-streaming caller's way: consume the stream, return the stored draft."""
+    for _ in stream_draft(engine=engine, client=client, prepared=prepared, cache=cache):
+        pass
+    with open_session(engine) as session:
+        return session.get(Draft, prepared.draft_id)
+
+
+def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
+    """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
+    draft.text = storable(result.text)
+    draft.status = "completed"
+    draft.finish_reason = storable(result.finish_reason)
+    draft.request_id = storable(result.id)
+    draft.model = storable(result.model) or draft.model
+    draft.prompt_tokens = result.usage.prompt_tokens
+    draft.completion_tokens = result.usage.completion_tokens
+    draft.latency_ms = round(result.latency_s * 1000)
+    draft.cache_hit = cache_hit
+    draft.updated_at = utcnow()
+
+
+def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool) -> bool:
+    """Store the whole answer; False when the draft was deleted meanwhile (nothing to route)."""
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return False
+        complete_draft(draft, result, cache_hit=cache_hit)
+        session.add(draft)
+        session.commit()
+    return True
+
+
+def _score_now(engine: Engine, draft_id: int) -> None:
+    with open_session(engine) as session:
+        score_and_route(session=session, draft_id=draft_id)
+
+
+class PartialSaves:
+    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat)."""
+
+    def __init__(self, engine: Engine, draft_id: int) -> None:
+        self.engine = engine
+        self.draft_id = draft_id
+        self._last = time.monotonic()
+
+    def offer(self, text: str) -> None:
+        if time.monotonic() - self._last >= constants.PARTIAL_SAVE_INTERVAL_S:
+            save_partial(self.engine, self.draft_id, text)
+            self._last = time.monotonic()
+
+
+def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
+    """Store the text so far of a draft being written; a busy database skips this save (False):
+    the stream goes on and the next save catches up."""
+    now = utcnow()
+    try:
+        with open_session(engine) as session:
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating")
+                         .values(text=storable(text), updated_at=now, heartbeat_at=now))
+            session.commit()
+    except DatabaseBusyError:
+        logger.info("draft %s: the database is busy, its text is saved at the next chance", draft_id)
+        return False
+    return True
+
+
+def mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str, *, text: str | None = None) -> None:
+    """End a draft still "generating" as `status` ("failed" or "interrupted") with the reason,
+    storing `text` (None: keep what was saved). On a busy database it stays "generating" until
+    the sweep (core.writing.sessions) marks it interrupted: this never raises DatabaseBusyError."""
+    values = {"status": status, "error": storable(reason), "updated_at": utcnow()}
+    if text is not None:
+        values["text"] = storable(text)
+    try:
+        with open_session(engine) as session:
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating").values(**values))
+            session.commit()
+    except DatabaseBusyError:
+        logger.warning("draft %s could not be marked %s: the database is busy", draft_id, status)
+
+
+# -- regenerating a turn: one more variant of it ----------------------------------------------
+
+
+def render_prompt(
+    earlier: list[Exchange], instruction: str, kind: str, provider: ProviderConfig, budget_tokens: int
+) -> str | list[ChatMessage]:
+    """What the provider reads for `instruction` after the `earlier` exchanges that fit the budget."""
+    kept = trim_history(earlier, instruction, budget_tokens)
+    if provider.api_style == "completions":
+        return render_completion_prompt(kept, instruction, kind)
+    return render_chat_messages(kept, instruction, kind)
+
+
+def prepare_regeneration(
+    *,
+    session: Session,
+    user: User,
+    turn_id: int,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+) -> PreparedTurn:
+    """Save a new, empty draft of an earlier turn as its next variant: the same instruction, in
+    the context that turn had (the turns before it), always asked of the model."""
+    require(user.role, "write")
+    params.validate()
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        raise NotFoundError("No such turn.")
+    writing_session = session.get(WritingSession, turn.session_id)
+    get_session(session=session, user=user, public_id=writing_session.public_id)  # may this user write here?
+    earlier = history(session=session, writing_session=writing_session, before=turn.index)
+    if turn.kind == CONTINUE and not earlier:
+        raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+    prompt = render_prompt(earlier, turn.instruction, turn.kind, provider, budget_tokens)
+    draft = Draft(turn_id=turn.id, variant=_next_variant(session, writing_session, turn.id), provider=provider.name,
+                  model=provider.model, params=params.to_dict(), heartbeat_at=utcnow())
+    session.add(draft)
+    session.commit()
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, session_id=writing_session.id)
+
+
+def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:
+    """The turn's next variant number. The session's row is written first, which holds it
+    (PostgreSQL) or the database's write lock (SQLite) until the commit: two regenerations of
+    one turn, in any processes, never take the same number."""
+    session.commit()  # end the reads: the write below begins the transaction that takes the number
+    writing_session.updated_at = utcnow()
+    session.add(writing_session)
+    session.flush()
+    highest = session.exec(select(func.max(Draft.variant)).where(Draft.turn_id == turn_id)).one()
+    return 0 if highest is None else highest + 1
+
+
+def regenerate(
+    *,
+    engine: Engine,
+    client: LLMClient,
+    user: User,
+    turn_id: int,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    score_later: ScoreLater | None = None,
+) -> Iterator[str]:
+    """"Regenerate": a new variant of the turn (prepare_regeneration), streamed like a turn past
+    any cached answer (cache "refresh"). The draft is saved before this returns, so a refusal is
+    raised here, with nothing saved; iterate the result to stream the text."""
+    with open_session(engine) as session:
+        prepared = prepare_regeneration(session=session, user=user, turn_id=turn_id, params=params,
+                                        provider=provider, budget_tokens=budget_tokens)
+    return stream_draft(engine=engine, client=client, prepared=prepared, cache="refresh", score_later=score_later)

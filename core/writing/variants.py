@@ -1,0 +1,186 @@
+"""Variants: N drafts of one turn written together by a job, each scored and routed on its own.
+
+    start_variants  the turn and its N drafts (variant 0..N-1, "generating") are committed, then a
+                    "variants" job generates them as one batch and returns at once with the job id
+    run_variants    the job: the answers stream in, each draft's text saved as it arrives (its
+                    heartbeat kept by core.writing.turns.KEEPER); each draft is scored and routed as
+                    soon as its answer is whole; a failed request fails only its own draft
+    cancelling      the job ends "cancelled": the drafts not started are never requested, the
+                    ones being written stop at once (their streams closed), all "interrupted"
+                    with what had arrived; a job cancelled before it started or swept because
+                    its app stopped leaves its drafts "interrupted" too (core.jobs.runner on_abandon)
+
+While the job is queued or running its drafts are its own: the stale-draft sweep
+(core.writing.sessions) leaves them to the job's heartbeat.
+
+Variants always ask the model (a preset answer has no variants). With a fixed seed, variant i
+uses seed + i (distinct, and each reproducible); without one the variants differ by sampling
+alone (at temperature 0 they would all be the same text).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError, InvalidInputError, LLMError
+from core.gate.route import score_and_route
+from core.writing.turns import KEEPER, PartialSaves, complete_draft, mark_unfinished, prepare_turn
+from core.jobs.runner import JobCancelled, JobContext, JobRunner, job_kind
+from core.llm.batch import BatchOutcome, BatchRequest, run_batch
+from core.llm.cache import CacheOrigin
+from core.llm.client import LLMClient, Prompt
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.platform.models import Draft, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+VARIANTS = "variants"
+CANCELLED_REASON = "The job was cancelled before this variant was written."
+CANCELLED_WHILE_WRITING = "The job was cancelled while this variant was being written."
+
+
+@dataclass(frozen=True)
+class VariantsStarted:
+    job_id: int
+    turn_id: int
+    draft_ids: list[int]
+
+
+def start_variants(
+    *,
+    runner: JobRunner,
+    session: Session,
+    user: User,
+    public_id: str,
+    instruction: str,
+    params: GenerationParams,
+    provider: ProviderConfig,
+    client: LLMClient,
+    count: int,
+    kind: str = "instruction",
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    concurrency: int = constants.MAX_BATCH_CONCURRENCY,
+) -> VariantsStarted:
+    """Save the turn with `count` drafts and start the job writing them (`client` talks to `provider`)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
+        raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
+    prepared = prepare_turn(
+        session=session, user=user, public_id=public_id, instruction=instruction, params=params,
+        provider=provider, kind=kind, budget_tokens=budget_tokens, use_presets=False,
+    )
+    drafts = [session.get(Draft, prepared.draft_id)]
+    for variant in range(1, count):
+        drafts.append(
+            Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
+                  params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
+        )
+        session.add(drafts[-1])
+    session.commit()
+    draft_ids = [draft.id for draft in drafts]
+    payload = {
+        "turn_id": prepared.turn_id,
+        "session_id": prepared.session_id,
+        "draft_ids": draft_ids,
+        "prompt": _prompt_to_json(prepared.prompt),
+        "params": params.to_dict(),
+        "provider": provider.name,
+        "model": provider.model,
+        "concurrency": min(concurrency, count),
+    }
+    try:
+        job_id = runner.submit(kind=VARIANTS, payload=payload, owner_id=user.id, resources={"client": client})
+    except Exception as err:
+        for draft_id in draft_ids:
+            mark_unfinished(runner.engine, draft_id, "failed", f"The variants could not be started: {err}")
+        raise
+    return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
+
+
+def variant_params(params: GenerationParams, variant: int) -> GenerationParams:
+    return params if params.seed is None else params.with_changes(seed=params.seed + variant)
+
+
+def _abandon_drafts(session: Session, payload: dict[str, Any], reason: str) -> None:
+    """The job will never write them: its drafts still "generating" are marked interrupted."""
+    waiting = session.exec(
+        select(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == "generating")
+    )
+    for draft in waiting:
+        draft.status, draft.error, draft.updated_at = "interrupted", f"The variants job did not finish: {reason}", utcnow()
+        session.add(draft)
+
+
+@job_kind(VARIANTS, on_abandon=_abandon_drafts)
+def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    client: LLMClient = ctx.resources["client"]
+    draft_ids: list[int] = payload["draft_ids"]
+    prompt = _prompt_from_json(payload["prompt"])
+    params = GenerationParams.from_dict(payload["params"])
+    requests = [BatchRequest(prompt, variant_params(params, variant), origin=CacheOrigin(payload.get("session_id"), draft_id))
+                for variant, draft_id in enumerate(draft_ids)]
+    ctx.set_total(len(requests))
+    saves = [PartialSaves(ctx.engine, draft_id) for draft_id in draft_ids]
+
+    def save(outcome: BatchOutcome) -> None:
+        draft_id = draft_ids[outcome.index]
+        if outcome.result is not None:
+            _complete(ctx.engine, draft_id, outcome.result)
+        elif outcome.cancelled:
+            reason = CANCELLED_WHILE_WRITING if outcome.in_flight else CANCELLED_REASON
+            mark_unfinished(ctx.engine, draft_id, "interrupted", reason,
+                            text=outcome.partial_text if outcome.in_flight else None)
+        else:
+            mark_unfinished(ctx.engine, draft_id, "failed", str(outcome.error),
+                            text=getattr(outcome.error, "partial_text", "") or None)
+        ctx.advance()
+
+    with KEEPER.writing(ctx.engine, draft_ids):
+        outcomes = run_batch(
+            client, requests, concurrency=payload.get("concurrency", constants.MAX_BATCH_CONCURRENCY),
+            should_stop=ctx.cancelled, on_outcome=save, stream=True,
+            on_text=lambda index, text: saves[index].offer(text),
+        )
+    written = [draft_ids[o.index] for o in outcomes if o.ok]
+    result = {"turn_id": payload["turn_id"], "draft_ids": draft_ids, "written": len(written),
+              "failed": sum(1 for o in outcomes if o.error is not None)}
+    if any(o.cancelled for o in outcomes):
+        raise JobCancelled(result)
+    if not written:
+        first_error = next(o.error for o in outcomes if o.error is not None)
+        raise LLMError(f"None of the {len(draft_ids)} variants could be written: {first_error}")
+    return result
+
+
+def _complete(engine: Engine, draft_id: int, result: GenerationResult) -> None:
+    """Store a whole answer, then score and route it (a scoring that fails leaves the draft
+    unrouted: the Write page offers to score it again)."""
+    with open_session(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:  # deleted meanwhile (its writer's data was deleted): nothing to save
+            return
+        complete_draft(draft, result)
+        session.add(draft)
+        session.commit()
+        try:
+            score_and_route(session=session, draft_id=draft_id)
+        except DraftgateError as err:
+            logger.warning("variant draft %s was written but not scored: %s", draft_id, err)
+
+
+def _prompt_to_json(prompt: Prompt) -> str | list[dict[str, str]]:
+    if isinstance(prompt, str):
+        return prompt
+    return [{"role": message.role, "content": message.content} for message in prompt]
+
+
+def _prompt_from_json(data: str | list[dict[str, str]]) -> Prompt:
+    if isinstance(data, str):
+        return data
+    return [ChatMessage(role=item["role"], content=item["content"]) for item in data]
