@@ -7,9 +7,10 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from core.platform import constants
-from core.gate import route as gate
+from core.gate import scores as gate_scores
 from core.platform.db import open_session
-from core.gate.route import project_references, rescore_draft, score_and_route
+from core.gate.route import rescore_draft, score_and_route
+from core.gate.scores import project_references
 from core.platform.models import Draft, Reference, Score
 from tests.utils.db_locks import impatient_engine
 from tests.utils.factories import make_finished_draft, make_project
@@ -28,7 +29,7 @@ def writing_while_scoring(monkeypatch, impatient, draft_id: int) -> list[str]:
     """While the gate computes, another writer (waiting at most 100 ms for a lock) updates the
     draft and its scores; returns what it managed (or the error it met)."""
     done: list[str] = []
-    real_score = gate.score
+    real_score = gate_scores.score
 
     def score_meanwhile(candidate, references, **options):
         try:
@@ -40,7 +41,7 @@ def writing_while_scoring(monkeypatch, impatient, draft_id: int) -> list[str]:
             done.append(f"{type(err).__name__}: {err}")
         return real_score(candidate, references, **options)
 
-    monkeypatch.setattr(gate, "score", score_meanwhile)
+    monkeypatch.setattr(gate_scores, "score", score_meanwhile)
     return done
 
 
@@ -73,13 +74,13 @@ def test_scoring_reads_at_most_max_scored_chars_of_each_text(engine, db, writer,
     db.commit()
     draft = make_finished_draft(db, writer, project, "A fox. " * 10_000, routed=False)
     seen: list[tuple[int, list[int]]] = []
-    real_score = gate.score
+    real_score = gate_scores.score
 
     def measured(candidate, references, **options):
         seen.append((len(candidate), [len(r) for r in references]))
         return real_score(candidate, references, **options)
 
-    monkeypatch.setattr(gate, "score", measured)
+    monkeypatch.setattr(gate_scores, "score", measured)
     with open_session(engine) as session:
         routed = score_and_route(session=session, draft_id=draft.id)
     limit = constants.MAX_SCORED_CHARS

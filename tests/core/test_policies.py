@@ -4,7 +4,8 @@ from sqlmodel import select
 from core.platform.constants import DEFAULT_THRESHOLDS
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent
-from core.gate.policies import current_policy, policy_history, preview_policy, save_policy
+from core.gate.policies import current_policy, policy_history, save_policy
+from core.gate.route import preview_policy
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -49,8 +50,10 @@ from datetime import timedelta  # noqa: E402
 from core.platform.db import open_session  # noqa: E402
 from core.platform.errors import ConflictError, PermissionDeniedError  # noqa: E402
 from core.platform.models import Draft, ReviewItem, utcnow  # noqa: E402
-from core.gate.policies import PolicySpec, apply_policy, preview_queue_change, validate_spec  # noqa: E402
-from core.review.queue import claim, list_queue  # noqa: E402
+from core.gate.policies import PolicySpec, validate_spec  # noqa: E402
+from core.gate.route import apply_policy, preview_queue_change  # noqa: E402
+from core.review.claims import claim  # noqa: E402
+from core.review.queue import list_queue  # noqa: E402
 from tests.utils.factories import make_user  # noqa: E402
 
 
