@@ -6,10 +6,16 @@ the same draft.
                                    | a new policy or new scores may withdraw it (core.gate.route)
                                    +--decide--> approved | rejected (core.review.decisions)
 
-`claimable` is the one definition of "an item a reviewer may take" (open, or claimed with its
-lease ended, or held by this reviewer): claims, claim next, the queue's "claimed by", the
-gate's withdrawals and its policy previews all use it. Every change is a compare-and-set on
-the row, so of two reviewers acting at once exactly one succeeds.
+Two SQL predicates say it once for everyone:
+
+    claimable(now, reviewer)   an item a reviewer may take: open, or claimed with its lease
+                               ended, or held by this reviewer (claims, claim next, the queue's
+                               "claimed by", the gate's withdrawals and policy previews)
+    held_by(user)              an item this user has claimed (release, a decision, the claims
+                               of a deleted account: core.access.privacy)
+
+Every change is a compare-and-set on the row, so of two reviewers acting at once exactly one
+succeeds.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from core.platform.errors import ConflictError, InvalidInputError
 from core.platform.models import Draft, Reference, ReviewItem, Turn, User, utcnow
 from core.platform.states import ReviewState
 from core.platform.text import check_text
+from core.review.claims import held_by
 from core.review.items import VERDICTS, closed_message, get_item
 from core.writing.projects import add_reference, clean_reference_text
 
@@ -49,12 +50,7 @@ def decide(
         check_text(edited_text, what="The edited text", max_chars=constants.EDITED_TEXT_MAX_CHARS, required=True)
     result = session.exec(
         update(ReviewItem)
-        .where(
-            col(ReviewItem.id) == item_id,
-            ReviewItem.state == ReviewState.CLAIMED,
-            ReviewItem.claimed_by_id == reviewer.id,
-            ReviewItem.version == expected_version,
-        )
+        .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), ReviewItem.version == expected_version)
         .values(
             state=ReviewState(verdict),
             decided_by_id=reviewer.id,

@@ -86,3 +86,88 @@ def test_scoring_reads_at_most_max_scored_chars_of_each_text(engine, db, writer,
     limit = constants.MAX_SCORED_CHARS
     assert seen == [(limit, [limit, len(REFERENCE)])]
     assert routed.route and routed.text == "A fox. " * 10_000  # the stored text is whole
+
+
+# -- one owner: only core/gate/route.py routes drafts and moves them in or out of the queue --------
+
+import ast  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTE_OWNER = "core/gate/route.py"
+CLAIMS_OWNER = "core/review/claims.py"
+
+
+def _app_sources() -> dict[str, ast.Module]:
+    """Every module of the app (core without its migrations, ui, pages, the entry points), parsed."""
+    files = [*ROOT.glob("core/**/*.py"), *ROOT.glob("ui/**/*.py"), *ROOT.glob("pages/**/*.py"),
+             ROOT / "app.py", ROOT / "server.py"]
+    return {str(path.relative_to(ROOT)): ast.parse(path.read_text(encoding="utf-8"))
+            for path in files if path.exists() and "migrations" not in path.parts}
+
+
+def _targets(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Assign):
+        found = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        found = [node.target]
+    else:
+        return []
+    flat = []
+    while found:
+        target = found.pop()
+        found.extend(target.elts) if isinstance(target, ast.Tuple | ast.List) else flat.append(target)
+    return flat
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _is_accepted_state(value: ast.AST) -> bool:
+    return (isinstance(value, ast.Attribute) and value.attr == "ACCEPTED"
+            and isinstance(value.value, ast.Name) and value.value.id == "ReviewState") or (
+        isinstance(value, ast.Constant) and value.value == "accepted")
+
+
+def _routing_writes(tree: ast.Module) -> list[str]:
+    """Where a module writes Draft.route, creates a review item or lets an item leave the queue."""
+    writes = []
+    for node in ast.walk(tree):
+        for target in _targets(node):
+            if isinstance(target, ast.Attribute) and target.attr == "route":
+                writes.append(f"line {node.lineno}: assigns .route")
+            if isinstance(target, ast.Attribute) and target.attr == "state" and _is_accepted_state(node.value):
+                writes.append(f"line {node.lineno}: sets a review item accepted")
+        if isinstance(node, ast.Call):
+            if _called(node) == "setattr" and any(isinstance(a, ast.Constant) and a.value == "route" for a in node.args):
+                writes.append(f"line {node.lineno}: setattr route")
+            if _called(node) == "ReviewItem":
+                writes.append(f"line {node.lineno}: creates a ReviewItem")
+            for keyword in node.keywords:
+                if keyword.arg == "route":
+                    writes.append(f"line {node.lineno}: route=")
+                if keyword.arg == "state" and _is_accepted_state(keyword.value):
+                    writes.append(f"line {node.lineno}: state=accepted")
+    return writes
+
+
+def test_only_the_route_module_writes_draft_routes_and_queue_membership():
+    sources = _app_sources()
+    assert ROUTE_OWNER in sources and _routing_writes(sources[ROUTE_OWNER])  # the scan sees the real writes
+    elsewhere = {name: writes for name, tree in sources.items() if name != ROUTE_OWNER
+                 if (writes := _routing_writes(tree))}
+    assert elsewhere == {}
+
+
+def test_a_lease_is_compared_only_in_the_claimable_predicate():
+    """"May a reviewer take this item" is written once (core.review.claims.claimable)."""
+    def compares_lease(tree: ast.Module) -> list[int]:
+        return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Compare)
+                and any(isinstance(part, ast.Attribute) and part.attr == "claim_expires_at" for part in ast.walk(node))]
+
+    sources = _app_sources()
+    assert compares_lease(sources[CLAIMS_OWNER])
+    assert {name: lines for name, tree in sources.items() if name != CLAIMS_OWNER
+            if (lines := compares_lease(tree))} == {}
