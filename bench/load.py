@@ -174,7 +174,10 @@ def _reviewer(engine, user_id, deadline, report, lock) -> None:
     from core.platform.db import open_session
     from core.platform.errors import DraftgateError
     from core.platform.models import User
-    from core.review.queue import claim_next, decide, list_queue, review_context
+    from core.review.claims import claim_next
+    from core.review.context import review_context
+    from core.review.decisions import decide
+    from core.review.queue import list_queue
 
     rng = random.Random(-user_id)
     with open_session(engine) as db:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.platform.db import open_session
 from core.writing.moderation import active_matcher, add_words, delete_words, import_words, list_words
-from core.review.queue import mark_segments
+from core.review.context import mark_segments
 from core.platform.wording import count
 from ui import auth, resources
 from ui.actions import run_action

@@ -7,8 +7,9 @@ from core.platform.constants import METRIC_LABELS, METRICS
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.gate.evidence import labeled_drafts
-from core.gate.policies import current_policy, policy_history, preview_policy
-from core.gate.rules import RULES
+from core.gate.policies import current_policy, policy_history
+from core.gate.route import preview_policy
+from core.gate.rules import ANY_BELOW, RULES
 from core.platform.wording import count
 from ui import auth, resources
 from ui.components import choose_project
@@ -27,7 +28,7 @@ with open_session(engine) as db:
     rows = labeled_drafts(session=db, project_id=project_id)
     history = policy_history(session=db, project_id=project_id)
 st.caption(f"Policy in force: version {policy.version}" + (" (defaults)" if policy.version == 0 else "")
-           + f" · {RULES.get(policy.rule or 'any_below')}")
+           + f" · {RULES.get(policy.rule or ANY_BELOW)}")
 
 spec = policy_form(project_id, policy)
 try:

@@ -8,7 +8,7 @@ from core.writing.turns import CONTINUE_INSTRUCTION
 from core.writing.prompts import CONTINUE
 from core.writing.moderation import active_matcher
 from core.gate.rescoring import unscored
-from core.review.queue import comments_for_drafts
+from core.review.comments import comments_for_drafts
 from core.writing.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel

@@ -11,6 +11,7 @@ import streamlit as st
 from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
+from core.platform.states import DraftStatus, ReviewState, Route
 from core.writing.moderation import Matcher
 from core.gate.policies import PRESET_PROVIDER
 from core.writing.projects import list_projects
@@ -20,10 +21,11 @@ from ui import resources
 from ui.safe import md
 
 STATUS_LABELS = {
-    "generating": "⏳ being written",
-    "completed": "",
-    "failed": "⚠️ failed",
-    "interrupted": "⚠️ interrupted",
+    DraftStatus.GENERATING: "⏳ being written",
+    DraftStatus.COMPLETED: "",
+    DraftStatus.FAILED: "⚠️ failed",
+    DraftStatus.INTERRUPTED: "⚠️ interrupted",
+    DraftStatus.STOPPED: "⏹️ stopped",
 }
 MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
 SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
@@ -54,15 +56,15 @@ def reasons_text(reasons: Iterable[str]) -> str:
 
 
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
-    if draft.status != "completed":
+    if draft.status != DraftStatus.COMPLETED:
         return f"{STATUS_LABELS[draft.status]}: {md(draft.error)}" if draft.error else STATUS_LABELS[draft.status]
     if review is None:
-        return "✅ accepted" if draft.route == "accepted" else ""
-    if review.state == "approved":
+        return "✅ accepted" if draft.route == Route.ACCEPTED else ""
+    if review.state == ReviewState.APPROVED:
         return f"✅ approved by a reviewer{' (edited)' if review.edited_text else ''}"
-    if review.state == "rejected":
+    if review.state == ReviewState.REJECTED:
         return f"❌ rejected by a reviewer: {md(review.decision_reason)}"
-    if review.state == "accepted":
+    if review.state == ReviewState.ACCEPTED:
         return f"✅ {md(review.decision_reason) if review.decision_reason else 'accepted by a new policy'}"
     return f"🔎 in review ({reasons_text(review.reasons)}): {md(review.reason_detail)}"
 
@@ -106,7 +108,7 @@ def show_draft(
         with st.expander("Original draft"):
             st.text(draft.text)
     elif draft.text:
-        approved = review is not None and review.state == "approved"
+        approved = review is not None and review.state == ReviewState.APPROVED
         st.text(draft.text if matcher is None or approved else matcher.mask(draft.text))
     else:
         st.caption("(no text)")
@@ -116,8 +118,8 @@ def show_draft(
     elif unscored:
         st.warning(f"Not scored yet. {md(unscored)}")
     elif route:
-        st.markdown(route) if draft.status == "completed" else st.warning(route)
-    if draft.status == "completed":
+        st.markdown(route) if draft.status == DraftStatus.COMPLETED else st.warning(route)
+    if draft.status == DraftStatus.COMPLETED:
         line = meta_line(draft) if unscored is not None else f"{score_line(scores, draft.language)}  \n{meta_line(draft)}"
         st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:

@@ -6,13 +6,12 @@ import streamlit as st
 
 from core.platform.db import open_session
 from core.platform.models import Job, User
-from core.gate.rescoring import cancel_rescore, latest_rescore, stale_drafts, start_rescore
+from core.platform.states import JobStatus
+from core.gate.rescoring import UNDER_WAY, cancel_rescore, latest_rescore, stale_drafts, start_rescore
 from core.platform.wording import count, plural
 from ui import resources
 from ui.actions import run_action
 from ui.safe import md
-
-UNDER_WAY = ("queued", "running")
 
 
 def rescore_panel(user: User, project_id: int) -> None:
@@ -58,9 +57,9 @@ def _outcome(job: Job) -> None:
         f"{count(result['references'], 'reference')}: "
         f"{result['left_queue']} left the review queue, {result['joined_queue']} joined it."
     ) if result else ""
-    if job.status == "succeeded":
+    if job.status == JobStatus.SUCCEEDED:
         st.success(f"Last re-scoring ({when}): {summary}")
-    elif job.status == "cancelled":
+    elif job.status == JobStatus.CANCELLED:
         st.warning(f"Re-scoring was cancelled ({when}). {summary}".strip())
     else:
         st.error(f"Re-scoring {job.status} ({when}): {md(job.error)}")

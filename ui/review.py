@@ -10,21 +10,14 @@ from sqlalchemy.engine import Engine
 from core.platform.constants import METRIC_LABELS, METRICS
 from core.platform.db import open_session
 from core.platform.models import User, utcnow
+from core.platform.states import ReviewState
 from core.writing.presets import preset_from_review
-from core.review.queue import (
-    QUEUE_SORTS,
-    ReviewContext,
-    add_comment,
-    claim,
-    claim_next,
-    decide,
-    list_queue,
-    mark_segments,
-    promote_to_reference,
-    reason_counts,
-    release,
-    reviewer_history,
-)
+from core.review.claims import claim, claim_next, release
+from core.review.comments import add_comment
+from core.review.context import ReviewContext, mark_segments
+from core.review.decisions import decide, promote_to_reference
+from core.review.items import VERDICTS
+from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
 from core.gate.rules import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
 from core.access.security import may
@@ -99,10 +92,10 @@ def history_panel(engine: Engine, user: User) -> None:
 def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str, lease_minutes: int) -> None:
     item = context.item
     st.subheader(f"Draft #{item.id} · {md(project_name)}")
-    mine = item.state == "claimed" and item.claimed_by_id == user.id
-    if item.state in ("approved", "rejected"):
+    mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
+    if item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
-    elif item.state == "accepted":
+    elif item.state == ReviewState.ACCEPTED:
         st.success(f"Left the queue: {md(item.decision_reason)}.")
     elif not mine:
         st.warning("You no longer hold this draft (its claim ended or someone else took it). Open it again from the queue.")
@@ -128,7 +121,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         _revisions(context)
     if mine:
         _decision_form(engine, user, context)
-    elif item.state == "approved":
+    elif item.state == ReviewState.APPROVED:
         _promotion(engine, user, item.id)
     _comments(engine, user, context)
 
@@ -184,7 +177,7 @@ def _decision_form(engine: Engine, user: User, context: ReviewContext) -> None:
         edited = st.text_area("Edited text (for edit then approve)", value=context.draft.text, height=150)
         if st.form_submit_button("Submit decision", type="primary"):
             done = run_action(
-                decide, item_id=item.id, reviewer=user, verdict="rejected" if verdict == "reject" else "approved",
+                decide, item_id=item.id, reviewer=user, verdict=ReviewState.REJECTED if verdict == "reject" else ReviewState.APPROVED,
                 reason=reason_text, edited_text=edited if verdict == "edit then approve" else None,
                 expected_version=item.version,
             )

@@ -12,6 +12,7 @@ from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.gate.evidence import (
+    Label,
     LabeledDraft,
     candidates,
     metric_values,
@@ -22,14 +23,16 @@ from core.gate.evidence import (
     threshold_stats,
 )
 from core.platform.models import ThresholdPolicy, User
-from core.gate.policies import PolicySpec, apply_policy, preview_queue_change
+from core.gate.policies import PolicySpec
+from core.gate.route import apply_policy, preview_queue_change
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
 from core.platform.wording import count, plural
 from ui.components import percent
 from ui.safe import md
 
 PENDING_KEY, FLASH_KEY = "thresholds.pending", "thresholds.flash"
-LABEL_NAMES = {"approved": "approved", "edited": "approved after edit", "rejected": "rejected", None: "not reviewed"}
+LABEL_NAMES = {Label.APPROVED: "approved", Label.EDITED: "approved after edit", Label.REJECTED: "rejected",
+               None: "not reviewed"}
 
 
 def _key(project_id: int, metric: str, part: str) -> str:

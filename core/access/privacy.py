@@ -79,7 +79,9 @@ from core.platform.models import (
 )
 from core.access.security import require_actor, verify_password
 from core.access.throttle import USER, user_key
+from core.platform.states import JobStatus, Role
 from core.platform.wording import count
+from core.review.claims import held_by, release_all
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -179,8 +181,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: int | None) ->
         "review_claims": [
             {"review_id": r.id, "draft_id": r.draft_id, "claim_expires_at": _time(r.claim_expires_at)}
             for r in session.exec(
-                select(ReviewItem).where(ReviewItem.claimed_by_id == user.id, ReviewItem.state == "claimed")
-                .order_by(col(ReviewItem.id))
+                select(ReviewItem).where(held_by(user.id)).order_by(col(ReviewItem.id))
             )
         ],
         "jobs": [
@@ -263,7 +264,7 @@ def delete_user_data(
     user = _target(session, user_id, actor_id)
     if actor_id == user.id and not verify_password(user.password_hash, password or ""):
         raise AuthenticationError("Confirm with your current password.")
-    if user.role == "admin" and not user.disabled:
+    if user.role == Role.ADMIN and not user.disabled:
         from core.access.users import enabled_admin_count
 
         if enabled_admin_count(session) <= 1:
@@ -281,10 +282,7 @@ def delete_user_data(
     report.turns = _count(session.exec(delete(Turn).where(col(Turn.session_id).in_(session_ids))))
     report.sessions = _count(session.exec(delete(WritingSession).where(WritingSession.owner_id == user.id)))
     report.comments += _count(session.exec(delete(Comment).where(Comment.author_id == user.id)))
-    session.exec(
-        update(ReviewItem).where(ReviewItem.claimed_by_id == user.id, ReviewItem.state == "claimed")
-        .values(state="open", claimed_by_id=None, claim_expires_at=None, version=ReviewItem.version + 1)
-    )
+    release_all(session=session, user_id=user.id)
     session.exec(update(ReviewItem).where(ReviewItem.claimed_by_id == user.id).values(claimed_by_id=None))
     session.exec(
         update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
@@ -298,7 +296,7 @@ def delete_user_data(
     session.exec(delete(User).where(User.id == user.id))
     audit.record(
         session, actor_id=None if actor_id == user_id else actor_id, action="privacy.delete", target="",
-        by="self" if actor_id == user_id else "admin", **report.counts(),
+        by="self" if actor_id == user_id else Role.ADMIN, **report.counts(),
     )
     session.commit()
     scrub_storage(session, report)
@@ -335,7 +333,7 @@ def apply_retention(
     for chunk in chunks(old_session_ids):
         report.sessions += _count(session.exec(delete(WritingSession).where(col(WritingSession.id).in_(chunk))))
     report.jobs = _count(session.exec(
-        delete(Job).where(col(Job.created_at) < cutoff, col(Job.status).in_(("succeeded", "failed", "cancelled")))
+        delete(Job).where(col(Job.created_at) < cutoff, col(Job.status).in_([s for s in JobStatus if s.finished]))
     ))
     if report.drafts or report.turns or report.sessions or report.jobs:
         audit.record(session, actor_id=actor_id, action="privacy.retention", target="", days=days, **report.counts())

@@ -20,23 +20,33 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from core.gate.policies import PolicySpec
+from core.gate.scores import recent_scored_drafts
 from core.platform import constants
 from core.platform.db import chunks
 from core.platform.models import Draft, ReviewItem
-from core.gate.policies import PolicySpec, recent_scored_drafts
+from core.platform.states import ReviewState
+from core.review.items import VERDICTS
 
-APPROVED, EDITED, REJECTED = "approved", "edited", "rejected"
-LABELS = (APPROVED, EDITED, REJECTED)
+
+class Label(StrEnum):
+    """What a reviewer's verdict says of a draft as written."""
+
+    APPROVED = ReviewState.APPROVED.value
+    EDITED = "edited"  # approved after an edit
+    REJECTED = ReviewState.REJECTED.value
+
 
 
 @dataclass(frozen=True)
 class LabeledDraft:
     draft_id: int
     scores: dict[str, float | None]
-    label: str | None  # approved | edited | rejected; None: not reviewed
+    label: Label | None  # None: not reviewed
     created_at: datetime | None = None
 
 
@@ -66,14 +76,14 @@ def labeled_drafts(*, session: Session, project_id: int, limit: int = constants.
     """The project's recent scored drafts (newest first) with their reviewers' labels."""
     rows = recent_scored_drafts(session=session, project_id=project_id, limit=limit)
     ids = [draft_id for draft_id, _ in rows]
-    labels: dict[int, str] = {}
+    labels: dict[int, Label] = {}
     created: dict[int, datetime] = {}
     for chunk in chunks(ids):
         query = select(ReviewItem.draft_id, ReviewItem.state, ReviewItem.edited_text).where(
-            col(ReviewItem.draft_id).in_(chunk), col(ReviewItem.state).in_((APPROVED, REJECTED))
+            col(ReviewItem.draft_id).in_(chunk), col(ReviewItem.state).in_(VERDICTS)
         )
         for draft_id, state, edited in session.exec(query):
-            labels[draft_id] = EDITED if state == APPROVED and edited is not None else state
+            labels[draft_id] = Label.EDITED if state == ReviewState.APPROVED and edited is not None else Label(state)
         created.update(session.exec(select(Draft.id, Draft.created_at).where(col(Draft.id).in_(chunk))).all())
     return [LabeledDraft(draft_id, scores, labels.get(draft_id), created.get(draft_id)) for draft_id, scores in rows]
 
@@ -82,7 +92,7 @@ def is_bad(label: str | None, *, edited_is_bad: bool = False) -> bool | None:
     """True for a bad label, False for a good one, None without a label."""
     if label is None:
         return None
-    return label == REJECTED or (edited_is_bad and label == EDITED)
+    return label == Label.REJECTED or (edited_is_bad and label == Label.EDITED)
 
 
 def metric_values(rows: Sequence[LabeledDraft], metric: str) -> tuple[list[float], list[str | None]]:

@@ -1,39 +1,32 @@
 """Threshold policies: per project, every saved change a new version.
 
-A policy is per-metric thresholds plus the rule that combines them (core.gate.rules.RULES).
-Saving one goes in two steps, so nobody changes the review queue blind:
+A policy is per-metric thresholds plus the rule that combines them (core.gate.rules.RULES);
+PolicySpec is what it decides with. The newest version is in force (version 0, the defaults,
+until an editor saves one).
 
-    preview_queue_change(spec)   which open review items would leave the queue (they now pass)
-                                 and which recent accepted drafts would join it (they now fail)
-    apply_policy(spec)           saves version N+1 and re-routes exactly those drafts, in one
-                                 transaction, with an audit entry; items leave the queue as
-                                 "accepted by policy vN". Refused if another version was saved
-                                 since the preview (expected_version).
+    save_policy(...)    saves version N+1 without touching the review queue
+    add_version(...)    the same inside a caller's transaction: core.gate.route.apply_policy
+                        saves a version and re-routes the queue by it at once (routing has one
+                        owner: the previews and apply_policy live there)
+
+Two editors saving at once never make the same version twice (a unique constraint: the second
+gets a ConflictError), and a save can name the version it started from (expected_version).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core.access.security import require_actor
+from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError
-from core.platform.models import Draft, ReviewItem, ThresholdPolicy, Turn, WritingSession, utcnow
-from core.review.queue import requeue, scores_by_draft, withdraw
-from core.gate.rules import (
-    ANY_BELOW,
-    NEEDS_REVIEW,
-    POLICY_INDEPENDENT_REASONS,
-    RULES,
-    WEIGHTED,
-    RouteDecision,
-    decide_route,
-)
-from core.access.security import require_actor
+from core.platform.models import ThresholdPolicy
+from core.platform.states import Route
 from core.platform.text import check_text
 
 PRESET_PROVIDER = "preset"  # Draft.provider of an answer given from a preset (never threshold-routed)
@@ -53,38 +46,17 @@ class PolicySpec:
         return cls(dict(policy.thresholds), policy.rule or ANY_BELOW, dict(policy.weights or {}), policy.composite_threshold)
 
     def decide(
-        self, text: str, scores: Mapping[str, float | None] | None, sensitive_words: tuple[str, ...] = ()
+        self, text: str, scores: Mapping[str, float | None] | None, sensitive_words: Sequence[str] = ()
     ) -> RouteDecision:
+        """The rule alone; a draft's route is core.gate.route.route_decision's (sensitive words, preset answers)."""
         return decide_route(
             text=text, scores=scores, thresholds=self.thresholds, rule=self.rule, weights=self.weights,
             composite_threshold=self.composite_threshold, sensitive_words=sensitive_words,
         )
 
     def flags(self, scores: Mapping[str, float | None]) -> bool:
-        """Would a draft with these scores (and some text) go to review?"""
-        return self.decide("x", scores).route == NEEDS_REVIEW
-
-
-@dataclass(frozen=True)
-class PolicyPreview:
-    drafts_considered: int
-    to_review_now: int
-    to_review_with_new: int
-
-
-@dataclass(frozen=True)
-class QueueChange:
-    base_version: int  # the version in force when previewed
-    leaving: tuple[int, ...]  # review item ids that would leave the open queue
-    joining: tuple[int, ...]  # draft ids that would join it
-    claimed_untouched: int  # items a reviewer holds now: never moved by a policy
-
-
-@dataclass(frozen=True)
-class AppliedPolicy:
-    policy: ThresholdPolicy
-    left: int
-    joined: int
+        """Would these scores alone send a draft (with some text) to review? (The threshold evidence.)"""
+        return self.decide("x", scores).route == Route.NEEDS_REVIEW
 
 
 def current_policy(*, session: Session, project_id: int) -> ThresholdPolicy:
@@ -159,124 +131,18 @@ def save_policy(
     composite_threshold: float | None = None,
     expected_version: int | None = None,
 ) -> ThresholdPolicy:
-    """Save a new version (without touching the queue; see apply_policy)."""
+    """Save a new version (without touching the queue; see core.gate.route.apply_policy)."""
     require_actor(session, author_id, "thresholds")
     spec = validate_spec(thresholds, rule, weights, composite_threshold)
-    policy = _add_version(session, project_id, spec, author_id, note, expected_version)
-    _commit_version(session, policy)
+    policy = add_version(session, project_id, spec, author_id, note, expected_version)
+    commit_version(session, policy)
     return policy
 
 
-def recent_scores(*, session: Session, project_id: int, limit: int = constants.POLICY_RECENT_DRAFTS) -> list[dict[str, float | None]]:
-    """Score values of the project's most recent scored drafts, newest first."""
-    return [values for _, values in recent_scored_drafts(session=session, project_id=project_id, limit=limit)]
-
-
-def recent_scored_drafts(
-    *, session: Session, project_id: int, limit: int = constants.POLICY_RECENT_DRAFTS
-) -> list[tuple[int, dict[str, float | None]]]:
-    """(draft id, {metric: value}) of the project's most recent scored drafts, newest first."""
-    draft_ids = list(
-        session.exec(
-            select(Draft.id)
-            .join(Turn, col(Turn.id) == Draft.turn_id)
-            .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-            .where(WritingSession.project_id == project_id, Draft.status == "completed")
-            .order_by(col(Draft.id).desc())
-            .limit(limit)
-        )
-    )
-    by_draft = scores_by_draft(session, draft_ids)
-    return [(draft_id, by_draft[draft_id]) for draft_id in draft_ids if by_draft[draft_id]]
-
-
-def preview_policy(
-    *,
-    session: Session,
-    project_id: int,
-    thresholds: Mapping[str, float | None],
-    rule: str = ANY_BELOW,
-    weights: Mapping[str, float] | None = None,
-    composite_threshold: float | None = None,
-    limit: int = constants.POLICY_RECENT_DRAFTS,
-) -> PolicyPreview:
-    """How many of the recent scored drafts go to review now, and would under the new policy."""
-    current = PolicySpec.of(current_policy(session=session, project_id=project_id))
-    new = validate_spec(thresholds, rule, weights, composite_threshold)
-    rows = recent_scores(session=session, project_id=project_id, limit=limit)
-    return PolicyPreview(len(rows), sum(map(current.flags, rows)), sum(map(new.flags, rows)))
-
-
-def preview_queue_change(*, session: Session, project_id: int, spec: PolicySpec) -> QueueChange:
-    """What applying `spec` would change in the project's review queue (nothing is written)."""
-    spec = validate_spec(spec.thresholds, spec.rule, spec.weights, spec.composite_threshold)
-    base = current_policy(session=session, project_id=project_id).version
-    now = utcnow()
-    items = list(
-        session.exec(
-            select(ReviewItem).where(
-                ReviewItem.project_id == project_id, col(ReviewItem.state).in_(("open", "claimed"))
-            )
-        )
-    )
-    held = [i for i in items if i.state == "claimed" and i.claim_expires_at is not None and _aware(i.claim_expires_at) >= now]
-    movable = [i for i in items if i not in held and not set(i.reasons) & POLICY_INDEPENDENT_REASONS]
-    scores = scores_by_draft(session, [i.draft_id for i in movable])
-    leaving = tuple(i.id for i in movable if scores[i.draft_id] and not spec.flags(scores[i.draft_id]))
-
-    since = now - timedelta(days=constants.REROUTE_RECENT_DAYS)
-    candidates = list(
-        session.exec(
-            select(Draft.id)
-            .join(Turn, col(Turn.id) == Draft.turn_id)
-            .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-            .join(ReviewItem, col(ReviewItem.draft_id) == Draft.id, isouter=True)
-            .where(
-                WritingSession.project_id == project_id, Draft.status == "completed", Draft.route == "accepted",
-                Draft.provider != PRESET_PROVIDER, col(Draft.created_at) >= since,
-                (col(ReviewItem.id).is_(None)) | (ReviewItem.state == "accepted"),
-            )
-            .order_by(col(Draft.id))
-        )
-    )
-    scores = scores_by_draft(session, candidates)
-    joining = tuple(d for d in candidates if scores[d] and spec.flags(scores[d]))
-    return QueueChange(base, leaving, joining, len(held))
-
-
-def apply_policy(
-    *,
-    session: Session,
-    project_id: int,
-    spec: PolicySpec,
-    author_id: int,
-    note: str = "",
-    expected_version: int | None = None,
-) -> AppliedPolicy:
-    """Save `spec` as the next version and re-route the open queue by it (see the module docstring)."""
-    spec = validate_spec(spec.thresholds, spec.rule, spec.weights, spec.composite_threshold)
-    require_actor(session, author_id, "thresholds")  # before the preview: refuse early, change nothing
-    change = preview_queue_change(session=session, project_id=project_id, spec=spec)
-    policy = _add_version(session, project_id, spec, author_id, note, expected_version)
-    left = sum(withdraw(session=session, item_id=item_id, policy_version=policy.version) for item_id in change.leaving)
-    scores = scores_by_draft(session, list(change.joining))
-    joined = 0
-    for draft_id in change.joining:
-        draft = session.get(Draft, draft_id)
-        joined += requeue(session=session, draft=draft, project_id=project_id,
-                          decision=spec.decide(draft.text, scores[draft_id]), policy_version=policy.version)
-    audit.record(
-        session, actor_id=author_id, action="policy.apply", target=f"project:{project_id}",
-        version=policy.version, left_queue=left, joined_queue=joined,
-        claimed_untouched=change.claimed_untouched,
-    )
-    _commit_version(session, policy)
-    return AppliedPolicy(policy, left, joined)
-
-
-def _add_version(
+def add_version(
     session: Session, project_id: int, spec: PolicySpec, author_id: int, note: str, expected_version: int | None
 ) -> ThresholdPolicy:
+    """Add the next version of the project's policy in the caller's transaction (commit_version ends it)."""
     require_actor(session, author_id, "thresholds")
     note = check_text(note, what="The note", max_chars=constants.POLICY_NOTE_MAX_CHARS, single_line=True, strip=True)
     previous = current_policy(session=session, project_id=project_id)
@@ -291,7 +157,7 @@ def _add_version(
         note=note,
     )
     session.add(policy)
-    _commit_version(session, policy, flush_only=True)  # take the version number now, or fail cleanly
+    commit_version(session, policy, flush_only=True)  # take the version number now, or fail cleanly
     audit.record(
         session, actor_id=author_id, action="policy.save", target=f"project:{project_id}",
         version=policy.version, old=previous.thresholds, new=dict(spec.thresholds), rule=spec.rule,
@@ -300,7 +166,7 @@ def _add_version(
     return policy
 
 
-def _commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: bool = False) -> None:
+def commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: bool = False) -> None:
     try:
         session.flush() if flush_only else session.commit()
     except IntegrityError as err:  # two editors saved the same version number at once
@@ -308,8 +174,3 @@ def _commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: bo
         raise ConflictError(
             f"Another editor saved version {policy.version} at the same moment; look at it, then save again."
         ) from err
-
-
-def _aware(moment: datetime) -> datetime:
-    """A naive time from the database is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -25,17 +25,20 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from core.access.security import require
+from core.gate.route import JOINED_QUEUE, LEFT_QUEUE, rescore_draft, score_and_route
+from core.gate.scores import completed_drafts, project_references
+from core.jobs.runner import JobCancelled, JobContext, cancel, job_kind
 from core.platform import audit
 from core.platform.db import chunks, open_session
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
-from core.gate.route import JOINED_QUEUE, LEFT_QUEUE, project_references, rescore_draft, score_and_route
-from core.jobs.runner import QUEUED, RUNNING, SUCCEEDED, JobCancelled, JobContext, cancel, job_kind
 from core.platform.models import Draft, Job, Score, Turn, User, WritingSession
+from core.platform.states import DraftStatus, JobStatus, Role, Route
 from core.writing.projects import get_project
-from core.access.security import require
 
 SCORE, RESCORE = "score", "rescore"
 NOT_STARTED = "Scoring did not finish."
+UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class Runner(Protocol):  # core.jobs.runner.JobRunner or core.jobs.rq.QueueRunner
@@ -55,7 +58,7 @@ def hand_off_scoring(runner: Runner, draft_id: int, *, owner_id: int | None) -> 
 
 def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str]:
     """Completed drafts not routed yet: draft id -> "" while scoring is under way, else why it stopped."""
-    waiting = [d for d in drafts if d.status == "completed" and not d.route]
+    waiting = [d for d in drafts if d.status == DraftStatus.COMPLETED and d.route == Route.PENDING]
     job_ids = [d.score_job_id for d in waiting if d.score_job_id is not None]
     jobs = {job.id: job for job in session.exec(select(Job).where(col(Job.id).in_(job_ids)))} if job_ids else {}
     state: dict[int, str] = {}
@@ -63,7 +66,7 @@ def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str]:
         job = jobs.get(draft.score_job_id)
         if job is None:
             state[draft.id] = NOT_STARTED
-        elif job.status in (QUEUED, RUNNING, SUCCEEDED):  # succeeded: `drafts` were read just before
+        elif job.status in (*UNDER_WAY, JobStatus.SUCCEEDED):  # succeeded: `drafts` were read just before
             state[draft.id] = ""
         else:
             state[draft.id] = f"Scoring stopped: {job.error or job.status}"
@@ -79,7 +82,7 @@ def score_again(*, runner: Runner, session: Session, user: User, draft_id: int) 
             select(WritingSession.owner_id).join(Turn, col(Turn.session_id) == WritingSession.id)
             .where(Turn.id == draft.turn_id)
         ).one()
-    if draft is None or (owner_id != user.id and user.role != "admin"):
+    if draft is None or (owner_id != user.id and user.role != Role.ADMIN):
         raise NotFoundError("No such draft.")
     if unscored(session=session, drafts=[draft]).get(draft.id, "") == "":
         raise ConflictError("This draft is scored already, or being scored.")
@@ -100,7 +103,7 @@ def start_rescore(*, runner: Runner, session: Session, project_id: int, actor: U
     if not project_references(session, project_id):
         raise InvalidInputError(f"Project {project.name!r} has no references yet: add some, then re-score.")
     running = latest_rescore(session=session, project_id=project_id)
-    if running is not None and running.status in (QUEUED, RUNNING):
+    if running is not None and running.status in UNDER_WAY:
         raise ConflictError(f"Re-scoring of {project.name!r} is already under way (job {running.id}).")
     job_id = runner.submit(kind=RESCORE, payload={"project_id": project_id}, owner_id=actor.id)
     audit.record(session, actor_id=actor.id, action="scores.rescore", target=f"project:{project_id}", job=job_id)
@@ -117,7 +120,7 @@ def latest_rescore(*, session: Session, project_id: int) -> Job | None:
 def cancel_rescore(*, session: Session, project_id: int, actor: User) -> Job:
     require(actor.role, "references")
     job = latest_rescore(session=session, project_id=project_id)
-    if job is None or job.status not in (QUEUED, RUNNING):
+    if job is None or job.status not in UNDER_WAY:
         raise ConflictError("No re-scoring of this project is under way.")
     return cancel(session=session, job=job)
 
@@ -129,9 +132,9 @@ def stale_drafts(*, session: Session, project_id: int) -> int:
     current = sorted(r.id for r in references)
     last_edit = max(_utc(r.updated_at) for r in references)
     last = latest_rescore(session=session, project_id=project_id)
-    rescored_at = _utc(last.started_at) if last is not None and last.status == SUCCEEDED else None
-    scorable = (func.length(func.trim(Draft.text)) > 0) & (Draft.route != "")  # not blank, not being scored
-    drafts = dict(session.exec(_completed_drafts(project_id, Draft.created_at).where(scorable)).all())
+    rescored_at = _utc(last.started_at) if last is not None and last.status == JobStatus.SUCCEEDED else None
+    scorable = (func.length(func.trim(Draft.text)) > 0) & (Draft.route != Route.PENDING)  # not blank, not being scored
+    drafts = dict(session.exec(completed_drafts(project_id, Draft.created_at).where(scorable)).all())
     scored_with: dict[int, list[int]] = {}
     for chunk in chunks(list(drafts)):
         query = select(Score.draft_id, Score.reference_ids).where(col(Score.draft_id).in_(chunk), Score.metric == "chrf")
@@ -146,17 +149,6 @@ def stale_drafts(*, session: Session, project_id: int) -> int:
     return sum(stale(draft_id, created_at) for draft_id, created_at in drafts.items())
 
 
-def _completed_drafts(project_id: int, *columns):
-    """A query of the ids (and `columns`) of a project's completed drafts."""
-    return (
-        select(Draft.id, *columns)
-        .join(Turn, col(Turn.id) == Draft.turn_id)
-        .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-        .where(WritingSession.project_id == project_id, Draft.status == "completed")
-        .order_by(col(Draft.id))
-    )
-
-
 def _being_scored(session: Session, draft_id: int) -> bool:
     """Is the draft not routed yet, its own scoring job still to finish? (That job scores it
     against the references as they are then: re-scoring it too would race with it.)"""
@@ -164,7 +156,7 @@ def _being_scored(session: Session, draft_id: int) -> bool:
     if draft is None or draft.route or draft.score_job_id is None:
         return False
     job = session.get(Job, draft.score_job_id)
-    return job is not None and job.status in (QUEUED, RUNNING)
+    return job is not None and job.status in UNDER_WAY
 
 
 def _utc(moment: datetime) -> datetime:
@@ -177,7 +169,7 @@ def run_rescore(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     project_id = payload["project_id"]
     with open_session(ctx.engine) as session:
         references = project_references(session, project_id)
-        draft_ids = list(session.exec(_completed_drafts(project_id)))
+        draft_ids = list(session.exec(completed_drafts(project_id)))
     if not references:
         raise InvalidInputError("The project has no references any more: nothing was re-scored.")
     ctx.set_total(len(draft_ids))

@@ -1,35 +1,107 @@
-"""The quality gate on a stored draft: score it against its project's references, then route it.
+"""Routing: why a draft is accepted or goes to review. The only writer of Draft.route and of
+who is in the review queue.
 
-    score_and_route   a completed draft's first routing: its scores, then accepted or into the
-                      review queue (a draft already routed is left as it is)
-    rescore_draft     score a draft again (references changed) and let its route follow the new
-                      scores under the policy in force: an open review item whose draft now
-                      passes leaves the queue, an accepted draft that now fails joins it; a
-                      reviewer's verdict, and an item a reviewer holds, are never changed
+One builder decides every route, `route_decision`: the draft's scores under the policy's
+thresholds and rule (core.gate.rules), and always to review an empty draft, a project without
+references, a score without tokens and a sensitive word (core.writing.moderation); a preset
+answer (core.gate.policies.PRESET_PROVIDER) is scored for the record, never routed by
+thresholds. It decides at three moments:
 
-Both run in the caller's thread; core.gate.rescoring runs them as jobs, off a page's thread. Each
-computes first, reading only (the scores of at most MAX_SCORED_CHARS of each text), then writes
-in one short transaction: no write lock is held while the metrics are computed.
+    score_and_route       a completed draft's first routing: its scores, then accepted or into
+                          the queue (a draft routed already is left as it is)
+    rescore_draft         scored again (references changed): an open item whose draft now
+                          passes leaves the queue, an accepted draft that now fails joins it
+    apply_policy          a new policy version: open items that now pass leave the queue as
+                          "accepted by policy vN", recent accepted drafts that now fail join it;
+                          preview_queue_change shows first what it would move, preview_policy
+                          counts the recent drafts each policy sends to review
+
+The queue's membership moves only here (the verdicts are core.review's):
+
+    (not in the queue) --join--> open <-> claimed --verdict--> approved | rejected
+    open, or its lease ended --leave--> accepted --rejoin--> open
+
+A verdict, an item a reviewer holds (core.review.claims.claimable), and the reasons no
+threshold takes back (empty, no reference, sensitive words: POLICY_INDEPENDENT_REASONS) keep
+an item where it is under a new policy. Scoring computes first, reading only, then writes in
+one short transaction: no write lock is held while the metrics are computed. Scoring runs in
+the caller's thread; core.gate.rescoring runs it as jobs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.platform import constants
-from core.writing import moderation
+from core.access.security import require_actor
+from core.gate.policies import (
+    PRESET_PROVIDER,
+    PolicySpec,
+    add_version,
+    commit_version,
+    current_policy,
+    validate_spec,
+)
+from core.gate.rules import ANY_BELOW, POLICY_INDEPENDENT_REASONS, RouteDecision
+from core.gate.scores import (
+    Values,
+    completed_drafts,
+    project_references,
+    recent_scored_drafts,
+    score_text,
+    scores_by_draft,
+    store_scores,
+    values_of,
+)
+from core.platform import audit, constants
+from core.platform.db import chunks
 from core.platform.errors import NotFoundError
-from core.platform.models import Draft, Reference, Score, ThresholdPolicy, Turn, WritingSession
-from core.gate.policies import PRESET_PROVIDER, PolicySpec, current_policy
-from core.review.queue import OPEN, item_for_draft, requeue, submit_for_review, withdraw
-from core.gate.rules import ACCEPTED, NEEDS_REVIEW, RouteDecision
-from core.scoring import ScoreReport, score, split_sentences
+from core.platform.models import Draft, Reference, ReviewItem, ThresholdPolicy, Turn, WritingSession, utcnow
+from core.platform.states import DraftStatus, ReviewState, Route
+from core.review.claims import claimable
+from core.review.items import UNDECIDED, item_for_draft
+from core.writing.moderation import Matcher, active_matcher
 
 LEFT_QUEUE, JOINED_QUEUE, UNCHANGED = "left_queue", "joined_queue", "unchanged"
+
+
+@dataclass(frozen=True)
+class PolicyPreview:
+    drafts_considered: int
+    to_review_now: int
+    to_review_with_new: int
+
+
+@dataclass(frozen=True)
+class QueueChange:
+    base_version: int  # the version in force when previewed
+    leaving: tuple[int, ...]  # review item ids that would leave the open queue
+    joining: tuple[int, ...]  # draft ids that would join it
+    claimed_untouched: int  # items a reviewer holds now: never moved by a policy
+
+
+@dataclass(frozen=True)
+class AppliedPolicy:
+    policy: ThresholdPolicy
+    left: int
+    joined: int
+
+
+def route_decision(
+    *, text: str, provider: str, scores: Mapping[str, float | None] | None, spec: PolicySpec, matcher: Matcher
+) -> RouteDecision:
+    """Where a draft goes (see the module docstring). `scores` None: the project has no reference."""
+    sensitive = matcher.found(text)
+    if provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
+        return PolicySpec({}).decide(text, scores or {}, sensitive)
+    return spec.decide(text, scores, sensitive)
+
+
+# -- scoring, then routing -----------------------------------------------------------------------
 
 
 def project_of(session: Session, draft: Draft) -> int:
@@ -37,25 +109,22 @@ def project_of(session: Session, draft: Draft) -> int:
     return session.get(WritingSession, turn.session_id).project_id
 
 
-def project_references(session: Session, project_id: int) -> list[Reference]:
-    return list(session.exec(select(Reference).where(Reference.project_id == project_id).order_by(col(Reference.id))))
-
-
 def score_and_route(*, session: Session, draft_id: int) -> Draft:
     """Score a completed draft against its project's references and route it by the policy in force."""
-    draft = _get(session, draft_id)
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFoundError("No such draft.")
     if draft.route:  # routed already (e.g. a second scoring job for the same draft)
         return draft
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
     references = project_references(session, project_id)
-    assessment = _assess(session, draft, references, policy)
-    decision = assessment.decision
-    _store_scores(session, draft, assessment, references)
-    _set_route(draft, decision, policy)
-    session.add(draft)
-    if decision.route == NEEDS_REVIEW:
-        submit_for_review(session=session, draft=draft, project_id=project_id, decision=decision)
+    report = score_text(draft.text, references)
+    decision = _decide(session, draft, values_of(report, references), policy)
+    store_scores(session, draft, report, references)
+    _route(session, draft, decision, policy.version)
+    if decision.route == Route.NEEDS_REVIEW:
+        _join(session, draft, project_id, decision)
     session.commit()
     return draft
 
@@ -65,88 +134,207 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
 
     Returns LEFT_QUEUE, JOINED_QUEUE or UNCHANGED (also for a draft deleted meanwhile)."""
     draft = session.get(Draft, draft_id)
-    if draft is None or draft.status != "completed":
+    if draft is None or draft.status != DraftStatus.COMPLETED:
         return UNCHANGED
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
-    assessment = _assess(session, draft, references, policy)
-    decision = assessment.decision
+    report = score_text(draft.text, references)
+    decision = _decide(session, draft, values_of(report, references), policy)
     item = item_for_draft(session=session, draft_id=draft.id)
-    _store_scores(session, draft, assessment, references)
-    outcome = UNCHANGED
-    if item is None:
-        if decision.route == NEEDS_REVIEW and draft.route != NEEDS_REVIEW:
-            submit_for_review(session=session, draft=draft, project_id=project_id, decision=decision)
-            outcome = JOINED_QUEUE
-        _set_route(draft, decision, policy)
-        session.add(draft)
-    elif decision.route == ACCEPTED:
-        reason = f"accepted after re-scoring (policy v{policy.version})"
-        if withdraw(session=session, item_id=item.id, policy_version=policy.version, reason=reason):
-            outcome = LEFT_QUEUE
-    elif requeue(session=session, draft=draft, project_id=project_id, decision=decision,
-                 policy_version=policy.version):
-        outcome = JOINED_QUEUE
-    elif item.state == OPEN:  # stays in the queue: its reasons now tell the new scores
-        item.reasons, item.reason_detail = list(decision.reasons), decision.detail
-        _set_route(draft, decision, policy)
-        session.add_all([item, draft])
+    store_scores(session, draft, report, references)
+    outcome = _follow(session, draft, item, project_id, decision, policy.version)
     session.commit()
     return outcome
 
 
-@dataclass(frozen=True)
-class _Assessment:
-    decision: RouteDecision
-    report: ScoreReport | None  # None: nothing to score against, or an empty draft
+def _decide(session: Session, draft: Draft, scores: Values | None, policy: ThresholdPolicy) -> RouteDecision:
+    return route_decision(text=draft.text, provider=draft.provider, scores=scores, spec=PolicySpec.of(policy),
+                          matcher=active_matcher(session=session))
 
 
-def _assess(
-    session: Session, draft: Draft, references: Sequence[Reference], policy: ThresholdPolicy
-) -> _Assessment:
-    """Score the draft and decide its route, reading only: nothing is written or locked meanwhile."""
-    report, values = None, None
-    if references and draft.text.strip():
-        candidate = scored_part(draft.text)
-        report = score(candidate, [scored_part(r.text) for r in references],
-                       lsum=len(split_sentences(candidate)) > 1)
-        values = {item.metric: item.value for item in report.scores}
-    elif references:
-        values = {}
-    sensitive = moderation.active_matcher(session=session).found(draft.text)
-    if draft.provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
-        return _Assessment(PolicySpec({}).decide(draft.text, values or {}, sensitive), report)
-    return _Assessment(PolicySpec.of(policy).decide(draft.text, values, sensitive), report)
+def _follow(
+    session: Session, draft: Draft, item: ReviewItem | None, project_id: int, decision: RouteDecision, version: int
+) -> str:
+    """The route and the queue follow a routed draft's new decision; what a reviewer holds or decided stays."""
+    if item is None:
+        joins = decision.route == Route.NEEDS_REVIEW and draft.route != Route.NEEDS_REVIEW
+        if joins:
+            _join(session, draft, project_id, decision)
+        _route(session, draft, decision, version)
+        return JOINED_QUEUE if joins else UNCHANGED
+    if decision.route == Route.ACCEPTED:
+        left = _leave(session, item.id, version, f"accepted after re-scoring (policy v{version})")
+        return LEFT_QUEUE if left else UNCHANGED
+    if _rejoin(session, draft, item, project_id, decision, version):
+        return JOINED_QUEUE
+    if item.state == ReviewState.OPEN:  # stays in the queue: its reasons now tell the new scores
+        item.reasons, item.reason_detail = list(decision.reasons), decision.detail
+        session.add(item)
+        _route(session, draft, decision, version)
+    return UNCHANGED
 
 
-def scored_part(text: str) -> str:
-    """What scoring reads of a text: its first MAX_SCORED_CHARS characters."""
-    return text[:constants.MAX_SCORED_CHARS]
+# -- a new policy --------------------------------------------------------------------------------
 
 
-def _store_scores(session: Session, draft: Draft, assessment: _Assessment, references: Sequence[Reference]) -> None:
-    """Replace the draft's scores with the assessment's (the caller commits)."""
-    session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
-    report = assessment.report
-    if report is None:
-        return
-    draft.language = report.language
-    closest = report.closest_reference
-    draft.closest_reference_id = None if closest is None else references[closest].id
-    reference_ids = [r.id for r in references]
-    for item in report.scores:
-        session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
-                          signature=item.signature, reference_ids=reference_ids))
+def preview_policy(
+    *,
+    session: Session,
+    project_id: int,
+    thresholds: Mapping[str, float | None],
+    rule: str = ANY_BELOW,
+    weights: Mapping[str, float] | None = None,
+    composite_threshold: float | None = None,
+    limit: int = constants.POLICY_RECENT_DRAFTS,
+) -> PolicyPreview:
+    """How many of the recent scored drafts go to review now, and would under the new policy."""
+    current = PolicySpec.of(current_policy(session=session, project_id=project_id))
+    new = validate_spec(thresholds, rule, weights, composite_threshold)
+    rows = recent_scored_drafts(session=session, project_id=project_id, limit=limit)
+    texts = _texts(session, [draft_id for draft_id, _ in rows])
+    matcher = active_matcher(session=session)
+
+    def to_review(spec: PolicySpec) -> int:
+        return sum(
+            route_decision(text=texts[d][0], provider=texts[d][1], scores=scores, spec=spec, matcher=matcher).route
+            == Route.NEEDS_REVIEW
+            for d, scores in rows
+        )
+
+    return PolicyPreview(len(rows), to_review(current), to_review(new))
 
 
-def _set_route(draft: Draft, decision: RouteDecision, policy: ThresholdPolicy) -> None:
-    draft.route = decision.route
-    draft.route_reasons = list(decision.reasons)
-    draft.policy_version = policy.version
+def preview_queue_change(*, session: Session, project_id: int, spec: PolicySpec) -> QueueChange:
+    """What applying `spec` would change in the project's review queue (nothing is written)."""
+    change, _ = _queue_change(session, project_id, validate_spec(
+        spec.thresholds, spec.rule, spec.weights, spec.composite_threshold))
+    return change
 
 
-def _get(session: Session, draft_id: int) -> Draft:
-    draft = session.get(Draft, draft_id)
-    if draft is None:
-        raise NotFoundError("No such draft.")
-    return draft
+def apply_policy(
+    *,
+    session: Session,
+    project_id: int,
+    spec: PolicySpec,
+    author_id: int,
+    note: str = "",
+    expected_version: int | None = None,
+) -> AppliedPolicy:
+    """Save `spec` as the next version and re-route the queue by it, in one transaction, with
+    an audit entry. Refused if another version was saved since the preview (expected_version)."""
+    spec = validate_spec(spec.thresholds, spec.rule, spec.weights, spec.composite_threshold)
+    require_actor(session, author_id, "thresholds")  # before the preview: refuse early, change nothing
+    change, joining = _queue_change(session, project_id, spec)
+    policy = add_version(session, project_id, spec, author_id, note, expected_version)
+    reason = f"accepted by policy v{policy.version}"
+    left = sum(_leave(session, item_id, policy.version, reason) for item_id in change.leaving)
+    joined = sum(
+        _rejoin(session, session.get(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id), project_id,
+                joining[draft_id], policy.version)
+        for draft_id in change.joining
+    )
+    audit.record(
+        session, actor_id=author_id, action="policy.apply", target=f"project:{project_id}",
+        version=policy.version, left_queue=left, joined_queue=joined,
+        claimed_untouched=change.claimed_untouched,
+    )
+    commit_version(session, policy)
+    return AppliedPolicy(policy, left, joined)
+
+
+def _queue_change(session: Session, project_id: int, spec: PolicySpec) -> tuple[QueueChange, dict[int, RouteDecision]]:
+    """The change `spec` would make, and the decisions of the drafts that would join."""
+    base = current_policy(session=session, project_id=project_id).version
+    now = utcnow()
+    undecided = session.exec(
+        select(ReviewItem, claimable(now).label("free"))
+        .where(ReviewItem.project_id == project_id, col(ReviewItem.state).in_(UNDECIDED))
+        .order_by(col(ReviewItem.id))
+    ).all()
+    movable = [item for item, free in undecided if free and not set(item.reasons) & POLICY_INDEPENDENT_REASONS]
+    staying = _decisions(session, [item.draft_id for item in movable], spec)
+    leaving = tuple(item.id for item in movable
+                    if item.draft_id in staying and staying[item.draft_id].route == Route.ACCEPTED)
+
+    since = now - timedelta(days=constants.REROUTE_RECENT_DAYS)
+    accepted = list(session.exec(
+        completed_drafts(project_id)
+        .join(ReviewItem, col(ReviewItem.draft_id) == Draft.id, isouter=True)
+        .where(Draft.route == Route.ACCEPTED, col(Draft.created_at) >= since,
+               col(ReviewItem.id).is_(None) | (ReviewItem.state == ReviewState.ACCEPTED))
+    ))
+    joining = {d: decision for d, decision in _decisions(session, accepted, spec).items()
+               if decision.route == Route.NEEDS_REVIEW}
+    held = sum(not free for _, free in undecided)
+    return QueueChange(base, leaving, tuple(d for d in accepted if d in joining), held), joining
+
+
+def _decisions(session: Session, draft_ids: Sequence[int], spec: PolicySpec) -> dict[int, RouteDecision]:
+    """The decisions under `spec` of those drafts that have stored scores (the others are left alone)."""
+    scores = scores_by_draft(session, draft_ids)
+    texts = _texts(session, [d for d in draft_ids if scores[d]])
+    matcher = active_matcher(session=session)
+    return {d: route_decision(text=text, provider=provider, scores=scores[d], spec=spec, matcher=matcher)
+            for d, (text, provider) in texts.items()}
+
+
+def _texts(session: Session, draft_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """{draft id: (text, provider)}."""
+    out: dict[int, tuple[str, str]] = {}
+    for chunk in chunks(draft_ids):
+        query = select(Draft.id, Draft.text, Draft.provider).where(col(Draft.id).in_(chunk))
+        out.update((draft_id, (text, provider)) for draft_id, text, provider in session.exec(query))
+    return out
+
+
+# -- the only writes of Draft.route and of the queue's membership (in the caller's transaction) --
+
+
+def _route(session: Session, draft: Draft, decision: RouteDecision, version: int) -> None:
+    draft.route, draft.route_reasons, draft.policy_version = decision.route, list(decision.reasons), version
+    session.add(draft)
+
+
+def _join(session: Session, draft: Draft, project_id: int, decision: RouteDecision) -> None:
+    """The draft enters the queue, open."""
+    session.add(ReviewItem(draft_id=draft.id, project_id=project_id, state=ReviewState.OPEN,
+                           reasons=list(decision.reasons), reason_detail=decision.detail))
+
+
+def _leave(session: Session, item_id: int, version: int, reason: str) -> bool:
+    """An open item (or one whose lease ended) leaves the queue, its draft accepted; False if a
+    reviewer took it meanwhile."""
+    now = utcnow()
+    result = session.exec(
+        update(ReviewItem)
+        .where(col(ReviewItem.id) == item_id, claimable(now))
+        .values(state=ReviewState.ACCEPTED, decision_reason=reason, decided_at=now, claimed_by_id=None,
+                claim_expires_at=None, version=ReviewItem.version + 1)
+    )
+    if result.rowcount != 1:
+        return False
+    item = session.get(ReviewItem, item_id)
+    session.refresh(item)
+    _route(session, session.get(Draft, item.draft_id), RouteDecision(Route.ACCEPTED), version)
+    return True
+
+
+def _rejoin(
+    session: Session, draft: Draft, item: ReviewItem | None, project_id: int, decision: RouteDecision, version: int
+) -> bool:
+    """An accepted draft the decision flags joins the queue (again, if it had left it); True if it joined."""
+    if decision.route != Route.NEEDS_REVIEW:
+        return False
+    if item is None:
+        _join(session, draft, project_id, decision)
+    else:
+        result = session.exec(
+            update(ReviewItem)
+            .where(col(ReviewItem.id) == item.id, ReviewItem.state == ReviewState.ACCEPTED)
+            .values(state=ReviewState.OPEN, reasons=list(decision.reasons), reason_detail=decision.detail,
+                    decided_at=None, decision_reason="", version=ReviewItem.version + 1)
+        )
+        if result.rowcount != 1:
+            return False
+    _route(session, draft, decision, version)
+    return True

@@ -8,7 +8,8 @@ A policy's metrics combine by one of three rules (RULES):
                 metric's maximum, is below `composite_threshold` (0-1); thresholds unused
 
 Whatever the rule: an empty draft, a project without references, a score without tokens
-(None) and a sensitive word (moderation) always send the draft to review.
+(None) and a sensitive word (moderation) always send the draft to review. A draft's route is
+decided by core.gate.route.route_decision, which calls this with the draft's sensitive words.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
-
-ACCEPTED = "accepted"
-NEEDS_REVIEW = "needs_review"
+from core.platform.states import Route
 
 REASON_LABELS = {
     "low_score": "score below threshold",
@@ -42,7 +41,7 @@ RULES = {
 
 @dataclass(frozen=True)
 class RouteDecision:
-    route: str
+    route: Route
     reasons: tuple[str, ...] = ()
     detail: str = ""
 
@@ -73,8 +72,8 @@ def decide_route(
         score_reasons, score_details = _score_reasons(scores, thresholds, rule, weights or {}, composite_threshold)
         reasons[:0], details[:0] = score_reasons, score_details
     if not reasons:
-        return RouteDecision(ACCEPTED)
-    return RouteDecision(NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), "; ".join(details))
+        return RouteDecision(Route.ACCEPTED)
+    return RouteDecision(Route.NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), "; ".join(details))
 
 
 def _score_reasons(

@@ -14,12 +14,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from core.gate.policies import PRESET_PROVIDER
+from core.gate.scores import scores_by_draft
 from core.platform import constants
 from core.platform.models import Draft, Project, ReviewItem, Turn, WritingSession, utcnow
-from core.gate.policies import PRESET_PROVIDER
-from core.review.queue import scores_by_draft
+from core.platform.states import DraftStatus, ReviewState, Route
+from core.review.items import VERDICTS
 
 Rows = list[dict]
+# How the charts name where a completed draft went, and an approval after an edit.
+ROUTE_LABELS = {Route.ACCEPTED: "accepted", Route.NEEDS_REVIEW: "needs review"}
+TO_REVIEW, NOT_ROUTED, PRESET_ANSWER = ROUTE_LABELS[Route.NEEDS_REVIEW], "not routed", "preset answer"
+EDITED_APPROVAL = "approved (edited)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def build_dashboard(
         drafts_per_day=_count_rows(drafts, ("day", "project"), "drafts"),
         routes_per_day=_count_rows(drafts, ("day", "route"), "drafts"),
         reasons=[{"reason": reason, "drafts": n} for reason, n in
-                 Counter(r for d in drafts if d["route"] == "needs review" for r in d["reasons"]).most_common()],
+                 Counter(r for d in drafts if d["route"] == TO_REVIEW for r in d["reasons"]).most_common()],
         decisions_per_day=_count_rows(decided, ("day", "verdict"), "items"),
         decision_times=_decision_times(decided),
         approval_per_day=_approval(decided),
@@ -77,12 +83,12 @@ def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
     rows = []
     for row in session.exec(query):
         (draft_id, created, status, route, reasons, provider, model, prompt, completion, latency, project, cache_hit) = row
-        if status != "completed":
+        if status != DraftStatus.COMPLETED:
             label = status
         elif provider == PRESET_PROVIDER:
-            label = "preset answer"
+            label = PRESET_ANSWER
         else:
-            label = {"accepted": "accepted", "needs_review": "needs review"}.get(route, "not routed")
+            label = ROUTE_LABELS.get(route, NOT_ROUTED)
         rows.append({
             "id": draft_id, "day": created.date().isoformat(), "status": status, "route": label,
             "reasons": list(reasons or []), "provider": provider or "?", "model": model or "?",
@@ -94,29 +100,30 @@ def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
 
 def _decisions(session: Session, since: datetime, project_id: int | None) -> Rows:
     query = select(ReviewItem.state, ReviewItem.created_at, ReviewItem.decided_at, ReviewItem.edited_text).where(
-        col(ReviewItem.decided_at) >= since, col(ReviewItem.state).in_(("approved", "rejected"))
+        col(ReviewItem.decided_at) >= since, col(ReviewItem.state).in_(VERDICTS)
     )
     if project_id is not None:
         query = query.where(ReviewItem.project_id == project_id)
     return [
-        {"day": decided.date().isoformat(), "verdict": "approved (edited)" if state == "approved" and edited else state,
+        {"day": decided.date().isoformat(),
+         "verdict": EDITED_APPROVAL if state == ReviewState.APPROVED and edited else state,
          "minutes": (decided - created).total_seconds() / 60}
         for state, created, decided, edited in session.exec(query)
     ]
 
 
 def _totals(drafts: Rows, decided: Rows) -> dict:
-    routed = [d for d in drafts if d["route"] in ("accepted", "needs review")]
-    approved = sum(d["verdict"] != "rejected" for d in decided)
+    routed = [d for d in drafts if d["route"] in ROUTE_LABELS.values()]
+    approved = sum(d["verdict"] != ReviewState.REJECTED for d in decided)
     minutes = [d["minutes"] for d in decided]
     return {
         "drafts": len(drafts),
-        "review_share": sum(d["route"] == "needs review" for d in routed) / len(routed) if routed else None,
+        "review_share": sum(d["route"] == TO_REVIEW for d in routed) / len(routed) if routed else None,
         "decisions": len(decided),
         "approval_rate": approved / len(decided) if decided else None,
         "median_minutes_to_decision": statistics.median(minutes) if minutes else None,
         "tokens": sum(d["prompt_tokens"] + d["completion_tokens"] for d in drafts),
-        "preset_answers": sum(d["route"] == "preset answer" for d in drafts),
+        "preset_answers": sum(d["route"] == PRESET_ANSWER for d in drafts),
     }
 
 
@@ -134,15 +141,16 @@ def _decision_times(decided: Rows) -> Rows:
 
 
 def _approval(decided: Rows) -> Rows:
+    approved, rejected = ReviewState.APPROVED, ReviewState.REJECTED
     by_day: dict[str, Counter] = defaultdict(Counter)
     for row in decided:
-        by_day[row["day"]]["rejected" if row["verdict"] == "rejected" else "approved"] += 1
-    return [{"day": day, "approved": c["approved"], "rejected": c["rejected"],
-             "approval_rate": c["approved"] / (c["approved"] + c["rejected"])} for day, c in sorted(by_day.items())]
+        by_day[row["day"]][rejected if row["verdict"] == rejected else approved] += 1
+    return [{"day": day, approved.value: c[approved], rejected.value: c[rejected],
+             "approval_rate": c[approved] / (c[approved] + c[rejected])} for day, c in sorted(by_day.items())]
 
 
 def _score_trends(session: Session, drafts: Rows) -> Rows:
-    by_id = {d["id"]: d for d in drafts if d["status"] == "completed"}
+    by_id = {d["id"]: d for d in drafts if d["status"] == DraftStatus.COMPLETED}
     ids = list(by_id)
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for draft_id, values in scores_by_draft(session, ids).items():
@@ -158,7 +166,7 @@ def _score_trends(session: Session, drafts: Rows) -> Rows:
 def _providers(drafts: Rows) -> Rows:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for d in drafts:
-        if d["status"] == "completed" and d["provider"] != PRESET_PROVIDER:
+        if d["status"] == DraftStatus.COMPLETED and d["provider"] != PRESET_PROVIDER:
             groups[(d["provider"], d["model"])].append(d)
     rows = []
     for (provider, model), items in sorted(groups.items()):
@@ -174,7 +182,7 @@ def _providers(drafts: Rows) -> Rows:
 
 
 def _cache(drafts: Rows) -> dict:
-    answers = [d for d in drafts if d["status"] == "completed" and d["provider"] != PRESET_PROVIDER]
+    answers = [d for d in drafts if d["status"] == DraftStatus.COMPLETED and d["provider"] != PRESET_PROVIDER]
     hits = sum(bool(d["cache_hit"]) for d in answers)
     return {"hits": hits, "answers": len(answers), "hit_rate": hits / len(answers) if answers else None}
 

@@ -25,6 +25,7 @@ from core.platform.models import Preset, Project, utcnow
 from core.access.security import require_actor
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line
+from core.review.decisions import approved_text
 
 _SPACES = re.compile(r"\s+")
 # A space between two characters of which one is CJK (Han, kana, Hangul, full-width forms) is dropped.
@@ -160,8 +161,6 @@ def delete_preset(*, session: Session, preset_id: int, actor_id: int | None) -> 
 
 def preset_from_review(*, session: Session, item_id: int, actor_id: int | None) -> Preset:
     """An approved draft's instruction and text (the edited one, if any) become a preset."""
-    from core.review.queue import approved_text
-
     item, instruction, text = approved_text(session=session, item_id=item_id)
     return add_preset(
         session=session, project_id=item.project_id, instruction=instruction, answer=text, actor_id=actor_id,

@@ -13,7 +13,8 @@ from core.llm.registry import add_provider, update_provider
 from core.platform.models import AuditEvent, ReviewItem, utcnow
 from core.gate.policies import save_policy
 from core.access.privacy import delete_user_data, export_user_data
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
 from core.platform.config import Settings
 from tests.utils.factories import make_finished_draft, make_project

@@ -40,7 +40,8 @@ from core.platform.models import (
     WritingSession,
 )
 from core.writing.moderation import add_words, import_words, parse_word_file
-from core.gate.policies import PolicySpec, apply_policy
+from core.gate.policies import PolicySpec
+from core.gate.route import apply_policy
 from core.writing.presets import add_preset, import_presets, parse_preset_csv, update_preset
 from core.writing.projects import (
     add_reference,
@@ -49,7 +50,9 @@ from core.writing.projects import (
     parse_reference_file,
     update_reference,
 )
-from core.review.queue import add_comment, claim, decide
+from core.review.claims import claim
+from core.review.comments import add_comment
+from core.review.decisions import decide
 from core.writing.sessions import MAX_TITLE_LENGTH, create_session, rename_session, save_params
 from tests.utils.factories import make_finished_draft, make_project
 from tests.utils.mock_llm import PROVIDER
@@ -414,7 +417,7 @@ def test_a_session_id_that_cannot_exist_is_not_found(world, public_id):
 
 def test_a_draft_that_cannot_become_a_reference_leaves_no_trace(engine, world):
     """A model's text may hold what a typed reference may not (here an escape character)."""
-    from core.review.queue import promote_to_reference
+    from core.review.decisions import promote_to_reference
 
     draft = make_finished_draft(world.db, world.writer, world.project, "Colours: \x1b[31mred\x1b[0m.")
     item = world.db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()

@@ -5,7 +5,8 @@ from sqlmodel import select
 
 from core.review.dashboard import build_dashboard
 from core.platform.models import Draft, ReviewItem, utcnow
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

@@ -18,7 +18,8 @@ from core.gate.evidence import (
 )
 from core.platform.models import ReviewItem
 from core.gate.policies import PolicySpec
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
 # Eight chrF scores: three approved, one approved after an edit, three rejected, two never reviewed.

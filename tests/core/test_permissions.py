@@ -19,7 +19,7 @@ from sqlmodel import func, select
 from core.writing import moderation, presets, projects, sessions
 from core.gate import policies, rescoring
 from core.access import privacy, users
-from core.review import queue as review
+from core.review import claims, comments, decisions
 from core.platform.config import Settings
 from core.platform.constants import ROLES
 from core.platform.errors import PermissionDeniedError
@@ -98,15 +98,15 @@ ACTIONS = (
            lambda db, w: prepare_turn(session=db, user=w.actor, public_id=w.own_session, instruction="Write",
                                       params=GenerationParams(max_tokens=8), provider=PROVIDER)),
     Action("review", "claim a draft", "review",
-           lambda db, w: review.claim(session=db, item_id=w.item_id, reviewer=w.actor)),
+           lambda db, w: claims.claim(session=db, item_id=w.item_id, reviewer=w.actor)),
     Action("review", "release a draft", "review",
-           lambda db, w: review.release(session=db, item_id=w.item_id, reviewer=w.actor), setup=_claimed_by),
+           lambda db, w: claims.release(session=db, item_id=w.item_id, reviewer=w.actor), setup=_claimed_by),
     Action("review", "decide a draft", "review",
-           lambda db, w: review.decide(session=db, item_id=w.item_id, reviewer=w.actor, verdict="approved",
-                                       expected_version=db.get(ReviewItem, w.item_id).version), setup=_claimed_by),
+           lambda db, w: decisions.decide(session=db, item_id=w.item_id, reviewer=w.actor, verdict="approved",
+                                          expected_version=db.get(ReviewItem, w.item_id).version), setup=_claimed_by),
     Action("review", "comment", "review",
-           lambda db, w: review.add_comment(session=db, draft_id=db.get(ReviewItem, w.item_id).draft_id,
-                                            author=w.actor, body="Good.")),
+           lambda db, w: comments.add_comment(session=db, draft_id=db.get(ReviewItem, w.item_id).draft_id,
+                                              author=w.actor, body="Good.")),
     Action("thresholds", "save a threshold policy", "thresholds",
            lambda db, w: policies.save_policy(session=db, project_id=w.project_id, thresholds={"chrf": 10},
                                               author_id=w.actor.id)),

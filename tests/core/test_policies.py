@@ -4,7 +4,8 @@ from sqlmodel import select
 from core.platform.constants import DEFAULT_THRESHOLDS
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent
-from core.gate.policies import current_policy, policy_history, preview_policy, save_policy
+from core.gate.policies import current_policy, policy_history, save_policy
+from core.gate.route import preview_policy
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -49,8 +50,10 @@ from datetime import timedelta  # noqa: E402
 from core.platform.db import open_session  # noqa: E402
 from core.platform.errors import ConflictError, PermissionDeniedError  # noqa: E402
 from core.platform.models import Draft, ReviewItem, utcnow  # noqa: E402
-from core.gate.policies import PolicySpec, apply_policy, preview_queue_change, validate_spec  # noqa: E402
-from core.review.queue import claim, list_queue  # noqa: E402
+from core.gate.policies import PolicySpec, validate_spec  # noqa: E402
+from core.gate.route import apply_policy, preview_queue_change  # noqa: E402
+from core.review.claims import claim  # noqa: E402
+from core.review.queue import list_queue  # noqa: E402
 from tests.utils.factories import make_user  # noqa: E402
 
 
@@ -189,3 +192,73 @@ def test_two_editors_applying_at_once_make_one_version(engine, db, queue_world):
         t.join()
     assert sorted(outcomes) == ["applied"] + ["conflict"] * 3
     assert [p.version for p in policy_history(session=db, project_id=project.id)] == [1]
+
+
+# -- the previews and apply decide as first routing does: sensitive words, preset answers ----------
+
+from core.gate.policies import PRESET_PROVIDER  # noqa: E402
+from core.gate.route import score_and_route  # noqa: E402
+from core.writing.moderation import add_words  # noqa: E402
+
+
+def test_a_looser_policy_keeps_a_draft_with_a_sensitive_word_in_the_queue(db, editor, queue_world):
+    """`bad` went to review for its score; a word listed since then keeps it there, whatever the thresholds."""
+    project, drafts = queue_world
+    add_words(session=db, words=["loudly"], actor_id=None)
+    assert preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({})).leaving == ()
+    applied = apply_policy(session=db, project_id=project.id, spec=PolicySpec({}), author_id=editor.id)
+    assert applied.left == 0
+    assert _item(db, drafts["bad"]).state == "open" and db.get(Draft, drafts["bad"].id).route == "needs_review"
+
+
+def test_a_new_policy_sends_an_accepted_draft_with_a_sensitive_word_to_review(db, editor, queue_world):
+    project, drafts = queue_world
+    add_words(session=db, words=["rug"], actor_id=None)  # `middle` says "a rug"; it was accepted before
+    change = preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({}))
+    assert change.joining == (drafts["middle"].id,)
+    applied = apply_policy(session=db, project_id=project.id, spec=PolicySpec({}), author_id=editor.id)
+    assert applied.joined == 1
+    item = _item(db, drafts["middle"])
+    assert item.state == "open" and item.reasons == ["sensitive_words"] and "rug" in item.reason_detail
+    assert db.get(Draft, drafts["middle"].id).route_reasons == ["sensitive_words"]
+
+
+def test_the_policy_preview_counts_drafts_with_sensitive_words_as_sent_to_review(db, writer):
+    add_words(session=db, words=["mat"], actor_id=None)
+    project = make_project(db, references=("the cat sat on the mat",))
+    draft = make_finished_draft(db, writer, project, "the cat sat on the mat")  # chrF 100, but a listed word
+    assert draft.route == "needs_review"
+    preview = preview_policy(session=db, project_id=project.id, thresholds={})
+    assert (preview.drafts_considered, preview.to_review_now, preview.to_review_with_new) == (1, 1, 1)
+
+
+def test_a_policy_never_routes_a_preset_answer_by_its_scores(db, editor, writer):
+    project = make_project(db, references=("the cat sat on the mat",))
+    answer = make_finished_draft(db, writer, project, "dogs bark loudly", routed=False)
+    answer.provider = PRESET_PROVIDER
+    db.add(answer)
+    db.commit()
+    assert score_and_route(session=db, draft_id=answer.id).route == "accepted"  # scored, yet not by thresholds
+    preview = preview_policy(session=db, project_id=project.id, thresholds={"chrf": 99.0})
+    assert (preview.drafts_considered, preview.to_review_now, preview.to_review_with_new) == (1, 0, 0)
+    strict = apply_policy(session=db, project_id=project.id, spec=PolicySpec({"chrf": 99.0}), author_id=editor.id)
+    assert strict.joined == 0 and _item(db, answer) is None
+
+    add_words(session=db, words=["bark"], actor_id=None)  # a preset answer is still scanned
+    joined = apply_policy(session=db, project_id=project.id, spec=PolicySpec({"chrf": 99.0}), author_id=editor.id)
+    assert joined.joined == 1 and _item(db, answer).reasons == ["sensitive_words"]
+
+
+def test_an_item_whose_lease_ended_moves_with_a_policy_and_a_held_one_does_not(db, editor, reviewer, queue_world):
+    project, drafts = queue_world
+    held = claim(session=db, item_id=_item(db, drafts["bad"]).id, reviewer=reviewer)
+    empty = claim(session=db, item_id=_item(db, drafts["empty"]).id, reviewer=reviewer)
+    assert preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({})).claimed_untouched == 2
+    held.claim_expires_at = utcnow() - timedelta(seconds=1)
+    db.add(held)
+    db.commit()
+    change = preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({}))
+    assert change.leaving == (held.id,) and change.claimed_untouched == 1
+    assert apply_policy(session=db, project_id=project.id, spec=PolicySpec({}), author_id=editor.id).left == 1
+    assert _item(db, drafts["bad"]).state == "accepted" and _item(db, drafts["bad"]).claimed_by_id is None
+    assert _item(db, drafts["empty"]).state == "claimed" and empty.id == _item(db, drafts["empty"]).id

@@ -13,7 +13,8 @@ from core.writing.presets import (
     preset_from_review,
     update_preset,
 )
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

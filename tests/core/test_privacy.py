@@ -33,7 +33,9 @@ from core.platform.models import (
 )
 from core.gate.policies import save_policy
 from core.access.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
-from core.review.queue import add_comment, claim, decide
+from core.review.claims import claim
+from core.review.comments import add_comment
+from core.review.decisions import decide
 from core.access.users import authenticate, create_user, ensure_initial_admin
 from tests.utils.factories import make_finished_draft, make_project, make_user
 

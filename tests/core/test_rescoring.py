@@ -9,12 +9,13 @@ from sqlmodel import select
 from core.gate import rescoring
 from core.platform.db import open_session
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from core.gate.route import score_and_route
 from core.jobs.runner import JobRunner, cancel_job, create_job, run_job
 from core.platform.models import AuditEvent, Draft, Job, ReviewItem, Score
-from core.gate.policies import PolicySpec, apply_policy
+from core.gate.policies import PolicySpec
+from core.gate.route import apply_policy, score_and_route
 from core.writing.projects import add_reference, delete_reference
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner, wait_for_job
 
@@ -99,7 +100,7 @@ def test_only_its_writer_scores_a_stopped_draft_again_and_only_once(db, writer, 
 
 
 def project_references_ids(db, project) -> list[int]:
-    from core.gate.route import project_references
+    from core.gate.scores import project_references
 
     return [r.id for r in project_references(db, project.id)]
 

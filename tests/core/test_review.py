@@ -7,7 +7,11 @@ from sqlmodel import select
 from core.platform.db import open_session
 from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.platform.models import AuditEvent, ReviewItem, utcnow
-from core.review.queue import add_comment, claim, decide, list_queue, release, review_context
+from core.review.claims import claim, release
+from core.review.comments import add_comment
+from core.review.context import review_context
+from core.review.decisions import decide
+from core.review.queue import list_queue
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 
@@ -140,16 +144,11 @@ def test_comments_are_listed_with_author(db, item, reviewer):
 from core.platform.errors import NotFoundError  # noqa: E402
 from core.platform.models import Reference  # noqa: E402
 from core.writing.moderation import Hit, add_words  # noqa: E402
-from core.review.queue import (  # noqa: E402
-    claim_next,
-    comments_for_drafts,
-    compare_with_closest,
-    draft_revisions,
-    mark_segments,
-    promote_to_reference,
-    reason_counts,
-    reviewer_history,
-)
+from core.review.claims import claim_next  # noqa: E402
+from core.review.comments import comments_for_drafts  # noqa: E402
+from core.review.context import compare_with_closest, draft_revisions, mark_segments  # noqa: E402
+from core.review.decisions import promote_to_reference  # noqa: E402
+from core.review.queue import reason_counts, reviewer_history  # noqa: E402
 
 
 @pytest.fixture
@@ -306,7 +305,7 @@ def test_the_closest_reference_is_compared_span_by_span(db, writer):
 
 
 def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, writer, editor, monkeypatch):
-    import core.review.queue
+    import core.review.context
     from core.writing.projects import delete_reference
 
     add_words(session=db, words=["xylophones"], actor_id=None)  # so the draft goes to review
@@ -317,7 +316,7 @@ def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, write
     assert closest.text == "The big cat sat on the mat."
 
     with monkeypatch.context() as patched:
-        patched.setattr(core.review.queue, "score", lambda *_: pytest.fail("the review page scored the draft again"))
+        patched.setattr(core.review.context, "score", lambda *_: pytest.fail("the review page scored the draft again"))
         assert review_context(session=db, item_id=item.id).comparison.reference.id == closest.id
 
     delete_reference(session=db, reference_id=closest.id, actor_id=editor.id)  # gone: found again
@@ -344,7 +343,7 @@ def test_a_long_draft_is_compared_as_scored_and_shown_whole(db):
     """Shared spans are found in what scoring reads (MAX_SCORED_CHARS); the rest is shown unmarked."""
     from core.platform import constants
     from core.platform.models import Reference
-    from core.review.queue import compare_with_closest
+    from core.review.context import compare_with_closest
 
     limit = constants.MAX_SCORED_CHARS
     text = "a fox runs. " * (limit // 6)

@@ -1,24 +1,25 @@
 import pytest
 
-from core.gate.rules import ACCEPTED, NEEDS_REVIEW, decide_route
+from core.gate.rules import decide_route
+from core.platform.states import Route
 
 THRESHOLDS = {"bleu": None, "chrf": 30.0, "rouge1": None, "rouge2": None, "rougeL": 0.25}
 
 
 def test_scores_above_every_enabled_threshold_pass():
     decision = decide_route(text="x", scores={"bleu": 1.0, "chrf": 31.0, "rougeL": 0.3}, thresholds=THRESHOLDS)
-    assert decision.route == ACCEPTED and decision.reasons == ()
+    assert decision.route == Route.ACCEPTED and decision.reasons == ()
 
 
 def test_one_low_score_sends_to_review_and_names_metric():
     decision = decide_route(text="x", scores={"chrf": 50.0, "rougeL": 0.1}, thresholds=THRESHOLDS)
-    assert decision.route == NEEDS_REVIEW and decision.reasons == ("low_score",)
+    assert decision.route == Route.NEEDS_REVIEW and decision.reasons == ("low_score",)
     assert "ROUGE-L 0.100 < 0.250" in decision.detail
 
 
 def test_disabled_metric_never_routes():
     decision = decide_route(text="x", scores={"bleu": 0.0, "chrf": 50.0, "rougeL": 0.5}, thresholds=THRESHOLDS)
-    assert decision.route == ACCEPTED
+    assert decision.route == Route.ACCEPTED
 
 
 def test_no_reference_empty_and_unscorable_drafts_go_to_review():
@@ -42,16 +43,16 @@ BOTH = {"bleu": None, "chrf": 30.0, "rouge1": None, "rouge2": None, "rougeL": 0.
 
 def test_all_below_flags_only_when_every_enabled_metric_is_low():
     one_low = decide_route(text="x", scores={"chrf": 10.0, "rougeL": 0.5}, thresholds=BOTH, rule="all_below")
-    assert one_low.route == ACCEPTED
+    assert one_low.route == Route.ACCEPTED
     both_low = decide_route(text="x", scores={"chrf": 10.0, "rougeL": 0.1}, thresholds=BOTH, rule="all_below")
-    assert both_low.route == NEEDS_REVIEW and both_low.reasons == ("low_score",)
+    assert both_low.route == Route.NEEDS_REVIEW and both_low.reasons == ("low_score",)
     assert "chrF 10.0 < 30.0" in both_low.detail and "ROUGE-L 0.100 < 0.250" in both_low.detail
 
 
 def test_any_below_is_the_default_rule():
     decision = decide_route(text="x", scores={"chrf": 10.0, "rougeL": 0.5}, thresholds=BOTH, rule="any_below")
     assert decision == decide_route(text="x", scores={"chrf": 10.0, "rougeL": 0.5}, thresholds=BOTH)
-    assert decision.route == NEEDS_REVIEW
+    assert decision.route == Route.NEEDS_REVIEW
 
 
 def test_weighted_composite_scales_each_metric_to_its_maximum():
@@ -60,10 +61,10 @@ def test_weighted_composite_scales_each_metric_to_its_maximum():
     assert composite_score(scores, {"chrf": 1, "rougeL": 3}) == pytest.approx(0.175)
     low = decide_route(text="x", scores=scores, thresholds={}, rule="weighted",
                        weights={"chrf": 1, "rougeL": 3}, composite_threshold=0.2)
-    assert low.route == NEEDS_REVIEW and "composite 0.175 < 0.200 (chrF×1, ROUGE-L×3)" in low.detail
+    assert low.route == Route.NEEDS_REVIEW and "composite 0.175 < 0.200 (chrF×1, ROUGE-L×3)" in low.detail
     ok = decide_route(text="x", scores=scores, thresholds={}, rule="weighted",
                       weights={"chrf": 1, "rougeL": 3}, composite_threshold=0.17)
-    assert ok.route == ACCEPTED
+    assert ok.route == Route.ACCEPTED
 
 
 def test_weighted_rule_with_a_missing_score_is_unscorable_and_thresholds_are_ignored():
@@ -71,14 +72,14 @@ def test_weighted_rule_with_a_missing_score_is_unscorable_and_thresholds_are_ign
                             weights={"chrf": 1, "rougeL": 1}, composite_threshold=0.1)
     assert decision.reasons == ("unscorable",)
     assert decide_route(text="x", scores={"chrf": 1.0, "rougeL": 0.0}, thresholds=BOTH, rule="weighted",
-                        weights={"bleu": 1}, composite_threshold=None).route == ACCEPTED
+                        weights={"bleu": 1}, composite_threshold=None).route == Route.ACCEPTED
     assert composite_score({"chrf": 50.0}, {}) is None
 
 
 def test_sensitive_words_always_send_to_review_and_are_named():
     decision = decide_route(text="x", scores={"chrf": 90.0, "rougeL": 0.9}, thresholds=BOTH,
                             sensitive_words=("坏词", "bad", "坏词"))
-    assert decision.route == NEEDS_REVIEW and decision.reasons == ("sensitive_words",)
+    assert decision.route == Route.NEEDS_REVIEW and decision.reasons == ("sensitive_words",)
     assert decision.detail == "Sensitive words: 坏词, bad"
     both = decide_route(text="x", scores={"chrf": 1.0, "rougeL": 0.9}, thresholds=BOTH, sensitive_words=("bad",))
     assert both.reasons == ("low_score", "sensitive_words")

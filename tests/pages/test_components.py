@@ -51,3 +51,17 @@ def test_the_verdict_and_reason_are_shown():
 def test_a_preset_answer_is_marked():
     at = _draft_app(None, provider="preset")
     assert "📌 preset answer (preset #3): given as the editors wrote it, no model was called" in texts(at)
+
+
+def test_every_draft_status_has_a_route_line():
+    """A draft in any state shows its status (a missing one would raise KeyError on the Write page)."""
+    from core.platform.models import Draft
+    from core.platform.states import DraftStatus
+    from ui.components import route_line
+
+    for status in DraftStatus:
+        line = route_line(Draft(id=1, turn_id=1, status=status, error="why"), None)
+        if status == DraftStatus.COMPLETED:
+            assert line == ""  # not routed yet
+        else:
+            assert line.endswith(": why") and len(line) > len(": why")

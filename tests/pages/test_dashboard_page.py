@@ -2,7 +2,8 @@ import pytest
 from sqlmodel import select
 
 from core.platform.models import ReviewItem
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
 

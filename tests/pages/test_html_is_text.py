@@ -36,7 +36,8 @@ from core.writing.moderation import add_words
 from core.writing.presets import add_preset
 from core.writing.projects import add_reference
 from core.gate.rescoring import RESCORE
-from core.review.queue import add_comment, claim
+from core.review.claims import claim
+from core.review.comments import add_comment
 from core.writing.sessions import create_session
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.pages.conftest import shown

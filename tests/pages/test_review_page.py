@@ -193,5 +193,5 @@ def test_a_comment_reaches_the_writer(make_app, app_db, users):
     at.text_area[1].set_value("Say how bright it is.")
     at.button(key="FormSubmitter:review.comment-Comment").click().run()
     assert not at.exception and "Say how bright it is." in texts(at)
-    from core.review.queue import comments_for_drafts
+    from core.review.comments import comments_for_drafts
     assert [c.body for c, _ in comments_for_drafts(session=app_db, draft_ids=[draft.id])[draft.id]] == ["Say how bright it is."]

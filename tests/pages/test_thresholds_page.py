@@ -2,7 +2,8 @@ from sqlmodel import select
 
 from core.platform.models import AuditEvent, ReviewItem
 from core.gate.policies import current_policy, save_policy
-from core.review.queue import claim, decide
+from core.review.claims import claim
+from core.review.decisions import decide
 from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
 

@@ -206,7 +206,9 @@ def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db
 
 def test_the_writer_sees_the_reviewers_comment_and_verdict(make_app, app_db, users):
     from core.platform.models import ReviewItem
-    from core.review.queue import add_comment, claim, decide
+    from core.review.claims import claim
+    from core.review.comments import add_comment
+    from core.review.decisions import decide
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))

@@ -51,7 +51,7 @@ def _claim_all(barrier, results, url: str, reviewer_id: int, item_ids: list[int]
     from core.platform.db import make_engine, open_session
     from core.platform.errors import ConflictError
     from core.platform.models import User
-    from core.review.queue import claim
+    from core.review.claims import claim
 
     engine = make_engine(url)
     won, refused = [], []
@@ -88,7 +88,8 @@ def test_a_claim_made_in_one_process_is_respected_in_the_other(engine, db, pg_ur
 def _review_until_empty(barrier, results, url: str, reviewer_id: int) -> None:
     from core.platform.db import make_engine, open_session
     from core.platform.models import User
-    from core.review.queue import claim_next, decide
+    from core.review.claims import claim_next
+    from core.review.decisions import decide
 
     engine = make_engine(url)
     decided = []

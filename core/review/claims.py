@@ -1,0 +1,141 @@
+"""Claims: a reviewer takes an item for a while (a lease), so that two reviewers never decide
+the same draft.
+
+    open --claim, claim next--> claimed (until claim_expires_at) --release--> open
+                                   | the lease ends: anyone may take it (claim, claim next),
+                                   | a new policy or new scores may withdraw it (core.gate.route)
+                                   +--decide--> approved | rejected (core.review.decisions)
+
+Two SQL predicates say it once for everyone:
+
+    claimable(now, reviewer)   an item a reviewer may take: open, or claimed with its lease
+                               ended, or held by this reviewer (claims, claim next, the queue's
+                               "claimed by", the gate's withdrawals and policy previews)
+    held_by(user)              an item this user has claimed (release, a decision, the claims
+                               of a deleted account: core.access.privacy)
+
+Every change is a compare-and-set on the row, so of two reviewers acting at once exactly one
+succeeds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from core.access.security import require
+from core.platform import audit, constants
+from core.platform.errors import ConflictError
+from core.platform.models import ReviewItem, User, utcnow
+from core.platform.states import ReviewState
+from core.review.items import closed_message, get_item
+
+CLAIM_NEXT_ATTEMPTS = 5
+CLAIM_NEXT_CANDIDATES = 20  # tried per attempt, oldest first
+
+
+def claimable(now: datetime, reviewer_id: int | None = None) -> ColumnElement[bool]:
+    """SQL: the item is open, or claimed with its lease ended, or (given `reviewer_id`) held by
+    this reviewer, who takes it again to renew the lease."""
+    lease_ended = col(ReviewItem.claim_expires_at) < now
+    taken_back = lease_ended if reviewer_id is None else or_(lease_ended, ReviewItem.claimed_by_id == reviewer_id)
+    return or_(ReviewItem.state == ReviewState.OPEN, and_(ReviewItem.state == ReviewState.CLAIMED, taken_back))
+
+
+def held_by(user_id: int) -> ColumnElement[bool]:
+    """SQL: the user has claimed the item (whether or not the lease has ended)."""
+    return and_(ReviewItem.state == ReviewState.CLAIMED, ReviewItem.claimed_by_id == user_id)
+
+
+def claim(*, session: Session, item_id: int, reviewer: User, lease_minutes: int = constants.CLAIM_LEASE_MINUTES) -> ReviewItem:
+    """Take an item for yourself; nobody else can decide it until you decide, release, or the lease ends.
+
+    Claiming an item you hold already renews its lease."""
+    require(reviewer.role, "review")
+    if not _try_claim(session, item_id, reviewer, lease_minutes):
+        item = get_item(session=session, item_id=item_id)
+        raise ConflictError(_taken_message(session, item))
+    return get_item(session=session, item_id=item_id)
+
+
+def claim_next(
+    *,
+    session: Session,
+    reviewer: User,
+    project_id: int | None = None,
+    reason: str | None = None,
+    lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
+) -> ReviewItem | None:
+    """Claim the oldest unclaimed item (open, or its lease ended) matching the filters; None if there is none.
+
+    An item this reviewer holds already (matching the filters) comes first: finish it before
+    taking another. Racing reviewers each get a different item (compare-and-set, retried).
+    """
+    require(reviewer.role, "review")
+    for _ in range(CLAIM_NEXT_ATTEMPTS):
+        now = utcnow()
+        query = (
+            select(ReviewItem.id, ReviewItem.reasons, ReviewItem.claimed_by_id, claimable(now).label("free"))
+            .where(claimable(now, reviewer.id))
+            .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+        )
+        if project_id is not None:
+            query = query.where(ReviewItem.project_id == project_id)
+        rows = [row for row in session.exec(query) if not reason or reason in row[1]]
+        mine = [item_id for item_id, _, holder, free in rows if holder == reviewer.id and not free]
+        candidates = mine[:1] or [row[0] for row in rows]
+        if not candidates:
+            return None
+        for item_id in candidates[:CLAIM_NEXT_CANDIDATES]:
+            if _try_claim(session, item_id, reviewer, lease_minutes):
+                return get_item(session=session, item_id=item_id)
+    raise ConflictError("Other reviewers are taking drafts at the same moment; try again.")
+
+
+def release(*, session: Session, item_id: int, reviewer: User) -> None:
+    """Give back an item you hold, undecided."""
+    require(reviewer.role, "review")
+    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item_id, held_by(reviewer.id)).values(**_released()))
+    session.commit()
+
+
+def release_all(*, session: Session, user_id: int) -> None:
+    """Give back every item the user holds (their account is being deleted); in the caller's transaction."""
+    session.exec(update(ReviewItem).where(held_by(user_id)).values(**_released()))
+
+
+def _released() -> dict[str, Any]:
+    return {"state": ReviewState.OPEN, "claimed_by_id": None, "claim_expires_at": None,
+            "version": ReviewItem.version + 1}
+
+
+def _try_claim(session: Session, item_id: int, reviewer: User, lease_minutes: int) -> bool:
+    now = utcnow()
+    result = session.exec(
+        update(ReviewItem)
+        .where(col(ReviewItem.id) == item_id, claimable(now, reviewer.id))
+        .values(
+            state=ReviewState.CLAIMED,
+            claimed_by_id=reviewer.id,
+            claim_expires_at=now + timedelta(minutes=lease_minutes),
+            version=ReviewItem.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        return False
+    audit.record(session, actor_id=reviewer.id, action="review.claim", target=f"review:{item_id}")
+    session.commit()
+    return True
+
+
+def _taken_message(session: Session, item: ReviewItem) -> str:
+    closed = closed_message(item)
+    if closed is not None:
+        return closed
+    claimer = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
+    return f"{claimer.username if claimer else 'Another reviewer'} is reviewing this draft."

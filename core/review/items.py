@@ -1,0 +1,42 @@
+"""One review item: found by its id or by its draft (a draft has at most one), and whether it
+is still undecided.
+
+    open -> claimed -> approved | rejected      a reviewer's verdict (core.review.claims,
+      ^        |                                core.review.decisions)
+      +--------+ release, lease ends
+    open -> accepted -> open                    a new policy or new scores let the draft pass,
+                                                a later one flags it again (core.gate.route)
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from core.platform.errors import NotFoundError
+from core.platform.models import ReviewItem
+from core.platform.states import ReviewState
+
+VERDICTS = (ReviewState.APPROVED, ReviewState.REJECTED)
+UNDECIDED = (ReviewState.OPEN, ReviewState.CLAIMED)  # in the queue
+
+
+def get_item(*, session: Session, item_id: int) -> ReviewItem:
+    """The item as the database has it now (refreshed), or NotFoundError."""
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFoundError("No such review item.")
+    session.refresh(item)
+    return item
+
+
+def item_for_draft(*, session: Session, draft_id: int) -> ReviewItem | None:
+    return session.exec(select(ReviewItem).where(ReviewItem.draft_id == draft_id)).first()
+
+
+def closed_message(item: ReviewItem) -> str | None:
+    """Why nobody may act on the item any more (decided, or it left the queue); None if it is undecided."""
+    if item.state in VERDICTS:
+        return "This draft has been decided already."
+    if item.state == ReviewState.ACCEPTED:
+        return f"This draft left the queue: {item.decision_reason}."
+    return None
