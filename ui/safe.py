@@ -30,7 +30,7 @@ import streamlit as st
 WORD_JOINER = "\u2060"
 TEXT_PATTERNS = re.compile(r"(?<=:)(?=\S)|(?=@)|(?<=www)(?=\.)|(?<=[-<>=~])(?=[-<>=~])", re.IGNORECASE)
 INLINE_MARKS = re.compile(r"([\\`*_~\[\]<>&|${}]|:(?=\S))")
-LINE_START_MARKS = re.compile(r"^(\d{1,9}(?=[.)](?:\s|$))|(?=[#+\-=]))")  # `# h`, `- item`, `1. item`, `1) item`, `===`
+LINE_START_MARKS = re.compile(r"^(\s*(?:\d{1,9}(?=[.)](?:\s|$))|(?=[#+\-=])))")  # `# h`, `- item`, `1. item`, `1) item`, `===`
 HARD_BREAK = "  \n"
 
 

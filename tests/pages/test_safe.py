@@ -126,3 +126,9 @@ def test_stream_text_shows_the_growing_text_as_text_only():
     assert not at.exception
     assert [t.value for t in at.text] == ["![x](http://127.0.0.1:9/p) <img src=x> **b**"]
     assert not at.markdown
+
+
+@pytest.mark.parametrize("text", ["\u3000# heading", "\u3000\u30001. item", "\u3000- item"])
+def test_a_line_mark_after_ideographic_spaces_is_escaped_too(text):
+    """Hypothesis found "\u3000#": a heading mark after spaces that strip(" \\t") leaves."""
+    assert "\\" in md(text) and shown(md(text)) == text
