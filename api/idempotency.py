@@ -24,8 +24,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,11 @@ from core.platform.models import IdempotencyRecord, utcnow
 RUNNING, COMPLETED = "running", "completed"
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+# a route's parameter: `idempotency_key: IdempotencyKey = None`
+IdempotencyKey = Annotated[str | None, Header(
+    alias=HEADER, description="Send the request again with the same key and get the first answer back "
+                              "(for 24 hours); 1 to 255 visible ASCII characters, e.g. a UUID.")]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class RedactKeys(logging.Filter):
 
 
 def _masked(value: object) -> object:
-    return redact(value) if isinstance(value, str) else value if isinstance(value, (int, float)) else redact(str(value))
+    return redact(value) if isinstance(value, str) else value
 
 
 def install_key_redaction(loggers: tuple[str, ...] = LOGGERS) -> None:

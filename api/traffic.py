@@ -56,19 +56,24 @@ class RateDecision:
             "x-ratelimit-reset-requests": duration(self.reset_s),
         }
         if not self.allowed:
-            headers["Retry-After"] = str(max(math.ceil(self.retry_after_s), 1))
-            headers["retry-after-ms"] = str(max(math.ceil(self.retry_after_s * 1000), 1))
+            headers["Retry-After"] = str(max(_up(self.retry_after_s), 1))
+            headers["retry-after-ms"] = str(max(_up(self.retry_after_s * 1000), 1))
         return headers
 
 
 def duration(seconds: float) -> str:
     """A duration as OpenAI writes it in x-ratelimit-reset-*: 20ms, 1.5s, 6m0s."""
     if seconds < 1:
-        return f"{math.ceil(seconds * 1000)}ms"
+        return f"{_up(seconds * 1000)}ms"
     if seconds < 60:
         return f"{round(seconds, 3):g}s"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)}m{round(rest, 3):g}s"
+
+
+def _up(value: float) -> int:
+    """Rounded up, ignoring float noise (0.30000000000000004 s is 300 ms, not 301)."""
+    return math.ceil(round(value, 6))
 
 
 class RequestLimiter:
