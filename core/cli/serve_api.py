@@ -45,6 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         install_key_redaction()  # after uvicorn.Config configured the loggers
         uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then passed Ctrl-C on: the usual way to stop
+        pass
     finally:
         runtime.close()
     return 0
