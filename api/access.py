@@ -83,6 +83,31 @@ def origin_of(request: Request, runtime: ApiRuntime) -> Origin:
 # -- dependencies ---------------------------------------------------------------------------
 
 
+def known_query_only(request: Request) -> None:
+    """A query parameter the route does not take is an error (a typo such as `limt=5` would
+    otherwise be ignored without a word)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        raise ApiError(400, f"Unknown query parameter {unknown[0]!r} (this path takes: {accepted}).",
+                       code="unknown_parameter", param=unknown[0])
+
+
+def _query_names(dependant) -> set[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    names, pending = set(), [dependant]
+    while pending:
+        current = pending.pop()
+        names |= {field.alias for field in current.query_params}
+        pending.extend(current.dependencies)
+    return names
+
+
 def runtime_of(request: Request) -> ApiRuntime:
     return request.app.state.runtime
 

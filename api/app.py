@@ -13,11 +13,12 @@ root_path, so the OpenAPI document names `/api/v1` as its server and the docs pa
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from api import docs
+from api.access import known_query_only
 from api.errors import install_handlers
 from api.middleware import CatchAll
 from api.routers import meta, models, projects
@@ -53,6 +54,7 @@ def create_api(runtime: ApiRuntime) -> FastAPI:
     app = FastAPI(
         title=TITLE, version=VERSION, description=DESCRIPTION, openapi_url="/openapi.json", docs_url=None,
         redoc_url=None, swagger_ui_oauth2_redirect_url=None, responses={"default": ERRORS["default"]},
+        dependencies=[Depends(known_query_only)],
     )
     app.state.runtime = runtime
     install_handlers(app)

@@ -376,3 +376,11 @@ def _hash(key: str) -> str:
     import hashlib
 
     return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it(start_api, key):
+    live = start_api()
+
+    error = assert_envelope(live.get("/projects?limt=5", key), 400, "unknown_parameter", "limt")
+    assert "after, limit" in error["message"]
+    assert live.get("/projects?limit=5&after=0", key).status_code == 200
