@@ -16,6 +16,8 @@ What belongs to a user, and what deletion does with it:
     ThresholdPolicy they authored                       kept (project settings), author and
                                                         note (their words) cleared
     Job they own (holds prompts)                        deleted
+    ApiKey they own, and the answers stored for it      deleted (the export lists the keys by
+    (IdempotencyRecord: copies of their drafts)         name and prefix, never a hash)
     Reference promoted from one of their drafts         deleted
     Preset answer made from one of their drafts         deleted (its answer is their text;
                                                         retention, below, only unlinks it)
@@ -61,9 +63,11 @@ from core.platform.errors import AuthenticationError, ConflictError, InvalidInpu
 from core.llm.cache import RedisStore, delete_by_origin
 from core.llm.ratelimit import redis_client
 from core.platform.models import (
+    ApiKey,
     AuditEvent,
     Comment,
     Draft,
+    IdempotencyRecord,
     Job,
     LoginFailure,
     Preset,
@@ -105,6 +109,7 @@ HANDLED: dict[tuple[str, str], str] = {
     ("thresholdpolicy", "author_id"): "clear",
     ("auditevent", "actor_id"): "anonymise",
     ("job", "owner_id"): "delete",
+    ("apikey", "user_id"): "delete",  # with the idempotency records of the keys (answers they got)
     ("preset", "source_draft_id"): "delete",  # no foreign key: matched by value
     ("cacheentry", "session_id"): "delete",  # no foreign key: the answer's origin
     ("cacheentry", "draft_id"): "delete",
@@ -120,6 +125,7 @@ class DeletionReport:
     review_items: int = 0
     comments: int = 0
     jobs: int = 0
+    api_keys: int = 0
     references: int = 0
     presets: int = 0
     cache_entries: int = 0
@@ -188,6 +194,12 @@ def export_user_data(*, session: Session, user_id: int, actor_id: int | None) ->
             {"id": j.id, "kind": j.kind, "status": j.status, "error": j.error, "payload": j.payload,
              "created_at": _time(j.created_at)}
             for j in session.exec(select(Job).where(Job.owner_id == user.id).order_by(col(Job.id)))
+        ],
+        "api_keys": [
+            {"name": k.name, "prefix": k.prefix, "project_id": k.project_id, "created_at": _time(k.created_at),
+             "expires_at": _time(k.expires_at), "last_used_at": _time(k.last_used_at),
+             "revoked_at": _time(k.revoked_at)}
+            for k in session.exec(select(ApiKey).where(ApiKey.user_id == user.id).order_by(col(ApiKey.id)))
         ],
         "presets_from_your_drafts": [
             {"project": projects.get(p.project_id, ""), "instruction": p.instruction, "answer": p.answer,
@@ -290,6 +302,7 @@ def delete_user_data(
     )
     session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None, note=""))
     report.jobs = _count(session.exec(delete(Job).where(Job.owner_id == user.id)))
+    report.api_keys = _delete_api_keys(session, user.id)
     report.references = _delete_promoted_references(session, texts)
     report.audit_events_anonymised += _anonymise_audit(session, user.id, username)
     session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
@@ -368,6 +381,13 @@ def _delete_drafts(session: Session, draft_ids, report: DeletionReport) -> None:
     ids = list(session.exec(draft_ids))
     for chunk in chunks(ids):
         report.drafts += _count(session.exec(delete(Draft).where(col(Draft.id).in_(chunk))))
+
+
+def _delete_api_keys(session: Session, user_id: int) -> int:
+    """The user's API keys, and the answers stored for their idempotent requests (copies of drafts)."""
+    key_ids = select(ApiKey.id).where(ApiKey.user_id == user_id)
+    session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.api_key_id).in_(key_ids)))
+    return _count(session.exec(delete(ApiKey).where(ApiKey.user_id == user_id)))
 
 
 def _draft_texts(session: Session, draft_ids) -> set[str]:
@@ -478,6 +498,7 @@ def _time(value: datetime | None) -> str | None:
 
 SUMMARY_NOUNS = (("sessions", "session", None), ("turns", "turn", None), ("drafts", "draft", None),
                  ("comments", "comment", None), ("review_items", "review item", None), ("jobs", "job", None),
+                 ("api_keys", "API key", None),
                  ("cache_entries", "cache entry", "cache entries"))
 
 

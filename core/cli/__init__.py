@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from core.platform.errors import DraftgateError
 
-SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security", "core.cli.migrate", "core.cli.worker", "core.cli.health")
+SUBCOMMAND_MODULES = ("core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security", "core.cli.migrate", "core.cli.worker", "core.cli.health", "core.cli.api_keys", "core.cli.serve_api")
 
 
 def build_parser() -> argparse.ArgumentParser:

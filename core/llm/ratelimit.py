@@ -66,6 +66,8 @@ class Reservation:
     wait_s: float  # how long to wait before sending (0: now)
     at: float  # the send time reserved, on the windows' own clock (seconds)
     recorded: bool = True  # False: refused (queue=False and a wait was needed), nothing recorded
+    remaining: int = 0  # sends the window still takes now, after this one (for rate limit headers)
+    reset_s: float = 0.0  # until every send now in the window has left it
 
 
 class Windows(Protocol):
@@ -96,13 +98,28 @@ class LocalWindows:
             window = self._windows.setdefault(key, _Window())
             slot = _earliest_slot(now, window, rate, tokens)
             if slot > now and not queue:
-                return Reservation(slot - now, slot, recorded=False)
+                return Reservation(slot - now, slot, recorded=False, reset_s=_reset(now, window.sends, rate))
             window.sends.append(slot)
             while len(window.sends) > rate.requests:
                 window.sends.popleft()
             if rate.tokens_per_minute and tokens:
                 window.token_sends.append((slot, tokens))
-            return Reservation(slot - now, slot)
+            remaining = rate.requests - _in_window(now, window.sends, rate)
+            return Reservation(slot - now, slot, remaining=max(remaining, 0), reset_s=_reset(now, window.sends, rate))
+
+
+def _in_window(now: float, sends: deque[float], rate: Rate) -> int:
+    """How many of the sends (oldest first) fall in the window ending now or later."""
+    counted = 0
+    for sent_at in reversed(sends):
+        if sent_at <= now - rate.window_s:
+            break
+        counted += 1
+    return counted
+
+
+def _reset(now: float, sends: deque[float], rate: Rate) -> float:
+    return max(sends[-1] + rate.window_s - now, 0.0) if sends else 0.0
 
 
 def _earliest_slot(now: float, window: _Window, rate: Rate, tokens: int) -> float:
@@ -126,8 +143,20 @@ def _earliest_slot(now: float, window: _Window, rate: Rate, tokens: int) -> floa
 # KEYS[1]: reserved send times (a list, oldest first), KEYS[2]: "time:tokens" of token sends
 # ARGV: requests, window (us), tokens, tokens per minute, queue (1 or 0)
 # Times are microseconds on Redis's clock, written with %.0f (Lua's own number-to-string
-# conversion keeps only 14 digits). Returns {recorded (1/0), wait, slot}.
+# conversion keeps only 14 digits). Returns {recorded (1/0), wait, slot, remaining, reset}: the
+# sends the window still takes now and the time until it is empty (for rate limit headers).
 _RESERVE_SCRIPT = """
+local function occupancy(now, requests, window)
+  local n = redis.call('LLEN', KEYS[1])
+  local lo, hi = 0, n
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if tonumber(redis.call('LINDEX', KEYS[1], mid)) > now - window then hi = mid else lo = mid + 1 end
+  end
+  local reset = 0
+  if n > 0 then reset = math.max(tonumber(redis.call('LINDEX', KEYS[1], -1)) + window - now, 0) end
+  return math.max(requests - (n - lo), 0), reset
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local requests, window = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -162,7 +191,8 @@ if tpm > 0 and tokens > 0 then
   end
 end
 if slot > now and not queue then
-  return {0, slot - now, slot}
+  local _, reset = occupancy(now, requests, window)
+  return {0, slot - now, slot, 0, reset}
 end
 redis.call('RPUSH', KEYS[1], string.format('%.0f', slot))
 redis.call('LTRIM', KEYS[1], -requests, -1)
@@ -172,7 +202,8 @@ if tpm > 0 and tokens > 0 then
   redis.call('RPUSH', KEYS[2], string.format('%.0f:%.0f', slot, tokens))
   redis.call('PEXPIREAT', KEYS[2], string.format('%.0f', (slot + minute) / 1000 + 1000))
 end
-return {1, slot - now, slot}
+local remaining, reset = occupancy(now, requests, window)
+return {1, slot - now, slot, remaining, reset}
 """
 
 
@@ -199,13 +230,14 @@ class RedisWindows:
         keys = [f"{self._prefix}{key}:sends", f"{self._prefix}{key}:tokens"]
         args = [rate.requests, round(rate.window_s * 1_000_000), tokens, rate.tokens_per_minute, int(queue)]
         try:
-            recorded, wait_us, slot_us = self._script(keys=keys, args=args)
+            recorded, wait_us, slot_us, remaining, reset_us = self._script(keys=keys, args=args)
         except RedisError as err:
             logger.warning("Redis is unreachable (%s): rate limits are kept per process for %g s", err,
                            self.REDIS_RETRY_S)
             self._down_until = self._clock() + self.REDIS_RETRY_S
             return self._fallback.reserve(key, rate, tokens, queue=queue)
-        return Reservation(int(wait_us) / 1_000_000, int(slot_us) / 1_000_000, recorded=bool(recorded))
+        return Reservation(int(wait_us) / 1_000_000, int(slot_us) / 1_000_000, recorded=bool(recorded),
+                           remaining=int(remaining), reset_s=int(reset_us) / 1_000_000)
 
 
 class ProviderRateLimiter:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=constants.LOGIN_WINDOW_MINUTES, ge=1)
     retention_days: Optional[int] = Field(default=None, ge=1)  # empty: keep drafts for ever
 
+    # the HTTP API (api/): per-key limits unless the key sets its own; 0: no limit
+    api_qps_limit: float = Field(default=constants.API_QPS_LIMIT, ge=0)
+    api_concurrency_limit: int = Field(default=constants.API_CONCURRENCY_LIMIT, ge=0)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

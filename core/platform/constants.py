@@ -97,3 +97,16 @@ DASHBOARD_MAX_DRAFTS = 50_000  # drafts one dashboard view aggregates at most (n
 # Scoring reads at most this much of a draft and of each reference: 20,000 Chinese characters
 # score in about 0.6 s on 2 cores (ROUGE-L grows quadratically), a 4 MB reference would take 20 s.
 MAX_SCORED_CHARS = 20_000
+
+# -- the HTTP API (api/, core.access.api_keys): keys, traffic control, idempotency ------------
+API_QPS_LIMIT = 100.0  # requests per second per API key unless the key sets its own; 0: no limit
+API_CONCURRENCY_LIMIT = MAX_BATCH_CONCURRENCY  # generations in flight per API key (a whole batch); 0: no limit
+API_CONCURRENCY_LEASE_S = 60.0  # a generation slot not renewed this long belongs to a stopped process
+API_KEY_NAME_MAX_CHARS = 100
+API_KEY_ALLOWLIST_MAX_CHARS = 2_000
+API_KEY_LAST_USED_INTERVAL_S = 60.0  # a key's last use is written at most this often
+API_KEY_MAX_EXPIRES_DAYS = 3650
+API_LIST_LIMIT, API_LIST_MAX_LIMIT = 20, 100  # objects per page of a list endpoint (default, most)
+IDEMPOTENCY_KEY_MAX_CHARS = 255
+IDEMPOTENCY_TTL_S = 24 * 3600  # a replay returns the first answer for this long
+IDEMPOTENCY_STALE_S = STREAM_DEADLINE_S + 60.0  # a request still "running" this long lost its process

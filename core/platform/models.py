@@ -252,3 +252,40 @@ class SensitiveWord(SQLModel, table=True):
     word: str = Field(max_length=200)
     folded: str = Field(index=True, unique=True, max_length=200)  # core.writing.moderation.fold(word)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# -- the HTTP API: keys and idempotent requests (core.access.api_keys, api.idempotency) ---------
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for the HTTP API. It acts as its user, with that user's role; the key itself is never
+    stored, only its SHA-256 (core.access.api_keys explains why that hash)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    key_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the whole key
+    prefix: str = Field(max_length=16)  # the key's first characters ("dg_" and 8 more), shown in lists
+    project_id: Optional[int] = Field(default=None, foreign_key="project.id")  # None: any project
+    expires_at: Optional[datetime] = None  # None: never
+    qps_limit: Optional[float] = None  # requests per second; None: DRAFTGATE_API_QPS_LIMIT
+    concurrency_limit: Optional[int] = None  # generations at once; None: DRAFTGATE_API_CONCURRENCY_LIMIT
+    ip_allowlist: str = Field(default="", max_length=2000)  # CIDR ranges, besides DRAFTGATE_IP_ALLOWLIST
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None  # written at most once a minute
+    revoked_at: Optional[datetime] = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer to a POST sent with an Idempotency-Key, replayed when the same key comes again."""
+
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    api_key_id: int = Field(foreign_key="apikey.id")  # indexed by the unique constraint
+    key: str = Field(max_length=255)  # the client's Idempotency-Key
+    request_hash: str = Field(max_length=64)  # sha256 of method, path and body
+    status: str = Field(default="running", max_length=16)  # running -> completed
+    status_code: Optional[int] = None  # the HTTP status of the stored answer
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,254 @@
+"""Traffic control per API key: a request rate, and a cap on generations at once.
+
+    RequestLimiter.check(caller) -> RateDecision
+        a sliding window per key: core.llm.ratelimit's windows (this process's, or one Lua
+        script in Redis shared by every replica), asked with queue=False so a refused request
+        is not counted; the key's qps, else DRAFTGATE_API_QPS_LIMIT (0: no limit)
+    ConcurrencyCap.acquire(caller) -> Lease | None
+        the key's concurrency, else DRAFTGATE_API_CONCURRENCY_LIMIT (0: no limit)
+        with Redis: a sorted set per key of lease ids scored by expiry (Redis's clock), taken
+                    by one Lua script; a holder renews its lease, so the slots of a process
+                    that died come free after API_CONCURRENCY_LEASE_S
+        without:    a counter in this process
+        While Redis cannot be reached, this process's counter stands in (as the rate windows do).
+
+Both answer before anything is written or any model is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from core.access.api_keys import ApiCaller
+from core.llm.ratelimit import Rate, Windows
+from core.platform import constants
+
+logger = logging.getLogger(__name__)
+
+CONCURRENCY_PREFIX = "draftgate:concurrency:"
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int | None  # requests per window; None: no limit
+    window_s: float = 1.0
+    remaining: int = 0
+    reset_s: float = 0.0  # until the window is empty again
+    retry_after_s: float = 0.0  # refused: until a request would be taken
+
+    def headers(self) -> dict[str, str]:
+        """OpenAI's rate limit headers (none without a limit), and Retry-After when refused."""
+        if self.limit is None:
+            return {}
+        headers = {
+            "x-ratelimit-limit-requests": str(self.limit),
+            "x-ratelimit-remaining-requests": str(self.remaining),
+            "x-ratelimit-reset-requests": duration(self.reset_s),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(_up(self.retry_after_s), 1))
+            headers["retry-after-ms"] = str(max(_up(self.retry_after_s * 1000), 1))
+        return headers
+
+
+def duration(seconds: float) -> str:
+    """A duration as OpenAI writes it in x-ratelimit-reset-*: 20ms, 1.5s, 6m0s."""
+    if seconds < 1:
+        return f"{_up(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{round(seconds, 3):g}s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{round(rest, 3):g}s"
+
+
+def _up(value: float) -> int:
+    """Rounded up, ignoring float noise (0.30000000000000004 s is 300 ms, not 301)."""
+    return math.ceil(round(value, 6))
+
+
+class RequestLimiter:
+    def __init__(self, windows: Windows, *, default_qps: float) -> None:
+        self._windows = windows
+        self.default_qps = default_qps
+
+    def rate_for(self, caller: ApiCaller) -> Rate | None:
+        return Rate.per_second(caller.qps_limit if caller.qps_limit is not None else self.default_qps)
+
+    def check(self, caller: ApiCaller) -> RateDecision:
+        rate = self.rate_for(caller)
+        if rate is None:
+            return RateDecision(allowed=True, limit=None)
+        reservation = self._windows.reserve(caller.rate_key, rate, queue=False)
+        return RateDecision(
+            allowed=reservation.recorded, limit=rate.requests, window_s=rate.window_s,
+            remaining=reservation.remaining, reset_s=reservation.reset_s,
+            retry_after_s=0.0 if reservation.recorded else reservation.wait_s,
+        )
+
+
+# -- generations at once ----------------------------------------------------------------------
+
+
+class Lease:
+    """One slot of a key's concurrency; release it when the generation ends (or use `with`)."""
+
+    def __init__(self, cap: ConcurrencyCap, key: str, lease_id: str, store: Any) -> None:
+        self._cap, self.key, self.id, self._store = cap, key, lease_id, store
+        self.released = False
+
+    def renew(self) -> bool:
+        """Keep the slot (call it well within API_CONCURRENCY_LEASE_S); False when it was lost."""
+        return not self.released and self._store.renew(self.key, self.id, self._cap.lease_s)
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._store.release(self.key, self.id)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class LocalSlots:
+    """Slots of this process: a count of lease ids per key under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, set[str]] = {}
+
+    def take(self, key: str, lease_id: str, limit: int, lease_s: float) -> bool:
+        with self._lock:
+            held = self._held.setdefault(key, set())
+            if len(held) >= limit:
+                return False
+            held.add(lease_id)
+            return True
+
+    def renew(self, key: str, lease_id: str, lease_s: float) -> bool:
+        with self._lock:
+            return lease_id in self._held.get(key, ())
+
+    def release(self, key: str, lease_id: str) -> None:
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None:
+                held.discard(lease_id)
+                if not held:
+                    del self._held[key]
+
+    def held(self, key: str) -> int:
+        with self._lock:
+            return len(self._held.get(key, ()))
+
+
+# KEYS[1]: the key's leases (a sorted set: lease id -> expiry, ms on Redis's clock)
+# take: ARGV limit, lease (ms), lease id -> 1 taken / 0 full;  renew: ARGV lease (ms), lease id -> 1 / 0
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+_TAKE_SCRIPT = _NOW + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+return 1
+"""
+_RENEW_SCRIPT = _NOW + """
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not expiry or tonumber(expiry) <= now then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)
+return 1
+"""
+
+
+class RedisSlots:
+    """Slots shared by every process on the same Redis; this process's stand in while it is down."""
+
+    REDIS_RETRY_S = 30.0
+
+    def __init__(self, client: Any, prefix: str = CONCURRENCY_PREFIX, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._take = client.register_script(_TAKE_SCRIPT)
+        self._renew = client.register_script(_RENEW_SCRIPT)
+        self._fallback = LocalSlots()
+        self._clock = clock
+        self._down_until = 0.0
+
+    def take(self, key: str, lease_id: str, limit: int, lease_s: float) -> bool:
+        return self._call(lambda: bool(self._take(keys=[self._prefix + key], args=[limit, _ms(lease_s), lease_id])),
+                          lambda: self._fallback.take(key, lease_id, limit, lease_s))
+
+    def renew(self, key: str, lease_id: str, lease_s: float) -> bool:
+        return self._call(lambda: bool(self._renew(keys=[self._prefix + key], args=[_ms(lease_s), lease_id])),
+                          lambda: self._fallback.renew(key, lease_id, lease_s))
+
+    def release(self, key: str, lease_id: str) -> None:
+        self._fallback.release(key, lease_id)
+        self._call(lambda: self._client.zrem(self._prefix + key, lease_id), lambda: None)
+
+    def _call(self, in_redis: Callable[[], Any], here: Callable[[], Any]) -> Any:
+        if self._clock() < self._down_until:
+            return here()
+        try:
+            return in_redis()
+        except RedisError as err:
+            logger.warning("Redis is unreachable (%s): generation slots are kept per process for %g s", err,
+                           self.REDIS_RETRY_S)
+            self._down_until = self._clock() + self.REDIS_RETRY_S
+            return here()
+
+
+def _ms(seconds: float) -> int:
+    return max(round(seconds * 1000), 1)
+
+
+class ConcurrencyCap:
+    def __init__(self, store: LocalSlots | RedisSlots, *, default_limit: int,
+                 lease_s: float = constants.API_CONCURRENCY_LEASE_S) -> None:
+        self._store = store
+        self.default_limit = default_limit
+        self.lease_s = lease_s
+
+    def limit_for(self, caller: ApiCaller) -> int:
+        """Generations the key may run at once; 0: no limit."""
+        return caller.concurrency_limit if caller.concurrency_limit is not None else self.default_limit
+
+    def acquire(self, caller: ApiCaller) -> Lease | None:
+        """A slot, or None when the key already runs its limit of generations."""
+        limit = self.limit_for(caller)
+        if limit <= 0:
+            return Lease(self, caller.rate_key, secrets.token_hex(8), _UNLIMITED)
+        lease = Lease(self, caller.rate_key, secrets.token_hex(8), self._store)
+        return lease if self._store.take(caller.rate_key, lease.id, limit, self.lease_s) else None
+
+
+class _Unlimited:
+    """The slots of a key without a limit: always there, nothing to give back."""
+
+    @staticmethod
+    def renew(key: str, lease_id: str, lease_s: float) -> bool:
+        return True
+
+    @staticmethod
+    def release(key: str, lease_id: str) -> None:
+        return None
+
+
+_UNLIMITED = _Unlimited()
