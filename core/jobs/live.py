@@ -148,6 +148,11 @@ class Broadcaster(abc.ABC):
         leaving without ending its live text ends it with status ENDED (watchers then ask the
         database for the status)."""
 
+    def flush(self, timeout_s: float = 5.0) -> bool:  # noqa: ARG002 - used where publishing is not immediate
+        """Wait until watchers in any process can see everything published here; False if the
+        channel did not take it within the timeout (it is still sent later)."""
+        return True
+
     def close(self) -> None:
         """Let go of threads and connections (a no-op where there are none)."""
 
@@ -263,9 +268,10 @@ class LocalBroadcaster(Broadcaster):
             return _unchanged(after)
         deadline = self._clock() + min(wait_s, constants.LIVE_MAX_WAIT_S)
         with self._lock:
-            buffer = self._buffers.get(draft_id)
+            self._sweep()
+            buffer = self._buffer(draft_id)
             while buffer is None and self._wait(self._appeared, deadline):
-                buffer = self._buffers.get(draft_id)
+                buffer = self._buffer(draft_id)
             if buffer is not None and after is not None and after.cursor == buffer.cursor:
                 while after.cursor == buffer.cursor and self._wait(buffer.changed, deadline):
                     pass
@@ -275,6 +281,11 @@ class LocalBroadcaster(Broadcaster):
         if view is None:  # the database is read outside the lock
             return self._fallback_view(draft_id, after, fallback)
         return self._with_stored_status(view, fallback)
+
+    def _buffer(self, draft_id: int) -> _Buffer | None:
+        """(The lock held.) The draft's buffer unless it expired (the sweep drops it later)."""
+        buffer = self._buffers.get(draft_id)
+        return buffer if buffer is not None and buffer.expires_at > self._clock() else None
 
     def _wait(self, condition: threading.Condition, deadline: float) -> bool:
         """Wait on `condition` (the lock held) until notified or `deadline`; False once past it."""
