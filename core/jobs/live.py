@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 from sqlmodel import select
 
+from core.llm.ratelimit import redis_client
 from core.platform import constants
 from core.platform.config import Settings, get_settings
 from core.platform.db import open_session
@@ -148,7 +149,7 @@ class Broadcaster(abc.ABC):
         leaving without ending its live text ends it with status ENDED (watchers then ask the
         database for the status)."""
 
-    def flush(self, timeout_s: float = 5.0) -> bool:  # noqa: ARG002 - used where publishing is not immediate
+    def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until watchers in any process can see everything published here; False if the
         channel did not take it within the timeout (it is still sent later)."""
         return True
@@ -297,11 +298,8 @@ class LocalBroadcaster(Broadcaster):
 
     @staticmethod
     def _view(draft_id: int, buffer: _Buffer, after: LiveView | None) -> LiveView:
-        fields = {"status": buffer.status, "done": buffer.done, "live": True, "cursor": buffer.cursor}
-        if after is not None and after.live and after.cursor.startswith(f"L{buffer.epoch}:"):
-            new = buffer.text[len(after.text):]  # same epoch: after.text is where this text began
-            return LiveView(draft_id, buffer.text, new=new, **fields)
-        return _since(after, draft_id, buffer.text, **fields)
+        return _since(after, draft_id, buffer.text, status=buffer.status, done=buffer.done, live=True,
+                      cursor=buffer.cursor)
 
     def request_stop(self, draft_id: int) -> None:
         with self._lock:
@@ -711,11 +709,7 @@ def shared_broadcaster(settings: Settings | None = None) -> Broadcaster:
 
 
 def _make(redis_url: str) -> Broadcaster:
-    if not redis_url:
-        return LocalBroadcaster()
-    from core.llm.ratelimit import redis_client
-
-    return RedisBroadcaster(redis_client(redis_url))
+    return RedisBroadcaster(redis_client(redis_url)) if redis_url else LocalBroadcaster()
 
 
 def forget_shared_broadcasters() -> None:

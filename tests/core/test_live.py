@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session
 
-from core.jobs.live import ENDED, LiveView, LocalBroadcaster, shared_broadcaster, forget_shared_broadcasters, stored_text
+from core.jobs.live import ENDED, LiveView, LocalBroadcaster, forget_shared_broadcasters, shared_broadcaster, stored_text
 from core.platform.config import get_settings
 from core.platform.models import Draft
 from tests.utils.factories import make_finished_draft, make_project, make_user
@@ -201,10 +201,9 @@ def test_live_text_dropped_after_its_end_falls_back_to_the_database(broadcaster,
 
 def test_a_writer_that_leaves_without_an_end_ends_its_live_text_with_the_stored_status(broadcaster, db, engine):
     draft_id = generating_draft(db)
-    with pytest.raises(RuntimeError):
-        with broadcaster.writing(draft_id):
-            broadcaster.publish(draft_id, "half an answer")
-            raise RuntimeError("the provider broke")
+    with pytest.raises(RuntimeError), broadcaster.writing(draft_id):
+        broadcaster.publish(draft_id, "half an answer")
+        raise RuntimeError("the provider broke")
     draft = db.get(Draft, draft_id)
     draft.status = "failed"
     db.add(draft)
