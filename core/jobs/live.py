@@ -49,6 +49,7 @@ import abc
 import itertools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +78,7 @@ GENERATING = DraftStatus.GENERATING.value
 ENDED = ""  # the status of live text whose writer ended without saying how: the database knows
 REDIS_PREFIX = "draftgate:live:"
 READ_BATCH = 1_000  # stream entries one read takes at most
+_STREAM_CURSOR = re.compile(r"R[0-9]{1,20}-[0-9]{1,20}")  # a view's cursor may come from a client: checked
 
 StoredText = Callable[[int], "tuple[str, str] | None"]  # draft id -> (text, status) from the database, or None
 
@@ -399,7 +401,7 @@ class _Send:
 
 class _Keys:
     def __init__(self, prefix: str, draft_id: int) -> None:
-        tag = f"{prefix}{{{draft_id}}}"
+        tag = f"{prefix}{{{int(draft_id)}}}"
         self.text, self.state, self.log, self.stop = f"{tag}:text", f"{tag}:state", f"{tag}:log", f"{tag}:stop"
 
 
@@ -633,7 +635,7 @@ class RedisBroadcaster(Broadcaster):
 
     def _read_live(self, draft_id: int, after: LiveView | None, wait_s: float) -> LiveView | None:
         keys = _Keys(self._prefix, draft_id)
-        if after is not None and after.live and after.cursor.startswith("R"):
+        if after is not None and after.live and _STREAM_CURSOR.fullmatch(after.cursor):
             entries = self._entries(keys, after.cursor[1:], wait_s)
             if entries is None:  # dropped since (its end is some time ago): the database has it
                 return None

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.jobs.live import LiveTextUnavailableError, RedisBroadcaster, stored_text
+from core.jobs.live import LiveTextUnavailableError, LiveView, RedisBroadcaster, stored_text
 from core.llm.ratelimit import redis_client
 from tests.core.llm.helpers import closed_port
 from tests.core.test_live import (  # noqa: F401 - the contract, run here on Redis
@@ -294,3 +294,14 @@ def test_live_keys_expire_after_the_end_and_never_outlive_an_idle_draft(redis_pr
     assert live.flush()
     assert all(0 < raw_redis.pttl(key) <= 30_000 for key in keys)
     live.close()
+
+
+def test_a_forged_cursor_gets_the_text_so_far_and_never_passes_for_redis_down(broadcaster, caplog):
+    broadcaster.publish(28, "the text so far")
+    assert broadcaster.flush()
+    caplog.set_level(logging.WARNING, logger="core.jobs.live")
+    for cursor in ("Rnot-an-id", "R1-2-3", "L1:1", "R" + "9" * 30 + "-0", ""):
+        forged = LiveView(28, "something else", status="generating", live=True, cursor=cursor)
+        view = broadcaster.read(28, after=forged, wait_s=0.1)
+        assert (view.live, view.text, view.replaces) == (True, "the text so far", True), cursor
+    assert not any("unreachable" in record.getMessage() for record in caplog.records)
