@@ -75,6 +75,14 @@ JOB_STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long belo
 DRAFT_HEARTBEAT_S = 10.0  # how often a process marks the drafts it is writing as alive
 DRAFT_STALE_AFTER_S = 60.0  # a "generating" draft without a heartbeat this long lost its writer
 
+# -- live text of drafts being written (core.jobs.live) ------------------------------------------
+LIVE_RETAIN_S = 60.0  # a finished draft's live text stays this long for late watchers (then: the database)
+LIVE_IDLE_S = 900.0  # live text (and a Stop request) nobody published to this long is dropped
+LIVE_STREAM_MAXLEN = 1_000  # Redis stream entries kept per draft (about); a watcher further behind re-reads
+LIVE_STOP_POLL_S = 0.2  # how often a process writing drafts asks Redis whether one was stopped
+LIVE_REDIS_RETRY_S = 5.0  # after Redis failed, live text leaves it alone this long (watchers read the database)
+LIVE_MAX_WAIT_S = 2.0  # the longest one blocking read waits (well under the Redis client's socket timeout)
+
 # -- security and privacy: passwords, sign-in throttling, idle sessions, audit, retention -----
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this bounds the work one request can cause
