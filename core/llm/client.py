@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -107,7 +107,7 @@ class LLMClient:
     def __repr__(self) -> str:
         return f"LLMClient({self.provider!r})"
 
-    def __enter__(self) -> LLMClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -181,6 +181,7 @@ class LLMClient:
         params.validate()
         check_prompt(prompt)
         style = self.provider.api_style
+        body: dict[str, Any]
         if style == "chat" or (style == "task" and not isinstance(prompt, str)):
             path, body = "/chat/completions", {"messages": _messages(prompt)}
         elif isinstance(prompt, str):

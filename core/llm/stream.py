@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -76,15 +76,15 @@ class CompletionStream:
 
     def __init__(
         self,
-        connection: _Connection | None,
+        source: _Connection | GenerationResult,
         *,
-        started: float,
+        started: float = 0.0,
         on_result: Callable[[GenerationResult], None] | None = None,
-        replayed: GenerationResult | None = None,
     ) -> None:
+        """`source`: the connection to read (opened now), or a finished answer to replay."""
         self._started = started
         self._on_result = on_result
-        self.cache_hit = bool(replayed and replayed.cached)
+        self.cache_hit = isinstance(source, GenerationResult) and source.cached
         self.text = ""
         self.result: GenerationResult | None = None
         self.aborted = False
@@ -93,17 +93,18 @@ class CompletionStream:
         self._done = False  # [DONE] arrived
         self._held = ""  # a high surrogate that ended the last delta, waiting for its low half
         self._usage = Usage()
-        self._model = ""
-        self._clock: Callable[[], float] = time.monotonic
         self._last_text_at = started
         self._response: httpx.Response | None = None
-        if connection is not None:
-            self._clock = connection.transport.clock
-            self._model = connection.transport.provider.model
-            self._response = connection.open()
-            self._deltas = self._iter_deltas(connection)
-        elif replayed is not None:
-            self._deltas = self._replay(replayed)
+        self._deltas: Generator[str, None, None]
+        if isinstance(source, GenerationResult):
+            self._model = source.model
+            self._clock: Callable[[], float] = time.monotonic  # never read: nothing arrives
+            self._deltas = self._replay(source)
+        else:
+            self._model = source.transport.provider.model
+            self._clock = source.transport.clock
+            self._response = source.open()
+            self._deltas = self._iter_deltas(source)
 
     @classmethod
     def open(
@@ -125,7 +126,7 @@ class CompletionStream:
     @classmethod
     def replaying(cls, result: GenerationResult) -> CompletionStream:
         """A stream that delivers a finished answer (a cache hit, a task's result) in one piece."""
-        return cls(None, started=0.0, replayed=result)
+        return cls(result)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -133,7 +134,7 @@ class CompletionStream:
     def __next__(self) -> str:
         return next(self._deltas)
 
-    def __enter__(self) -> CompletionStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -157,7 +158,7 @@ class CompletionStream:
         if self._response is not None:
             self._response.close()
 
-    def _replay(self, replayed: GenerationResult) -> Iterator[str]:
+    def _replay(self, replayed: GenerationResult) -> Generator[str, None, None]:
         if replayed.text:
             self.text = replayed.text
             yield self.text
@@ -165,7 +166,7 @@ class CompletionStream:
 
     # -- a live stream ------------------------------------------------------------------------
 
-    def _iter_deltas(self, connection: _Connection) -> Iterator[str]:
+    def _iter_deltas(self, connection: _Connection) -> Generator[str, None, None]:
         try:
             while True:
                 try:
