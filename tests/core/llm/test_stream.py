@@ -1,3 +1,5 @@
+"""CompletionStream (core/llm/stream.py) through the client: deltas, results, errors mid-stream, closing."""
+
 import json
 
 import httpx
