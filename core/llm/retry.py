@@ -148,10 +148,10 @@ class Attempts:
         self.waits.append(wait)
         return wait
 
-    def error(self, failure: Failure, *, partial_text: str = "") -> LLMError:
+    def error(self, failure: Failure) -> LLMError:
         """The error of a failure that is not tried again; its message says why when that helps
         (the tries ran out, or the provider asked for too long a wait)."""
-        return failure.error(note=self._refusal(failure) or "", attempts=self.made, partial_text=partial_text)
+        return failure.error(note=self._refusal(failure) or "", attempts=self.made)
 
     def _refusal(self, failure: Failure) -> str | None:
         """None when `failure` deserves another try, else the note its error ends with ("" for none)."""
