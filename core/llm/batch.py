@@ -23,11 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from core.llm.cache import CacheMode, CacheOrigin
+from core.llm.client import LLMClient, Prompt
+from core.llm.stream import CompletionStream
+from core.llm.types import GenerationParams, GenerationResult
 from core.platform.constants import MAX_BATCH_CONCURRENCY
 from core.platform.errors import DraftgateError, InvalidInputError
-from core.llm.cache import CacheMode, CacheOrigin
-from core.llm.client import CompletionStream, LLMClient, Prompt
-from core.llm.types import GenerationParams, GenerationResult
 
 STOP_POLL_S = 0.25  # how often a streaming batch asks should_stop while requests are in flight
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
+from core.llm.types import ProviderConfig
 from core.platform import constants
 from core.platform.errors import EmbeddedModelError, InvalidInputError
-from core.llm.types import ProviderConfig
 
 EMBEDDED_MODEL_NAME = "gemma-3-270m"
 LLAMA_LOG_VERBOSITY = -1
@@ -41,7 +41,7 @@ class EmbeddedServer:
     def __repr__(self) -> str:
         return f"EmbeddedServer(base_url={self.base_url!r}, closed={self.closed})"
 
-    def __enter__(self) -> EmbeddedServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -6,8 +6,8 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from core.platform.errors import InvalidInputError
 from core.llm.types import API_STYLES, ProviderConfig
+from core.platform.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -25,7 +25,7 @@ def validate_base_url(url: str) -> str:
         raise InvalidInputError("The base URL must not contain spaces or control characters.")
     try:
         parts = urlsplit(text)
-        parts.port  # raises ValueError when the port is not a number
+        _ = parts.port  # raises ValueError when the port is not a number
     except ValueError as err:
         raise InvalidInputError(f"The base URL {text!r} is not a valid URL.") from err
     scheme = parts.scheme.lower()

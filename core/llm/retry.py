@@ -1,12 +1,20 @@
 """Retries: which failures deserve another try, and how long to wait before it.
 
-    should_retry(err)     connection errors and timeouts, 408, 409, 429 and 5xx; never 400, 401,
+A try that failed is first a `Failure` (what went wrong, not yet an exception); the decision is
+taken on it, and only a failure that is not tried again becomes an error, built once:
+
+    try ──> Failure ──> Attempts.wait_after ──> a wait: sleep, try again
+                                           └──> None:   Attempts.error(failure) ──> raise ... from cause
+
+    should_retry(failure) connection errors and timeouts, 408, 409, 429 and 5xx; never 400, 401,
                           403, 404, 422 (asking again would get the same answer)
     retry_after_s(...)    the provider's own wait: `retry-after-ms`, `Retry-After` in seconds or
                           as an HTTP date
     Attempts.wait_after   that wait when given (a wait above the ceiling is not retried at all:
                           the error says how long the provider asked for), else capped exponential
                           backoff with jitter; None when the request should not be tried again
+    Failure.error         the error with its final message: "The stream broke after N characters: "
+                          before it when a stream had delivered text (kept as err.partial_text)
 """
 
 from __future__ import annotations
@@ -54,11 +62,44 @@ class RetryPolicy:
 NO_RETRIES = RetryPolicy(max_retries=0)
 
 
-def should_retry(err: LLMError) -> bool:
-    if isinstance(err, LLMConnectionError):
+@dataclass(frozen=True)
+class Failure:
+    """One try that went wrong, described before it becomes an error. `kind` is the error's class;
+    the status fields are those of an LLMStatusError (`status_code` None for any other kind);
+    `cause` is what the error is raised from (the httpx exception, if any)."""
+
+    kind: type[LLMError]
+    message: str
+    status_code: int | None = None
+    provider_message: str = ""
+    request_id: str | None = None
+    retry_after_s: float | None = None
+    cause: BaseException | None = None
+
+    def error(self, *, note: str = "", attempts: int = 1, partial_text: str = "") -> LLMError:
+        """The error, built once with its final message (`note` appended to it)."""
+        message = broken_stream_message(self.message + note, partial_text)
+        if issubclass(self.kind, LLMStatusError) and self.status_code is not None:
+            return self.kind(
+                message, status_code=self.status_code, provider_message=self.provider_message,
+                request_id=self.request_id, retry_after_s=self.retry_after_s,
+                partial_text=partial_text, attempts=attempts,
+            )
+        return self.kind(message, partial_text=partial_text, attempts=attempts)
+
+
+def broken_stream_message(message: str, partial_text: str) -> str:
+    """The message of a failure that cut off a stream after `partial_text` had arrived."""
+    if not partial_text:
+        return message
+    return f"The stream broke after {len(partial_text):,} characters: {message}"
+
+
+def should_retry(failure: Failure) -> bool:
+    if issubclass(failure.kind, LLMConnectionError):
         return True
-    if isinstance(err, LLMStatusError):
-        return err.status_code in RETRYABLE_STATUSES or err.status_code >= 500
+    if failure.status_code is not None:
+        return failure.status_code in RETRYABLE_STATUSES or failure.status_code >= 500
     return False
 
 
@@ -97,23 +138,28 @@ class Attempts:
     made: int = 0
     waits: list[float] = field(default_factory=list)
 
-    def wait_after(self, err: LLMError) -> float | None:
-        """Seconds to wait before trying again after `err`, or None to give up (err is annotated)."""
-        err.attempts = self.made
-        if not should_retry(err):
+    def wait_after(self, failure: Failure) -> float | None:
+        """Seconds to wait before trying again after `failure`, or None to give up (then raise
+        `error(failure)`)."""
+        if self._refusal(failure) is not None:
             return None
-        if self.made > self.policy.max_retries:
-            if self.made > 1:
-                _append(err, f" (gave up after {self.made} tries)")
-            return None
-        asked = getattr(err, "retry_after_s", None)
-        if asked is not None and asked > self.policy.retry_after_ceiling_s:
-            _append(err, f" (the provider asks to wait {asked:.0f} s before trying again)")
-            return None
+        asked = failure.retry_after_s
         wait = asked if asked is not None else self.policy.backoff_s(len(self.waits), self.draw)
         self.waits.append(wait)
         return wait
 
+    def error(self, failure: Failure) -> LLMError:
+        """The error of a failure that is not tried again; its message says why when that helps
+        (the tries ran out, or the provider asked for too long a wait)."""
+        return failure.error(note=self._refusal(failure) or "", attempts=self.made)
 
-def _append(err: LLMError, suffix: str) -> None:
-    err.args = (f"{err}{suffix}",)
+    def _refusal(self, failure: Failure) -> str | None:
+        """None when `failure` deserves another try, else the note its error ends with ("" for none)."""
+        if not should_retry(failure):
+            return ""
+        if self.made > self.policy.max_retries:
+            return f" (gave up after {self.made} tries)" if self.made > 1 else ""
+        asked = failure.retry_after_s
+        if asked is not None and asked > self.policy.retry_after_ceiling_s:
+            return f" (the provider asks to wait {asked:.0f} s before trying again)"
+        return None

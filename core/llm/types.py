@@ -48,7 +48,7 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
 
-    def validate(self) -> "GenerationParams":
+    def validate(self) -> GenerationParams:
         """Return self, or raise InvalidInputError naming the first bad parameter."""
         _check_range("temperature", self.temperature, 0.0, 2.0)
         _check_range("top_p", self.top_p, 0.0, 1.0)
@@ -74,7 +74,7 @@ class GenerationParams:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GenerationParams":
+    def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "stop" in known:
             stop = known["stop"] or ()
@@ -83,7 +83,7 @@ class GenerationParams:
             known["stop"] = tuple(stop)
         return cls(**known)
 
-    def with_changes(self, **changes: Any) -> "GenerationParams":
+    def with_changes(self, **changes: Any) -> GenerationParams:
         return replace(self, **changes)
 
 
@@ -108,7 +108,7 @@ class Usage:
     total_tokens: int = 0
 
     @classmethod
-    def from_json(cls, raw: object) -> "Usage | None":
+    def from_json(cls, raw: object) -> Usage | None:
         """The usage of a provider's JSON (counts that are not whole numbers >= 0 read as 0)."""
         if not isinstance(raw, dict):
             return None
@@ -143,5 +143,5 @@ class GenerationResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GenerationResult":
+    def from_dict(cls, data: dict[str, Any]) -> GenerationResult:
         return cls(**{**data, "usage": Usage(**data["usage"])})

@@ -70,8 +70,13 @@ class DatabaseBusyError(DraftgateError):
 
 
 class LLMError(DraftgateError):
-    partial_text: str = ""  # the text a stream had delivered before it broke
-    attempts: int = 1  # how many times the request was sent
+    """Built once, with its final message: `partial_text` is the text a stream had delivered
+    before it broke, `attempts` how many times the request was sent."""
+
+    def __init__(self, message: str, *, partial_text: str = "", attempts: int = 1) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.attempts = attempts
 
 
 class LLMConnectionError(LLMError):
@@ -91,8 +96,10 @@ class LLMStatusError(LLMError):
         provider_message: str = "",
         request_id: str | None = None,
         retry_after_s: float | None = None,
+        partial_text: str = "",
+        attempts: int = 1,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, partial_text=partial_text, attempts=attempts)
         self.status_code = status_code
         self.provider_message = provider_message
         self.request_id = request_id
@@ -120,9 +127,8 @@ class LLMResponseError(LLMError):
 
 
 class LLMIncompleteError(LLMResponseError):
-    def __init__(self, message: str, *, partial_text: str) -> None:
-        super().__init__(message)
-        self.partial_text = partial_text
+    def __init__(self, message: str, *, partial_text: str, attempts: int = 1) -> None:
+        super().__init__(message, partial_text=partial_text, attempts=attempts)
 
 
 class LLMTaskFailedError(LLMResponseError):

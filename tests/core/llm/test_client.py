@@ -212,8 +212,8 @@ def test_client_closes_its_own_pool_but_not_a_shared_one():
     shared.close()
 
     with LLMClient(provider()) as owned:
-        pool = owned._http
-    assert pool.is_closed
+        assert not owned.transport.is_closed
+    assert owned.transport.is_closed
 
 
 def test_repr_shows_the_provider_but_never_the_key():
@@ -232,8 +232,8 @@ def test_client_uses_the_configured_timeouts_and_pool_limits(mock_client):
     mock_client(handler).generate("x", PARAMS)
     assert seen == [{"connect": 2, "read": 3, "write": 3, "pool": 2}]
     with LLMClient(provider(), connect_timeout=4, read_timeout=50) as client:
-        assert client._timeout == httpx.Timeout(connect=4, read=50, write=50, pool=4)
-        pool = client._http._transport._pool
+        assert client.transport.timeout == httpx.Timeout(connect=4, read=50, write=50, pool=4)
+        pool = client.transport._http._transport._pool  # httpx's own pool: no public view of its limits
         assert (pool._max_connections, pool._max_keepalive_connections) == (64, 64)
 
 

@@ -13,6 +13,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from core.llm import GenerationParams, LLMClient
+from core.llm.retry import RetryPolicy
 from core.platform.db import open_session
 from core.platform.errors import (
     LLMAuthenticationError,
@@ -23,11 +25,10 @@ from core.platform.errors import (
     LLMServerError,
     LLMTimeoutError,
 )
-from core.writing.turns import prepare_turn, run_turn
-from core.llm import GenerationParams, LLMClient
-from core.llm.retry import RetryPolicy
 from core.platform.models import Draft, Turn
+from core.platform.states import DraftStatus, Route
 from core.writing.sessions import create_session
+from core.writing.turns import prepare_turn, run_turn
 from tests.core.llm.faulty_server import FakeSleep, answer, drop, raw, stall, status, stream
 from tests.core.llm.helpers import provider
 from tests.utils.factories import make_project
@@ -176,6 +177,25 @@ def test_a_stream_that_breaks_before_any_text_is_opened_again(faulty, client, sl
     assert len(faulty.requests) == 2 and sleeps.waits == [0.5]
 
 
+def test_a_stream_opened_again_counts_both_tries_in_its_error(faulty, client, sleeps):
+    faulty.script(stream([], then="close"), stream(["Once ", "upon "], then="close"))
+    stream_ = client.stream("x", PARAMS)
+    with pytest.raises(LLMConnectionError) as caught:
+        list(stream_)
+    err = caught.value
+    assert (err.attempts, err.partial_text) == (2, "Once upon ")
+    assert str(err).startswith("The stream broke after 10 characters: Could not reach the provider")
+    assert len(faulty.requests) == 2 and sleeps.waits == [0.5]
+
+
+def test_a_stream_that_keeps_dropping_before_any_text_gives_up_saying_so(faulty, client, sleeps):
+    faulty.script(*[stream([], then="close")] * 3, stream(["too late"]))
+    with pytest.raises(LLMConnectionError, match=r"^Could not reach the provider .*\(gave up after 3 tries\)$") as caught:
+        list(client.stream("x", PARAMS))
+    assert caught.value.attempts == 3 and caught.value.partial_text == ""
+    assert len(faulty.requests) == 3 and sleeps.waits == [0.5, 1.0]
+
+
 def test_a_stream_that_goes_silent_is_cut_off_by_the_idle_timeout(faulty, sleeps):
     faulty.script(stream(["Half "], then="stall"))
     with LLMClient(provider(base_url=faulty.base_url), sleep=sleeps, read_timeout=30,
@@ -264,8 +284,8 @@ def test_a_retried_turn_completes_as_if_nothing_happened(engine, faulty, client,
     faulty.script(status(503), drop(), stream(["Hello there, ", "the whole answer."]))
     prepared = turn_of()
     draft = run_turn(engine=engine, client=client, prepared=prepared)
-    assert draft.status == "completed" and draft.text == "Hello there, the whole answer."
-    assert draft.route in ("accepted", "needs_review")
+    assert draft.status == DraftStatus.COMPLETED and draft.text == "Hello there, the whole answer."
+    assert draft.route in (Route.ACCEPTED, Route.NEEDS_REVIEW)
     assert len(faulty.requests) == 3 and sleeps.waits == [0.5, 1.0]
 
 
@@ -276,7 +296,7 @@ def test_a_broken_stream_leaves_a_failed_draft_with_its_partial_text(engine, fau
         run_turn(engine=engine, client=client, prepared=prepared)
     turn, draft = stored(engine, prepared)
     assert turn.instruction == "Say hello"
-    assert draft.status == "failed" and draft.text == "Hello there, "
+    assert draft.status == DraftStatus.FAILED and draft.text == "Hello there, "
     assert draft.error.startswith("The stream broke after 13 characters:")
 
 
@@ -287,7 +307,7 @@ def test_a_silent_stream_leaves_a_failed_draft_saying_why(engine, faulty, sleeps
         with pytest.raises(LLMTimeoutError):
             run_turn(engine=engine, client=client, prepared=prepared)
     _, draft = stored(engine, prepared)
-    assert draft.status == "failed" and draft.text == "Hello "
+    assert draft.status == DraftStatus.FAILED and draft.text == "Hello "
     assert "went silent for 0.3 s" in draft.error
 
 
@@ -308,4 +328,4 @@ def test_every_failure_keeps_the_turn_and_marks_its_draft_failed(engine, faulty,
         run_turn(engine=engine, client=client, prepared=prepared)
     turn, draft = stored(engine, prepared)
     assert turn is not None
-    assert draft.status == "failed" and message in draft.error
+    assert draft.status == DraftStatus.FAILED and message in draft.error

@@ -1,10 +1,12 @@
+"""CompletionStream (core/llm/stream.py) through the client: deltas, results, errors mid-stream, closing."""
+
 import json
 
 import httpx
 import pytest
 
-from core.platform.errors import LLMConnectionError, LLMResponseError, LLMTimeoutError
 from core.llm import CompletionStream, GenerationParams, Usage
+from core.platform.errors import LLMConnectionError, LLMError, LLMResponseError, LLMTimeoutError
 from tests.core.llm.helpers import event_stream, sse
 
 PARAMS = GenerationParams(max_tokens=16)
@@ -217,3 +219,44 @@ def test_transport_failure_mid_stream_keeps_partial_text(mock_client, error, exp
     assert caught.value.__cause__ is error
     assert stream.text == caught.value.partial_text == "partial text"
     assert body.closed
+
+
+def chain(err: BaseException) -> list[BaseException]:
+    """`err` and every exception it was raised from or while handling."""
+    found = []
+    while err is not None and err not in found:
+        found.append(err)
+        err = err.__cause__ or (None if err.__suppress_context__ else err.__context__)
+    return found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        TrackedStream([sse(piece("partial "))], error=httpx.ReadTimeout("timed out")),
+        TrackedStream([sse(piece("partial "))], error=httpx.RemoteProtocolError("peer closed connection")),
+        TrackedStream([sse(piece("partial "), "data: {oops\n\n")]),
+        TrackedStream([sse(piece("partial "), {"choices": "many"})]),
+        TrackedStream([], error=httpx.ReadError("reset")),
+    ],
+    ids=["idle", "dropped", "bad-json", "bad-choices", "dropped-before-text"],
+)
+def test_a_stream_error_is_the_one_raised_from_its_cause_and_nothing_internal(mock_client, body):
+    """Each error is built once where the stream gives up: its chain holds only what caused it."""
+    with pytest.raises(LLMError) as caught:
+        list(mock_client(tracked(body)).stream("x", PARAMS))
+    err = caught.value
+    assert all(isinstance(link, (LLMError, httpx.HTTPError, ValueError)) for link in chain(err)), chain(err)
+    assert err.attempts == 1 and err.partial_text == ("partial " if body.chunks else "")
+    assert str(err).startswith("The stream broke after 8 characters: ") == bool(body.chunks)
+
+
+def test_unreadable_choices_mid_stream_keep_the_partial_text(mock_client):
+    body = sse(piece("Half "), {"id": "x", "choices": [{"index": 0, "text": 42}]})
+    stream = mock_client(streaming(body)).stream("x", PARAMS)
+    with pytest.raises(LLMResponseError) as caught:
+        list(stream)
+    assert str(caught.value) == (
+        "The stream broke after 5 characters: The provider's answer holds text that is not a string."
+    )
+    assert caught.value.partial_text == "Half "
