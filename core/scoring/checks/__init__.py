@@ -287,10 +287,20 @@ def check_draft(
 
 
 # -- reasons, in plain words -----------------------------------------------------------------
-def _percent(value: float, limit: float) -> str:
-    """A share as a percentage, with one decimal where whole numbers would read as the limit."""
-    whole = f"{value * 100:.0f}%"
-    return f"{value * 100:.1f}%" if whole == f"{limit * 100:.0f}%" else whole
+def _shown(value: float, limit: float, *, scale: float = 1.0, places: int = 0) -> tuple[str, str]:
+    """(value, limit) as text, the limit as set and the value with the fewest decimals (from
+    `places`) that leave it on its side of the limit: 29% against 28.5%, 30.04% against 30%."""
+    limit_text = f"{limit * scale:.4g}"
+    for digits in range(places, places + 4):
+        value_text = f"{value * scale:.{digits}f}"
+        if (float(value_text) > float(limit_text)) == (value > limit) and float(value_text) != float(limit_text):
+            break
+    return value_text, limit_text
+
+
+def _percent(value: float, limit: float) -> tuple[str, str]:
+    value_text, limit_text = _shown(value, limit, scale=100)
+    return f"{value_text}%", f"{limit_text}%"
 
 
 def _units(count: float, unit: str) -> str:
@@ -303,7 +313,8 @@ def _units(count: float, unit: str) -> str:
 def _repetition_reason(check: Check, threshold: float) -> str:
     n, unit = check.facts["n"], check.facts["unit"]
     grams = f"character {n}-grams" if unit == "character" else f"{n}-grams"
-    return f"repeats itself: {_percent(check.value, threshold)} repeated {grams} (more than {_percent(threshold, check.value)})"
+    value, limit = _percent(check.value, threshold)
+    return f"repeats itself: {value} repeated {grams} (more than {limit})"
 
 
 def _longest_repeat_reason(check: Check, threshold: float) -> str:
@@ -315,7 +326,8 @@ def _longest_repeat_reason(check: Check, threshold: float) -> str:
 def _distinct_reason(check: Check, threshold: float) -> str:
     n, cjk = check.facts["n"], check.facts["unit"] == "character"
     what = {1: "characters" if cjk else "words", 2: "character pairs" if cjk else "word pairs"}[n]
-    return f"little variety: few different {what}, distinct-{n} {math.floor(check.value * 1000) / 1000:.3f} (at least {threshold:.3f})"
+    value, limit = _shown(check.value, threshold, places=2)
+    return f"little variety: few different {what}, distinct-{n} {value} (at least {limit})"
 
 
 def _length_reason(check: Check, threshold: float) -> str:
@@ -338,7 +350,8 @@ def _empty_reason(check: Check, threshold: float) -> str:
 
 
 def _echo_reason(check: Check, threshold: float) -> str:
-    return f"echoes the instruction: {_percent(check.value, threshold)} the same (more than {_percent(threshold, check.value)})"
+    value, limit = _percent(check.value, threshold)
+    return f"echoes the instruction: {value} the same (more than {limit})"
 
 
 def _refusal_reason(check: Check, threshold: float) -> str:

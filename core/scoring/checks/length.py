@@ -73,8 +73,8 @@ _EN_REQUEST = re.compile(
     r"|each|apiece|per\s+\w+|in\s+each|for\s+each|every))?",
     re.IGNORECASE,
 )
-_EN_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|of|within|using|with|use|write|limit|length|total)\s*)$", re.IGNORECASE)
-_EN_PART_BEFORE = re.compile(r"\b(?:each|every|per)\b[^.;,]{0,20}$", re.IGNORECASE)
+_EN_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|of|within|write|limit|length|total)\s*)$", re.IGNORECASE)
+_EN_PART_BEFORE = re.compile(r"\b(?:each|every|per)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)  # "each (of) about"
 _SINGLE = re.compile(r"an?|(?:a\s+)?single", re.IGNORECASE)
 
 # -- Chinese (and Japanese) ----------------------------------------------------------------
@@ -134,10 +134,13 @@ def _en_kind(bound: str | None, after: str | None) -> str:
 
 
 def _en_requests(text: str):
+    previous_end = 0
     for match in _EN_REQUEST.finditer(text):
         after = (match["after"] or "").strip().lower()
         before = text[:match.start()]
-        if re.match(r"each|apiece|per|in each|for each|every", after) or _EN_PART_BEFORE.search(before):
+        since_previous = text[previous_end:match.start()]  # "100 words each for 3 paragraphs": the each is not the paragraphs'
+        previous_end = match.end()
+        if re.match(r"each|apiece|per|in each|for each|every", after) or _EN_PART_BEFORE.search(since_previous):
             continue
         unit = _EN_UNIT[match["unit"].lower().rstrip("s")]
         single = _SINGLE.fullmatch(match["first"]) is not None

@@ -36,9 +36,7 @@ def english_number(text: str) -> int | None:
     total = current = 0
     seen = False
     for word in re.split(r"[\s-]+", words):
-        if word in ("a", "an", "and", ""):
-            if word in ("a", "an"):
-                current = max(current, 1)
+        if word in ("a", "an", "and", ""):  # "a hundred": the scale counts once
             continue
         if word in _ONES:
             current += _ONES[word]
