@@ -4,15 +4,15 @@
     report.value("repetition"); report.get("length").facts; report.as_dict()
     report.reasons({"repetition": 0.3, "language": 1})   # ("repeats itself: 61% repeated 4-grams (more than 30%)",)
 
-    check           value                                          flagged when (threshold t)
-    repetition      share of n-grams that repeat an earlier one      value > t     (0-1)
-    longest_repeat  tokens in the longest span that occurs twice     value > t     (tokens)
-    distinct1/2     distinct 1-/2-grams over all of them             value < t     (0-1)
-    length          length against the requested one, as a ratio     value > t or value < 1/t  (t >= 1)
-    language        1 when the draft's script is not the one expected  value >= t  (t = 1)
-    empty           1 when the draft has no word (whitespace, punctuation, symbols)  value >= t
-    echo            similarity to the instruction (LCS over the longer)  value > t  (0-1)
-    refusal         1 for a stock refusal or assistant filler        value >= t  (t = 1)
+    check           value                                                  flagged when (threshold t)
+    repetition      share of n-grams that repeat an earlier one (0-1)       value > t
+    longest_repeat  tokens in the longest span that occurs twice            value > t
+    distinct1/2     distinct 1-/2-grams over all of them (0-1)              value < t
+    length          length against the requested one, as a ratio           value > t or value < 1/t (t >= 1)
+    language        1: the draft's script is not the one expected, else 0   value is 1 (a flag: any t turns it on)
+    empty           1: no word at all (whitespace, punctuation, symbols)    value is 1
+    echo            similarity to the instruction (0-1)                     value > t
+    refusal         1: a stock refusal or assistant filler                  value is 1
 
 Tokens are the scores' (`core.scoring.tokenizer`: a CJK character is a token, other words are
 lowercased tokens). Word n-grams are 4-grams (rep-4 of Welleck et al. 2019, the complement of
@@ -37,7 +37,7 @@ streamlit.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from statistics import median
@@ -55,9 +55,10 @@ from core.scoring.tokenizer import TOKEN_RE, TOKENIZER_SIGNATURE, tokenize
 __all__ = [
     "CHECKS",
     "CHECK_LABELS",
-    "DEFAULT_THRESHOLDS",
     "Check",
     "CheckReport",
+    "DEFAULT_THRESHOLDS",
+    "band_factor",
     "check_draft",
     "clear_caches",
 ]
@@ -110,7 +111,7 @@ class Check:
         if direction == BAND:
             factor = band_factor(threshold)
             return self.value > factor or self.value < 1 / factor
-        return self.value >= threshold
+        return self.value == 1.0  # FLAG: on whenever a threshold is set
 
     def reason(self, threshold: float | None) -> str | None:
         """The reason in plain words when flagged ("repeats itself: 61% repeated 4-grams (more than 30%)"), else None."""
@@ -255,7 +256,7 @@ def check_draft(
     text: str,
     *,
     instruction: str = "",
-    references: Sequence[str] = (),
+    references: Iterable[str] = (),
     project_language: str | None = None,
 ) -> CheckReport:
     """Every check of CHECKS on `text` (see the module docstring).
@@ -267,8 +268,11 @@ def check_draft(
     """
     if not isinstance(text, str) or not isinstance(instruction, str):
         raise InvalidInputError("The draft and its instruction must be text.")
-    if isinstance(references, str) or not all(isinstance(ref, str) for ref in references):
+    if isinstance(references, str) or not isinstance(references, Iterable):
         raise InvalidInputError("References must be a list of texts.")
+    references = list(references)
+    if not all(isinstance(ref, str) for ref in references):
+        raise InvalidInputError("Every reference must be text.")
     project_expected(project_language)  # an unknown code is refused whatever the instruction says
     draft = _Draft(text)
     expected = expected_language(instruction, project_language=project_language)

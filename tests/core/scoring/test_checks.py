@@ -193,6 +193,7 @@ def test_thresholds_directions_and_off():
         assert Check("length", value, "sig").flagged(2) is flagged
         assert Check("length", value, "sig").flagged(0.5) is flagged  # 0.5 and 2 mean the same band
     assert Check("language", 1.0, "sig").flagged(1) and not Check("language", 0.0, "sig").flagged(1)
+    assert not Check("empty", 0.0, "sig").flagged(0) and Check("empty", 1.0, "sig").flagged(0)  # a flag: set means on
     for bad in (0, -1, math.inf, math.nan):
         with pytest.raises(InvalidInputError):
             band_factor(bad)
@@ -227,8 +228,20 @@ def test_longest_repeat_facts_point_at_both_occurrences():
     assert [odd[a:b] for a, b in odd_check.facts["spans"]] == ["ＡＢＣ Déjà vu"] * 2
 
 
+def test_public_names():
+    import core.scoring.checks as checks
+    assert checks.__all__ == sorted(checks.__all__)
+    assert all(hasattr(checks, name) for name in checks.__all__)
+    assert set(checks.DEFAULT_THRESHOLDS) == set(checks.CHECK_LABELS) == set(checks.DIRECTIONS) == set(CHECKS)
+
+
+def test_references_may_be_any_iterable():
+    refs = [words(10), words(20), words(30)]
+    assert check_draft(words(60), references=iter(refs)).value("length") == 3.0
+
+
 def test_bad_input_is_refused_with_a_message():
-    for kwargs in ({"instruction": None}, {"references": "one text"}, {"references": [1]},
+    for kwargs in ({"instruction": None}, {"references": "one text"}, {"references": [1]}, {"references": 5},
                    {"project_language": "klingon"}):
         with pytest.raises(InvalidInputError):
             check_draft("text", **kwargs)
