@@ -48,6 +48,7 @@ APPROVED, REJECTED, EDITED = "approved", "rejected", "edited"
 RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
+VERSIONS = {name: version(name) for name in ("krippendorff", "scikit-learn", "scipy")}  # for the signatures
 NO_OVERLAP = "no item was decided by two reviewers"
 ONE_VERDICT = "every verdict was the same, so chance agreement is total and the statistic is 0/0"
 
@@ -121,7 +122,7 @@ def _verdicts(decisions: Iterable[Decision], edits_count_as_approval: bool) -> d
 
 
 def _wilson(agreeing: int, total: int, confidence: float, statistic: str) -> Estimate:
-    signature = f"{statistic}|wilson:{confidence:g}|scipy:{version('scipy')}"
+    signature = f"{statistic}|wilson:{confidence:g}|scipy:{VERSIONS['scipy']}"
     if not total:
         return Estimate(None, None, None, 0, signature, note=NO_OVERLAP)
     interval = binomtest(agreeing, total).proportion_ci(confidence_level=confidence, method="wilson")
@@ -183,7 +184,7 @@ def alpha_of_weighted_units(counts: np.ndarray, weights: np.ndarray) -> np.ndarr
 
 def _kappa(first: list[str], second: list[str], labels: tuple[str, ...], resamples: int, confidence: float,
            seed: int) -> Estimate:
-    signature = (f"cohen-kappa|scikit-learn:{version('scikit-learn')}|bootstrap:{resamples}"
+    signature = (f"cohen-kappa|scikit-learn:{VERSIONS['scikit-learn']}|bootstrap:{resamples}"
                  f"|seed:{seed}|percentile:{confidence:g}")
     if len(set(first) | set(second)) < 2:
         return Estimate(None, None, None, len(first), signature, note=ONE_VERDICT)
@@ -197,7 +198,7 @@ def _kappa(first: list[str], second: list[str], labels: tuple[str, ...], resampl
 
 
 def _alpha(counts: np.ndarray, resamples: int, confidence: float, seed: int) -> Estimate:
-    signature = (f"krippendorff-alpha|nominal|krippendorff:{version('krippendorff')}|bootstrap:{resamples}"
+    signature = (f"krippendorff-alpha|nominal|krippendorff:{VERSIONS['krippendorff']}|bootstrap:{resamples}"
                  f"|seed:{seed}|percentile:{confidence:g}")
     items = len(counts)
     if not items:
@@ -209,6 +210,18 @@ def _alpha(counts: np.ndarray, resamples: int, confidence: float, seed: int) -> 
     alphas = alpha_of_weighted_units(kinds, _bootstrap(frequencies, resamples, seed))
     low, high = _percentiles(alphas, confidence)
     return Estimate(value, low, high, items, signature, int(np.isfinite(alphas).sum()))
+
+
+def _shared_by_pair(items: dict[Hashable, dict[Hashable, str]], reviewers: list[Hashable]
+                    ) -> dict[tuple[Hashable, Hashable], list[tuple[str, str]]]:
+    """{(a, b): [(a's verdict, b's verdict) on each item both decided]}, pairs in reviewer order;
+    built item by item, so its cost follows the decisions, not the square of the reviewers."""
+    rank = {reviewer: i for i, reviewer in enumerate(reviewers)}
+    shared: dict[tuple[Hashable, Hashable], list[tuple[str, str]]] = {}
+    for verdicts in items.values():
+        for a, b in combinations(sorted(verdicts, key=rank.__getitem__), 2):
+            shared.setdefault((a, b), []).append((verdicts[a], verdicts[b]))
+    return dict(sorted(shared.items(), key=lambda pair: (rank[pair[0][0]], rank[pair[0][1]])))
 
 
 def _check_settings(resamples: int, confidence: float) -> None:
@@ -243,10 +256,7 @@ def agreement(
             counts[row, index[label]] += 1
     unanimous = sum(len(set(verdicts.values())) == 1 for verdicts in items.values())
     pairs = []
-    for a, b in combinations(reviewers, 2):
-        shared = [(verdicts[a], verdicts[b]) for verdicts in items.values() if a in verdicts and b in verdicts]
-        if not shared:
-            continue
+    for (a, b), shared in _shared_by_pair(items, reviewers).items():
         first, second = [x for x, _ in shared], [y for _, y in shared]
         pairs.append(PairAgreement(
             (a, b),

@@ -106,6 +106,7 @@ _ZH_REQUEST = re.compile(
     rf"(?P<after>{_ZH_AFTER_AT_MOST}|{_ZH_AFTER_AT_LEAST}|{_ZH_AFTER_ABOUT})?"
 )
 _ZH_CONTEXT_BEFORE = re.compile(r"(?:写|用|共|总共|全文|字数|在|成|为|约)$")
+_CONTEXT_CHARS = 40  # how far before a number its context is looked for
 _ZH_PART_BEFORE = re.compile(r"每[^，。；,;]{0,4}$")
 
 
@@ -137,8 +138,9 @@ def _en_requests(text: str):
     previous_end = 0
     for match in _EN_REQUEST.finditer(text):
         after = (match["after"] or "").strip().lower()
-        before = text[:match.start()]
-        since_previous = text[previous_end:match.start()]  # "100 words each for 3 paragraphs": the each is not the paragraphs'
+        before = text[max(match.start() - _CONTEXT_CHARS, 0):match.start()]
+        # "100 words each for 3 paragraphs": that each is not the paragraphs'
+        since_previous = text[max(previous_end, match.start() - _CONTEXT_CHARS):match.start()]
         previous_end = match.end()
         if re.match(r"each|apiece|per|in each|for each|every", after) or _EN_PART_BEFORE.search(since_previous):
             continue
@@ -172,7 +174,7 @@ def _zh_kind(bound: str | None, after: str | None) -> str:
 
 def _zh_requests(text: str):
     for match in _ZH_REQUEST.finditer(text):
-        before = text[:match.start()]
+        before = text[max(match.start() - _CONTEXT_CHARS, 0):match.start()]
         if _ZH_PART_BEFORE.search(before) or before.endswith("第"):
             continue  # 每段100字: a length per part; 第三段: the third paragraph
         unit_text = match["unit"]
@@ -193,7 +195,7 @@ def _zh_requests(text: str):
 def requested_length(instruction: str) -> Request | None:
     """The first length the instruction asks for (English or Chinese), or None."""
     text = _normalized(instruction)
-    found = [*_en_requests(text), *_zh_requests(text)]
+    found = [first for first in (next(_en_requests(text), None), next(_zh_requests(text), None)) if first]
     return min(found, key=lambda item: item[0])[1] if found else None
 
 

@@ -18,14 +18,18 @@ _SCALES = {"hundred": 100, "thousand": 1000}
 _WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES], key=len, reverse=True))
 # "a hundred", "two hundred and fifty", "twenty-five", "1,000", "300" ("and" only after hundred or
 # thousand: "between two and three" is a range)
+# Runs are bounded (7 digits, 6 more number words) so that a long run of digits or number words
+# costs linear time, not a full rescan from each of its positions.
 ENGLISH_NUMBER = (
-    rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+|(?:an?\s+)?(?:{_WORD})"
-    rf"(?:(?:(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+|[\s-]+)(?:{_WORD}))*)(?![\w])"
+    rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,2}}|\d{{1,7}}|(?:an?\s+)?(?:{_WORD})"
+    rf"(?:(?:(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+|[\s-]+)(?:{_WORD})){{0,6}})(?![\w])"
 )
 
 _CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
-CHINESE_NUMBER = r"(?:\d+|[零〇一二两三四五六七八九十百千万]+)"
+_CHINESE_NUMERALS = "零〇一二两三四五六七八九十百千万"
+# starts where a run of digits or numerals starts (never inside one), at most 7 long: linear time
+CHINESE_NUMBER = rf"(?<![\d{_CHINESE_NUMERALS}])(?:\d{{1,7}}|[{_CHINESE_NUMERALS}]{{1,8}})(?![\d{_CHINESE_NUMERALS}])"
 
 
 def english_number(text: str) -> int | None:

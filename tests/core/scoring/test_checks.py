@@ -323,6 +323,15 @@ def test_requested_length(instruction, expected):
         assert request.phrase and request.phrase in instruction.replace("３００", "300")
 
 
+@pytest.mark.parametrize("instruction", ["two " * 5000, "1" * 20_000, "一" * 20_000, "hundred and " * 2000,
+                                         "between 1 and " * 2000, "each " * 5000])
+def test_long_runs_of_numbers_are_no_requests(instruction):
+    # each of these took seconds when a number could start anywhere inside a run (a full rescan from
+    # each position); bounded runs that start only where a run starts read them in linear time
+    assert requested_length(instruction) is None
+    assert requested_length(instruction + ". Write 300 words.").high == 300
+
+
 def test_units_are_counted_as_people_count_them():
     text = "Don't stop: it's a well-known fact.\n\nSecond paragraph here. Two sentences!\n"
     tokens = tokenize(text)
