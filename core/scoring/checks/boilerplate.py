@@ -7,7 +7,8 @@
     stock_phrase(text)  ->  ("refusal" | "filler", the phrase as matched) or None
 
 Refusals are looked for at the start of the draft only (its first 200 characters), where a
-refusal stands: "I cannot help with that", "抱歉，我无法回答", "申し訳ありませんが", "죄송하지만";
+refusal stands: "I cannot help with that", "抱歉，我无法回答", "申し訳ありませんが", "죄송하지만",
+or make up the whole draft ("I cannot.", "Sorry, I can't do that.", "抱歉，我无法。");
 an answer that says "I cannot stress enough" or "I can't help but smile" later, or starts
 "I cannot recommend this mug enough", is not one. Filler that no answer needs ("As an AI
 language model", "作为一个AI", "AIとして", "AI로서", "as of my last knowledge update") is
@@ -44,6 +45,14 @@ _ZH_REFUSAL = (
 )
 _JA_REFUSAL = r"^[\W_]*(?:申し訳(?:ありません|ございません)|すみません)|(?:お答え|お手伝い|対応|回答)(?:でき|いたしかね)ません"
 _KO_REFUSAL = r"^[\W_]*(?:죄송하지만|죄송합니다|미안하지만)|(?:도와\s?드릴|답변(?:해\s?드릴|할)|제공할|작성할)\s?수\s?없"
+# a draft that is nothing but "I cannot." / "Sorry, I can't do that." / "抱歉，我无法。"
+_WHOLE_REFUSAL = re.compile(
+    r"^[\W_]*(?:(?:(?:i'm|i\s+am)\s+sorry|sorry)[,.!]?\s*)?(?:but\s+)?i\s+(?:cannot|can't|can\s+not|won't|will\s+not"
+    r"|am\s+unable|'m\s+unable|am\s+not\s+able|'m\s+not\s+able)(?:\s+(?:do|help|answer|say|comply)"
+    r"(?:\s+(?:that|this|it|with\s+that))?)?[\W_]*$"
+    r"|^[\W_]*(?:(?:很|非常)?(?:抱歉|对不起)[,!。 ]*(?:但是?[, ]*)?)?我(?:无法|不能|做不到|办不到)(?:做到|回答|这样做)?[\W_]*$",
+    re.IGNORECASE,
+)
 _REFUSALS = re.compile("|".join(f"(?:{p})" for p in (_EN_REFUSAL, _ZH_REFUSAL, _JA_REFUSAL, _KO_REFUSAL)), re.IGNORECASE)
 
 _FILLERS = re.compile("|".join(f"(?:{p})" for p in (
@@ -71,7 +80,7 @@ def _folded(text: str) -> str:
 def stock_phrase(text: str) -> tuple[str, str] | None:
     """(REFUSAL or FILLER, the matched phrase) for a stock refusal at the start or filler anywhere."""
     head = _folded(text[:HEAD_CHARS * 2])[:HEAD_CHARS]  # NFKC may lengthen or shorten it
-    match = _REFUSALS.search(head)
+    match = _REFUSALS.search(head) or (_WHOLE_REFUSAL.search(head) if len(text) < HEAD_CHARS else None)
     if match:
         return REFUSAL, match.group().strip(" \t\n\"'“”‘’「」*-_#>")
     folded = _folded(text)

@@ -62,11 +62,16 @@ def _names(names: dict[str, str]) -> str:
 
 
 _NOT_THE_LANGUAGE = (r"(?!\s*-?\s*(?:style|styled|way|manner|tradition|culture|market|history|food|cuisine|people"
-                     r"|government|economy|literature|art|music|new\s+year|restaurant|dish|tea)s?\b)")
+                     r"|government|economy|literature|art|music|new\s+year|restaurant|dish|tea|speaker|speaking"
+                     r"|reader|audience|customer|client|user|student|teacher|class|classe|lesson|grammar|team"
+                     r"|friend|colleague)s?\b)")
+_ADJECTIVE = r"(?:plain|simple|simplified|traditional|formal|informal|fluent|natural|british|american)\s+"
 _REQUESTS = (
-    (re.compile(rf"\b(?:in|into|to)\s+(?:the\s+)?(?:plain\s+|simple\s+|simplified\s+|traditional\s+|formal\s+"
-                rf"|informal\s+|fluent\s+|natural\s+|british\s+|american\s+)?(?P<name>{_names(_ENGLISH_NAMES)})\b"
-                rf"{_NOT_THE_LANGUAGE}", re.IGNORECASE), _ENGLISH_NAMES),
+    # "in English", "into Chinese"; "to Japanese" only where the clause ends ("translate it to Japanese."),
+    # not in "a letter to Korean customers"
+    (re.compile(rf"\b(?:in|into)\s+(?:the\s+)?(?:{_ADJECTIVE})?(?P<name>{_names(_ENGLISH_NAMES)})\b{_NOT_THE_LANGUAGE}"
+                rf"|\bto\s+(?:{_ADJECTIVE})?(?P<to_name>{_names(_ENGLISH_NAMES)})"
+                r"(?=\s*(?:[.,;:!?)\"'”’]|$)|\s+(?:please|only|instead)\b)", re.IGNORECASE), _ENGLISH_NAMES),
     (re.compile(rf"(?:用|以|使用|采用|翻译成|翻译为|翻成|译成|译为|改写成|改写为|写成|改成|换成|转成|转换成)\s*"
                 rf"(?P<name>{_names(_CHINESE_NAMES)})"), _CHINESE_NAMES),
     (re.compile(rf"(?P<name>{_names(_CHINESE_NAMES)})(?:回答|回复|作答|写作|书写|输出|撰写)"), _CHINESE_NAMES),
@@ -93,11 +98,16 @@ def project_expected(language: str | None) -> Expected | None:
     return Expected(script, name, PROJECT)
 
 
+def _name(match: re.Match[str], names: dict[str, str]) -> str:
+    if names is _ENGLISH_NAMES:
+        return (match["name"] or match["to_name"]).lower()
+    return match["name"]
+
+
 def asked_language(instruction: str) -> Expected | None:
     """The language the instruction asks for by name (the last one named), or None."""
     text = unicodedata.normalize("NFKC", instruction)
-    found = [(match.end(), names[match["name"].lower() if names is _ENGLISH_NAMES else match["name"]])
-             for pattern, names in _REQUESTS for match in pattern.finditer(text)]
+    found = [(match.end(), names[_name(match, names)]) for pattern, names in _REQUESTS for match in pattern.finditer(text)]
     if not found:
         return None
     script, name = CODES[max(found)[1]]

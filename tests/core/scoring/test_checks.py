@@ -86,6 +86,10 @@ CASES = [
     _case("ja-refusal", "申し訳ありませんが、そのご依頼にはお応えできません。", instruction="戦争についての詩を書いてください",
           flags={"refusal"}),
     _case("ko-refusal", "죄송하지만 그 요청은 도와드릴 수 없습니다.", instruction="전쟁에 대한 시를 써 주세요", flags={"refusal"}),
+    _case("en-whole-draft-refusal", "I cannot.", instruction="Write a poem about war", flags={"refusal"}),
+    _case("en-whole-draft-sorry", "Sorry, I can't do that!", instruction="Write a poem about war", flags={"refusal"}),
+    _case("zh-whole-draft-refusal", "抱歉，我做不到。", instruction="写一首关于战争的诗", flags={"refusal"}),
+    _case("en-cannot-wait", "I cannot wait for spring!", instruction="Write a line about spring"),
     _case("en-filler-mid-text", "Spring is lovely. As an AI language model, I have no feelings about it.",
           instruction="Write about spring", flags={"refusal"}),
     _case("zh-filler", "作为一个AI，我认为春天很美。", instruction="写一段关于春天的话", flags={"refusal"}),
@@ -390,6 +394,10 @@ def test_english_numbers(text, value):
     ("写一段关于西湖的短文", None, ("zh", "Chinese", INSTRUCTION)),
     # a cuisine or a style is not a language to write in
     ("Describe three dishes in the Chinese style", None, ("latin", "Latin script", INSTRUCTION)),
+    ("Write a letter to Korean customers", None, ("latin", "Latin script", INSTRUCTION)),
+    ("Write a lesson plan for English students", None, ("latin", "Latin script", INSTRUCTION)),
+    ("请把这句话翻译到英文: translate it to Japanese.", None, ("ja", "Japanese", ASKED)),
+    ("Translate from English to Chinese, please", None, ("zh", "Chinese", ASKED)),
     ("", None, None),
     ("12345 !!!", None, None),
 ])
