@@ -22,8 +22,8 @@ span about what 4 words do. Measured on natural text (the vim tutor in each lang
 of 400 tokens): English word 4-grams repeat 5.0%; character 6-grams 2.3% in Chinese, 6.1% in
 Japanese, 2.2% in Korean, where 4-grams would be 6.5%, 14.7% and 7.3%. So one threshold fits
 every script, and a loop (60-95%) stands far above any of them. The length check reads the
-instruction's request (`core.scoring.checks.length`), or else the median length of the
-references; the language check compares `detect_language` with what was asked for, the
+instruction's requests (`core.scoring.checks.length`; the one the draft misses most counts), or
+else the median length of the references; the language check compares `detect_language` with what was asked for, the
 project's language or the instruction's (`core.scoring.checks.language_request`).
 
 A value is None when there is nothing to measure (distinct-2 of one word, the length of a
@@ -211,14 +211,19 @@ def _distinct(draft: _Draft, n: int) -> Check:
     return Check(f"distinct{n}", value, _signature(f"distinct{n}", f"n:{n}"), {"n": n, "ngrams": total, "unit": draft.unit})
 
 
+def _off_by(ratio: float) -> float:
+    return math.inf if ratio == 0 else abs(math.log(ratio))
+
+
 def _length(draft: _Draft, instruction: str, references: Sequence[str]) -> Check:
-    request = length.requested_length(instruction)
-    if request is None and references:
+    requests = length.requested_lengths(instruction)
+    if not requests and references:
         middle = median(_REFERENCE_WORDS.get(ref) for ref in references)
-        request = length.Request(middle, middle, length.WORDS, "", length.REFERENCES) if middle else None
-    if request is None:
+        requests = (length.Request(middle, middle, length.WORDS, "", length.REFERENCES),) if middle else ()
+    if not requests:
         return Check("length", None, _signature("length", "source:none"), {})
-    count = length.measure(draft.text, request.unit, draft.tokens)
+    measured = [(request, length.measure(draft.text, request.unit, draft.tokens)) for request in requests]
+    request, count = max(measured, key=lambda item: _off_by(length.ratio(item[1], item[0])))  # the worst missed
     unit = request.unit
     if request.source == length.REFERENCES and draft.cjk:
         unit = length.CHARACTERS  # a CJK character counts as a word: for a reader, characters

@@ -3,6 +3,7 @@
     requested_length("Describe Paris in under 80 words.")  ->  Request(None, 80, "words", "under 80 words")
     requested_length("写200字左右的短文")                    ->  Request(200, 200, "characters", "200字左右")
     requested_length("分三段介绍西湖")                       ->  Request(3, 3, "paragraphs", "三段")
+    requested_lengths(instruction)                           ->  every one it asks for, one per unit
     measure(draft, "words", tokens)                          ->  how many words the draft has
     ratio(count, request)                                    ->  1.0 inside the requested range, else
                                                                  count / the bound it crosses
@@ -17,8 +18,9 @@ Japanese 字/段落 with 以内/程度 read the same way.
 
 What is not a request is left alone: "a story with two characters", "list 5 words", 十字路口,
 一字不差, 一段时间 (small bare numbers before words or 字 need a bound, "in"/"写", a hyphen, or
-20 and more); a length per part ("100 words each", 每段100字) is skipped. The first request
-left wins. Units are counted as people count them:
+20 and more); a length per part ("100 words each", 每段100字) is skipped. Of the requests left,
+the first of each unit is kept ("写一段50字左右的介绍": one paragraph and 50 characters; the
+check reports the one the draft misses most). Units are counted as people count them:
 
     words        CJK characters one each (as word processors count Chinese), other words one
                  each, "don't" and "well-known" one word
@@ -74,7 +76,8 @@ _EN_REQUEST = re.compile(
     re.IGNORECASE,
 )
 _EN_CONTEXT_BEFORE = re.compile(r"(?:\b(?:in|of|within|write|limit|length|total)\s*)$", re.IGNORECASE)
-_EN_PART_BEFORE = re.compile(r"\b(?:each|every|per)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)  # "each (of) about"
+# "each about 100 words", "each sentence should be under 10 words": a length per part
+_EN_PART_BEFORE = re.compile(r"\b(?:each|every|per)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _SINGLE = re.compile(r"an?|(?:a\s+)?single", re.IGNORECASE)
 
 # -- Chinese (and Japanese) ----------------------------------------------------------------
@@ -104,6 +107,12 @@ _ZH_REQUEST = re.compile(
     rf"(?P<bound>{_ZH_AT_MOST}|{_ZH_AT_LEAST}|{_ZH_ABOUT})?\s*(?P<first>{CHINESE_NUMBER})"
     rf"(?:\s*(?:-|–|—|~|到|至)\s*(?P<second>{CHINESE_NUMBER}))?\s*(?P<unit>{_ZH_UNIT_RE})"
     rf"(?P<after>{_ZH_AFTER_AT_MOST}|{_ZH_AFTER_AT_LEAST}|{_ZH_AFTER_ABOUT})?"
+)
+# 字数在300到500之间, 字数不少于800: the count named first
+_ZH_COUNT = re.compile(
+    rf"字数(?:要求)?(?:在|为|是|控制在)?\s*(?P<bound>{_ZH_AT_MOST}|{_ZH_AT_LEAST}|{_ZH_ABOUT})?\s*(?P<first>{CHINESE_NUMBER})"
+    rf"(?:\s*(?:-|–|—|~|到|至)\s*(?P<second>{CHINESE_NUMBER}))?\s*(?:个字|字)?"
+    rf"(?P<after>之间|{_ZH_AFTER_AT_MOST}|{_ZH_AFTER_AT_LEAST}|{_ZH_AFTER_ABOUT})?"
 )
 _ZH_CONTEXT_BEFORE = re.compile(r"(?:写|用|共|总共|全文|字数|在|成|为|约)$")
 _CONTEXT_CHARS = 40  # how far before a number its context is looked for
@@ -192,11 +201,30 @@ def _zh_requests(text: str):
         yield match.start(), Request(*_bounds(kind, first, second), unit, match.group().strip())
 
 
-def requested_length(instruction: str) -> Request | None:
-    """The first length the instruction asks for (English or Chinese), or None."""
+def _zh_counts(text: str):
+    for match in _ZH_COUNT.finditer(text):
+        first = chinese_number(match["first"])
+        second = chinese_number(match["second"]) if match["second"] else None
+        if first and (second or not match["second"]):
+            kind = "about" if match["after"] == "之间" else _zh_kind(match["bound"], match["after"])
+            yield match.start(), Request(*_bounds(kind, first, second), CHARACTERS, match.group().strip())
+
+
+def requested_lengths(instruction: str) -> tuple[Request, ...]:
+    """Every length the instruction asks for (English or Chinese), the first one of each unit,
+    in the order they appear: "写一段50字左右的介绍" asks for one paragraph and 50 characters."""
     text = _normalized(instruction)
-    found = [first for first in (next(_en_requests(text), None), next(_zh_requests(text), None)) if first]
-    return min(found, key=lambda item: item[0])[1] if found else None
+    found = sorted([*_en_requests(text), *_zh_requests(text), *_zh_counts(text)], key=lambda item: item[0])
+    firsts: dict[str, Request] = {}
+    for _, request in found:
+        firsts.setdefault(request.unit, request)
+    return tuple(firsts.values())
+
+
+def requested_length(instruction: str) -> Request | None:
+    """The first length the instruction asks for, or None."""
+    requests = requested_lengths(instruction)
+    return requests[0] if requests else None
 
 
 # -- counting ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from core.scoring import tokenize
 from core.scoring.checks import CHECKS, DEFAULT_THRESHOLDS, Check, band_factor, check_draft
 from core.scoring.checks.language_request import ASKED, INSTRUCTION, PROJECT, expected_language
 from core.scoring.checks.length import (
-    CHARACTERS, LINES, PARAGRAPHS, SENTENCES, WORDS, measure, ratio, requested_length,
+    CHARACTERS, LINES, PARAGRAPHS, SENTENCES, WORDS, measure, ratio, requested_length, requested_lengths,
 )
 from core.scoring.checks.numerals import chinese_number, english_number
 from core.scoring.checks.repeats import Ngrams
@@ -314,6 +314,10 @@ LENGTHS = [
     ("背诵三字经", None),
     ("每段100字", None),
     ("", None),
+    # the count named first: 字数在300到500之间
+    ("请写一封信，字数在300到500之间", (300, 500, CHARACTERS)),
+    ("字数不少于800", (800, None, CHARACTERS)),
+    ("Write 3 sentences. Each sentence should be under 10 words.", (3, 3, SENTENCES)),
 ]
 
 
@@ -334,6 +338,18 @@ def test_long_runs_of_numbers_are_no_requests(instruction):
     # each position); bounded runs that start only where a run starts read them in linear time
     assert requested_length(instruction) is None
     assert requested_length(instruction + ". Write 300 words.").high == 300
+
+
+def test_every_unit_asked_for_is_read_and_the_worst_missed_counts():
+    assert [(r.low, r.high, r.unit) for r in requested_lengths("写一段50字左右的产品介绍")] == [
+        (1, 1, PARAGRAPHS), (50, 50, CHARACTERS)]
+    assert [r.unit for r in requested_lengths("Write 3 sentences. Each sentence should be under 10 words.")] == [SENTENCES]
+    one_paragraph_too_long = check_draft(chars(200), instruction="写一段50字左右的产品介绍")
+    assert one_paragraph_too_long.value("length") == 4.0
+    assert one_paragraph_too_long.get("length").facts["unit"] == CHARACTERS
+    three_paragraphs = check_draft("\n\n".join([chars(60)[:20], chars(60)[20:40], chars(60)[40:]]),
+                                   instruction="写一段50字左右的产品介绍")
+    assert three_paragraphs.value("length") == 3.0 and three_paragraphs.get("length").facts["unit"] == PARAGRAPHS
 
 
 def test_units_are_counted_as_people_count_them():
