@@ -347,7 +347,7 @@ def _length_reason(check: Check, threshold: float) -> str:
         asked = f"the references' median of {_units(facts['low'], facts['unit'])}"
     else:
         asked = f"what the instruction asks (“{facts['phrase']}”)"
-    return f"{how}: {count}, {check.value:.1f}x {asked} (limit {band_factor(threshold):g}x either way)"
+    return f"{how}: {count}, {check.value:.2g}x {asked} (limit {band_factor(threshold):g}x either way)"
 
 
 def _language_reason(check: Check, threshold: float) -> str:

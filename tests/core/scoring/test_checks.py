@@ -164,10 +164,10 @@ def test_reasons_name_the_check_in_plain_words():
         "too long: 250 words, 2.5x what the instruction asks (“100 words”) (limit 2x either way)")
     short = check_draft(chars(50), instruction="写200字的短文")
     assert short.get("length").reason(2) == (
-        "too short: 50 characters, 0.2x what the instruction asks (“200字”) (limit 2x either way)")
+        "too short: 50 characters, 0.25x what the instruction asks (“200字”) (limit 2x either way)")
     median = check_draft(words(60), references=[words(10), words(20), words(30)])
     assert median.get("length").reason(2) == (
-        "too long: 60 words, 3.0x the references' median of 20 words (limit 2x either way)")
+        "too long: 60 words, 3x the references' median of 20 words (limit 2x either way)")
     assert check_draft("...").get("empty").reason(1) == "empty: no words, only whitespace, punctuation or symbols"
     assert check_draft("抱歉，我无法回答这个问题。").get("refusal").reason(1) == "a stock refusal: “抱歉,我无法回答”"
     assert check_draft("As an AI language model, I like it.").get("refusal").reason(1) == (
