@@ -514,3 +514,16 @@ def test_every_pair_of_scripts_mixes_without_error():
     for a, b in product(samples, repeat=2):
         report = check_draft(a + " " + b, instruction=b, references=[a])
         assert len(report.checks) == len(CHECKS)
+
+
+def test_threads_sharing_the_reference_cache_get_what_one_thread_gets():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.scoring.checks import clear_caches
+    references = [words(40 + 10 * i) for i in range(6)]
+    drafts = [words(30 + 7 * i) + " the end" * (i % 3) for i in range(24)]
+    expected = [check_draft(d, references=references).as_dict() for d in drafts]
+    clear_caches()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda d: check_draft(d, references=references).as_dict(), drafts * 4))
+    assert results == expected * 4
