@@ -17,6 +17,13 @@ scoring thread (which other processes on the machine slow down much less). Then 
   shown with ROUGE-Lsum, which the gate adds for drafts of several sentences).
 Texts are synthetic (Zipf-distributed words or Chinese characters, the candidate an edited copy
 of the reference, so that they share about two thirds of their words). Runs in about a minute.
+
+Then issue 16's reference-free checks (`core.scoring.checks.check_draft`: repetition, the
+longest repeated span, distinct-n, length, language, empty, echo, refusal) on a 3,000-word
+draft with its instruction and 3 references, cold (the references' lengths not cached) and warm,
+beside the scores of the same draft for scale; also a draft that loops on one sentence, where
+the longest repeated span is the whole draft. Target: a few milliseconds (under 5 ms).
+`--checks-only` runs that part alone (a few seconds).
 """
 
 from __future__ import annotations
@@ -35,11 +42,14 @@ from rouge_score.rouge_scorer import RougeScorer  # noqa: E402
 from sacrebleu.metrics import BLEU, CHRF  # noqa: E402
 
 from core.scoring import clear_caches, score  # noqa: E402
+from core.scoring.checks import check_draft  # noqa: E402
+from core.scoring.checks import clear_caches as clear_check_caches  # noqa: E402
 from core.scoring.tokenizer import RougeTokenizer, bleu_tokenizer_name  # noqa: E402
 
 SIZES = (200, 1_000, 3_000)
 TARGET_MS = 50.0  # 3,000 words against 3 references of 3,000 words, cold
 TARGET_SPEEDUP = 100.0  # a single 3,000-word pair, cold and warm
+TARGET_CHECKS_MS = 5.0  # issue 16: the reference-free checks of a 3,000-word draft, cold and warm
 
 
 class Texts:
@@ -133,6 +143,41 @@ def bench_three_references(texts: Texts, rounds: int) -> Clock:
     return clock
 
 
+def bench_checks(texts: Texts, draft: str, rounds: int) -> Clock:
+    """check_draft of `draft` cold and warm, and score() of it against the same 3 references (warm)."""
+    refs = [texts._join(texts.words(3_000)) for _ in range(3)]
+    instruction = "Write an essay of about 3,000 words." if texts.language == "en" else "写一篇3000字左右的文章。"
+    score(draft, refs)
+    clock = Clock()
+    for _ in range(rounds):
+        clear_check_caches()  # the references' lengths; the scores' caches stay warm
+        clock.time("cold", check_draft, draft, instruction=instruction, references=refs)
+        clock.time("warm", check_draft, draft, instruction=instruction, references=refs)
+        clock.time("score", score, draft, refs)
+    return clock
+
+
+def report_checks(rounds: int) -> None:
+    print(f"issue 16, reference-free checks of one draft with its instruction and 3 references (target: under"
+          f" {TARGET_CHECKS_MS:.0f} ms, cold and warm)")
+    english, chinese = Texts("en", seed=13), Texts("zh", seed=13)
+    loop = " ".join(["The cat sat on the mat and looked at the bird in the old tree."] * 215)  # 3,010 words
+    drafts = (
+        ("en 3,000 words", english, english._join(english.words(3_000))),
+        ("zh 3,000 characters", chinese, chinese._join(chinese.words(3_000))),
+        ("en 3,000-word loop", english, loop),
+    )
+    for name, texts, draft in drafts:
+        clock = bench_checks(texts, draft, rounds * 3)
+        wall = {key: clock.median(key) for key in clock.wall}
+        cpu = {key: clock.median(key, cpu=True) for key in clock.cpu}
+        ok_wall, ok_cpu = (max(t["cold"], t["warm"]) < TARGET_CHECKS_MS for t in (wall, cpu))
+        print(f"  {name}: cold {wall['cold']:.2f} ms (CPU {cpu['cold']:.2f}), warm {wall['warm']:.2f} ms"
+              f" (CPU {cpu['warm']:.2f}); the scores of the same draft (warm) {wall['score']:.1f} ms"
+              f" (CPU {cpu['score']:.1f}), so the checks add {cpu['warm'] / cpu['score']:.0%} in CPU time:"
+              f" {_verdict(ok_wall, ok_cpu)}")
+
+
 def _verdict(wall_ok: bool, cpu_ok: bool) -> str:
     if wall_ok and cpu_ok:
         return "meets the target"
@@ -144,11 +189,17 @@ def _verdict(wall_ok: bool, cpu_ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="rounds per figure (medians); default 7")
+    parser.add_argument("--checks-only", action="store_true", help="only the reference-free checks (issue 16)")
     args = parser.parse_args()
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     score("warm up", ["warm up the imports"])
     score("预热", ["预热一下"])
+    check_draft("warm up the checks", instruction="in 10 words", references=["a reference"])
+    if args.checks_only:
+        report_checks(args.rounds)
+        _load_line(started, load_before)
+        return 0
     header = f"{'text':<16}{'baseline':>10}{'ours cold':>11}{'ours warm':>11}{'x cold':>9}{'x warm':>9}"
     clocks = {}
     for language in ("en", "zh"):
@@ -190,10 +241,16 @@ def main() -> int:
               f" {wall['cold_lsum']:.1f} ms (CPU {cpu['cold_lsum']:.1f}), warm {wall['warm_lsum']:.1f} ms"
               f" (CPU {cpu['warm_lsum']:.1f})")
 
+    print()
+    report_checks(args.rounds)
+    _load_line(started, load_before)
+    return 0
+
+
+def _load_line(started: float, load_before: float) -> None:
     print(f"\n(bench ran {time.perf_counter() - started:.0f} s; 1-minute load average {load_before:.1f} before,"
           f" {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores: above the core count, other work"
           " shared the machine and every figure is slower, the ratios less so)")
-    return 0
 
 
 if __name__ == "__main__":
