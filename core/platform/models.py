@@ -26,6 +26,8 @@ class Project(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
     description: str = ""
+    # the language its drafts should be in (core.scoring.language: zh, ja, ko, latin); empty: any
+    language: str = Field(default="", max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
 
 
