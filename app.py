@@ -2,13 +2,19 @@
 
 import streamlit as st
 
-from core.access.security import may
+from core.access.roles import may
+from core.platform.errors import DraftgateError
 from ui import auth, maintenance, resources
 from ui.safe import md
 
 st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
+try:
+    resources.runtime()  # on the first run: the settings checked, the database migrated, the first admin made
+except DraftgateError as err:  # DRAFTGATE_* settings that are not acceptable: say which, start nothing
+    st.title("Draftgate cannot start")
+    st.error(md(err))
+    st.stop()
 auth.network_gate()  # a refused address sees only the refusal page
-resources.engine()  # creates the schema and the first admin on the first run
 maintenance.retention_once()  # DRAFTGATE_RETENTION_DAYS, at most once a day per process
 
 PAGES = (

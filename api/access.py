@@ -12,7 +12,7 @@ first refusal:
     last use      written at most once a minute (the only write, and only for admitted requests)
 
 so a refused request (403, 401, 429) costs a read of the key at most: no write, no model call.
-`require_area(area)` adds the role check of core.access.security (403 permission_denied), and
+`require_area(area)` adds the role check of core.access.roles (403 permission_denied), and
 `generation_slot` a slot of the key's concurrency for as long as a generation runs (429
 concurrency_limit_exceeded).
 """
@@ -35,7 +35,8 @@ from api.runtime import ApiRuntime
 from api.traffic import Lease
 from core.access.api_keys import ApiCaller, authenticate_key
 from core.access.client_address import LOOPBACK, address_behind_uvicorn, client_address
-from core.access.security import Network, address_allowed, require
+from core.access.allowlist import Network, address_allowed
+from core.access.roles import require
 from core.platform.db import open_session
 from core.platform.errors import AuthenticationError
 
@@ -149,7 +150,7 @@ def authenticated(
 
 
 def require_area(area: str):
-    """A dependency: the caller, whose user's role may use `area` (core.access.security.AREA_ROLES)."""
+    """A dependency: the caller, whose user's role may use `area` (core.access.roles.AREA_ROLES)."""
 
     def caller_in_area(caller: ApiCaller = Depends(authenticated)) -> ApiCaller:
         require(caller.role, area)

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
+from core.writing.turns import TurnRequest
 
 MAX_SECONDS = 300
 VARIANTS_TIMEOUT_S = 120  # a variants job not finished by then counts as an error
@@ -129,9 +130,12 @@ def _writer(engine, client, runner, provider, settings, user_id, deadline, varia
             if variants_every and number % variants_every == 0:
                 with open_session(engine) as db:
                     started_job = start_variants(
-                        runner=runner, session=db, user=user, public_id=public_id, client=client, count=3,
-                        instruction=f"Write paragraph {number} three ways.", params=params, provider=provider,
-                        budget_tokens=settings.context_budget_tokens,
+                        runner=runner, session=db, user=user,
+                        request=TurnRequest(
+                            public_id=public_id, variants=3, instruction=f"Write paragraph {number} three ways.",
+                            params=params,
+                        ),
+                        client=client, budget_tokens=settings.context_budget_tokens,
                     )
                 job_deadline = time.monotonic() + VARIANTS_TIMEOUT_S
                 while True:  # the Write page polls the job the same way (every second there)
@@ -147,9 +151,14 @@ def _writer(engine, client, runner, provider, settings, user_id, deadline, varia
                 time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
                 continue
             with open_session(engine) as db:
-                prepared = prepare_turn(session=db, user=user, public_id=public_id,
-                                        instruction=f"Write paragraph {number} about the harbour at dawn.",
-                                        params=params, provider=provider, budget_tokens=settings.context_budget_tokens)
+                prepared = prepare_turn(
+                    session=db, user=user,
+                    request=TurnRequest(
+                        public_id=public_id, instruction=f"Write paragraph {number} about the harbour at dawn.",
+                        params=params,
+                    ),
+                    provider=provider, budget_tokens=settings.context_budget_tokens,
+                )
             for _ in stream_draft(engine=engine, client=client, prepared=prepared):
                 pass
             elapsed = time.perf_counter() - started
@@ -221,17 +230,18 @@ def seed(database_url: str, writers: int, reviewers: int, tokens: int) -> tuple[
     from core.platform.db import make_engine, open_session
     from core.platform.models import User
     from core.writing.projects import add_reference, create_project
-    from core.access.security import hash_password
+    from core.access.actors import SYSTEM
+    from core.access.passwords import hash_password
     from core.writing.sessions import create_session
 
     engine = make_engine(database_url)
     password_hash = hash_password(secrets.token_urlsafe(16))  # nobody signs in: the bench calls core directly
     with open_session(engine) as db:
-        passing = create_project(session=db, name=PASSING_PROJECT)
-        add_reference(session=db, project_id=passing.id, actor_id=None,
+        passing = create_project(session=db, name=PASSING_PROJECT, actor_id=SYSTEM)
+        add_reference(session=db, project_id=passing.id, actor_id=SYSTEM,
                       text=" ".join(f"t{i}" for i in range(tokens)))  # the mock's answer: these drafts pass
-        flagged = create_project(session=db, name=FLAGGED_PROJECT)
-        add_reference(session=db, project_id=flagged.id, actor_id=None, text=FLAGGED_REFERENCE)
+        flagged = create_project(session=db, name=FLAGGED_PROJECT, actor_id=SYSTEM)
+        add_reference(session=db, project_id=flagged.id, actor_id=SYSTEM, text=FLAGGED_REFERENCE)
         writer_users = [User(username=f"writer{n:02d}", password_hash=password_hash, role="writer") for n in range(writers)]
         reviewer_users = [User(username=f"reviewer{n}", password_hash=password_hash, role="reviewer")
                           for n in range(reviewers)]

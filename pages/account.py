@@ -2,18 +2,16 @@
 
 import streamlit as st
 
-from core.platform.db import open_session
-from core.platform.errors import DraftgateError
-from core.access.privacy import delete_user_data, export_json, export_user_data, summary
-from core.access.users import change_password
-from ui import auth, resources
-from ui.safe import md
+from core.access.privacy import export_json, summary
+from core.usecases import accounts
+from ui import auth
+from ui.actions import run_use_case
 from ui.forms import accepted, field, show_notice
+from ui.safe import md
 
 EXPORT_KEY = "account.export"
 
 user = auth.require_area("account")
-engine = resources.engine()
 st.title("Account")
 st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
 
@@ -26,14 +24,8 @@ with st.form("account.password"):
     if st.form_submit_button("Change password"):
         if new != repeated:
             st.error("The two new passwords differ.")
-        else:
-            try:
-                with open_session(engine) as db:
-                    change_password(session=db, user_id=user.id, old_password=current, new_password=new)
-            except DraftgateError as err:
-                st.error(md(err))
-            else:
-                accepted("account.password", "Your password is changed.")
+        elif run_use_case(accounts.change_password, user, old_password=current, new_password=new):
+            accepted("account.password", "Your password is changed.")
 show_notice("account.password")
 
 st.subheader("Your data")
@@ -41,12 +33,10 @@ st.markdown(
     "Everything Draftgate keeps about you: your writing sessions with every turn, draft, score, "
     "review and comment, the comments and review decisions you wrote, and your audit events."
 )
-if st.button("Prepare my data export", key="account.prepare_export"):
-    try:
-        with open_session(engine) as db:
-            st.session_state[EXPORT_KEY] = export_json(export_user_data(session=db, user_id=user.id, actor_id=user.id))
-    except DraftgateError as err:
-        st.error(md(err))
+if st.button("Prepare my data export", key="account.prepare_export") and (
+    exported := run_use_case(accounts.export_account, user)
+):
+    st.session_state[EXPORT_KEY] = export_json(exported.value)
 if EXPORT_KEY in st.session_state:
     st.download_button(
         "Download my data (JSON)", st.session_state[EXPORT_KEY], file_name=f"draftgate-{user.username}.json",
@@ -64,15 +54,7 @@ with st.form("account.delete"):
     if st.form_submit_button("Delete my account and all my data"):
         if confirm_name.strip() != user.username:
             st.error("Type your user name exactly to confirm.")
-        else:
-            try:
-                with open_session(engine) as db:
-                    report = delete_user_data(
-                        session=db, user_id=user.id, actor_id=user.id, password=password, settings=resources.settings()
-                    )
-            except DraftgateError as err:
-                st.error(md(err))
-            else:
-                auth.sign_out(reason="deleted")
-                st.session_state[auth.NOTICE_KEY] = f"Your account and data were deleted ({summary(report)})."
-                st.rerun()
+        elif deleted := run_use_case(accounts.delete_account, user, password=password):
+            auth.sign_out(reason="deleted")
+            st.session_state[auth.NOTICE_KEY] = f"Your account and data were deleted ({summary(deleted.value)})."
+            st.rerun()

@@ -3,20 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from core.platform.constants import ROLES
+from core.access.privacy import export_json, summary
+from core.access.users import list_users
 from core.platform.db import open_session
-from core.platform.errors import DraftgateError
-from core.access.key_rotation import rotate_master_key
-from core.llm.registry import list_providers
-from core.access.privacy import delete_user_data, export_json, export_user_data, summary
-from core.access.users import create_user, list_users, reset_password, set_disabled, set_role
+from core.platform.states import Role
 from core.platform.wording import count
+from core.usecases import accounts, providers
 from ui import auth, resources
-from ui.actions import run_action
-from ui.safe import md
+from ui.actions import run_use_case
 from ui.forms import accepted, field, show_notice
+from ui.safe import md
 
 EXPORT_KEY = "admin.export"
+ROLES = [role.value for role in Role]
 
 user = auth.require_area("admin")
 engine = resources.engine()
@@ -44,8 +43,8 @@ with users_tab:
         password = st.text_input("Password (at least 8 characters, not a common one)", type="password", max_chars=1024,
                                  key=field("admin.new_user", "password"))
         role = st.selectbox("Role", ROLES, key=field("admin.new_user", "role"))
-        if st.form_submit_button("Create user") and run_action(
-            create_user, username=username, password=password, role=role, actor_id=user.id
+        if st.form_submit_button("Create user") and run_use_case(
+            accounts.create_user, user.id, username=username, password=password, role=role
         ):
             accepted("admin.new_user")
 
@@ -55,13 +54,13 @@ with users_tab:
     st.caption(f"{md(target.username)}: {target.role}, {'disabled' if target.disabled else 'enabled'}")
     role_col, state_col = st.columns(2)
     new_role = role_col.selectbox("New role", ROLES, index=ROLES.index(target.role), key="admin.new_role")
-    if role_col.button("Change role", key="admin.change_role") and run_action(
-        set_role, user_id=target.id, role=new_role, actor_id=user.id
+    if role_col.button("Change role", key="admin.change_role") and run_use_case(
+        accounts.set_role, user.id, username=target.username, role=new_role
     ):
         st.rerun()
     toggle = "Enable" if target.disabled else "Disable"
-    if state_col.button(f"{toggle} {md(target.username)}", key="admin.toggle") and run_action(
-        set_disabled, user_id=target.id, disabled=not target.disabled, actor_id=user.id
+    if state_col.button(f"{toggle} {md(target.username)}", key="admin.toggle") and run_use_case(
+        accounts.set_disabled, user.id, username=target.username, disabled=not target.disabled
     ):
         st.rerun()
     with st.form("admin.reset_password"):
@@ -70,7 +69,7 @@ with users_tab:
             key=field("admin.reset_password", str(target.id)),
         )
         if st.form_submit_button("Reset password"):
-            done = run_action(reset_password, user_id=target.id, actor_id=user.id, new_password=new_password)
+            done = run_use_case(accounts.reset_password, user.id, username=target.username, new_password=new_password)
             if done:
                 accepted("admin.reset_password", f"New password for {md(target.username)} (shown once): `{done.value}`"
                          if done.value else f"The password of {md(target.username)} is changed.")
@@ -80,7 +79,7 @@ with data_tab:
     st.markdown("Export a user's data as one JSON file, or delete the user with all their data.")
     data_user_id = st.selectbox("User", list(names), format_func=names.get, key="admin.data_user")
     if st.button("Prepare export", key="admin.prepare_export"):
-        done = run_action(export_user_data, user_id=data_user_id, actor_id=user.id)
+        done = run_use_case(accounts.export_user, user.id, username=names[data_user_id])
         if done:
             st.session_state[EXPORT_KEY] = (data_user_id, export_json(done.value))
     prepared = st.session_state.get(EXPORT_KEY)
@@ -96,7 +95,7 @@ with data_tab:
             if confirm_name.strip() != names[data_user_id]:
                 st.error("Type the user name exactly to confirm.")
             else:
-                done = run_action(delete_user_data, user_id=data_user_id, actor_id=user.id, settings=settings)
+                done = run_use_case(accounts.delete_user, user.id, username=names[data_user_id])
                 if done:
                     report = done.value
                     st.session_state.pop(EXPORT_KEY, None)
@@ -114,17 +113,13 @@ with provider_tab:
             f"- API key: {md('…' + key[-4:]) if len(key) > 8 else ('set' if key else 'none')}"
         )
     st.caption("Set DRAFTGATE_LLM_BASE_URL, DRAFTGATE_LLM_API_KEY, DRAFTGATE_LLM_MODEL and DRAFTGATE_LLM_API_STYLE to use a provider.")
-    try:
-        with open_session(engine) as db:
-            providers = list_providers(session=db, settings=settings)
-    except DraftgateError as err:
-        st.error(md(err))
-        providers = []
-    if providers:
+    listed = run_use_case(providers.list_providers)
+    registered = listed.value if listed else []
+    if registered:
         st.markdown("**Registered providers** (keys encrypted at rest, shown masked)")
         st.dataframe(
             pd.DataFrame([{"name": p.name, "model": p.model, "base URL": p.base_url, "style": p.api_style,
-                           "key": p.key_mask or "none"} for p in providers]),
+                           "key": p.key_mask or "none"} for p in registered]),
             hide_index=True,
         )
     st.caption("Add providers, change their keys or remove them on the Providers page (or with `python -m core provider`).")
@@ -148,7 +143,7 @@ with security_tab:
     else:
         confirm = st.checkbox("Yes, replace the master key file now", key="admin.rotate_confirm")
         if st.button("Rotate the master key", key="admin.rotate", disabled=not confirm):
-            done = run_action(rotate_master_key, settings=settings, actor_id=user.id)
+            done = run_use_case(accounts.rotate_master_key, user.id)
             if done:
                 st.success(f"Re-encrypted {count(done.value.secrets, 'stored key')}; the new master key is in "
                            f"{md(done.value.key_file)}.")

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from core.access.users import list_users
 from core.platform.audit import actions, query_events, to_csv
 from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.platform.models import utcnow
-from core.access.users import list_users
 from core.platform.wording import count
 from ui import auth, resources
 from ui.safe import md

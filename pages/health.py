@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from core.platform.errors import DraftgateError
-from core.platform.health import run_checks, verdict
 from core.llm.local import running_embedded_server
 from core.llm.providers import provider_from_settings
+from core.platform.errors import DraftgateError
+from core.platform.health import run_checks, verdict
 from ui import auth, resources
 from ui.safe import md
 

@@ -5,21 +5,13 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.llm.registry import PROFILES, list_providers, parse_params
+from core.llm.types import API_STYLES, ProviderConfig
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
-from core.llm.registry import (
-    PROFILES,
-    add_provider,
-    check_provider,
-    get_provider,
-    list_providers,
-    parse_params,
-    remove_provider,
-    update_provider,
-)
-from core.llm.types import API_STYLES, ProviderConfig
+from core.usecases import providers as use
 from ui import auth, resources
-from ui.actions import run_action
+from ui.actions import run_use_case
 from ui.forms import accepted, field
 from ui.safe import md
 
@@ -61,8 +53,8 @@ with st.form("providers.add"):
         except DraftgateError as err:
             st.error(md(err))
         else:
-            if run_action(add_provider, settings=settings, name=name, base_url=base_url, model=model,
-                          api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params, actor_id=user.id):
+            if run_use_case(use.add_provider, user.id, name=name, base_url=base_url, model=model,
+                            api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params):
                 accepted(fields)
 
 if providers:
@@ -74,19 +66,19 @@ if providers:
         model = st.text_input("Model", value=current.model)
         new_key = st.text_input(f"New API key (now {md(current.key_mask) if current.key_mask else 'none'}; empty keeps it)", type="password")
         qps = st.number_input("Requests per second", min_value=0.0, value=float(current.qps_limit), step=1.0)
-        if st.form_submit_button("Save changes") and run_action(
-            update_provider, settings=settings, name=chosen, base_url=base_url, model=model, api_key=new_key or None,
-            qps_limit=qps, actor_id=user.id,
+        if st.form_submit_button("Save changes") and run_use_case(
+            use.update_provider, user.id, chosen, base_url=base_url, model=model, api_key=new_key or None,
+            qps_limit=qps,
         ):
             st.rerun()
     test_col, remove_col = st.columns(2)
-    if test_col.button("Send a tiny request", key="providers.test"):
-        with open_session(engine) as db:
-            outcome = check_provider(get_provider(session=db, settings=settings, name=chosen))
-        (st.success if outcome.ok else st.error)(md(outcome.message))
+    if test_col.button("Send a tiny request", key="providers.test") and (
+        checked := run_use_case(use.check_provider, user.id, chosen)
+    ):
+        (st.success if checked.value.ok else st.error)(md(checked.value.message))
     sure = remove_col.checkbox(f"Yes, remove {md(chosen)}", key=f"providers.remove_confirm.{chosen}",
                                help="Sessions that use it go back to the default provider.")
-    if remove_col.button("Remove", key="providers.remove", disabled=not sure) and sure and run_action(
-        remove_provider, name=chosen, actor_id=user.id
+    if remove_col.button("Remove", key="providers.remove", disabled=not sure) and sure and run_use_case(
+        use.remove_provider, user.id, chosen
     ):
         st.rerun()

@@ -2,21 +2,28 @@
 
 import streamlit as st
 
+from core.gate.rescoring import unscored
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
-from core.writing.turns import CONTINUE_INSTRUCTION
-from core.writing.prompts import CONTINUE
-from core.writing.moderation import active_matcher
-from core.gate.rescoring import unscored
 from core.review.comments import comments_for_drafts
+from core.usecases import writing
+from core.writing.moderation import active_matcher
 from core.writing.sessions import get_session, list_turns
+from core.writing.turns import CONTINUE_INSTRUCTION
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md
 from ui.session_picker import session_sidebar
 from ui.writing import (
-    JOB_KEY, instruction_box, job_progress, options_panel, refuse, requested_regeneration, scoring_progress,
-    show_turns, start_regeneration, start_turn, write_into_page,
+    JOB_KEY,
+    instruction_box,
+    job_progress,
+    options_panel,
+    refuse,
+    requested_regeneration,
+    scoring_progress,
+    show_turns,
+    write_into_page,
 )
 
 user = auth.require_area("write")
@@ -48,8 +55,6 @@ with st.sidebar.expander("Parameters", expanded=False):
 
 busy = JOB_KEY in st.session_state
 show_turns(user, turns, comments, matcher, scoring, busy=busy)
-if being_scored := [draft_id for draft_id, stopped in scoring.items() if not stopped]:
-    scoring_progress(being_scored)
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
 if busy:
@@ -60,15 +65,19 @@ continue_clicked = bool(turns) and st.button("Continue the previous text", key="
 
 if instruction or continue_clicked:
     text = instruction or ""
+    start = writing.start_turn if instruction else writing.continue_turn
     try:
-        stream = start_turn(user=user, writing_session=writing_session, instruction=text,
-                            kind="instruction" if instruction else CONTINUE, params=params, options=options)
+        started = start(resources.runtime(), user, options.request(public_id, text, params))
     except DraftgateError as err:
         refuse(text, err)  # nothing was saved: the text goes back into the box
-    write_into_page(text or CONTINUE_INSTRUCTION, stream)
+    write_into_page(text or CONTINUE_INSTRUCTION, started)
 elif turn := next((view.turn for view in turns if view.turn.id == regenerate_id), None):
     try:
-        stream = start_regeneration(user=user, writing_session=writing_session, turn=turn, params=params)
+        started = writing.regenerate(resources.runtime(), user, turn_id=turn.id, params=params)
     except DraftgateError as err:
         refuse("", err)
-    write_into_page(turn.instruction, stream, note="A new variant of this turn")
+    write_into_page(turn.instruction, started, note="A new variant of this turn")
+
+# Last, so that a rerun for scores just written never swallows an instruction sent in this run.
+if being_scored := [draft_id for draft_id, stopped in scoring.items() if not stopped]:
+    scoring_progress(being_scored)

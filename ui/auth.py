@@ -12,15 +12,15 @@ import time
 
 import streamlit as st
 
+from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, uvicorn_trusted_networks
+from core.access.roles import may
 from core.platform.db import open_session
-from core.platform.errors import DraftgateError
 from core.platform.models import User
-from core.access.security import address_allowed, may
-from core.access.throttle import LoginLimits
-from core.access.users import authenticate, record_sign_out
 from core.platform.wording import count
+from core.usecases import accounts
 from ui import resources
+from ui.actions import run_use_case
 from ui.safe import md
 
 USER_KEY = "auth.user_id"
@@ -106,16 +106,10 @@ def login_form() -> None:
     if not username.strip() or not password:
         st.error("Enter your user name and password.")
         return
-    settings = resources.settings()
-    try:
-        with open_session(resources.engine()) as session:
-            user = authenticate(
-                session=session, username=username, password=password, address=client_address(),
-                limits=LoginLimits.from_settings(settings),
-            )
-    except DraftgateError as err:
-        st.error(md(err))
+    signed_in = run_use_case(accounts.sign_in, username=username, password=password, address=client_address())
+    if signed_in is None:
         return
+    user = signed_in.value
     st.session_state.pop(NOTICE_KEY, None)
     st.session_state[USER_KEY] = user.id
     st.session_state[LAST_SEEN_KEY] = time.time()
@@ -126,8 +120,7 @@ def sign_out(reason: str = "sign_out") -> None:
     """End the signed-in session: audit it, then forget everything this browser session held."""
     user_id = st.session_state.get(USER_KEY)
     if user_id is not None:
-        with open_session(resources.engine()) as session:
-            record_sign_out(session=session, user_id=user_id, reason=reason)
+        accounts.sign_out(resources.runtime(), user_id=user_id, reason=reason)
     _forget()
 
 

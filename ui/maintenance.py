@@ -6,9 +6,10 @@ import logging
 
 import streamlit as st
 
-from core.platform.db import open_session
+from core.access.actors import SYSTEM
+from core.access.privacy import DeletionReport, summary
 from core.platform.errors import DraftgateError
-from core.access.privacy import DeletionReport, apply_retention, summary
+from core.usecases import accounts
 from ui import resources
 
 log = logging.getLogger("draftgate")
@@ -16,15 +17,15 @@ log = logging.getLogger("draftgate")
 
 @st.cache_resource(show_spinner=False, ttl=24 * 3600)
 def retention_once() -> DeletionReport | None:
-    """Apply the retention setting; None when it is off. Cached: runs again a day later at most."""
-    settings = resources.settings()
-    if settings.retention_days is None:
+    """Apply the retention setting, as the system; None when it is off. Cached: runs again a day later at most."""
+    runtime = resources.runtime()
+    days = runtime.settings.retention_days
+    if days is None:
         return None
     try:
-        with open_session(resources.engine()) as session:
-            report = apply_retention(session=session, days=settings.retention_days, settings=settings)
+        report = accounts.apply_retention(runtime, SYSTEM, days=days)
     except DraftgateError as err:
-        log.warning("retention (%s days) failed: %s", settings.retention_days, err)
+        log.warning("retention (%s days) failed: %s", days, err)
         return None
-    log.info("retention (%s days): deleted %s", settings.retention_days, summary(report))
+    log.info("retention (%s days): deleted %s", days, summary(report))
     return report

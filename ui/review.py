@@ -20,7 +20,7 @@ from core.review.items import VERDICTS
 from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
 from core.gate.rules import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
-from core.access.security import may
+from core.access.roles import may
 from core.platform.wording import count
 from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked, signatures_text

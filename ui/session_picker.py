@@ -13,12 +13,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.platform.db import open_session
-from core.platform.errors import DraftgateError
 from core.platform.models import User
+from core.usecases import sessions as use
 from core.writing.projects import list_projects
-from core.writing.sessions import create_session, delete_session, list_sessions, rename_session
+from core.writing.sessions import list_sessions
 from ui import resources
-from ui.safe import md
+from ui.actions import run_use_case
 from ui.forms import accepted, field
 
 QUERY_KEY = "session"
@@ -72,30 +72,22 @@ def _new_session_form(user: User, projects) -> None:
             key=field(NEW_FORM, "project"),
         )
         title = st.text_input("Title (optional)", max_chars=200, key=field(NEW_FORM, "title"))
-        if st.form_submit_button("Create session"):
-            try:
-                with open_session(resources.engine()) as db:
-                    created = create_session(session=db, owner=user, project_id=project_id, title=title)
-            except DraftgateError as err:
-                st.error(md(err))
-                return
-            st.query_params[QUERY_KEY] = created.public_id
+        if st.form_submit_button("Create session") and (
+            created := run_use_case(use.create_session, user, project_id=project_id, title=title)
+        ):
+            st.query_params[QUERY_KEY] = created.value.public_id
             accepted(NEW_FORM)
 
 
 def _manage_form(user: User, public_id: str) -> None:
     title = st.text_input("New title", key="write.rename_title", max_chars=200)
-    if st.button("Rename", key="write.rename"):
-        try:
-            with open_session(resources.engine()) as db:
-                rename_session(session=db, user=user, public_id=public_id, title=title)
-        except DraftgateError as err:
-            st.error(md(err))
-        else:
-            st.rerun()
+    if st.button("Rename", key="write.rename") and run_use_case(
+        use.rename_session, user, public_id=public_id, title=title
+    ):
+        st.rerun()
     confirm = st.checkbox("Yes, delete this session and all its drafts", key="write.delete_confirm")
-    if st.button("Delete session", key="write.delete", disabled=not confirm):
-        with open_session(resources.engine()) as db:
-            delete_session(session=db, user=user, public_id=public_id)
+    if st.button("Delete session", key="write.delete", disabled=not confirm) and run_use_case(
+        use.delete_session, user, public_id=public_id
+    ):
         del st.query_params[QUERY_KEY]
         st.rerun()

@@ -1,11 +1,12 @@
-"""Pieces of the Write page: generation options, the turn list, the instruction box, streaming a
-turn or a regenerated variant, variants jobs.
+"""Pieces of the Write page, rendering only (the workflows are core.usecases.writing's):
+generation options, the turn list, the instruction box, a started turn streamed in, variants jobs.
 
-    instruction_box --start_turn--> refused, nothing saved: `refuse` runs the page again with
-                                    the text back in the box and the reason above it
-                                --> saved: write_into_page streams it, then runs the page again
-    Regenerate (on every finished draft) --start_regeneration--> the turn's next variant,
-                                    refused or written the same way
+    instruction_box --core.usecases.writing.start_turn--> refused, nothing saved: `refuse` runs the
+                                    page again with the text back in the box and the reason above it
+                                --> TurnStarted: write_into_page streams its draft (or follows its
+                                    variants job), then runs the page again
+    Regenerate (on every finished draft) --core.usecases.writing.regenerate--> the turn's next
+                                    variant, refused or written the same way
 
 session_state keys (owned here): "write.job_id" (the running variants job), "write.instruction"
 (the box), "write.refused" (text and reason of a refused instruction, for the next run),
@@ -14,30 +15,26 @@ session_state keys (owned here): "write.job_id" (the running variants job), "wri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import NoReturn
 
 import streamlit as st
 
+from core.gate.rescoring import unscored
+from core.llm.cache import CacheMode
+from core.llm.registry import list_providers
+from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
-from core.writing.turns import MAX_INSTRUCTION_CHARS, prepare_turn, regenerate, stream_draft
-from core.jobs.runner import cancel_job, get_job
-from core.llm.cache import CacheMode
-from core.llm.client import LLMClient
-from core.llm.ratelimit import check_user_rate
-from core.llm.registry import list_providers
-from core.llm.types import GenerationParams, ProviderConfig
-from core.platform.models import Draft, Job, Turn, User, WritingSession
+from core.platform.models import Draft, Job, User, WritingSession
+from core.platform.states import DraftStatus, JobStatus
+from core.usecases import jobs, sessions, writing
 from core.writing.moderation import Matcher
-from core.gate.rescoring import hand_off_scoring, score_again, unscored
-from core.writing.sessions import DraftView, TurnView, save_params, set_provider
-from core.writing.variants import start_variants
+from core.writing.sessions import DraftView, TurnView
+from core.writing.turns import MAX_INSTRUCTION_CHARS
 from ui import resources
-from ui.actions import run_action
+from ui.actions import run_use_case
 from ui.components import show_draft
 from ui.safe import md, stream_text
 
@@ -54,6 +51,10 @@ class GenerationOptions:
     variants: int
     cache: CacheMode
 
+    def request(self, public_id: str, instruction: str, params: GenerationParams) -> writing.TurnRequest:
+        return writing.TurnRequest(public_id=public_id, instruction=instruction, params=params,
+                                   variants=self.variants, cache=self.cache)
+
 
 def options_panel(user: User, writing_session: WritingSession) -> GenerationOptions:
     """Provider, number of variants and cache use, in the sidebar."""
@@ -65,9 +66,9 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
         "Provider", choices, index=choices.index(current), key=f"write.provider.{writing_session.public_id}",
         format_func=lambda name: name or "Default (configured provider or embedded model)",
     )
-    if chosen != writing_session.provider:
-        with open_session(resources.engine()) as db:
-            set_provider(session=db, user=user, public_id=writing_session.public_id, provider_name=chosen)
+    if chosen != writing_session.provider and run_use_case(
+        sessions.choose_provider, user, public_id=writing_session.public_id, provider_name=chosen
+    ):
         writing_session.provider = chosen
     variants = st.sidebar.number_input(
         "Variants per instruction", 1, constants.MAX_VARIANTS, 1, key="write.variants",
@@ -109,11 +110,11 @@ def _draft(
     draft_id = view.draft.id
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
-    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}") and run_action(
-        score_again, runner=resources.job_runner(), user=user, draft_id=draft_id
+    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}") and run_use_case(
+        writing.score_again, user, draft_id=draft_id
     ):
         st.rerun()
-    if view.draft.status != "generating":
+    if view.draft.status != DraftStatus.GENERATING:
         st.button("Regenerate", key=f"write.regenerate.{draft_id}", disabled=busy, icon=":material/refresh:",
                   help="Write a new variant of this turn, asking the model again (never from the cache)",
                   on_click=_ask_regeneration, args=(view.draft.turn_id,))
@@ -156,70 +157,20 @@ def scoring_progress(draft_ids: list[int]) -> None:
         st.rerun(scope="app")
 
 
-def _ready(user: User, writing_session: WritingSession, params: GenerationParams) -> tuple[ProviderConfig, LLMClient]:
-    """The checks every generation passes first (parameters, the user's rate), then its provider."""
-    params.validate()
-    check_user_rate(user.id, settings=resources.settings())
-    provider = resources.provider(writing_session.provider)
-    return provider, resources.llm_client(provider)
-
-
-def _score_later(user: User):
-    return partial(hand_off_scoring, resources.job_runner(), owner_id=user.id)
-
-
-def start_turn(
-    *, user: User, writing_session: WritingSession, instruction: str, kind: str, params: GenerationParams,
-    options: GenerationOptions,
-) -> Iterator[str] | None:
-    """Save a new turn before the model is called: the stream of its draft, or None when a
-    variants job writes its drafts. A DraftgateError raised here means nothing was saved."""
-    provider, client = _ready(user, writing_session, params)
-    engine = resources.engine()
-    budget = resources.settings().context_budget_tokens
-    with open_session(engine) as db:
-        save_params(session=db, user=user, public_id=writing_session.public_id, params=params)
-        if options.variants > 1:
-            started = start_variants(
-                runner=resources.job_runner(), session=db, user=user, public_id=writing_session.public_id,
-                instruction=instruction, params=params, provider=provider, client=client,
-                count=options.variants, kind=kind, budget_tokens=budget,
-                concurrency=resources.settings().batch_concurrency,
-            )
-            st.session_state[JOB_KEY] = started.job_id
-            return None
-        prepared = prepare_turn(
-            session=db, user=user, public_id=writing_session.public_id, instruction=instruction,
-            params=params, provider=provider, kind=kind, budget_tokens=budget,
-        )
-    return stream_draft(engine=engine, client=client, prepared=prepared, cache=options.cache,
-                        score_later=_score_later(user))
-
-
-def start_regeneration(*, user: User, writing_session: WritingSession, turn: Turn,
-                       params: GenerationParams) -> Iterator[str]:
-    """Save the turn's next variant (core.writing.turns.regenerate): the stream of its draft. A
-    DraftgateError raised here means nothing was saved."""
-    provider, client = _ready(user, writing_session, params)
-    with open_session(resources.engine()) as db:
-        save_params(session=db, user=user, public_id=writing_session.public_id, params=params)
-    return regenerate(engine=resources.engine(), client=client, user=user, turn_id=turn.id, params=params,
-                      provider=provider, budget_tokens=resources.settings().context_budget_tokens,
-                      score_later=_score_later(user))
-
-
-def write_into_page(echo: str, stream: Iterator[str] | None, *, note: str = "") -> NoReturn:
-    """Stream the draft under its instruction, then run the page again to show it with the others,
-    a failed one too: it is saved with its partial text and the reason, which the page shows
-    with a Regenerate button."""
-    if stream is not None:
+def write_into_page(echo: str, started: writing.TurnStarted, *, note: str = "") -> NoReturn:
+    """Stream the started draft under its instruction (variants: follow their job), then run the
+    page again to show it with the others, a failed one too: it is saved with its partial text
+    and the reason, which the page shows with a Regenerate button."""
+    if started.job_id is not None:
+        st.session_state[JOB_KEY] = started.job_id
+    elif started.stream is not None:
         with st.chat_message("user"):
             st.text(echo)
         with st.chat_message("assistant"):
             if note:
                 st.caption(note)
             try:
-                stream_text(stream)
+                stream_text(started.stream)
             except DraftgateError:
                 pass  # core.writing.turns saved the draft as failed, with this error as its reason
     st.rerun()
@@ -231,21 +182,24 @@ def job_progress(user: User) -> None:
     job_id = st.session_state.get(JOB_KEY)
     if job_id is None:
         return
-    with open_session(resources.engine()) as db:
-        job = get_job(session=db, job_id=job_id, user=user)
-    if job.status in ("queued", "running"):
+    done = run_use_case(jobs.job, user, job_id)
+    if done is None:
+        del st.session_state[JOB_KEY]
+        return
+    job = done.value
+    if not JobStatus(job.status).finished:
         st.progress(job.progress, text=f"Writing variants: {job.progress_done} of {job.progress_total or '?'} done")
         if st.button("Cancel", key="write.cancel_job"):
-            run_action(cancel_job, job_id=job_id, user=user)
+            run_use_case(jobs.cancel_job, user, job_id)
         return
     del st.session_state[JOB_KEY]
-    if job.status != "succeeded":
+    if job.status != JobStatus.SUCCEEDED:
         st.session_state["write.job_message"] = _ended_message(job)
     st.rerun(scope="app")
 
 
 def _ended_message(job: Job) -> str:
-    if job.status == "cancelled":
+    if job.status == JobStatus.CANCELLED:
         total = len(job.payload.get("draft_ids", ()))
         return f"The variants job was cancelled: {job.result.get('written', 0)} of {total} variants written."
     return f"The variants job {job.status}: {md(job.error) if job.error else 'see the drafts'}"

@@ -17,7 +17,7 @@ silently revoke them all.
                         any key. Refused (AuthenticationError): unknown, revoked, expired, or
                         its user disabled or deleted
     a key acts as its user, with the user's role as it is now (read at every request)
-    managing keys       the system (actor None: the command line), an admin for anyone's keys,
+    managing keys       the system (SYSTEM: the command line), an admin for anyone's keys,
                         a user for their own; every change is audited without the key
     LastUseRecorder     a key's last use is written at most once a minute: only when the row
                         read at authentication is older than that and this process has not tried
@@ -47,7 +47,8 @@ from sqlmodel import Session, col, select
 from core.platform import audit, constants
 from core.platform.errors import AuthenticationError, DatabaseBusyError, InvalidInputError, NotFoundError
 from core.platform.models import ApiKey, Project, User, utcnow
-from core.access.security import Network, parse_allowlist, require_actor
+from core.access.allowlist import Network, parse_allowlist
+from core.access.actors import SYSTEM, Actor, require_actor
 from core.platform.text import check_text
 
 KEY_START = "dg_"
@@ -142,7 +143,7 @@ def create_api_key(
     session: Session,
     user_id: int,
     name: str,
-    actor_id: int | None,
+    actor_id: Actor,
     project_id: int | None = None,
     expires_days: int | None = None,
     qps_limit: float | None = None,
@@ -171,11 +172,11 @@ def create_api_key(
     return NewApiKey(key=key, view=_view(session, row, user))
 
 
-def list_api_keys(*, session: Session, actor_id: int | None, user_id: int | None = None) -> list[ApiKeyView]:
+def list_api_keys(*, session: Session, actor_id: Actor, user_id: int | None = None) -> list[ApiKeyView]:
     """Keys, newest first: one user's (`user_id`), or everyone's (the system and admins only)."""
     if user_id is not None:
         _managed_user(session, user_id, actor_id)
-    elif actor_id is not None:
+    elif actor_id is not SYSTEM:
         actor = _enabled_actor(session, actor_id)
         if actor.role != "admin":
             user_id = actor.id  # a user sees their own keys
@@ -185,11 +186,11 @@ def list_api_keys(*, session: Session, actor_id: int | None, user_id: int | None
     return [_view(session, row, user) for row, user in session.exec(query)]
 
 
-def revoke_api_key(*, session: Session, key_id: int, actor_id: int | None, now: datetime | None = None) -> ApiKeyView:
+def revoke_api_key(*, session: Session, key_id: int, actor_id: Actor, now: datetime | None = None) -> ApiKeyView:
     """Revoke a key (its user's, or anyone's for an admin); revoking a revoked key changes nothing.
     Someone else's key is, for a user who is not an admin, a key that does not exist."""
     row = session.get(ApiKey, key_id) if isinstance(key_id, int) and not isinstance(key_id, bool) else None
-    if row is not None and actor_id is not None:
+    if row is not None and actor_id is not SYSTEM:
         actor = _enabled_actor(session, actor_id)
         if actor.id != row.user_id and actor.role != "admin":
             row = None
@@ -284,11 +285,11 @@ def _enabled_actor(session: Session, actor_id: int) -> User:
     return session.get(User, actor_id)
 
 
-def _managed_user(session: Session, user_id: int, actor_id: int | None) -> User:
+def _managed_user(session: Session, user_id: int, actor_id: Actor) -> User:
     """The user whose keys are managed: the actor themself, or anyone for an admin or the system."""
-    if actor_id is not None and actor_id != user_id:
+    if actor_id is not SYSTEM and actor_id != user_id:
         require_actor(session, actor_id, "admin")
-    elif actor_id is not None:
+    elif actor_id is not SYSTEM:
         _enabled_actor(session, actor_id)
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None:

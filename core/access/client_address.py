@@ -33,7 +33,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from core.access.security import Network
+from core.access.allowlist import Network
 
 LOOPBACK = "127.0.0.1"
 UNKNOWN = "unknown"  # the address could not be told (see the module's docstring)

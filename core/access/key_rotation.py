@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from core.access.actors import Actor, require_actor
+from core.access.secrets import KEY_BYTES, KEY_FILE_NAME, decrypt, encrypt, master_key, new_master_key
 from core.platform import audit
 from core.platform.errors import SecretError
 from core.platform.models import Provider, utcnow
-from core.access.secrets import KEY_BYTES, KEY_FILE_NAME, decrypt, encrypt, master_key, new_master_key
-from core.access.security import require_actor
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -61,7 +61,7 @@ class RotationReport:
 
 
 def rotate_master_key(
-    *, session: Session, settings: Settings, new_key: str | None = None, actor_id: int | None = None
+    *, session: Session, settings: Settings, new_key: str | None = None, actor_id: Actor
 ) -> RotationReport:
     require_actor(session, actor_id, "admin")
     old = master_key(settings)

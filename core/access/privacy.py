@@ -81,7 +81,8 @@ from core.platform.models import (
     WritingSession,
     utcnow,
 )
-from core.access.security import require_actor, verify_password
+from core.access.actors import Actor, require_actor
+from core.access.passwords import verify_password
 from core.access.throttle import USER, user_key
 from core.platform.states import JobStatus, Role
 from core.platform.wording import count
@@ -139,7 +140,7 @@ class DeletionReport:
 # -- export ---------------------------------------------------------------------------------
 
 
-def export_user_data(*, session: Session, user_id: int, actor_id: int | None) -> dict[str, Any]:
+def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict[str, Any]:
     """Everything stored about a user, as plain JSON-ready data (the user themself, or an admin)."""
     user = _target(session, user_id, actor_id)
     sessions = list(
@@ -265,7 +266,7 @@ def _export_draft(session: Session, draft: Draft, user_id: int) -> dict[str, Any
 
 
 def delete_user_data(
-    *, session: Session, user_id: int, actor_id: int | None, password: str | None = None,
+    *, session: Session, user_id: int, actor_id: Actor, password: str | None = None,
     settings: Settings | None = None,
 ) -> DeletionReport:
     """Delete a user's account and all their data (see the module's docstring).
@@ -321,7 +322,7 @@ def delete_user_data(
 
 def apply_retention(
     *, session: Session, days: int, settings: Settings | None = None, now: datetime | None = None,
-    actor_id: int | None = None,
+    actor_id: Actor,
 ) -> DeletionReport:
     """Delete drafts created more than `days` days ago, like a user deletion does."""
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
@@ -478,7 +479,7 @@ def purge_cached_answers(
     return removed
 
 
-def _target(session: Session, user_id: int, actor_id: int | None) -> User:
+def _target(session: Session, user_id: int, actor_id: Actor) -> User:
     """The user whose data is asked for: the actor themself, anyone for an admin or the system (None)."""
     if actor_id != user_id:
         require_actor(session, actor_id, "admin")

@@ -1,7 +1,7 @@
 """User accounts: create, sign in (throttled), roles, disable, passwords, the first admin.
 
-Every change an admin makes is checked here (require_actor "admin"), not only on the page,
-and audited. Nobody can demote or disable the last enabled admin (privacy.delete_user_data
+Every change an admin makes is checked here (require_actor "admin": an admin's ID, or SYSTEM
+for the command line and the first admin), not only on the page, and audited. Nobody can demote or disable the last enabled admin (privacy.delete_user_data
 keeps the same rule for deletion).
 
 User names: 2-64 letters of any script (with their combining marks), digits, dots, dashes
@@ -23,18 +23,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
-from core.platform import audit
 from core.access import throttle
+from core.access.actors import SYSTEM, Actor, require_actor
+from core.access.passwords import check_password, generate_password, hash_password, verify_password
+from core.access.roles import check_role
+from core.platform import audit
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import User
-from core.access.security import (
-    check_password,
-    check_role,
-    generate_password,
-    hash_password,
-    require_actor,
-    verify_password,
-)
+from core.platform.states import Role
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -90,11 +86,11 @@ def _lookalike_scripts(name: str) -> set[str]:
 
 
 def create_user(
-    *, session: Session, username: str, password: str, role: str, actor_id: int | None = None
+    *, session: Session, username: str, password: str, role: str, actor_id: Actor
 ) -> User:
     require_actor(session, actor_id, "admin")
     username = check_username(username)
-    check_role(role)
+    role = check_role(role)
     check_password(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
         raise ConflictError(f"The user name {username!r} is taken.")
@@ -160,11 +156,11 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.username)))
 
 
-def set_role(*, session: Session, user_id: int, role: str, actor_id: int | None) -> User:
+def set_role(*, session: Session, user_id: int, role: str, actor_id: Actor) -> User:
     require_actor(session, actor_id, "admin")
-    check_role(role)
+    role = check_role(role)
     user = get_user(session=session, user_id=user_id)
-    if role != "admin":
+    if role != Role.ADMIN:
         _keep_an_admin(session, user, "make someone else admin first")
     old_role, user.role = user.role, role
     session.add(user)
@@ -173,7 +169,7 @@ def set_role(*, session: Session, user_id: int, role: str, actor_id: int | None)
     return user
 
 
-def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: int | None) -> User:
+def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: Actor) -> User:
     """Disable (the user cannot sign in; an open session ends at its next action) or enable."""
     require_actor(session, actor_id, "admin")
     user = get_user(session=session, user_id=user_id)
@@ -190,7 +186,7 @@ def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: in
     return user
 
 
-def reset_password(*, session: Session, user_id: int, actor_id: int | None, new_password: str = "") -> str | None:
+def reset_password(*, session: Session, user_id: int, actor_id: Actor, new_password: str = "") -> str | None:
     """Set a user's password (an admin's act). Returns the generated one when none was given."""
     require_actor(session, actor_id, "admin")
     user = get_user(session=session, user_id=user_id)
@@ -225,17 +221,17 @@ def ensure_initial_admin(*, session: Session, password: str = "") -> str | None:
     if session.exec(select(func.count()).select_from(User)).one():
         return None
     generated = "" if password else generate_password()
-    create_user(session=session, username="admin", password=password or generated, role="admin")
+    create_user(session=session, username="admin", password=password or generated, role=Role.ADMIN, actor_id=SYSTEM)
     return generated or None
 
 
 def enabled_admin_count(session: Session) -> int:
-    query = select(func.count()).select_from(User).where(User.role == "admin", User.disabled == False)  # noqa: E712
+    query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.disabled == False)  # noqa: E712
     return session.exec(query).one()
 
 
 def _keep_an_admin(session: Session, user: User, advice: str) -> None:
-    if user.role == "admin" and not user.disabled and enabled_admin_count(session) <= 1:
+    if user.role == Role.ADMIN and not user.disabled and enabled_admin_count(session) <= 1:
         raise ConflictError(f"This is the last admin; {advice}.")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from core.platform.config import get_settings
-from core.platform.constants import ROLES
-from core.platform.db import create_schema, make_engine, open_session
+from core.access.actors import SYSTEM
+from core.cli import runtime
 from core.cli.demo import DEMO_PASSWORD, seed_demo
-from core.access.users import create_user
+from core.platform.states import Role
+from core.usecases import accounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,19 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     user = subparsers.add_parser("create-user", help="create a user")
     user.add_argument("--username", required=True)
-    user.add_argument("--role", required=True, choices=ROLES)
+    user.add_argument("--role", required=True, choices=[role.value for role in Role])
     user.add_argument("--password", help="asked for when not given")
     user.set_defaults(handler=_create_user)
 
 
-def _engine():
-    engine = make_engine(get_settings().resolved_database_url)
-    create_schema(engine)
-    return engine
-
-
 def _demo(args: argparse.Namespace) -> int:
-    report = seed_demo(_engine(), password=args.password)
+    with runtime() as made:
+        report = seed_demo(made.engine, password=args.password)
     for name in report.users_created:
         print(f"created user {name!r} (role {name}) with password {args.password!r}")
     for name in report.users_kept:
@@ -49,7 +44,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _create_user(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("Password: ")
-    with open_session(_engine()) as session:
-        user = create_user(session=session, username=args.username, password=password, role=args.role)
+    with runtime() as made:
+        user = accounts.create_user(made, SYSTEM, username=args.username, password=password, role=args.role)
     print(f"created user {user.username!r} with role {user.role}")
     return 0

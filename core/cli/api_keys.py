@@ -19,6 +19,7 @@ from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.errors import NotFoundError
 from core.platform.models import User
+from core.access.actors import SYSTEM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def _create(args: argparse.Namespace) -> int:
         user = _user_named(session, args.user)
         project_id = project_id_named(session=session, name=args.project) if args.project is not None else None
         created = create_api_key(
-            session=session, user_id=user.id, name=args.name, actor_id=None, project_id=project_id,
+            session=session, user_id=user.id, name=args.name, actor_id=SYSTEM, project_id=project_id,
             expires_days=args.expires_days, qps_limit=args.qps, concurrency_limit=args.concurrency,
             ip_allowlist=args.allow,
         )
@@ -60,7 +61,7 @@ def _create(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with open_session(_engine()) as session:
         user_id = _user_named(session, args.user).id if args.user else None
-        views = list_api_keys(session=session, actor_id=None, user_id=user_id)
+        views = list_api_keys(session=session, actor_id=SYSTEM, user_id=user_id)
     if not views:
         print("no API keys")
     for view in views:
@@ -73,7 +74,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     with open_session(_engine()) as session:
-        view = revoke_api_key(session=session, key_id=args.id, actor_id=None)
+        view = revoke_api_key(session=session, key_id=args.id, actor_id=SYSTEM)
     print(f"revoked API key {view.id} ({view.prefix}..., {view.name!r} of {view.username})")
     return 0
 

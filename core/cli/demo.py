@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from core.platform import constants
+from core.access.actors import SYSTEM
+from core.access.users import create_user
+from core.gate.route import score_and_route
 from core.platform.config import PROJECT_ROOT
 from core.platform.db import open_session
-from core.gate.route import score_and_route
 from core.platform.models import Draft, Project, Turn, User
+from core.platform.states import DraftStatus, Role
 from core.writing.moderation import add_words, fold, list_words
 from core.writing.presets import add_preset, list_presets, normalize_instruction
 from core.writing.projects import create_project, import_references
 from core.writing.sessions import create_session
-from core.access.users import create_user
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_PASSWORD = "draftgate-demo"
@@ -79,20 +80,20 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
     """Idempotent: what exists already is kept."""
     report = DemoReport()
     with open_session(engine) as session:
-        for role in constants.ROLES:
+        for role in Role:  # each demo user is named after its role
             if session.exec(select(User).where(User.username == role)).first():
-                report.users_kept.append(role)
+                report.users_kept.append(role.value)
             else:
-                create_user(session=session, username=role, password=password, role=role)
-                report.users_created.append(role)
-        writer = session.exec(select(User).where(User.username == "writer")).one()
+                create_user(session=session, username=role, password=password, role=role, actor_id=SYSTEM)
+                report.users_created.append(role.value)
+        writer = session.exec(select(User).where(User.username == Role.WRITER)).one()
         for sample in SAMPLES:
             if session.exec(select(Project).where(Project.name == sample["name"])).first():
                 continue
-            project = create_project(session=session, name=sample["name"], description=sample["description"])
+            project = create_project(session=session, name=sample["name"], description=sample["description"], actor_id=SYSTEM)
             path = DEMO_DIR / sample["references"]
             import_references(
-                session=session, project_id=project.id, filename=path.name, content=path.read_bytes(), actor_id=None
+                session=session, project_id=project.id, filename=path.name, content=path.read_bytes(), actor_id=SYSTEM
             )
             _seed_session(session, writer, project, sample["turns"])
             report.projects_created.append(project.name)
@@ -111,7 +112,7 @@ def _seed_presets(session) -> int:
         if normalize_instruction(instruction) in existing:
             continue
         add_preset(session=session, project_id=project.id, instruction=instruction, answer=answer,
-                   min_similarity=min_similarity, actor_id=None)
+                   min_similarity=min_similarity, actor_id=SYSTEM)
         created += 1
     return created
 
@@ -120,7 +121,7 @@ def _seed_sensitive_words(session) -> int:
     """The sample words not listed yet (none at all: no audit event)."""
     listed = {word.folded for word in list_words(session=session)}
     missing = [word for word in SENSITIVE_WORD_SAMPLES if fold(word) not in listed]
-    return add_words(session=session, words=missing, actor_id=None, source="demo") if missing else 0
+    return add_words(session=session, words=missing, actor_id=SYSTEM, source="demo") if missing else 0
 
 
 def _seed_session(session, writer: User, project: Project, turns) -> None:
@@ -130,7 +131,7 @@ def _seed_session(session, writer: User, project: Project, turns) -> None:
         session.add(turn)
         session.flush()
         draft = Draft(
-            turn_id=turn.id, text=text, status="completed", finish_reason="stop",
+            turn_id=turn.id, text=text, status=DraftStatus.COMPLETED, finish_reason="stop",
             provider="demo-seed", model="demo-seed", params=writing_session.params,
         )
         session.add(draft)

@@ -1,9 +1,11 @@
 """`python -m core generate`: one generation, printed as JSON (or streamed as text).
 
-The provider is, in order: --base-url (with --model), the DRAFTGATE_LLM_* settings, or the
-embedded model (a base model: completions style only). With --stream the text is printed as it
-arrives; a stream that fails (broken, cut short, idle, past its deadline) leaves what had
-arrived on stdout and ends the command with its one-line error (core.cli).
+The provider is, in order: --base-url (with --model), the DRAFTGATE_LLM_* settings (--model,
+--api-style and --api-key override theirs), or the embedded model (a base model: completions
+style only), resolved by the runtime as the app resolves it (core.llm.registry.resolve_provider).
+With --stream the text is printed as it arrives; a stream that fails (broken, cut short, idle,
+past its deadline) leaves what had arrived on stdout and ends the command with its one-line
+error (core.cli).
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import dataclasses
 import json
 import sys
 
-from pydantic import ValidationError
-
-from core.platform import constants
-from core.platform.config import Settings, get_settings
-from core.platform.errors import InvalidInputError
-from core.llm import GenerationParams, LLMClient, ProviderConfig, provider_from_settings
+from core.cli import runtime
+from core.llm import GenerationParams, LLMClient, ProviderConfig
 from core.llm.client import check_prompt
 from core.llm.providers import build_provider
+from core.llm.registry import COMMAND_LINE, CONFIGURED, EMBEDDED
 from core.llm.types import API_STYLES
+from core.platform import constants
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError
 from core.platform.text import check_text
+from core.runtime import Runtime
 
 _SAMPLING_FLAGS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
 
@@ -60,19 +63,13 @@ def run(args: argparse.Namespace) -> int:
     # a byte of the command line that is not UTF-8 arrives as a lone surrogate, which no request can carry
     check_text(args.prompt, what="The prompt", max_chars=constants.MAX_PROMPT_CHARS)
     check_prompt(args.prompt)
-    settings = _settings()
-    provider = _provider(args, settings)
-    timeouts = {
-        "connect_timeout": settings.llm_connect_timeout_s,
-        "read_timeout": settings.llm_read_timeout_s,
-        "stream_idle_timeout": settings.llm_stream_idle_timeout_s,
-        "stream_deadline": settings.llm_stream_deadline_s,
-    }
-    with LLMClient(provider, **timeouts) as client:
-        if args.stream:
-            _print_stream(client, args.prompt, params)
-            return 0
-        result = client.generate(args.prompt, params)
+    with runtime(migrate=False) as made:  # one request, no cache: no database is opened
+        provider = _provider(args, made)
+        with _client(provider, made.settings) as client:
+            if args.stream:
+                _print_stream(client, args.prompt, params)
+                return 0
+            result = client.generate(args.prompt, params)
     output = {
         "id": result.id,
         "text": result.text,
@@ -100,29 +97,31 @@ def _params(args: argparse.Namespace) -> GenerationParams:
     return GenerationParams(stop=tuple(args.stop), **given)
 
 
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as err:
-        problem = err.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise InvalidInputError(f"The DRAFTGATE_* settings are not valid: {where}: {problem['msg']}") from err
+def _client(provider: ProviderConfig, settings: Settings) -> LLMClient:
+    """A plain client with the settings' timeouts: one request, no cache, no shared rate limit."""
+    return LLMClient(
+        provider,
+        connect_timeout=settings.llm_connect_timeout_s,
+        read_timeout=settings.llm_read_timeout_s,
+        stream_idle_timeout=settings.llm_stream_idle_timeout_s,
+        stream_deadline=settings.llm_stream_deadline_s,
+    )
 
 
-def _provider(args: argparse.Namespace, settings: Settings) -> ProviderConfig:
+def _provider(args: argparse.Namespace, made: Runtime) -> ProviderConfig:
     if args.base_url:
         if not args.model:
             raise InvalidInputError("--model is required with --base-url.")
         return build_provider(
-            name="cli",
+            name=COMMAND_LINE,
             base_url=args.base_url,
             model=args.model,
             api_style=args.api_style or "chat",
             api_key=args.api_key or "",
         )
-    configured = provider_from_settings(settings)
-    if configured is None:
-        return _embedded_provider(args, settings)
+    if made.settings.uses_embedded_model:
+        return _embedded_provider(args, made)
+    configured = made.provider(CONFIGURED)
     return build_provider(
         name=configured.name,
         base_url=configured.base_url,
@@ -132,14 +131,9 @@ def _provider(args: argparse.Namespace, settings: Settings) -> ProviderConfig:
     )
 
 
-def _embedded_provider(args: argparse.Namespace, settings: Settings) -> ProviderConfig:
+def _embedded_provider(args: argparse.Namespace, made: Runtime) -> ProviderConfig:
     if args.model or args.api_key:
         raise InvalidInputError("--model and --api-key need --base-url (or DRAFTGATE_LLM_BASE_URL).")
     if args.api_style == "chat":
         raise InvalidInputError("The embedded model is a base model: it only takes --api-style completions.")
-    from core.llm.local import embedded_server_once  # imports xllamacpp: only when needed
-
-    server = embedded_server_once(
-        context_tokens=settings.embedded_context_tokens, threads=settings.embedded_threads
-    )
-    return server.provider
+    return made.provider(EMBEDDED)  # starts it here (xllamacpp is imported only now)

@@ -14,10 +14,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from core.platform import health
-from core.platform.config import get_settings
-from core.platform.db import make_engine
+from core.cli import runtime
 from core.llm.providers import provider_from_settings
+from core.platform import health
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,21 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _health(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
     server = None
-    try:
-        if args.start_embedded and settings.uses_embedded_model:
-            from core.llm.local import start_embedded_server
+    with runtime(migrate=False) as made:  # checks the database as it is
+        settings = made.settings
+        try:
+            if args.start_embedded and settings.uses_embedded_model:
+                from core.llm.local import start_embedded_server
 
-            server = start_embedded_server(context_tokens=settings.embedded_context_tokens,
-                                           threads=settings.embedded_threads)
-        checks = health.run_checks(settings=settings, engine=engine, provider=provider_from_settings(settings),
-                                   embedded=server)
-    finally:
-        engine.dispose()
-        if server is not None:
-            server.close()
+                server = start_embedded_server(context_tokens=settings.embedded_context_tokens,
+                                               threads=settings.embedded_threads)
+            checks = health.run_checks(settings=settings, engine=made.engine,
+                                       provider=provider_from_settings(settings), embedded=server)
+        finally:
+            if server is not None:
+                server.close()
     if args.json:
         print(json.dumps([asdict(check) for check in checks], indent=2))
     else:

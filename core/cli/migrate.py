@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli import runtime
 from core.platform import migrations
-from core.platform.config import get_settings
-from core.platform.db import make_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,10 +26,9 @@ def _migrate(args: argparse.Namespace) -> int:
         path = migrations.new_revision(args.revision)
         print(f"wrote {path}: read it, then run `python -m core migrate`")
         return 0
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    target = engine.url.render_as_string(hide_password=True)
-    try:
+    with runtime(migrate=False) as made:  # this command migrates, or only looks
+        engine = made.engine
+        target = engine.url.render_as_string(hide_password=True)
         if args.status:
             state = migrations.status(engine)
             print(f"database: {target}")
@@ -39,8 +37,6 @@ def _migrate(args: argparse.Namespace) -> int:
             print(f"pending:  {', '.join(state.pending) or '(none)'}")
             return 0 if state.up_to_date else 1
         report = migrations.upgrade(engine)
-    finally:
-        engine.dispose()
     if report.adopted:
         print(f"adopted a database made before migrations: stamped at {migrations.BASELINE}")
     if report.applied:

@@ -15,20 +15,12 @@ import argparse
 import os
 import sys
 
-from core.platform.config import get_settings
-from core.platform.db import create_schema, make_engine, open_session
-from core.platform.errors import InvalidInputError
-from core.llm.registry import (
-    PROFILES,
-    add_provider,
-    check_provider,
-    get_provider,
-    list_providers,
-    parse_params,
-    remove_provider,
-    update_provider,
-)
+from core.access.actors import SYSTEM
+from core.cli import runtime
+from core.llm.registry import PROFILES, ProviderView, parse_params
 from core.llm.types import API_STYLES
+from core.platform.errors import InvalidInputError
+from core.usecases import providers
 
 KEY_ENVIRONMENT_VARIABLE = "DRAFTGATE_PROVIDER_API_KEY"
 
@@ -78,10 +70,9 @@ def _add(args: argparse.Namespace) -> int:
     if not args.model:
         hint = f" (e.g. {profile.model_hints[0]})" if profile else ""
         raise InvalidInputError(f"--model is required{hint}.")
-    settings = get_settings()
-    with open_session(_engine(settings)) as session:
-        view = add_provider(
-            session=session, settings=settings, name=args.name, base_url=base_url, model=args.model,
+    with runtime() as made:
+        view = providers.add_provider(
+            made, SYSTEM, name=args.name, base_url=base_url, model=args.model,
             api_style=args.api_style or (profile.api_style if profile else "chat"),
             api_key=_api_key(args) or "", default_params=_params(args.params),
             qps_limit=args.qps or 0.0, tpm_limit=args.tpm or 0,
@@ -93,10 +84,9 @@ def _add(args: argparse.Namespace) -> int:
 def _edit(args: argparse.Namespace) -> int:
     if args.no_api_key and args.api_key:
         raise InvalidInputError("Give either --api-key or --no-api-key.")
-    settings = get_settings()
-    with open_session(_engine(settings)) as session:
-        view = update_provider(
-            session=session, settings=settings, name=args.name, new_name=args.new_name,
+    with runtime() as made:
+        view = providers.update_provider(
+            made, SYSTEM, args.name, new_name=args.new_name,
             base_url=args.base_url, model=args.model, api_style=args.api_style,
             api_key="" if args.no_api_key else _api_key(args, environment=False),
             default_params=_params(args.params) if args.params else None,
@@ -107,9 +97,8 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    with open_session(_engine(settings)) as session:
-        views = list_providers(session=session, settings=settings)
+    with runtime() as made:
+        views = providers.list_providers(made)
     if not views:
         print("no providers registered (the embedded model is used)")
     for view in views:
@@ -129,25 +118,17 @@ def _profiles(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    with open_session(_engine(settings)) as session:
-        provider = get_provider(session=session, settings=settings, name=args.name)
-    check = check_provider(provider)
+    with runtime() as made:
+        check = providers.check_provider(made, SYSTEM, args.name)
     print(("ok: " if check.ok else "failed: ") + check.message)
     return 0 if check.ok else 1
 
 
 def _remove(args: argparse.Namespace) -> int:
-    with open_session(_engine(get_settings())) as session:
-        remove_provider(session=session, name=args.name)
+    with runtime() as made:
+        providers.remove_provider(made, SYSTEM, args.name)
     print(f"removed provider {args.name!r}")
     return 0
-
-
-def _engine(settings):
-    engine = make_engine(settings.resolved_database_url)
-    create_schema(engine)
-    return engine
 
 
 def _api_key(args: argparse.Namespace, *, environment: bool = True) -> str | None:
@@ -162,5 +143,5 @@ def _params(text: str | None) -> dict:
     return parse_params(text, what="--params")
 
 
-def _key_text(view) -> str:
+def _key_text(view: ProviderView) -> str:
     return view.key_mask if view.has_key else "none"

@@ -13,8 +13,8 @@ from typing import IO, Any
 
 from core.platform.constants import METRICS
 from core.platform.errors import InvalidInputError
-from core.scoring import score
 from core.platform.spreadsheet import safe_row
+from core.scoring import score
 
 EXIT_OK = 0
 EXIT_BAD_LINES = 2

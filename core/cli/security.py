@@ -14,16 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from sqlmodel import select
-
-from core.platform.config import get_settings
-from core.platform.constants import ROLES
-from core.platform.db import create_schema, make_engine, open_session
-from core.platform.errors import InvalidInputError, NotFoundError
-from core.access.key_rotation import finish_interrupted_rotation, rotate_master_key
-from core.platform.models import User
-from core.access.privacy import apply_retention, delete_user_data, export_json, export_user_data, summary
-from core.access.users import check_username, reset_password, set_disabled, set_role
+from core.access.actors import SYSTEM
+from core.access.privacy import export_json, summary
+from core.access.users import check_username
+from core.cli import runtime
+from core.platform.errors import InvalidInputError
+from core.platform.states import Role
+from core.usecases import accounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     role = subparsers.add_parser("set-role", help="change a user's role")
     role.add_argument("username", type=_username)
-    role.add_argument("role", choices=ROLES)
+    role.add_argument("role", choices=[role.value for role in Role])
     role.set_defaults(handler=_set_role)
 
     for name, disabled in (("disable-user", True), ("enable-user", False)):
@@ -80,29 +77,15 @@ def _username(text: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _engine():
-    engine = make_engine(get_settings().resolved_database_url)
-    create_schema(engine)
-    return engine
-
-
-def _user_id(session, username: str) -> int:
-    user = session.exec(select(User).where(User.username == username)).first()
-    if user is None:
-        raise NotFoundError(f"There is no user named {username!r}.")
-    return user.id
-
-
 def _rotate(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    with open_session(_engine()) as session:
+    with runtime() as made:
         if args.finish:
-            print(finish_interrupted_rotation(session=session, settings=settings))
+            print(accounts.finish_master_key_rotation(made))
             return 0
         new_key = sys.stdin.readline().strip() if args.new_key_stdin else None
         if args.new_key_stdin and not new_key:
             raise InvalidInputError("No key on standard input.")
-        report = rotate_master_key(session=session, settings=settings, new_key=new_key)
+        report = accounts.rotate_master_key(made, SYSTEM, new_key=new_key)
     print(f"re-encrypted {report.secrets} stored secret(s) under the new master key")
     if report.key_file is not None:
         print(f"the new key is in {report.key_file}; keep a copy somewhere safe, apart from database backups")
@@ -113,12 +96,9 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    days = args.days or settings.retention_days
-    if days is None:
-        raise InvalidInputError("Retention is off: set DRAFTGATE_RETENTION_DAYS or pass --days N.")
-    with open_session(_engine()) as session:
-        report = apply_retention(session=session, days=days, settings=settings)
+    with runtime() as made:
+        report = accounts.apply_retention(made, SYSTEM, days=args.days)
+        days = args.days or made.settings.retention_days
     print(f"retention {days} days: deleted {summary(report)}")
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -126,8 +106,8 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with open_session(_engine()) as session:
-        document = export_user_data(session=session, user_id=_user_id(session, args.username), actor_id=None)
+    with runtime() as made:
+        document = accounts.export_user(made, SYSTEM, username=args.username)
     text = export_json(document)
     if args.output is None:
         print(text)
@@ -143,10 +123,8 @@ def _export(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
         raise InvalidInputError(f"This deletes {args.username!r} and all their data for good: add --yes to confirm.")
-    with open_session(_engine()) as session:
-        report = delete_user_data(
-            session=session, user_id=_user_id(session, args.username), actor_id=None, settings=get_settings()
-        )
+    with runtime() as made:
+        report = accounts.delete_user(made, SYSTEM, username=args.username)
     print(f"deleted user {args.username!r}: {summary(report)}")
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -154,15 +132,15 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _set_role(args: argparse.Namespace) -> int:
-    with open_session(_engine()) as session:
-        set_role(session=session, user_id=_user_id(session, args.username), role=args.role, actor_id=None)
+    with runtime() as made:
+        accounts.set_role(made, SYSTEM, username=args.username, role=args.role)
     print(f"{args.username!r} is now {args.role}")
     return 0
 
 
 def _toggle(args: argparse.Namespace) -> int:
-    with open_session(_engine()) as session:
-        set_disabled(session=session, user_id=_user_id(session, args.username), disabled=args.disabled, actor_id=None)
+    with runtime() as made:
+        accounts.set_disabled(made, SYSTEM, username=args.username, disabled=args.disabled)
     print(f"{args.username!r} is {'disabled' if args.disabled else 'enabled'}")
     return 0
 
@@ -171,8 +149,7 @@ def _reset(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
     if args.password_stdin and not password:
         raise InvalidInputError("No password on standard input.")
-    with open_session(_engine()) as session:
-        generated = reset_password(session=session, user_id=_user_id(session, args.username), actor_id=None,
-                                   new_password=password)
+    with runtime() as made:
+        generated = accounts.reset_password(made, SYSTEM, username=args.username, new_password=password)
     print(f"new password for {args.username!r}: {generated}" if generated else f"password of {args.username!r} changed")
     return 0

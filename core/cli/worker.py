@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.platform.config import get_settings
-from core.platform.db import create_schema, make_engine
+from core.cli import runtime
 from core.platform.errors import InvalidInputError
 
 
@@ -32,14 +31,11 @@ def _worker(args: argparse.Namespace) -> int:
 
     from core.jobs.rq import QUEUE_NAME, queue_connection, register_job_kinds
 
-    settings = get_settings()
-    if not settings.redis_url:
-        raise InvalidInputError("Set DRAFTGATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run a worker.")
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        create_schema(engine)
-    finally:
-        engine.dispose()  # a forked work horse must not share these connections
+    with runtime() as made:  # closed before working: a forked work horse must not share its connections
+        settings = made.settings
+        if not settings.redis_url:
+            raise InvalidInputError("Set DRAFTGATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run a worker.")
+        made.engine  # noqa: B018 - migrates the database
     register_job_kinds()
     worker_class = SimpleWorker if args.simple else Worker
     connection = queue_connection(settings.redis_url, socket_timeout=None)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.access.security import require_actor
+from core.access.actors import require_actor
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError

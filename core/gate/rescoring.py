@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from core.access.security import require
+from core.access.roles import require
 from core.gate.route import JOINED_QUEUE, LEFT_QUEUE, rescore_draft, score_and_route
 from core.gate.scores import completed_drafts, project_references
 from core.jobs.runner import JobCancelled, JobContext, cancel, job_kind

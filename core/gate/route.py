@@ -37,7 +37,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.access.security import require_actor
+from core.access.actors import require_actor
 from core.gate.policies import (
     PRESET_PROVIDER,
     PolicySpec,

@@ -4,8 +4,8 @@
                                    in-process JobRunner (core.jobs.runner): the same submit() either way
     QueueRunner.submit             writes the Job row ("queued"), then enqueues perform(job_id) on
                                    the RQ queue "draftgate"; a page polls the row as before
-    perform(job_id)                what a worker runs: core.jobs.runner.run_job with a heartbeat, in the
-                                   worker's own engine and LLM client (built from its settings)
+    perform(job_id)                what a worker runs: core.jobs.runner.run_job with a heartbeat, with the
+                                   worker process's own Runtime (worker_runtime: engine, LLM clients)
     start the workers with         rq worker --url "$DRAFTGATE_REDIS_URL" draftgate
                           or       python -m core worker      (same queue; migrates first)
 
@@ -13,8 +13,8 @@ The Job table stays the truth: status, progress, result and cancellation go thro
 database, so any app replica sees a job any other one started, and cancelling works from any
 of them. Redis only carries "run job N". Objects a job needs that are not data travel as
 `resources` in the app; a worker rebuilds them: a payload naming a provider (payload["provider"])
-gets an LLM client for it, built like the app's (configured, embedded or registered provider;
-a registered one needs the same DRAFTGATE_MASTER_KEY as the app).
+gets an LLM client for it, resolved as the app resolves it (core.llm.registry.resolve_provider:
+configured, embedded or registered; a registered one needs the app's DRAFTGATE_MASTER_KEY).
 
 Heartbeats: a running job's heartbeat is kept by its worker; a queued one's by the app replicas
 while RQ still holds it. If a worker dies, or Redis loses the queue (it keeps nothing on disk),
@@ -34,20 +34,21 @@ import redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job as RQJob
-from rq.job import JobStatus
+from rq.job import JobStatus as RQStatus
 from sqlmodel import col, select, update
 
+from core.jobs.runner import QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
 from core.platform import constants
-from core.platform.config import Settings, get_settings
-from core.platform.db import make_engine, open_session
+from core.platform.db import open_session
 from core.platform.errors import DraftgateError, InvalidInputError
-from core.jobs.runner import FAILED, QUEUED, QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
 from core.platform.models import Job, utcnow
+from core.platform.states import JobStatus
+from core.runtime import Runtime
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from core.llm.client import LLMClient
+    from core.platform.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ JOB_TIMEOUT_S = 3600  # RQ stops a job running longer (its row then goes stale a
 RESULT_TTL_S = 600  # RQ's own record of a finished job; the Job row keeps the real result
 FAILURE_TTL_S = 24 * 3600
 KEEPALIVE_LIMIT = 1000  # queued jobs whose RQ state one heartbeat checks at most
-_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+_ALIVE = {RQStatus.QUEUED, RQStatus.STARTED, RQStatus.DEFERRED, RQStatus.SCHEDULED}
 
 
 class QueueUnavailableError(DraftgateError):
@@ -126,10 +127,7 @@ class QueueRunner:
             )
         except RedisError as err:
             reason = "The job queue (Redis) could not be reached, so the job was not started: try again shortly."
-            with open_session(self.engine) as session:
-                session.exec(update(Job).where(Job.id == job_id, Job.status == QUEUED)
-                             .values(status=FAILED, error=reason, finished_at=utcnow()))
-                session.commit()
+            _fail_queued(self.engine, job_id, reason)
             raise QueueUnavailableError(reason) from err
         return job_id
 
@@ -141,7 +139,7 @@ class QueueRunner:
         """Refresh the heartbeat of queued jobs that RQ still holds; return how many."""
         with open_session(self.engine) as session:
             queued = list(session.exec(
-                select(Job.id).where(Job.status == QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
+                select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
             ))
         if not queued:
             return 0
@@ -150,7 +148,7 @@ class QueueRunner:
                  if rq_job is not None and rq_job.get_status(refresh=False) in _ALIVE]
         if alive:
             with open_session(self.engine) as session:
-                session.exec(update(Job).where(col(Job.id).in_(alive), Job.status == QUEUED)
+                session.exec(update(Job).where(col(Job.id).in_(alive), Job.status == JobStatus.QUEUED)
                              .values(heartbeat_at=utcnow()))
                 session.commit()
         return len(alive)
@@ -171,55 +169,46 @@ class QueueRunner:
 
 # -- the worker side ----------------------------------------------------------------------------
 
-
-class _WorkerState:
-    """What a worker process builds once (per process id: a forked work horse builds its own)."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.settings = get_settings()
-        self.engine = make_engine(self.settings.resolved_database_url)
-        self.clients: dict[str, LLMClient] = {}
-        self.lock = threading.Lock()
-        register_job_kinds()
+_worker: tuple[int, Runtime] | None = None  # (process id, its runtime)
+_worker_lock = threading.Lock()
 
 
-_state: _WorkerState | None = None
-_state_lock = threading.Lock()
-
-
-def _worker_state() -> _WorkerState:
-    global _state
-    with _state_lock:
-        if _state is None or _state.pid != os.getpid():
-            _state = _WorkerState()
-        return _state
+def worker_runtime() -> Runtime:
+    """This worker process's runtime, made once per process id: a forked work horse makes its own
+    (its parent's connections are not its to use). `python -m core worker` migrated the database."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker[0] != os.getpid():
+            register_job_kinds()
+            _worker = (os.getpid(), Runtime(migrate=False))
+        return _worker[1]
 
 
 def perform(job_id: int) -> str:
     """Run Draftgate job `job_id` (RQ calls this in a worker); return its final status."""
-    state = _worker_state()
-    with open_session(state.engine) as session:
+    runtime = worker_runtime()
+    engine = runtime.engine
+    with open_session(engine) as session:
         job = session.get(Job, job_id)
     if job is None:  # RQ records the failure and the worker logs it: a misconfigured worker shows at once
-        where = state.engine.url.render_as_string(hide_password=True)
+        where = engine.url.render_as_string(hide_password=True)
         raise LookupError(f"Job {job_id} is not in the database at {where}: give this worker the app's "
                           "DRAFTGATE_DATABASE_URL.")
     resources: dict[str, Any] = {}
     stop = threading.Event()
-    beat = threading.Thread(target=_keep_running_alive, args=(state.engine, job_id, stop), daemon=True)
+    beat = threading.Thread(target=_keep_running_alive, args=(engine, job_id, stop), daemon=True)
     beat.start()
     try:
-        if job.status == QUEUED and job.payload.get("provider"):
-            try:
-                resources["client"] = _client_for(state, job.payload["provider"])
+        if job.status == JobStatus.QUEUED and job.payload.get("provider"):
+            try:  # the provider the job was started with, resolved as the app resolves it
+                resources["client"] = runtime.client(runtime.provider(job.payload["provider"]))
             except DraftgateError as err:  # e.g. a provider removed meanwhile: fail the job, say why
-                _fail_queued(state.engine, job_id, f"The job's provider is not usable: {err}")
-        run_job(state.engine, job_id, resources)
+                _fail_queued(engine, job_id, f"The job's provider is not usable: {err}")
+        run_job(engine, job_id, resources)
     finally:
         stop.set()
         beat.join()
-    with open_session(state.engine) as session:
+    with open_session(engine) as session:
         return session.get(Job, job_id).status
 
 
@@ -235,34 +224,6 @@ def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> N
 
 def _fail_queued(engine: Engine, job_id: int, reason: str) -> None:
     with open_session(engine) as session:
-        session.exec(update(Job).where(Job.id == job_id, Job.status == QUEUED)
-                     .values(status=FAILED, error=reason, finished_at=utcnow()))
+        session.exec(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                     .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow()))
         session.commit()
-
-
-def _client_for(state: _WorkerState, provider_name: str) -> LLMClient:
-    """A client for the provider a job names, as the app would build it (cached per process)."""
-    from core.llm.factory import build_client
-    from core.llm.providers import provider_from_settings
-    from core.llm.registry import get_provider
-
-    with state.lock:
-        if provider_name in state.clients:
-            return state.clients[provider_name]
-        settings = state.settings
-        if provider_name == "configured":
-            provider = provider_from_settings(settings)
-            if provider is None:
-                raise InvalidInputError("DRAFTGATE_LLM_BASE_URL is not set on this worker.")
-        elif provider_name == "embedded":
-            from core.llm.local import embedded_server_once
-
-            provider = embedded_server_once(
-                context_tokens=settings.embedded_context_tokens, threads=settings.embedded_threads
-            ).provider
-        else:
-            with open_session(state.engine) as session:
-                provider = get_provider(session=session, settings=settings, name=provider_name)
-        client = build_client(provider, settings=settings, engine=state.engine)
-        state.clients[provider_name] = client
-        return client

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
@@ -33,12 +33,12 @@ from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Job, User, utcnow
+from core.platform.states import JobStatus, Role
 from core.platform.text import storable
 
 logger = logging.getLogger(__name__)
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+FINISHED = tuple(status for status in JobStatus if status.finished)
 STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
 STOPPED_BEFORE_START = "The app stopped before this job could start."
 CANCELLED_BEFORE_START = "Cancelled before it started."
@@ -66,6 +66,18 @@ def job_kind(
         return function
 
     return register
+
+
+class Runner(Protocol):
+    """What takes jobs: JobRunner (this process's threads) or core.jobs.rq.QueueRunner (RQ workers)."""
+
+    engine: Engine
+
+    def submit(
+        self, *, kind: str, payload: dict[str, Any], owner_id: int | None, resources: Mapping[str, Any] | None = None
+    ) -> int: ...
+
+    def shutdown(self, *, wait: bool = True) -> None: ...
 
 
 class JobCancelled(Exception):
@@ -179,14 +191,14 @@ def run_job(engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
     try:
         result = JOB_KINDS[job.kind](context, dict(job.payload))
     except JobCancelled as stop:
-        _finish(engine, job_id, CANCELLED, result=stop.result, error="Cancelled.")
+        _finish(engine, job_id, JobStatus.CANCELLED, result=stop.result, error="Cancelled.")
     except DraftgateError as err:
-        _finish(engine, job_id, FAILED, error=str(err))
+        _finish(engine, job_id, JobStatus.FAILED, error=str(err))
     except Exception:  # a bug: logged with its traceback, the job says so honestly
         logger.exception("job %s (%s) failed", job_id, job.kind)
-        _finish(engine, job_id, FAILED, error="An unexpected error stopped this job; it has been logged.")
+        _finish(engine, job_id, JobStatus.FAILED, error="An unexpected error stopped this job; it has been logged.")
     else:
-        _finish(engine, job_id, SUCCEEDED, result=result)
+        _finish(engine, job_id, JobStatus.SUCCEEDED, result=result)
 
 
 def _claim(engine: Engine, job_id: int) -> Job | None:
@@ -194,18 +206,20 @@ def _claim(engine: Engine, job_id: int) -> Job | None:
     with open_session(engine) as session:
         claimed = session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == QUEUED)
-            .values(status=RUNNING, started_at=now, heartbeat_at=now)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
         )
         session.commit()
         return session.get(Job, job_id) if claimed.rowcount == 1 else None
 
 
-def _finish(engine: Engine, job_id: int, status: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+def _finish(
+    engine: Engine, job_id: int, status: JobStatus, *, result: dict[str, Any] | None = None, error: str = ""
+) -> None:
     with open_session(engine) as session:
         session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == RUNNING)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
             .values(status=status, result=result or {}, error=storable(error), finished_at=utcnow())
         )
         session.commit()
@@ -227,13 +241,13 @@ def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STA
     cutoff = utcnow() - timedelta(seconds=stale_after_s)
     swept = 0
     with open_session(engine) as session:
-        for status, reason in ((RUNNING, STOPPED_WHILE_RUNNING), (QUEUED, STOPPED_BEFORE_START)):
+        for status, reason in ((JobStatus.RUNNING, STOPPED_WHILE_RUNNING), (JobStatus.QUEUED, STOPPED_BEFORE_START)):
             stale = list(session.exec(select(Job).where(Job.status == status, col(Job.heartbeat_at) < cutoff)))
             for job in stale:
                 outcome = session.exec(
                     update(Job)
                     .where(Job.id == job.id, Job.status == status, col(Job.heartbeat_at) < cutoff)
-                    .values(status=FAILED, error=reason, finished_at=utcnow())
+                    .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow())
                 )
                 if outcome.rowcount:
                     swept += 1
@@ -269,7 +283,7 @@ def get_job(*, session: Session, job_id: int, user: User) -> Job:
 
 def list_jobs(*, session: Session, user: User, limit: int = 50) -> list[Job]:
     query = select(Job).order_by(col(Job.id).desc()).limit(limit)
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         query = query.where(Job.owner_id == user.id)
     return list(session.exec(query))
 
@@ -282,15 +296,16 @@ def cancel_job(*, session: Session, job_id: int, user: User) -> Job:
 def cancel(*, session: Session, job: Job) -> Job:
     """cancel_job for a caller that has checked who may cancel `job`."""
     job_id = job.id
-    if job.status == QUEUED:
+    if job.status == JobStatus.QUEUED:
         outcome = session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == QUEUED)
-            .values(status=CANCELLED, cancel_requested=True, error=CANCELLED_BEFORE_START, finished_at=utcnow())
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.CANCELLED, cancel_requested=True, error=CANCELLED_BEFORE_START,
+                    finished_at=utcnow())
         )
         if outcome.rowcount:
             _abandon(session, job, CANCELLED_BEFORE_START)
-    elif job.status == RUNNING:
+    elif job.status == JobStatus.RUNNING:
         session.exec(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     session.commit()
     session.refresh(job)
@@ -298,4 +313,4 @@ def cancel(*, session: Session, job: Job) -> Job:
 
 
 def _may_see(user: User, job: Job) -> bool:
-    return user.role == "admin" or job.owner_id == user.id
+    return user.role == Role.ADMIN or job.owner_id == user.id

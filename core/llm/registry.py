@@ -1,4 +1,13 @@
-"""The providers an admin registered: add, edit, check, remove, list; keys encrypted at rest.
+"""The providers an admin registered: add, edit, check, remove, list; keys encrypted at rest;
+and the one way a provider's name becomes a provider (resolve_provider):
+
+    ""            the default: DRAFTGATE_LLM_* when DRAFTGATE_LLM_BASE_URL is set, else the embedded model
+    "configured"  DRAFTGATE_LLM_* (what a ProviderConfig made from the settings is named)
+    "embedded"    the embedded model (started in this process on first use)
+    any other     a registered provider, with its decrypted key
+
+A writing session stores "" or a registered name; a job's payload stores the name of the
+provider it was started with (ProviderConfig.name), so a worker resolves it the same way.
 
 Keys are stored AES-256-GCM encrypted (core.access.secrets) and leave this module in two ways only:
 inside the ProviderConfig a client is built from (`get_provider`), and masked (`ProviderView`).
@@ -10,29 +19,34 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, require_actor
+from core.access.secrets import decrypt, encrypt, mask, master_key
+from core.llm.client import LLMClient
+from core.llm.providers import build_provider, provider_from_settings
+from core.llm.retry import NO_RETRIES
+from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.platform import constants
 from core.platform.audit import record
 from core.platform.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
-from core.llm.client import LLMClient
-from core.llm.providers import build_provider
-from core.llm.retry import NO_RETRIES
-from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
 from core.platform.models import Provider, utcnow
-from core.access.security import require_actor
-from core.access.secrets import decrypt, encrypt, mask, master_key
 from core.platform.text import check_text, read_json
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-RESERVED_NAMES = frozenset({"embedded", "configured", "cli"})
+DEFAULT_PROVIDER = ""
+CONFIGURED = "configured"  # core.llm.providers.provider_from_settings names its provider so
+EMBEDDED = "embedded"  # and core.llm.local.EmbeddedServer its own
+COMMAND_LINE = "cli"  # `python -m core generate --base-url ...`
+RESERVED_NAMES = frozenset({EMBEDDED, CONFIGURED, COMMAND_LINE})
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,7 @@ def add_provider(
     default_params: dict[str, Any] | None = None,
     qps_limit: float = 0.0,
     tpm_limit: int = 0,
-    actor_id: int | None = None,
+    actor_id: Actor,
 ) -> ProviderView:
     require_actor(session, actor_id, "providers")
     name = _check_name(name)
@@ -136,7 +150,7 @@ def update_provider(
     default_params: dict[str, Any] | None = None,
     qps_limit: float | None = None,
     tpm_limit: int | None = None,
-    actor_id: int | None = None,
+    actor_id: Actor,
 ) -> ProviderView:
     """Change what is given; `api_key=None` keeps the key, `api_key=""` removes it."""
     require_actor(session, actor_id, "providers")
@@ -167,7 +181,7 @@ def update_provider(
     return _view(row, settings)
 
 
-def remove_provider(*, session: Session, name: str, actor_id: int | None = None) -> None:
+def remove_provider(*, session: Session, name: str, actor_id: Actor) -> None:
     require_actor(session, actor_id, "providers")
     row = _get(session, name)
     session.delete(row)
@@ -183,6 +197,29 @@ def list_providers(*, session: Session, settings: Settings) -> list[ProviderView
 def get_provider(*, session: Session, settings: Settings, name: str) -> ProviderConfig:
     """The provider with its decrypted key, to build a client with."""
     return _config(_get(session, name), settings)
+
+
+def resolve_provider(
+    name: str,
+    *,
+    settings: Settings,
+    embedded: Callable[[], ProviderConfig],
+    registered: Callable[[str], ProviderConfig],
+) -> ProviderConfig:
+    """The provider a name stands for (see the module docstring). `embedded` gives the embedded
+    model's provider (starting it if need be), `registered` a registered one by name (get_provider
+    in a database session); each is called only when its provider is the one asked for."""
+    if name == DEFAULT_PROVIDER:
+        return provider_from_settings(settings) or embedded()
+    if name == CONFIGURED:
+        configured = provider_from_settings(settings)
+        if configured is None:
+            raise InvalidInputError("DRAFTGATE_LLM_BASE_URL is not set in this process, so the configured "
+                                    "provider cannot be used here: give it the app's DRAFTGATE_LLM_* settings.")
+        return configured
+    if name == EMBEDDED:
+        return embedded()
+    return registered(name)
 
 
 def default_params(*, session: Session, name: str) -> GenerationParams:

@@ -26,6 +26,7 @@ from core.platform.config import get_settings
 from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent, User
+from core.access.actors import Actor, audited_id
 from core.access.secrets import derived_key
 from core.platform.spreadsheet import safe_row
 
@@ -48,9 +49,10 @@ class AuditRow:
     detail: dict[str, Any]
 
 
-def record(session: Session, *, actor_id: int | None, action: str, target: str = "", **detail: Any) -> None:
-    """Add an event to the caller's transaction (it commits with the change it describes)."""
-    session.add(AuditEvent(actor_id=actor_id, action=action, target=target, detail=detail))
+def record(session: Session, *, actor_id: Actor | None, action: str, target: str = "", **detail: Any) -> None:
+    """Add an event to the caller's transaction (it commits with the change it describes);
+    the system (SYSTEM) and nobody (None: a failed sign-in) are stored as no user."""
+    session.add(AuditEvent(actor_id=audited_id(actor_id), action=action, target=target, detail=detail))
 
 
 def unknown_name(typed: str, *, settings: Settings | None = None) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from core.access.security import require
+from core.access.roles import require
 from core.platform import audit, constants
 from core.platform.errors import ConflictError
 from core.platform.models import ReviewItem, User, utcnow

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from core.access.security import require
+from core.access.roles import require
 from core.platform import constants
 from core.platform.db import chunks
 from core.platform.errors import NotFoundError

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.access.security import require
+from core.access.roles import require
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError
 from core.platform.models import Draft, Reference, ReviewItem, Turn, User, utcnow

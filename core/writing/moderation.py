@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import SensitiveWord
-from core.access.security import require_actor
+from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line, text_lines
 
@@ -198,7 +198,7 @@ def list_words(*, session: Session) -> list[SensitiveWord]:
     return list(session.exec(select(SensitiveWord).order_by(col(SensitiveWord.word))))
 
 
-def add_words(*, session: Session, words: Iterable[str], actor_id: int | None, source: str = "manual") -> int:
+def add_words(*, session: Session, words: Iterable[str], actor_id: Actor, source: str = "manual") -> int:
     """Add words not listed yet (compared folded); return how many were added."""
     require_actor(session, actor_id, "moderation")
     existing = set(session.exec(select(SensitiveWord.folded)))
@@ -217,7 +217,7 @@ def add_words(*, session: Session, words: Iterable[str], actor_id: int | None, s
     return len(added)
 
 
-def add_word(*, session: Session, word: str, actor_id: int | None) -> SensitiveWord:
+def add_word(*, session: Session, word: str, actor_id: Actor) -> SensitiveWord:
     word = clean_word(word)
     if session.exec(select(SensitiveWord).where(SensitiveWord.folded == fold(word))).first():
         raise ConflictError(f"{word!r} is listed already.")
@@ -225,7 +225,7 @@ def add_word(*, session: Session, word: str, actor_id: int | None) -> SensitiveW
     return session.exec(select(SensitiveWord).where(SensitiveWord.folded == fold(word))).one()
 
 
-def delete_words(*, session: Session, word_ids: Iterable[int], actor_id: int | None) -> int:
+def delete_words(*, session: Session, word_ids: Iterable[int], actor_id: Actor) -> int:
     require_actor(session, actor_id, "moderation")
     removed = 0
     for word_id in word_ids:
@@ -239,7 +239,7 @@ def delete_words(*, session: Session, word_ids: Iterable[int], actor_id: int | N
     return removed
 
 
-def import_words(*, session: Session, filename: str, content: bytes, actor_id: int | None) -> int:
+def import_words(*, session: Session, filename: str, content: bytes, actor_id: Actor) -> int:
     """Import a .txt file (one word per line; lines starting with # are comments) or a .csv
     file (a `word` column). Returns how many new words were added."""
     return add_words(session=session, words=parse_word_file(filename, content), actor_id=actor_id, source=filename)

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Preset, Project, utcnow
-from core.access.security import require_actor
+from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line
 from core.review.decisions import approved_text
@@ -100,7 +100,7 @@ def add_preset(
     project_id: int,
     instruction: str,
     answer: str,
-    actor_id: int | None,
+    actor_id: Actor,
     min_similarity: float = 0.0,
     source: str = "manual",
     source_draft_id: int | None = None,
@@ -126,7 +126,7 @@ def update_preset(
     *,
     session: Session,
     preset_id: int,
-    actor_id: int | None,
+    actor_id: Actor,
     instruction: str | None = None,
     answer: str | None = None,
     min_similarity: float | None = None,
@@ -152,14 +152,14 @@ def update_preset(
     return preset
 
 
-def delete_preset(*, session: Session, preset_id: int, actor_id: int | None) -> None:
+def delete_preset(*, session: Session, preset_id: int, actor_id: Actor) -> None:
     require_actor(session, actor_id, "presets")
     session.delete(get_preset(session=session, preset_id=preset_id))
     audit.record(session, actor_id=actor_id, action="preset.delete", target=f"preset:{preset_id}")
     session.commit()
 
 
-def preset_from_review(*, session: Session, item_id: int, actor_id: int | None) -> Preset:
+def preset_from_review(*, session: Session, item_id: int, actor_id: Actor) -> Preset:
     """An approved draft's instruction and text (the edited one, if any) become a preset."""
     item, instruction, text = approved_text(session=session, item_id=item_id)
     return add_preset(
@@ -169,7 +169,7 @@ def preset_from_review(*, session: Session, item_id: int, actor_id: int | None) 
 
 
 def import_presets(
-    *, session: Session, project_id: int, filename: str, content: bytes, actor_id: int | None
+    *, session: Session, project_id: int, filename: str, content: bytes, actor_id: Actor
 ) -> ImportResult:
     """A CSV file with `instruction` and `answer` columns (and optionally `min_similarity`):
     every row, or none. An instruction the project has a preset for updates its answer."""

@@ -8,12 +8,12 @@ from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, Reference, utcnow
 from core.scoring import detect_language
-from core.access.security import require_actor
+from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import Record, csv_records, decode_upload, jsonl_records, on_line
 
 
-def create_project(*, session: Session, name: str, description: str = "", actor_id: int | None = None) -> Project:
+def create_project(*, session: Session, name: str, description: str = "", actor_id: Actor) -> Project:
     require_actor(session, actor_id, "references")
     name = check_text(name, what="The project name", max_chars=constants.PROJECT_NAME_MAX_CHARS, required=True,
                       single_line=True, strip=True)
@@ -46,7 +46,7 @@ def list_references(*, session: Session, project_id: int) -> list[Reference]:
 
 
 def add_reference(
-    *, session: Session, project_id: int, text: str, actor_id: int | None, source: str = "manual"
+    *, session: Session, project_id: int, text: str, actor_id: Actor, source: str = "manual"
 ) -> Reference:
     require_actor(session, actor_id, "references")
     get_project(session=session, project_id=project_id)
@@ -59,7 +59,7 @@ def add_reference(
     return reference
 
 
-def update_reference(*, session: Session, reference_id: int, text: str, actor_id: int | None) -> Reference:
+def update_reference(*, session: Session, reference_id: int, text: str, actor_id: Actor) -> Reference:
     require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
     reference.text = clean_reference_text(text)
@@ -71,7 +71,7 @@ def update_reference(*, session: Session, reference_id: int, text: str, actor_id
     return reference
 
 
-def delete_reference(*, session: Session, reference_id: int, actor_id: int | None) -> None:
+def delete_reference(*, session: Session, reference_id: int, actor_id: Actor) -> None:
     require_actor(session, actor_id, "references")
     reference = _get_reference(session, reference_id)
     session.delete(reference)
@@ -80,7 +80,7 @@ def delete_reference(*, session: Session, reference_id: int, actor_id: int | Non
 
 
 def import_references(
-    *, session: Session, project_id: int, filename: str, content: bytes, actor_id: int | None
+    *, session: Session, project_id: int, filename: str, content: bytes, actor_id: Actor
 ) -> list[Reference]:
     """Import every row of a CSV (a `text` column) or JSONL (a `text` field) file, or none.
 

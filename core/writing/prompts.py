@@ -5,20 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from core.llm.types import ChatMessage
 
 _TOKEN_PATTERN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]|\w+|[^\w\s]")
 _CJK_PATTERN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
-CONTINUE = "continue"
+
+
+class TurnKind(StrEnum):
+    """What a turn asks for (stored in Turn.kind)."""
+
+    INSTRUCTION = "instruction"  # the writer's instruction
+    CONTINUE = "continue"  # carry on with the previous text
 
 
 @dataclass(frozen=True)
 class Exchange:
     instruction: str
     text: str
-    kind: str = "instruction"  # instruction | continue
+    kind: str = TurnKind.INSTRUCTION
 
 
 def estimate_tokens(text: str) -> int:
@@ -45,7 +52,7 @@ def _labels(sample: str) -> tuple[str, str]:
     return "Instruction: ", "Text: "
 
 
-def render_completion_prompt(history: Sequence[Exchange], instruction: str, kind: str = "instruction") -> str:
+def render_completion_prompt(history: Sequence[Exchange], instruction: str, kind: str = TurnKind.INSTRUCTION) -> str:
     """A continuation-style prompt for base models.
 
     An instruction ends with an open text label; "continue" ends with the previous text itself,
@@ -54,22 +61,24 @@ def render_completion_prompt(history: Sequence[Exchange], instruction: str, kind
     ask, answer = _labels(instruction or "".join(e.instruction for e in history))
     blocks = []
     for exchange in history:
-        if exchange.kind == CONTINUE and blocks:
+        if exchange.kind == TurnKind.CONTINUE and blocks:
             blocks[-1] += exchange.text
         else:
             blocks.append(f"{ask}{exchange.instruction}\n{answer}{exchange.text}")
-    if kind == CONTINUE:
+    if kind == TurnKind.CONTINUE:
         return "\n\n".join(blocks)
     blocks.append(f"{ask}{instruction}\n{answer}")
     return "\n\n".join(blocks)
 
 
-def render_chat_messages(history: Sequence[Exchange], instruction: str, kind: str = "instruction") -> list[ChatMessage]:
+def render_chat_messages(
+    history: Sequence[Exchange], instruction: str, kind: str = TurnKind.INSTRUCTION
+) -> list[ChatMessage]:
     messages = [ChatMessage("system", "You are a careful writing assistant. Answer with the requested text only.")]
     for exchange in history:
         messages.append(ChatMessage("user", exchange.instruction))
         messages.append(ChatMessage("assistant", exchange.text))
-    if kind == CONTINUE:
+    if kind == TurnKind.CONTINUE:
         messages.append(ChatMessage("user", "Continue the previous text from where it stops, without repeating it."))
     else:
         messages.append(ChatMessage("user", instruction))

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
+from core.access.privacy import forget_copies
+from core.access.roles import require
+from core.llm.types import GenerationParams
 from core.platform import audit, constants
 from core.platform.db import chunks
 from core.platform.errors import NotFoundError
-from core.jobs.runner import QUEUED, RUNNING
-from core.llm.types import GenerationParams
 from core.platform.models import (
     Comment,
     Draft,
@@ -36,10 +37,9 @@ from core.platform.models import (
     WritingSession,
     utcnow,
 )
-from core.access.privacy import forget_copies
-from core.writing.prompts import Exchange
-from core.access.security import require
+from core.platform.states import DraftStatus, JobStatus, Role
 from core.platform.text import check_text
+from core.writing.prompts import Exchange
 
 STALE_DRAFT_REASON = "The app stopped while this draft was being written."
 MAX_TITLE_LENGTH = 200
@@ -92,7 +92,7 @@ def get_session(*, session: Session, user: User, public_id: str) -> WritingSessi
     if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
         raise NotFoundError("No writing session with this ID is open to you.")  # a URL's NUL would fail the query
     writing_session = session.exec(select(WritingSession).where(WritingSession.public_id == public_id)).first()
-    if writing_session is None or (writing_session.owner_id != user.id and user.role not in ("editor", "admin")):
+    if writing_session is None or (writing_session.owner_id != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
         raise NotFoundError("No writing session with this ID is open to you.")
     return writing_session
 
@@ -178,7 +178,7 @@ def answer_of(view: TurnView) -> str:
     """What later turns read as a turn's answer: its newest completed draft (the highest variant,
     so a regenerated answer replaces the earlier one), else its newest draft with any text (a
     partial answer); a reviewer's edited text where there is one."""
-    completed = [d for d in view.drafts if d.draft.status == "completed"]
+    completed = [d for d in view.drafts if d.draft.status == DraftStatus.COMPLETED]
     candidates = completed or [d for d in view.drafts if d.draft.text.strip()]
     if not candidates:
         return ""
@@ -193,7 +193,7 @@ def mark_stale_drafts_interrupted(
     docstring), their text kept; returns how many. `now` is for tests."""
     cutoff = (now or utcnow()) - timedelta(seconds=stale_after_s)
     stale = and_(
-        Draft.status == "generating",
+        Draft.status == DraftStatus.GENERATING,
         or_(col(Draft.heartbeat_at) < cutoff, and_(col(Draft.heartbeat_at).is_(None), col(Draft.updated_at) < cutoff)),
     )
     candidates = set(session.exec(select(Draft.id).where(stale)))
@@ -203,7 +203,7 @@ def mark_stale_drafts_interrupted(
         for chunk in chunks(dead):
             result = session.exec(
                 update(Draft).where(col(Draft.id).in_(chunk), stale)
-                .values(status="interrupted", error=STALE_DRAFT_REASON, updated_at=utcnow())
+                .values(status=DraftStatus.INTERRUPTED, error=STALE_DRAFT_REASON, updated_at=utcnow())
             )
             swept += result.rowcount
     session.commit()
@@ -212,7 +212,7 @@ def mark_stale_drafts_interrupted(
 
 def _drafts_of_unfinished_jobs(session: Session) -> set[int]:
     """The drafts queued or running jobs will write (payload "draft_ids", as core.writing.variants has)."""
-    payloads = session.exec(select(Job.payload).where(col(Job.status).in_((QUEUED, RUNNING))))
+    payloads = session.exec(select(Job.payload).where(col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))))
     return {draft_id for payload in payloads for draft_id in payload.get("draft_ids", ())}
 
 

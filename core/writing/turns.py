@@ -1,14 +1,17 @@
 """One turn end to end: save the turn, stream the draft into the database, score it, route it.
+The machinery of core.usecases.writing, which every caller goes through.
 
-    prepare_turn  -> Turn + Draft("generating", with a heartbeat) committed before the model is
-                     called; an instruction matching one of the project's presets is noted (`preset`)
+    prepare_turn  -> a TurnRequest's Turn + Draft("generating", with a heartbeat) committed before
+                     the model is called; an instruction matching one of the project's presets is
+                     noted (`preset`)
+    prepare_regeneration -> the same for a new variant of an earlier turn (asked past the cache)
     stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (a save
                      that meets a busy database is skipped: the next one catches up);
                      with a preset: yields the preset's answer and never calls the model
                      (Draft.provider "preset"); what it yields is masked where a sensitive
                      word is (core.writing.moderation), the stored text is the original;
                      on success scores and routes the draft (core.gate.route), or hands that to
-                     `score_later` (a page passes core.gate.rescoring.hand_off_scoring: a job);
+                     `score_later` (the use cases pass core.gate.rescoring.hand_off_scoring: a job);
                      on failure keeps the partial text and marks the draft failed (or
                      interrupted: the page was left) with the reason
     KEEPER        this process's heartbeat for the drafts it is writing: every DRAFT_HEARTBEAT_S
@@ -29,39 +32,35 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from core.platform import constants
-from core.writing import moderation, presets
-from core.platform.db import chunks, open_session
-from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
+from core.access.roles import require
+from core.gate.policies import PRESET_PROVIDER
 from core.gate.route import score_and_route
 from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.platform import constants
+from core.platform.db import chunks, open_session
+from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Draft, Turn, User, WritingSession, utcnow
-from core.gate.policies import PRESET_PROVIDER
-from core.writing.prompts import (
-    CONTINUE,
-    Exchange,
-    render_chat_messages,
-    render_completion_prompt,
-    trim_history,
-)
-from core.access.security import require
-from core.writing.sessions import get_session, history
+from core.platform.states import DraftStatus
 from core.platform.text import check_text, storable
+from core.writing import moderation, presets
+from core.writing.prompts import Exchange, TurnKind, render_chat_messages, render_completion_prompt, trim_history
+from core.writing.sessions import get_session, history
 
 logger = logging.getLogger(__name__)
 
 CONTINUE_INSTRUCTION = "Continue the previous text"
-ScoreLater = Callable[[int], None]  # called with the id of a completed draft to score and route
+ScoreLater = Callable[[int], object]  # called with the id of a completed draft to score and route
 MAX_INSTRUCTION_CHARS = 8_000
 LEFT_MID_STREAM = "Generation stopped before the end (the page was left or reloaded)."
+NOTHING_TO_CONTINUE = "There is no text to continue yet: write a first instruction."
 UNEXPECTED_FAILURE = "An unexpected error stopped this draft; it has been logged."
 
 
@@ -121,9 +120,25 @@ def _beat_drafts(engine: Engine, draft_ids: list[int]) -> None:
     now = utcnow()
     with open_session(engine) as session:
         for chunk in chunks(draft_ids):
-            session.exec(update(Draft).where(col(Draft.id).in_(chunk), Draft.status == "generating")
+            session.exec(update(Draft).where(col(Draft.id).in_(chunk), Draft.status == DraftStatus.GENERATING)
                          .values(heartbeat_at=now))
         session.commit()
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """What a writer asks of a writing session: a turn, "continue", or several variants of one.
+
+    The one shape every caller hands over (core.usecases.writing: the Write page, the command
+    line, jobs and the HTTP API); who asks, the provider and the context budget come from elsewhere."""
+
+    public_id: str  # the writing session's public ID
+    instruction: str = ""  # ignored for TurnKind.CONTINUE
+    kind: str = TurnKind.INSTRUCTION
+    params: GenerationParams = field(default_factory=GenerationParams)
+    variants: int = 1  # more than one: a job writes them side by side (core.writing.variants)
+    cache: CacheMode = "auto"  # "use": reuse cached answers at any temperature; "refresh": never
+    use_presets: bool = True  # False: always ask the model, even if a preset answers the instruction
 
 
 @dataclass(frozen=True)
@@ -135,41 +150,36 @@ class PreparedTurn:
     provider: ProviderConfig
     preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
     session_id: int | None = None  # the writing session's id (a cached answer's origin)
+    cache: CacheMode = "auto"  # the TurnRequest's; "refresh" for a regeneration
 
 
 def prepare_turn(
     *,
     session: Session,
     user: User,
-    public_id: str,
-    instruction: str,
-    params: GenerationParams,
+    request: TurnRequest,
     provider: ProviderConfig,
-    kind: str = "instruction",
     budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
-    use_presets: bool = True,
 ) -> PreparedTurn:
-    """Save the turn and its empty draft. `use_presets=False`: always ask the model."""
+    """Save the turn and its empty draft, before the model is called; nothing is saved if this raises."""
     require(user.role, "write")
-    params.validate()
-    writing_session = get_session(session=session, user=user, public_id=public_id)
+    request.params.validate()
+    kind = turn_kind(request.kind)
+    writing_session = get_session(session=session, user=user, public_id=request.public_id)
     earlier = history(session=session, writing_session=writing_session)
-    if kind == CONTINUE:
+    if kind == TurnKind.CONTINUE:
         if not earlier:
-            raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+            raise InvalidInputError(NOTHING_TO_CONTINUE)
         instruction = CONTINUE_INSTRUCTION
     else:
-        instruction = check_text(instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS, strip=True)
+        instruction = check_text(request.instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS,
+                                 strip=True)
         if not instruction:
             raise InvalidInputError("Write an instruction first.")
     preset = None
-    if use_presets and kind != CONTINUE:
+    if request.use_presets and kind != TurnKind.CONTINUE:
         preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
-    kept = trim_history(earlier, instruction, budget_tokens)
-    if provider.api_style == "completions":
-        prompt: str | list[ChatMessage] = render_completion_prompt(kept, instruction, kind)
-    else:
-        prompt = render_chat_messages(kept, instruction, kind)
+    prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens)
 
     next_index = session.exec(
         select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
@@ -177,22 +187,31 @@ def prepare_turn(
     turn = Turn(session_id=writing_session.id, index=next_index, instruction=instruction, kind=kind)
     session.add(turn)
     session.flush()
-    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=params.to_dict(),
+    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=request.params.to_dict(),
                   heartbeat_at=utcnow())
     session.add(draft)
     writing_session.updated_at = utcnow()
     session.add(writing_session)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider, preset, session_id=writing_session.id)
+    return PreparedTurn(turn.id, draft.id, prompt, request.params, provider, preset, session_id=writing_session.id,
+                        cache=request.cache)
+
+
+def turn_kind(kind: str) -> TurnKind:
+    try:
+        return TurnKind(kind)
+    except ValueError:
+        kinds = " or ".join(TurnKind)
+        raise InvalidInputError(f"A turn's kind is {kinds}, not {kind!r}.") from None
 
 
 def stream_draft(
-    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto",
-    score_later: ScoreLater | None = None,
+    *, engine: Engine, client: LLMClient, prepared: PreparedTurn, score_later: ScoreLater | None = None,
 ) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
-    always holds what has arrived (unmasked). `cache="refresh"` regenerates past a cached answer.
-    Without `score_later` the finished draft is scored and routed here, before the last text."""
+    always holds what has arrived (unmasked). The cache is used as `prepared.cache` says
+    ("refresh": past a cached answer). Without `score_later` the finished draft is scored and
+    routed here, before the last text."""
     with open_session(engine) as session:
         masker = moderation.active_matcher(session=session).masker()
     route = score_later or (lambda draft_id: _score_now(engine, draft_id))
@@ -203,7 +222,7 @@ def stream_draft(
     stream: CompletionStream | None = None
     try:
         with KEEPER.writing(engine, [draft_id]):
-            stream = client.stream(prepared.prompt, prepared.params, cache=cache,
+            stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
                                    origin=CacheOrigin(prepared.session_id, draft_id))
             saves = PartialSaves(engine, draft_id)
             for delta in stream:
@@ -213,14 +232,14 @@ def stream_draft(
                 saves.offer(stream.text)
             stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
     except DraftgateError as err:
-        mark_unfinished(engine, draft_id, "failed", str(err), text=_so_far(stream))
+        mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
         raise
     except Exception:
         logger.exception("writing draft %s failed", draft_id)
-        mark_unfinished(engine, draft_id, "failed", UNEXPECTED_FAILURE, text=_so_far(stream))
+        mark_unfinished(engine, draft_id, DraftStatus.FAILED, UNEXPECTED_FAILURE, text=_so_far(stream))
         raise
     except BaseException:  # GeneratorExit: the page was left or reloaded mid-stream
-        mark_unfinished(engine, draft_id, "interrupted", LEFT_MID_STREAM, text=_so_far(stream))
+        mark_unfinished(engine, draft_id, DraftStatus.INTERRUPTED, LEFT_MID_STREAM, text=_so_far(stream))
         raise
     finally:
         if stream is not None:
@@ -245,7 +264,7 @@ def _answer_from_preset(
     with open_session(engine) as session:
         draft = session.get(Draft, prepared.draft_id)
         draft.text = preset.answer
-        draft.status = "completed"
+        draft.status = DraftStatus.COMPLETED
         draft.finish_reason = "preset"
         draft.provider = PRESET_PROVIDER
         draft.model = f"preset #{preset.preset_id}"
@@ -261,9 +280,9 @@ def _answer_from_preset(
         yield text
 
 
-def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache: CacheMode = "auto") -> Draft:
+def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Draft:
     """The non-streaming caller's way: consume the stream, return the stored draft."""
-    for _ in stream_draft(engine=engine, client=client, prepared=prepared, cache=cache):
+    for _ in stream_draft(engine=engine, client=client, prepared=prepared):
         pass
     with open_session(engine) as session:
         return session.get(Draft, prepared.draft_id)
@@ -272,7 +291,7 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn, cache
 def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
     """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
     draft.text = storable(result.text)
-    draft.status = "completed"
+    draft.status = DraftStatus.COMPLETED
     draft.finish_reason = storable(result.finish_reason)
     draft.request_id = storable(result.id)
     draft.model = storable(result.model) or draft.model
@@ -320,7 +339,7 @@ def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
     now = utcnow()
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating")
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == DraftStatus.GENERATING)
                          .values(text=storable(text), updated_at=now, heartbeat_at=now))
             session.commit()
     except DatabaseBusyError:
@@ -329,7 +348,9 @@ def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
     return True
 
 
-def mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str, *, text: str | None = None) -> None:
+def mark_unfinished(
+    engine: Engine, draft_id: int, status: DraftStatus, reason: str, *, text: str | None = None
+) -> None:
     """End a draft still "generating" as `status` ("failed" or "interrupted") with the reason,
     storing `text` (None: keep what was saved). On a busy database it stays "generating" until
     the sweep (core.writing.sessions) marks it interrupted: this never raises DatabaseBusyError."""
@@ -338,13 +359,14 @@ def mark_unfinished(engine: Engine, draft_id: int, status: str, reason: str, *, 
         values["text"] = storable(text)
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == "generating").values(**values))
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == DraftStatus.GENERATING)
+                         .values(**values))
             session.commit()
     except DatabaseBusyError:
         logger.warning("draft %s could not be marked %s: the database is busy", draft_id, status)
 
 
-# -- regenerating a turn: one more variant of it ----------------------------------------------
+# -- regenerating a turn: one more variant of it (streamed by stream_draft, past the cache) ---
 
 
 def render_prompt(
@@ -376,14 +398,14 @@ def prepare_regeneration(
     writing_session = session.get(WritingSession, turn.session_id)
     get_session(session=session, user=user, public_id=writing_session.public_id)  # may this user write here?
     earlier = history(session=session, writing_session=writing_session, before=turn.index)
-    if turn.kind == CONTINUE and not earlier:
-        raise InvalidInputError("There is no text to continue yet: write a first instruction.")
+    if turn.kind == TurnKind.CONTINUE and not earlier:
+        raise InvalidInputError(NOTHING_TO_CONTINUE)
     prompt = render_prompt(earlier, turn.instruction, turn.kind, provider, budget_tokens)
     draft = Draft(turn_id=turn.id, variant=_next_variant(session, writing_session, turn.id), provider=provider.name,
                   model=provider.model, params=params.to_dict(), heartbeat_at=utcnow())
     session.add(draft)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider, session_id=writing_session.id)
+    return PreparedTurn(turn.id, draft.id, prompt, params, provider, session_id=writing_session.id, cache="refresh")
 
 
 def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:
@@ -396,23 +418,3 @@ def _next_variant(session: Session, writing_session: WritingSession, turn_id: in
     session.flush()
     highest = session.exec(select(func.max(Draft.variant)).where(Draft.turn_id == turn_id)).one()
     return 0 if highest is None else highest + 1
-
-
-def regenerate(
-    *,
-    engine: Engine,
-    client: LLMClient,
-    user: User,
-    turn_id: int,
-    params: GenerationParams,
-    provider: ProviderConfig,
-    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
-    score_later: ScoreLater | None = None,
-) -> Iterator[str]:
-    """"Regenerate": a new variant of the turn (prepare_regeneration), streamed like a turn past
-    any cached answer (cache "refresh"). The draft is saved before this returns, so a refusal is
-    raised here, with nothing saved; iterate the result to stream the text."""
-    with open_session(engine) as session:
-        prepared = prepare_regeneration(session=session, user=user, turn_id=turn_id, params=params,
-                                        provider=provider, budget_tokens=budget_tokens)
-    return stream_draft(engine=engine, client=client, prepared=prepared, cache="refresh", score_later=score_later)

@@ -1,6 +1,6 @@
 """Variants: N drafts of one turn written together by a job, each scored and routed on its own.
 
-    start_variants  the turn and its N drafts (variant 0..N-1, "generating") are committed, then a
+    start_variants  a TurnRequest's turn and its N drafts (variant 0..N-1, "generating") are committed, then a
                     "variants" job generates them as one batch and returns at once with the job id
     run_variants    the job: the answers stream in, each draft's text saved as it arrives (its
                     heartbeat kept by core.writing.turns.KEEPER); each draft is scored and routed as
@@ -21,23 +21,24 @@ alone (at temperature 0 they would all be the same text).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.platform import constants
-from core.platform.db import open_session
-from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.gate.route import score_and_route
-from core.writing.turns import KEEPER, PartialSaves, complete_draft, mark_unfinished, prepare_turn
-from core.jobs.runner import JobCancelled, JobContext, JobRunner, job_kind
+from core.jobs.runner import JobCancelled, JobContext, Runner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
 from core.llm.cache import CacheOrigin
 from core.llm.client import LLMClient, Prompt
-from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.models import Draft, User, utcnow
+from core.platform.states import DraftStatus
+from core.writing.turns import KEEPER, PartialSaves, TurnRequest, complete_draft, mark_unfinished, prepare_turn
 
 logger = logging.getLogger(__name__)
 
@@ -55,26 +56,21 @@ class VariantsStarted:
 
 def start_variants(
     *,
-    runner: JobRunner,
+    runner: Runner,
     session: Session,
     user: User,
-    public_id: str,
-    instruction: str,
-    params: GenerationParams,
-    provider: ProviderConfig,
+    request: TurnRequest,
     client: LLMClient,
-    count: int,
-    kind: str = "instruction",
     budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
     concurrency: int = constants.MAX_BATCH_CONCURRENCY,
 ) -> VariantsStarted:
-    """Save the turn with `count` drafts and start the job writing them (`client` talks to `provider`)."""
+    """Save the turn with `request.variants` drafts and start the job writing them with `client`."""
+    count = request.variants
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
         raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
-    prepared = prepare_turn(
-        session=session, user=user, public_id=public_id, instruction=instruction, params=params,
-        provider=provider, kind=kind, budget_tokens=budget_tokens, use_presets=False,
-    )
+    provider, params = client.provider, request.params
+    prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
+                            provider=provider, budget_tokens=budget_tokens)
     drafts = [session.get(Draft, prepared.draft_id)]
     for variant in range(1, count):
         drafts.append(
@@ -98,7 +94,7 @@ def start_variants(
         job_id = runner.submit(kind=VARIANTS, payload=payload, owner_id=user.id, resources={"client": client})
     except Exception as err:
         for draft_id in draft_ids:
-            mark_unfinished(runner.engine, draft_id, "failed", f"The variants could not be started: {err}")
+            mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The variants could not be started: {err}")
         raise
     return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
 
@@ -110,10 +106,11 @@ def variant_params(params: GenerationParams, variant: int) -> GenerationParams:
 def _abandon_drafts(session: Session, payload: dict[str, Any], reason: str) -> None:
     """The job will never write them: its drafts still "generating" are marked interrupted."""
     waiting = session.exec(
-        select(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == "generating")
+        select(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == DraftStatus.GENERATING)
     )
     for draft in waiting:
-        draft.status, draft.error, draft.updated_at = "interrupted", f"The variants job did not finish: {reason}", utcnow()
+        draft.status, draft.updated_at = DraftStatus.INTERRUPTED, utcnow()
+        draft.error = f"The variants job did not finish: {reason}"
         session.add(draft)
 
 
@@ -123,7 +120,8 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     draft_ids: list[int] = payload["draft_ids"]
     prompt = _prompt_from_json(payload["prompt"])
     params = GenerationParams.from_dict(payload["params"])
-    requests = [BatchRequest(prompt, variant_params(params, variant), origin=CacheOrigin(payload.get("session_id"), draft_id))
+    session_id = payload.get("session_id")
+    requests = [BatchRequest(prompt, variant_params(params, variant), origin=CacheOrigin(session_id, draft_id))
                 for variant, draft_id in enumerate(draft_ids)]
     ctx.set_total(len(requests))
     saves = [PartialSaves(ctx.engine, draft_id) for draft_id in draft_ids]
@@ -134,10 +132,10 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             _complete(ctx.engine, draft_id, outcome.result)
         elif outcome.cancelled:
             reason = CANCELLED_WHILE_WRITING if outcome.in_flight else CANCELLED_REASON
-            mark_unfinished(ctx.engine, draft_id, "interrupted", reason,
+            mark_unfinished(ctx.engine, draft_id, DraftStatus.INTERRUPTED, reason,
                             text=outcome.partial_text if outcome.in_flight else None)
         else:
-            mark_unfinished(ctx.engine, draft_id, "failed", str(outcome.error),
+            mark_unfinished(ctx.engine, draft_id, DraftStatus.FAILED, str(outcome.error),
                             text=getattr(outcome.error, "partial_text", "") or None)
         ctx.advance()
 

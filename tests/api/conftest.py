@@ -27,6 +27,7 @@ import uvicorn
 from sqlmodel import SQLModel
 
 from api import ApiRuntime, api_server
+from core.access.actors import SYSTEM
 from core.access.api_keys import create_api_key
 from core.platform.config import Settings
 from core.platform.db import open_session
@@ -76,7 +77,7 @@ class LiveApi:
 
     def key_for(self, user: User, **options) -> str:
         with open_session(self.engine) as db:
-            return create_api_key(session=db, user_id=user.id, name=options.pop("name", "test"), actor_id=None,
+            return create_api_key(session=db, user_id=user.id, name=options.pop("name", "test"), actor_id=SYSTEM,
                                   **options).key
 
     def get(self, path: str, key: str | None = None, **kwargs) -> httpx.Response:

@@ -22,6 +22,7 @@ from core.platform.errors import AuthenticationError, InvalidInputError, NotFoun
 from core.platform.models import ApiKey, AuditEvent, IdempotencyRecord, utcnow
 from tests.api.conftest import gather
 from tests.utils.factories import make_project, make_user
+from core.access.actors import SYSTEM
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -32,7 +33,7 @@ def admin(db):
 
 
 def test_the_key_is_shown_once_and_only_its_sha256_is_stored(engine, db, writer):
-    created = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=None)
+    created = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=SYSTEM)
 
     assert KEY_PATTERN.fullmatch(created.key)
     row = db.get(ApiKey, created.id)
@@ -46,13 +47,13 @@ def test_the_key_is_shown_once_and_only_its_sha256_is_stored(engine, db, writer)
 
 
 def test_two_keys_never_repeat(db, writer):
-    keys = {create_api_key(session=db, user_id=writer.id, name=f"k{i}", actor_id=None).key for i in range(20)}
+    keys = {create_api_key(session=db, user_id=writer.id, name=f"k{i}", actor_id=SYSTEM).key for i in range(20)}
 
     assert len(keys) == 20
 
 
 def test_a_key_acts_as_its_user_with_the_role_they_have_now(db, writer, admin):
-    key = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=None).key
+    key = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=SYSTEM).key
     assert authenticate_key(session=db, key=key).role == "writer"
 
     set_role(session=db, user_id=writer.id, role="reviewer", actor_id=admin.id)
@@ -75,11 +76,11 @@ def test_a_malformed_key_is_refused_without_a_query(engine, db, key):
 
 def test_an_unknown_revoked_expired_or_disabled_key_is_refused(db, writer, admin):
     unknown = "dg_" + "A" * 43
-    revoked = create_api_key(session=db, user_id=writer.id, name="old", actor_id=None)
+    revoked = create_api_key(session=db, user_id=writer.id, name="old", actor_id=SYSTEM)
     revoke_api_key(session=db, key_id=revoked.id, actor_id=writer.id)
-    expiring = create_api_key(session=db, user_id=writer.id, name="short", actor_id=None, expires_days=1)
+    expiring = create_api_key(session=db, user_id=writer.id, name="short", actor_id=SYSTEM, expires_days=1)
     other = make_user(db, "other", "writer")
-    of_disabled = create_api_key(session=db, user_id=other.id, name="theirs", actor_id=None)
+    of_disabled = create_api_key(session=db, user_id=other.id, name="theirs", actor_id=SYSTEM)
     set_disabled(session=db, user_id=other.id, disabled=True, actor_id=admin.id)
 
     with pytest.raises(AuthenticationError, match="Invalid API key"):
@@ -129,22 +130,22 @@ def test_users_manage_their_own_keys_and_admins_anyones(db, writer, reviewer, ad
 ])
 def test_a_bad_setting_is_refused_with_a_clear_message_and_nothing_stored(db, writer, options, message):
     with pytest.raises(InvalidInputError, match=message):
-        create_api_key(session=db, user_id=writer.id, actor_id=None, **{"name": "k", **options})
+        create_api_key(session=db, user_id=writer.id, actor_id=SYSTEM, **{"name": "k", **options})
 
     assert db.exec(select(ApiKey)).all() == []
 
 
 def test_a_key_for_a_missing_project_or_user_is_refused(db, writer):
     with pytest.raises(NotFoundError):
-        create_api_key(session=db, user_id=writer.id, name="k", actor_id=None, project_id=999)
+        create_api_key(session=db, user_id=writer.id, name="k", actor_id=SYSTEM, project_id=999)
     with pytest.raises(NotFoundError):
-        create_api_key(session=db, user_id=999, name="k", actor_id=None)
+        create_api_key(session=db, user_id=999, name="k", actor_id=SYSTEM)
 
 
 def test_a_project_key_sees_only_its_project(db, writer):
     first, second, third = (make_project(db, name) for name in ("A", "B", "C"))
-    scoped = create_api_key(session=db, user_id=writer.id, name="k", actor_id=None, project_id=second.id)
-    anywhere = create_api_key(session=db, user_id=writer.id, name="k", actor_id=None)
+    scoped = create_api_key(session=db, user_id=writer.id, name="k", actor_id=SYSTEM, project_id=second.id)
+    anywhere = create_api_key(session=db, user_id=writer.id, name="k", actor_id=SYSTEM)
 
     rows, more = projects_for_key(session=db, caller=authenticate_key(session=db, key=scoped.key))
     assert [row.name for row in rows] == ["B"] and not more
@@ -166,7 +167,7 @@ def _updates_of_apikey(engine) -> list[str]:
 
 
 def test_last_use_is_written_at_most_once_a_minute(engine, db, writer):
-    key = create_api_key(session=db, user_id=writer.id, name="busy", actor_id=None).key
+    key = create_api_key(session=db, user_id=writer.id, name="busy", actor_id=SYSTEM).key
     now = [1000.0]
     recorder = LastUseRecorder(clock=lambda: now[0])
     updates = _updates_of_apikey(engine)
@@ -208,7 +209,7 @@ def test_four_processes_using_one_key_write_its_last_use_once(request, tmp_path,
         engine = make_engine(url)
     with open_session(engine) as db:
         user = make_user(db, f"busy-{database}", "writer")
-        key = create_api_key(session=db, user_id=user.id, name="shared", actor_id=None).key
+        key = create_api_key(session=db, user_id=user.id, name="shared", actor_id=SYSTEM).key
     engine.dispose()
     barrier, results = SPAWN.Barrier(4), SPAWN.Queue()
     processes = [SPAWN.Process(target=_record_uses, args=(barrier, results, url, key, 25)) for _ in range(4)]
@@ -222,7 +223,7 @@ def test_four_processes_using_one_key_write_its_last_use_once(request, tmp_path,
 
 
 def test_export_lists_the_users_keys_without_any_hash(db, writer):
-    created = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=None, expires_days=30)
+    created = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=SYSTEM, expires_days=30)
 
     document = export_user_data(session=db, user_id=writer.id, actor_id=writer.id)
 
@@ -233,8 +234,8 @@ def test_export_lists_the_users_keys_without_any_hash(db, writer):
 
 
 def test_deleting_a_user_deletes_their_keys_and_the_answers_stored_for_them(db, writer, reviewer, admin):
-    mine = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=None)
-    theirs = create_api_key(session=db, user_id=reviewer.id, name="bot", actor_id=None)
+    mine = create_api_key(session=db, user_id=writer.id, name="CMS", actor_id=SYSTEM)
+    theirs = create_api_key(session=db, user_id=reviewer.id, name="bot", actor_id=SYSTEM)
     db.add(IdempotencyRecord(api_key_id=mine.id, key="k1", request_hash="h", status="completed",
                              response={"body": {"text": "the writer's draft"}}))
     db.add(IdempotencyRecord(api_key_id=theirs.id, key="k1", request_hash="h"))

@@ -21,9 +21,10 @@ from api.access import authenticated, generation_slot, request_origin, require_a
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.errors import INTERNAL_MESSAGE
 from core.access.client_address import UNKNOWN
-from core.access.security import parse_allowlist
+from core.access.allowlist import parse_allowlist
 from core.platform.errors import ConflictError, DatabaseBusyError, NotFoundError
 from tests.api.conftest import snapshot
+from core.access.actors import SYSTEM
 
 SECRET_IN_ERROR = "dg_" + "S" * 43
 
@@ -87,7 +88,7 @@ def add_test_routes(app: FastAPI, calls: list | None = None, release: threading.
 def key(writer, db):
     from core.access.api_keys import create_api_key
 
-    return create_api_key(session=db, user_id=writer.id, name="test", actor_id=None).key
+    return create_api_key(session=db, user_id=writer.id, name="test", actor_id=SYSTEM).key
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str, param: str | None = None) -> dict:

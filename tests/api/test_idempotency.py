@@ -16,6 +16,7 @@ from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import IdempotencyRecord, utcnow
 from tests.api.conftest import gather
 from tests.utils.factories import make_user
+from core.access.actors import SYSTEM
 
 SPAWN = multiprocessing.get_context("spawn")
 BODY = {"messages": [{"role": "user", "content": "写一首诗"}]}
@@ -37,7 +38,7 @@ def store_and_key(database_url):
     engine = make_engine(database_url)
     with open_session(engine) as db:
         user = make_user(db, f"idem-{utcnow().timestamp()}", "writer")
-        key_id = create_api_key(session=db, user_id=user.id, name="k", actor_id=None).id
+        key_id = create_api_key(session=db, user_id=user.id, name="k", actor_id=SYSTEM).id
     clock = [utcnow()]
     yield IdempotencyStore(engine, clock=lambda: clock[0]), key_id, clock, engine
     engine.dispose()

@@ -15,6 +15,7 @@ from core.platform.config import Settings
 from core.platform.models import ApiKey, utcnow
 from tests.api.conftest import snapshot
 from tests.utils.factories import make_project
+from core.access.actors import SYSTEM
 
 
 def sdk(live, key: str, **options) -> openai.OpenAI:
@@ -23,7 +24,7 @@ def sdk(live, key: str, **options) -> openai.OpenAI:
 
 def test_models_lists_the_default_and_every_registered_provider(start_api, db, writer):
     add_provider(session=db, settings=Settings(), name="deepseek", base_url="https://api.deepseek.com/v1",
-                 model="deepseek-chat", api_key="sk-provider-secret")
+                 model="deepseek-chat", api_key="sk-provider-secret", actor_id=SYSTEM)
     live = start_api()
 
     models = list(sdk(live, live.key_for(writer)).models.list())
@@ -56,7 +57,7 @@ def test_the_async_client_works_too(start_api, writer):
 def test_a_wrong_revoked_or_expired_key_raises_authentication_error(start_api, db, writer):
     live = start_api()
     revoked = live.key_for(writer)
-    revoke_api_key(session=db, key_id=db.exec(select(ApiKey.id)).first(), actor_id=None)
+    revoke_api_key(session=db, key_id=db.exec(select(ApiKey.id)).first(), actor_id=SYSTEM)
     expired = live.key_for(writer, expires_days=1)
     row = db.exec(select(ApiKey).order_by(ApiKey.id.desc())).first()
     row.expires_at = utcnow() - timedelta(seconds=1)

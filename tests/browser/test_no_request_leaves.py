@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import ReviewItem, Turn
@@ -92,8 +93,8 @@ def seed(port: int) -> dict:
         users = {role: make_user(db, role, role) for role in ("writer", "reviewer", "editor")}
         project = make_project(db, f"Leaks {text}", references=(f"Reference {text}",))
         add_preset(session=db, project_id=project.id, instruction=f"Preset {text}", answer=f"Preset answer {text}",
-                   actor_id=None)
-        add_words(session=db, words=["leaked"], actor_id=None)  # sends the draft to review
+                   actor_id=SYSTEM)
+        add_words(session=db, words=["leaked"], actor_id=SYSTEM)  # sends the draft to review
         draft = make_finished_draft(db, users["writer"], project, f"Draft {text} leaked",
                                     instruction=f"Instruction {text}")
         turn = db.get(Turn, draft.turn_id)

@@ -26,7 +26,7 @@ from sqlmodel import SQLModel, select
 from core.platform import constants
 from core.platform.config import Settings
 from core.platform.errors import InvalidInputError
-from core.writing.turns import MAX_INSTRUCTION_CHARS, prepare_turn
+from core.writing.turns import MAX_INSTRUCTION_CHARS, TurnRequest, prepare_turn
 from core.llm.registry import add_provider, update_provider
 from core.llm.types import GenerationParams
 from core.platform.models import (
@@ -203,8 +203,13 @@ ENTRY_POINTS = [
       lambda w, v: save_params(session=w.db, user=w.writer, public_id=w.writing_session.public_id,
                                params=GenerationParams(stop=(v,)))),
     E("turn instruction", MAX_INSTRUCTION_CHARS, "instruction",
-      lambda w, v: prepare_turn(session=w.db, user=w.writer, public_id=w.writing_session.public_id, instruction=v,
-                                params=GenerationParams(max_tokens=8), provider=PROVIDER)),
+      lambda w, v: prepare_turn(
+          session=w.db, user=w.writer,
+          request=TurnRequest(
+              public_id=w.writing_session.public_id, instruction=v, params=GenerationParams(max_tokens=8),
+          ),
+          provider=PROVIDER,
+      )),
     E("threshold note", constants.POLICY_NOTE_MAX_CHARS, "note",
       lambda w, v: apply_policy(session=w.db, project_id=w.project.id, spec=PolicySpec({"chrf": 30.0}),
                                 author_id=w.editor.id, note=v)),

@@ -15,9 +15,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.platform.db import open_session
-from core.writing.turns import prepare_turn, run_turn
+from core.writing.turns import TurnRequest, prepare_turn, run_turn
 from core.jobs.runner import JobRunner
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, ResponseCache
@@ -92,8 +93,11 @@ def project(db):
 
 
 def write(engine, db, client, user: User, writing_session: WritingSession, instruction: str) -> Draft:
-    prepared = prepare_turn(session=db, user=user, public_id=writing_session.public_id, instruction=instruction,
-                            params=EXACT, provider=PROVIDER)
+    prepared = prepare_turn(
+        session=db, user=user,
+        request=TurnRequest(public_id=writing_session.public_id, instruction=instruction, params=EXACT),
+        provider=PROVIDER,
+    )
     return run_turn(engine=engine, client=client, prepared=prepared)
 
 
@@ -135,7 +139,7 @@ def test_a_session_deleted_before_the_account_leaves_nothing_behind(engine, db, 
     write(engine, db, client, writer, others, "Write a public note")
     delete_session(session=db, user=victim, public_id=first.public_id)
 
-    report = delete_user_data(session=db, user_id=victim.id, actor_id=None, settings=backend.settings)
+    report = delete_user_data(session=db, user_id=victim.id, actor_id=SYSTEM, settings=backend.settings)
 
     assert report.cache_entries == 1 and report.warnings == []
     assert [text for text in backend.texts() if "private" in text] == []
@@ -150,7 +154,7 @@ def test_an_answer_edited_away_from_its_draft_is_purged_with_the_draft(engine, d
     draft.text = "rewritten later"
     db.add(draft)
     db.commit()
-    delete_user_data(session=db, user_id=writer.id, actor_id=None, settings=backend.settings)
+    delete_user_data(session=db, user_id=writer.id, actor_id=SYSTEM, settings=backend.settings)
     assert backend.texts() == []
 
 
@@ -160,9 +164,14 @@ def test_variants_answers_keep_each_drafts_origin_and_go_with_the_session(
     writing_session = create_session(session=db, owner=writer, project_id=project.id)
     runner = JobRunner(engine, workers=1, heartbeat_s=0.05)
     try:
-        started = start_variants(runner=runner, session=db, user=writer, public_id=writing_session.public_id,
-                                 instruction="Write three private takes", params=EXACT.with_changes(seed=1),
-                                 provider=PROVIDER, client=client, count=3)
+        started = start_variants(
+            runner=runner, session=db, user=writer,
+            request=TurnRequest(
+                public_id=writing_session.public_id, instruction="Write three private takes",
+                params=EXACT.with_changes(seed=1), variants=3,
+            ),
+            client=client,
+        )
         assert wait_for_job(engine, started.job_id).status == "succeeded"
     finally:
         runner.shutdown()
@@ -190,7 +199,7 @@ def test_retention_purges_the_answers_of_the_drafts_it_deletes(engine, db, clien
     db.add(stale)
     db.commit()
 
-    report = apply_retention(session=db, days=30, settings=backend.settings)
+    report = apply_retention(session=db, days=30, settings=backend.settings, actor_id=SYSTEM)
 
     assert (report.drafts, report.sessions, report.cache_entries) == (2, 1, 2)
     assert len(backend.texts()) == 1 and "fresh line" in backend.texts()[0]

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.cli import main
 from core.platform.config import Settings
 from core.platform.db import create_schema, make_engine, open_session
@@ -23,7 +24,7 @@ def cli_db(data_dir):
     engine = make_engine(Settings().resolved_database_url)
     create_schema(engine)
     with open_session(engine) as session:
-        create_user(session=session, username="admin", password="from-the-env", role="admin")
+        create_user(session=session, username="admin", password="from-the-env", role="admin", actor_id=SYSTEM)
         yield session
     engine.dispose()
 
@@ -38,7 +39,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_export_and_delete_a_user(capsys, cli_db, tmp_path):
-    ana = create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer")
+    ana = create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     make_finished_draft(cli_db, ana, make_project(cli_db), "Ana's words")
     target = tmp_path / "ana.json"
     code, out, _ = run(capsys, "export-user", "ana", "--output", str(target))
@@ -71,14 +72,14 @@ def test_export_and_delete_a_user(capsys, cli_db, tmp_path):
     ],
 )
 def test_bad_input_gets_a_clear_message(capsys, cli_db, argv, code, message):
-    create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer")
+    create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     got, out, err = run(capsys, *argv)
     assert got == code
     assert message in out + err
 
 
 def test_retention_from_the_setting_or_the_argument(capsys, cli_db, monkeypatch):
-    ana = create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer")
+    ana = create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     draft = make_finished_draft(cli_db, ana, make_project(cli_db), "Old words")
     draft.created_at = utcnow() - timedelta(days=50)
     cli_db.add(draft)
@@ -92,7 +93,7 @@ def test_retention_from_the_setting_or_the_argument(capsys, cli_db, monkeypatch)
 
 
 def test_user_administration(capsys, cli_db, monkeypatch):
-    create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer")
+    create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     assert run(capsys, "set-role", "ana", "editor")[1] == "'ana' is now editor\n"
     assert run(capsys, "disable-user", "ana")[1] == "'ana' is disabled\n"
     assert run(capsys, "enable-user", "ana")[1] == "'ana' is enabled\n"

@@ -14,7 +14,7 @@ from core.access.client_address import (
     uvicorn_trusted_networks,
 )
 from core.platform.config import Settings
-from core.access.security import address_allowed, parse_allowlist
+from core.access.allowlist import address_allowed, parse_allowlist
 
 NONE = ()
 LOCAL_PROXY = parse_allowlist("127.0.0.1/32, ::1/128")

@@ -7,7 +7,7 @@ import pytest
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DatabaseBusyError, DraftgateError
-from core.writing.turns import prepare_turn, stream_draft
+from core.writing.turns import TurnRequest, prepare_turn, stream_draft
 from core.llm.types import GenerationParams
 from core.platform.models import Draft, WritingSession
 from core.writing.sessions import create_session, rename_session
@@ -48,8 +48,13 @@ def test_a_partial_save_that_meets_a_busy_database_is_skipped_and_the_stream_goe
     engine, impatient, db, writer, writing_session, monkeypatch,
 ):
     monkeypatch.setattr(constants, "PARTIAL_SAVE_INTERVAL_S", 0.0)  # every delta is saved
-    prepared = prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction="Go",
-                            params=GenerationParams(max_tokens=8), provider=PROVIDER)
+    prepared = prepare_turn(
+        session=db, user=writer,
+        request=TurnRequest(
+            public_id=writing_session.public_id, instruction="Go", params=GenerationParams(max_tokens=8),
+        ),
+        provider=PROVIDER,
+    )
     pieces = ["one ", "two ", "three ", "four"]
     handed: list[int] = []
     stream = stream_draft(engine=impatient, client=mock_client(pieces), prepared=prepared, score_later=handed.append)

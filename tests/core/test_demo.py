@@ -1,5 +1,6 @@
 from sqlmodel import func, select
 
+from core.access.actors import SYSTEM
 from core.cli.demo import DEMO_PASSWORD, PRESET_SAMPLES, SENSITIVE_WORD_SAMPLES, seed_demo
 from core.platform.db import open_session
 from core.platform.models import AuditEvent, Preset, Project, Reference, ReviewItem, SensitiveWord, User
@@ -64,13 +65,13 @@ def test_demo_seed_puts_back_only_what_is_missing_and_keeps_edits(engine):
     with open_session(engine) as db:
         en = _project_id(db, "English")
         chair = db.exec(select(Preset).where(Preset.instruction == "Write a blurb for an office chair.")).one()
-        delete_preset(session=db, preset_id=chair.id, actor_id=None)
+        delete_preset(session=db, preset_id=chair.id, actor_id=SYSTEM)
         earbuds = db.exec(select(Preset).where(Preset.instruction == "Write a blurb for wireless earbuds.")).one()
         earbuds.answer = "An editor's own answer."
         db.add(earbuds)
         db.commit()
         miracle = db.exec(select(SensitiveWord).where(SensitiveWord.word == "miracle")).one()
-        delete_words(session=db, word_ids=[miracle.id], actor_id=None)
+        delete_words(session=db, word_ids=[miracle.id], actor_id=SYSTEM)
     report = seed_demo(engine)
     assert (report.presets_created, report.sensitive_words_created) == (1, 1)
     with open_session(engine) as db:

@@ -22,6 +22,7 @@ from core.platform.db import make_engine, open_session
 from core.jobs.runner import JobRunner, create_job, sweep_stale_jobs
 from core.platform.models import Draft, Job, Turn, User, utcnow
 from core.writing.sessions import STALE_DRAFT_REASON, create_session, mark_stale_drafts_interrupted
+from core.writing.turns import TurnRequest
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.db_locks import url_of
 from tests.utils.factories import make_project
@@ -61,8 +62,11 @@ def _write_one_draft(url: str, user_id: int, public_id: str, base_url: str, star
     engine = make_engine(url)
     provider = _provider(base_url)
     with open_session(engine) as session:
-        prepared = prepare_turn(session=session, user=session.get(User, user_id), public_id=public_id,
-                                instruction="Write", params=GenerationParams(max_tokens=64), provider=provider)
+        prepared = prepare_turn(
+            session=session, user=session.get(User, user_id),
+            request=TurnRequest(public_id=public_id, instruction="Write", params=GenerationParams(max_tokens=64)),
+            provider=provider,
+        )
     started.put(prepared.draft_id)
     client = LLMClient(provider, retry=NO_RETRIES)
     for _ in stream_draft(engine=engine, client=client, prepared=prepared, score_later=lambda draft_id: None):
@@ -83,9 +87,11 @@ def _write_variants(url: str, user_id: int, public_id: str, base_url: str, start
     provider = _provider(base_url)
     with open_session(engine) as session:
         variants = start_variants(
-            runner=runner, session=session, user=session.get(User, user_id), public_id=public_id,
-            instruction="Write", params=GenerationParams(max_tokens=64, seed=1), provider=provider,
-            client=LLMClient(provider, retry=NO_RETRIES), count=2,
+            runner=runner, session=session, user=session.get(User, user_id),
+            request=TurnRequest(
+                public_id=public_id, instruction="Write", params=GenerationParams(max_tokens=64, seed=1), variants=2,
+            ),
+            client=LLMClient(provider, retry=NO_RETRIES),
         )
     started.put((variants.job_id, variants.draft_ids))
     threading.Event().wait(120)  # the app runs on until it is killed
@@ -209,8 +215,13 @@ def test_a_new_draft_has_a_heartbeat_from_the_start(db, writer, writing_session)
     from core.llm.types import GenerationParams
     from tests.utils.mock_llm import PROVIDER
 
-    prepared = prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction="Write",
-                            params=GenerationParams(max_tokens=8), provider=PROVIDER)
+    prepared = prepare_turn(
+        session=db, user=writer,
+        request=TurnRequest(
+            public_id=writing_session.public_id, instruction="Write", params=GenerationParams(max_tokens=8),
+        ),
+        provider=PROVIDER,
+    )
     assert db.get(Draft, prepared.draft_id).heartbeat_at is not None
 
 

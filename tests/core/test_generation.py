@@ -3,9 +3,10 @@
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, LLMError, LLMServerError
-from core.writing.turns import prepare_turn, run_turn, stream_draft
+from core.writing.turns import TurnRequest, prepare_turn, run_turn, stream_draft
 from core.llm.types import GenerationParams
 from core.platform.models import Draft, ReviewItem, Score, Turn
 from core.gate.policies import save_policy
@@ -28,8 +29,12 @@ def writing_session(db, writer, project):
 
 def prepare(db, writer, writing_session, instruction="Write about a fox", kind="instruction", params=None):
     return prepare_turn(
-        session=db, user=writer, public_id=writing_session.public_id, instruction=instruction,
-        params=params or GenerationParams(max_tokens=32), provider=PROVIDER, kind=kind,
+        session=db, user=writer,
+        request=TurnRequest(
+            public_id=writing_session.public_id, instruction=instruction,
+            params=params or GenerationParams(max_tokens=32), kind=kind,
+        ),
+        provider=PROVIDER,
     )
 
 
@@ -176,15 +181,21 @@ def test_an_instruction_matching_a_preset_is_answered_without_the_model(engine, 
 
 def test_presets_can_be_bypassed_and_never_answer_continue(engine, db, writer, editor, project, writing_session):
     add_preset(session=db, project_id=project.id, instruction="Write about a fox", answer="Preset fox.", actor_id=editor.id)
-    bypass = prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction="Write about a fox",
-                          params=GenerationParams(max_tokens=8), provider=PROVIDER, use_presets=False)
+    bypass = prepare_turn(
+        session=db, user=writer,
+        request=TurnRequest(
+            public_id=writing_session.public_id, instruction="Write about a fox", params=GenerationParams(max_tokens=8),
+            use_presets=False,
+        ),
+        provider=PROVIDER,
+    )
     assert bypass.preset is None
     run_turn(engine=engine, client=mock_client(["A fox."]), prepared=bypass)
     assert prepare(db, writer, writing_session, kind="continue").preset is None
 
 
 def test_a_sensitive_word_is_masked_while_streaming_and_kept_for_reviewers(engine, db, writer, writing_session):
-    add_words(session=db, words=["lazy dog", "坏词"], actor_id=None)
+    add_words(session=db, words=["lazy dog", "坏词"], actor_id=SYSTEM)
     prepared = prepare(db, writer, writing_session)
     pieces = ["The quick brown fox jumps over the la", "zy d", "og. 坏", "词"]
     streamed = list(stream_draft(engine=engine, client=mock_client(pieces), prepared=prepared))
@@ -203,7 +214,7 @@ def test_a_sensitive_word_is_masked_while_streaming_and_kept_for_reviewers(engin
 
 def test_a_preset_answer_with_a_sensitive_word_still_goes_to_review(engine, db, writer, editor, project, writing_session):
     add_preset(session=db, project_id=project.id, instruction="Say it", answer="A bad answer.", actor_id=editor.id)
-    add_words(session=db, words=["bad"], actor_id=None)
+    add_words(session=db, words=["bad"], actor_id=SYSTEM)
     prepared = prepare(db, writer, writing_session, instruction="say it")
     assert list(stream_draft(engine=engine, client=mock_client([]), prepared=prepared)) == ["A *** answer."]
     with open_session(engine) as session:
@@ -269,8 +280,11 @@ def loopback_client(engine, server, api_style="completions") -> LLMClient:
 def exact_turn(db, writer, project, client, instruction="Write about a fox"):
     """A turn in a new session of `project`: the same instruction gives the same request."""
     writing_session = create_session(session=db, owner=writer, project_id=project.id)
-    return prepare_turn(session=db, user=writer, public_id=writing_session.public_id, instruction=instruction,
-                        params=EXACT, provider=client.provider)
+    return prepare_turn(
+        session=db, user=writer,
+        request=TurnRequest(public_id=writing_session.public_id, instruction=instruction, params=EXACT),
+        provider=client.provider,
+    )
 
 
 def assert_failed_unscored_uncached(engine, draft_id, text, reason):
@@ -318,9 +332,13 @@ def test_a_variant_answered_with_json_instead_of_a_stream_fails_its_draft_and_is
     try:
         with loopback_client(engine, provider_server) as client:
             writing_session = create_session(session=db, owner=writer, project_id=project.id)
-            started = start_variants(runner=runner, session=db, user=writer, public_id=writing_session.public_id,
-                                     instruction="Write about a fox", params=EXACT, provider=client.provider,
-                                     client=client, count=1)
+            started = start_variants(
+                runner=runner, session=db, user=writer,
+                request=TurnRequest(
+                    public_id=writing_session.public_id, instruction="Write about a fox", params=EXACT, variants=1,
+                ),
+                client=client,
+            )
             job = wait_for_job(engine, started.job_id)
             (draft_id,) = started.draft_ids
             assert job.status == "failed"

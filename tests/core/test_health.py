@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from core.access.actors import SYSTEM
 from core.platform import health
 from core.platform.config import Settings
 from core.platform.db import make_engine
@@ -94,7 +95,7 @@ def test_no_configured_provider_is_off():
 
 
 def test_the_embedded_model_is_off_when_a_provider_is_configured():
-    check = health.check_embedded(Settings(llm_base_url="https://llm.example/v1"))
+    check = health.check_embedded(Settings(llm_base_url="https://llm.example/v1", llm_model="m-1"))
 
     assert check.status == "off" and "not used" in check.detail
 
@@ -159,9 +160,9 @@ def test_each_registered_provider_is_checked_by_name(engine, monkeypatch, tmp_pa
     try:
         with open_session(engine) as db:
             add_provider(session=db, settings=settings, name="near", base_url=server.base_url, model="m-1",
-                         api_key="sk-near-123")
+                         api_key="sk-near-123", actor_id=SYSTEM)
             add_provider(session=db, settings=settings, name="gone", base_url=f"http://127.0.0.1:{closed_port()}/v1",
-                         model="m-2")
+                         model="m-2", actor_id=SYSTEM)
         checks = health.check_registered(engine, settings)
     finally:
         server.stop()

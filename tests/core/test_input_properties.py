@@ -19,7 +19,8 @@ from core.platform.errors import DraftgateError, InvalidInputError
 from core.llm.client import check_prompt
 from core.llm.types import ChatMessage, GenerationParams
 from core.scoring import score
-from core.access.security import address_allowed, check_password, parse_allowlist
+from core.access.allowlist import address_allowed, parse_allowlist
+from core.access.passwords import check_password
 from core.access.throttle import describe_wait
 from core.access.users import check_username
 

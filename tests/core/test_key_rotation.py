@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.cli import main
 from core.platform.config import Settings
 from core.platform.errors import SecretError
@@ -31,7 +32,7 @@ KEYS = {"acme": "sk-acme-PLAINTEXT-0123456789abcdef", "zeta": "sk-zeta-PLAINTEXT
 def add_two(db, settings):
     for name, key in KEYS.items():
         add_provider(session=db, settings=settings, name=name, base_url=f"https://{name}.example/v1", model="m",
-                     api_key=key)
+                     api_key=key, actor_id=SYSTEM)
 
 
 def stored(db) -> dict[str, str]:
@@ -43,7 +44,7 @@ def test_rotation_re_encrypts_every_key_and_replaces_the_key_file(db, data_dir):
     settings = Settings()
     add_two(db, settings)
     old_key, old_tokens = master_key(settings), stored(db)
-    report = rotate_master_key(session=db, settings=settings)
+    report = rotate_master_key(session=db, settings=settings, actor_id=SYSTEM)
     assert report.secrets == 2 and report.new_key is None and report.key_file == data_dir / KEY_FILE_NAME
     new_key, new_tokens = master_key(settings), stored(db)
     assert new_key != old_key and all(new_tokens[name] != old_tokens[name] for name in KEYS)
@@ -61,7 +62,7 @@ def test_with_the_key_in_the_environment_the_new_key_is_returned(db, monkeypatch
     old = new_master_key()
     monkeypatch.setenv("DRAFTGATE_MASTER_KEY", old)
     add_two(db, Settings())
-    report = rotate_master_key(session=db, settings=Settings())
+    report = rotate_master_key(session=db, settings=Settings(), actor_id=SYSTEM)
     assert report.key_file is None and len(base64.b64decode(report.new_key)) == 32
     with pytest.raises(SecretError, match="cannot be decrypted"):
         get_provider(session=db, settings=Settings(), name="acme")  # the old key no longer opens them
@@ -73,11 +74,11 @@ def test_a_given_new_key_is_checked(db):
     settings = Settings()
     current = base64.b64encode(master_key(settings)).decode()
     with pytest.raises(SecretError, match="same as the current"):
-        rotate_master_key(session=db, settings=settings, new_key=current)
+        rotate_master_key(session=db, settings=settings, new_key=current, actor_id=SYSTEM)
     with pytest.raises(SecretError, match="not valid base64"):
-        rotate_master_key(session=db, settings=settings, new_key="not base64!")
+        rotate_master_key(session=db, settings=settings, new_key="not base64!", actor_id=SYSTEM)
     with pytest.raises(SecretError, match="32 random bytes"):
-        rotate_master_key(session=db, settings=settings, new_key=base64.b64encode(b"short").decode())
+        rotate_master_key(session=db, settings=settings, new_key=base64.b64encode(b"short").decode(), actor_id=SYSTEM)
 
 
 def test_a_secret_that_does_not_decrypt_stops_the_rotation_before_any_change(db, data_dir):
@@ -89,7 +90,7 @@ def test_a_secret_that_does_not_decrypt_stops_the_rotation_before_any_change(db,
     db.commit()
     before_tokens, before_key = stored(db), (data_dir / KEY_FILE_NAME).read_text()
     with pytest.raises(SecretError, match="Rotation stopped, nothing changed.*zeta"):
-        rotate_master_key(session=db, settings=settings)
+        rotate_master_key(session=db, settings=settings, actor_id=SYSTEM)
     assert stored(db) == before_tokens and (data_dir / KEY_FILE_NAME).read_text() == before_key
     assert not (data_dir / (KEY_FILE_NAME + PENDING_SUFFIX)).exists()
 
@@ -103,7 +104,7 @@ def test_a_crash_after_the_commit_is_finished_by_the_next_run(db, data_dir, monk
 
     monkeypatch.setattr("core.access.key_rotation.os.replace", crash)
     with pytest.raises(OSError):
-        rotate_master_key(session=db, settings=settings)
+        rotate_master_key(session=db, settings=settings, actor_id=SYSTEM)
     monkeypatch.undo()
     with pytest.raises(SecretError):  # the database is under the new key, the file still the old one
         get_provider(session=db, settings=settings, name="acme")
@@ -139,7 +140,7 @@ def test_no_key_is_in_plain_text_in_the_database_files_or_the_logs(engine, db, d
         assert check_provider(get_provider(session=db, settings=settings, name="acme"), http_client=http_client).ok
     assert seen == [f"Bearer {KEYS['acme']}"]  # the key is used, decrypted, only in the request
 
-    rotate_master_key(session=db, settings=settings)
+    rotate_master_key(session=db, settings=settings, actor_id=SYSTEM)
     monkeypatch.setattr("sys.stdin", io.StringIO(new_master_key() + "\n"))
     assert main(["rotate-master-key", "--new-key-stdin"]) == 0
     assert main(["provider", "list"]) == 0

@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from core.platform.models import AuditEvent, SensitiveWord
 from core.writing.moderation import (
@@ -94,20 +95,20 @@ def test_streamed_masking_equals_masking_the_whole_text(parts, cuts):
 
 @pytest.fixture
 def words(db):
-    add_words(session=db, words=["坏词", "bad"], actor_id=None)
+    add_words(session=db, words=["坏词", "bad"], actor_id=SYSTEM)
 
 
 def test_the_list_is_managed_and_audited(db, words):
     assert [w.word for w in list_words(session=db)] == ["bad", "坏词"]
-    assert add_words(session=db, words=["BAD", "新词", "新词"], actor_id=None) == 1  # compared folded
+    assert add_words(session=db, words=["BAD", "新词", "新词"], actor_id=SYSTEM) == 1  # compared folded
     with pytest.raises(ConflictError):
-        add_word(session=db, word="Ｂad", actor_id=None)
+        add_word(session=db, word="Ｂad", actor_id=SYSTEM)
     with pytest.raises(InvalidInputError):
-        add_word(session=db, word="   ", actor_id=None)
+        add_word(session=db, word="   ", actor_id=SYSTEM)
     ids = [w.id for w in list_words(session=db) if w.word == "新词"]
-    assert delete_words(session=db, word_ids=ids, actor_id=None) == 1
+    assert delete_words(session=db, word_ids=ids, actor_id=SYSTEM) == 1
     with pytest.raises(NotFoundError):
-        delete_words(session=db, word_ids=[999], actor_id=None)
+        delete_words(session=db, word_ids=[999], actor_id=SYSTEM)
     actions = [e.action for e in db.exec(select(AuditEvent).order_by(AuditEvent.id))]
     assert actions == ["moderation.add", "moderation.add", "moderation.delete"]
 
@@ -121,21 +122,21 @@ def test_the_active_matcher_follows_the_list(db, words):
     first = active_matcher(session=db)
     assert first.found("bad 坏词") == ("bad", "坏词")
     assert active_matcher(session=db) is first  # cached while the list is the same
-    add_words(session=db, words=["new"], actor_id=None)
+    add_words(session=db, words=["new"], actor_id=SYSTEM)
     assert active_matcher(session=db).found("a new bad") == ("new", "bad")
 
 
 def test_import_from_txt_and_csv(db):
     txt = "# a comment\n坏词\n\nbad word\n".encode()
-    assert import_words(session=db, filename="words.txt", content=txt, actor_id=None) == 2
+    assert import_words(session=db, filename="words.txt", content=txt, actor_id=SYSTEM) == 2
     csv = "word,category\n敏感,politics\nbad word,\n".encode("utf-8-sig")
-    assert import_words(session=db, filename="words.csv", content=csv, actor_id=None) == 1
+    assert import_words(session=db, filename="words.csv", content=csv, actor_id=SYSTEM) == 1
     assert sorted(w.word for w in db.exec(select(SensitiveWord))) == sorted(["坏词", "bad word", "敏感"])
     with pytest.raises(InvalidInputError, match="'word' column"):
-        import_words(session=db, filename="w.csv", content=b"text\nx\n", actor_id=None)
+        import_words(session=db, filename="w.csv", content=b"text\nx\n", actor_id=SYSTEM)
     with pytest.raises(InvalidInputError, match=".txt"):
-        import_words(session=db, filename="w.json", content=b"[]", actor_id=None)
+        import_words(session=db, filename="w.json", content=b"[]", actor_id=SYSTEM)
     with pytest.raises(InvalidInputError, match="no words"):
-        import_words(session=db, filename="w.txt", content=b"# only\n", actor_id=None)
+        import_words(session=db, filename="w.txt", content=b"# only\n", actor_id=SYSTEM)
     with pytest.raises(InvalidInputError, match=r"On line 2: A sensitive word is too long: 101 characters \(at most 100\)"):
-        import_words(session=db, filename="w.txt", content=("ok\n" + "x" * 101).encode(), actor_id=None)
+        import_words(session=db, filename="w.txt", content=("ok\n" + "x" * 101).encode(), actor_id=SYSTEM)

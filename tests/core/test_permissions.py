@@ -23,12 +23,13 @@ from core.review import claims, comments, decisions
 from core.platform.config import Settings
 from core.platform.constants import ROLES
 from core.platform.errors import PermissionDeniedError
-from core.writing.turns import prepare_turn
+from core.writing.turns import TurnRequest, prepare_turn
 from core.access.key_rotation import rotate_master_key
 from core.llm import registry
 from core.llm.types import GenerationParams
 from core.platform.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
-from core.access.security import AREA_ROLES, hash_password
+from core.access.passwords import hash_password
+from core.access.roles import AREA_ROLES
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner
 from tests.utils.mock_llm import PROVIDER
@@ -95,8 +96,11 @@ ACTIONS = (
     Action("write", "save parameters", "write",
            lambda db, w: sessions.save_params(session=db, user=w.actor, public_id=w.own_session, params=GenerationParams())),
     Action("write", "write a turn", "write",
-           lambda db, w: prepare_turn(session=db, user=w.actor, public_id=w.own_session, instruction="Write",
-                                      params=GenerationParams(max_tokens=8), provider=PROVIDER)),
+           lambda db, w: prepare_turn(
+               session=db, user=w.actor,
+               request=TurnRequest(public_id=w.own_session, instruction="Write", params=GenerationParams(max_tokens=8)),
+               provider=PROVIDER,
+           )),
     Action("review", "claim a draft", "review",
            lambda db, w: claims.claim(session=db, item_id=w.item_id, reviewer=w.actor)),
     Action("review", "release a draft", "review",

@@ -55,6 +55,7 @@ from core.gate.route import apply_policy, preview_queue_change  # noqa: E402
 from core.review.claims import claim  # noqa: E402
 from core.review.queue import list_queue  # noqa: E402
 from tests.utils.factories import make_user  # noqa: E402
+from core.access.actors import SYSTEM
 
 
 def test_rule_weights_and_composite_are_saved_with_the_version(db, editor):
@@ -204,7 +205,7 @@ from core.writing.moderation import add_words  # noqa: E402
 def test_a_looser_policy_keeps_a_draft_with_a_sensitive_word_in_the_queue(db, editor, queue_world):
     """`bad` went to review for its score; a word listed since then keeps it there, whatever the thresholds."""
     project, drafts = queue_world
-    add_words(session=db, words=["loudly"], actor_id=None)
+    add_words(session=db, words=["loudly"], actor_id=SYSTEM)
     assert preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({})).leaving == ()
     applied = apply_policy(session=db, project_id=project.id, spec=PolicySpec({}), author_id=editor.id)
     assert applied.left == 0
@@ -213,7 +214,7 @@ def test_a_looser_policy_keeps_a_draft_with_a_sensitive_word_in_the_queue(db, ed
 
 def test_a_new_policy_sends_an_accepted_draft_with_a_sensitive_word_to_review(db, editor, queue_world):
     project, drafts = queue_world
-    add_words(session=db, words=["rug"], actor_id=None)  # `middle` says "a rug"; it was accepted before
+    add_words(session=db, words=["rug"], actor_id=SYSTEM)  # `middle` says "a rug"; it was accepted before
     change = preview_queue_change(session=db, project_id=project.id, spec=PolicySpec({}))
     assert change.joining == (drafts["middle"].id,)
     applied = apply_policy(session=db, project_id=project.id, spec=PolicySpec({}), author_id=editor.id)
@@ -224,7 +225,7 @@ def test_a_new_policy_sends_an_accepted_draft_with_a_sensitive_word_to_review(db
 
 
 def test_the_policy_preview_counts_drafts_with_sensitive_words_as_sent_to_review(db, writer):
-    add_words(session=db, words=["mat"], actor_id=None)
+    add_words(session=db, words=["mat"], actor_id=SYSTEM)
     project = make_project(db, references=("the cat sat on the mat",))
     draft = make_finished_draft(db, writer, project, "the cat sat on the mat")  # chrF 100, but a listed word
     assert draft.route == "needs_review"
@@ -244,7 +245,7 @@ def test_a_policy_never_routes_a_preset_answer_by_its_scores(db, editor, writer)
     strict = apply_policy(session=db, project_id=project.id, spec=PolicySpec({"chrf": 99.0}), author_id=editor.id)
     assert strict.joined == 0 and _item(db, answer) is None
 
-    add_words(session=db, words=["bark"], actor_id=None)  # a preset answer is still scanned
+    add_words(session=db, words=["bark"], actor_id=SYSTEM)  # a preset answer is still scanned
     joined = apply_policy(session=db, project_id=project.id, spec=PolicySpec({"chrf": 99.0}), author_id=editor.id)
     assert joined.joined == 1 and _item(db, answer).reasons == ["sensitive_words"]
 

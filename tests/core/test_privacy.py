@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import SQLModel, func, select
 
+from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.platform.db import make_engine, open_session
 from core.platform.errors import AuthenticationError, ConflictError, PermissionDeniedError
@@ -92,7 +93,7 @@ def admin(db):
 def victim(db, admin, reviewer, editor):
     """A writer with everything a user can have: sessions, turns, drafts, scores, a review with a
     reviewer's comment and reason, a cached answer, a job, a promoted reference, a preset, a failed sign-in."""
-    user = create_user(session=db, username=USERNAME, password="victim-secret-9", role="writer")
+    user = create_user(session=db, username=USERNAME, password="victim-secret-9", role="writer", actor_id=SYSTEM)
     project = make_project(db, references=("The quick brown fox jumps over the lazy dog.",))
     flagged = make_finished_draft(db, user, project, f"Nothing alike {MARK} {MARK_ZH}", instruction=f"Write {MARK}")
     passing = make_finished_draft(db, user, project, f"The quick brown fox jumps over the lazy dog {MARK}")
@@ -216,7 +217,7 @@ def _review(db, reviewer, draft, verdict, reason="", edited_text=None):
 def test_reviewers_words_quoting_a_deleted_writer_go_with_the_writer(engine, db, data_dir, admin, reviewer):
     """A reviewer's reason or comment often quotes the draft: the audit trail (review.rejected's
     `reason`), comments and decision reasons must not keep the writer's text after deletion."""
-    writer = create_user(session=db, username=USERNAME, password="victim-secret-9", role="writer")
+    writer = create_user(session=db, username=USERNAME, password="victim-secret-9", role="writer", actor_id=SYSTEM)
     project = make_project(db, references=("The quick brown fox jumps over the lazy dog.",))
     rejected = make_finished_draft(db, writer, project, f"Nothing alike {MARK}")
     approved = make_finished_draft(db, writer, project, f"Unrelated words {MARK_ZH}")
@@ -325,7 +326,7 @@ def test_policies_keep_their_versions_without_the_author(db, admin, editor):
 
 
 def test_users_delete_themselves_with_their_password(db, admin):
-    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     with pytest.raises(AuthenticationError, match="password"):
         delete_user_data(session=db, user_id=ana.id, actor_id=ana.id, password="wrong-one")
     delete_user_data(session=db, user_id=ana.id, actor_id=ana.id, password="s3cret-pass")
@@ -338,7 +339,7 @@ def test_the_last_admin_cannot_be_deleted(db, admin):
     with pytest.raises(ConflictError, match="last admin"):
         delete_user_data(session=db, user_id=admin.id, actor_id=admin.id, password="from-the-env")
     with pytest.raises(ConflictError, match="last admin"):
-        delete_user_data(session=db, user_id=admin.id, actor_id=None)
+        delete_user_data(session=db, user_id=admin.id, actor_id=SYSTEM)
 
 
 def test_every_table_pointing_at_a_users_data_is_handled():
@@ -368,7 +369,7 @@ def test_without_secure_delete_the_text_would_stay_in_the_file(data_dir, admin):
         writer = make_user(db, "someone", "writer")
         make_finished_draft(db, writer, make_project(db), f"Text {MARK} " * 50)
         db.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        delete_user_data(session=db, user_id=writer.id, actor_id=None)
+        delete_user_data(session=db, user_id=writer.id, actor_id=SYSTEM)
     engine.dispose()
     assert any(name == "control.db" for name, _ in scan(data_dir, MARK))
 
@@ -397,7 +398,7 @@ def test_retention_deletes_old_drafts_the_same_way(engine, db, data_dir, writer,
                   source="draft", source_draft_id=old.id))
     db.commit()
     _age(db, old.id, 40)
-    report = apply_retention(session=db, days=30)
+    report = apply_retention(session=db, days=30, actor_id=SYSTEM)
     assert (report.drafts, report.turns, report.sessions, report.comments, report.cache_entries) == (1, 1, 1, 1, 1)
     assert [d.id for d in db.exec(select(Draft))] == [new.id]
     [preset] = db.exec(select(Preset)).all()
@@ -411,7 +412,7 @@ def test_retention_deletes_old_drafts_the_same_way(engine, db, data_dir, writer,
 
 def test_retention_with_nothing_old_changes_nothing(db, writer):
     make_finished_draft(db, writer, make_project(db), "Fresh")
-    report = apply_retention(session=db, days=1)
+    report = apply_retention(session=db, days=1, actor_id=SYSTEM)
     assert report.drafts == 0
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "privacy.retention")).first() is None
 
@@ -421,7 +422,7 @@ def test_retention_days_are_checked(db, days):
     from core.platform.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="whole number of days"):
-        apply_retention(session=db, days=days)
+        apply_retention(session=db, days=days, actor_id=SYSTEM)
 
 
 # -- the Redis response cache ---------------------------------------------------------------

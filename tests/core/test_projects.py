@@ -1,5 +1,6 @@
 import pytest
 
+from core.access.actors import SYSTEM
 from core.platform.errors import ConflictError, InvalidInputError
 from core.writing.projects import (
     add_reference,
@@ -13,28 +14,28 @@ from core.writing.projects import (
 
 @pytest.fixture
 def project(db):
-    return create_project(session=db, name="Essays")
+    return create_project(session=db, name="Essays", actor_id=SYSTEM)
 
 
 def test_references_are_added_edited_and_deleted_with_language(db, project):
-    reference = add_reference(session=db, project_id=project.id, text="  春天的北京很美。 ", actor_id=None)
+    reference = add_reference(session=db, project_id=project.id, text="  春天的北京很美。 ", actor_id=SYSTEM)
     assert reference.text == "春天的北京很美。" and reference.language == "zh"
-    update_reference(session=db, reference_id=reference.id, text="Spring in Beijing.", actor_id=None)
+    update_reference(session=db, reference_id=reference.id, text="Spring in Beijing.", actor_id=SYSTEM)
     assert [r.text for r in list_references(session=db, project_id=project.id)] == ["Spring in Beijing."]
-    delete_reference(session=db, reference_id=reference.id, actor_id=None)
+    delete_reference(session=db, reference_id=reference.id, actor_id=SYSTEM)
     assert list_references(session=db, project_id=project.id) == []
 
 
 def test_duplicate_project_name_is_refused(db, project):
     with pytest.raises(ConflictError):
-        create_project(session=db, name="Essays")
+        create_project(session=db, name="Essays", actor_id=SYSTEM)
 
 
 def test_csv_and_jsonl_import(db, project):
     csv_bytes = "text,source\n\"First, with a comma\",x\n第二条参考\n".encode()
     jsonl_bytes = '{"text": "third"}\n\n{"text": "第四"}\n'.encode()
-    import_references(session=db, project_id=project.id, filename="refs.csv", content=csv_bytes, actor_id=None)
-    import_references(session=db, project_id=project.id, filename="refs.jsonl", content=jsonl_bytes, actor_id=None)
+    import_references(session=db, project_id=project.id, filename="refs.csv", content=csv_bytes, actor_id=SYSTEM)
+    import_references(session=db, project_id=project.id, filename="refs.jsonl", content=jsonl_bytes, actor_id=SYSTEM)
     texts = [r.text for r in list_references(session=db, project_id=project.id)]
     assert texts == ["First, with a comma", "第二条参考", "third", "第四"]
 
@@ -53,5 +54,5 @@ def test_csv_and_jsonl_import(db, project):
 )
 def test_a_bad_row_names_itself_and_nothing_is_imported(db, project, filename, content, message):
     with pytest.raises(InvalidInputError, match=message):
-        import_references(session=db, project_id=project.id, filename=filename, content=content, actor_id=None)
+        import_references(session=db, project_id=project.id, filename=filename, content=content, actor_id=SYSTEM)
     assert list_references(session=db, project_id=project.id) == []

@@ -26,10 +26,10 @@ def report_client(ctx, payload):
 def worker_here(monkeypatch, engine, data_dir):
     """perform() as a worker process would run it, against this test's SQLite database."""
     monkeypatch.setenv("DRAFTGATE_DATABASE_URL", str(engine.url))
-    monkeypatch.setattr(queue, "_state", None)
+    monkeypatch.setattr(queue, "_worker", None)
     yield
-    if queue._state is not None:
-        queue._state.engine.dispose()
+    if queue._worker is not None:
+        queue._worker[1].close()
 
 
 def _queued(engine, kind: str, payload: dict) -> int:

@@ -8,13 +8,13 @@ from sqlmodel import select
 
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from core.writing.turns import prepare_regeneration, prepare_turn, regenerate, run_turn
+from core.writing.turns import TurnRequest, prepare_regeneration, prepare_turn, run_turn, stream_draft
 from core.llm.cache import DatabaseStore, ResponseCache
 from core.llm.client import LLMClient
 from core.llm.retry import NO_RETRIES
 from core.llm.types import GenerationParams
 from core.platform.models import Draft, Turn
-from core.writing.prompts import CONTINUE
+from core.writing.prompts import TurnKind
 from core.writing.sessions import create_session, history
 from tests.utils.factories import make_project, make_user
 from tests.utils.mock_llm import PROVIDER, sse_body
@@ -45,14 +45,19 @@ def writing_session(db, writer):
 
 def turn(engine, client, writer, writing_session, instruction, kind="instruction"):
     with open_session(engine) as session:
-        prepared = prepare_turn(session=session, user=writer, public_id=writing_session.public_id,
-                                instruction=instruction, params=EXACT, provider=PROVIDER, kind=kind)
+        prepared = prepare_turn(
+            session=session, user=writer,
+            request=TurnRequest(public_id=writing_session.public_id, instruction=instruction, params=EXACT, kind=kind),
+            provider=PROVIDER,
+        )
     return run_turn(engine=engine, client=client, prepared=prepared)
 
 
 def regenerated(engine, client, writer, turn_id):
-    stream = regenerate(engine=engine, client=client, user=writer, turn_id=turn_id, params=EXACT, provider=PROVIDER)
-    text = "".join(stream)
+    with open_session(engine) as session:
+        prepared = prepare_regeneration(session=session, user=writer, turn_id=turn_id, params=EXACT,
+                                        provider=client.provider)
+    text = "".join(stream_draft(engine=engine, client=client, prepared=prepared))
     with open_session(engine) as session:
         return text, session.exec(select(Draft).order_by(Draft.id.desc())).first()
 
@@ -102,7 +107,7 @@ def test_regenerating_an_earlier_turn_uses_only_the_turns_before_it(engine, db, 
     provider = Provider()
     client = provider.client(engine)
     first = turn(engine, client, writer, writing_session, "Write about a fox")
-    second = turn(engine, client, writer, writing_session, "Continue", kind=CONTINUE)
+    second = turn(engine, client, writer, writing_session, "Continue", kind=TurnKind.CONTINUE)
 
     regenerated(engine, client, writer, first.turn_id)
     assert provider.bodies[-1]["prompt"] == provider.bodies[0]["prompt"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.db import open_session
 from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.platform.models import AuditEvent, ReviewItem, utcnow
@@ -308,7 +309,7 @@ def test_the_review_page_uses_the_closest_reference_found_when_scoring(db, write
     import core.review.context
     from core.writing.projects import delete_reference
 
-    add_words(session=db, words=["xylophones"], actor_id=None)  # so the draft goes to review
+    add_words(session=db, words=["xylophones"], actor_id=SYSTEM)  # so the draft goes to review
     project = make_project(db, references=("A dog sat all day.", "The big cat sat on the mat."))
     draft = make_finished_draft(db, writer, project, "A cat sat on the mat. Quokkas juggle xylophones while wombats hum.")
     item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
@@ -329,7 +330,7 @@ def test_sensitive_hits_cut_the_marked_segments():
 
 
 def test_review_context_names_sensitive_words(db, writer, reviewer):
-    add_words(session=db, words=["坏词"], actor_id=None)
+    add_words(session=db, words=["坏词"], actor_id=SYSTEM)
     project = make_project(db, references=("这是一段很好的参考文本。",))
     draft = make_finished_draft(db, writer, project, "这是一段很好的参考文本，坏词。")
     item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.platform.db import make_engine, open_session
 from core.platform.errors import AuthenticationError, RateLimitedError
@@ -23,7 +24,7 @@ def fail(db, username="ana", address="10.0.0.1", times=1):
 
 @pytest.fixture
 def ana(db):
-    return create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    return create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
 
 
 def test_after_n_failures_even_the_right_password_waits_with_a_clear_message(db, ana):

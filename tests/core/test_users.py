@@ -1,19 +1,20 @@
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError
 from core.platform.models import AuditEvent, LoginFailure, User
 from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
 
 
 def test_password_is_hashed_and_sign_in_works(db):
-    user = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    user = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     assert "s3cret-pass" not in user.password_hash and user.password_hash.startswith("$argon2")
     assert authenticate(session=db, username="ana", password="s3cret-pass").id == user.id
 
 
 def test_wrong_password_is_refused_and_audited(db):
-    create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     with pytest.raises(AuthenticationError, match="Wrong user name or password"):
         authenticate(session=db, username="ana", password="nope-nope")
     actions = [e.action for e in db.exec(select(AuditEvent))]
@@ -36,7 +37,7 @@ def _failed_sign_in(db, username, password) -> dict:
 def test_a_disabled_account_answers_like_a_wrong_password_even_to_the_right_one(db):
     """"This account is disabled" would tell a guesser that the password was right."""
     for name in ("ana", "bob"):
-        create_user(session=db, username=name, password="s3cret-pass", role="writer")
+        create_user(session=db, username=name, password="s3cret-pass", role="writer", actor_id=SYSTEM)
     bob = db.exec(select(User).where(User.username == "bob")).one()
     bob.disabled = True
     db.add(bob)
@@ -56,13 +57,13 @@ def test_a_disabled_account_answers_like_a_wrong_password_even_to_the_right_one(
 )
 def test_bad_accounts_get_clear_messages(db, username, password, role, message):
     with pytest.raises(InvalidInputError, match=message):
-        create_user(session=db, username=username, password=password, role=role)
+        create_user(session=db, username=username, password=password, role=role, actor_id=SYSTEM)
 
 
 def test_duplicate_user_name_is_refused(db):
-    create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     with pytest.raises(ConflictError, match="taken"):
-        create_user(session=db, username="ana", password="other-pass", role="editor")
+        create_user(session=db, username="ana", password="other-pass", role="editor", actor_id=SYSTEM)
 
 
 def test_first_start_creates_admin_with_generated_password_once(db):
@@ -125,7 +126,7 @@ def test_reset_password_generates_one_or_takes_a_strong_one(db, admin):
 
 
 def test_users_change_their_own_password_knowing_the_current_one(db):
-    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     with pytest.raises(AuthenticationError, match="current password is wrong"):
         change_password(session=db, user_id=ana.id, old_password="guess-guess", new_password="another-phrase")
     with pytest.raises(InvalidInputError, match="same"):
@@ -136,8 +137,8 @@ def test_users_change_their_own_password_knowing_the_current_one(db):
 
 @pytest.mark.parametrize("role", ["writer", "reviewer", "editor"])
 def test_only_admins_manage_users(db, admin, role):
-    other = create_user(session=db, username="someone", password="s3cret-pass", role=role)
-    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    other = create_user(session=db, username="someone", password="s3cret-pass", role=role, actor_id=SYSTEM)
+    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     calls = [
         lambda: create_user(session=db, username="bob", password="s3cret-pass", role="admin", actor_id=other.id),
         lambda: set_role(session=db, user_id=other.id, role="admin", actor_id=other.id),
@@ -157,15 +158,15 @@ def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(db, admin):
     set_disabled(session=db, user_id=admin.id, disabled=True, actor_id=second.id)  # two admins: allowed
     # now `root2` is the only enabled admin: neither demotion nor disabling
     with pytest.raises(ConflictError, match="last admin"):
-        set_role(session=db, user_id=second.id, role="editor", actor_id=None)
+        set_role(session=db, user_id=second.id, role="editor", actor_id=SYSTEM)
     with pytest.raises(ConflictError, match="last admin"):
-        set_disabled(session=db, user_id=second.id, disabled=True, actor_id=None)
+        set_disabled(session=db, user_id=second.id, disabled=True, actor_id=SYSTEM)
     # a disabled admin may be demoted: it is not the one keeping the app administrable
     assert set_role(session=db, user_id=admin.id, role="writer", actor_id=second.id).role == "writer"
 
 
 def test_sign_in_and_sign_out_are_audited_with_the_address(db):
-    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer")
+    ana = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
     authenticate(session=db, username="ana", password="s3cret-pass", address="10.0.0.9")
     record_sign_out(session=db, user_id=ana.id, reason="idle")
     events = {e.action: e for e in db.exec(select(AuditEvent))}
@@ -190,14 +191,14 @@ from core.access.users import check_username  # noqa: E402
 ])
 def test_names_of_any_script_are_accepted(db, name):
     assert check_username(name) == name
-    user = create_user(session=db, username=name, password="s3cret-pass", role="writer")
+    user = create_user(session=db, username=name, password="s3cret-pass", role="writer", actor_id=SYSTEM)
     assert authenticate(session=db, username=name, password="s3cret-pass").id == user.id
 
 
 @pytest.mark.parametrize(("typed", "meant"), [("ｚｈａｎｇ", "zhang"), ("张伟１２", "张伟12"), ("  李娜 ", "李娜")])
 def test_full_width_forms_typed_with_a_chinese_input_method_mean_the_plain_name(db, typed, meant):
     assert check_username(typed) == meant
-    create_user(session=db, username=typed, password="s3cret-pass", role="writer")
+    create_user(session=db, username=typed, password="s3cret-pass", role="writer", actor_id=SYSTEM)
     assert authenticate(session=db, username=meant, password="s3cret-pass").username == meant
     assert authenticate(session=db, username=typed, password="s3cret-pass").username == meant
 
@@ -228,7 +229,7 @@ def test_the_sign_in_throttle_counts_chinese_names_each_on_its_own(db):
 
     limits = LoginLimits(max_failures=2, max_failures_per_address=0, window=timedelta(minutes=15))
     for name in ("张伟", "田中太郎"):
-        create_user(session=db, username=name, password="s3cret-pass", role="writer")
+        create_user(session=db, username=name, password="s3cret-pass", role="writer", actor_id=SYSTEM)
     assert user_key("张伟") == "张伟" and user_key("ＡＮＡ") == user_key("ana") == "ana"
     for _ in range(2):
         with pytest.raises(AuthenticationError):

@@ -19,6 +19,7 @@ from core.llm import GenerationParams, LLMClient
 from core.llm.retry import NO_RETRIES
 from core.platform.models import Draft, Job, ReviewItem, Score, Turn
 from core.writing.sessions import create_session
+from core.writing.turns import TurnRequest
 from core.writing.variants import CANCELLED_REASON, CANCELLED_WHILE_WRITING, start_variants
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project
@@ -73,11 +74,10 @@ def client_for(provider: Provider) -> LLMClient:
 
 
 def start(db, writer, writing_session, runner, provider, count, params=None, **extra):
-    return start_variants(
-        runner=runner, session=db, user=writer, public_id=writing_session.public_id,
-        instruction="Write about a fox", params=params or GenerationParams(seed=10, max_tokens=16),
-        provider=PROVIDER, client=client_for(provider), count=count, **extra,
-    )
+    request = TurnRequest(public_id=writing_session.public_id, instruction="Write about a fox",
+                          params=params or GenerationParams(seed=10, max_tokens=16), variants=count)
+    return start_variants(runner=runner, session=db, user=writer, request=request, client=client_for(provider),
+                          **extra)
 
 
 def finished(engine, job_id, timeout=15.0) -> Job:
@@ -159,9 +159,12 @@ def test_cancelling_a_variants_job_stops_the_running_ones_and_never_starts_the_o
     try:
         slow_answers(server, count)
         started = start_variants(
-            runner=runner, session=db, user=writer, public_id=writing_session.public_id, instruction="Write",
-            params=GenerationParams(seed=1, max_tokens=64), provider=PROVIDER, client=slow_client(server),
-            count=count, concurrency=concurrency,
+            runner=runner, session=db, user=writer,
+            request=TurnRequest(
+                public_id=writing_session.public_id, instruction="Write",
+                params=GenerationParams(seed=1, max_tokens=64), variants=count,
+            ),
+            client=slow_client(server), concurrency=concurrency,
         )
         deadline = time.monotonic() + 15
         while not all(d.text for d in drafts_of(engine, started.turn_id)[:concurrency]):
@@ -204,9 +207,14 @@ def test_a_job_cancelled_before_it_starts_or_whose_app_stopped_leaves_no_draft_g
     held = HeldRunner(engine)  # the jobs wait, as behind busy workers
     client = client_for(Provider())
     cancelled, stopped = (
-        start_variants(runner=held, session=db, user=writer, public_id=writing_session.public_id,
-                       instruction="Write about a fox", params=GenerationParams(max_tokens=8), provider=PROVIDER,
-                       client=client, count=2)
+        start_variants(
+            runner=held, session=db, user=writer,
+            request=TurnRequest(
+                public_id=writing_session.public_id, instruction="Write about a fox",
+                params=GenerationParams(max_tokens=8), variants=2,
+            ),
+            client=client,
+        )
         for _ in range(2)
     )
     cancel_job(session=db, job_id=cancelled.job_id, user=writer)

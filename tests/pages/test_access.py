@@ -63,7 +63,7 @@ from sqlmodel import select  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core.platform.models import AuditEvent  # noqa: E402
-from core.access.security import AREA_ROLES  # noqa: E402
+from core.access.roles import AREA_ROLES  # noqa: E402
 from tests.pages.conftest import ROOT, TIMEOUT  # noqa: E402
 from ui import resources  # noqa: E402
 
@@ -77,9 +77,9 @@ def test_the_page_matrix_matches_the_roles_core_enforces():
 def allowlist(monkeypatch, app_engine):
     """DRAFTGATE_IP_ALLOWLIST=10.0.0.0/8, 2001:db8::/32 (the settings are read again)."""
     monkeypatch.setenv("DRAFTGATE_IP_ALLOWLIST", "10.0.0.0/8, 2001:db8::/32")
-    resources.settings.clear()
+    resources.reset()
     yield
-    resources.settings.clear()
+    resources.reset()
 
 
 def refused(at) -> bool:
@@ -136,21 +136,21 @@ def test_an_active_session_goes_on_and_its_clock_restarts(users):
 
 def test_the_idle_time_is_a_setting(users, monkeypatch):
     monkeypatch.setenv("DRAFTGATE_SESSION_IDLE_MINUTES", "2")
-    resources.settings.clear()
+    resources.reset()
     try:
         at = _app_with("pages/account.py", users["writer"].id, time.time() - 3 * 60)
         assert "You were signed out after 2 minutes without activity." in [i.value for i in at.info]
         monkeypatch.setenv("DRAFTGATE_SESSION_IDLE_MINUTES", "0")  # 0: never
-        resources.settings.clear()
+        resources.reset()
         at = _app_with("pages/account.py", users["writer"].id, time.time() - 3 * 24 * 3600)
         assert at.title[0].value == "Account"
     finally:
-        resources.settings.clear()
+        resources.reset()
 
 
 def test_repeated_failures_make_sign_in_wait_with_a_message(make_app, users, monkeypatch):
     monkeypatch.setenv("DRAFTGATE_LOGIN_MAX_FAILURES", "2")
-    resources.settings.clear()
+    resources.reset()
     try:
         at = make_app("app.py")
         for _ in range(2):
@@ -165,7 +165,7 @@ def test_repeated_failures_make_sign_in_wait_with_a_message(make_app, users, mon
         assert [e.value for e in at.error] == ["Too many failed sign-ins for this user name: try again in 15 minutes."]
         assert "auth.user_id" not in at.session_state
     finally:
-        resources.settings.clear()
+        resources.reset()
 
 
 def test_an_empty_sign_in_form_is_refused_without_counting(make_app, users, app_db):

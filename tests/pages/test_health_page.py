@@ -20,7 +20,7 @@ def statuses(at) -> dict[str, str]:
 def test_admin_sees_every_service_with_its_status(make_app, users, monkeypatch):
     monkeypatch.setenv("DRAFTGATE_LLM_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
     monkeypatch.setenv("DRAFTGATE_LLM_MODEL", "m-1")
-    resources.settings.clear()
+    resources.reset()
     at = make_app("pages/health.py", users["admin"])
 
     assert not at.exception and at.title[0].value == "Health"

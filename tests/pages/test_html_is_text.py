@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from core.access.actors import SYSTEM
 from core.llm.registry import add_provider
 from core.platform.models import (
     Comment,
@@ -182,7 +183,7 @@ def world(app_db, users):
     preset and a failed re-scoring, each holding hostile text; and a reviewer with a hostile name."""
     critic = make_user(app_db, hostile("Critic"), "reviewer")
     project = make_project(app_db, hostile("Project"))
-    add_reference(session=app_db, project_id=project.id, text=hostile("Reference"), actor_id=None)
+    add_reference(session=app_db, project_id=project.id, text=hostile("Reference"), actor_id=SYSTEM)
     writing_session = create_session(session=app_db, owner=users["writer"], project_id=project.id, title=hostile("Title"))
     rejected = _turn(app_db, writing_session, 0, hostile("FirstInstruction"), hostile("RejectedDraft"),
                      model=hostile("Model"), finish_reason=hostile("Finish"))
@@ -269,7 +270,7 @@ def test_sensitive_words_are_text_in_the_message_that_lists_them(make_app, world
 def test_the_admin_page_shows_user_model_and_provider_names_as_text(make_app, world, users, monkeypatch):
     monkeypatch.setenv("DRAFTGATE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("DRAFTGATE_LLM_MODEL", hostile("EnvModel"))
-    resources.settings.clear()
+    resources.reset()
     at = make_app("pages/admin.py", users["admin"])
     at.selectbox(key="admin.target").set_value(world["critic"].id)
     at.selectbox(key="admin.data_user").set_value(world["critic"].id).run()

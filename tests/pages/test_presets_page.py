@@ -1,6 +1,7 @@
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.models import Preset
 from core.writing.presets import add_preset
 from tests.pages.conftest import texts
@@ -41,7 +42,7 @@ def test_add_try_edit_and_delete_a_preset(make_app, app_db, users):
 
 def test_a_duplicate_is_refused_with_a_message(make_app, app_db, users):
     project = make_project(app_db, "Shop")
-    add_preset(session=app_db, project_id=project.id, instruction="Hi", answer="Hello.", actor_id=None)
+    add_preset(session=app_db, project_id=project.id, instruction="Hi", answer="Hello.", actor_id=SYSTEM)
     at = make_app("pages/presets.py", users["editor"])
     at.text_input[0].input("hi!")
     at.text_area[0].input("Yo.")

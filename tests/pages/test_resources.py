@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.llm.types import ProviderConfig
 from core.platform import constants
 from core.platform.errors import InvalidInputError
 from core.platform.models import Draft, Turn, utcnow
@@ -37,3 +38,27 @@ def test_resetting_the_resources_stops_the_job_runner(app_engine):
     resources.reset()
     with pytest.raises(InvalidInputError, match="stopped"):
         runner.submit(kind="score", payload={"draft_id": 1}, owner_id=None)
+
+
+def test_the_app_has_one_runtime_whose_parts_the_pages_share(app_engine):
+    runtime = resources.runtime()
+    assert resources.engine() is runtime.engine is app_engine and resources.settings() is runtime.settings
+    assert resources.job_runner() is runtime.job_runner
+    provider = ProviderConfig(name="p", base_url="https://p.example/v1", model="m-1")
+    assert resources.runtime().client(provider) is runtime.client(provider)  # the same runtime on every run
+
+
+def test_settings_that_are_not_acceptable_stop_the_app_with_their_names(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages.conftest import ROOT, TIMEOUT, shown
+
+    resources.reset()
+    monkeypatch.setenv("DRAFTGATE_LLM_BASE_URL", "https://api.example.com/v1")  # and no DRAFTGATE_LLM_MODEL
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    finally:
+        resources.reset()
+    assert not at.exception and at.title[0].value == "Draftgate cannot start"
+    assert "DRAFTGATE_LLM_BASE_URL is set but DRAFTGATE_LLM_MODEL is not" in shown(at.error[0].value)
+    assert not at.button and not at.text_input  # no sign-in form

@@ -13,10 +13,10 @@ from ui import maintenance, resources
 @pytest.fixture
 def retention(monkeypatch, app_engine):
     monkeypatch.setenv("DRAFTGATE_RETENTION_DAYS", "30")
-    resources.settings.clear()
+    resources.reset()
     maintenance.retention_once.clear()
     yield
-    resources.settings.clear()
+    resources.reset()
     maintenance.retention_once.clear()
 
 

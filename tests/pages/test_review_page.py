@@ -1,5 +1,6 @@
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.models import ReviewItem
 from tests.pages.conftest import texts
 from tests.utils.factories import make_finished_draft, make_project
@@ -111,7 +112,7 @@ def test_the_draft_is_shown_beside_its_closest_reference_with_spans_marked(make_
 
 
 def test_sensitive_words_are_highlighted_for_the_reviewer(make_app, app_db, users):
-    add_words(session=app_db, words=["lamp"], actor_id=None)
+    add_words(session=app_db, words=["lamp"], actor_id=SYSTEM)
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["reviewer"])
     assert "sensitive words" in texts(at)

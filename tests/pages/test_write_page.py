@@ -3,6 +3,7 @@ import time
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.models import Draft, Job, Turn, WritingSession
 from core.writing.sessions import create_session
 from tests.pages.conftest import texts
@@ -87,7 +88,7 @@ def test_over_the_user_limit_the_writer_is_told_to_slow_down(make_app, app_db, u
     from ui import resources
 
     monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "1")
-    resources.settings.clear()
+    resources.reset()
     at, _ = open_session_page(make_app, app_db, users)
     check_user_rate(users["writer"].id, settings=resources.settings())  # uses the one request allowed
     at.chat_input[0].set_value("Write something").run()
@@ -230,7 +231,7 @@ def test_a_listed_word_is_masked_on_the_write_page(make_app, app_db, users):
     from core.writing.moderation import add_words
     from tests.utils.factories import make_finished_draft
 
-    add_words(session=app_db, words=["秘密"], actor_id=None)
+    add_words(session=app_db, words=["秘密"], actor_id=SYSTEM)
     project = make_project(app_db, "Essays", references=("春天的北京很美。",))
     make_finished_draft(app_db, users["writer"], project, "这是一个秘密计划。")
     session = app_db.exec(select(WritingSession)).one()

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.llm import cache as cache_module
 from core.llm.cache import CacheOrigin, RedisStore, ResponseCache
@@ -89,6 +90,6 @@ def test_redis_down_makes_a_deletion_warn_not_fail(engine, db, writer):
     from tests.utils.factories import make_finished_draft, make_project
 
     make_finished_draft(db, writer, make_project(db), "Some words")
-    report = delete_user_data(session=db, user_id=writer.id, actor_id=None,
+    report = delete_user_data(session=db, user_id=writer.id, actor_id=SYSTEM,
                               settings=Settings(redis_url="redis://127.0.0.1:1/0"))
     assert report.warnings and "Redis response cache could not be purged" in report.warnings[0]

@@ -17,10 +17,12 @@ from sqlmodel import update
 
 from bench.mock_server import running_mock
 from core.platform.db import open_session
-from core.jobs.runner import QUEUED, STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
+from core.jobs.runner import STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
 from core.platform.models import Draft, Job, utcnow
 from core.jobs.rq import QueueRunner, queue_connection, rq_job_id
+from core.platform.states import JobStatus
 from core.writing.sessions import create_session
+from core.writing.turns import TurnRequest
 from tests.services.conftest import gather
 from tests.utils.factories import make_project, make_user
 
@@ -65,9 +67,12 @@ def _start_variants_in_another_process(url: str, redis_url: str, queue_name: str
     runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
     with open_session(engine) as db:
         started = start_variants(
-            runner=runner, session=db, user=db.get(User, writer_id), public_id=public_id,
-            instruction="Write a line about spring", params=GenerationParams(temperature=0.9), provider=provider,
-            client=build_client(provider, settings=settings, engine=engine), count=3,
+            runner=runner, session=db, user=db.get(User, writer_id),
+            request=TurnRequest(
+                public_id=public_id, instruction="Write a line about spring", params=GenerationParams(temperature=0.9),
+                variants=3,
+            ),
+            client=build_client(provider, settings=settings, engine=engine),
         )
     runner.shutdown()
     engine.dispose()
@@ -92,7 +97,7 @@ def test_a_job_started_in_one_replica_runs_on_an_rq_worker_and_shows_in_another(
 
     # this process (another replica) sees the job the other one started, waiting for a worker
     seen = get_job(session=db, job_id=job_id, user=writer)
-    assert seen.status == QUEUED and seen.kind == "variants"
+    assert seen.status == JobStatus.QUEUED and seen.kind == "variants"
     assert [job.id for job in list_jobs(session=db, user=writer)] == [job_id]
 
     worker = subprocess.run([str(RQ), "worker", "--url", redis_url, "--burst", queue_name],
@@ -132,8 +137,11 @@ def test_the_core_worker_command_runs_a_queued_job_and_skips_a_cancelled_one(
     runner = QueueRunner(engine, redis_url=redis_url, queue_name=queue_name, heartbeat_s=3600)
     try:
         kept, dropped = (
-            start_variants(runner=runner, session=db, user=writer, public_id=s.public_id, instruction="Go on",
-                           params=GenerationParams(), provider=provider, client=client, count=2)
+            start_variants(
+                runner=runner, session=db, user=writer,
+                request=TurnRequest(public_id=s.public_id, instruction="Go on", params=GenerationParams(), variants=2),
+                client=client,
+            )
             for s in (first, second)
         )
     finally:
@@ -168,7 +176,7 @@ def test_queued_jobs_stay_alive_while_rq_holds_them_and_fail_when_it_lost_them(e
         runner.shutdown()
 
     db.expire_all()
-    assert db.get(Job, held).status == QUEUED
+    assert db.get(Job, held).status == JobStatus.QUEUED
     assert (db.get(Job, lost).status, db.get(Job, lost).error) == ("failed", STOPPED_BEFORE_START)
 
 
@@ -190,7 +198,7 @@ def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, q
         rescore_job = start_rescore(runner=runner, session=db, project_id=project.id, actor=editor)
     finally:
         runner.shutdown()
-    assert get_job(session=db, job_id=score_job, user=writer).status == QUEUED
+    assert get_job(session=db, job_id=score_job, user=writer).status == JobStatus.QUEUED
 
     worker = subprocess.run([sys.executable, "-m", "core", "worker", "--burst", "--queue", queue_name],
                             cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=180)

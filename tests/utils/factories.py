@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from core.access.actors import SYSTEM
 from core.gate.route import score_and_route
 from core.platform.models import Draft, Project, Turn, User
 from core.writing.projects import add_reference, create_project
-from core.access.security import hash_password
+from core.access.passwords import hash_password
 from core.writing.sessions import create_session
 
 PASSWORD = "correct-horse"
@@ -21,9 +22,9 @@ def make_user(session: Session, username: str, role: str) -> User:
 
 
 def make_project(session: Session, name: str = "Sample", references: tuple[str, ...] = ()) -> Project:
-    project = create_project(session=session, name=name)
+    project = create_project(session=session, name=name, actor_id=SYSTEM)
     for text in references:
-        add_reference(session=session, project_id=project.id, text=text, actor_id=None)
+        add_reference(session=session, project_id=project.id, text=text, actor_id=SYSTEM)
     return project
 
 

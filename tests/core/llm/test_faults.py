@@ -28,7 +28,7 @@ from core.platform.errors import (
 from core.platform.models import Draft, Turn
 from core.platform.states import DraftStatus, Route
 from core.writing.sessions import create_session
-from core.writing.turns import prepare_turn, run_turn
+from core.writing.turns import TurnRequest, prepare_turn, run_turn
 from tests.core.llm.faulty_server import FakeSleep, answer, drop, raw, stall, status, stream
 from tests.core.llm.helpers import provider
 from tests.utils.factories import make_project
@@ -269,8 +269,11 @@ def turn_of(db, writer, faulty):
     config = provider(base_url=faulty.base_url, api_key="")
 
     def prepare():
-        return prepare_turn(session=db, user=writer, public_id=writing_session.public_id,
-                            instruction="Say hello", params=PARAMS, provider=config)
+        return prepare_turn(
+            session=db, user=writer,
+            request=TurnRequest(public_id=writing_session.public_id, instruction="Say hello", params=PARAMS),
+            provider=config,
+        )
 
     return prepare
 

@@ -1,5 +1,5 @@
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from core.platform.config import Settings
 from core.platform.errors import InvalidInputError
@@ -53,7 +53,7 @@ def settings(**values) -> Settings:
 
 
 def test_no_base_url_in_settings_means_the_embedded_model():
-    assert provider_from_settings(settings(llm_base_url="", llm_model="x")) is None
+    assert provider_from_settings(settings(llm_base_url="", llm_model="")) is None
 
 
 def test_provider_from_settings_carries_url_model_style_and_key():
@@ -72,13 +72,18 @@ def test_provider_from_settings_carries_url_model_style_and_key():
 
 
 def test_provider_from_settings_needs_a_model():
-    with pytest.raises(InvalidInputError, match="DRAFTGATE_LLM_MODEL"):
-        provider_from_settings(settings(llm_base_url="https://api.openai.com/v1", llm_model=" "))
+    with pytest.raises(ValidationError, match="DRAFTGATE_LLM_MODEL"):  # refused when the settings are built
+        settings(llm_base_url="https://api.openai.com/v1", llm_model=" ")
+    with pytest.raises(InvalidInputError, match="DRAFTGATE_LLM_MODEL"):  # and still where a provider is made
+        provider_from_settings(Settings.model_construct(llm_base_url="https://api.openai.com/v1", llm_model=" "))
 
 
 def test_provider_from_settings_refuses_plain_http_to_another_machine():
+    with pytest.raises(ValidationError, match="https://"):
+        settings(llm_base_url="http://example.com/v1", llm_model="m")
     with pytest.raises(InvalidInputError, match="https://"):
-        provider_from_settings(settings(llm_base_url="http://example.com/v1", llm_model="m"))
+        provider_from_settings(Settings.model_construct(llm_base_url="http://example.com/v1", llm_model="m",
+                                                        llm_api_key=SecretStr(""), llm_api_style="chat"))
 
 
 def test_build_provider_strips_the_key_and_refuses_keys_that_cannot_be_sent():

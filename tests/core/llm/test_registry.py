@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
 from core.llm.registry import (
@@ -30,7 +31,7 @@ def settings():
 
 
 def add(db, settings, **changes):
-    fields = dict(name="openai", base_url="https://api.openai.com/v1", model="gpt-4o-mini", api_key=KEY)
+    fields = dict(name="openai", base_url="https://api.openai.com/v1", model="gpt-4o-mini", api_key=KEY, actor_id=SYSTEM)
     return add_provider(session=db, settings=settings, **{**fields, **changes})
 
 
@@ -51,7 +52,7 @@ def test_the_client_config_carries_the_decrypted_key_and_limits(db, settings):
 
 def test_the_database_file_never_holds_a_key_in_clear(engine, db, settings, data_dir):
     add(db, settings)
-    update_provider(session=db, settings=settings, name="openai", new_name="openai-2")
+    update_provider(session=db, settings=settings, name="openai", new_name="openai-2", actor_id=SYSTEM)
     add(db, settings, name="second", api_key=KEY + "-two")
     engine.dispose()  # checkpoint the WAL into the file
     raw = b"".join(path.read_bytes() for path in data_dir.iterdir() if path.name.startswith("test.db"))
@@ -95,21 +96,21 @@ def test_names_are_unique(db, settings):
 
 def test_edits_keep_what_is_not_given_and_can_rename_and_rekey(db, settings):
     add(db, settings)
-    view = update_provider(session=db, settings=settings, name="openai", model="gpt-4o", qps_limit=3)
+    view = update_provider(session=db, settings=settings, name="openai", model="gpt-4o", qps_limit=3, actor_id=SYSTEM)
     assert (view.model, view.qps_limit, view.key_mask) == ("gpt-4o", 3, "sk-…3210")
-    update_provider(session=db, settings=settings, name="openai", new_name="work")
+    update_provider(session=db, settings=settings, name="openai", new_name="work", actor_id=SYSTEM)
     assert get_provider(session=db, settings=settings, name="work").api_key == KEY  # re-encrypted for its new name
-    update_provider(session=db, settings=settings, name="work", api_key="sk-replacement-key-00001111")
+    update_provider(session=db, settings=settings, name="work", api_key="sk-replacement-key-00001111", actor_id=SYSTEM)
     assert get_provider(session=db, settings=settings, name="work").api_key == "sk-replacement-key-00001111"
-    view = update_provider(session=db, settings=settings, name="work", api_key="")
+    view = update_provider(session=db, settings=settings, name="work", api_key="", actor_id=SYSTEM)
     assert not view.has_key and get_provider(session=db, settings=settings, name="work").api_key == ""
     with pytest.raises(InvalidInputError, match="Plain http://"):
-        update_provider(session=db, settings=settings, name="work", base_url="http://example.com/v1")
+        update_provider(session=db, settings=settings, name="work", base_url="http://example.com/v1", actor_id=SYSTEM)
 
 
 def test_removed_providers_are_gone(db, settings):
     add(db, settings)
-    remove_provider(session=db, name="openai")
+    remove_provider(session=db, name="openai", actor_id=SYSTEM)
     assert list_providers(session=db, settings=settings) == []
     with pytest.raises(NotFoundError, match="no provider named 'openai'"):
         get_provider(session=db, settings=settings, name="openai")
@@ -127,8 +128,8 @@ def test_a_changed_master_key_is_reported_not_crashed_on(db, settings, monkeypat
 
 def test_changes_are_audited_without_the_key(db, settings):
     add(db, settings)
-    update_provider(session=db, settings=settings, name="openai", api_key="sk-other-key-abcdefgh1234")
-    remove_provider(session=db, name="openai")
+    update_provider(session=db, settings=settings, name="openai", api_key="sk-other-key-abcdefgh1234", actor_id=SYSTEM)
+    remove_provider(session=db, name="openai", actor_id=SYSTEM)
     events = db.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [e.action for e in events] == ["provider.add", "provider.edit", "provider.remove"]
     assert events[1].detail["key_changed"] is True

@@ -1,4 +1,4 @@
-"""Passwords (argon2, a minimum strength), what each role may do, and the IP allowlist.
+"""Passwords: argon2 hashes and a minimum strength.
 
 Password rule (kept simple on purpose, after NIST SP 800-63B: length over composition rules):
 at least MIN_PASSWORD_LENGTH characters, at most MAX_PASSWORD_LENGTH; not one of the most
@@ -10,35 +10,15 @@ No rules about digits or symbols: a long phrase is a good password.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
-from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session
 
-from core.platform.constants import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLES
-from core.platform.errors import InvalidInputError, PermissionDeniedError
-from core.platform.models import User
+from core.platform.constants import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from core.platform.errors import InvalidInputError
 
 _hasher = PasswordHasher()
-
-# Which roles may use each area of the app (a page, and the core calls that change its data).
-AREA_ROLES: dict[str, frozenset[str]] = {
-    "write": frozenset({"writer", "editor", "admin"}),
-    "review": frozenset({"reviewer", "editor", "admin"}),
-    "thresholds": frozenset({"editor", "admin"}),
-    "references": frozenset({"editor", "admin"}),
-    "presets": frozenset({"editor", "admin"}),
-    "moderation": frozenset({"admin"}),
-    "dashboard": frozenset({"editor", "admin"}),
-    "admin": frozenset({"admin"}),
-    "providers": frozenset({"admin"}),
-    "audit": frozenset({"admin"}),
-    "health": frozenset({"admin"}),
-    "account": frozenset(ROLES),
-}
 
 # The most common passwords (from the public breach top lists), as bases: lowercased, without
 # trailing digits and punctuation. Short ones are refused by length already.
@@ -106,80 +86,3 @@ def _is_run(text: str) -> bool:
 
 def generate_password() -> str:
     return secrets.token_urlsafe(12)
-
-
-# -- roles ----------------------------------------------------------------------------------
-
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise InvalidInputError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    return role
-
-
-def may(role: str, area: str) -> bool:
-    return role in AREA_ROLES[area]
-
-
-def require(role: str, area: str) -> None:
-    if not may(role, area):
-        allowed = ", ".join(sorted(AREA_ROLES[area]))
-        raise PermissionDeniedError(f"This needs one of the roles {allowed}; you are signed in as {role}.")
-
-
-def require_actor(session: Session, actor_id: int | None, area: str) -> None:
-    """`require` for core calls that name their actor by ID.
-
-    `actor_id=None` is the system itself (the command line, the demo seed), which is trusted;
-    an ID must belong to an enabled user whose role may use `area`.
-    """
-    if actor_id is None:
-        return
-    actor = session.get(User, actor_id)
-    if actor is None or actor.disabled:
-        raise PermissionDeniedError("This account no longer exists or is disabled.")
-    require(actor.role, area)
-
-
-# -- the IP allowlist -----------------------------------------------------------------------
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_allowlist(text: str) -> tuple[Network, ...]:
-    """Comma-separated CIDR ranges (or single addresses) -> networks; an empty text -> ().
-
-    A bad entry raises InvalidInputError naming it. Host bits must be zero ("10.0.0.1/8" is
-    refused: it is most likely a typo for 10.0.0.0/8 or 10.0.0.1/32).
-    """
-    networks = []
-    for raw in (text or "").replace("\n", ",").split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=True))
-        except ValueError as err:
-            raise InvalidInputError(
-                f"{entry!r} is not an IP address or CIDR range with its host bits "
-                f"zero (e.g. 10.0.0.0/8, 192.168.1.7/32, 2001:db8::/32): {err}."
-            ) from err
-    return tuple(networks)
-
-
-def address_allowed(address: str | None, networks: Sequence[Network]) -> bool:
-    """True when there is no allowlist, or the address is inside one of its ranges.
-
-    An address that cannot be read is refused when an allowlist is set. An IPv4-mapped IPv6
-    address (::ffff:10.0.0.1) also matches the IPv4 ranges of the address it carries.
-    """
-    if not networks:
-        return True
-    try:
-        ip = ipaddress.ip_address((address or "").strip().split("%")[0])
-    except ValueError:
-        return False
-    candidates = [ip]
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        candidates.append(ip.ipv4_mapped)
-    return any(c.version == network.version and c in network for c in candidates for network in networks)

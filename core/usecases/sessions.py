@@ -1,0 +1,35 @@
+"""Writing sessions: create, rename, delete, and choose the provider of the next drafts.
+
+The session's turns and drafts are written through core.usecases.writing; a session is opened
+by its public ID, which only its owner (and editors, admins) may use.
+"""
+
+from __future__ import annotations
+
+from core.platform.db import open_session
+from core.platform.models import User, WritingSession
+from core.runtime import Runtime
+from core.writing import sessions
+
+
+def create_session(runtime: Runtime, owner: User, *, project_id: int, title: str = "") -> WritingSession:
+    """A new session in the project ("" title: a dated one), with the default parameters."""
+    with open_session(runtime.engine) as db:
+        return sessions.create_session(session=db, owner=owner, project_id=project_id, title=title)
+
+
+def rename_session(runtime: Runtime, user: User, *, public_id: str, title: str) -> WritingSession:
+    with open_session(runtime.engine) as db:
+        return sessions.rename_session(session=db, user=user, public_id=public_id, title=title)
+
+
+def delete_session(runtime: Runtime, user: User, *, public_id: str) -> None:
+    """The session with its turns, drafts, scores, reviews, comments and the copies of its text."""
+    with open_session(runtime.engine) as db:
+        sessions.delete_session(session=db, user=user, public_id=public_id)
+
+
+def choose_provider(runtime: Runtime, user: User, *, public_id: str, provider_name: str) -> None:
+    """The provider of the session's next drafts: "" for the default, else a registered one's name."""
+    with open_session(runtime.engine) as db:
+        sessions.set_provider(session=db, user=user, public_id=public_id, provider_name=provider_name)

@@ -1,0 +1,22 @@
+"""What a process serving people does once, when it starts (the app; soon the API server).
+
+    start(runtime)   the database migrated (Runtime.engine) -> the first admin if there is no user
+                     -> drafts left "generating" by a process that died marked interrupted -> the
+                     job runner started (its heartbeat sweeps dead processes' work from then on)
+"""
+
+from __future__ import annotations
+
+from core.platform.db import open_session
+from core.runtime import Runtime
+from core.usecases.accounts import ensure_first_admin
+from core.writing.sessions import mark_stale_drafts_interrupted
+
+
+def start(runtime: Runtime) -> str | None:
+    """Returns the first admin's generated password, to be shown once on the console, if one was made."""
+    generated = ensure_first_admin(runtime)
+    with open_session(runtime.engine) as db:
+        mark_stale_drafts_interrupted(session=db)
+    runtime.job_runner  # noqa: B018 - made now: its start sweeps, then its heartbeat keeps sweeping
+    return generated

@@ -1,0 +1,178 @@
+"""The writing use cases, as every caller uses them: a runtime, a registered provider on loopback
+(a real HTTP server), real job threads. What is refused saves nothing; what starts is written."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from core.access.actors import SYSTEM
+from core.llm.registry import add_provider
+from core.llm.types import GenerationParams
+from core.platform.config import Settings
+from core.platform.errors import (
+    InvalidInputError,
+    LLMStatusError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from core.platform.models import Draft, Job, Turn, WritingSession
+from core.platform.states import DraftStatus, JobStatus, Route
+from core.runtime import Runtime
+from core.usecases import jobs, sessions, writing
+from core.usecases.writing import TurnRequest
+from core.writing.prompts import TurnKind
+from tests.core.llm.faulty_server import FaultyServer, answer, status
+from tests.utils.factories import make_project, make_user
+from tests.utils.jobs import wait_for_job
+
+REFERENCE = "The quick brown fox jumps over the lazy dog."
+EXACT = GenerationParams(temperature=0.0, max_tokens=16)
+
+
+@pytest.fixture
+def faulty():
+    server = FaultyServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def runtime(engine, monkeypatch):
+    monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "3")
+    made = Runtime(Settings(), engine=engine)
+    yield made
+    made.close(wait=True)  # no job of this test runs on after it
+
+
+@pytest.fixture
+def public_id(runtime, db, writer, faulty):
+    add_provider(session=db, settings=runtime.settings, name="local", base_url=faulty.base_url, model="m",
+                 api_style="completions", actor_id=SYSTEM)
+    project = make_project(db, "Essays", references=(REFERENCE,))
+    created = sessions.create_session(runtime, writer, project_id=project.id)
+    sessions.choose_provider(runtime, writer, public_id=created.public_id, provider_name="local")
+    return created.public_id
+
+
+def stored(db, model):
+    db.expire_all()
+    return list(db.exec(select(model)))
+
+
+def routed(db, draft_id: int, timeout_s: float = 30.0) -> Draft:
+    """The draft once the scoring job has routed it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        db.expire_all()
+        draft = db.get(Draft, draft_id)
+        if draft.route != Route.PENDING:
+            return draft
+        assert time.monotonic() < deadline, f"draft {draft_id} was not routed"
+        time.sleep(0.02)
+
+
+def test_a_turn_is_saved_then_streamed_then_scored_by_a_job(runtime, db, writer, public_id, faulty):
+    faulty.script(answer(REFERENCE))
+    started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction=" Write a fox ",
+                                                              params=EXACT))
+    [draft] = stored(db, Draft)
+    assert (started.turn_id, started.draft_ids, started.job_id) == (draft.turn_id, [draft.id], None)
+    assert draft.status == DraftStatus.GENERATING and draft.provider == "local"  # saved before the model is asked
+    assert "".join(started.stream) == REFERENCE
+    draft = routed(db, draft.id)
+    assert (draft.status, draft.text, draft.route) == (DraftStatus.COMPLETED, REFERENCE, Route.ACCEPTED)
+    assert db.get(Turn, draft.turn_id).instruction == "Write a fox"
+    assert stored(db, WritingSession)[0].params == EXACT.to_dict()  # the session keeps the parameters
+    assert faulty.requests[0].body["prompt"].endswith("Write a fox\nText: ")
+
+
+def test_variants_are_written_by_a_job(runtime, db, writer, public_id, faulty):
+    started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Write",
+                                                              params=EXACT.with_changes(seed=4), variants=3))
+    assert started.stream is None and len(started.draft_ids) == 3
+    assert wait_for_job(runtime.engine, started.job_id).status == JobStatus.SUCCEEDED
+    assert jobs.job(runtime, writer, started.job_id).result["written"] == 3
+    assert sorted(body.body["seed"] for body in faulty.requests) == [4, 5, 6]
+    assert {d.turn_id for d in stored(db, Draft)} == {started.turn_id}
+
+
+def test_continue_carries_on_the_previous_text(runtime, db, writer, public_id, faulty):
+    with pytest.raises(InvalidInputError, match="no text to continue"):
+        writing.continue_turn(runtime, writer, TurnRequest(public_id=public_id, params=EXACT))
+    assert stored(db, Turn) == []
+    faulty.script(answer("Once upon a time"), answer(" there was a fox."))
+    "".join(writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Begin",
+                                                            params=EXACT)).stream)
+    started = writing.continue_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="ignored",
+                                                                 params=EXACT))
+    assert "".join(started.stream) == " there was a fox."
+    assert db.get(Turn, started.turn_id).kind == TurnKind.CONTINUE
+    assert faulty.requests[-1].body["prompt"].endswith("Once upon a time")
+
+
+def test_regenerate_writes_the_turns_next_variant_past_the_cache(runtime, db, writer, public_id, faulty):
+    faulty.script(answer("A fox."), answer("Another fox."))
+    first = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))
+    "".join(first.stream)
+    again = writing.regenerate(runtime, writer, turn_id=first.turn_id, params=EXACT)
+    assert "".join(again.stream) == "Another fox." and len(faulty.requests) == 2  # asked again
+    draft = db.get(Draft, again.draft_ids[0])
+    assert (again.turn_id, draft.turn_id, draft.variant) == (first.turn_id, first.turn_id, 1)
+    with pytest.raises(NotFoundError, match="No such turn"):
+        writing.regenerate(runtime, writer, turn_id=first.turn_id + 99, params=EXACT)
+
+
+def test_a_failed_provider_leaves_the_draft_failed_with_the_reason(runtime, db, writer, public_id, faulty):
+    faulty.script(status(400))
+    started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))
+    with pytest.raises(LLMStatusError) as refused:
+        "".join(started.stream)
+    [draft] = stored(db, Draft)
+    assert (draft.status, draft.error) == (DraftStatus.FAILED, str(refused.value))
+
+
+@pytest.mark.parametrize(
+    ("request_changes", "error", "message"),
+    [
+        ({"params": GenerationParams(top_p=7)}, InvalidInputError, "top_p"),
+        ({"instruction": "   "}, InvalidInputError, "Write an instruction first"),
+        ({"kind": "poem"}, InvalidInputError, "instruction or continue, not 'poem'"),
+        ({"public_id": "nope"}, NotFoundError, "No writing session"),
+        ({"variants": 99}, InvalidInputError, "1 to"),
+    ],
+)
+def test_a_refused_request_saves_nothing(runtime, db, writer, public_id, faulty, request_changes, error, message):
+    request = TurnRequest(**{"public_id": public_id, "instruction": "Write", "params": EXACT, **request_changes})
+    with pytest.raises(error, match=message):
+        writing.start_turn(runtime, writer, request)
+    assert stored(db, Turn) == [] and stored(db, Draft) == [] and stored(db, Job) == []
+    assert faulty.requests == []
+
+
+def test_over_the_users_rate_nothing_is_saved_not_even_the_parameters(runtime, db, writer, public_id, faulty):
+    for _ in range(3):
+        "".join(writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="W",
+                                                                params=EXACT)).stream)
+    with pytest.raises(RateLimitedError, match="slow down"):
+        writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="W",
+                                                        params=EXACT.with_changes(max_tokens=99)))
+    assert len(stored(db, Turn)) == 3 and stored(db, WritingSession)[0].params == EXACT.to_dict()
+
+
+def test_a_role_that_may_not_write_is_refused_before_its_rate_is_counted(runtime, db, public_id):
+    reviewer = make_user(db, "rita", "reviewer")
+    for _ in range(4):  # more than the rate allows: never counted
+        with pytest.raises(PermissionDeniedError):
+            writing.start_turn(runtime, reviewer, TurnRequest(public_id=public_id, instruction="W", params=EXACT))
+    assert stored(db, Turn) == []
+
+
+def test_another_writer_cannot_write_in_the_session(runtime, db, public_id):
+    stranger = make_user(db, "sam", "writer")
+    with pytest.raises(NotFoundError):
+        writing.start_turn(runtime, stranger, TurnRequest(public_id=public_id, instruction="W", params=EXACT))
+    assert stored(db, Turn) == []

@@ -1,0 +1,3 @@
+"""tests/core/test_usecases_admin.py on PostgreSQL."""
+
+from tests.core.test_usecases_admin import *  # noqa: F403
