@@ -33,9 +33,9 @@ from api.errors import ApiError
 from api.middleware import RATE_DECISION
 from api.runtime import ApiRuntime
 from api.traffic import Lease
+from core.access.allowlist import Network, address_allowed
 from core.access.api_keys import ApiCaller, authenticate_key
 from core.access.client_address import LOOPBACK, address_behind_uvicorn, client_address
-from core.access.allowlist import Network, address_allowed
 from core.access.roles import require
 from core.platform.db import open_session
 from core.platform.errors import AuthenticationError

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from api.idempotency import IdempotencyStore
 from api.traffic import ConcurrencyCap, LocalSlots, RedisSlots, RequestLimiter
+from core.access.allowlist import Network
 from core.access.api_keys import LastUseRecorder
 from core.access.client_address import uvicorn_trusted_networks
-from core.access.allowlist import Network
 from core.llm.ratelimit import redis_client, shared_windows
 from core.platform.config import Settings, get_settings
 from core.platform.db import create_schema, make_engine

@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 
 from bench.mock_server import running_mock
-from core.platform.db import create_schema, make_engine
 from core.llm import GenerationParams, LLMClient, ProviderConfig
 from core.llm.cache import DatabaseStore, RedisStore, ResponseCache
+from core.platform.db import create_schema, make_engine
 
 PARAMS = GenerationParams(temperature=0, max_tokens=32)
 PROMPT = "Summarise the plot of a long novel in one line. " * 20

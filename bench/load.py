@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
+
 from core.writing.turns import TurnRequest
 
 MAX_SECONDS = 300
@@ -75,11 +76,11 @@ class ProcessReport:
 def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], seconds: float,
                     start_at: float, variants_every: int, results) -> None:
     """An app replica: its share of writers and reviewers as threads, against the shared services."""
-    from core.platform.config import get_settings
-    from core.platform.db import make_engine
+    from core.jobs.rq import make_runner
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
-    from core.jobs.rq import make_runner
+    from core.platform.config import get_settings
+    from core.platform.db import make_engine
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
@@ -107,13 +108,13 @@ def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], 
 
 
 def _writer(engine, client, runner, provider, settings, user_id, deadline, variants_every, report, lock) -> None:
-    from core.platform.db import open_session
-    from core.platform.errors import DraftgateError, RateLimitedError
-    from core.writing.turns import prepare_turn, stream_draft
     from core.jobs.runner import FINISHED, get_job
     from core.llm.ratelimit import check_user_rate
     from core.llm.types import GenerationParams
+    from core.platform.db import open_session
+    from core.platform.errors import DraftgateError, RateLimitedError
     from core.platform.models import Draft, User, WritingSession
+    from core.writing.turns import prepare_turn, stream_draft
     from core.writing.variants import start_variants
 
     rng = random.Random(user_id)
@@ -227,11 +228,11 @@ def _reviewer(engine, user_id, deadline, report, lock) -> None:
 
 
 def seed(database_url: str, writers: int, reviewers: int, tokens: int) -> tuple[list[int], list[int]]:
+    from core.access.actors import SYSTEM
+    from core.access.passwords import hash_password
     from core.platform.db import make_engine, open_session
     from core.platform.models import User
     from core.writing.projects import add_reference, create_project
-    from core.access.actors import SYSTEM
-    from core.access.passwords import hash_password
     from core.writing.sessions import create_session
 
     engine = make_engine(database_url)

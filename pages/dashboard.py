@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core.platform.constants import METRIC_LABELS, METRICS
-from core.review.dashboard import build_dashboard
-from core.platform.db import open_session
-from core.writing.projects import list_projects
 from core.gate.rules import REASON_LABELS
+from core.platform.constants import METRIC_LABELS, METRICS
+from core.platform.db import open_session
 from core.platform.wording import count, plural
+from core.review.dashboard import build_dashboard
+from core.writing.projects import list_projects
 from ui import auth, resources
 from ui.charts import bars, lines
 from ui.components import percent

@@ -4,14 +4,14 @@ masked while the draft streams."""
 import streamlit as st
 
 from core.platform.db import open_session
-from core.writing.moderation import active_matcher, add_words, delete_words, import_words, list_words
-from core.review.context import mark_segments
 from core.platform.wording import count
+from core.review.context import mark_segments
+from core.writing.moderation import active_matcher, add_words, delete_words, import_words, list_words
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import show_marked
-from ui.safe import md
 from ui.forms import accepted, field, show_notice
+from ui.safe import md
 
 user = auth.require_area("moderation")
 engine = resources.engine()

@@ -7,8 +7,8 @@ from core.writing.presets import add_preset, delete_preset, import_presets, list
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project
-from ui.safe import md
 from ui.forms import accepted, field
+from ui.safe import md
 
 user = auth.require_area("presets")
 engine = resources.engine()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.platform.db import open_session
+from core.platform.wording import count
 from core.writing.projects import (
     add_reference,
     create_project,
@@ -11,7 +12,6 @@ from core.writing.projects import (
     list_references,
     update_reference,
 )
-from core.platform.wording import count
 from ui import auth, resources
 from ui.actions import run_action
 from ui.components import choose_project

@@ -4,11 +4,11 @@ import streamlit as st
 
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
-from core.writing.projects import list_projects
 from core.review.context import review_context
+from core.writing.projects import list_projects
 from ui import auth, resources
-from ui.safe import md
 from ui.review import ITEM_KEY, draft_panel, history_panel, queue_panel
+from ui.safe import md
 
 user = auth.require_area("review")
 engine = resources.engine()

@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from core.platform.constants import METRIC_LABELS, METRICS
-from core.platform.db import open_session
-from core.platform.errors import DraftgateError
 from core.gate.evidence import labeled_drafts
 from core.gate.policies import current_policy, policy_history
 from core.gate.route import preview_policy
 from core.gate.rules import ANY_BELOW, RULES
+from core.platform.constants import METRIC_LABELS, METRICS
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
 from core.platform.wording import count
 from ui import auth, resources
 from ui.components import choose_project

@@ -10,4 +10,5 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
     || echo "could not install chromium: the browser test will be skipped"
 fi
+.venv/bin/python -m ruff check --quiet .
 exec .venv/bin/python -m pytest "$@"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.platform.db import create_schema, make_engine, open_session
 from core.llm.ratelimit import forget_shared_limiters
+from core.platform.db import create_schema, make_engine, open_session
 from tests.utils.factories import make_user
 
 

@@ -8,15 +8,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
 
+from core.gate.policies import PRESET_PROVIDER
+from core.gate.rules import REASON_LABELS, format_score
 from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
 from core.platform.states import DraftStatus, ReviewState, Route
-from core.writing.moderation import Matcher
-from core.gate.policies import PRESET_PROVIDER
-from core.writing.projects import list_projects
-from core.gate.rules import REASON_LABELS, format_score
 from core.platform.wording import count
+from core.writing.moderation import Matcher
+from core.writing.projects import list_projects
 from ui import resources
 from ui.safe import md
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.gate.rescoring import UNDER_WAY, cancel_rescore, latest_rescore, stale_drafts, start_rescore
 from core.platform.db import open_session
 from core.platform.models import Job, User
 from core.platform.states import JobStatus
-from core.gate.rescoring import UNDER_WAY, cancel_rescore, latest_rescore, stale_drafts, start_rescore
 from core.platform.wording import count, plural
 from ui import resources
 from ui.actions import run_action

@@ -7,21 +7,21 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from core.access.roles import may
+from core.gate.rules import REASON_LABELS, format_score
 from core.platform.constants import METRIC_LABELS, METRICS
 from core.platform.db import open_session
 from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
-from core.writing.presets import preset_from_review
+from core.platform.wording import count
 from core.review.claims import claim, claim_next, release
 from core.review.comments import add_comment
 from core.review.context import ReviewContext, mark_segments
 from core.review.decisions import decide, promote_to_reference
 from core.review.items import VERDICTS
 from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
-from core.gate.rules import REASON_LABELS, format_score
 from core.scoring.diff import matching_spans
-from core.access.roles import may
-from core.platform.wording import count
+from core.writing.presets import preset_from_review
 from ui.actions import run_action
 from ui.components import reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md

@@ -8,9 +8,6 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
-from core.platform.db import open_session
-from core.platform.errors import DraftgateError
 from core.gate.evidence import (
     Label,
     LabeledDraft,
@@ -22,10 +19,13 @@ from core.gate.evidence import (
     threshold_curve,
     threshold_stats,
 )
-from core.platform.models import ThresholdPolicy, User
 from core.gate.policies import PolicySpec
 from core.gate.route import apply_policy, preview_queue_change
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
+from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError
+from core.platform.models import ThresholdPolicy, User
 from core.platform.wording import count, plural
 from ui.components import percent
 from ui.safe import md

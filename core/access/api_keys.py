@@ -44,11 +44,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from core.access.actors import SYSTEM, Actor, require_actor
+from core.access.allowlist import Network, parse_allowlist
 from core.platform import audit, constants
 from core.platform.errors import AuthenticationError, DatabaseBusyError, InvalidInputError, NotFoundError
 from core.platform.models import ApiKey, Project, User, utcnow
-from core.access.allowlist import Network, parse_allowlist
-from core.access.actors import SYSTEM, Actor, require_actor
 from core.platform.text import check_text
 
 KEY_START = "dg_"

@@ -56,12 +56,15 @@ from redis.exceptions import RedisError
 from sqlalchemy import case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, require_actor
+from core.access.passwords import verify_password
+from core.access.throttle import USER, user_key
+from core.llm.cache import RedisStore, delete_by_origin
+from core.llm.ratelimit import redis_client
 from core.platform import audit
 from core.platform.config import get_settings
 from core.platform.db import chunks
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
-from core.llm.cache import RedisStore, delete_by_origin
-from core.llm.ratelimit import redis_client
 from core.platform.models import (
     ApiKey,
     AuditEvent,
@@ -81,9 +84,6 @@ from core.platform.models import (
     WritingSession,
     utcnow,
 )
-from core.access.actors import Actor, require_actor
-from core.access.passwords import verify_password
-from core.access.throttle import USER, user_key
 from core.platform.states import JobStatus, Role
 from core.platform.wording import count
 from core.review.claims import held_by, release_all

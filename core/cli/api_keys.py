@@ -13,13 +13,13 @@ import json
 
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.access.api_keys import create_api_key, list_api_keys, project_id_named, revoke_api_key
 from core.access.users import normalize_username
 from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.errors import NotFoundError
 from core.platform.models import User
-from core.access.actors import SYSTEM
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

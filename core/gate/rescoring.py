@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -161,7 +161,7 @@ def _being_scored(session: Session, draft_id: int) -> bool:
 
 def _utc(moment: datetime) -> datetime:
     """A naive time from the database is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @job_kind(RESCORE)

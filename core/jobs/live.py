@@ -156,7 +156,7 @@ class Broadcaster(abc.ABC):
         channel did not take it within the timeout (it is still sent later)."""
         return True
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional to override: most have nothing to let go of)
         """Let go of threads and connections (a no-op where there are none)."""
 
     def follow(

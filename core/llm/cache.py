@@ -39,11 +39,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete
 
+from core.llm.ratelimit import redis_client
+from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
 from core.platform import constants
 from core.platform.db import chunks, open_session
 from core.platform.errors import DatabaseBusyError
-from core.llm.ratelimit import redis_client
-from core.llm.types import GenerationParams, GenerationResult, ProviderConfig
 from core.platform.models import CacheEntry, utcnow
 
 if TYPE_CHECKING:

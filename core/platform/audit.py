@@ -17,17 +17,17 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, audited_id
+from core.access.secrets import derived_key
 from core.platform.config import get_settings
 from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent, User
-from core.access.actors import Actor, audited_id
-from core.access.secrets import derived_key
 from core.platform.spreadsheet import safe_row
 
 if TYPE_CHECKING:
@@ -99,9 +99,9 @@ def query_events(
     if actor_id is not None:
         query = query.where(AuditEvent.actor_id == actor_id)
     if since:
-        query = query.where(col(AuditEvent.created_at) >= datetime.combine(since, time.min, timezone.utc))
+        query = query.where(col(AuditEvent.created_at) >= datetime.combine(since, time.min, UTC))
     if until:
-        query = query.where(col(AuditEvent.created_at) < datetime.combine(until + timedelta(days=1), time.min, timezone.utc))
+        query = query.where(col(AuditEvent.created_at) < datetime.combine(until + timedelta(days=1), time.min, UTC))
     return [
         AuditRow(event.id, event.created_at, username or "—", event.action, event.target, dict(event.detail))
         for event, username in session.exec(query)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict

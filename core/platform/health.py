@@ -27,19 +27,19 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.llm.registry import get_provider, list_providers
 from core.platform import migrations
 from core.platform.db import open_session
 from core.platform.errors import DatabaseBusyError, DraftgateError
-from core.llm.registry import get_provider, list_providers
 from core.platform.wording import count
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
-    from core.platform.config import Settings
     from core.llm.local import EmbeddedServer
     from core.llm.types import ProviderConfig
+    from core.platform.config import Settings
 
 Status = Literal["ok", "warning", "down", "off"]
 PROBE_TIMEOUT_S = 5.0

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=64)
     password_hash: str
     role: str = Field(max_length=16)  # writer | reviewer | editor | admin
@@ -23,7 +23,7 @@ class User(SQLModel, table=True):
 
 
 class Project(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
     description: str = ""
     # the language its drafts should be in (core.scoring.language: zh, ja, ko, latin); empty: any
@@ -32,7 +32,7 @@ class Project(SQLModel, table=True):
 
 
 class Reference(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     language: str = ""
@@ -42,7 +42,7 @@ class Reference(SQLModel, table=True):
 
 
 class WritingSession(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(index=True, unique=True, max_length=64)
     owner_id: int = Field(foreign_key="user.id", index=True)
     project_id: int = Field(foreign_key="project.id", index=True)
@@ -56,7 +56,7 @@ class WritingSession(SQLModel, table=True):
 class Turn(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("session_id", "index"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="writingsession.id", index=True)
     index: int
     instruction: str = Field(sa_column=Column(Text, nullable=False))
@@ -65,7 +65,7 @@ class Turn(SQLModel, table=True):
 
 
 class Draft(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     turn_id: int = Field(foreign_key="turn.id", index=True)
     variant: int = 0
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -87,22 +87,22 @@ class Draft(SQLModel, table=True):
     policy_version: int = 0
     language: str = ""
     # the job scoring it off the page (core.gate.rescoring); no foreign key: retention purges old jobs
-    score_job_id: Optional[int] = None
+    score_job_id: int | None = None
     # the reference with the best ROUGE-L when scored (the review page marks the spans they share);
     # no foreign key: a deleted reference leaves the review page to find the closest again
-    closest_reference_id: Optional[int] = None
+    closest_reference_id: int | None = None
     # kept fresh by the process writing a "generating" draft; a stale one means its writer died
     # (core.writing.turns sweeps it to "interrupted")
-    heartbeat_at: Optional[datetime] = None
+    heartbeat_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Score(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", index=True)
     metric: str = Field(max_length=16)
-    value: Optional[float] = None  # None: the text gave no tokens to compare
+    value: float | None = None  # None: the text gave no tokens to compare
     signature: str = ""
     reference_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
@@ -110,41 +110,41 @@ class Score(SQLModel, table=True):
 class ThresholdPolicy(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("project_id", "version"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     version: int
-    thresholds: dict[str, Optional[float]] = Field(
+    thresholds: dict[str, float | None] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
-    author_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
     note: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     # how the metrics combine (core.gate.rules.RULES): any_below | all_below | weighted
     rule: str = Field(default="any_below", max_length=16)
     weights: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=True))
-    composite_threshold: Optional[float] = None  # weighted rule: flag below this share (0-1)
+    composite_threshold: float | None = None  # weighted rule: flag below this share (0-1)
 
 
 class ReviewItem(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", unique=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reason_detail: str = ""
     # open -> claimed -> approved | rejected
     state: str = Field(default="open", index=True)
-    claimed_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
-    claim_expires_at: Optional[datetime] = None
-    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
-    decided_at: Optional[datetime] = None
+    claimed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    claim_expires_at: datetime | None = None
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = None
     decision_reason: str = ""
-    edited_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    edited_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Comment(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", index=True)
     author_id: int = Field(foreign_key="user.id")
     body: str = Field(sa_column=Column(Text, nullable=False))
@@ -152,8 +152,8 @@ class Comment(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
-    actor_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
     action: str = Field(index=True, max_length=64)
     target: str = ""
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -170,12 +170,12 @@ class CacheEntry(SQLModel, table=True):
     expires_at: datetime = Field(index=True)
     # where the answer came from, so deleting that session or draft purges it (no foreign keys:
     # the entry may outlive neither, and must never block their deletion)
-    session_id: Optional[int] = Field(default=None, index=True)
-    draft_id: Optional[int] = Field(default=None, index=True)
+    session_id: int | None = Field(default=None, index=True)
+    draft_id: int | None = Field(default=None, index=True)
 
 
 class Provider(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64)
     base_url: str = Field(max_length=500)
     api_style: str = Field(default="chat", max_length=16)  # chat | completions | task
@@ -189,7 +189,7 @@ class Provider(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True, max_length=32)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # queued -> running -> succeeded | failed | cancelled (queued -> cancelled | failed too)
@@ -199,10 +199,10 @@ class Job(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str = ""
     cancel_requested: bool = False
-    owner_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
-    started_at: Optional[datetime] = None
-    finished_at: Optional[datetime] = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     heartbeat_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -217,7 +217,7 @@ class Job(SQLModel, table=True):
 class LoginFailure(SQLModel, table=True):
     """One failed sign-in, counted per user name and per client address for a while."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=16)  # user | address
     key: str = Field(index=True, max_length=128)  # the user name (lowercased) or the address
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -233,7 +233,7 @@ class Preset(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("project_id", "normalized"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     instruction: str = Field(sa_column=Column(Text, nullable=False))
     normalized: str = Field(max_length=2000)  # core.writing.presets.normalize_instruction(instruction)
@@ -241,7 +241,7 @@ class Preset(SQLModel, table=True):
     min_similarity: float = 0.0  # 0: exact (normalised) match only; else fuzzy from this ratio (0-100)
     enabled: bool = True
     source: str = Field(default="manual", max_length=16)  # manual | import | draft
-    source_draft_id: Optional[int] = None  # the approved draft it was made from (no foreign key, see above)
+    source_draft_id: int | None = None  # the approved draft it was made from (no foreign key, see above)
     uses: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -250,7 +250,7 @@ class Preset(SQLModel, table=True):
 class SensitiveWord(SQLModel, table=True):
     """A word or phrase that sends a draft to review and is masked while a draft streams."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     word: str = Field(max_length=200)
     folded: str = Field(index=True, unique=True, max_length=200)  # core.writing.moderation.fold(word)
     created_at: datetime = Field(default_factory=utcnow)
@@ -263,19 +263,19 @@ class ApiKey(SQLModel, table=True):
     """A key for the HTTP API. It acts as its user, with that user's role; the key itself is never
     stored, only its SHA-256 (core.access.api_keys explains why that hash)."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     name: str = Field(max_length=100)
     key_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the whole key
     prefix: str = Field(max_length=16)  # the key's first characters ("dg_" and 8 more), shown in lists
-    project_id: Optional[int] = Field(default=None, foreign_key="project.id")  # None: any project
-    expires_at: Optional[datetime] = None  # None: never
-    qps_limit: Optional[float] = None  # requests per second; None: DRAFTGATE_API_QPS_LIMIT
-    concurrency_limit: Optional[int] = None  # generations at once; None: DRAFTGATE_API_CONCURRENCY_LIMIT
+    project_id: int | None = Field(default=None, foreign_key="project.id")  # None: any project
+    expires_at: datetime | None = None  # None: never
+    qps_limit: float | None = None  # requests per second; None: DRAFTGATE_API_QPS_LIMIT
+    concurrency_limit: int | None = None  # generations at once; None: DRAFTGATE_API_CONCURRENCY_LIMIT
     ip_allowlist: str = Field(default="", max_length=2000)  # CIDR ranges, besides DRAFTGATE_IP_ALLOWLIST
     created_at: datetime = Field(default_factory=utcnow)
-    last_used_at: Optional[datetime] = None  # written at most once a minute
-    revoked_at: Optional[datetime] = None
+    last_used_at: datetime | None = None  # written at most once a minute
+    revoked_at: datetime | None = None
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -283,11 +283,11 @@ class IdempotencyRecord(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("api_key_id", "key"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     api_key_id: int = Field(foreign_key="apikey.id")  # indexed by the unique constraint
     key: str = Field(max_length=255)  # the client's Idempotency-Key
     request_hash: str = Field(max_length=64)  # sha256 of method, path and body
     status: str = Field(default="running", max_length=16)  # running -> completed
-    status_code: Optional[int] = None  # the HTTP status of the stored answer
+    status_code: int | None = None  # the HTTP status of the stored answer
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)

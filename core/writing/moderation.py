@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import ahocorasick
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import SensitiveWord
-from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line, text_lines
 

@@ -19,10 +19,10 @@ from rapidfuzz import fuzz
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Preset, Project, utcnow
-from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line
 from core.review.decisions import approved_text

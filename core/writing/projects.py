@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, Reference, utcnow
-from core.scoring import detect_language
-from core.access.actors import Actor, require_actor
 from core.platform.text import check_text
 from core.platform.uploads import Record, csv_records, decode_upload, jsonl_records, on_line
+from core.scoring import detect_language
 
 
 def create_project(*, session: Session, name: str, description: str = "", actor_id: Actor) -> Project:

@@ -33,7 +33,14 @@ from core.platform.config import Settings
 from core.platform.db import open_session
 from core.platform.models import User
 from tests.services.conftest import (  # noqa: F401  (fixtures)
-    create_database, drop_database, gather, pg_url, postgres_server_url, real_main_module, redis_prefix, redis_url,
+    create_database,
+    drop_database,
+    gather,
+    pg_url,
+    postgres_server_url,
+    real_main_module,
+    redis_prefix,
+    redis_url,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,15 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.access.api_keys import (
-    KEY_PATTERN, LastUseRecorder, authenticate_key, create_api_key, list_api_keys, projects_for_key, revoke_api_key,
+    KEY_PATTERN,
+    LastUseRecorder,
+    authenticate_key,
+    create_api_key,
+    list_api_keys,
+    projects_for_key,
+    revoke_api_key,
 )
 from core.access.privacy import delete_user_data, export_json, export_user_data, summary
 from core.access.users import set_disabled, set_role
@@ -22,7 +29,6 @@ from core.platform.errors import AuthenticationError, InvalidInputError, NotFoun
 from core.platform.models import ApiKey, AuditEvent, IdempotencyRecord, utcnow
 from tests.api.conftest import gather
 from tests.utils.factories import make_project, make_user
-from core.access.actors import SYSTEM
 
 SPAWN = multiprocessing.get_context("spawn")
 

@@ -18,13 +18,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from api.access import authenticated, generation_slot, request_origin, require_area, runtime_of
-from api.idempotency import IdempotencyKey, run_idempotent
 from api.errors import INTERNAL_MESSAGE
-from core.access.client_address import UNKNOWN
+from api.idempotency import IdempotencyKey, run_idempotent
+from core.access.actors import SYSTEM
 from core.access.allowlist import parse_allowlist
+from core.access.client_address import UNKNOWN
 from core.platform.errors import ConflictError, DatabaseBusyError, NotFoundError
 from tests.api.conftest import snapshot
-from core.access.actors import SYSTEM
 
 SECRET_IN_ERROR = "dg_" + "S" * 43
 

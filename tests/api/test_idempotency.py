@@ -11,12 +11,12 @@ from sqlmodel import select
 
 from api.errors import ApiError
 from api.idempotency import IdempotencyStore, Proceed, Replay, request_hash
+from core.access.actors import SYSTEM
 from core.access.api_keys import create_api_key
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import IdempotencyRecord, utcnow
 from tests.api.conftest import gather
 from tests.utils.factories import make_user
-from core.access.actors import SYSTEM
 
 SPAWN = multiprocessing.get_context("spawn")
 BODY = {"messages": [{"role": "user", "content": "写一首诗"}]}

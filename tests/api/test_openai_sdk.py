@@ -9,13 +9,13 @@ import openai
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
 from core.access.api_keys import revoke_api_key
 from core.llm.registry import add_provider
 from core.platform.config import Settings
 from core.platform.models import ApiKey, utcnow
 from tests.api.conftest import snapshot
 from tests.utils.factories import make_project
-from core.access.actors import SYSTEM
 
 
 def sdk(live, key: str, **options) -> openai.OpenAI:

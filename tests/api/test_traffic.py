@@ -10,7 +10,12 @@ import pytest
 import redis as redis_lib
 
 from api.traffic import (
-    ConcurrencyCap, LocalSlots, RateDecision, RedisSlots, RequestLimiter, duration,
+    ConcurrencyCap,
+    LocalSlots,
+    RateDecision,
+    RedisSlots,
+    RequestLimiter,
+    duration,
 )
 from core.access.api_keys import ApiCaller
 from core.llm.ratelimit import LocalWindows, Rate, RedisWindows, redis_client

@@ -36,12 +36,12 @@ for index, text in enumerate(json.load(open({cases!r}, encoding="utf-8"))):
         st.tabs([md(text)])
 """
 MARKDOWN = "[data-testid=stMarkdownContainer], [data-testid=stCaptionContainer]"
-INSPECT = """box => [...box.querySelectorAll('%s')].map(e => ({
+INSPECT = """box => [...box.querySelectorAll('MARKDOWN')].map(e => ({
   text: e.innerText,
   active: e.querySelectorAll('a, img, .katex, [data-testid=stIconMaterial], .stMarkdownColoredText, '
       + '.stMarkdownColoredBackground, .stMarkdownBadge, strong, em, code, del, h1, h2, h3, h4, h5, h6, '
       + 'blockquote, li, table, hr, pre, input').length,
-}))""" % MARKDOWN
+}))""".replace("MARKDOWN", MARKDOWN)
 
 
 ELEMENTS = 8  # Markdown shown per case: markdown, caption, error, expander, button, radio label and option, tab

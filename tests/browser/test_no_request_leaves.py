@@ -26,9 +26,9 @@ from core.access.actors import SYSTEM
 from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import ReviewItem, Turn
+from core.review.comments import add_comment
 from core.writing.moderation import add_words
 from core.writing.presets import add_preset
-from core.review.comments import add_comment
 from core.writing.sessions import create_session
 from tests.browser.conftest import running_app, sign_in
 from tests.core.llm.faulty_server import FaultyServer, _event

@@ -23,7 +23,12 @@ from sklearn.metrics import cohen_kappa_score
 
 from core.platform.errors import InvalidInputError
 from core.review.agreement import (
-    NO_OVERLAP, ONE_VERDICT, agreed_items, agreement, alpha_of_weighted_units, kappa_of_tables,
+    NO_OVERLAP,
+    ONE_VERDICT,
+    agreed_items,
+    agreement,
+    alpha_of_weighted_units,
+    kappa_of_tables,
 )
 
 

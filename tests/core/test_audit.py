@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.platform.audit import UNKNOWN_NAME_PREFIX, actions, query_events, record, to_csv, unknown_name
-from core.platform.errors import AuthenticationError, InvalidInputError
-from core.llm.registry import add_provider, update_provider
-from core.platform.models import AuditEvent, ReviewItem, utcnow
-from core.gate.policies import save_policy
 from core.access.privacy import delete_user_data, export_user_data
+from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
+from core.gate.policies import save_policy
+from core.llm.registry import add_provider, update_provider
+from core.platform.audit import UNKNOWN_NAME_PREFIX, actions, query_events, record, to_csv, unknown_name
+from core.platform.config import Settings
+from core.platform.errors import AuthenticationError, InvalidInputError
+from core.platform.models import AuditEvent, ReviewItem, utcnow
 from core.review.claims import claim
 from core.review.decisions import decide
-from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
-from core.platform.config import Settings
 from tests.utils.factories import make_finished_draft, make_project
 
 

@@ -23,12 +23,13 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
+from core.gate.policies import PolicySpec
+from core.gate.route import apply_policy
+from core.llm.registry import add_provider, update_provider
+from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.config import Settings
 from core.platform.errors import InvalidInputError
-from core.writing.turns import MAX_INSTRUCTION_CHARS, TurnRequest, prepare_turn
-from core.llm.registry import add_provider, update_provider
-from core.llm.types import GenerationParams
 from core.platform.models import (
     Preset,
     Project,
@@ -39,9 +40,10 @@ from core.platform.models import (
     User,
     WritingSession,
 )
+from core.review.claims import claim
+from core.review.comments import add_comment
+from core.review.decisions import decide
 from core.writing.moderation import add_words, import_words, parse_word_file
-from core.gate.policies import PolicySpec
-from core.gate.route import apply_policy
 from core.writing.presets import add_preset, import_presets, parse_preset_csv, update_preset
 from core.writing.projects import (
     add_reference,
@@ -50,10 +52,8 @@ from core.writing.projects import (
     parse_reference_file,
     update_reference,
 )
-from core.review.claims import claim
-from core.review.comments import add_comment
-from core.review.decisions import decide
 from core.writing.sessions import MAX_TITLE_LENGTH, create_session, rename_session, save_params
+from core.writing.turns import MAX_INSTRUCTION_CHARS, TurnRequest, prepare_turn
 from tests.utils.factories import make_finished_draft, make_project
 from tests.utils.mock_llm import PROVIDER
 
@@ -302,7 +302,7 @@ MALFORMED_CSV = {  # each names line 3 of its file
     "text after a closing quote": (lambda c: f"{','.join(c)}\n{_row(c, 'fine')}\n{_row(c, chr(34) + 'a' + chr(34) + 'b')}\n",
                                    "a quoted cell must end at a comma or at the end of the line"),
     "more cells than columns": (lambda c: f"{','.join(c)}\n{_row(c, 'fine')}\n{_row(c, 'Hello')}, world\n",
-                                f"cells, but the header has"),
+                                "cells, but the header has"),
     "a cell over 128 KB": (lambda c: f"{','.join(c)}\n{_row(c, 'fine')}\n{_row(c, 'x' * 140_000)}\n", "is too long: 140,000"),
 }
 
@@ -344,7 +344,7 @@ def test_well_formed_csv_still_imports_quotes_commas_newlines_and_blank_lines(wo
 
 
 def test_a_line_number_counts_the_lines_of_a_multi_line_cell(world):
-    content = 'text\n"one\ntwo\nthree"\n""\n'.encode()
+    content = b'text\n"one\ntwo\nthree"\n""\n'
     with pytest.raises(InvalidInputError, match=re.escape("On line 5: The reference text is empty.")):
         import_references(session=world.db, project_id=world.project.id, filename="r.csv", content=content,
                           actor_id=world.editor.id)
@@ -388,8 +388,8 @@ def test_a_file_that_is_not_utf8_is_refused(world):
 
 
 def test_a_provider_name_that_cannot_exist_is_not_found(world):
-    from core.platform.errors import NotFoundError
     from core.llm.registry import get_provider, remove_provider
+    from core.platform.errors import NotFoundError
 
     for name in ("bad\x00name", "bad\udcffname", "x" * 300):
         with pytest.raises(NotFoundError, match="There is no provider named"):

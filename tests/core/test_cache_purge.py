@@ -16,16 +16,16 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
-from core.platform.config import Settings
-from core.platform.db import open_session
-from core.writing.turns import TurnRequest, prepare_turn, run_turn
+from core.access.privacy import apply_retention, delete_user_data
 from core.jobs.runner import JobRunner
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, ResponseCache
 from core.llm.retry import NO_RETRIES
+from core.platform.config import Settings
+from core.platform.db import open_session
 from core.platform.models import CacheEntry, Draft, Turn, User, WritingSession, utcnow
-from core.access.privacy import apply_retention, delete_user_data
 from core.writing.sessions import create_session, delete_session
+from core.writing.turns import TurnRequest, prepare_turn, run_turn
 from core.writing.variants import start_variants
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_job

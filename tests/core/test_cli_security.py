@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
+from core.access.users import authenticate, create_user
 from core.cli import main
 from core.platform.config import Settings
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import Draft, User, utcnow
-from core.access.users import authenticate, create_user
 from tests.utils.factories import make_finished_draft, make_project
 
 

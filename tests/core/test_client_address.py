@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from core.access.allowlist import address_allowed, parse_allowlist
 from core.access.client_address import (
     UNKNOWN,
     address_behind_uvicorn,
@@ -14,7 +15,6 @@ from core.access.client_address import (
     uvicorn_trusted_networks,
 )
 from core.platform.config import Settings
-from core.access.allowlist import address_allowed, parse_allowlist
 
 NONE = ()
 LOCAL_PROXY = parse_allowlist("127.0.0.1/32, ::1/128")

@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.review.dashboard import build_dashboard
 from core.platform.models import Draft, ReviewItem, utcnow
 from core.review.claims import claim
+from core.review.dashboard import build_dashboard
 from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DatabaseBusyError, DraftgateError
-from core.writing.turns import TurnRequest, prepare_turn, stream_draft
-from core.llm.types import GenerationParams
 from core.platform.models import Draft, WritingSession
 from core.writing.sessions import create_session, rename_session
+from core.writing.turns import TurnRequest, prepare_turn, stream_draft
 from tests.utils.db_locks import impatient_engine, lock_held
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client

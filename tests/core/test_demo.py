@@ -1,12 +1,12 @@
 from sqlmodel import func, select
 
 from core.access.actors import SYSTEM
+from core.access.users import authenticate
 from core.cli.demo import DEMO_PASSWORD, PRESET_SAMPLES, SENSITIVE_WORD_SAMPLES, seed_demo
 from core.platform.db import open_session
 from core.platform.models import AuditEvent, Preset, Project, Reference, ReviewItem, SensitiveWord, User
 from core.writing.moderation import active_matcher, delete_words
 from core.writing.presets import delete_preset, match
-from core.access.users import authenticate
 
 
 def _project_id(db, name_part: str) -> int:

@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import select
 
 import core.writing.variants  # noqa: F401  (registers the "variants" kind and what its sweep does with its drafts)
+from core.jobs.runner import JobRunner, create_job, sweep_stale_jobs
 from core.platform import constants
 from core.platform.db import make_engine, open_session
-from core.jobs.runner import JobRunner, create_job, sweep_stale_jobs
 from core.platform.models import Draft, Job, Turn, User, utcnow
 from core.writing.sessions import STALE_DRAFT_REASON, create_session, mark_stale_drafts_interrupted
 from core.writing.turns import TurnRequest
@@ -53,10 +53,10 @@ def _provider(base_url: str):
 
 def _write_one_draft(url: str, user_id: int, public_id: str, base_url: str, started) -> None:
     """An app process writing one draft the way the Write page does (until it is killed)."""
-    from core.writing.turns import KEEPER, prepare_turn, stream_draft
     from core.llm.client import LLMClient
     from core.llm.retry import NO_RETRIES
     from core.llm.types import GenerationParams
+    from core.writing.turns import KEEPER, prepare_turn, stream_draft
 
     KEEPER.heartbeat_s = BEAT_S
     engine = make_engine(url)
@@ -75,10 +75,10 @@ def _write_one_draft(url: str, user_id: int, public_id: str, base_url: str, star
 
 def _write_variants(url: str, user_id: int, public_id: str, base_url: str, started) -> None:
     """An app process running a variants job on its own job runner (until it is killed)."""
-    from core.writing.turns import KEEPER
     from core.llm.client import LLMClient
     from core.llm.retry import NO_RETRIES
     from core.llm.types import GenerationParams
+    from core.writing.turns import KEEPER
     from core.writing.variants import start_variants
 
     KEEPER.heartbeat_s = BEAT_S
@@ -211,8 +211,8 @@ def generating_draft(db, writing_session, *, heartbeat_at, updated_at=None, text
 
 
 def test_a_new_draft_has_a_heartbeat_from_the_start(db, writer, writing_session):
-    from core.writing.turns import prepare_turn
     from core.llm.types import GenerationParams
+    from core.writing.turns import prepare_turn
     from tests.utils.mock_llm import PROVIDER
 
     prepared = prepare_turn(

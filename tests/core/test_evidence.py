@@ -16,8 +16,8 @@ from core.gate.evidence import (
     threshold_curve,
     threshold_stats,
 )
-from core.platform.models import ReviewItem
 from core.gate.policies import PolicySpec
+from core.platform.models import ReviewItem
 from core.review.claims import claim
 from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from core.platform import constants
 from core.gate import scores as gate_scores
-from core.platform.db import open_session
 from core.gate.route import rescore_draft, score_and_route
 from core.gate.scores import project_references
+from core.platform import constants
+from core.platform.db import open_session
 from core.platform.models import Draft, Reference, Score
 from tests.utils.db_locks import impatient_engine
 from tests.utils.factories import make_finished_draft, make_project

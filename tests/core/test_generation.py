@@ -4,13 +4,13 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
+from core.gate.policies import save_policy
+from core.llm.types import GenerationParams
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, LLMError, LLMServerError
-from core.writing.turns import TurnRequest, prepare_turn, run_turn, stream_draft
-from core.llm.types import GenerationParams
 from core.platform.models import Draft, ReviewItem, Score, Turn
-from core.gate.policies import save_policy
 from core.writing.sessions import create_session
+from core.writing.turns import TurnRequest, prepare_turn, run_turn, stream_draft
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client
 
@@ -61,8 +61,8 @@ def test_streamed_draft_is_stored_scored_and_accepted(engine, db, writer, writin
 
 
 def test_a_page_hands_scoring_to_a_job_and_the_draft_waits_unrouted(engine, db, writer, writing_session):
-    from core.jobs.runner import JobRunner
     from core.gate.rescoring import hand_off_scoring, unscored
+    from core.jobs.runner import JobRunner
     from tests.utils.jobs import wait_for_job
 
     prepared = prepare(db, writer, writing_session)
@@ -253,11 +253,11 @@ def test_a_draft_of_several_sentences_also_gets_rouge_lsum(db, writer):
 # Real servers on loopback (tests/core/llm/faulty_server.py); the response cache is the test's
 # database. tests/services/postgres re-runs these on PostgreSQL.
 
-from core.platform.errors import LLMIncompleteError, LLMResponseError  # noqa: E402
 from core.llm.cache import DatabaseStore, ResponseCache  # noqa: E402
 from core.llm.client import LLMClient  # noqa: E402
 from core.llm.retry import NO_RETRIES  # noqa: E402
 from core.llm.types import ProviderConfig  # noqa: E402
+from core.platform.errors import LLMIncompleteError, LLMResponseError  # noqa: E402
 from core.platform.models import CacheEntry  # noqa: E402
 from tests.core.llm.faulty_server import FaultyServer, raw, stream, task_state, task_submitted  # noqa: E402
 
@@ -385,8 +385,8 @@ def test_text_the_database_cannot_store_is_stored_made_whole(engine, db, writer,
 
 # -- text the database cannot store never loses a draft --------------------------------------
 
-from core.platform import constants  # noqa: E402
 from core.llm.types import GenerationResult, Usage  # noqa: E402
+from core.platform import constants  # noqa: E402
 
 # An emoji split across two deltas as a surrogate pair, a lone surrogate and a NUL: what a
 # provider's raw output may hold (the client sanitizes; the storage path must not depend on it).

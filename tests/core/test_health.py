@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 
 from core.access.actors import SYSTEM
+from core.llm.types import ProviderConfig
 from core.platform import health
 from core.platform.config import Settings
 from core.platform.db import make_engine
-from core.llm.types import ProviderConfig
 from tests.core.llm.helpers import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,8 +151,8 @@ def test_the_health_command_prints_one_line_per_service_and_exits_1_when_somethi
 
 
 def test_each_registered_provider_is_checked_by_name(engine, monkeypatch, tmp_path):
-    from core.platform.db import open_session
     from core.llm.registry import add_provider
+    from core.platform.db import open_session
     from tests.core.llm.faulty_server import FaultyServer
 
     settings = Settings(data_dir=tmp_path)

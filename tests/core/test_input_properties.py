@@ -8,21 +8,21 @@ import csv
 import io
 import math
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core.platform.audit import AuditRow, to_csv
-from core.platform.constants import MAX_PROMPT_CHARS, METRIC_MAX
-from core.platform.errors import DraftgateError, InvalidInputError
-from core.llm.client import check_prompt
-from core.llm.types import ChatMessage, GenerationParams
-from core.scoring import score
 from core.access.allowlist import address_allowed, parse_allowlist
 from core.access.passwords import check_password
 from core.access.throttle import describe_wait
 from core.access.users import check_username
+from core.llm.client import check_prompt
+from core.llm.types import ChatMessage, GenerationParams
+from core.platform.audit import AuditRow, to_csv
+from core.platform.constants import MAX_PROMPT_CHARS, METRIC_MAX
+from core.platform.errors import DraftgateError, InvalidInputError
+from core.scoring import score
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,7 +129,7 @@ def test_waits_are_always_said_in_words(seconds):
 @SETTINGS
 @given(target=TEXT, detail=st.dictionaries(st.text(max_size=8), ANY, max_size=3))
 def test_audit_csv_round_trips_any_text_and_never_starts_a_formula(target, detail):
-    row = AuditRow(1, datetime(2026, 1, 1, tzinfo=timezone.utc), "admin", "x.test", target, detail)
+    row = AuditRow(1, datetime(2026, 1, 1, tzinfo=UTC), "admin", "x.test", target, detail)
     [header, cells] = list(csv.reader(io.StringIO(to_csv([row]), newline="")))
     assert header[4] == "target"
     assert not cells[4].startswith(("=", "+", "-", "@"))

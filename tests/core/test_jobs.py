@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.platform.db import open_session
-from core.platform.errors import InvalidInputError, LLMError, NotFoundError
 from core.jobs.runner import (
     STOPPED_BEFORE_START,
     STOPPED_WHILE_RUNNING,
@@ -21,6 +19,8 @@ from core.jobs.runner import (
     list_jobs,
     sweep_stale_jobs,
 )
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError, LLMError, NotFoundError
 from core.platform.models import Job, utcnow
 from tests.utils.factories import make_user
 

@@ -13,18 +13,18 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
-from core.cli import main
-from core.platform.config import Settings
-from core.platform.errors import SecretError
 from core.access.key_rotation import (
     PENDING_SUFFIX,
     check_secrets,
     finish_interrupted_rotation,
     rotate_master_key,
 )
-from core.llm.registry import add_provider, check_provider, get_provider, list_providers
-from core.platform.models import AuditEvent, Provider
 from core.access.secrets import KEY_FILE_NAME, decrypt, master_key, new_master_key
+from core.cli import main
+from core.llm.registry import add_provider, check_provider, get_provider, list_providers
+from core.platform.config import Settings
+from core.platform.errors import SecretError
+from core.platform.models import AuditEvent, Provider
 
 KEYS = {"acme": "sk-acme-PLAINTEXT-0123456789abcdef", "zeta": "sk-zeta-PLAINTEXT-fedcba9876543210"}
 

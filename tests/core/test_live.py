@@ -15,7 +15,14 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session
 
-from core.jobs.live import ENDED, LiveView, LocalBroadcaster, forget_shared_broadcasters, shared_broadcaster, stored_text
+from core.jobs.live import (
+    ENDED,
+    LiveView,
+    LocalBroadcaster,
+    forget_shared_broadcasters,
+    shared_broadcaster,
+    stored_text,
+)
 from core.platform.config import get_settings
 from core.platform.models import Draft
 from tests.utils.factories import make_finished_draft, make_project, make_user

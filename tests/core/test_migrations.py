@@ -18,7 +18,10 @@ from sqlalchemy import text
 from core.platform import migrations
 from core.platform.db import create_schema, make_engine
 from tests.utils.migration_checks import (
-    assert_adopted_with_its_rows, assert_refused_unchanged, make_pre_migration_database, upgrade_from_empty,
+    assert_adopted_with_its_rows,
+    assert_refused_unchanged,
+    make_pre_migration_database,
+    upgrade_from_empty,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

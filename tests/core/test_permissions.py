@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from core.writing import moderation, presets, projects, sessions
-from core.gate import policies, rescoring
 from core.access import privacy, users
-from core.review import claims, comments, decisions
+from core.access.key_rotation import rotate_master_key
+from core.access.passwords import hash_password
+from core.access.roles import AREA_ROLES
+from core.gate import policies, rescoring
+from core.llm import registry
+from core.llm.types import GenerationParams
 from core.platform.config import Settings
 from core.platform.constants import ROLES
 from core.platform.errors import PermissionDeniedError
-from core.writing.turns import TurnRequest, prepare_turn
-from core.access.key_rotation import rotate_master_key
-from core.llm import registry
-from core.llm.types import GenerationParams
 from core.platform.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
-from core.access.passwords import hash_password
-from core.access.roles import AREA_ROLES
+from core.review import claims, comments, decisions
+from core.writing import moderation, presets, projects, sessions
+from core.writing.turns import TurnRequest, prepare_turn
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner
 from tests.utils.mock_llm import PROVIDER

@@ -1,11 +1,12 @@
 import pytest
 from sqlmodel import select
 
+from core.access.actors import SYSTEM
+from core.gate.policies import current_policy, policy_history, save_policy
+from core.gate.route import preview_policy
 from core.platform.constants import DEFAULT_THRESHOLDS
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent
-from core.gate.policies import current_policy, policy_history, save_policy
-from core.gate.route import preview_policy
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -47,15 +48,14 @@ def test_preview_counts_recent_drafts_sent_to_review(db, writer):
 import threading  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
+from core.gate.policies import PolicySpec, validate_spec  # noqa: E402
+from core.gate.route import apply_policy, preview_queue_change  # noqa: E402
 from core.platform.db import open_session  # noqa: E402
 from core.platform.errors import ConflictError, PermissionDeniedError  # noqa: E402
 from core.platform.models import Draft, ReviewItem, utcnow  # noqa: E402
-from core.gate.policies import PolicySpec, validate_spec  # noqa: E402
-from core.gate.route import apply_policy, preview_queue_change  # noqa: E402
 from core.review.claims import claim  # noqa: E402
 from core.review.queue import list_queue  # noqa: E402
 from tests.utils.factories import make_user  # noqa: E402
-from core.access.actors import SYSTEM
 
 
 def test_rule_weights_and_composite_are_saved_with_the_version(db, editor):

@@ -3,6 +3,8 @@ from sqlmodel import select
 
 from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.platform.models import AuditEvent, Preset, ReviewItem
+from core.review.claims import claim
+from core.review.decisions import decide
 from core.writing.presets import (
     add_preset,
     delete_preset,
@@ -13,8 +15,6 @@ from core.writing.presets import (
     preset_from_review,
     update_preset,
 )
-from core.review.claims import claim
-from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
 
@@ -96,7 +96,7 @@ def test_csv_import_creates_and_updates_all_or_nothing(db, editor, project):
     assert (result.created, result.updated) == (1, 1)
     by_instruction = {p.instruction: p for p in list_presets(session=db, project_id=project.id)}
     assert by_instruction["q1?"].answer == "new" and by_instruction["退货政策"].min_similarity == 92
-    bad = "instruction,answer\nQ3,A3\nQ4,\n".encode()
+    bad = b"instruction,answer\nQ3,A3\nQ4,\n"
     with pytest.raises(InvalidInputError, match="line 3"):
         import_presets(session=db, project_id=project.id, filename="p.csv", content=bad, actor_id=editor.id)
     with pytest.raises(InvalidInputError, match="'instruction' and 'answer'"):

@@ -12,6 +12,9 @@ from sqlalchemy import event
 from sqlmodel import SQLModel, func, select
 
 from core.access.actors import SYSTEM
+from core.access.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
+from core.access.users import authenticate, create_user, ensure_initial_admin
+from core.gate.policies import save_policy
 from core.platform.config import Settings
 from core.platform.db import make_engine, open_session
 from core.platform.errors import AuthenticationError, ConflictError, PermissionDeniedError
@@ -32,12 +35,9 @@ from core.platform.models import (
     WritingSession,
     utcnow,
 )
-from core.gate.policies import save_policy
-from core.access.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
 from core.review.claims import claim
 from core.review.comments import add_comment
 from core.review.decisions import decide
-from core.access.users import authenticate, create_user, ensure_initial_admin
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 MARK = "QZXV-PRIVATE-7731"  # appears only in the text of the user being deleted

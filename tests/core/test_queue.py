@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import select
 
 from core.jobs import rq as queue
+from core.jobs.runner import JobRunner, job_kind
 from core.platform.config import Settings
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError
-from core.jobs.runner import JobRunner, job_kind
 from core.platform.models import Job
 from tests.core.llm.helpers import closed_port
 

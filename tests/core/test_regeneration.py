@@ -6,16 +6,16 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.platform.db import open_session
-from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from core.writing.turns import TurnRequest, prepare_regeneration, prepare_turn, run_turn, stream_draft
 from core.llm.cache import DatabaseStore, ResponseCache
 from core.llm.client import LLMClient
 from core.llm.retry import NO_RETRIES
 from core.llm.types import GenerationParams
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from core.platform.models import Draft, Turn
 from core.writing.prompts import TurnKind
 from core.writing.sessions import create_session, history
+from core.writing.turns import TurnRequest, prepare_regeneration, prepare_turn, run_turn, stream_draft
 from tests.utils.factories import make_project, make_user
 from tests.utils.mock_llm import PROVIDER, sse_body
 

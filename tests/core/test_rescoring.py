@@ -7,15 +7,15 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from core.gate import rescoring
-from core.platform.db import open_session
-from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from core.jobs.runner import JobRunner, cancel_job, create_job, run_job
-from core.platform.models import AuditEvent, Draft, Job, ReviewItem, Score
 from core.gate.policies import PolicySpec
 from core.gate.route import apply_policy, score_and_route
-from core.writing.projects import add_reference, delete_reference
+from core.jobs.runner import JobRunner, cancel_job, create_job, run_job
+from core.platform.db import open_session
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.platform.models import AuditEvent, Draft, Job, ReviewItem, Score
 from core.review.claims import claim
 from core.review.decisions import decide
+from core.writing.projects import add_reference, delete_reference
 from tests.utils.factories import make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner, wait_for_job
 

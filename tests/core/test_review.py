@@ -144,12 +144,12 @@ def test_comments_are_listed_with_author(db, item, reviewer):
 
 from core.platform.errors import NotFoundError  # noqa: E402
 from core.platform.models import Reference  # noqa: E402
-from core.writing.moderation import Hit, add_words  # noqa: E402
 from core.review.claims import claim_next  # noqa: E402
 from core.review.comments import comments_for_drafts  # noqa: E402
 from core.review.context import compare_with_closest, draft_revisions, mark_segments  # noqa: E402
 from core.review.decisions import promote_to_reference  # noqa: E402
 from core.review.queue import reason_counts, reviewer_history  # noqa: E402
+from core.writing.moderation import Hit, add_words  # noqa: E402
 
 
 @pytest.fixture

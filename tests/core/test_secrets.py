@@ -9,9 +9,9 @@ import stat
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from core.access.secrets import KEY_FILE_NAME, decrypt, encrypt, mask, master_key, new_master_key
 from core.platform.config import Settings
 from core.platform.errors import SecretError
-from core.access.secrets import KEY_FILE_NAME, decrypt, encrypt, mask, master_key, new_master_key
 
 KEY = bytes(range(32))
 

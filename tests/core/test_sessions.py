@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from core.platform.errors import InvalidInputError, NotFoundError
 from core.llm.types import PRESETS
+from core.platform.errors import InvalidInputError, NotFoundError
 from core.platform.models import Draft, ReviewItem, Score, Turn, utcnow
 from core.writing.sessions import (
     create_session,

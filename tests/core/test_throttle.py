@@ -6,12 +6,12 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
+from core.access.throttle import LoginLimits, describe_wait, reserve_attempt
+from core.access.users import authenticate, create_user
 from core.platform.config import Settings
 from core.platform.db import make_engine, open_session
 from core.platform.errors import AuthenticationError, RateLimitedError
 from core.platform.models import LoginFailure, utcnow
-from core.access.throttle import LoginLimits, describe_wait, reserve_attempt
-from core.access.users import authenticate, create_user
 
 LIMITS = LoginLimits(max_failures=3, max_failures_per_address=5, window=timedelta(minutes=15))
 

@@ -2,9 +2,9 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
+from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError
 from core.platform.models import AuditEvent, LoginFailure, User
-from core.access.users import authenticate, create_user, ensure_initial_admin, set_role
 
 
 def test_password_is_hashed_and_sign_in_works(db):
@@ -87,8 +87,8 @@ def test_last_admin_keeps_the_role(db):
 
 # -- admins manage users ------------------------------------------------------------------
 
-from core.platform.errors import PermissionDeniedError  # noqa: E402
 from core.access.users import change_password, record_sign_out, reset_password, set_disabled  # noqa: E402
+from core.platform.errors import PermissionDeniedError  # noqa: E402
 
 
 @pytest.fixture
@@ -224,8 +224,8 @@ def test_look_alike_latin_greek_and_cyrillic_letters_cannot_be_mixed(name):
 def test_the_sign_in_throttle_counts_chinese_names_each_on_its_own(db):
     from datetime import timedelta
 
-    from core.platform.errors import RateLimitedError
     from core.access.throttle import LoginLimits
+    from core.platform.errors import RateLimitedError
 
     limits = LoginLimits(max_failures=2, max_failures_per_address=0, window=timedelta(minutes=15))
     for name in ("张伟", "田中太郎"):

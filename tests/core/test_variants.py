@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.platform import constants
-from core.platform.db import open_session
-from core.platform.errors import InvalidInputError
 from core.jobs.runner import JobRunner, cancel_job
 from core.llm import GenerationParams, LLMClient
 from core.llm.retry import NO_RETRIES
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import InvalidInputError
 from core.platform.models import Draft, Job, ReviewItem, Score, Turn
 from core.writing.sessions import create_session
 from core.writing.turns import TurnRequest

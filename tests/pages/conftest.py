@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from sqlmodel import select
+from streamlit.testing.v1 import AppTest
 
 from core.platform.db import open_session
 from core.platform.models import User

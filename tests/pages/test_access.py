@@ -62,8 +62,8 @@ import time  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core.platform.models import AuditEvent  # noqa: E402
 from core.access.roles import AREA_ROLES  # noqa: E402
+from core.platform.models import AuditEvent  # noqa: E402
 from tests.pages.conftest import ROOT, TIMEOUT  # noqa: E402
 from ui import resources  # noqa: E402
 

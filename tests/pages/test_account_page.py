@@ -4,8 +4,8 @@ import json
 
 from sqlmodel import select
 
-from core.platform.models import AuditEvent, Draft, User
 from core.access.users import authenticate
+from core.platform.models import AuditEvent, Draft, User
 from tests.pages.conftest import texts
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project
 

@@ -5,9 +5,9 @@ import io
 from datetime import timedelta
 
 import core.platform.audit
+from core.access.users import authenticate
 from core.platform.audit import record
 from core.platform.models import utcnow
-from core.access.users import authenticate
 
 
 def test_admin_filters_the_trail_and_downloads_csv(make_app, app_db, users, monkeypatch):

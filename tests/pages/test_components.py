@@ -1,5 +1,7 @@
 """ui.components.show_draft as the Write page uses it: verdict, reason, comments, preset mark, masking."""
 
+from datetime import UTC
+
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.conftest import texts
@@ -7,7 +9,7 @@ from tests.pages.conftest import texts
 
 def _draft_app(state: str | None, provider: str = "local", edited: str | None = None):
     def app(state, provider, edited):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from core.platform.models import Comment, Draft, ReviewItem, Score
         from core.writing.moderation import Matcher
@@ -20,7 +22,7 @@ def _draft_app(state: str | None, provider: str = "local", edited: str | None = 
             state=state, decision_reason={"rejected": "Too harsh", "accepted": "accepted by policy v2"}.get(state, ""),
             edited_text=edited)
         comment = Comment(id=1, draft_id=1, author_id=1, body="Please soften it.",
-                          created_at=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+                          created_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
         show_draft(draft, {"chrf": Score(draft_id=1, metric="chrf", value=12.34, signature="chrF2|nrefs:1|v:2.5")},
                    review,
                    comments=[(comment, "reviewer")], matcher=Matcher(["bad", "坏词"]))

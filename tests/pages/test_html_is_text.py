@@ -21,24 +21,21 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core.access.actors import SYSTEM
+from core.gate.rescoring import RESCORE
 from core.llm.registry import add_provider
 from core.platform.models import (
     Comment,
     Draft,
     Job,
-    Preset,
-    Reference,
     ReviewItem,
     Turn,
-    User,
     WritingSession,
 )
+from core.review.claims import claim
+from core.review.comments import add_comment
 from core.writing.moderation import add_words
 from core.writing.presets import add_preset
 from core.writing.projects import add_reference
-from core.gate.rescoring import RESCORE
-from core.review.claims import claim
-from core.review.comments import add_comment
 from core.writing.sessions import create_session
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.pages.conftest import shown
@@ -189,7 +186,7 @@ def world(app_db, users):
                      model=hostile("Model"), finish_reason=hostile("Finish"))
     waiting = _turn(app_db, writing_session, 1, hostile("Instruction"), hostile("Draft") + " ![w](http://127.0.0.1:9/w)")
     approved = _turn(app_db, writing_session, 2, "Approve me", "An approved draft.")
-    failed = _turn(app_db, writing_session, 3, "Fail", "", status="failed", route="", error=hostile("Error"))
+    _turn(app_db, writing_session, 3, "Fail", "", status="failed", route="", error=hostile("Error"))
     score_job = Job(kind="score", status="failed", error=hostile("ScoreError"))
     app_db.add(score_job)
     app_db.commit()

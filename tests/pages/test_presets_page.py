@@ -71,7 +71,7 @@ def test_a_refused_preset_keeps_what_was_typed_and_an_added_one_clears_the_form(
 def test_import_from_csv(make_app, app_db, users):
     make_project(app_db, "Shop")
     at = make_app("pages/presets.py", users["editor"])
-    at.file_uploader[0].set_value(("p.csv", "instruction,answer\nQ1,A1\nQ2,A2\n".encode(), "text/csv")).run()
+    at.file_uploader[0].set_value(("p.csv", b"instruction,answer\nQ1,A1\nQ2,A2\n", "text/csv")).run()
     at.button(key="presets.import").click().run()
     assert not at.exception and "Imported: 2 new, 0 updated." in [s.value for s in at.success]
     assert at.subheader[0].value == "Presets (2)"

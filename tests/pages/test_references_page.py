@@ -97,8 +97,8 @@ def test_re_scoring_a_project_without_references_says_why(make_app, app_db, user
 
 
 def test_a_running_re_scoring_shows_progress_and_can_be_cancelled(make_app, app_db, app_engine, users):
-    from core.jobs.runner import create_job
     from core.gate.rescoring import RESCORE
+    from core.jobs.runner import create_job
 
     project = make_project(app_db, "Essays", references=("The quick brown fox.",))
     job_id = create_job(app_engine, kind=RESCORE, payload={"project_id": project.id}, owner_id=users["admin"].id)

@@ -1,7 +1,7 @@
 from sqlmodel import select
 
-from core.platform.models import AuditEvent, ReviewItem
 from core.gate.policies import current_policy, save_policy
+from core.platform.models import AuditEvent, ReviewItem
 from core.review.claims import claim
 from core.review.decisions import decide
 from tests.pages.conftest import texts

@@ -129,8 +129,8 @@ def wait_until_scored(db, timeout_s=60):
 
 
 def test_a_draft_being_scored_says_so_and_shows_its_scores_when_ready(make_app, app_db, users, app_engine):
-    from core.jobs.runner import create_job, run_job
     from core.gate.rescoring import SCORE
+    from core.jobs.runner import create_job, run_job
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))
@@ -151,8 +151,8 @@ def test_a_draft_being_scored_says_so_and_shows_its_scores_when_ready(make_app, 
 
 
 def test_a_draft_whose_scoring_stopped_can_be_scored_again(make_app, app_db, users, app_engine):
-    from core.jobs.runner import cancel_job, create_job
     from core.gate.rescoring import SCORE
+    from core.jobs.runner import cancel_job, create_job
     from tests.utils.factories import make_finished_draft
 
     project = make_project(app_db, "Essays", references=("Spring in Beijing is short and windy.",))

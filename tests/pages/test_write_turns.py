@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.writing.turns import MAX_INSTRUCTION_CHARS
 from core.llm.registry import add_provider
 from core.platform.models import Draft, Turn, WritingSession
 from core.writing.sessions import create_session, set_provider
+from core.writing.turns import MAX_INSTRUCTION_CHARS
 from tests.core.llm.faulty_server import FaultyServer, answer
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project

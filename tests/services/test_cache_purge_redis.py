@@ -8,10 +8,10 @@ import json
 import pytest
 
 from core.access.actors import SYSTEM
-from core.platform.config import Settings
 from core.llm import cache as cache_module
 from core.llm.cache import CacheOrigin, RedisStore, ResponseCache
 from core.llm.ratelimit import redis_client
+from core.platform.config import Settings
 from tests.core.test_cache_purge import *  # noqa: F403
 from tests.core.test_cache_purge import Backend
 

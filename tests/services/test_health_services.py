@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rq import Queue, Worker
 
-from core.platform import health
 from core.jobs.rq import queue_connection
+from core.platform import health
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,10 @@ from core.platform import migrations
 from core.platform.db import make_engine
 from tests.services.conftest import create_database, drop_database, gather
 from tests.utils.migration_checks import (
-    assert_adopted_with_its_rows, assert_refused_unchanged, make_pre_migration_database, upgrade_from_empty,
+    assert_adopted_with_its_rows,
+    assert_refused_unchanged,
+    make_pre_migration_database,
+    upgrade_from_empty,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 
-import pytest
 from sqlmodel import select
 
 from core.platform.db import create_schema, make_engine, open_session
@@ -18,9 +17,9 @@ PROCESSES, EACH = 4, 5
 
 
 def _regenerate(barrier, results, url: str, user_id: int, turn_id: int) -> None:
-    from core.writing.turns import prepare_regeneration
     from core.llm.types import GenerationParams
     from core.platform.models import User
+    from core.writing.turns import prepare_regeneration
     from tests.utils.mock_llm import PROVIDER
 
     engine = make_engine(url)

@@ -120,9 +120,9 @@ def test_two_reviewers_in_two_processes_decide_every_item_once_and_lose_nothing(
 
 
 def _hit_the_user_limit(barrier, results, redis_url: str, user_key: str, attempts: int) -> None:
+    from core.llm.ratelimit import check_user_rate
     from core.platform.config import Settings
     from core.platform.errors import RateLimitedError
-    from core.llm.ratelimit import check_user_rate
 
     settings = Settings(redis_url=redis_url, user_rate_limit=5, user_rate_window_s=60)
     allowed = refused = 0
@@ -146,10 +146,10 @@ def test_the_per_user_limit_holds_across_two_processes(redis_url):
 
 
 def _send_through_the_shared_limiter(barrier, results, redis_url: str, base_url: str, name: str, count: int) -> None:
-    from core.platform.config import Settings
     from core.llm import ratelimit
     from core.llm.factory import build_client
     from core.llm.types import GenerationParams, ProviderConfig
+    from core.platform.config import Settings
 
     slots: list[float] = []
     reserve = ratelimit.RedisWindows.reserve
@@ -194,9 +194,9 @@ def test_the_provider_rate_limit_holds_across_two_processes(redis_url):
 def _ask_through_the_cache(barrier, results, redis_url: str, prompt: str, answer_text: str) -> None:
     import httpx
 
-    from core.platform.config import Settings
     from core.llm.factory import build_client
     from core.llm.types import GenerationParams
+    from core.platform.config import Settings
     from tests.utils.mock_llm import PROVIDER
 
     calls = []
@@ -218,8 +218,8 @@ def _ask_through_the_cache(barrier, results, redis_url: str, prompt: str, answer
 def test_an_answer_cached_by_one_process_is_served_to_another_from_redis(redis_url):
     import redis
 
-    from core.platform.constants import CACHE_TTL_S
     from core.llm.cache import REDIS_PREFIX
+    from core.platform.constants import CACHE_TTL_S
 
     nonce = uuid.uuid4().hex
     prompt, answer = f"Say something cacheable {nonce}", f"Cached words {nonce}."

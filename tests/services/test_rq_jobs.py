@@ -16,10 +16,10 @@ from rq.job import Job as RQJob
 from sqlmodel import update
 
 from bench.mock_server import running_mock
-from core.platform.db import open_session
-from core.jobs.runner import STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
-from core.platform.models import Draft, Job, utcnow
 from core.jobs.rq import QueueRunner, queue_connection, rq_job_id
+from core.jobs.runner import STOPPED_BEFORE_START, cancel_job, get_job, list_jobs, sweep_stale_jobs
+from core.platform.db import open_session
+from core.platform.models import Draft, Job, utcnow
 from core.platform.states import JobStatus
 from core.writing.sessions import create_session
 from core.writing.turns import TurnRequest
@@ -53,11 +53,11 @@ def mock_provider(monkeypatch):
 def _start_variants_in_another_process(url: str, redis_url: str, queue_name: str, public_id: str,
                                        writer_id: int, results) -> None:
     """An app replica: starts a 3-variant job the way the Write page does, on the RQ queue."""
-    from core.platform.config import get_settings
-    from core.platform.db import make_engine
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
     from core.llm.types import GenerationParams
+    from core.platform.config import get_settings
+    from core.platform.db import make_engine
     from core.platform.models import User
     from core.writing.variants import start_variants
 
@@ -119,10 +119,10 @@ def test_a_job_started_in_one_replica_runs_on_an_rq_worker_and_shows_in_another(
 def test_the_core_worker_command_runs_a_queued_job_and_skips_a_cancelled_one(
     engine, db, pg_url, redis_url, queue_name, mock_provider, monkeypatch,
 ):
-    from core.platform.config import get_settings
     from core.llm.factory import build_client
     from core.llm.providers import provider_from_settings
     from core.llm.types import GenerationParams
+    from core.platform.config import get_settings
     from core.writing.variants import start_variants
 
     writer = make_user(db, "writer", "writer")
@@ -181,8 +181,8 @@ def test_queued_jobs_stay_alive_while_rq_holds_them_and_fail_when_it_lost_them(e
 
 
 def test_scoring_and_re_scoring_run_on_a_worker(engine, db, pg_url, redis_url, queue_name, monkeypatch):
-    from core.writing.projects import add_reference
     from core.gate.rescoring import hand_off_scoring, start_rescore
+    from core.writing.projects import add_reference
     from tests.utils.factories import make_finished_draft
 
     writer, editor = make_user(db, "writer", "writer"), make_user(db, "editor", "editor")

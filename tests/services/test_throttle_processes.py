@@ -40,10 +40,10 @@ def _try_passwords(barrier, results, url: str, attempts: list[tuple[str, str]], 
     """Try each (user name, password) in turn; put the answers ("checked", "limited", "signed in")."""
     from datetime import timedelta
 
-    from core.platform.db import make_engine, open_session
-    from core.platform.errors import AuthenticationError, RateLimitedError
     from core.access.throttle import LoginLimits
     from core.access.users import authenticate
+    from core.platform.db import make_engine, open_session
+    from core.platform.errors import AuthenticationError, RateLimitedError
 
     login_limits = LoginLimits(max_failures=limits[0], max_failures_per_address=limits[1], window=timedelta(minutes=15))
     engine = make_engine(url)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from core.access.actors import SYSTEM
+from core.access.passwords import hash_password
 from core.gate.route import score_and_route
 from core.platform.models import Draft, Project, Turn, User
 from core.writing.projects import add_reference, create_project
-from core.access.passwords import hash_password
 from core.writing.sessions import create_session
 
 PASSWORD = "correct-horse"

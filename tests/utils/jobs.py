@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy.engine import Engine
 
-from core.platform.db import open_session
 from core.jobs.runner import FINISHED, create_job
+from core.platform.db import open_session
 from core.platform.models import Job
 
 

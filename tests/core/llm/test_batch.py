@@ -8,10 +8,10 @@ import threading
 import httpx
 import pytest
 
-from core.platform.errors import InvalidInputError, LLMBadRequestError
 from core.llm import GenerationParams, LLMClient
 from core.llm.batch import BatchRequest, run_batch
 from core.llm.retry import NO_RETRIES
+from core.platform.errors import InvalidInputError, LLMBadRequestError
 from tests.core.llm.faulty_server import FaultyServer
 from tests.core.llm.helpers import provider
 

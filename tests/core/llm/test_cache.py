@@ -10,9 +10,6 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from core.platform.config import Settings
-from core.platform.db import open_session
-from core.platform.errors import LLMServerError
 from core.llm import ChatMessage, GenerationParams, LLMClient
 from core.llm.cache import (
     CacheOrigin,
@@ -23,6 +20,9 @@ from core.llm.cache import (
     cache_key,
 )
 from core.llm.retry import NO_RETRIES
+from core.platform.config import Settings
+from core.platform.db import open_session
+from core.platform.errors import LLMServerError
 from core.platform.models import CacheEntry
 from tests.core.llm.helpers import event_stream, provider, sse
 

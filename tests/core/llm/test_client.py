@@ -3,9 +3,9 @@ import json
 import httpx
 import pytest
 
+from core.llm import ChatMessage, GenerationParams, GenerationResult, LLMClient, Usage
 from core.platform import constants
 from core.platform.errors import InvalidInputError, LLMResponseError
-from core.llm import ChatMessage, GenerationParams, GenerationResult, LLMClient, Usage
 from tests.core.llm.helpers import SECRET_KEY, provider
 
 PARAMS = GenerationParams(

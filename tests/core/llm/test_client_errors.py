@@ -3,6 +3,8 @@ import logging
 import httpx
 import pytest
 
+from core.llm import GenerationParams, LLMClient
+from core.llm.retry import NO_RETRIES
 from core.platform.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
@@ -13,8 +15,6 @@ from core.platform.errors import (
     LLMStatusError,
     LLMTimeoutError,
 )
-from core.llm import GenerationParams, LLMClient
-from core.llm.retry import NO_RETRIES
 from tests.core.llm.helpers import SECRET_KEY, closed_port, event_stream, provider, sse
 
 PARAMS = GenerationParams(max_tokens=8)

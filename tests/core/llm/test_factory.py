@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from core.platform.config import Settings
 from core.llm import build_client
 from core.llm.cache import DatabaseStore, RedisStore
 from core.llm.ratelimit import LocalWindows, Rate, RedisWindows
 from core.llm.retry import RetryPolicy
+from core.platform.config import Settings
 from tests.core.llm.helpers import provider
 
 

@@ -8,7 +8,7 @@ that the turn and its draft survive with an honest status.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -104,7 +104,7 @@ def test_retry_after_is_honoured(faulty, client, sleeps, mode, headers, wait):
 
 
 def test_retry_after_as_an_http_date_is_honoured(faulty, client, sleeps):
-    when = datetime.now(timezone.utc) + timedelta(seconds=20)
+    when = datetime.now(UTC) + timedelta(seconds=20)
     faulty.script(status(503, headers={"Retry-After": format_datetime(when, usegmt=True)}), answer("ok"))
     assert call(client, "generate") == "ok"
     assert len(sleeps.waits) == 1 and 15 <= sleeps.waits[0] <= 20

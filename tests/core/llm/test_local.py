@@ -9,9 +9,9 @@ from threading import Thread
 import httpx
 import pytest
 
-from core.platform.errors import EmbeddedModelError, InvalidInputError
 from core.llm import GenerationParams, LLMClient, local
 from core.llm.local import embedded_server_once, start_embedded_server
+from core.platform.errors import EmbeddedModelError, InvalidInputError
 
 REPO = Path(__file__).resolve().parents[3]
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -1,9 +1,9 @@
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from core.llm.providers import build_provider, provider_from_settings, validate_base_url
 from core.platform.config import Settings
 from core.platform.errors import InvalidInputError
-from core.llm.providers import build_provider, provider_from_settings, validate_base_url
 
 
 @pytest.mark.parametrize(

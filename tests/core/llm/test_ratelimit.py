@@ -9,8 +9,6 @@ import time
 
 import pytest
 
-from core.platform.config import Settings
-from core.platform.errors import InvalidInputError, RateLimitedError
 from core.llm import GenerationParams, LLMClient
 from core.llm.batch import BatchRequest, run_batch
 from core.llm.ratelimit import (
@@ -23,6 +21,8 @@ from core.llm.ratelimit import (
     estimate_tokens,
     provider_limiter,
 )
+from core.platform.config import Settings
+from core.platform.errors import InvalidInputError, RateLimitedError
 from tests.core.llm.faulty_server import FakeClock, FakeSleep
 from tests.core.llm.helpers import provider
 

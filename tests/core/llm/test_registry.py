@@ -7,8 +7,7 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
-from core.platform.config import Settings
-from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
+from core.access.secrets import new_master_key
 from core.llm.registry import (
     PROFILES,
     add_provider,
@@ -19,8 +18,9 @@ from core.llm.registry import (
     remove_provider,
     update_provider,
 )
+from core.platform.config import Settings
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
 from core.platform.models import AuditEvent, Provider
-from core.access.secrets import new_master_key
 
 KEY = "sk-registry-test-SECRET-9876543210"
 

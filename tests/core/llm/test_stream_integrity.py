@@ -12,11 +12,11 @@ import json
 import pytest
 from sqlmodel import select
 
-from core.platform.db import open_session
-from core.platform.errors import LLMConnectionError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
 from core.llm import GenerationParams, LLMClient
 from core.llm.cache import DatabaseStore, RedisStore, ResponseCache, cache_key
 from core.llm.retry import NO_RETRIES, RetryPolicy
+from core.platform.db import open_session
+from core.platform.errors import LLMConnectionError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
 from core.platform.models import CacheEntry
 from tests.core.llm.faulty_server import FakeClock, FakeSleep, raw, stream, task_state, task_submitted
 from tests.core.llm.helpers import provider
@@ -210,8 +210,8 @@ def test_a_surrogate_pair_split_across_chunks_is_joined_and_broken_text_replaced
 
 
 def test_a_whole_answer_and_its_error_messages_are_made_storable(faulty, cache):
-    body = ('{"id": "a\\u0000", "model": "m\\ud800", "choices": [{"index": 0, '
-            '"text": "ok \\ud83d\\ude00 \\u0000 \\udfff", "finish_reason": "stop"}]}').encode()
+    body = (b'{"id": "a\\u0000", "model": "m\\ud800", "choices": [{"index": 0, '
+            b'"text": "ok \\ud83d\\ude00 \\u0000 \\udfff", "finish_reason": "stop"}]}')
     faulty.script(raw(200, "application/json", body))
     with make_client(faulty, cache=cache) as client:
         result = client.generate("Say hello", EXACT)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.platform.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
 from core.llm import ChatMessage, GenerationParams, LLMClient
 from core.llm.providers import build_provider
 from core.llm.retry import RetryPolicy
+from core.platform.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
 from tests.core.llm.faulty_server import FakeClock, FakeSleep, status, task_state, task_submitted
 from tests.core.llm.helpers import provider
 

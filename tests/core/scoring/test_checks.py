@@ -23,7 +23,15 @@ from core.scoring import tokenize
 from core.scoring.checks import CHECKS, DEFAULT_THRESHOLDS, Check, band_factor, check_draft
 from core.scoring.checks.language_request import ASKED, INSTRUCTION, PROJECT, expected_language
 from core.scoring.checks.length import (
-    CHARACTERS, LINES, PARAGRAPHS, SENTENCES, WORDS, measure, ratio, requested_length, requested_lengths,
+    CHARACTERS,
+    LINES,
+    PARAGRAPHS,
+    SENTENCES,
+    WORDS,
+    measure,
+    ratio,
+    requested_length,
+    requested_lengths,
 )
 from core.scoring.checks.numerals import chinese_number, english_number
 from core.scoring.checks.repeats import Ngrams

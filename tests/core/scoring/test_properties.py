@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 from rouge_score.rouge_scorer import RougeScorer
 
 from core.platform.constants import METRIC_MAX
-from core.scoring import ALL_METRICS, detect_language, score, split_sentences, tokenize
-from core.scoring import rouge
+from core.scoring import ALL_METRICS, detect_language, rouge, score, split_sentences, tokenize
 from core.scoring.diff import matching_spans
 from core.scoring.language import LANGUAGES
 from core.scoring.tokenizer import RougeTokenizer
