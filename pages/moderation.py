@@ -6,9 +6,10 @@ import streamlit as st
 from core.platform.db import open_session
 from core.platform.wording import count
 from core.review.context import mark_segments
-from core.writing.moderation import active_matcher, add_words, delete_words, import_words, list_words
+from core.usecases import curation
+from core.writing.moderation import active_matcher, list_words
 from ui import auth, resources
-from ui.actions import run_action
+from ui.actions import run_use_case
 from ui.components import show_marked
 from ui.forms import accepted, field, show_notice
 from ui.safe import md
@@ -22,7 +23,7 @@ st.caption("Chinese and English words or phrases. Matching ignores case and full
 with st.form("moderation.add"):
     typed = st.text_area("Add words (one per line)", height=100, key=field("moderation.add", "words"))
     if st.form_submit_button("Add", type="primary"):
-        added = run_action(add_words, words=[w for w in typed.splitlines() if w.strip()], actor_id=user.id)
+        added = run_use_case(curation.add_words, user.id, words=[w for w in typed.splitlines() if w.strip()])
         if added is not None:
             accepted("moderation.add", f"Added {count(added.value, 'new word')}.")
 show_notice("moderation.add")
@@ -30,7 +31,7 @@ show_notice("moderation.add")
 with st.expander("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)"):
     upload = st.file_uploader("Word list", type=["txt", "csv"], key="moderation.upload")
     if upload is not None and st.button("Import", key="moderation.import"):
-        added = run_action(import_words, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
+        added = run_use_case(curation.import_words, user.id, filename=upload.name, content=upload.getvalue())
         if added is not None:
             st.success(f"Imported {count(added.value, 'new word')}.")
 
@@ -43,7 +44,7 @@ if words:
     doomed = st.multiselect("Remove words", [w.id for w in words], format_func={w.id: w.word for w in words}.get,
                             key="moderation.remove")
     if doomed and st.button("Remove selected", key="moderation.delete"):
-        if run_action(delete_words, word_ids=doomed, actor_id=user.id) is not None:
+        if run_use_case(curation.delete_words, user.id, word_ids=doomed) is not None:
             st.rerun()
 else:
     st.info("The list is empty: no draft is flagged or masked for its words.")

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from core.platform.db import open_session
-from core.writing.presets import add_preset, delete_preset, import_presets, list_presets, match, update_preset
+from core.usecases import curation
+from core.writing.presets import list_presets, match
 from ui import auth, resources
-from ui.actions import run_action
+from ui.actions import run_use_case
 from ui.components import choose_project
 from ui.forms import accepted, field
 from ui.safe import md
@@ -26,8 +27,8 @@ with st.expander("Add a preset", expanded=False):
         similarity = st.number_input("Minimum similarity for a fuzzy match (0: exact match only; else 50–100)",
                                      min_value=0.0, max_value=100.0, value=0.0, step=1.0,
                                      key=field("presets.add", "similarity"))
-        if st.form_submit_button("Add preset", type="primary") and run_action(
-            add_preset, project_id=project_id, instruction=instruction, answer=answer, actor_id=user.id,
+        if st.form_submit_button("Add preset", type="primary") and run_use_case(
+            curation.add_preset, user.id, project_id=project_id, instruction=instruction, answer=answer,
             min_similarity=similarity,
         ):
             accepted("presets.add")
@@ -35,8 +36,7 @@ with st.expander("Add a preset", expanded=False):
 with st.expander("Import from CSV (columns: instruction, answer, optional min_similarity)"):
     upload = st.file_uploader("CSV file", type=["csv"], key="presets.upload")
     if upload is not None and st.button("Import", key="presets.import"):
-        result = run_action(import_presets, project_id=project_id, filename=upload.name, content=upload.getvalue(),
-                            actor_id=user.id)
+        result = run_use_case(curation.import_presets, user.id, project_id=project_id, filename=upload.name, content=upload.getvalue())
         if result:
             st.success(f"Imported: {result.value.created} new, {result.value.updated} updated.")
 
@@ -63,13 +63,13 @@ for preset in presets:
             new_similarity = st.number_input("Minimum similarity (0: exact only)", min_value=0.0, max_value=100.0,
                                              value=float(preset.min_similarity), step=1.0)
             enabled = st.checkbox("In use", value=preset.enabled)
-            if st.form_submit_button("Save") and run_action(
-                update_preset, preset_id=preset.id, actor_id=user.id, instruction=new_instruction, answer=new_answer,
+            if st.form_submit_button("Save") and run_use_case(
+                curation.update_preset, user.id, preset_id=preset.id, instruction=new_instruction, answer=new_answer,
                 min_similarity=new_similarity, enabled=enabled,
             ):
                 st.rerun()
         st.caption(f"Source: {md(preset.source)}" + (f" (draft #{preset.source_draft_id})" if preset.source_draft_id else ""))
-        if st.button("Delete", key=f"presets.delete.{preset.id}") and run_action(
-            delete_preset, preset_id=preset.id, actor_id=user.id
+        if st.button("Delete", key=f"presets.delete.{preset.id}") and run_use_case(
+            curation.delete_preset, user.id, preset_id=preset.id
         ):
             st.rerun()

@@ -4,16 +4,10 @@ import streamlit as st
 
 from core.platform.db import open_session
 from core.platform.wording import count
-from core.writing.projects import (
-    add_reference,
-    create_project,
-    delete_reference,
-    import_references,
-    list_references,
-    update_reference,
-)
+from core.usecases import curation
+from core.writing.projects import list_references
 from ui import auth, resources
-from ui.actions import run_action
+from ui.actions import run_use_case
 from ui.components import choose_project
 from ui.forms import accepted, field
 from ui.rescore import rescore_panel
@@ -28,14 +22,14 @@ with st.expander("New project"):
     with st.form("references.new_project"):
         name = st.text_input("Name", max_chars=200, key=field("references.new_project", "name"))
         description = st.text_input("Description", key=field("references.new_project", "description"))
-        if st.form_submit_button("Create project") and run_action(create_project, name=name, description=description, actor_id=user.id):
+        if st.form_submit_button("Create project") and run_use_case(curation.create_project, user.id, name=name, description=description):
             accepted("references.new_project")
 
 project_id = choose_project("references.project", none_yet="Create a first project above.")
 
 with st.form("references.add"):
     text = st.text_area("New reference text", height=100, key=field("references.add", "text"))
-    if st.form_submit_button("Add reference") and run_action(add_reference, project_id=project_id, text=text, actor_id=user.id):
+    if st.form_submit_button("Add reference") and run_use_case(curation.add_reference, user.id, project_id=project_id, text=text):
         accepted("references.add")
 
 upload = st.file_uploader(
@@ -43,7 +37,7 @@ upload = st.file_uploader(
     type=["csv", "jsonl"], key="references.upload",
 )
 if upload is not None and st.button("Import file", key="references.import"):
-    imported = run_action(import_references, project_id=project_id, filename=upload.name, content=upload.getvalue(), actor_id=user.id)
+    imported = run_use_case(curation.import_references, user.id, project_id=project_id, filename=upload.name, content=upload.getvalue())
     if imported is not None:
         st.success(f"Imported {count(len(imported.value), 'reference')} from {md(upload.name)}.")
 
@@ -55,11 +49,11 @@ for reference in references:
     with st.expander(f"#{reference.id} · {reference.language} · {md(reference.source)} · {md(reference.text[:60])}"):
         edited = st.text_area("Text", value=reference.text, key=f"references.text.{reference.id}", height=100)
         save, remove = st.columns(2)
-        if save.button("Save", key=f"references.save.{reference.id}") and run_action(
-            update_reference, reference_id=reference.id, text=edited, actor_id=user.id
+        if save.button("Save", key=f"references.save.{reference.id}") and run_use_case(
+            curation.update_reference, user.id, reference_id=reference.id, text=edited
         ):
             st.rerun()
-        if remove.button("Delete", key=f"references.delete.{reference.id}") and run_action(
-            delete_reference, reference_id=reference.id, actor_id=user.id
+        if remove.button("Delete", key=f"references.delete.{reference.id}") and run_use_case(
+            curation.delete_reference, user.id, reference_id=reference.id
         ):
             st.rerun()

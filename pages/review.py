@@ -12,7 +12,6 @@ from ui.safe import md
 
 user = auth.require_area("review")
 engine = resources.engine()
-lease_minutes = resources.settings().claim_lease_minutes
 st.title("Review")
 
 with open_session(engine) as db:
@@ -20,7 +19,7 @@ with open_session(engine) as db:
 
 queue_tab, history_tab = st.tabs(["Queue", "My history"])
 with queue_tab:
-    queue_panel(engine, user, projects, lease_minutes)
+    queue_panel(engine, user, projects)
 with history_tab:
     history_panel(engine, user)
 
@@ -35,4 +34,4 @@ except DraftgateError as err:
     st.error(md(err))
     st.stop()
 st.divider()
-draft_panel(engine, user, context, projects.get(context.item.project_id, ""), lease_minutes)
+draft_panel(engine, user, context, projects.get(context.item.project_id, ""))

@@ -14,22 +14,19 @@ from core.platform.db import open_session
 from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
 from core.platform.wording import count
-from core.review.claims import claim, claim_next, release
-from core.review.comments import add_comment
 from core.review.context import ReviewContext, mark_segments
-from core.review.decisions import decide, promote_to_reference
 from core.review.items import VERDICTS
 from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
 from core.scoring.diff import matching_spans
-from core.writing.presets import preset_from_review
-from ui.actions import run_action
+from core.usecases import review
+from ui.actions import run_use_case
 from ui.components import reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
 
 
-def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minutes: int) -> None:
+def queue_panel(engine: Engine, user: User, projects: dict[int, str]) -> None:
     filters = st.columns(4)
     project_id = filters[0].selectbox("Project", [None, *projects], format_func=lambda p: projects.get(p, "All projects"),
                                       key="review.project")
@@ -48,7 +45,7 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
     if st.button("Claim next", type="primary", key="review.claim_next",
                  help="Take the oldest draft nobody holds, with the project and reason chosen above "
                       "(a draft you hold already comes first)."):
-        done = run_action(claim_next, reviewer=user, project_id=project_id, reason=reason, lease_minutes=lease_minutes)
+        done = run_use_case(review.claim_next, user, project_id=project_id, reason=reason)
         if done and done.value is None:
             st.info("No unclaimed draft waits with these filters.")
         elif done:
@@ -66,7 +63,7 @@ def queue_panel(engine: Engine, user: User, projects: dict[int, str], lease_minu
             + (f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else "")
         )
         if row[2].button("Open", key=f"review.open.{entry.item.id}"):
-            if run_action(claim, item_id=entry.item.id, reviewer=user, lease_minutes=lease_minutes):
+            if run_use_case(review.claim, user, item_id=entry.item.id):
                 st.session_state[ITEM_KEY] = entry.item.id
                 st.rerun()
 
@@ -89,7 +86,7 @@ def history_panel(engine: Engine, user: User) -> None:
         st.rerun()
 
 
-def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str, lease_minutes: int) -> None:
+def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str) -> None:
     item = context.item
     st.subheader(f"Draft #{item.id} · {md(project_name)}")
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
@@ -104,7 +101,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         cols = st.columns([4, 1])
         cols[0].caption(f"Your claim ends in {max(left, 0):.0f} min ({item.claim_expires_at:%H:%M} UTC).")
         if cols[1].button("Extend claim", key="review.extend"):
-            if run_action(claim, item_id=item.id, reviewer=user, lease_minutes=lease_minutes):
+            if run_use_case(review.claim, user, item_id=item.id):
                 st.rerun()
     st.caption(f"Reasons: {reasons_text(item.reasons)} — {md(item.reason_detail)}  \n"
                f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}",
@@ -176,8 +173,8 @@ def _decision_form(engine: Engine, user: User, context: ReviewContext) -> None:
         reason_text = st.text_input("Reason (required to reject)")
         edited = st.text_area("Edited text (for edit then approve)", value=context.draft.text, height=150)
         if st.form_submit_button("Submit decision", type="primary"):
-            done = run_action(
-                decide, item_id=item.id, reviewer=user, verdict=ReviewState.REJECTED if verdict == "reject" else ReviewState.APPROVED,
+            done = run_use_case(
+                review.decide, user, item_id=item.id, verdict=ReviewState.REJECTED if verdict == "reject" else ReviewState.APPROVED,
                 reason=reason_text, edited_text=edited if verdict == "edit then approve" else None,
                 expected_version=item.version,
             )
@@ -185,7 +182,7 @@ def _decision_form(engine: Engine, user: User, context: ReviewContext) -> None:
                 st.toast(f"Draft #{item.id}: decision saved.")
                 st.rerun()
     if st.button("Release without deciding", key="review.release"):
-        run_action(release, item_id=item.id, reviewer=user)
+        run_use_case(review.release, user, item_id=item.id)
         st.session_state.pop(ITEM_KEY, None)
         st.rerun()
 
@@ -194,12 +191,12 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
     cols = st.columns(2)
     if cols[0].button("Promote to reference", key="review.promote", disabled=not may(user.role, "references"),
                       help="Add the approved text to the project's references (editors and admins)."):
-        done = run_action(promote_to_reference, item_id=item_id, actor=user)
+        done = run_use_case(review.promote, user, item_id=item_id, to="reference")
         if done:
             st.success(f"Added as reference #{done.value.id} of the project.")
     if cols[1].button("Make a preset answer", key="review.make_preset", disabled=not may(user.role, "presets"),
                       help="Answer this instruction with this text from now on, without the model (editors and admins)."):
-        done = run_action(preset_from_review, item_id=item_id, actor_id=user.id)
+        done = run_use_case(review.promote, user, item_id=item_id, to="preset")
         if done:
             st.success(f"Preset #{done.value.id} made: this instruction is now answered with this text.")
 
@@ -211,5 +208,5 @@ def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):
         body = st.text_area("Add a comment (the writer sees it)", height=80)
-        if st.form_submit_button("Comment") and run_action(add_comment, draft_id=context.draft.id, author=user, body=body):
+        if st.form_submit_button("Comment") and run_use_case(review.comment, user, draft_id=context.draft.id, body=body):
             st.rerun()
