@@ -1,4 +1,4 @@
-"""Review: the queue of flagged drafts; claim one, read it beside its closest reference, decide."""
+"""Review: the draft under review first (read freely, decide, next), the queue beside it."""
 
 import streamlit as st
 
@@ -7,7 +7,7 @@ from core.platform.errors import DraftgateError
 from core.review.context import review_context
 from core.writing.projects import list_projects
 from ui import auth, resources
-from ui.review import ITEM_KEY, draft_panel, history_panel, queue_panel
+from ui.review import ITEM_KEY, draft_panel, history_panel, last_decision, queue_filters, queue_panel
 from ui.safe import md
 
 user = auth.require_area("review")
@@ -16,22 +16,30 @@ st.title("Review")
 
 with open_session(engine) as db:
     projects = {p.id: p.name for p in list_projects(session=db)}
+filters = queue_filters(projects)
+last_decision()
 
-queue_tab, history_tab = st.tabs(["Queue", "My history"])
-with queue_tab:
-    queue_panel(engine, user, projects)
-with history_tab:
-    history_panel(engine, user)
+context = None
+if (item_id := st.session_state.get(ITEM_KEY)) is not None:
+    try:
+        with open_session(engine) as db:
+            context = review_context(session=db, item_id=item_id)
+    except DraftgateError as err:
+        st.session_state.pop(ITEM_KEY, None)
+        st.error(md(err))
 
-item_id = st.session_state.get(ITEM_KEY)
-if item_id is None:
-    st.stop()
-try:
-    with open_session(engine) as db:
-        context = review_context(session=db, item_id=item_id)
-except DraftgateError as err:
-    st.session_state.pop(ITEM_KEY, None)
-    st.error(md(err))
-    st.stop()
-st.divider()
-draft_panel(engine, user, context, projects.get(context.item.project_id, ""))
+if context is None:
+    queue_tab, history_tab = st.tabs(["Queue", "My history"])
+    with queue_tab:
+        queue_panel(engine, user, filters)
+    with history_tab:
+        history_panel(engine, user)
+else:
+    main, side = st.columns([7, 3], gap="large")
+    with main:
+        draft_panel(engine, user, context, projects.get(context.item.project_id, ""), filters)
+    with side:
+        if st.button("Back to the queue", key="review.close"):
+            st.session_state.pop(ITEM_KEY, None)
+            st.rerun()
+        queue_panel(engine, user, filters, compact=True)

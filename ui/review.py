@@ -3,6 +3,9 @@ and one draft (beside its closest reference, revisions, decision, promotion, com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NoReturn
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -24,48 +27,92 @@ from ui.components import reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
+SEEN_KEY = "review.seen"  # {item id: the version the page last showed}: what a decision is made on
+EDITING_KEY = "review.editing"  # the item whose edit box is open
+DECIDED_KEY = "review.decided"  # (item id, verdict) of the reviewer's last decision, to reopen it
 
 
-def queue_panel(engine: Engine, user: User, projects: dict[int, str]) -> None:
-    filters = st.columns(4)
-    project_id = filters[0].selectbox("Project", [None, *projects], format_func=lambda p: projects.get(p, "All projects"),
-                                      key="review.project")
-    reason = filters[1].selectbox("Reason", [None, *REASON_LABELS], format_func=lambda r: REASON_LABELS.get(r, "All reasons"),
-                                  key="review.reason")
-    sort = filters[2].selectbox("Sort", list(QUEUE_SORTS), format_func=QUEUE_SORTS.get, key="review.sort")
-    metric = filters[3].selectbox("Score", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="review.metric",
-                                  disabled=sort != "lowest_score")
-    older = st.number_input("Waiting at least (hours)", min_value=0.0, value=0.0, step=1.0, key="review.older")
+@dataclass(frozen=True)
+class QueueFilters:
+    project_id: int | None
+    reason: str | None
+    sort: str
+    metric: str
+    older_than_hours: float | None
+
+
+def queue_filters(projects: dict[int, str]) -> QueueFilters:
+    """The queue's filters, in the sidebar: they choose the list and the next item after a decision."""
+    bar = st.sidebar
+    bar.subheader("Queue filters")
+    project_id = bar.selectbox("Project", [None, *projects], format_func=lambda p: projects.get(p, "All projects"),
+                               key="review.project")
+    reason = bar.selectbox("Reason", [None, *REASON_LABELS], format_func=lambda r: REASON_LABELS.get(r, "All reasons"),
+                           key="review.reason")
+    sort = bar.selectbox("Sort", list(QUEUE_SORTS), format_func=QUEUE_SORTS.get, key="review.sort")
+    metric = bar.selectbox("Score", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="review.metric",
+                           disabled=sort != "lowest_score")
+    older = bar.number_input("Waiting at least (hours)", min_value=0.0, value=0.0, step=1.0, key="review.older")
+    return QueueFilters(project_id, reason, sort, metric, older or None)
+
+
+def queue_panel(engine: Engine, user: User, filters: QueueFilters, *, compact: bool = False) -> None:
+    """The queue: counts by reason, "Claim next", and each item with "Open" (opening claims nothing)."""
     with open_session(engine) as db:
-        counts = reason_counts(session=db, project_id=project_id)
-        queue = list_queue(session=db, project_id=project_id, reason=reason, sort=sort, metric=metric,
-                           older_than_hours=older or None)
+        counts = reason_counts(session=db, project_id=filters.project_id)
+        queue = list_queue(session=db, project_id=filters.project_id, reason=filters.reason, sort=filters.sort,
+                           metric=filters.metric, older_than_hours=filters.older_than_hours)
+    st.subheader(f"Queue ({len(queue)})")
     if counts:
         st.caption("Waiting, by reason: " + " · ".join(f"{REASON_LABELS.get(r, r)} **{n}**" for r, n in counts.items()))
-    if st.button("Claim next", type="primary", key="review.claim_next",
-                 help="Take the oldest draft nobody holds, with the project and reason chosen above "
+    if st.button("Claim next", type="primary" if not compact else "secondary", key="review.claim_next",
+                 help="Take the oldest draft nobody holds, with the filters in the sidebar "
                       "(a draft you hold already comes first)."):
-        done = run_use_case(review.claim_next, user, project_id=project_id, reason=reason)
+        done = run_use_case(review.claim_next, user, project_id=filters.project_id, reason=filters.reason)
         if done and done.value is None:
             st.info("No unclaimed draft waits with these filters.")
         elif done:
-            st.session_state[ITEM_KEY] = done.value.id
-            st.rerun()
-    st.subheader(f"Queue ({len(queue)})")
+            open_item(done.value.id)
     if not queue:
         st.info("Nothing waits for review.")
+    opened = st.session_state.get(ITEM_KEY)
     for entry in queue:
-        row = st.columns([5, 2, 1])
         hours = entry.waiting.total_seconds() / 3600
-        row[0].markdown(f"**#{entry.item.id}** · {md(entry.project_name)} · waiting {hours:.1f} h  \n{md(entry.excerpt)}")
-        row[1].caption(
-            reasons_text(entry.item.reasons) + f" · {METRIC_LABELS[metric]} {format_score(metric, entry.scores.get(metric))}"
-            + (f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else "")
-        )
-        if row[2].button("Open", key=f"review.open.{entry.item.id}"):
-            if run_use_case(review.claim, user, item_id=entry.item.id):
-                st.session_state[ITEM_KEY] = entry.item.id
-                st.rerun()
+        score = f"{METRIC_LABELS[filters.metric]} {format_score(filters.metric, entry.scores.get(filters.metric))}"
+        held = f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else ""
+        here = " · **open**" if entry.item.id == opened else ""
+        summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {hours:.1f} h{here}"
+        if compact:
+            text, button = st.columns([4, 1])
+            text.markdown(f"{summary}  \n{reasons_text(entry.item.reasons)}{held}")
+        else:
+            text, detail, button = st.columns([5, 2, 1])
+            text.markdown(f"{summary}  \n{md(entry.excerpt)}")
+            detail.caption(f"{reasons_text(entry.item.reasons)} · {score}{held}")
+        if button.button("Open", key=f"review.open.{entry.item.id}"):
+            open_item(entry.item.id)
+
+
+def last_decision() -> None:
+    """What the reviewer just decided, with a way back to it (to promote it, or to read it again)."""
+    if (decided := st.session_state.get(DECIDED_KEY)) is None:
+        return
+    item_id, verdict = decided
+    note, again = st.columns([4, 1])
+    note.success(f"Draft #{item_id}: {verdict}.")
+    if again.button(f"Open #{item_id} again", key="review.reopen"):
+        st.session_state.pop(DECIDED_KEY, None)
+        open_item(item_id)
+
+
+def open_item(item_id: int | None) -> NoReturn:
+    """Show this item (None: the queue alone); reading claims nothing."""
+    st.session_state.pop(EDITING_KEY, None)
+    if item_id is None:
+        st.session_state.pop(ITEM_KEY, None)
+    else:
+        st.session_state[ITEM_KEY] = item_id
+    st.rerun()
 
 
 def history_panel(engine: Engine, user: User) -> None:
@@ -86,23 +133,25 @@ def history_panel(engine: Engine, user: User) -> None:
         st.rerun()
 
 
-def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str) -> None:
+def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name: str, filters: QueueFilters) -> None:
+    """The item under review first: its state and actions, then everything to judge it by."""
     item = context.item
+    seen = st.session_state.setdefault(SEEN_KEY, {})
+    seen_version = seen.get(item.id, item.version)  # what the reviewer had in front of them when they clicked
+    seen[item.id] = item.version
     st.subheader(f"Draft #{item.id} · {md(project_name)}")
+    st.caption(f"Written by **{md(context.writer or 'a deleted account')}** · session "
+               f"{md(context.writing_session.title)} · waiting {(utcnow() - item.created_at).total_seconds() / 3600:.1f} h")
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
+    lease_ended = item.claim_expires_at is not None and item.claim_expires_at < utcnow()
     if item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
     elif item.state == ReviewState.ACCEPTED:
         st.success(f"Left the queue: {md(item.decision_reason)}.")
-    elif not mine:
-        st.warning("You no longer hold this draft (its claim ended or someone else took it). Open it again from the queue.")
+    elif item.state == ReviewState.CLAIMED and not mine and not lease_ended:
+        st.info(f"{md(context.claimed_by or 'Another reviewer')} is reviewing this draft; you can read it.")
     else:
-        left = (item.claim_expires_at - utcnow()).total_seconds() / 60
-        cols = st.columns([4, 1])
-        cols[0].caption(f"Your claim ends in {max(left, 0):.0f} min ({item.claim_expires_at:%H:%M} UTC).")
-        if cols[1].button("Extend claim", key="review.extend"):
-            if run_use_case(review.claim, user, item_id=item.id):
-                st.rerun()
+        _actions(user, context, seen_version, mine, filters)
     st.caption(f"Reasons: {reasons_text(item.reasons)} — {md(item.reason_detail)}  \n"
                f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}",
                help=signatures_text(context.scores) or None)
@@ -116,9 +165,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     _comparison(context)
     if len(context.revisions) > 1:
         _revisions(context)
-    if mine:
-        _decision_form(engine, user, context)
-    elif item.state == ReviewState.APPROVED:
+    if item.state == ReviewState.APPROVED:
         _promotion(engine, user, item.id)
     _comments(engine, user, context)
 
@@ -166,25 +213,49 @@ def _revisions(context: ReviewContext) -> None:
         st.caption("Green: kept from the earlier text. Unmarked: removed (left) or added (right).")
 
 
-def _decision_form(engine: Engine, user: User, context: ReviewContext) -> None:
+def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, filters: QueueFilters) -> None:
+    """Approve, reject, edit, next: a decision claims the item first if need be (reading is free),
+    then the next item matching the filters opens. Nothing is preselected."""
     item = context.item
-    with st.form("review.decision"):
-        verdict = st.radio("Decision", ["approve", "reject", "edit then approve"], horizontal=True)
-        reason_text = st.text_input("Reason (required to reject)")
-        edited = st.text_area("Edited text (for edit then approve)", value=context.draft.text, height=150)
-        if st.form_submit_button("Submit decision", type="primary"):
-            done = run_use_case(
-                review.decide, user, item_id=item.id, verdict=ReviewState.REJECTED if verdict == "reject" else ReviewState.APPROVED,
-                reason=reason_text, edited_text=edited if verdict == "edit then approve" else None,
-                expected_version=item.version,
-            )
-            if done:
-                st.toast(f"Draft #{item.id}: decision saved.")
+    if mine:
+        left = (item.claim_expires_at - utcnow()).total_seconds() / 60
+        cols = st.columns([4, 1])
+        cols[0].caption(f"Your claim ends in {max(left, 0):.0f} min ({item.claim_expires_at:%H:%M} UTC).")
+        if cols[1].button("Extend claim", key="review.extend"):
+            if run_use_case(review.claim, user, item_id=item.id):
                 st.rerun()
-    if st.button("Release without deciding", key="review.release"):
-        run_use_case(review.release, user, item_id=item.id)
-        st.session_state.pop(ITEM_KEY, None)
+    elif st.button("Start review", key="review.start", help="Hold this draft so that nobody else decides it meanwhile."):
+        if run_use_case(review.claim, user, item_id=item.id, seen_version=seen_version):
+            st.rerun()
+    reason = st.text_input("Reason (required to reject)", key=f"review.reason.{item.id}")
+    editing = st.session_state.get(EDITING_KEY) == item.id
+    approve, reject, edit, skip = st.columns(4)
+    verdict, edited_text = None, None
+    if approve.button("Approve", type="primary", key="review.approve", shortcut="Alt+A", disabled=editing):
+        verdict = ReviewState.APPROVED
+    if reject.button("Reject", key="review.reject", shortcut="Alt+J", disabled=editing):
+        verdict = ReviewState.REJECTED
+    if edit.button("Cancel edit" if editing else "Edit", key="review.edit", shortcut="Alt+E"):
+        st.session_state[EDITING_KEY] = None if editing else item.id
         st.rerun()
+    if skip.button("Next", key="review.next", shortcut="Alt+N", help="Leave this draft undecided and open the next."):
+        if mine:
+            run_use_case(review.release, user, item_id=item.id)
+        _open_next(user, item.id, filters)
+    if editing:
+        edited = st.text_area("Edited text", value=context.draft.text, height=180, key=f"review.edited.{item.id}")
+        if st.button("Approve the edited text", type="primary", key="review.approve_edited"):
+            verdict, edited_text = ReviewState.APPROVED, edited
+    if verdict is not None and run_use_case(review.decide_as_seen, user, item_id=item.id, seen_version=seen_version,
+                                            verdict=verdict, reason=reason, edited_text=edited_text):
+        st.session_state[DECIDED_KEY] = (item.id, str(verdict))
+        _open_next(user, item.id, filters)
+    st.caption("Shortcuts: Alt+A approve · Alt+J reject · Alt+E edit · Alt+N next")
+
+
+def _open_next(user: User, after: int, filters: QueueFilters) -> NoReturn:
+    done = run_use_case(review.next_item, user, after=after, project_id=filters.project_id, reason=filters.reason)
+    open_item(done.value if done else None)
 
 
 def _promotion(engine: Engine, user: User, item_id: int) -> None:

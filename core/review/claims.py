@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, true, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -51,14 +51,18 @@ def held_by(user_id: int) -> ColumnElement[bool]:
     return and_(ReviewItem.state == ReviewState.CLAIMED, ReviewItem.claimed_by_id == user_id)
 
 
-def claim(*, session: Session, item_id: int, reviewer: User, lease_minutes: int = constants.CLAIM_LEASE_MINUTES) -> ReviewItem:
+def claim(
+    *, session: Session, item_id: int, reviewer: User, lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
+    seen_version: int | None = None,
+) -> ReviewItem:
     """Take an item for yourself; nobody else can decide it until you decide, release, or the lease ends.
 
-    Claiming an item you hold already renews its lease."""
+    Claiming an item you hold already renews its lease. With `seen_version` (the item as the
+    reviewer read it), an item that changed since is not taken."""
     require(reviewer.role, "review")
-    if not _try_claim(session, item_id, reviewer, lease_minutes):
+    if not _try_claim(session, item_id, reviewer, lease_minutes, seen_version):
         item = get_item(session=session, item_id=item_id)
-        raise ConflictError(_taken_message(session, item))
+        raise ConflictError(_taken_message(session, item, reviewer))
     return get_item(session=session, item_id=item_id)
 
 
@@ -77,23 +81,38 @@ def claim_next(
     """
     require(reviewer.role, "review")
     for _ in range(CLAIM_NEXT_ATTEMPTS):
-        now = utcnow()
-        query = (
-            select(ReviewItem.id, ReviewItem.reasons, ReviewItem.claimed_by_id, claimable(now).label("free"))
-            .where(claimable(now, reviewer.id))
-            .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
-        )
-        if project_id is not None:
-            query = query.where(ReviewItem.project_id == project_id)
-        rows = [row for row in session.exec(query) if not reason or reason in row[1]]
-        mine = [item_id for item_id, _, holder, free in rows if holder == reviewer.id and not free]
-        candidates = mine[:1] or [row[0] for row in rows]
+        candidates = _takeable(session, reviewer, project_id, reason)
         if not candidates:
             return None
         for item_id in candidates[:CLAIM_NEXT_CANDIDATES]:
             if _try_claim(session, item_id, reviewer, lease_minutes):
                 return get_item(session=session, item_id=item_id)
     raise ConflictError("Other reviewers are taking drafts at the same moment; try again.")
+
+
+def next_item(
+    *, session: Session, reviewer: User, after: int | None = None, project_id: int | None = None,
+    reason: str | None = None,
+) -> int | None:
+    """The item a reviewer would take next with these filters (as claim_next: theirs first, then
+    the oldest nobody holds), other than `after`; not claimed: reading is free."""
+    require(reviewer.role, "review")
+    return next((item_id for item_id in _takeable(session, reviewer, project_id, reason) if item_id != after), None)
+
+
+def _takeable(session: Session, reviewer: User, project_id: int | None, reason: str | None) -> list[int]:
+    """IDs of the items the reviewer may take, an item they hold first, then oldest first."""
+    now = utcnow()
+    query = (
+        select(ReviewItem.id, ReviewItem.reasons, ReviewItem.claimed_by_id, claimable(now).label("free"))
+        .where(claimable(now, reviewer.id))
+        .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+    )
+    if project_id is not None:
+        query = query.where(ReviewItem.project_id == project_id)
+    rows = [row for row in session.exec(query) if not reason or reason in row[1]]
+    mine = [item_id for item_id, _, holder, free in rows if holder == reviewer.id and not free]
+    return mine[:1] + [row[0] for row in rows if row[0] not in mine[:1]]
 
 
 def release(*, session: Session, item_id: int, reviewer: User) -> None:
@@ -113,11 +132,14 @@ def _released() -> dict[str, Any]:
             "version": ReviewItem.version + 1}
 
 
-def _try_claim(session: Session, item_id: int, reviewer: User, lease_minutes: int) -> bool:
+def _try_claim(
+    session: Session, item_id: int, reviewer: User, lease_minutes: int, seen_version: int | None = None
+) -> bool:
     now = utcnow()
+    unchanged = ReviewItem.version == seen_version if seen_version is not None else true()
     result = session.exec(
         update(ReviewItem)
-        .where(col(ReviewItem.id) == item_id, claimable(now, reviewer.id))
+        .where(col(ReviewItem.id) == item_id, claimable(now, reviewer.id), unchanged)
         .values(
             state=ReviewState.CLAIMED,
             claimed_by_id=reviewer.id,
@@ -133,9 +155,12 @@ def _try_claim(session: Session, item_id: int, reviewer: User, lease_minutes: in
     return True
 
 
-def _taken_message(session: Session, item: ReviewItem) -> str:
+def _taken_message(session: Session, item: ReviewItem, reviewer: User) -> str:
     closed = closed_message(item)
     if closed is not None:
         return closed
+    lease_ended = item.claim_expires_at is not None and item.claim_expires_at < utcnow()
+    if item.state == ReviewState.OPEN or item.claimed_by_id == reviewer.id or lease_ended:
+        return "The draft changed while you were reading it; look at it again, then decide."
     claimer = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
     return f"{claimer.username if claimer else 'Another reviewer'} is reviewing this draft."

@@ -15,6 +15,7 @@ from core.gate.policies import PRESET_PROVIDER
 from core.gate.scores import project_references, scored_part
 from core.platform.errors import NotFoundError
 from core.platform.models import Comment, Draft, Reference, ReviewItem, Score, Turn, User, WritingSession
+from core.platform.states import ReviewState
 from core.review.comments import comments_for
 from core.review.items import get_item, item_for_draft
 from core.scoring import score
@@ -52,6 +53,8 @@ class ReviewContext:
     comparison: Comparison | None = None
     sensitive_hits: tuple[Hit, ...] = ()
     revisions: tuple[Revision, ...] = ()
+    writer: str = ""  # the user name of the session's owner
+    claimed_by: str = ""  # the user name of whoever holds the item ("": nobody)
 
 
 def review_context(*, session: Session, item_id: int) -> ReviewContext:
@@ -59,13 +62,18 @@ def review_context(*, session: Session, item_id: int) -> ReviewContext:
     draft = session.get(Draft, item.draft_id)
     turn = session.get(Turn, draft.turn_id)
     references = project_references(session, item.project_id)
+    writing_session = session.get(WritingSession, turn.session_id)
+    owner = session.get(User, writing_session.owner_id)
+    holder = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
     return ReviewContext(
-        item, draft, turn, session.get(WritingSession, turn.session_id), _earlier_turns(session, turn), references,
+        item, draft, turn, writing_session, _earlier_turns(session, turn), references,
         list(session.exec(select(Score).where(Score.draft_id == draft.id))),
         comments_for(session=session, draft_id=draft.id),
         comparison=compare_with_closest(draft.text, references, draft.closest_reference_id),
         sensitive_hits=tuple(active_matcher(session=session).scan(draft.text)),
         revisions=draft_revisions(session=session, draft_id=draft.id),
+        writer=owner.username if owner else "",
+        claimed_by=holder.username if holder and item.state == ReviewState.CLAIMED else "",
     )
 
 

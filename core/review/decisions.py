@@ -39,15 +39,7 @@ def decide(
     An edited approval keeps both texts: the draft's own (Draft.text) and the reviewer's
     (ReviewItem.edited_text); see core.review.context.draft_revisions."""
     require(reviewer.role, "review")
-    if verdict not in VERDICTS:
-        raise InvalidInputError(f"A verdict is one of {', '.join(VERDICTS)}.")
-    reason = check_text(reason, what="The reason", max_chars=constants.REVIEW_REASON_MAX_CHARS, strip=True)
-    if verdict == ReviewState.REJECTED and not reason:
-        raise InvalidInputError("Say why the draft is rejected.")
-    if edited_text is not None:
-        if verdict != ReviewState.APPROVED:
-            raise InvalidInputError("Only an approval can carry an edited text.")
-        check_text(edited_text, what="The edited text", max_chars=constants.EDITED_TEXT_MAX_CHARS, required=True)
+    reason = check_decision(verdict=verdict, reason=reason, edited_text=edited_text)
     result = session.exec(
         update(ReviewItem)
         .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), ReviewItem.version == expected_version)
@@ -70,6 +62,20 @@ def decide(
     )
     session.commit()
     return get_item(session=session, item_id=item_id)
+
+
+def check_decision(*, verdict: str, reason: str, edited_text: str | None) -> str:
+    """The reason, cleaned, of a decision that may be made; InvalidInputError saying what is missing."""
+    if verdict not in VERDICTS:
+        raise InvalidInputError(f"A verdict is one of {', '.join(VERDICTS)}.")
+    reason = check_text(reason, what="The reason", max_chars=constants.REVIEW_REASON_MAX_CHARS, strip=True)
+    if verdict == ReviewState.REJECTED and not reason:
+        raise InvalidInputError("Say why the draft is rejected.")
+    if edited_text is not None:
+        if verdict != ReviewState.APPROVED:
+            raise InvalidInputError("Only an approval can carry an edited text.")
+        check_text(edited_text, what="The edited text", max_chars=constants.EDITED_TEXT_MAX_CHARS, required=True)
+    return reason
 
 
 def _refusal(item: ReviewItem, reviewer: User) -> str:

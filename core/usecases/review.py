@@ -1,7 +1,10 @@
 """The review queue's actions, for the Review page and (soon) the API: thin, core.review does the work.
 
+    next_item                        the item to open next with the reviewer's filters (reading is free: not claimed)
     claim / claim_next / release     a reviewer takes an item (a lease of DRAFTGATE_CLAIM_LEASE_MINUTES)
     decide                           approve (or edit, then approve) or reject a claimed item
+    decide_as_seen                   the same from a decision button: the item is claimed first if need be,
+                                     provided it has not changed since the reviewer opened it
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
 """
@@ -12,18 +15,28 @@ from typing import Literal
 
 from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Reference, ReviewItem, User
-from core.review import claims, comments, decisions
+from core.platform.states import ReviewState
+from core.review import claims, comments, decisions, items
 from core.runtime import Runtime
 from core.writing.presets import preset_from_review
 
 PromoteTo = Literal["reference", "preset"]
 
 
-def claim(runtime: Runtime, reviewer: User, *, item_id: int) -> ReviewItem:
-    """Take an item for yourself (claiming one you hold renews its lease)."""
+def next_item(
+    runtime: Runtime, reviewer: User, *, after: int | None = None, project_id: int | None = None,
+    reason: str | None = None,
+) -> int | None:
+    with open_session(runtime.engine) as db:
+        return claims.next_item(session=db, reviewer=reviewer, after=after, project_id=project_id, reason=reason)
+
+
+def claim(runtime: Runtime, reviewer: User, *, item_id: int, seen_version: int | None = None) -> ReviewItem:
+    """Take an item for yourself (claiming one you hold renews its lease); with `seen_version`,
+    only if it is still as the reviewer saw it."""
     with open_session(runtime.engine) as db:
         return claims.claim(session=db, item_id=item_id, reviewer=reviewer,
-                           lease_minutes=runtime.settings.claim_lease_minutes)
+                            lease_minutes=runtime.settings.claim_lease_minutes, seen_version=seen_version)
 
 
 def claim_next(
@@ -48,6 +61,24 @@ def decide(
     with open_session(runtime.engine) as db:
         return decisions.decide(session=db, item_id=item_id, reviewer=reviewer, verdict=verdict, reason=reason,
                             edited_text=edited_text, expected_version=expected_version)
+
+
+def decide_as_seen(
+    runtime: Runtime, reviewer: User, *, item_id: int, seen_version: int, verdict: str, reason: str = "",
+    edited_text: str | None = None,
+) -> ReviewItem:
+    """A decision made on an item as the reviewer read it (version `seen_version`): one they hold
+    is decided; one nobody holds is claimed, then decided. An incomplete decision (a rejection
+    without a reason) is refused before anything is claimed."""
+    decisions.check_decision(verdict=verdict, reason=reason, edited_text=edited_text)
+    with open_session(runtime.engine) as db:
+        item = items.get_item(session=db, item_id=item_id)
+        version = seen_version
+        if not (item.state == ReviewState.CLAIMED and item.claimed_by_id == reviewer.id):
+            version = claims.claim(session=db, item_id=item_id, reviewer=reviewer, seen_version=seen_version,
+                                   lease_minutes=runtime.settings.claim_lease_minutes).version
+        return decisions.decide(session=db, item_id=item_id, reviewer=reviewer, verdict=verdict, reason=reason,
+                                edited_text=edited_text, expected_version=version)
 
 
 def comment(runtime: Runtime, author: User, *, draft_id: int, body: str) -> Comment:

@@ -175,7 +175,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
             page.get_by_role("button", name="Sign out").click()
             sign_in(page, url, "reviewer", PASSWORD)
             page.get_by_role("button", name="Claim next").click()  # the oldest: the seeded draft
-            expect(page.get_by_role("button", name="Submit decision")).to_be_visible(timeout=20_000)
+            expect(page.get_by_role("button", name=re.compile(r"^Approve\b"))).to_be_visible(timeout=20_000)
             page.get_by_text("Session context:").click()
             for seen in (f"Leaks {text}", f"Title {text}", f"Instruction {text}", f"Draft {text}",
                          f"Reference {text}", f"Comment {text}"):

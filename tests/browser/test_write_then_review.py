@@ -8,6 +8,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+APPROVE = re.compile(r"^Approve\b(?! the edited)")
+REJECT = re.compile(r"^Reject\b")
 
 
 def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_path):
@@ -37,10 +39,9 @@ def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_pat
     before = int(re.search(r"\d+", queue_heading.inner_text()).group())
     assert before >= 1
     page.get_by_test_id("stBaseButton-secondary").filter(has_text="Open").first.click()
-    expect(page.get_by_role("button", name="Submit decision")).to_be_visible(timeout=20_000)
-    page.get_by_text("reject", exact=True).click()
+    expect(page.get_by_role("button", name=APPROVE)).to_be_visible(timeout=20_000)
     page.get_by_label("Reason (required to reject)").fill("Off topic")
-    page.get_by_role("button", name="Submit decision").click()
+    page.get_by_role("button", name=REJECT).click()
     expect(page.get_by_role("heading", name=f"Queue ({before - 1})")).to_be_visible(timeout=20_000)
     page.screenshot(path=str(tmp_path / "review.png"))
 
@@ -68,4 +69,4 @@ def test_editor_previews_then_applies_a_threshold_and_a_reviewer_claims_next(ser
     expect(page.get_by_role("heading", name=re.compile(r"Queue \(\d+\)"))).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Claim next").click()
     expect(page.get_by_text(re.compile(r"Your claim ends in \d+ min"))).to_be_visible(timeout=20_000)
-    expect(page.get_by_role("button", name="Submit decision")).to_be_visible()
+    expect(page.get_by_role("button", name=APPROVE)).to_be_visible()

@@ -19,38 +19,84 @@ def test_queue_shows_flagged_drafts_with_reasons(make_app, app_db, users):
     assert "Bright lamp." in texts(at) and "score below threshold" in texts(at)
 
 
-def test_open_claims_then_reject_needs_a_reason_then_approve_edited(make_app, app_db, users):
+def item_of(app_db, draft) -> ReviewItem:
+    app_db.expire_all()
+    return app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+
+
+def decide(at, item_id, verdict, reason=""):
+    at.text_input(key=f"review.reason.{item_id}").input(reason)
+    at.button(key=f"review.{verdict}").click().run()
+
+
+def test_opening_reads_without_claiming_then_reject_needs_a_reason_then_approve_edited(make_app, app_db, users):
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["reviewer"])
     at.button(key=f"review.open.{draft.id}").click().run()
     assert not at.exception
     assert "Write a lamp blurb" in texts(at) and "A light mug that keeps coffee hot." in texts(at)
-    item = app_db.exec(select(ReviewItem)).one()
-    app_db.refresh(item)
-    assert item.state == "claimed" and item.claimed_by_id == users["reviewer"].id
+    assert "Written by **writer**" in texts(at)
+    item = item_of(app_db, draft)
+    assert item.state == "open" and item.claimed_by_id is None  # reading is free
+    assert not at.radio and "review.start" in [b.key for b in at.button]  # nothing preselected
+    assert not [t for t in at.text_area if t.key == f"review.edited.{item.id}"]  # the edit box opens with Edit
 
-    at.radio[0].set_value("reject")
-    at.button(key="FormSubmitter:review.decision-Submit decision").click().run()
+    decide(at, item.id, "reject")
     assert [e.value for e in at.error] == ["Say why the draft is rejected."]
+    assert item_of(app_db, draft).state == "open"  # refused before anything was claimed
 
-    at.radio[0].set_value("edit then approve")
-    at.text_area[0].set_value("A bright, dimmable desk lamp.")
-    at.button(key="FormSubmitter:review.decision-Submit decision").click().run()
+    at.button(key="review.edit").click().run()
+    at.text_area(key=f"review.edited.{item.id}").set_value("A bright, dimmable desk lamp.")
+    at.button(key="review.approve_edited").click().run()
     assert not at.exception
-    app_db.refresh(item)
+    item = item_of(app_db, draft)
     assert item.state == "approved" and item.edited_text == "A bright, dimmable desk lamp."
-    assert at.subheader[0].value == "Queue (0)"
+    assert item.decided_by_id == users["reviewer"].id
+    assert "review.item_id" not in at.session_state and at.subheader[0].value == "Queue (0)"  # nothing next
+    assert f"Draft #{item.id}: approved." in [s.value for s in at.success]
 
 
-def test_a_draft_claimed_by_someone_else_cannot_be_taken(make_app, app_db, users):
+def test_after_a_decision_the_next_item_with_the_filters_opens_unclaimed(make_app, app_db, users):
+    first = flagged(app_db, users)
+    project = app_db.get(ReviewItem, item_of(app_db, first).id).project_id
+    from core.platform.models import Project
+    second = make_finished_draft(app_db, users["writer"], app_db.get(Project, project), "Dim candle.")
+    at = make_app("pages/review.py", users["reviewer"])
+    at.button(key=f"review.open.{first.id}").click().run()
+    decide(at, item_of(app_db, first).id, "reject", "Off topic")
+    assert not at.exception and item_of(app_db, first).state == "rejected"
+    assert at.session_state["review.item_id"] == item_of(app_db, second).id
+    assert item_of(app_db, second).state == "open" and "Dim candle." in texts(at)
+    at.button(key="review.approve").click().run()
+    assert item_of(app_db, second).state == "approved" and "review.item_id" not in at.session_state
+
+
+def test_a_draft_changed_since_it_was_opened_is_not_decided(make_app, app_db, users):
+    draft = flagged(app_db, users)
+    at = make_app("pages/review.py", users["reviewer"])
+    at.button(key=f"review.open.{draft.id}").click().run()
+    other = make_app("pages/review.py", users["editor"], state={"review.item_id": item_of(app_db, draft).id})
+    other.button(key="review.start").click().run()
+    other.button(key="review.next").click().run()  # claimed and given back: open, but not as first read
+    assert item_of(app_db, draft).state == "open"
+    at.button(key="review.approve").click().run()
+    assert [e.value for e in at.error] == ["The draft changed while you were reading it; look at it again, then decide."]
+    assert item_of(app_db, draft).state == "open"
+    at.button(key="review.approve").click().run()  # now decided on what the page shows
+    assert item_of(app_db, draft).state == "approved"
+
+
+def test_a_draft_claimed_by_someone_else_can_be_read_not_taken(make_app, app_db, users):
     draft = flagged(app_db, users)
     first = make_app("pages/review.py", users["reviewer"])
     first.button(key=f"review.open.{draft.id}").click().run()
+    first.button(key="review.start").click().run()
+    assert item_of(app_db, draft).claimed_by_id == users["reviewer"].id and "Your claim ends in" in texts(first)
     second = make_app("pages/review.py", users["editor"])
     assert "claimed by reviewer" in texts(second)
     second.button(key=f"review.open.{draft.id}").click().run()
-    assert [e.value for e in second.error] == ["reviewer is reviewing this draft."]
-    assert "Submit decision" not in [b.label for b in second.button]
+    assert "reviewer is reviewing this draft; you can read it." in [i.value for i in second.info]
+    assert not {"review.approve", "review.reject", "review.start"} & {b.key for b in second.button}
 
 
 # -- claim next, filters and counts, the closest reference, promotion, presets, history -------
@@ -121,17 +167,18 @@ def test_sensitive_words_are_highlighted_for_the_reviewer(make_app, app_db, user
     assert any("rgba(255, 43, 43" in m.value and "lamp" in m.value for m in at.markdown)
 
 
-def decide_edited(at, text):
-    at.radio[0].set_value("edit then approve")
-    at.text_area[0].set_value(text)
-    at.button(key="FormSubmitter:review.decision-Submit decision").click().run()
+def decide_edited(at, app_db, draft, text):
+    at.button(key="review.edit").click().run()
+    at.text_area(key=f"review.edited.{item_of(app_db, draft).id}").set_value(text)
+    at.button(key="review.approve_edited").click().run()
+    at.button(key="review.reopen").click().run()  # back to the decided draft
 
 
 def test_an_editor_edits_then_promotes_and_makes_a_preset(make_app, app_db, users):
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["editor"])
     at.button(key=f"review.open.{draft.id}").click().run()
-    decide_edited(at, "A bright, dimmable desk lamp.")
+    decide_edited(at, app_db, draft, "A bright, dimmable desk lamp.")
     assert not at.exception
     assert "Decided: approved (edited)." in texts(at)
     assert "Revisions (2)" in [e.label for e in at.expander]
@@ -150,8 +197,9 @@ def test_a_reviewer_cannot_promote(make_app, app_db, users):
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["reviewer"])
     at.button(key=f"review.open.{draft.id}").click().run()
-    at.radio[0].set_value("approve")
-    at.button(key="FormSubmitter:review.decision-Submit decision").click().run()
+    at.button(key="review.approve").click().run()
+    at.button(key="review.reopen").click().run()
+    assert "Decided: approved." in texts(at)
     assert at.button(key="review.promote").disabled and at.button(key="review.make_preset").disabled
 
 
@@ -160,9 +208,7 @@ def test_history_lists_my_decisions_and_reopens_one(make_app, app_db, users):
     at = make_app("pages/review.py", users["reviewer"])
     assert "You have not decided any draft yet." in [i.value for i in at.info]
     at.button(key=f"review.open.{draft.id}").click().run()
-    at.radio[0].set_value("reject")
-    at.text_input[0].input("Off topic")
-    at.button(key="FormSubmitter:review.decision-Submit decision").click().run()
+    decide(at, item_of(app_db, draft).id, "reject", "Off topic")
     fresh = make_app("pages/review.py", users["reviewer"])
     frame = fresh.dataframe[0].value
     assert list(frame["verdict"]) == ["rejected"] and list(frame["reason"]) == ["Off topic"]
@@ -172,26 +218,27 @@ def test_history_lists_my_decisions_and_reopens_one(make_app, app_db, users):
     assert not fresh.exception and "Decided: rejected. Off topic" in texts(fresh)
 
 
-def test_extend_claim_and_release(make_app, app_db, users):
+def test_start_review_extend_the_claim_and_next_gives_it_back(make_app, app_db, users):
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["reviewer"])
     at.button(key=f"review.open.{draft.id}").click().run()
-    item = app_db.exec(select(ReviewItem)).one()
-    app_db.refresh(item)
+    at.button(key="review.start").click().run()
+    item = item_of(app_db, draft)
+    assert item.state == "claimed" and item.claimed_by_id == users["reviewer"].id
     before = item.claim_expires_at
     at.button(key="review.extend").click().run()
-    app_db.refresh(item)
-    assert not at.exception and item.claim_expires_at > before
-    at.button(key="review.release").click().run()
-    app_db.refresh(item)
-    assert item.state == "open" and "review.item_id" not in at.session_state
+    assert not at.exception and item_of(app_db, draft).claim_expires_at > before
+    at.button(key="review.next").click().run()
+    assert item_of(app_db, draft).state == "open" and "review.item_id" not in at.session_state  # no other one
+    assert at.subheader[0].value == "Queue (1)"
 
 
 def test_a_comment_reaches_the_writer(make_app, app_db, users):
     draft = flagged(app_db, users)
     at = make_app("pages/review.py", users["reviewer"])
     at.button(key=f"review.open.{draft.id}").click().run()
-    at.text_area[1].set_value("Say how bright it is.")
+    [comment] = [t for t in at.text_area if t.label.startswith("Add a comment")]
+    comment.set_value("Say how bright it is.")
     at.button(key="FormSubmitter:review.comment-Comment").click().run()
     assert not at.exception and "Say how bright it is." in texts(at)
     from core.review.comments import comments_for_drafts
