@@ -11,6 +11,7 @@ from core.writing.projects import list_projects
 from ui import auth, resources
 from ui.charts import bars, lines
 from ui.components import percent
+from ui.second_review import agreement_panel
 
 user = auth.require_area("dashboard")
 engine = resources.engine()
@@ -74,3 +75,5 @@ if board.cache["answers"]:
 if totals["preset_answers"]:
     st.caption(f"{count(totals['preset_answers'], 'draft')} {plural(totals['preset_answers'], 'was', 'were')} "
                "answered from presets (no model call).")
+
+agreement_panel(engine, user, project_id)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.access.roles import may
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.review.context import review_context
@@ -9,6 +10,7 @@ from core.writing.projects import list_projects
 from ui import auth, resources
 from ui.review import ITEM_KEY, draft_panel, history_panel, last_decision, queue_filters, queue_panel
 from ui.safe import md
+from ui.second_review import adjudication_panel, second_review_panel
 
 user = auth.require_area("review")
 engine = resources.engine()
@@ -29,11 +31,17 @@ if (item_id := st.session_state.get(ITEM_KEY)) is not None:
         st.error(md(err))
 
 if context is None:
-    queue_tab, history_tab = st.tabs(["Queue", "My history"])
+    names = ["Queue", "Second reviews", "My history"] + (["Disagreements"] if may(user.role, "thresholds") else [])
+    queue_tab, second_tab, history_tab, *editor_tab = st.tabs(names)
     with queue_tab:
         queue_panel(engine, user, filters)
+    with second_tab:
+        second_review_panel(engine, user, filters.project_id)
     with history_tab:
         history_panel(engine, user)
+    for tab in editor_tab:
+        with tab:
+            adjudication_panel(engine, user)
 else:
     main, side = st.columns([7, 3], gap="large")
     with main:

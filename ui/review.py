@@ -162,7 +162,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             st.markdown(f"**Instruction:** {md(turn.instruction)}")
             st.text(text)
     st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
-    _comparison(context)
+    comparison(context)
     if len(context.revisions) > 1:
         _revisions(context)
     if item.state == ReviewState.APPROVED:
@@ -170,7 +170,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     _comments(engine, user, context)
 
 
-def _comparison(context: ReviewContext) -> None:
+def comparison(context: ReviewContext) -> None:
     draft_col, reference_col = st.columns(2)
     comparison = context.comparison
     with draft_col:

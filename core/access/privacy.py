@@ -78,13 +78,14 @@ from core.platform.models import (
     Reference,
     ReviewItem,
     Score,
+    SecondReview,
     ThresholdPolicy,
     Turn,
     User,
     WritingSession,
     utcnow,
 )
-from core.platform.states import JobStatus, Role
+from core.platform.states import JobStatus, Role, SecondState
 from core.platform.wording import count
 from core.review.claims import held_by, release_all
 
@@ -108,6 +109,8 @@ HANDLED: dict[tuple[str, str], str] = {
     ("reviewitem", "claimed_by_id"): "clear",
     ("reviewitem", "decided_by_id"): "clear",
     ("thresholdpolicy", "author_id"): "clear",
+    ("secondreview", "reviewer_id"): "clear",  # a claim given back; a verdict kept, its reason cleared
+    ("secondreview", "adjudicated_by_id"): "clear",
     ("auditevent", "actor_id"): "anonymise",
     ("job", "owner_id"): "delete",
     ("apikey", "user_id"): "delete",  # with the idempotency records of the keys (answers they got)
@@ -179,6 +182,18 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
             {"review_id": r.id, "draft_id": r.draft_id, "state": r.state, "reason": r.decision_reason,
              "edited_text": r.edited_text, "decided_at": _time(r.decided_at)}
             for r in session.exec(select(ReviewItem).where(ReviewItem.decided_by_id == user.id).order_by(col(ReviewItem.id)))
+        ],
+        "second_reviews": [
+            {"second_review_id": r.id, "review_id": r.item_id, "state": r.state, "verdict": r.verdict,
+             "reason": r.reason, "decided_at": _time(r.decided_at)}
+            for r in session.exec(select(SecondReview).where(SecondReview.reviewer_id == user.id)
+                                  .order_by(col(SecondReview.id)))
+        ],
+        "adjudications": [
+            {"second_review_id": r.id, "review_id": r.item_id, "verdict": r.adjudicated_verdict,
+             "adjudicated_at": _time(r.adjudicated_at)}
+            for r in session.exec(select(SecondReview).where(SecondReview.adjudicated_by_id == user.id)
+                                  .order_by(col(SecondReview.id)))
         ],
         "threshold_changes": [
             {"project": projects.get(p.project_id, ""), "version": p.version, "thresholds": p.thresholds,
@@ -301,6 +316,12 @@ def delete_user_data(
         update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
         .values(decided_by_id=None, decision_reason=case((ReviewItem.decision_reason == "", ""), else_=DELETED_REASON))
     )
+    session.exec(update(SecondReview).where(SecondReview.reviewer_id == user.id,
+                                            SecondReview.state == SecondState.CLAIMED)
+                 .values(state=SecondState.WAITING, reviewer_id=None, claim_expires_at=None))
+    session.exec(update(SecondReview).where(SecondReview.reviewer_id == user.id)
+                 .values(reviewer_id=None, reason=case((SecondReview.reason == "", ""), else_=DELETED_REASON)))
+    session.exec(update(SecondReview).where(SecondReview.adjudicated_by_id == user.id).values(adjudicated_by_id=None))
     session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None, note=""))
     report.jobs = _count(session.exec(delete(Job).where(Job.owner_id == user.id)))
     report.api_keys = _delete_api_keys(session, user.id)
@@ -377,6 +398,8 @@ def scrub_storage(session: Session, report: DeletionReport | None = None) -> boo
 def _delete_drafts(session: Session, draft_ids, report: DeletionReport) -> None:
     report.scores += _count(session.exec(delete(Score).where(col(Score.draft_id).in_(draft_ids))))
     report.comments += _count(session.exec(delete(Comment).where(col(Comment.draft_id).in_(draft_ids))))
+    item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
+    session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
     report.review_items += _count(session.exec(delete(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids))))
     # the IN subquery reads the draft table itself: materialise it before deleting from it
     ids = list(session.exec(draft_ids))

@@ -28,6 +28,8 @@ class Project(SQLModel, table=True):
     description: str = ""
     # the language its drafts should be in (core.scoring.language: zh, ja, ko, latin); empty: any
     language: str = Field(default="", max_length=8)
+    # the share (0-1) of decided review items that go blind to a second reviewer (core.review.second)
+    second_review_share: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -141,6 +143,27 @@ class ReviewItem(SQLModel, table=True):
     edited_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SecondReview(SQLModel, table=True):
+    """A blind second decision of a decided review item, and an editor's adjudication when the
+    two disagree (core.review.second)."""
+
+    __tablename__ = "secondreview"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="reviewitem.id", unique=True)
+    # waiting -> claimed -> agreed | disagreed -> adjudicated
+    state: str = Field(default="waiting", index=True, max_length=16)
+    reviewer_id: int | None = Field(default=None, foreign_key="user.id")
+    claim_expires_at: datetime | None = None
+    verdict: str = Field(default="", max_length=16)
+    reason: str = ""
+    decided_at: datetime | None = None
+    adjudicated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    adjudicated_verdict: str = Field(default="", max_length=16)
+    adjudicated_at: datetime | None = None
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Comment(SQLModel, table=True):

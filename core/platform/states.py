@@ -43,6 +43,16 @@ class ReviewState(StrEnum):
     ACCEPTED = "accepted"  # left the queue: a new policy or new scores let the draft pass
 
 
+class SecondState(StrEnum):
+    """A second review (core.review.second)."""
+
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    AGREED = "agreed"
+    DISAGREED = "disagreed"  # waits for an editor's adjudication
+    ADJUDICATED = "adjudicated"
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -21,6 +21,7 @@ from core.platform.states import ReviewState
 from core.platform.text import check_text
 from core.review.claims import held_by
 from core.review.items import VERDICTS, closed_message, get_item
+from core.review.second import request_if_sampled
 from core.writing.projects import add_reference, clean_reference_text
 
 
@@ -60,6 +61,7 @@ def decide(
         session, actor_id=reviewer.id, action=f"review.{verdict}", target=f"review:{item_id}",
         reason=reason, edited=edited_text is not None,
     )
+    request_if_sampled(session, session.get(ReviewItem, item_id))
     session.commit()
     return get_item(session=session, item_id=item_id)
 

@@ -7,16 +7,19 @@
                                      provided it has not changed since the reviewer opened it
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
+    second reviews                   set_second_review_share, take_second_review, decide_second_review,
+                                     adjudicate (an editor, on a disagreement), reviewer_agreement
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from core.access.roles import require
 from core.platform.db import open_session
-from core.platform.models import Comment, Preset, Reference, ReviewItem, User
+from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
-from core.review import claims, comments, decisions, items
+from core.review import agreement, claims, comments, decisions, items, second
 from core.runtime import Runtime
 from core.writing.presets import preset_from_review
 
@@ -92,3 +95,39 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
         if to == "preset":
             return preset_from_review(session=db, item_id=item_id, actor_id=actor.id)
         return decisions.promote_to_reference(session=db, item_id=item_id, actor=actor)
+
+
+# -- second reviews and agreement (core.review.second, core.review.agreement) -------------------
+
+
+def set_second_review_share(runtime: Runtime, editor: User, *, project_id: int, share: float) -> Project:
+    """The share (0-1) of a project's decided items that go blind to a second reviewer."""
+    with open_session(runtime.engine) as db:
+        return second.set_share(session=db, actor=editor, project_id=project_id, share=share)
+
+
+def take_second_review(runtime: Runtime, reviewer: User, *, project_id: int | None = None) -> SecondReview | None:
+    with open_session(runtime.engine) as db:
+        return second.take_second(session=db, reviewer=reviewer, project_id=project_id,
+                                  lease_minutes=runtime.settings.claim_lease_minutes)
+
+
+def decide_second_review(
+    runtime: Runtime, reviewer: User, *, second_id: int, verdict: str, reason: str = "", expected_version: int
+) -> SecondReview:
+    with open_session(runtime.engine) as db:
+        return second.decide_second(session=db, reviewer=reviewer, second_id=second_id, verdict=verdict,
+                                    reason=reason, expected_version=expected_version)
+
+
+def adjudicate(runtime: Runtime, editor: User, *, second_id: int, verdict: str, reason: str = "") -> SecondReview:
+    with open_session(runtime.engine) as db:
+        return second.adjudicate(session=db, editor=editor, second_id=second_id, verdict=verdict, reason=reason)
+
+
+def reviewer_agreement(runtime: Runtime, editor: User, *, project_id: int | None = None) -> agreement.Agreement:
+    """How far first and second reviewers agree (percent, Cohen's kappa, Krippendorff's alpha)."""
+    require(editor.role, "dashboard")
+    with open_session(runtime.engine) as db:
+        decisions = second.paired_decisions(session=db, project_id=project_id)
+    return agreement.agreement(decisions)

@@ -32,6 +32,7 @@ from core.platform.models import (
     Provider,
     ReviewItem,
     Score,
+    SecondReview,
     Turn,
     User,
     WritingSession,
@@ -132,6 +133,8 @@ def delete_session(*, session: Session, user: User, public_id: str) -> None:
     turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
     draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
     forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
+    item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
+    session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
     for table in (Score, Comment, ReviewItem):
         session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
     session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))

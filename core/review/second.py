@@ -1,0 +1,223 @@
+"""Second reviews: a project's share of decided items goes blind to a second, different
+reviewer; when the two disagree an editor who decided neither adjudicates, and that verdict
+is final (ReviewItem.state becomes it).
+
+    decided (core.review.decisions.decide) --sampled(share)--> waiting
+    waiting --take_second (a reviewer who did not decide it)--> claimed (a lease, as claims)
+    claimed --decide_second--> agreed | disagreed
+    disagreed --adjudicate (an editor, neither reviewer)--> adjudicated
+
+Blind: what a second reviewer is shown (core.review.context.review_context with the first
+decision left out: see `blind`) never holds the first verdict, its reason or edited text.
+The sample is a fixed function of the item's ID (Knuth's multiplicative hash), so a share of
+10% sends about one item in ten, evenly, and a test can tell which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from core.access.roles import require
+from core.platform import audit, constants
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
+from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
+from core.platform.states import ReviewState, SecondState
+from core.platform.text import check_text
+from core.review.items import VERDICTS
+
+_HASH = 2654435761
+_SPACE = 2**32
+Decision = tuple[int, int, str]  # (item id, reviewer id, label) for core.review.agreement
+
+
+def sampled(item_id: int, share: float) -> bool:
+    """Whether the item goes to a second review under this share (0: none, 1: all)."""
+    return share >= 1 or (share > 0 and (item_id * _HASH % _SPACE) / _SPACE < share)
+
+
+def request_if_sampled(session: Session, item: ReviewItem) -> bool:
+    """After a first decision, in its transaction: queue a second review if the project's share picks it."""
+    project = session.get(Project, item.project_id)
+    if project is None or not sampled(item.id, project.second_review_share):
+        return False
+    if session.exec(select(SecondReview.id).where(SecondReview.item_id == item.id)).first() is None:
+        session.add(SecondReview(item_id=item.id))
+    return True
+
+
+def set_share(*, session: Session, actor: User, project_id: int, share: float) -> Project:
+    require(actor.role, "thresholds")
+    if not 0 <= share <= 1:
+        raise InvalidInputError("The second review share is a percentage from 0 to 100.")
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFoundError("No such project.")
+    project.second_review_share = share
+    session.add(project)
+    audit.record(session, actor_id=actor.id, action="project.second_review_share", target=project.name,
+                 share=share)
+    session.commit()
+    session.refresh(project)
+    return project
+
+
+def _takeable(now: datetime, reviewer_id: int):
+    """SQL: a second review this reviewer may take: waiting, or claimed with its lease ended, or
+    theirs; never one of an item they decided first."""
+    free = or_(SecondReview.state == SecondState.WAITING,
+               and_(SecondReview.state == SecondState.CLAIMED,
+                    or_(col(SecondReview.claim_expires_at) < now, SecondReview.reviewer_id == reviewer_id)))
+    return and_(free, ReviewItem.decided_by_id != reviewer_id)
+
+
+def take_second(
+    *, session: Session, reviewer: User, project_id: int | None = None,
+    lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
+) -> SecondReview | None:
+    """Claim the oldest second review this reviewer may do (one they hold comes first); None if none."""
+    require(reviewer.role, "review")
+    for _ in range(5):
+        now = utcnow()
+        query = (select(SecondReview.id, SecondReview.reviewer_id)
+                 .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
+                 .where(_takeable(now, reviewer.id))
+                 .order_by(col(SecondReview.created_at), col(SecondReview.id)))
+        if project_id is not None:
+            query = query.where(ReviewItem.project_id == project_id)
+        rows = list(session.exec(query.limit(20)))
+        if not rows:
+            return None
+        rows.sort(key=lambda row: row[1] != reviewer.id)
+        for second_id, _ in rows:
+            mine = (select(ReviewItem.id).where(col(ReviewItem.id) == SecondReview.item_id, _takeable(now, reviewer.id))
+                    .exists())
+            result = session.exec(
+                update(SecondReview).where(col(SecondReview.id) == second_id, mine).values(
+                    state=SecondState.CLAIMED, reviewer_id=reviewer.id,
+                    claim_expires_at=now + timedelta(minutes=lease_minutes), version=SecondReview.version + 1,
+                )
+            )
+            if result.rowcount == 1:
+                audit.record(session, actor_id=reviewer.id, action="review.second_claim", target=f"second:{second_id}")
+                session.commit()
+                return _get(session, second_id)
+            session.rollback()
+    raise ConflictError("Other reviewers are taking second reviews at the same moment; try again.")
+
+
+def decide_second(
+    *, session: Session, reviewer: User, second_id: int, verdict: str, reason: str = "", expected_version: int
+) -> SecondReview:
+    """The second reviewer's verdict (approve or reject); it agrees or not with the first one."""
+    require(reviewer.role, "review")
+    if verdict not in VERDICTS:
+        raise InvalidInputError(f"A verdict is one of {', '.join(VERDICTS)}.")
+    reason = check_text(reason, what="The reason", max_chars=constants.REVIEW_REASON_MAX_CHARS, strip=True)
+    if verdict == ReviewState.REJECTED and not reason:
+        raise InvalidInputError("Say why the draft is rejected.")
+    second = _get(session, second_id)
+    item = session.get(ReviewItem, second.item_id)
+    outcome = SecondState.AGREED if item is not None and item.state == verdict else SecondState.DISAGREED
+    result = session.exec(
+        update(SecondReview).where(
+            col(SecondReview.id) == second_id, SecondReview.state == SecondState.CLAIMED,
+            SecondReview.reviewer_id == reviewer.id, SecondReview.version == expected_version,
+        ).values(state=outcome, verdict=verdict, reason=reason, decided_at=utcnow(), claim_expires_at=None,
+                 version=SecondReview.version + 1)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise ConflictError("This second review is no longer yours to decide; take the next one.")
+    audit.record(session, actor_id=reviewer.id, action=f"review.second_{verdict}", target=f"second:{second_id}",
+                 outcome=str(outcome))
+    session.commit()
+    return _get(session, second_id)
+
+
+def adjudicate(*, session: Session, editor: User, second_id: int, verdict: str, reason: str = "") -> SecondReview:
+    """An editor's final verdict on an item whose two reviewers disagreed (neither of them may)."""
+    require(editor.role, "thresholds")
+    if verdict not in VERDICTS:
+        raise InvalidInputError(f"A verdict is one of {', '.join(VERDICTS)}.")
+    reason = check_text(reason, what="The reason", max_chars=constants.REVIEW_REASON_MAX_CHARS, strip=True)
+    second = _get(session, second_id)
+    item = session.get(ReviewItem, second.item_id)
+    if item is None or second.state != SecondState.DISAGREED:
+        raise ConflictError("This item does not wait for adjudication.")
+    if editor.id in (item.decided_by_id, second.reviewer_id):
+        raise ConflictError("An item is adjudicated by an editor who reviewed it neither time.")
+    now = utcnow()
+    result = session.exec(
+        update(SecondReview).where(col(SecondReview.id) == second_id, SecondReview.state == SecondState.DISAGREED)
+        .values(state=SecondState.ADJUDICATED, adjudicated_by_id=editor.id, adjudicated_verdict=verdict,
+                adjudicated_at=now, version=SecondReview.version + 1)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise ConflictError("Another editor adjudicated this item a moment ago.")
+    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item.id)
+                 .values(state=ReviewState(verdict), version=ReviewItem.version + 1))
+    audit.record(session, actor_id=editor.id, action="review.adjudicate", target=f"review:{item.id}",
+                 verdict=verdict, reason=reason, first=item.state, second=second.verdict)
+    session.commit()
+    return _get(session, second_id)
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    second: SecondReview
+    item: ReviewItem
+    first_reviewer: str
+    second_reviewer: str
+
+
+def disagreements(*, session: Session, limit: int = 50) -> list[Disagreement]:
+    """Items waiting for an editor's adjudication, oldest first, with both reviewers' names."""
+    rows = session.exec(
+        select(SecondReview, ReviewItem).join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
+        .where(SecondReview.state == SecondState.DISAGREED).order_by(col(SecondReview.decided_at)).limit(limit)
+    ).all()
+    ids = {i for second, item in rows for i in (item.decided_by_id, second.reviewer_id) if i is not None}
+    names = {u.id: u.username for u in session.exec(select(User).where(col(User.id).in_(ids)))} if ids else {}
+    return [Disagreement(second, item, names.get(item.decided_by_id or 0, "a deleted account"),
+                         names.get(second.reviewer_id or 0, "a deleted account")) for second, item in rows]
+
+
+def paired_decisions(*, session: Session, project_id: int | None = None) -> list[Decision]:
+    """Both verdicts of every item that had a second review, as core.review.agreement takes them
+    (an edited approval labelled "edited"); items of deleted reviewers are left out."""
+    query = (select(ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
+                    SecondReview.verdict, SecondReview.adjudicated_verdict, ReviewItem.state)
+             .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
+             .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED])))
+    if project_id is not None:
+        query = query.where(ReviewItem.project_id == project_id)
+    decisions: list[Decision] = []
+    for item_id, first_id, edited, second_id, second_verdict, adjudicated, state in session.exec(query):
+        if first_id is None or second_id is None:
+            continue
+        first_verdict = _first_verdict(state, adjudicated, second_verdict)
+        decisions.append((item_id, first_id, "edited" if edited and first_verdict == ReviewState.APPROVED
+                          else first_verdict))
+        decisions.append((item_id, second_id, second_verdict))
+    return decisions
+
+
+def _first_verdict(state: str, adjudicated: str, second_verdict: str) -> str:
+    """The first reviewer's verdict: the item's state, unless an adjudication replaced it (then,
+    the two having disagreed, it was the other verdict than the second reviewer's)."""
+    if not adjudicated:
+        return state
+    return ReviewState.REJECTED if second_verdict == ReviewState.APPROVED else ReviewState.APPROVED
+
+
+def _get(session: Session, second_id: int) -> SecondReview:
+    second = session.get(SecondReview, second_id)
+    if second is None:
+        raise NotFoundError("No such second review.")
+    session.refresh(second)
+    return second

@@ -1,0 +1,148 @@
+"""Blind second reviews: a project's share of decided items goes to a second, different
+reviewer; a disagreement waits for an editor who reviewed it neither time, whose verdict is final."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from core.access.actors import SYSTEM
+from core.access.privacy import delete_user_data, export_user_data
+from core.platform.config import Settings
+from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from core.platform.models import AuditEvent, Project, ReviewItem, SecondReview
+from core.platform.states import ReviewState, SecondState
+from core.review.second import sampled
+from core.runtime import Runtime
+from core.usecases import review
+from tests.utils.factories import make_finished_draft, make_project, make_user
+
+
+@pytest.fixture
+def runtime(engine):
+    made = Runtime(Settings(), engine=engine)
+    yield made
+    made.close(wait=True)
+
+
+@pytest.fixture
+def world(db):
+    people = {name: make_user(db, name, role) for name, role in
+              (("wanda", "writer"), ("rita", "reviewer"), ("remy", "reviewer"), ("edith", "editor"))}
+    project = make_project(db, "Blurbs", references=("A light mug that keeps coffee hot.",))
+    drafts = [make_finished_draft(db, people["wanda"], project, f"Lamp {n}.") for n in range(4)]
+    items = [db.exec(select(ReviewItem).where(ReviewItem.draft_id == d.id)).one() for d in drafts]
+    return people, project, items
+
+
+def first_decision(runtime, reviewer, item, verdict, reason=""):
+    return review.decide_as_seen(runtime, reviewer, item_id=item.id, seen_version=item.version, verdict=verdict,
+                                 reason=reason)
+
+
+def test_the_sample_follows_the_share_evenly():
+    assert not any(sampled(i, 0.0) for i in range(1, 1000)) and all(sampled(i, 1.0) for i in range(1, 1000))
+    assert 80 <= sum(sampled(i, 0.1) for i in range(1, 1001)) <= 120
+    assert [i for i in range(1, 200) if sampled(i, 0.1)] == [i for i in range(1, 200) if sampled(i, 0.1)]
+
+
+def test_only_editors_set_the_share_within_0_and_100_percent(runtime, world):
+    people, project, _ = world
+    with pytest.raises(PermissionDeniedError):
+        review.set_second_review_share(runtime, people["rita"], project_id=project.id, share=0.5)
+    with pytest.raises(InvalidInputError, match="0 to 100"):
+        review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.5)
+    assert review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=0.25
+                                          ).second_review_share == 0.25
+
+
+def test_without_a_share_no_item_goes_to_a_second_review(runtime, db, world):
+    people, _, items = world
+    first_decision(runtime, people["rita"], items[0], ReviewState.APPROVED)
+    assert db.exec(select(SecondReview)).all() == []
+    assert review.take_second_review(runtime, people["remy"]) is None
+
+
+def test_a_second_reviewer_is_never_the_first_and_agreement_closes_it(runtime, db, world):
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["rita"], items[0], ReviewState.APPROVED)
+    assert review.take_second_review(runtime, people["rita"]) is None  # she decided it first
+    taken = review.take_second_review(runtime, people["remy"])
+    assert taken.item_id == items[0].id and taken.state == SecondState.CLAIMED
+    done = review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=ReviewState.APPROVED,
+                                       expected_version=taken.version)
+    assert done.state == SecondState.AGREED
+    db.expire_all()
+    assert db.get(ReviewItem, items[0].id).state == ReviewState.APPROVED
+
+
+def test_a_disagreement_is_adjudicated_by_an_editor_who_reviewed_it_neither_time(runtime, db, world):
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["rita"], items[0], ReviewState.APPROVED)
+    taken = review.take_second_review(runtime, people["remy"])
+    with pytest.raises(InvalidInputError, match="Say why"):
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=ReviewState.REJECTED,
+                                    expected_version=taken.version)
+    done = review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=ReviewState.REJECTED,
+                                       reason="Not a mug", expected_version=taken.version)
+    assert done.state == SecondState.DISAGREED
+    with pytest.raises(PermissionDeniedError):
+        review.adjudicate(runtime, people["remy"], second_id=taken.id, verdict=ReviewState.REJECTED)
+
+    final = review.adjudicate(runtime, people["edith"], second_id=taken.id, verdict=ReviewState.REJECTED,
+                              reason="The reference is about mugs")
+    assert (final.state, final.adjudicated_by_id) == (SecondState.ADJUDICATED, people["edith"].id)
+    db.expire_all()
+    assert db.get(ReviewItem, items[0].id).state == ReviewState.REJECTED  # final
+    with pytest.raises(ConflictError):
+        review.adjudicate(runtime, people["edith"], second_id=taken.id, verdict=ReviewState.APPROVED)
+    assert "review.adjudicate" in [e.action for e in db.exec(select(AuditEvent))]
+
+
+def test_an_editor_who_reviewed_the_item_may_not_adjudicate_it(runtime, db, world):
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["edith"], items[0], ReviewState.APPROVED)
+    taken = review.take_second_review(runtime, people["remy"])
+    review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=ReviewState.REJECTED,
+                                reason="No", expected_version=taken.version)
+    with pytest.raises(ConflictError, match="neither time"):
+        review.adjudicate(runtime, people["edith"], second_id=taken.id, verdict=ReviewState.APPROVED)
+
+
+def test_agreement_counts_first_and_second_verdicts(runtime, db, world):
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    verdicts = [(ReviewState.APPROVED, ReviewState.APPROVED), (ReviewState.REJECTED, ReviewState.REJECTED),
+                (ReviewState.APPROVED, ReviewState.REJECTED), (ReviewState.REJECTED, ReviewState.REJECTED)]
+    for item, (first, _) in zip(items, verdicts):
+        first_decision(runtime, people["rita"], item, first, reason="why")
+    for _, second_verdict in verdicts:
+        taken = review.take_second_review(runtime, people["remy"])
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
+                                    reason="why", expected_version=taken.version)
+    result = review.reviewer_agreement(runtime, people["edith"], project_id=project.id)
+    assert result.items == 4 and result.reviewers == 2
+    assert result.percent.value == pytest.approx(0.75)
+    [pair] = result.pairs
+    assert pair.kappa.value == pytest.approx(0.5)  # po 0.75, pe 0.5: (0.75 - 0.5) / (1 - 0.5)
+    with pytest.raises(PermissionDeniedError):
+        review.reviewer_agreement(runtime, people["rita"])
+
+
+def test_deleting_a_reviewer_gives_back_their_second_review_and_deleting_drafts_removes_it(runtime, db, world):
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["rita"], items[0], ReviewState.APPROVED)
+    review.take_second_review(runtime, people["remy"])
+    exported = export_user_data(session=db, user_id=people["remy"].id, actor_id=SYSTEM)
+    assert [r["state"] for r in exported["second_reviews"]] == ["claimed"]
+    delete_user_data(session=db, user_id=people["remy"].id, actor_id=SYSTEM)
+    db.expire_all()
+    [waiting] = db.exec(select(SecondReview)).all()
+    assert (waiting.state, waiting.reviewer_id) == (SecondState.WAITING, None)
+    delete_user_data(session=db, user_id=people["wanda"].id, actor_id=SYSTEM)  # her drafts, their items and reviews
+    db.expire_all()
+    assert db.exec(select(SecondReview)).all() == [] and db.exec(select(Project)).all()

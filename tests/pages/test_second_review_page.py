@@ -1,0 +1,57 @@
+"""Second reviews on the pages: an editor sets a project's share on the Dashboard, a second
+reviewer decides blind on the Review page, an editor adjudicates the disagreement, and the
+Dashboard shows how far reviewers agree."""
+
+from sqlmodel import select
+
+from core.platform.models import Project, ReviewItem, SecondReview
+from core.platform.states import ReviewState, SecondState
+from core.review.decisions import decide
+from tests.pages.conftest import texts
+from tests.utils.factories import make_finished_draft, make_project
+
+
+def decided_draft(app_db, users, project):
+    draft = make_finished_draft(app_db, users["writer"], project, "Bright lamp.", instruction="Write a lamp blurb")
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    from core.review.claims import claim
+    claimed = claim(session=app_db, item_id=item.id, reviewer=users["admin"])
+    decide(session=app_db, item_id=item.id, reviewer=users["admin"], verdict=ReviewState.APPROVED,
+           reason="Fine by me", expected_version=claimed.version)
+    return item
+
+
+def test_share_then_a_blind_second_review_then_adjudication_then_agreement(make_app, app_db, users):
+    project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))
+    editor = make_app("pages/dashboard.py", users["editor"])
+    assert not editor.exception and "No draft has had a second review yet" in texts(editor)
+    editor.number_input(key=f"dashboard.share.{project.id}").set_value(100.0).run()
+    app_db.expire_all()
+    assert app_db.get(Project, project.id).second_review_share == 1.0
+
+    item = decided_draft(app_db, users, project)
+    assert app_db.exec(select(SecondReview)).one().item_id == item.id
+    at = make_app("pages/review.py", users["reviewer"])
+    at.button(key="review.second_take").click().run()
+    assert not at.exception and "Write a lamp blurb" in texts(at) and "Bright lamp." in texts(at)
+    assert "Fine by me" not in texts(at) and "Decided:" not in texts(at) and "admin" not in texts(at)  # blind
+    at.text_input(key=f"review.second_reason.{app_db.exec(select(SecondReview.id)).one()}").input("Not a mug")
+    at.button(key="review.second_reject").click().run()
+    assert not at.exception
+    app_db.expire_all()
+    second = app_db.exec(select(SecondReview)).one()
+    assert (second.state, second.verdict, second.reviewer_id) == (SecondState.DISAGREED, "rejected",
+                                                                    users["reviewer"].id)
+
+    editor = make_app("pages/review.py", users["editor"])
+    assert "Disagreements (1)" in texts(editor)
+    editor.button(key=f"review.adjudicate_reject.{second.id}").click().run()
+    assert not editor.exception
+    app_db.expire_all()
+    assert app_db.get(ReviewItem, item.id).state == ReviewState.REJECTED
+    assert app_db.get(SecondReview, second.id).state == SecondState.ADJUDICATED
+
+    board = make_app("pages/dashboard.py", users["editor"])
+    assert not board.exception
+    assert [m.value for m in board.metric if m.label == "Items reviewed twice"] == ["1"]
+    assert [m.value for m in board.metric if m.label == "Same verdict"] == ["0%"]
