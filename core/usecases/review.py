@@ -4,15 +4,18 @@
     decide                           approve (or edit, then approve) or reject a claimed item
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
+    queue                            the undecided items, filtered and sorted as on the Review page
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from core.access.roles import require
 from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Reference, ReviewItem, User
 from core.review import claims, comments, decisions
+from core.review.queue import QueueEntry, list_queue
 from core.runtime import Runtime
 from core.writing.presets import preset_from_review
 
@@ -61,3 +64,13 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
         if to == "preset":
             return preset_from_review(session=db, item_id=item_id, actor_id=actor.id)
         return decisions.promote_to_reference(session=db, item_id=item_id, actor=actor)
+
+
+def queue(
+    runtime: Runtime, reviewer: User, *, project_id: int | None = None, reason: str | None = None,
+    sort: str = "oldest", limit: int = 200,
+) -> list[QueueEntry]:
+    """The undecided items, as the Review page lists them (reviewers, editors, admins)."""
+    require(reviewer.role, "review")
+    with open_session(runtime.engine) as db:
+        return list_queue(session=db, project_id=project_id, reason=reason, sort=sort, limit=limit)
