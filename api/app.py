@@ -4,7 +4,9 @@
     python -m core serve-api       api_server(runtime): the API alone, under the same prefix
 
     request --> CatchAll (500 envelope, x-ratelimit-* headers) --> FastAPI
-                --> routes: health (public), models, projects (api.access.authenticated), docs
+                --> routes: health (public), models, projects, generation (chat/completions,
+                    completions), tasks (text-completion, tasks, batches), gate (score, sessions,
+                    drafts, review, thresholds), privacy (export, deletion), docs
                 --> errors in OpenAI's envelope (api.errors)
 
 The routes have relative paths ("/models"); the mount gives them their prefix and FastAPI its
@@ -21,7 +23,7 @@ from api import docs
 from api.access import known_query_only
 from api.errors import install_handlers
 from api.middleware import CatchAll
-from api.routers import meta, models, projects
+from api.routers import gate, generation, meta, models, privacy, projects, tasks
 from api.runtime import ApiRuntime
 from api.schemas import ErrorResponse
 
@@ -61,7 +63,7 @@ def create_api(runtime: ApiRuntime) -> FastAPI:
     app.add_middleware(CatchAll)
     app.include_router(meta.router)
     protected = {status: ERRORS[status] for status in (400, 401, 403, 429)}
-    for router in (models.router, projects.router):
+    for router in (models.router, projects.router, generation.router, tasks.router, gate.router, privacy.router):
         app.include_router(router, responses=protected)
     app.include_router(docs.router)
     return app
