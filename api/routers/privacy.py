@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path
 from api.access import require_area, runtime_of
 from api.drafting import acting_user
 from api.runtime import ApiRuntime
-from api.schemas import NOT_FOUND, Deletion, DeleteMeRequest
+from api.schemas import NOT_FOUND, DeleteMeRequest, Deletion
 from core.access.api_keys import ApiCaller
 from core.platform.models import User
 from core.usecases import accounts

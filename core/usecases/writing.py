@@ -22,9 +22,9 @@ from functools import partial
 from sqlmodel import col, select
 
 from core.access.roles import may, require
-from core.gate.scores import scores_by_draft
 from core.gate.rescoring import hand_off_scoring
 from core.gate.rescoring import score_again as start_scoring_again
+from core.gate.scores import scores_by_draft
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
@@ -32,10 +32,10 @@ from core.platform.db import open_session
 from core.platform.errors import NotFoundError
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
 from core.platform.states import Role
+from core.review.items import item_for_draft
 from core.runtime import Runtime
 from core.writing import turns, variants
 from core.writing.prompts import TurnKind
-from core.review.items import item_for_draft
 from core.writing.sessions import get_session, save_params
 from core.writing.turns import TurnRequest
 
