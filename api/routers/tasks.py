@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from api.access import authenticated, database, generation_slot, runtime_of
 from api.drafting import acting_user, finish_reason, finished_job, gate_info, turn_request, usage_of
-from api.errors import ApiError, from_core
+from api.errors import ApiError, envelope, from_core
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.runtime import ApiRuntime
 from api.schemas import NOT_FOUND, Batch, BatchRequest, Task, TaskRequest, TextCompletion
@@ -103,12 +103,10 @@ def submit_batch(
             try:
                 entries.append({"task": _submit(runtime, db, caller, user, task)})
             except ApiError as err:
-                entries.append({"error": {"message": err.message, "code": err.code, "param": err.param,
-                                          "type": "invalid_request_error"}})
+                entries.append(envelope(err.status, err.message, code=err.code, param=err.param))
             except DraftgateError as err:
                 failure = from_core(err)
-                entries.append({"error": {"message": failure.message, "code": failure.code, "param": None,
-                                          "type": "invalid_request_error"}})
+                entries.append(envelope(failure.status, failure.message, code=failure.code))
         record = jobs.record_batch(runtime.core, user, entries=entries)
         return 202, _batch(runtime, user, record.id).model_dump(mode="json")
 
