@@ -47,7 +47,10 @@ from core.usecases.writing import DraftReport, draft_report
 
 router = APIRouter()
 MAX_ID = 2**31 - 1
-Id = Path(ge=1, le=MAX_ID)
+
+
+def id_path():  # a fresh Path per parameter: FastAPI names a shared one after its first use
+    return Path(ge=1, le=MAX_ID)
 
 
 @router.post("/score", response_model=ScoreAnswer, tags=["gate"], summary="Score a text (nothing is stored)")
@@ -87,7 +90,7 @@ def get_session(session_id: str = Path(max_length=64), caller: ApiCaller = Depen
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses={404: NOT_FOUND}, tags=["sessions"],
             summary="A draft, its scores and its route")
-def get_draft(draft_id: int = Id, caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
+def get_draft(draft_id: int = id_path(), caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
               runtime: ApiRuntime = Depends(runtime_of)) -> DraftOut:
     report = draft_report(runtime.core, user, draft_id=draft_id)
     if caller.project_id is not None and report.project_id != caller.project_id:
@@ -118,19 +121,19 @@ def claim_next(body: ClaimNextRequest, caller: ApiCaller = Depends(authenticated
 
 @router.post("/review/items/{item_id}/claim", response_model=ReviewItemOut, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Claim an item (a lease; claiming again renews it)")
-def claim(item_id: int = Id, user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
+def claim(item_id: int = id_path(), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
     return _item(review.claim(runtime.core, user, item_id=item_id))
 
 
 @router.post("/review/items/{item_id}/release", status_code=204, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Give a claimed item back to the queue")
-def release(item_id: int = Id, user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> None:
+def release(item_id: int = id_path(), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> None:
     review.release(runtime.core, user, item_id=item_id)
 
 
 @router.post("/review/items/{item_id}/decision", response_model=ReviewItemOut, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Approve (optionally with an edited text) or reject a claimed item")
-def decide(body: DecisionRequest, item_id: int = Id, user: User = Depends(acting_user),
+def decide(body: DecisionRequest, item_id: int = id_path(), user: User = Depends(acting_user),
            runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
     return _item(review.decide(runtime.core, user, item_id=item_id, verdict=body.verdict,
                                expected_version=body.expected_version, reason=body.reason,
@@ -139,7 +142,7 @@ def decide(body: DecisionRequest, item_id: int = Id, user: User = Depends(acting
 
 @router.get("/projects/{project_id}/thresholds", response_model=PolicyList, responses={404: NOT_FOUND},
             tags=["gate"], summary="The threshold policy in force and its history (editors, admins)")
-def thresholds(project_id: int = Id, caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
+def thresholds(project_id: int = id_path(), caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
                db: Session = Depends(database), runtime: ApiRuntime = Depends(runtime_of)) -> PolicyList:
     project_id = project_for(db, caller, project_id)
     current, history = gate.policies(runtime.core, user, project_id=project_id)

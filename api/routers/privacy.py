@@ -19,7 +19,6 @@ from core.platform.models import User
 from core.usecases import accounts
 
 router = APIRouter(tags=["privacy"])
-Username = Path(max_length=64)
 
 
 @router.get("/me/export", summary="Everything stored about the key's user, as JSON")
@@ -35,14 +34,14 @@ def delete_me(body: DeleteMeRequest, user: User = Depends(acting_user),
 
 
 @router.get("/users/{username}/export", responses={404: NOT_FOUND}, summary="A user's data, as JSON (admins)")
-def export_user(username: str = Username, caller: ApiCaller = Depends(require_area("admin")),
+def export_user(username: str = Path(max_length=64), caller: ApiCaller = Depends(require_area("admin")),
                 runtime: ApiRuntime = Depends(runtime_of)) -> dict[str, Any]:
     return accounts.export_user(runtime.core, caller.user_id, username=username)
 
 
 @router.delete("/users/{username}", response_model=Deletion, responses={404: NOT_FOUND},
                summary="Delete a user and all their data (admins)")
-def delete_user(username: str = Username, caller: ApiCaller = Depends(require_area("admin")),
+def delete_user(username: str = Path(max_length=64), caller: ApiCaller = Depends(require_area("admin")),
                 runtime: ApiRuntime = Depends(runtime_of)) -> Deletion:
     report = accounts.delete_user(runtime.core, caller.user_id, username=username)
     return Deletion(counts=report.counts(), warnings=list(report.warnings))

@@ -37,8 +37,6 @@ TASK_ID = re.compile(r"task-([1-9][0-9]{0,17})")
 BATCH_ID = re.compile(r"batch-([1-9][0-9]{0,17})")
 STATUSES = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.SUCCEEDED: "completed",
             JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
-TaskPath = Path(description="task-<n>", max_length=30)
-BatchPath = Path(description="batch-<n>", max_length=30)
 
 
 @router.post("/text-completion", response_model=TextCompletion, summary="Generate and wait: the task style, at once")
@@ -77,13 +75,13 @@ def submit_task(
 
 
 @router.get("/tasks/{task_id}", response_model=Task, responses={404: NOT_FOUND}, summary="A task's status and result")
-def get_task(task_id: str = TaskPath, user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
+def get_task(task_id: str = Path(description="task-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
     return _task(runtime, user, jobs.task(runtime.core, user, _number(TASK_ID, task_id, "task")))
 
 
 @router.delete("/tasks/{task_id}", response_model=Task, responses={404: NOT_FOUND},
                summary="Cancel a task (a queued one at once, a running one between steps)")
-def cancel_task(task_id: str = TaskPath, user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
+def cancel_task(task_id: str = Path(description="task-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
     return _task(runtime, user, jobs.cancel_task(runtime.core, user, _number(TASK_ID, task_id, "task")))
 
 
@@ -116,7 +114,7 @@ def submit_batch(
 
 @router.get("/batches/{batch_id}", response_model=Batch, responses={404: NOT_FOUND},
             summary="A batch: each task's status and result")
-def get_batch(batch_id: str = BatchPath, user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Batch:
+def get_batch(batch_id: str = Path(description="batch-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Batch:
     return _batch(runtime, user, _number(BATCH_ID, batch_id, "batch"))
 
 
