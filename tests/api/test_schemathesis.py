@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from tests.core.llm.faulty_server import FaultyServer
 from tests.utils.factories import make_project
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -19,9 +20,11 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(H
 
 @pytest.fixture
 def live(start_api, db):
-    make_project(db, "English samples")
+    make_project(db, "English samples", references=("A short English sample.",))
     make_project(db, "中文样例")
-    return start_api()
+    provider = FaultyServer().start()  # generations answer from a local mock, never the embedded model
+    yield start_api(llm_base_url=provider.base_url, llm_model="mock", llm_api_style="chat", user_rate_limit=0)
+    provider.stop()
 
 
 def operations(live):
