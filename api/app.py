@@ -15,6 +15,8 @@ root_path, so the OpenAPI document names `/api/v1` as its server and the docs pa
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -70,8 +72,12 @@ def create_api(runtime: ApiRuntime) -> FastAPI:
 
 
 def api_mount(runtime: ApiRuntime) -> Mount:
-    """The API as a route of another Starlette app (st.App's routes=)."""
-    return Mount(API_PREFIX, app=create_api(runtime))
+    """The API as a route of another Starlette app (st.App's routes=). Its pattern matches any
+    character after the prefix (Starlette's `.*` stops at a newline, and the outer app would
+    answer such a path with a plain-text 404 instead of the API's envelope)."""
+    mount = Mount(API_PREFIX, app=create_api(runtime))
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def api_server(runtime: ApiRuntime) -> Starlette:
