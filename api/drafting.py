@@ -27,7 +27,7 @@ from api.schemas import DraftgateInfo, GenerationFields, Usage
 from core.access.api_keys import ApiCaller, project_id_named, projects_for_key
 from core.llm.registry import CONFIGURED, EMBEDDED
 from core.llm.types import GenerationParams
-from core.platform.errors import NotFoundError
+from core.platform.errors import InvalidInputError, NotFoundError
 from core.platform.models import Draft, Job, Project, User
 from core.platform.states import JobStatus
 from core.runtime import Runtime
@@ -41,6 +41,7 @@ TITLE_CHARS = 60
 
 def acting_user(caller: ApiCaller = Depends(authenticated), session: Session = Depends(database)) -> User:
     user = session.get(User, caller.user_id)
+    session.commit()  # ends the request's read: its connection goes back to the pool while the route works
     if user is None:  # deleted since the key was read
         raise ApiError(401, "The account of this API key no longer exists.", code="invalid_api_key")
     return user
@@ -48,6 +49,13 @@ def acting_user(caller: ApiCaller = Depends(authenticated), session: Session = D
 
 def project_for(db: Session, caller: ApiCaller, project: str | int | None) -> int:
     """The id of the project a request names (see the module docstring)."""
+    try:
+        return _project_for(db, caller, project)
+    finally:
+        db.commit()  # the read ends: no connection is held while the route goes on
+
+
+def _project_for(db: Session, caller: ApiCaller, project: str | int | None) -> int:
     if project is None or project == "":
         if caller.project_id is not None:
             return caller.project_id
@@ -69,10 +77,11 @@ def _project_id(db: Session, project: str | int) -> int:
         raise ApiError(404, f"There is no project with id {project}.", code="project_not_found", param="project")
     try:
         return project_id_named(session=db, name=project)
-    except NotFoundError as err:
-        if project.isdigit() and len(project) < 10 and db.get(Project, int(project)) is not None:
+    except (NotFoundError, InvalidInputError):  # no project has this name (none can: it is not a name)
+        if project.isascii() and project.isdigit() and len(project) < 10 and db.get(Project, int(project)) is not None:
             return int(project)
-        raise ApiError(404, str(err), code="project_not_found", param="project") from None
+        raise ApiError(404, f"There is no project named {project!r}.", code="project_not_found",
+                       param="project") from None
 
 
 def turn_request(

@@ -94,6 +94,8 @@ def serve_api(data_dir: Path, mock_url: str, **env: str) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
+        if os.environ.get("BENCH_API_LOGS"):
+            print((data_dir / log.name).read_text()[-4000:], file=sys.stderr)
         process.send_signal(2)
         try:
             process.wait(20)
