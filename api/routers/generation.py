@@ -36,7 +36,10 @@ from core.usecases.writing import DraftReport, draft_report, start_turn
 
 logger = logging.getLogger("api")
 router = APIRouter(tags=["generation"])
-STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {
+    "data": {"type": "string", "description": "A chunk as JSON, `[DONE]` last; after a failure an error envelope."},
+    "event": {"type": "string", "description": "`error` for a failure mid-stream."}}}
+STREAMED = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                   "description": "JSON, or with stream: true the SSE chunks then `data: [DONE]`."}}
 
 

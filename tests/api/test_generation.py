@@ -154,3 +154,18 @@ def test_a_provider_failure_is_a_502_and_a_reviewer_may_not_write(live, provider
     with pytest.raises(openai.PermissionDeniedError):
         sdk(live, live.key_for(reviewer)).chat.completions.create(
             model="configured", messages=[{"role": "user", "content": "x"}])
+
+
+@pytest.mark.embedded
+def test_the_embedded_model_drafts_through_the_api(start_api, db, writer):
+    make_project(db, "Samples", references=("The sea is calm today.",))
+    live = start_api()  # no provider configured: the embedded model answers
+    client = sdk(live, live.key_for(writer), timeout=300)
+
+    answer = client.completions.create(model="embedded", prompt="Write one sentence about the sea.", max_tokens=16,
+                                       temperature=0.0, seed=1)
+
+    assert answer.choices[0].text.strip() and answer.model == "gemma-3-270m"
+    assert answer.model_extra["draftgate"]["status"] == "completed"
+    streamed = client.completions.create(model="embedded", prompt="Write one more.", max_tokens=8, stream=True)
+    assert "".join(chunk.choices[0].text for chunk in streamed).strip()
