@@ -230,12 +230,13 @@ def ttft(requests: int) -> None:
             def first_text(url: str, headers: dict, body: dict) -> float:
                 started = time.perf_counter()
                 with client.stream("POST", url, headers=headers, json=body) as response:
-                    for line in response.iter_lines():
+                    lines = response.iter_lines()
+                    for line in lines:
                         if line.startswith("data: ") and line != "data: [DONE]":
                             chunk = json.loads(line[6:])
                             if chunk.get("choices") and chunk["choices"][0].get("text"):
                                 elapsed = time.perf_counter() - started
-                                for _ in response.iter_lines():
+                                for _ in lines:  # the rest of the stream, so the draft completes
                                     pass
                                 return elapsed
                 raise RuntimeError("no text arrived")
