@@ -169,3 +169,32 @@ def test_the_embedded_model_drafts_through_the_api(start_api, db, writer):
     assert answer.model_extra["draftgate"]["status"] == "completed"
     streamed = client.completions.create(model="embedded", prompt="Write one more.", max_tokens=8, stream=True)
     assert "".join(chunk.choices[0].text for chunk in streamed).strip()
+
+
+def test_completions_stream_variants_and_a_replayed_chat_is_the_first_answer(live, provider, writer):
+    client = sdk(live, live.key_for(writer))
+    chunks = list(client.completions.create(model="configured", prompt="Two ways", n=2, stream=True))
+    texts = {index: "".join(c.choices[0].text for c in chunks if c.choices[0].index == index) for index in (0, 1)}
+    assert texts == {0: FaultyServer.reply, 1: FaultyServer.reply}
+
+    headers = {"Idempotency-Key": "chat-1"}
+    first = client.chat.completions.create(model="configured", messages=[{"role": "user", "content": "x"}],
+                                           extra_headers=headers)
+    again = client.chat.completions.with_raw_response.create(
+        model="configured", messages=[{"role": "user", "content": "x"}], extra_headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.parse().id == first.id
+    assert len(provider.requests) == 3  # two variants, one chat: the replay asked nothing
+
+
+def test_a_stream_holds_its_generation_slot_until_it_ends(live, provider, writer):
+    provider.script(stream(["slow "] * 20, gap_s=0.1))
+    key = live.key_for(writer, concurrency_limit=1)
+    client = sdk(live, key)
+    streaming = client.chat.completions.create(model="configured", stream=True,
+                                               messages=[{"role": "user", "content": "long"}])
+    next(iter(streaming))
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="configured", messages=[{"role": "user", "content": "another"}])
+    assert caught.value.code == "concurrency_limit_exceeded" and caught.value.response.headers["Retry-After"]
+    assert "".join(c.choices[0].delta.content or "" for c in streaming).startswith("slow")
+    assert client.chat.completions.create(model="configured", messages=[{"role": "user", "content": "now"}])
