@@ -2,6 +2,8 @@
 
     browser --HTTP or WebSocket--> SecurityHeaders --> st.App: app.py, /_stcore/*, static files
                                    (every response: Content-Security-Policy, nosniff, referrer policy)
+    any HTTP client -------------> SecurityHeaders --> /api/v1: the HTTP API (api/), on the app's
+                                   own core Runtime (ui.resources.runtime, made on first use)
 
 Start it with `streamlit run server.py` (the flags and .streamlit/config.toml of `streamlit run
 app.py` apply), or `uvicorn server:app`.
@@ -25,6 +27,10 @@ import streamlit as st
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import ApiRuntime, api_mount
+from api.logs import install_key_redaction
+from ui.resources import runtime as app_runtime
 
 STREAMLIT_INDEX = Path(st.__file__).parent / "static" / "index.html"
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
@@ -84,4 +90,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-app = st.App("app.py", middleware=[Middleware(SecurityHeaders)])
+app = st.App("app.py", routes=[api_mount(ApiRuntime.behind_streamlit(core=app_runtime))],
+             middleware=[Middleware(SecurityHeaders)])
+install_key_redaction()

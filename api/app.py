@@ -4,7 +4,9 @@
     python -m core serve-api       api_server(runtime): the API alone, under the same prefix
 
     request --> CatchAll (500 envelope, x-ratelimit-* headers) --> FastAPI
-                --> routes: health (public), models, projects (api.access.authenticated), docs
+                --> routes: health (public), models, projects, generation (chat/completions,
+                    completions), tasks (text-completion, tasks, batches), gate (score, sessions,
+                    drafts, review, thresholds), privacy (export, deletion), docs
                 --> errors in OpenAI's envelope (api.errors)
 
 The routes have relative paths ("/models"); the mount gives them their prefix and FastAPI its
@@ -12,6 +14,8 @@ root_path, so the OpenAPI document names `/api/v1` as its server and the docs pa
 """
 
 from __future__ import annotations
+
+import re
 
 from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
@@ -21,7 +25,7 @@ from api import docs
 from api.access import known_query_only
 from api.errors import install_handlers
 from api.middleware import CatchAll
-from api.routers import meta, models, projects
+from api.routers import gate, generation, meta, models, privacy, projects, tasks
 from api.runtime import ApiRuntime
 from api.schemas import ErrorResponse
 
@@ -61,15 +65,19 @@ def create_api(runtime: ApiRuntime) -> FastAPI:
     app.add_middleware(CatchAll)
     app.include_router(meta.router)
     protected = {status: ERRORS[status] for status in (400, 401, 403, 429)}
-    for router in (models.router, projects.router):
+    for router in (models.router, projects.router, generation.router, tasks.router, gate.router, privacy.router):
         app.include_router(router, responses=protected)
     app.include_router(docs.router)
     return app
 
 
 def api_mount(runtime: ApiRuntime) -> Mount:
-    """The API as a route of another Starlette app (st.App's routes=)."""
-    return Mount(API_PREFIX, app=create_api(runtime))
+    """The API as a route of another Starlette app (st.App's routes=). Its pattern matches any
+    character after the prefix (Starlette's `.*` stops at a newline, and the outer app would
+    answer such a path with a plain-text 404 instead of the API's envelope)."""
+    mount = Mount(API_PREFIX, app=create_api(runtime))
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def api_server(runtime: ApiRuntime) -> Starlette:

@@ -5,12 +5,17 @@
         passes its own. uvicorn_trusted: None when the server hands the API the real TCP peer
         (serve-api runs uvicorn with proxy_headers off); FORWARDED_ALLOW_IPS as networks when it
         is Streamlit's uvicorn, which rewrites the peer from X-Forwarded-* (see
-        core.access.client_address and api.access).
+        core.access.client_address and api.access). core: the process's core.runtime.Runtime
+        (what the use cases take), or a callable making it on first use (the st.App server
+        hands the app's own, so the process has one job runner); None: one made here.
+    .core                  that Runtime (made on first use when it was not handed in)
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,7 @@ from core.access.client_address import uvicorn_trusted_networks
 from core.llm.ratelimit import redis_client, shared_windows
 from core.platform.config import Settings, get_settings
 from core.platform.db import create_schema, make_engine
+from core.runtime import Runtime
 
 
 @dataclass
@@ -37,11 +43,24 @@ class ApiRuntime:
     uvicorn_trusted: tuple[Network, ...] | None = None
     owns_engine: bool = False
     _redis: Any = None
+    _core: Runtime | Callable[[], Runtime] | None = None
+    _owns_core: bool = False
+    _core_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def core(self) -> Runtime:
+        """The core Runtime the use cases take (see the module docstring)."""
+        with self._core_lock:
+            if self._core is None:
+                self._core, self._owns_core = Runtime(self.settings, engine=self.engine), True
+            elif not isinstance(self._core, Runtime):
+                self._core = self._core()
+            return self._core
 
     @classmethod
     def create(
         cls, settings: Settings | None = None, *, engine: Engine | None = None,
-        uvicorn_trusted: tuple[Network, ...] | None = None,
+        uvicorn_trusted: tuple[Network, ...] | None = None, core: Runtime | Callable[[], Runtime] | None = None,
     ) -> ApiRuntime:
         settings = settings or get_settings()
         owns_engine = engine is None
@@ -55,18 +74,25 @@ class ApiRuntime:
             concurrency=ConcurrencyCap(RedisSlots(client) if client is not None else LocalSlots(),
                                        default_limit=settings.api_concurrency_limit),
             idempotency=IdempotencyStore(engine),
-            uvicorn_trusted=uvicorn_trusted, owns_engine=owns_engine, _redis=client,
+            uvicorn_trusted=uvicorn_trusted, owns_engine=owns_engine, _redis=client, _core=core,
         )
         runtime.idempotency.purge_expired()
         return runtime
 
     @classmethod
-    def behind_streamlit(cls, settings: Settings | None = None, *, engine: Engine | None = None) -> ApiRuntime:
+    def behind_streamlit(
+        cls, settings: Settings | None = None, *, engine: Engine | None = None,
+        core: Runtime | Callable[[], Runtime] | None = None,
+    ) -> ApiRuntime:
         """The runtime for the API mounted in the st.App server (Streamlit's uvicorn rewrites the peer)."""
-        return cls.create(settings, engine=engine,
+        return cls.create(settings, engine=engine, core=core,
                           uvicorn_trusted=uvicorn_trusted_networks(os.environ.get("FORWARDED_ALLOW_IPS")))
 
     def close(self) -> None:
+        with self._core_lock:
+            if self._owns_core and isinstance(self._core, Runtime):
+                self._core.close()
+            self._core, self._owns_core = None, False
         if self._redis is not None:
             self._redis.close()
         if self.owns_engine:

@@ -7,6 +7,7 @@
                                      provided it has not changed since the reviewer opened it
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
+    queue                            the undecided items, filtered and sorted as on the Review page
     second reviews                   set_second_review_share, take_second_review, decide_second_review,
                                      adjudicate (an editor, on a disagreement), reviewer_agreement
 """
@@ -20,6 +21,7 @@ from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
 from core.review import agreement, claims, comments, decisions, items, second
+from core.review.queue import QueueEntry, list_queue
 from core.runtime import Runtime
 from core.writing.presets import preset_from_review
 
@@ -95,6 +97,16 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
         if to == "preset":
             return preset_from_review(session=db, item_id=item_id, actor_id=actor.id)
         return decisions.promote_to_reference(session=db, item_id=item_id, actor=actor)
+
+
+def queue(
+    runtime: Runtime, reviewer: User, *, project_id: int | None = None, reason: str | None = None,
+    sort: str = "oldest", limit: int = 200,
+) -> list[QueueEntry]:
+    """The undecided items, as the Review page lists them (reviewers, editors, admins)."""
+    require(reviewer.role, "review")
+    with open_session(runtime.engine) as db:
+        return list_queue(session=db, project_id=project_id, reason=reason, sort=sort, limit=limit)
 
 
 # -- second reviews and agreement (core.review.second, core.review.agreement) -------------------

@@ -33,3 +33,16 @@ def choose_provider(runtime: Runtime, user: User, *, public_id: str, provider_na
     """The provider of the session's next drafts: "" for the default, else a registered one's name."""
     with open_session(runtime.engine) as db:
         sessions.set_provider(session=db, user=user, public_id=public_id, provider_name=provider_name)
+
+
+def session_turns(runtime: Runtime, user: User, *, public_id: str) -> tuple[WritingSession, list[sessions.TurnView]]:
+    """A session open to the user (its owner, editors, admins) with its turns, drafts, scores and reviews."""
+    with open_session(runtime.engine) as db:
+        writing_session = sessions.get_session(session=db, user=user, public_id=public_id)
+        return writing_session, sessions.list_turns(session=db, writing_session=writing_session)
+
+
+def open_writing_session(runtime: Runtime, user: User, *, public_id: str) -> WritingSession:
+    """The session with this public ID if the user may open it (NotFoundError otherwise)."""
+    with open_session(runtime.engine) as db:
+        return sessions.get_session(session=db, user=user, public_id=public_id)

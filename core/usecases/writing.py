@@ -8,6 +8,7 @@
          the finished draft is scored and routed by a job (core.gate.rescoring.hand_off_scoring)
     continue_turn   start_turn with TurnKind.CONTINUE: the model carries on the previous text
     regenerate      the same checks, then a new variant of an earlier turn, past any cached answer
+    draft_report    one draft as its writer (editors, admins; a reviewer once it is in the queue) may read it
 
 A DraftgateError raised by any of these means nothing was saved (the request can be sent again).
 """
@@ -18,23 +19,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from core.access.roles import require
+from sqlmodel import col, select
+
+from core.access.roles import may, require
 from core.gate.rescoring import hand_off_scoring
 from core.gate.rescoring import score_again as start_scoring_again
+from core.gate.scores import scores_by_draft
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
 from core.platform.db import open_session
 from core.platform.errors import NotFoundError
-from core.platform.models import Turn, User, WritingSession
+from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
+from core.platform.states import Role
+from core.review.items import item_for_draft
 from core.runtime import Runtime
 from core.writing import turns, variants
 from core.writing.prompts import TurnKind
 from core.writing.sessions import get_session, save_params
 from core.writing.turns import TurnRequest
 
-__all__ = ["TurnRequest", "TurnStarted", "continue_turn", "regenerate", "score_again", "start_turn",
-           "start_variants"]
+__all__ = ["DraftReport", "TurnRequest", "TurnStarted", "continue_turn", "draft_report", "regenerate",
+           "score_again", "start_turn", "start_variants"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,37 @@ def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: Generation
                                               provider=client.provider,
                                               budget_tokens=runtime.settings.context_budget_tokens)
     return _streamed(runtime, user, client, prepared)
+
+
+@dataclass(frozen=True)
+class DraftReport:
+    """A draft with what the gate says of it."""
+
+    draft: Draft
+    session_public_id: str
+    project_id: int
+    scores: dict[str, float | None]
+    review: ReviewItem | None
+
+
+def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
+    """The draft `draft_id` if the user may read it: the owner of its session, editors and admins,
+    and reviewers once it is in the review queue (NotFoundError otherwise, as for no draft)."""
+    with open_session(runtime.engine) as db:
+        found = db.exec(
+            select(Draft, WritingSession).join(Turn, col(Turn.id) == Draft.turn_id)
+            .join(WritingSession, col(WritingSession.id) == Turn.session_id).where(Draft.id == draft_id)
+        ).first() if isinstance(draft_id, int) and not isinstance(draft_id, bool) and 0 < draft_id < 2**63 else None
+        if found is None:
+            raise NotFoundError("No draft with this ID is open to you.")
+        draft, writing_session = found
+        review = item_for_draft(session=db, draft_id=draft.id)
+        allowed = (writing_session.owner_id == user.id or user.role in (Role.EDITOR, Role.ADMIN)
+                   or (review is not None and may(user.role, "review")))
+        if not allowed:
+            raise NotFoundError("No draft with this ID is open to you.")
+        scores = scores_by_draft(db, [draft.id]).get(draft.id, {})
+        return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores, review)
 
 
 def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:

@@ -1,0 +1,173 @@
+"""The source document's task style: text-completion, tasks polled by id, batches of up to 32.
+
+    POST text-completion     a task, waited for: {"id": "task-<n>", "text", "finish_reason", ...}
+    POST tasks               202 {"id": "task-<n>", "status": "queued"}: a generation job that
+                             outlives the caller (core.usecases.writing.start_variants, one draft)
+    GET/DELETE tasks/{id}    its status (queued|running|completed|failed|cancelled) and result; cancel
+    POST batches             up to 32 tasks (a 33rd: 400 batch_too_large); a task refused when
+                             submitted fails alone (its entry carries the error)
+    GET batches/{id}         each task's status and result
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from sqlmodel import Session
+
+from api.access import authenticated, database, generation_slot, runtime_of
+from api.drafting import acting_user, finish_reason, finished_job, gate_info, turn_request, usage_of
+from api.errors import ApiError, envelope, from_core
+from api.idempotency import IdempotencyKey, run_idempotent
+from api.runtime import ApiRuntime
+from api.schemas import NOT_FOUND, Batch, BatchRequest, Task, TaskRequest, TextCompletion
+from api.traffic import Lease
+from core.access.api_keys import ApiCaller
+from core.platform import constants
+from core.platform.errors import DraftgateError, NotFoundError
+from core.platform.models import Job, User
+from core.platform.states import DraftStatus, JobStatus
+from core.usecases import jobs
+from core.usecases.writing import draft_report, start_variants
+
+router = APIRouter(tags=["tasks"])
+TASK_ID = re.compile(r"task-([1-9][0-9]{0,17})")
+BATCH_ID = re.compile(r"batch-([1-9][0-9]{0,17})")
+STATUSES = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "running", JobStatus.SUCCEEDED: "completed",
+            JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
+
+
+@router.post("/text-completion", response_model=TextCompletion, summary="Generate and wait: the task style, at once")
+def text_completion(
+    body: TaskRequest, request: Request, idempotency_key: IdempotencyKey = None,
+    caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user), db: Session = Depends(database),
+    runtime: ApiRuntime = Depends(runtime_of), _slot: Lease = Depends(generation_slot),
+):
+    def answer() -> tuple[int, Any]:
+        job_id = _submit(runtime, db, caller, user, body)
+        job = finished_job(runtime.core, user, job_id)
+        task = _task(runtime, user, job)
+        if task.result is None:
+            message = task.error.message if task.error else "The task did not finish."
+            raise ApiError(502 if job.status == JobStatus.FAILED else 409, message,
+                           code="task_failed" if job.status == JobStatus.FAILED else "task_cancelled")
+        return 200, TextCompletion(id=task.id, text=task.result.text, finish_reason=task.result.finish_reason,
+                                   usage=task.result.usage, draftgate=task.result.draftgate).model_dump(mode="json")
+
+    return run_idempotent(runtime.idempotency, api_key_id=caller.key_id, key=idempotency_key, method="POST",
+                          path=request.url.path, payload=body.model_dump(mode="json", exclude_unset=True), answer=answer)
+
+
+@router.post("/tasks", status_code=202, response_model=Task, summary="Submit a task; poll GET tasks/{id}")
+def submit_task(
+    body: TaskRequest, request: Request, idempotency_key: IdempotencyKey = None,
+    caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user), db: Session = Depends(database),
+    runtime: ApiRuntime = Depends(runtime_of),
+):
+    def answer() -> tuple[int, Any]:
+        job_id = _submit(runtime, db, caller, user, body)
+        return 202, _task(runtime, user, jobs.task(runtime.core, user, job_id)).model_dump(mode="json")
+
+    return run_idempotent(runtime.idempotency, api_key_id=caller.key_id, key=idempotency_key, method="POST",
+                          path=request.url.path, payload=body.model_dump(mode="json", exclude_unset=True), answer=answer)
+
+
+@router.get("/tasks/{task_id}", response_model=Task, responses={404: NOT_FOUND}, summary="A task's status and result")
+def get_task(task_id: str = Path(description="task-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
+    return _task(runtime, user, jobs.task(runtime.core, user, _number(TASK_ID, task_id, "task")))
+
+
+@router.delete("/tasks/{task_id}", response_model=Task, responses={404: NOT_FOUND},
+               summary="Cancel a task (a queued one at once, a running one between steps)")
+def cancel_task(task_id: str = Path(description="task-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Task:
+    return _task(runtime, user, jobs.cancel_task(runtime.core, user, _number(TASK_ID, task_id, "task")))
+
+
+@router.post("/batches", status_code=202, response_model=Batch, summary=f"Up to {constants.MAX_BATCH_CONCURRENCY} tasks at once")
+def submit_batch(
+    body: BatchRequest, request: Request, idempotency_key: IdempotencyKey = None,
+    caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user), db: Session = Depends(database),
+    runtime: ApiRuntime = Depends(runtime_of),
+):
+    if len(body.tasks) > constants.MAX_BATCH_CONCURRENCY:
+        raise ApiError(400, f"A batch holds at most {constants.MAX_BATCH_CONCURRENCY} tasks (this one has "
+                            f"{len(body.tasks)}): split it.", code="batch_too_large", param="tasks")
+
+    def answer() -> tuple[int, Any]:
+        entries: list[dict[str, Any]] = []
+        for task in body.tasks:
+            try:
+                entries.append({"task": _submit(runtime, db, caller, user, task)})
+            except ApiError as err:
+                entries.append(envelope(err.status, err.message, code=err.code, param=err.param))
+            except DraftgateError as err:
+                failure = from_core(err)
+                entries.append(envelope(failure.status, failure.message, code=failure.code))
+        record = jobs.record_batch(runtime.core, user, entries=entries)
+        return 202, _batch(runtime, user, record.id).model_dump(mode="json")
+
+    return run_idempotent(runtime.idempotency, api_key_id=caller.key_id, key=idempotency_key, method="POST",
+                          path=request.url.path, payload=body.model_dump(mode="json", exclude_unset=True), answer=answer)
+
+
+@router.get("/batches/{batch_id}", response_model=Batch, responses={404: NOT_FOUND},
+            summary="A batch: each task's status and result")
+def get_batch(batch_id: str = Path(description="batch-<n>", max_length=30), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> Batch:
+    return _batch(runtime, user, _number(BATCH_ID, batch_id, "batch"))
+
+
+# -- the steps -----------------------------------------------------------------------------------
+
+
+def _submit(runtime: ApiRuntime, db: Session, caller: ApiCaller, user: User, body: TaskRequest) -> int:
+    core = runtime.core
+    started = start_variants(core, user, turn_request(core, db, caller, user, body, body.prompt))
+    return started.job_id
+
+
+def _number(pattern: re.Pattern[str], value: str, what: str) -> int:
+    match = pattern.fullmatch(value)
+    if match is None:
+        raise NotFoundError(f"No such {what}: its id looks like {what}-12.")
+    return int(match.group(1))
+
+
+def _task(runtime: ApiRuntime, user: User, job: Job) -> Task:
+    status = STATUSES[JobStatus(job.status)]
+    result = error = None
+    draft_ids = job.payload.get("draft_ids") or []
+    report = None
+    if draft_ids and status in ("completed", "failed", "cancelled"):
+        try:
+            report = draft_report(runtime.core, user, draft_id=draft_ids[0])
+        except NotFoundError:  # deleted with its session
+            report = None
+    if status == "completed" and report is not None and report.draft.status == DraftStatus.COMPLETED:
+        result = {"text": report.draft.text, "finish_reason": finish_reason(report.draft),
+                  "usage": usage_of([report.draft]), "draftgate": gate_info(report)}
+    elif status in ("failed", "cancelled") or (status == "completed" and result is None):
+        message = (report.draft.error if report is not None and report.draft.error else "") or job.error or status
+        error = {"message": message, "code": "task_failed" if status == "failed" else f"task_{status}"}
+    return Task(id=f"task-{job.id}", status=status, created=int(job.created_at.timestamp()), result=result, error=error)
+
+
+def _batch(runtime: ApiRuntime, user: User, batch_id: int) -> Batch:
+    record, tasks = jobs.batch(runtime.core, user, batch_id)
+    entries, counts = [], {"total": 0, "queued": 0, "running": 0, "completed": 0, "failed": 0, "cancelled": 0}
+    for index, entry in enumerate(record.payload.get("entries", [])):
+        counts["total"] += 1
+        job = tasks.get(entry.get("task"))
+        if job is None:
+            counts["failed"] += 1
+            detail = entry.get("error") or {"message": "This task no longer exists.", "code": "not_found",
+                                            "type": "invalid_request_error", "param": None}
+            entries.append({"index": index, "task": None, "error": detail})
+            continue
+        task = _task(runtime, user, job)
+        counts[task.status] += 1
+        entries.append({"index": index, "task": task, "error": None})
+    running = counts["queued"] + counts["running"]
+    return Batch(id=f"batch-{record.id}", status="running" if running else "completed",
+                 created=int(record.created_at.timestamp()), counts=counts, tasks=entries)

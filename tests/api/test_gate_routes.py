@@ -1,0 +1,116 @@
+"""Scoring, sessions, drafts, the review queue, thresholds and deletion through the API, with
+the pages' role rules."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from core.platform.models import ApiKey, Turn, User, WritingSession
+from tests.api.conftest import snapshot
+from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
+
+REFERENCE = "Your order has shipped and will arrive on Monday."
+
+
+def call(live, method, path, key, **kwargs) -> httpx.Response:
+    return httpx.request(method, live.url(path), headers={"Authorization": f"Bearer {key}"}, timeout=60, **kwargs)
+
+
+@pytest.fixture
+def project(db):
+    return make_project(db, "Support", references=(REFERENCE,))
+
+
+@pytest.fixture
+def flagged(db, writer, project):
+    draft = make_finished_draft(db, writer, project, "Completely unrelated words about weather in spring.")
+    assert draft.route == "needs_review"
+    return draft
+
+
+def test_score_against_given_references_or_the_projects(start_api, writer, project):
+    live = start_api()
+    key = live.key_for(writer)
+    given = call(live, "POST", "/score", key, json={"candidate": REFERENCE, "references": [REFERENCE]}).json()
+    assert given["scores"]["chrf"] == pytest.approx(100.0) and "chrF2" in given["signatures"]["chrf"]
+    of_project = call(live, "POST", "/score", key, json={"candidate": "Your order has shipped.", "project": "Support"})
+    assert 0 < of_project.json()["scores"]["chrf"] < 100
+    empty = call(live, "POST", "/score", key, json={"candidate": "  ", "references": ["x"]})
+    assert empty.status_code == 400
+
+
+def test_a_session_is_opened_and_read_with_its_turns(start_api, writer, db, project, flagged):
+    live = start_api()
+    key = live.key_for(writer)
+    opened = call(live, "POST", "/sessions", key, json={"project": project.id, "title": "Replies"})
+    assert opened.status_code == 201 and opened.json()["title"] == "Replies" and opened.json()["turns"] == []
+    session = db.get(WritingSession, db.get(Turn, flagged.turn_id).session_id)
+    read = call(live, "GET", f"/sessions/{session.public_id}", key).json()
+    [turn] = read["turns"]
+    assert turn["drafts"][0]["draftgate"]["route"] == "needs_review"
+    assert turn["drafts"][0]["draftgate"]["review_state"] == "open"
+    other = live.key_for(make_user(db, "wendy", "writer"))
+    assert call(live, "GET", f"/sessions/{session.public_id}", other).status_code == 404
+    assert call(live, "GET", f"/drafts/{flagged.id}", other).status_code == 404
+    assert call(live, "GET", f"/drafts/{flagged.id}", key).json()["text"] == flagged.text
+
+
+def test_review_list_claim_and_decide_for_reviewers_only(start_api, writer, reviewer, db, flagged):
+    live = start_api()
+    assert call(live, "GET", "/review/items", live.key_for(writer)).status_code == 403
+    key = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", key).json()["data"]
+    assert item["draft_id"] == flagged.id and item["state"] == "open"
+
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", key)
+    assert claimed.status_code == 200, claimed.text
+    claimed = claimed.json()
+    assert claimed["state"] == "claimed"
+    rita = live.key_for(make_user(db, "rita", "reviewer"))
+    assert call(live, "POST", f"/review/items/{item['id']}/claim", rita).status_code == 409
+    stale = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                 json={"verdict": "approved", "expected_version": claimed["version"] - 1})
+    assert stale.status_code == 409
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "rejected", "reason": "off topic", "expected_version": claimed["version"]})
+    assert decided.status_code == 200 and decided.json()["state"] == "rejected"
+    assert call(live, "POST", "/review/claim-next", key, json={}).json() is None
+
+
+def test_thresholds_are_read_by_editors(start_api, writer, editor, project):
+    live = start_api()
+    refused = call(live, "GET", f"/projects/{project.id}/thresholds", live.key_for(writer))
+    assert refused.status_code == 403, refused.text
+    body = call(live, "GET", f"/projects/{project.id}/thresholds", live.key_for(editor)).json()
+    assert body["current"]["version"] == 0 and "chrf" in body["current"]["thresholds"]
+    assert call(live, "GET", "/projects/999/thresholds", live.key_for(editor)).status_code == 404
+
+
+def test_deleting_oneself_needs_the_password_and_leaves_no_trace(start_api, engine, db, writer, flagged):
+    live = start_api()
+    key = live.key_for(writer)
+    text = flagged.text
+    export = call(live, "GET", "/me/export", key).json()
+    assert text in str(export)
+    wrong = call(live, "DELETE", "/me", key, json={"password": "not it"})
+    assert wrong.status_code == 401
+
+    deleted = call(live, "DELETE", "/me", key, json={"password": PASSWORD})
+
+    assert deleted.status_code == 200 and deleted.json()["counts"]["drafts"] == 1
+    assert call(live, "GET", "/me/export", key).status_code == 401  # the key went with its user
+    db.expire_all()
+    assert db.exec(select(User).where(User.username == "writer")).first() is None
+    assert db.exec(select(ApiKey)).all() == []
+    assert text not in str(snapshot(engine))
+
+
+def test_admins_export_and_delete_users(start_api, db, writer, flagged):
+    live = start_api()
+    admin = live.key_for(make_user(db, "root", "admin"))
+    assert call(live, "GET", "/users/writer/export", live.key_for(writer)).status_code == 403
+    assert flagged.text in str(call(live, "GET", "/users/writer/export", admin).json())
+    assert call(live, "DELETE", "/users/writer", admin).json()["counts"]["drafts"] == 1
+    assert call(live, "GET", "/users/writer/export", admin).status_code == 404

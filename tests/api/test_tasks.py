@@ -1,0 +1,133 @@
+"""The task style: text-completion, tasks polled by id, cancelled, batches of up to 32."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.core.llm.faulty_server import FaultyServer, stall, status
+from tests.utils.factories import make_project, make_user
+
+
+@pytest.fixture
+def provider():
+    server = FaultyServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(start_api, db, provider):
+    make_project(db, "Support")
+    return start_api(llm_base_url=provider.base_url, llm_model="mock-model", llm_api_style="completions")
+
+
+def call(live, method, path, key, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
+    return httpx.request(method, live.url(path), headers=headers, timeout=60, **kwargs)
+
+
+def poll(live, key, task_id, until=("completed", "failed", "cancelled")) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        task = call(live, "GET", f"/tasks/{task_id}", key).json()
+        if task["status"] in until:
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"{task_id} is still {task['status']}")
+
+
+def test_text_completion_answers_as_the_source_document_says(live, provider, writer):
+    provider.reply = "Dear customer, it shipped."
+    answer = call(live, "POST", "/text-completion", live.key_for(writer),
+                  json={"prompt": "Write it", "temperature": 0.3, "max_tokens": 50, "top_p": 0.9,
+                        "frequency_penalty": 0.1})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["id"].startswith("task-") and body["text"] == "Dear customer, it shipped."
+    assert body["finish_reason"] == "stop" and body["draftgate"]["status"] == "completed"
+    sent = provider.requests[-1].body
+    assert (sent["temperature"], sent["max_tokens"], sent["top_p"], sent["frequency_penalty"]) == (0.3, 50, 0.9, 0.1)
+
+
+def test_a_task_is_submitted_with_202_and_polled_to_its_result(live, provider, writer):
+    key = live.key_for(writer)
+    submitted = call(live, "POST", "/tasks", key, json={"prompt": "Write it"})
+    assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running", "completed")
+
+    task = poll(live, key, submitted.json()["id"])
+
+    assert task["status"] == "completed" and task["result"]["text"] == FaultyServer.reply
+    assert task["result"]["draftgate"]["session_id"]
+
+
+def test_a_failed_task_says_why_and_another_users_task_is_not_found(live, provider, writer, db):
+    provider.script(*[status(400, body={"error": {"message": "bad prompt"}})] * 5)
+    key = live.key_for(writer)
+    task_id = call(live, "POST", "/tasks", key, json={"prompt": "Write it"}).json()["id"]
+    task = poll(live, key, task_id)
+    assert task["status"] == "failed" and task["error"]["message"]
+    other = live.key_for(make_user(db, "wendy", "writer"))
+    assert call(live, "GET", f"/tasks/{task_id}", other).status_code == 404
+    assert call(live, "GET", "/tasks/task-x", key).json()["error"]["code"] == "not_found"
+
+
+def test_delete_cancels_a_running_task(live, provider, writer):
+    provider.script(stall())
+    key = live.key_for(writer)
+    task_id = call(live, "POST", "/tasks", key, json={"prompt": "Write it"}).json()["id"]
+    poll(live, key, task_id, until=("running",))
+
+    assert call(live, "DELETE", f"/tasks/{task_id}", key).status_code == 200
+    provider.released.set()
+    assert poll(live, key, task_id)["status"] in ("cancelled", "failed")
+
+
+def test_a_batch_holds_up_to_32_tasks_and_fails_per_task(live, provider, writer):
+    key = live.key_for(writer)
+    too_many = call(live, "POST", "/batches", key, json={"tasks": [{"prompt": f"p{i}"} for i in range(33)]})
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "batch_too_large"
+
+    tasks = [{"prompt": "one"}, {"prompt": "two", "project": "No such project"}, {"prompt": "three"}]
+    batch = call(live, "POST", "/batches", key, json={"tasks": tasks})
+    assert batch.status_code == 202, batch.text
+    batch_id = batch.json()["id"]
+    deadline = time.monotonic() + 30
+    while (body := call(live, "GET", f"/batches/{batch_id}", key).json())["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    entries = body["tasks"]
+    assert entries[1]["task"] is None and entries[1]["error"]["code"] == "project_not_found"
+    assert [entries[i]["task"]["status"] for i in (0, 2)] == ["completed", "completed"]
+    assert body["counts"]["completed"] == 2 and body["counts"]["failed"] == 1
+
+
+def test_a_full_batch_of_32_runs_and_the_users_rate_fails_only_the_tasks_over_it(start_api, db, provider, writer):
+    make_project(db, "Support")
+    limited = start_api(llm_base_url=provider.base_url, llm_model="m", llm_api_style="completions",
+                        user_rate_limit=30)
+    key = limited.key_for(writer)
+    batch = call(limited, "POST", "/batches", key, json={"tasks": [{"prompt": f"p{i}"} for i in range(32)]}).json()
+    refused = [entry for entry in batch["tasks"] if entry["task"] is None]
+    assert [entry["index"] for entry in refused] == [30, 31]
+    assert {entry["error"]["code"] for entry in refused} == {"rate_limit_exceeded"}
+    assert {entry["error"]["type"] for entry in refused} == {"rate_limit_error"}
+
+    live = start_api(llm_base_url=provider.base_url, llm_model="m", llm_api_style="completions", user_rate_limit=0)
+    key = live.key_for(writer, name="unlimited")
+    batch = call(live, "POST", "/batches", key, json={"tasks": [{"prompt": f"p{i}"} for i in range(32)]}).json()
+    deadline = time.monotonic() + 60
+    while (body := call(live, "GET", f"/batches/{batch['id']}", key).json())["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert body["counts"]["completed"] == 32, [e for e in body["tasks"] if e["error"] or e["task"]["error"]]
+
+
+def test_an_idempotent_task_submission_is_replayed(live, writer):
+    key = live.key_for(writer)
+    headers = {"Idempotency-Key": "task-1-abc"}
+    first = call(live, "POST", "/tasks", key, json={"prompt": "Write it"}, headers=headers)
+    again = call(live, "POST", "/tasks", key, json={"prompt": "Write it"}, headers=headers)
+    assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
