@@ -56,7 +56,9 @@ CHECK_METRICS: dict[str, str] = {name: f"check.{name}" for name in CHECKS}
 CHECK_METRICS["longest_repeat"] = "check.longest"  # Score.metric is at most 16 characters
 METRIC_CHECKS = {metric: name for name, metric in CHECK_METRICS.items()}
 NO_REFERENCE = "no_reference"  # policy key: 1.0 sends drafts without references to review, None: checks decide
-SUGGESTED = dict(CHECK_DEFAULTS)  # what the Thresholds page offers when a check is turned on
+# what the Thresholds page offers when a check is turned on (distinct-n: floors for loops, not for style)
+SUGGESTED: dict[str, float] = {**{name: v for name, v in CHECK_DEFAULTS.items() if v is not None},
+                               "distinct1": 0.3, "distinct2": 0.5}
 DEFAULT_CHECK_THRESHOLDS: dict[str, float | None] = {
     **{CHECK_METRICS[name]: CHECK_DEFAULTS[name] for name in CHECKS}, CHECK_METRICS["length"]: None,
     NO_REFERENCE: 1.0,

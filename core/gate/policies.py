@@ -28,10 +28,12 @@ from core.gate.checks import validate_check_thresholds, with_check_defaults
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route, split_values
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError
-from core.platform.models import ThresholdPolicy
+from core.platform.models import Project, ThresholdPolicy
 from core.platform.states import Route
 from core.platform.text import check_text
 from core.scoring.checks import CheckReport
+from core.scoring.checks.language_request import project_expected
+from core.writing.projects import get_project
 
 PRESET_PROVIDER = "preset"  # Draft.provider of an answer given from a preset (never threshold-routed)
 
@@ -187,3 +189,27 @@ def commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: boo
         raise ConflictError(
             f"Another editor saved version {policy.version} at the same moment; look at it, then save again."
         ) from err
+
+
+# The languages an editor picks for a project's drafts (core.scoring.checks.language_request.CODES
+# reads these and more): "" means the language the instruction names, if any.
+PROJECT_LANGUAGES = {"": "as the instruction says", "en": "English", "zh": "Chinese", "ja": "Japanese",
+                     "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
+
+
+def set_project_language(*, session: Session, project_id: int, language: str, actor_id: int) -> Project:
+    """The language the checks expect of the project's drafts (from then on: drafts routed
+    before keep their checks until re-scored); audited."""
+    require_actor(session, actor_id, "thresholds")
+    language = (language or "").strip().lower()
+    if language:
+        project_expected(language)  # an unknown code: InvalidInputError
+    if len(language) > 8:  # Project.language
+        raise InvalidInputError("A language is a short code such as zh or en.")
+    project = get_project(session=session, project_id=project_id)
+    old, project.language = project.language, language
+    session.add(project)
+    audit.record(session, actor_id=actor_id, action="project.language", target=f"project:{project_id}",
+                 old=old, new=language)
+    session.commit()
+    return project
