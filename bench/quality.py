@@ -93,7 +93,7 @@ class Outcome:
     details: tuple[str, ...]
 
 
-def generate(base_url: str, instruction: str, params: GenerationParams, *, timeout_s: float = 300.0) -> tuple[str, str]:
+def generate(base_url: str, instruction: str, params: GenerationParams, *, timeout_s: float = 900.0) -> tuple[str, str]:
     """(text, finish_reason) of one completion of the app's continuation prompt."""
     body = {"model": EMBEDDED_MODEL_NAME, "prompt": render_completion_prompt([], instruction),
             **{k: v for k, v in params.to_dict().items() if v is not None and v != []}}
@@ -116,7 +116,9 @@ def run(n: int, max_tokens: int, seed: int, parallel: int = 2) -> list[Outcome]:
         def one(job: tuple[str, str]) -> Outcome:
             language, instruction = job
             text, finish = generate(server.base_url, instruction, params)
-            return judge(language, instruction, text, finish)
+            outcome = judge(language, instruction, text, finish)
+            print(f"[{language}] {', '.join(outcome.reasons) or 'passes'}: {instruction}", file=sys.stderr, flush=True)
+            return outcome
 
         return list(pool.map(one, jobs))
 
