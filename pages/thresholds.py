@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from core.gate.checks import CHECK_LABELS, CHECK_METRICS, NO_REFERENCE, with_check_defaults
 from core.gate.evidence import labeled_drafts
 from core.gate.policies import current_policy, policy_history
 from core.gate.route import preview_policy
@@ -11,10 +12,11 @@ from core.platform.constants import METRIC_LABELS, METRICS
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.platform.wording import count
+from core.writing.projects import get_project
 from ui import auth, resources
 from ui.components import choose_project
 from ui.safe import md
-from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, policy_form
+from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, language_panel, policy_form
 
 user = auth.require_area("thresholds")
 engine = resources.engine()
@@ -25,11 +27,13 @@ if FLASH_KEY in st.session_state:
 project_id = choose_project("thresholds.project")
 with open_session(engine) as db:
     policy = current_policy(session=db, project_id=project_id)
+    language = get_project(session=db, project_id=project_id).language
     rows = labeled_drafts(session=db, project_id=project_id)
     history = policy_history(session=db, project_id=project_id)
 st.caption(f"Policy in force: version {policy.version}" + (" (defaults)" if policy.version == 0 else "")
            + f" · {RULES.get(policy.rule or ANY_BELOW)}")
 
+language_panel(engine, user, project_id, language)
 spec = policy_form(project_id, policy)
 try:
     with open_session(engine) as db:
@@ -53,7 +57,11 @@ if history:
             [{"version": p.version, "saved": p.created_at, "rule": p.rule, "note": p.note,
               **{METRIC_LABELS[m]: p.thresholds.get(m) for m in METRICS},
               "weights": ", ".join(f"{METRIC_LABELS[m]}×{w:g}" for m, w in (p.weights or {}).items()),
-              "composite": p.composite_threshold} for p in history]
+              "composite": p.composite_threshold,
+              **{f"check: {CHECK_LABELS[name]}": with_check_defaults(p.thresholds).get(metric)
+                 for name, metric in CHECK_METRICS.items()},
+              "no reference: to review": with_check_defaults(p.thresholds).get(NO_REFERENCE) is not None}
+             for p in history]
         ),
         hide_index=True,
     )

@@ -8,6 +8,15 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from core.gate.checks import (
+    CHECK_LABELS,
+    CHECK_MAX,
+    CHECK_METRICS,
+    FLAG_CHECKS,
+    NO_REFERENCE,
+    SUGGESTED,
+    with_check_defaults,
+)
 from core.gate.evidence import (
     Label,
     LabeledDraft,
@@ -19,7 +28,7 @@ from core.gate.evidence import (
     threshold_curve,
     threshold_stats,
 )
-from core.gate.policies import PolicySpec
+from core.gate.policies import PROJECT_LANGUAGES, PolicySpec, set_project_language
 from core.gate.route import apply_policy, preview_queue_change
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
@@ -41,7 +50,22 @@ def _key(project_id: int, metric: str, part: str) -> str:
 
 def _form_keys(project_id: int) -> list[str]:
     return [f"thresholds.{project_id}.rule", f"thresholds.{project_id}.composite",
-            *(_key(project_id, metric, part) for metric in METRICS for part in ("on", "value", "weight"))]
+            *(_key(project_id, metric, part) for metric in METRICS for part in ("on", "value", "weight")),
+            *(_key(project_id, metric, part) for metric in CHECK_METRICS.values() for part in ("on", "value")),
+            _key(project_id, NO_REFERENCE, "on")]
+
+
+CHECK_HELP = {
+    "repetition": "share of repeated word 4-grams (character 6-grams in Chinese, Japanese, Korean): flagged above",
+    "longest_repeat": "words (CJK: characters) in the longest passage that occurs twice: flagged above",
+    "distinct1": "distinct words over all words: flagged below",
+    "distinct2": "distinct word pairs over all pairs: flagged below",
+    "length": "a factor either way of the length the instruction asks for, or else of the references' median",
+    "language": "the language the instruction names, or the project's",
+    "empty": "no words at all (only punctuation or symbols)",
+    "echo": "similarity to the instruction: flagged above",
+    "refusal": "a stock refusal or assistant filler",
+}
 
 
 def _keep_undrawn(keys: list[str]) -> None:
@@ -76,6 +100,7 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
             value = st.number_input(f"{METRIC_LABELS[metric]} threshold (0–{top:g})", min_value=0.0, max_value=top,
                                     step=top / 100, key=_key(project_id, metric, "value"), disabled=not enabled)
             thresholds[metric] = float(value) if enabled else None
+    thresholds.update(_check_form(project_id, policy))
     composite = None
     if rule == WEIGHTED:
         composite_key = f"thresholds.{project_id}.composite"
@@ -83,6 +108,40 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
         composite = st.number_input("Composite threshold (0–1: the weighted mean of the scores, each scaled to 0–1)",
                                     min_value=0.0, max_value=1.0, step=0.01, key=composite_key)
     return PolicySpec(thresholds, rule, chosen_weights, composite)
+
+
+def _check_form(project_id: int, policy: ThresholdPolicy) -> dict[str, float | None]:
+    """The reference-free checks' part of the form (any rule: a failed check always flags)."""
+    current = with_check_defaults(policy.thresholds)
+    out: dict[str, float | None] = {}
+    st.markdown("**Checks that need no reference** (a draft failing any of them goes to review, whatever the rule)")
+    names = list(CHECK_METRICS)
+    valued = [name for name in names if name not in FLAG_CHECKS]
+    for column, name in zip(st.columns(len(valued)), valued):
+        metric = CHECK_METRICS[name]
+        value = current.get(metric)
+        st.session_state.setdefault(_key(project_id, metric, "on"), value is not None)
+        st.session_state.setdefault(_key(project_id, metric, "value"), float(value if value is not None else SUGGESTED[name]))
+        with column:
+            enabled = st.checkbox(f"Check {CHECK_LABELS[name]}", key=_key(project_id, metric, "on"), help=CHECK_HELP[name])
+            top = CHECK_MAX[name] if name != "longest_repeat" else 1000.0
+            step = 1.0 if name == "longest_repeat" else (0.5 if name == "length" else 0.01)
+            chosen = st.number_input(f"{CHECK_LABELS[name]} threshold", min_value=1.0 if name == "length" else 0.0,
+                                     max_value=top, step=step, key=_key(project_id, metric, "value"),
+                                     disabled=not enabled)
+            out[metric] = float(chosen) if enabled else None
+    flags = st.columns(len(FLAG_CHECKS) + 1)
+    for column, name in zip(flags, FLAG_CHECKS):
+        metric = CHECK_METRICS[name]
+        st.session_state.setdefault(_key(project_id, metric, "on"), current.get(metric) is not None)
+        on = column.checkbox(f"Check {CHECK_LABELS[name]}", key=_key(project_id, metric, "on"), help=CHECK_HELP[name])
+        out[metric] = 1.0 if on else None
+    st.session_state.setdefault(_key(project_id, NO_REFERENCE, "on"), current.get(NO_REFERENCE) is not None)
+    review_bare = flags[-1].checkbox(
+        "Without references: always to review", key=_key(project_id, NO_REFERENCE, "on"),
+        help="Off: a draft of a project without references is routed by the checks alone.")
+    out[NO_REFERENCE] = 1.0 if review_bare else None
+    return out
 
 
 def _use(project_id: int, metric: str, value: float) -> None:
@@ -198,4 +257,24 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
         st.rerun()
     if cancel.button("Cancel", key="thresholds.cancel"):
         st.session_state.pop(PENDING_KEY, None)
+        st.rerun()
+
+
+def language_panel(engine: Engine, user: User, project_id: int, language: str) -> None:
+    """The language the checks expect of the project's drafts."""
+    key = f"thresholds.{project_id}.language"
+    choices = list(PROJECT_LANGUAGES) if language in PROJECT_LANGUAGES else [*PROJECT_LANGUAGES, language]
+    st.session_state.setdefault(key, language)
+    left, right = st.columns([3, 1])
+    chosen = left.selectbox("Language of this project's drafts (the language check)", choices, key=key,
+                            format_func=lambda code: PROJECT_LANGUAGES.get(code, code))
+    if chosen != language and right.button("Save the language", key="thresholds.save_language"):
+        try:
+            with open_session(engine) as db:
+                set_project_language(session=db, project_id=project_id, language=chosen, actor_id=user.id)
+        except DraftgateError as err:
+            st.error(md(err))
+            return
+        st.session_state[FLASH_KEY] = (f"The project's drafts are now checked for "
+                                       f"{PROJECT_LANGUAGES.get(chosen, chosen)}; re-score to check earlier drafts again.")
         st.rerun()

@@ -1,4 +1,11 @@
-"""`score` (one candidate) and `score-file` (JSONL drafts against JSONL references)."""
+"""`score` (one candidate) and `score-file` (JSONL drafts against JSONL references).
+
+Both add the reference-free checks (core.gate.checks, as the gate computes them) under "checks":
+each check's value, and under "flagged" the checks that the gate's default thresholds fail
+("repetition 0.95 > 0.30 — repeats itself: ..."). `--instruction` (score-file: each draft's
+`instruction` field) and `--language` (the project's, such as zh or en) are what the length,
+echo and language checks read. A draft without a reference still gets its checks.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from core.gate.checks import CHECK_METRICS, DEFAULT_CHECK_THRESHOLDS, check_reasons, check_values, run_checks
 from core.platform.constants import METRICS
 from core.platform.errors import InvalidInputError
 from core.platform.spreadsheet import safe_row
@@ -32,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a reference text; repeat for several references",
     )
     one.add_argument("--lsum", action="store_true", help="add ROUGE-Lsum (sentence-level ROUGE-L)")
+    _check_arguments(one, "the instruction the candidate answers (for the length, echo and language checks)")
     one.set_defaults(handler=_score)
 
     many = subparsers.add_parser(
@@ -50,7 +59,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     many.add_argument("--id-field", default="id", help="default: id")
     many.add_argument("--text-field", default="text", help="default: text")
     many.add_argument("--lsum", action="store_true", help="add ROUGE-Lsum (sentence-level ROUGE-L)")
+    many.add_argument("--instruction-field", default="instruction",
+                      help="the drafts' field with their instruction, if any (default: instruction)")
+    many.add_argument("--language", default="", metavar="CODE",
+                      help="the language the drafts should be in, as a project's (zh, en, ja, ko, ...)")
     many.set_defaults(handler=_score_file)
+
+
+def _check_arguments(parser: argparse.ArgumentParser, instruction_help: str) -> None:
+    parser.add_argument("--instruction", default="", metavar="TEXT", help=instruction_help)
+    parser.add_argument("--language", default="", metavar="CODE",
+                        help="the language the text should be in, as a project's (zh, en, ja, ko, ...)")
+
+
+def _checks(text: str, instruction: str, references: list[str], language: str) -> dict[str, Any]:
+    """The checks as the gate computes them, and what its default thresholds flag."""
+    report = run_checks(text, instruction=instruction, references=references, language=language)
+    _, flagged = check_reasons(check_values(report), DEFAULT_CHECK_THRESHOLDS, report)
+    return {**report.as_dict(), "flagged": flagged}
 
 
 def _json(value: Any, stream: IO[str]) -> str:
@@ -61,7 +87,8 @@ def _json(value: Any, stream: IO[str]) -> str:
 
 def _score(args: argparse.Namespace) -> int:
     report = score(args.candidate, args.reference, lsum=args.lsum)
-    print(_json(report.as_dict(), sys.stdout))
+    checks = _checks(args.candidate, args.instruction, args.reference, args.language)
+    print(_json({**report.as_dict(), "checks": checks}, sys.stdout))
     return EXIT_OK
 
 
@@ -79,8 +106,11 @@ class _Problems:
         print(f"{where}: {message}", file=sys.stderr)
 
 
-def _records(path: Path, id_field: str, text_field: str, problems: _Problems) -> Iterator[tuple[str, Any, str]]:
-    """(file:line, id, text) of every well-formed line; blank lines are skipped."""
+def _records(
+    path: Path, id_field: str, text_field: str, problems: _Problems, instruction_field: str = ""
+) -> Iterator[tuple[str, Any, str, str]]:
+    """(file:line, id, text, instruction) of every well-formed line (instruction: "" without
+    `instruction_field`, or when the line has none); blank lines are skipped."""
     try:
         handle = path.open(encoding="utf-8-sig")
     except OSError as err:
@@ -100,12 +130,15 @@ def _records(path: Path, id_field: str, text_field: str, problems: _Problems) ->
                     problems.report(where, "not a JSON object")
                     continue
                 key, text = record.get(id_field), record.get(text_field)
+                instruction = record.get(instruction_field, "") if instruction_field else ""
                 if isinstance(key, bool) or not isinstance(key, (str, int)):
                     problems.report(where, f"no {id_field!r} field (a string or an integer)")
                 elif not isinstance(text, str):
                     problems.report(where, f"no {text_field!r} field (a string)")
+                elif not isinstance(instruction, str):
+                    problems.report(where, f"the {instruction_field!r} field is not a string")
                 else:
-                    yield where, key, text
+                    yield where, key, text, instruction
         except UnicodeDecodeError as err:
             raise InvalidInputError(f"{path} is not UTF-8 text ({err.reason}).") from err
 
@@ -135,13 +168,17 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _result(key: Any, id_field: str, metrics: tuple[str, ...], report_dict: dict | None, error: str | None) -> dict:
+def _result(
+    key: Any, id_field: str, metrics: tuple[str, ...], report_dict: dict | None, error: str | None, checks: dict
+) -> dict:
     row: dict[str, Any] = {id_field: key}
     for metric in metrics:
         row[metric] = report_dict.get(metric) if report_dict else None
     row["signatures"] = report_dict["signatures"] if report_dict else {}
     row["language"] = report_dict["language"] if report_dict else None
     row["error"] = error
+    row["checks"] = {name: checks[name] for name in CHECK_METRICS}
+    row["flagged"] = checks["flagged"]
     return row
 
 
@@ -161,7 +198,8 @@ class _Writer:
                 raise InvalidInputError(f"Cannot write {output}: {err.strerror or err}.") from err
             self._close = True
         if suffix == ".csv":
-            self._fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics)]
+            self._fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics),
+                            *(f"check_{name}" for name in CHECK_METRICS), "flagged"]
             self._csv = csv.writer(self._stream)
             self._csv.writerow(safe_row(self._fields))
 
@@ -169,9 +207,12 @@ class _Writer:
         if self._csv is None:
             self._stream.write(_json(row, self._stream) + "\n")
             return
-        flat = {k: v for k, v in row.items() if k != "signatures"}
+        flat = {k: v for k, v in row.items() if k not in ("signatures", "checks")}
         for metric in self._metrics:
             flat[f"signature_{metric}"] = row["signatures"].get(metric, "")
+        for name, value in row["checks"].items():
+            flat[f"check_{name}"] = value
+        flat["flagged"] = "; ".join(row["flagged"])
         self._csv.writerow(safe_row("" if flat[field] is None else flat[field] for field in self._fields))
 
     def close(self) -> None:
@@ -187,22 +228,25 @@ def _score_file(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"No such file: {path}.")
     problems = _Problems()
     references: dict[str, list[str]] = defaultdict(list)
-    for _, key, text in _records(args.references, args.id_field, args.text_field, problems):
+    for _, key, text, _ in _records(args.references, args.id_field, args.text_field, problems):
         references[str(key)].append(text)
-    drafts = list(_records(args.drafts, args.id_field, args.text_field, problems))
+    drafts = list(_records(args.drafts, args.id_field, args.text_field, problems, args.instruction_field))
+    if args.language:
+        _checks("", "", [], args.language)  # an unknown language code: refused before any work
 
     metrics = (*METRICS, "rougeLsum") if args.lsum else METRICS
     writer = _Writer(args.output, args.id_field, metrics)
     progress = _Progress(len(drafts))
     try:
-        for done, (where, key, text) in enumerate(drafts, start=1):
+        for done, (where, key, text, instruction) in enumerate(drafts, start=1):
             refs = references.get(str(key))
+            checks = _checks(text, instruction, refs or [], args.language)
             if refs:
-                row = _result(key, args.id_field, metrics, score(text, refs, lsum=args.lsum).as_dict(), None)
+                row = _result(key, args.id_field, metrics, score(text, refs, lsum=args.lsum).as_dict(), None, checks)
             else:
                 message = f"no reference with {args.id_field} {key!r}"
                 problems.report(where, message)
-                row = _result(key, args.id_field, metrics, None, message)
+                row = _result(key, args.id_field, metrics, None, message, checks)
             writer.write(row)
             progress.update(done)
     finally:

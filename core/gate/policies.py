@@ -1,7 +1,9 @@
 """Threshold policies: per project, every saved change a new version.
 
-A policy is per-metric thresholds plus the rule that combines them (core.gate.rules.RULES);
-PolicySpec is what it decides with. The newest version is in force (version 0, the defaults,
+A policy is per-metric thresholds plus the rule that combines them (core.gate.rules.RULES),
+and the thresholds of the reference-free checks under their metric names (core.gate.checks:
+"check.repetition", ..., and NO_REFERENCE) in the same thresholds; PolicySpec is what it
+decides with. A policy saved before the checks existed has them at their defaults. The newest version is in force (version 0, the defaults,
 until an editor saves one).
 
     save_policy(...)    saves version N+1 without touching the review queue
@@ -22,12 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.access.actors import require_actor
-from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route
+from core.gate.checks import validate_check_thresholds, with_check_defaults
+from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route, split_values
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError
-from core.platform.models import ThresholdPolicy
+from core.platform.models import Project, ThresholdPolicy
 from core.platform.states import Route
 from core.platform.text import check_text
+from core.scoring.checks import CheckReport
+from core.scoring.checks.language_request import project_expected
+from core.writing.projects import get_project
 
 PRESET_PROVIDER = "preset"  # Draft.provider of an answer given from a preset (never threshold-routed)
 
@@ -43,20 +49,29 @@ class PolicySpec:
 
     @classmethod
     def of(cls, policy: ThresholdPolicy) -> PolicySpec:
-        return cls(dict(policy.thresholds), policy.rule or ANY_BELOW, dict(policy.weights or {}), policy.composite_threshold)
+        return cls(with_check_defaults(policy.thresholds), policy.rule or ANY_BELOW, dict(policy.weights or {}),
+                   policy.composite_threshold)
 
     def decide(
-        self, text: str, scores: Mapping[str, float | None] | None, sensitive_words: Sequence[str] = ()
+        self,
+        text: str,
+        scores: Mapping[str, float | None] | None,
+        sensitive_words: Sequence[str] = (),
+        checks: Mapping[str, float | None] | None = None,
+        report: CheckReport | None = None,
     ) -> RouteDecision:
         """The rule alone; a draft's route is core.gate.route.route_decision's (sensitive words, preset answers)."""
         return decide_route(
             text=text, scores=scores, thresholds=self.thresholds, rule=self.rule, weights=self.weights,
-            composite_threshold=self.composite_threshold, sensitive_words=sensitive_words,
+            composite_threshold=self.composite_threshold, sensitive_words=sensitive_words, checks=checks,
+            report=report,
         )
 
-    def flags(self, scores: Mapping[str, float | None]) -> bool:
-        """Would these scores alone send a draft (with some text) to review? (The threshold evidence.)"""
-        return self.decide("x", scores).route == Route.NEEDS_REVIEW
+    def flags(self, values: Mapping[str, float | None]) -> bool:
+        """Would these stored values (scores and checks) alone send a draft (with some text) to
+        review? (The threshold evidence.)"""
+        scores, checks = split_values(values)
+        return self.decide("x", scores, checks=checks).route == Route.NEEDS_REVIEW
 
 
 def current_policy(*, session: Session, project_id: int) -> ThresholdPolicy:
@@ -89,7 +104,7 @@ def validate_thresholds(thresholds: Mapping[str, float | None]) -> dict[str, flo
                 f"The {constants.METRIC_LABELS[metric]} threshold must be between 0 and {constants.METRIC_MAX[metric]:g}."
             )
         cleaned[metric] = None if value is None else float(value)
-    return cleaned
+    return {**cleaned, **validate_check_thresholds(thresholds)}
 
 
 def validate_spec(
@@ -174,3 +189,27 @@ def commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: boo
         raise ConflictError(
             f"Another editor saved version {policy.version} at the same moment; look at it, then save again."
         ) from err
+
+
+# The languages an editor picks for a project's drafts (core.scoring.checks.language_request.CODES
+# reads these and more): "" means the language the instruction names, if any.
+PROJECT_LANGUAGES = {"": "as the instruction says", "en": "English", "zh": "Chinese", "ja": "Japanese",
+                     "ko": "Korean", "fr": "French", "de": "German", "es": "Spanish"}
+
+
+def set_project_language(*, session: Session, project_id: int, language: str, actor_id: int) -> Project:
+    """The language the checks expect of the project's drafts (from then on: drafts routed
+    before keep their checks until re-scored); audited."""
+    require_actor(session, actor_id, "thresholds")
+    language = (language or "").strip().lower()
+    if language:
+        project_expected(language)  # an unknown code: InvalidInputError
+    if len(language) > 8:  # Project.language
+        raise InvalidInputError("A language is a short code such as zh or en.")
+    project = get_project(session=session, project_id=project_id)
+    old, project.language = project.language, language
+    session.add(project)
+    audit.record(session, actor_id=actor_id, action="project.language", target=f"project:{project_id}",
+                 old=old, new=language)
+    session.commit()
+    return project

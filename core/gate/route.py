@@ -2,8 +2,10 @@
 who is in the review queue.
 
 One builder decides every route, `route_decision`: the draft's scores under the policy's
-thresholds and rule (core.gate.rules), and always to review an empty draft, a project without
-references, a score without tokens and a sensitive word (core.writing.moderation); a preset
+thresholds and rule (core.gate.rules) and its reference-free checks under theirs
+(core.gate.checks; computed for every draft, with references or without), and always to
+review an empty draft, a project without references (unless the policy lets the checks alone
+decide), a score without tokens and a sensitive word (core.writing.moderation); a preset
 answer (core.gate.policies.PRESET_PROVIDER) is scored for the record, never routed by
 thresholds. It decides at three moments:
 
@@ -22,7 +24,7 @@ The queue's membership moves only here (the verdicts are core.review's):
     open, or its lease ended --leave--> accepted --rejoin--> open
 
 A verdict, an item a reviewer holds (core.review.claims.claimable), and the reasons no
-threshold takes back (empty, no reference, sensitive words: POLICY_INDEPENDENT_REASONS) keep
+threshold takes back (empty, sensitive words: POLICY_INDEPENDENT_REASONS) keep
 an item where it is under a new policy. Scoring computes first, reading only, then writes in
 one short transaction: no write lock is held while the metrics are computed. Scoring runs in
 the caller's thread; core.gate.rescoring runs it as jobs.
@@ -38,6 +40,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.access.actors import require_actor
+from core.gate.checks import check_values
 from core.gate.policies import (
     PRESET_PROVIDER,
     PolicySpec,
@@ -46,10 +49,12 @@ from core.gate.policies import (
     current_policy,
     validate_spec,
 )
-from core.gate.rules import ANY_BELOW, POLICY_INDEPENDENT_REASONS, RouteDecision
+from core.gate.rules import ANY_BELOW, POLICY_INDEPENDENT_REASONS, RouteDecision, split_values
 from core.gate.scores import (
     Values,
+    check_text,
     completed_drafts,
+    instruction_of,
     project_references,
     recent_scored_drafts,
     score_text,
@@ -60,10 +65,20 @@ from core.gate.scores import (
 from core.platform import audit, constants
 from core.platform.db import chunks
 from core.platform.errors import NotFoundError
-from core.platform.models import Draft, Reference, ReviewItem, ThresholdPolicy, Turn, WritingSession, utcnow
+from core.platform.models import (
+    Draft,
+    Project,
+    Reference,
+    ReviewItem,
+    ThresholdPolicy,
+    Turn,
+    WritingSession,
+    utcnow,
+)
 from core.platform.states import DraftStatus, ReviewState, Route
 from core.review.claims import claimable
 from core.review.items import UNDECIDED, item_for_draft
+from core.scoring.checks import CheckReport
 from core.writing.moderation import Matcher, active_matcher
 
 LEFT_QUEUE, JOINED_QUEUE, UNCHANGED = "left_queue", "joined_queue", "unchanged"
@@ -92,13 +107,27 @@ class AppliedPolicy:
 
 
 def route_decision(
-    *, text: str, provider: str, scores: Mapping[str, float | None] | None, spec: PolicySpec, matcher: Matcher
+    *,
+    text: str,
+    provider: str,
+    scores: Mapping[str, float | None] | None,
+    spec: PolicySpec,
+    matcher: Matcher,
+    checks: Mapping[str, float | None] | None = None,
+    report: CheckReport | None = None,
 ) -> RouteDecision:
-    """Where a draft goes (see the module docstring). `scores` None: the project has no reference."""
+    """Where a draft goes (see the module docstring). `scores` None: the project has no reference;
+    `checks`: the checks' values (None: not checked), `report`: the checks just computed."""
     sensitive = matcher.found(text)
     if provider == PRESET_PROVIDER:  # an editor's fixed answer: scored for the record, never threshold-routed
         return PolicySpec({}).decide(text, scores or {}, sensitive)
-    return spec.decide(text, scores, sensitive)
+    return spec.decide(text, scores, sensitive, checks=checks, report=report)
+
+
+def stored_decision(*, text: str, provider: str, values: Values, spec: PolicySpec, matcher: Matcher) -> RouteDecision:
+    """route_decision on a draft's stored values (reference scores and checks together)."""
+    scores, checks = split_values(values)
+    return route_decision(text=text, provider=provider, scores=scores, spec=spec, matcher=matcher, checks=checks)
 
 
 # -- scoring, then routing -----------------------------------------------------------------------
@@ -107,6 +136,12 @@ def route_decision(
 def project_of(session: Session, draft: Draft) -> int:
     turn = session.get(Turn, draft.turn_id)
     return session.get(WritingSession, turn.session_id).project_id
+
+
+def _checks(session: Session, draft: Draft, project_id: int, references: Sequence[Reference]) -> CheckReport:
+    project = session.get(Project, project_id)
+    return check_text(draft.text, instruction=instruction_of(session, draft), references=references,
+                      language=project.language)
 
 
 def score_and_route(*, session: Session, draft_id: int) -> Draft:
@@ -120,8 +155,9 @@ def score_and_route(*, session: Session, draft_id: int) -> Draft:
     policy = current_policy(session=session, project_id=project_id)
     references = project_references(session, project_id)
     report = score_text(draft.text, references)
-    decision = _decide(session, draft, values_of(report, references), policy)
-    store_scores(session, draft, report, references)
+    checks = _checks(session, draft, project_id, references)
+    decision = _decide(session, draft, values_of(report, references), checks, policy)
+    store_scores(session, draft, report, references, checks)
     _route(session, draft, decision, policy.version)
     if decision.route == Route.NEEDS_REVIEW:
         _join(session, draft, project_id, decision)
@@ -139,17 +175,20 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
     report = score_text(draft.text, references)
-    decision = _decide(session, draft, values_of(report, references), policy)
+    checks = _checks(session, draft, project_id, references)
+    decision = _decide(session, draft, values_of(report, references), checks, policy)
     item = item_for_draft(session=session, draft_id=draft.id)
-    store_scores(session, draft, report, references)
+    store_scores(session, draft, report, references, checks)
     outcome = _follow(session, draft, item, project_id, decision, policy.version)
     session.commit()
     return outcome
 
 
-def _decide(session: Session, draft: Draft, scores: Values | None, policy: ThresholdPolicy) -> RouteDecision:
+def _decide(
+    session: Session, draft: Draft, scores: Values | None, checks: CheckReport, policy: ThresholdPolicy
+) -> RouteDecision:
     return route_decision(text=draft.text, provider=draft.provider, scores=scores, spec=PolicySpec.of(policy),
-                          matcher=active_matcher(session=session))
+                          matcher=active_matcher(session=session), checks=check_values(checks), report=checks)
 
 
 def _follow(
@@ -196,9 +235,9 @@ def preview_policy(
 
     def to_review(spec: PolicySpec) -> int:
         return sum(
-            route_decision(text=texts[d][0], provider=texts[d][1], scores=scores, spec=spec, matcher=matcher).route
+            stored_decision(text=texts[d][0], provider=texts[d][1], values=values, spec=spec, matcher=matcher).route
             == Route.NEEDS_REVIEW
-            for d, scores in rows
+            for d, values in rows
         )
 
     return PolicyPreview(len(rows), to_review(current), to_review(new))
@@ -274,7 +313,7 @@ def _decisions(session: Session, draft_ids: Sequence[int], spec: PolicySpec) -> 
     scores = scores_by_draft(session, draft_ids)
     texts = _texts(session, [d for d in draft_ids if scores[d]])
     matcher = active_matcher(session=session)
-    return {d: route_decision(text=text, provider=provider, scores=scores[d], spec=spec, matcher=matcher)
+    return {d: stored_decision(text=text, provider=provider, values=scores[d], spec=spec, matcher=matcher)
             for d, (text, provider) in texts.items()}
 
 

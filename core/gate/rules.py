@@ -7,9 +7,13 @@ A policy's metrics combine by one of three rules (RULES):
     weighted    flagged when the weighted mean of the scores, each scaled to 0-1 by its
                 metric's maximum, is below `composite_threshold` (0-1); thresholds unused
 
-Whatever the rule: an empty draft, a project without references, a score without tokens
-(None) and a sensitive word (moderation) always send the draft to review. A draft's route is
-decided by core.gate.route.route_decision, which calls this with the draft's sensitive words.
+Whatever the rule: an empty draft, a score without tokens (None) and a sensitive word
+(moderation) always send the draft to review, and so does any failed reference-free check
+(core.gate.checks: repetition, length, language, ...; its reason is the check's name). A draft
+of a project without references goes to review for "no_reference" unless the policy's
+NO_REFERENCE is None: then its checks alone decide (a draft stored before the checks, without
+check values, still goes to review). A draft's route is decided by
+core.gate.route.route_decision, which calls this with the draft's sensitive words.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from core.gate.checks import CHECK_LABELS, CHECK_METRICS, NO_REFERENCE, check_reasons
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
 from core.platform.states import Route
+from core.scoring.checks import CheckReport
 
 REASON_LABELS = {
     "low_score": "score below threshold",
@@ -27,9 +33,13 @@ REASON_LABELS = {
     "empty": "empty draft",
     "unscorable": "no comparable tokens",
     "sensitive_words": "sensitive words",
+    **{name: f"check: {label}" for name, label in CHECK_LABELS.items() if name != "empty"},
 }
 # Reasons a new threshold policy cannot take back: the draft stays in review whatever the scores.
-POLICY_INDEPENDENT_REASONS = frozenset({"no_reference", "empty", "sensitive_words"})
+# ("no_reference" can: a policy may let the checks alone decide; drafts without stored values
+# are left alone by a new policy anyway.)
+POLICY_INDEPENDENT_REASONS = frozenset({"empty", "sensitive_words"})
+REFERENCE_METRICS = (*METRICS, "rougeLsum")
 
 ANY_BELOW, ALL_BELOW, WEIGHTED = "any_below", "all_below", "weighted"
 RULES = {
@@ -55,8 +65,12 @@ def decide_route(
     weights: Mapping[str, float] | None = None,
     composite_threshold: float | None = None,
     sensitive_words: Sequence[str] = (),
+    checks: Mapping[str, float | None] | None = None,
+    report: CheckReport | None = None,
 ) -> RouteDecision:
-    """`scores` is None when the project has no reference; a None value means "no tokens"."""
+    """`scores` is None when the project has no reference; a None value means "no tokens".
+    `checks`: the reference-free checks' values (core.gate.checks.check_values; None or {}: not
+    checked); `report`: the same checks just computed, for reasons in plain words."""
     reasons: list[str] = []
     details: list[str] = []
     if sensitive_words:
@@ -65,12 +79,16 @@ def decide_route(
     if not text.strip():
         reasons.insert(0, "empty")
         details.insert(0, "The draft is empty.")
-    elif scores is None:
-        reasons.insert(0, "no_reference")
-        details.insert(0, "The project has no reference text to score against.")
     else:
-        score_reasons, score_details = _score_reasons(scores, thresholds, rule, weights or {}, composite_threshold)
-        reasons[:0], details[:0] = score_reasons, score_details
+        check_codes, check_details = check_reasons(checks or {}, thresholds, report)
+        reasons[:0], details[:0] = check_codes, check_details
+        if scores is None:
+            if not checks or thresholds.get(NO_REFERENCE, 1.0) is not None:
+                reasons.insert(0, "no_reference")
+                details.insert(0, "The project has no reference text to score against.")
+        else:
+            score_reasons, score_details = _score_reasons(scores, thresholds, rule, weights or {}, composite_threshold)
+            reasons[:0], details[:0] = score_reasons, score_details
     if not reasons:
         return RouteDecision(Route.ACCEPTED)
     return RouteDecision(Route.NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), "; ".join(details))
@@ -109,6 +127,14 @@ def _score_reasons(
             f"{METRIC_LABELS[m]} {format_score(m, scores[m])} < {format_score(m, thresholds[m])}" for m in below
         )
     return reasons, details
+
+
+def split_values(values: Mapping[str, float | None]) -> tuple[dict[str, float | None] | None, dict[str, float | None]]:
+    """Stored values as (reference scores, check values): the scores None when none was stored
+    (the project had no reference when the draft was scored)."""
+    scores = {m: v for m, v in values.items() if m in REFERENCE_METRICS}
+    checks = {m: v for m, v in values.items() if m in CHECK_METRICS.values()}
+    return (scores or None), checks
 
 
 def composite_score(scores: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:

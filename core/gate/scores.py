@@ -5,7 +5,12 @@ against), and read back for the queue, the policies, the evidence and the dashbo
     score_text(text, references)    a ScoreReport of what scoring reads (the first
                                     MAX_SCORED_CHARS characters of each text), None without
                                     references or without text
-    store_scores(...)               replace a draft's Score rows (in the caller's transaction)
+    check_text(text, ...)           the reference-free checks (core.gate.checks) of the same part,
+                                    for every text, with references or without
+    instruction_of(session, draft)  what the draft was asked for (a "continue" turn: the
+                                    instruction it continues)
+    store_scores(...)               replace a draft's Score rows, the checks' among them (metric
+                                    names "check.*"), in the caller's transaction
     scores_by_draft(...)            {draft id: {metric: value}} of stored scores
     recent_scored_drafts(...)       a project's newest completed drafts with scores
 
@@ -21,11 +26,14 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from core.gate.checks import CHECK_METRICS, run_checks
 from core.platform import constants
 from core.platform.db import chunks
 from core.platform.models import Draft, Reference, Score, Turn, WritingSession
 from core.platform.states import DraftStatus
 from core.scoring import ScoreReport, score, split_sentences
+from core.scoring.checks import CheckReport
+from core.writing.prompts import TurnKind
 
 Values = dict[str, float | None]  # {metric: value}; a None value: no tokens to compare
 
@@ -47,6 +55,25 @@ def score_text(text: str, references: Sequence[Reference]) -> ScoreReport | None
     return score(candidate, [scored_part(r.text) for r in references], lsum=len(split_sentences(candidate)) > 1)
 
 
+def check_text(text: str, *, instruction: str, references: Sequence[Reference], language: str) -> CheckReport:
+    """The checks of what scoring reads of the text, for the turn's instruction and the project's
+    references and language."""
+    return run_checks(scored_part(text), instruction=scored_part(instruction),
+                      references=[scored_part(r.text) for r in references], language=language)
+
+
+def instruction_of(session: Session, draft: Draft) -> str:
+    """The turn's instruction; for a "continue" turn the last instruction before it (it asked
+    for the text being continued), or "" when there is none."""
+    turn = session.get(Turn, draft.turn_id)
+    if turn.kind != TurnKind.CONTINUE:
+        return turn.instruction
+    query = (select(Turn.instruction)
+             .where(Turn.session_id == turn.session_id, col(Turn.index) < turn.index, Turn.kind != TurnKind.CONTINUE)
+             .order_by(col(Turn.index).desc()).limit(1))
+    return session.exec(query).first() or ""
+
+
 def values_of(report: ScoreReport | None, references: Sequence[Reference]) -> Values | None:
     """The values a route is decided on: None without references (nothing to score against),
     {} for an empty draft of a project with references."""
@@ -55,15 +82,25 @@ def values_of(report: ScoreReport | None, references: Sequence[Reference]) -> Va
     return {} if report is None else {item.metric: item.value for item in report.scores}
 
 
-def store_scores(session: Session, draft: Draft, report: ScoreReport | None, references: Sequence[Reference]) -> None:
-    """Replace the draft's scores with the report's, and note its language and closest reference."""
+def store_scores(
+    session: Session,
+    draft: Draft,
+    report: ScoreReport | None,
+    references: Sequence[Reference],
+    checks: CheckReport | None = None,
+) -> None:
+    """Replace the draft's scores with the report's and the checks', and note its language and
+    closest reference."""
     session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
+    reference_ids = [r.id for r in references]
+    for check in checks.checks if checks is not None else ():
+        session.add(Score(draft_id=draft.id, metric=CHECK_METRICS[check.name], value=check.value,
+                          signature=check.signature, reference_ids=reference_ids))
     if report is None:
         return
     draft.language = report.language
     closest = report.closest_reference
     draft.closest_reference_id = None if closest is None else references[closest].id
-    reference_ids = [r.id for r in references]
     for item in report.scores:
         session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
                           signature=item.signature, reference_ids=reference_ids))

@@ -7,6 +7,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from core.gate import scores as gate_scores
+from core.gate.checks import CHECK_METRICS
 from core.gate.route import rescore_draft, score_and_route
 from core.gate.scores import project_references
 from core.platform import constants
@@ -63,7 +64,7 @@ def test_another_writer_is_not_blocked_while_a_draft_is_re_scored(engine, db, wr
         rescore_draft(session=session, draft_id=draft.id, references=project_references(session, project.id))
         scores = session.exec(select(Score).where(Score.draft_id == draft.id)).all()
     assert done == ["written"]
-    assert sorted(s.metric for s in scores) == sorted(constants.METRICS)  # replaced, not doubled
+    assert sorted(s.metric for s in scores) == sorted([*constants.METRICS, *CHECK_METRICS.values()])  # replaced, not doubled
 
 
 def test_scoring_reads_at_most_max_scored_chars_of_each_text(engine, db, writer, monkeypatch):

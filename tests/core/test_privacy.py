@@ -14,6 +14,7 @@ from sqlmodel import SQLModel, func, select
 from core.access.actors import SYSTEM
 from core.access.privacy import HANDLED, apply_retention, delete_user_data, export_json, export_user_data
 from core.access.users import authenticate, create_user, ensure_initial_admin
+from core.gate.checks import CHECK_METRICS
 from core.gate.policies import save_policy
 from core.platform.config import Settings
 from core.platform.db import make_engine, open_session
@@ -128,7 +129,7 @@ def test_export_holds_every_kind_of_data_and_no_secret(db, victim, reviewer):
     turn = first["turns"][0]
     assert turn["instruction"] == f"Write {MARK}"
     draft = turn["drafts"][0]
-    assert MARK_ZH in draft["text"] and {s["metric"] for s in draft["scores"]} == {"bleu", "chrf", "rouge1", "rouge2", "rougeL"}
+    assert MARK_ZH in draft["text"] and {s["metric"] for s in draft["scores"]} == {"bleu", "chrf", "rouge1", "rouge2", "rougeL", *CHECK_METRICS.values()}
     assert draft["review"]["state"] == "claimed"
     assert draft["comments"] == [{"by_you": False, "body": f"About {MARK}", "created_at": draft["comments"][0]["created_at"]}]
     assert second["turns"][0]["drafts"][0]["review"] is None
@@ -200,7 +201,7 @@ def test_deleting_a_user_leaves_nothing_of_their_text_in_the_database_files(engi
     assert scan(data_dir, MARK) and scan(data_dir, MARK_ZH) and scan(data_dir, USERNAME)  # the scan sees them
     report = delete_user_data(session=db, user_id=victim.id, actor_id=admin.id)
     assert (report.sessions, report.turns, report.drafts, report.jobs, report.references, report.presets) == (2, 2, 2, 1, 1, 1)
-    assert report.scores == 10 and report.review_items == 1 and report.comments == 1 and report.cache_entries == 1
+    assert report.scores == 2 * (5 + len(CHECK_METRICS)) and report.review_items == 1 and report.comments == 1 and report.cache_entries == 1
     assert report.warnings == []
     db.close()
     engine.dispose()  # every connection closed: what is on disk is all there is

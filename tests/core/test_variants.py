@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from core.gate.checks import CHECK_METRICS
 from core.jobs.runner import JobRunner, cancel_job
 from core.llm import GenerationParams, LLMClient
 from core.llm.retry import NO_RETRIES
@@ -109,7 +110,7 @@ def test_n_variants_become_n_drafts_of_one_turn_each_scored_and_routed(engine, d
     assert all(d.status == "completed" and d.completion_tokens == 7 for d in drafts)
     assert [d.route for d in drafts] == ["accepted", "needs_review", "accepted", "needs_review"]
     with open_session(engine) as session:
-        assert len(session.exec(select(Score)).all()) == 4 * 5
+        assert len(session.exec(select(Score)).all()) == 4 * (5 + len(CHECK_METRICS))  # the metrics and the checks
         assert len(session.exec(select(ReviewItem)).all()) == 2
         assert len(session.exec(select(Turn)).all()) == 1
 

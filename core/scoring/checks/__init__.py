@@ -1,7 +1,7 @@
 """Checks that need no reference: what can be told from a draft alone, in any script.
 
     report = check_draft(text, instruction=..., references=[...], project_language="zh")
-    report.value("repetition"); report.get("length").facts; report.as_dict()
+    report.value("repetition"); report.get("length").facts; report.as_dict()  # JSON-ready
     report.reasons({"repetition": 0.3, "language": 1})   # ("repeats itself: 61% repeated 4-grams (more than 30%)",)
 
     check           value                                                  flagged when (threshold t)
@@ -140,11 +140,12 @@ class CheckReport:
         return tuple(reason for reason in out if reason)
 
     def as_dict(self) -> dict[str, Any]:
-        """{name: value, ..., "signatures": {name: signature}, "facts": {name: facts}, "language": ...}"""
+        """{name: value, ..., "signatures": {name: signature}, "facts": {name: facts}, "detected": language}
+        (the detected language under its own key: "language" is the language check's value)"""
         out: dict[str, Any] = {check.name: check.value for check in self.checks}
         out["signatures"] = {check.name: check.signature for check in self.checks}
         out["facts"] = {check.name: dict(check.facts) for check in self.checks}
-        out["language"] = self.language
+        out["detected"] = self.language
         return out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.gate.checks import CHECK_METRICS
 from core.platform.constants import METRICS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,7 +34,8 @@ def test_score_chinese_pair():
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1  # one JSON object, one line
     data = json.loads(result.stdout)
-    assert set(data) == {*METRICS, "signatures", "language"}
+    assert set(data) == {*METRICS, "signatures", "language", "checks"}
+    assert data["checks"]["repetition"] == 0.0 and data["checks"]["flagged"] == []
     assert all(data[m] > 0 for m in METRICS)
     assert data["bleu"] <= 100 and data["chrf"] <= 100 and data["rougeL"] <= 1
     assert data["language"] == "zh"
@@ -111,7 +113,8 @@ def test_score_file_csv_everything_scored(tmp_path):
     assert result.stdout == "" and result.stderr == ""
     with output.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["key", *METRICS, "language", "error", *(f"signature_{m}" for m in METRICS)]
+    assert list(rows[0]) == ["key", *METRICS, "language", "error", *(f"signature_{m}" for m in METRICS),
+                             *(f"check_{name}" for name in CHECK_METRICS), "flagged"]
     assert [row["key"] for row in rows] == ["1", "2"]
     assert float(rows[0]["bleu"]) > 0 and rows[0]["language"] == "zh" and rows[0]["error"] == ""
     assert rows[0]["signature_bleu"].startswith("BLEU|nrefs:1|") and "tok:zh" in rows[0]["signature_bleu"]
@@ -178,3 +181,51 @@ def test_score_file_progress_bar_only_on_a_terminal(tmp_path):
     assert process.returncode == 0
     assert b"3/3" in terminal and b"[" in terminal  # the bar, on the terminal (stderr)
     assert len(process.stdout.decode().splitlines()) == 3  # results on stdout, no bar there
+
+
+# -- the reference-free checks ------------------------------------------------------------------
+
+LOOP = " ".join(["The keeper climbed the stairs to light the lamp."] * 20)
+
+
+def test_score_shows_the_checks_and_what_the_gates_defaults_flag():
+    result = run("score", "--candidate", LOOP, "--reference", LOOP)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["chrf"] == pytest.approx(100.0)
+    checks = data["checks"]
+    assert checks["repetition"] > 0.9 and checks["signatures"]["repetition"].startswith("repetition|n:4|unit:word")
+    assert checks["flagged"][0].startswith(f"repetition {checks['repetition']:.2f} > 0.30 — repeats itself")
+    assert checks["language"] is None and checks["detected"] == "latin"  # nothing asked for: not checked
+
+
+def test_score_checks_the_language_asked_for():
+    english = run("score", "--candidate", "Spring has come to the park.", "--reference", "春天来了。", "--language", "zh")
+    data = json.loads(english.stdout)
+    assert data["checks"]["language"] == 1.0
+    assert any("Chinese expected, Latin script found" in line for line in data["checks"]["flagged"])
+    chinese = run("score", "--candidate", "春天来到了公园。", "--reference", "春天来了。", "--instruction", "写一句话")
+    assert json.loads(chinese.stdout)["checks"]["flagged"] == []
+    unknown = run("score", "--candidate", "x", "--reference", "y", "--language", "klingon")
+    assert unknown.returncode != 0 and "Unknown language" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_score_file_checks_every_draft_even_without_a_reference(tmp_path):
+    drafts = write_jsonl(tmp_path / "d.jsonl", [
+        {"id": 1, "text": LOOP, "instruction": "Describe the keeper."},
+        {"id": 2, "text": "Spring has come.", "instruction": "用中文写一句话"},
+    ])
+    references = write_jsonl(tmp_path / "r.jsonl", [{"id": 1, "text": LOOP}])
+    result = run("score-file", "--drafts", str(drafts), "--references", str(references))
+    assert result.returncode == 2  # draft 2 has no reference
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert set(first["checks"]) == set(CHECK_METRICS) and first["checks"]["repetition"] > 0.9
+    assert first["flagged"][0].startswith("repetition")
+    assert second["error"] == "no reference with id 2" and second["checks"]["language"] == 1.0
+    assert any("Chinese expected" in line for line in second["flagged"])
+
+    output = tmp_path / "out.csv"
+    run("score-file", "--drafts", str(drafts), "--references", str(references), "--output", str(output))
+    with output.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert float(rows[0]["check_repetition"]) > 0.9 and rows[0]["flagged"].startswith("repetition")
