@@ -1,7 +1,5 @@
 """ui.components.show_draft as the Write page uses it: verdict, reason, comments, preset mark, masking."""
 
-from datetime import UTC
-
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.conftest import texts
@@ -9,7 +7,7 @@ from tests.pages.conftest import texts
 
 def _draft_app(state: str | None, provider: str = "local", edited: str | None = None):
     def app(state, provider, edited):
-        from datetime import datetime
+        from datetime import UTC, datetime
 
         from core.platform.models import Comment, Draft, ReviewItem, Score
         from core.writing.moderation import Matcher
