@@ -1,7 +1,10 @@
-"""The server: Draftgate's Streamlit app (app.py) behind its security headers, on one port.
+"""The server: Draftgate's Streamlit app (app.py), its sign-in routes, behind its security headers, on one port.
 
-    browser --HTTP or WebSocket--> SecurityHeaders --> st.App: app.py, /_stcore/*, static files
-                                   (every response: Content-Security-Policy, nosniff, referrer policy)
+    browser --HTTP or WebSocket--> SecurityHeaders --> SignInGate --> st.App: ROUTES, app.py, /_stcore/*, static files
+      SecurityHeaders   every response: Content-Security-Policy, nosniff, referrer policy
+      SignInGate        a page URL (/review, /write?session=3...) without a live sign-in: 303 to /auth/sign-in
+      ROUTES            GET/POST /auth/sign-in, POST /auth/sign-out (ui.sign_in_routes: the cookie is set
+                        there; app.py reads it each run); more routes (the HTTP API) join this list
 
 Start it with `streamlit run server.py` (the flags and .streamlit/config.toml of `streamlit run
 app.py` apply), or `uvicorn server:app`.
@@ -25,6 +28,10 @@ import streamlit as st
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ui import resources
+from ui.page_map import no_legacy_pages
+from ui.sign_in_routes import SignInGate, sign_in_routes
 
 STREAMLIT_INDEX = Path(st.__file__).parent / "static" / "index.html"
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
@@ -84,4 +91,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-app = st.App("app.py", middleware=[Middleware(SecurityHeaders)])
+no_legacy_pages()  # pages come from app.py's st.navigation, even for a fresh server's first visitor
+ROUTES = [*sign_in_routes(resources.runtime)]
+app = st.App(
+    "app.py",
+    routes=ROUTES,
+    middleware=[Middleware(SecurityHeaders), Middleware(SignInGate, runtime=resources.runtime)],
+)

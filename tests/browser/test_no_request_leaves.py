@@ -153,7 +153,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
     try:
         with running_app(data_dir, DRAFTGATE_LLM_BASE_URL=provider.base_url, DRAFTGATE_LLM_MODEL="slow",
                          DRAFTGATE_LLM_API_STYLE="completions") as url:
-            sign_in(page, f"{url}/?session={seeded['session']}", "writer", PASSWORD)  # a reload would sign out
+            sign_in(page, f"{url}/?session={seeded['session']}", "writer", PASSWORD)  # lands on that session
             expect(page.get_by_text(f"Draft {text}")).to_be_visible(timeout=20_000)
             page.get_by_test_id("stChatInputTextArea").fill(f"Write about {text}")
             page.get_by_test_id("stChatInputTextArea").press("Enter")
