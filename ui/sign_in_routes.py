@@ -39,7 +39,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.access import signins
 from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, forwarded_hops, uvicorn_trusted_networks
 from core.access.secrets import derived_key

@@ -95,7 +95,7 @@ def start(
     )
     session.add(row)
     session.exec(delete(SignInSession).where(
-        SignInSession.user_id == user_id,
+        col(SignInSession.user_id) == user_id,
         or_(col(SignInSession.revoked_at) < now - KEEP_ENDED, col(SignInSession.expires_at) < now - KEEP_ENDED),
     ))
     session.commit()
@@ -189,6 +189,7 @@ def _ended(row: SignInSession, rules: SessionRules, now: datetime) -> str:
 
 
 def _end(session: Session, row: SignInSession, reason: str, now: datetime) -> None:
+    assert row.id is not None  # a stored row
     revoke(session, sign_in_id=row.id, reason=reason, now=now)
     row.revoked_at, row.revoked_reason = now, reason
 

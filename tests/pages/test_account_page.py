@@ -4,8 +4,8 @@ import json
 
 from sqlmodel import select
 
-from core.access.users import authenticate
 from core.access.signins import token_hash
+from core.access.users import authenticate
 from core.platform.models import AuditEvent, Draft, SignInSession, User
 from tests.pages.conftest import TOKEN_KEY, signed_in_token, texts
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project
