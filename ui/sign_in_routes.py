@@ -7,7 +7,7 @@ of a page URL to the sign-in form.
     POST /auth/sign-in                username, password, csrf, next: the same throttle, allowlist
                                       and password rules as ever (core.usecases.accounts); on
                                       success the cookie, then 303 to `next` (a path on this
-                                      origin only, else "/")
+                                      origin only; "/": the first page of the user's role)
     POST /auth/sign-out               csrf: revoke this browser's sign-in, clear the cookie, 303
                                       to the form
     SignInGate (middleware)           GET of a page URL (ui.page_map) without a live sign-in:
@@ -41,12 +41,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, forwarded_hops, uvicorn_trusted_networks
+from core.access.roles import may
 from core.access.secrets import derived_key
 from core.platform.errors import DraftgateError, RateLimitedError
 from core.runtime import Runtime
 from core.usecases import accounts
 from ui.auth import SESSION_COOKIE, SIGN_IN_PATH, SIGN_OUT_PATH, refusal_message
-from ui.page_map import PAGE_PATHS
+from ui.page_map import PAGE_PATHS, PAGES, page_path
 
 CSRF_COOKIE = "draftgate_presession"
 CSRF_PURPOSE = "web:sign-in-csrf"
@@ -101,6 +102,13 @@ def same_origin(request: Request) -> bool:
     if not host or not source or source == "null":
         return False
     return urlsplit(source).netloc.lower() == host
+
+
+def landing(next_path: str, role: str) -> str:
+    """Where a sign-in goes: `next`, or for the root the first page of the role (as app.py's home would)."""
+    if next_path != "/":
+        return next_path
+    return next((page_path(area) for area, *_ in PAGES if may(role, area)), "/")
 
 
 def csrf_token(runtime: Runtime, presession: str) -> str:
@@ -226,7 +234,7 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
             return again("Enter your user name and password.", HTTPStatus.BAD_REQUEST)
         user_agent = request.headers.get("user-agent", "")[:USER_AGENT_MAX_CHARS]
         try:
-            _, token = await run_in_threadpool(
+            user, token = await run_in_threadpool(
                 accounts.start_sign_in, made, username=username, password=password, address=address,
                 user_agent=user_agent,
             )
@@ -234,7 +242,7 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
             return again(str(err), HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": str(max(1, round(err.retry_after_s)))})
         except DraftgateError as err:
             return again(str(err), HTTPStatus.UNAUTHORIZED)
-        response = RedirectResponse(next_path, status_code=HTTPStatus.SEE_OTHER)
+        response = RedirectResponse(landing(next_path, user.role), status_code=HTTPStatus.SEE_OTHER)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/")
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -30,7 +30,7 @@ from core.review.comments import add_comment
 from core.writing.moderation import add_words
 from core.writing.presets import add_preset
 from core.writing.sessions import create_session
-from tests.browser.conftest import running_app, sign_in
+from tests.browser.conftest import running_app, sign_in, sign_out
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 
@@ -172,7 +172,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
                 assert seen in shown_text(page), seen
             assert_nothing_leaves(page, counter, requests)
 
-            page.get_by_role("button", name="Sign out").click()
+            sign_out(page)
             sign_in(page, url, "reviewer", PASSWORD)
             page.get_by_role("button", name="Claim next").click()  # the oldest: the seeded draft
             expect(page.get_by_role("button", name="Submit decision")).to_be_visible(timeout=20_000)
@@ -182,7 +182,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
                 assert seen in shown_text(page), seen
             assert_nothing_leaves(page, counter, requests)
 
-            page.get_by_role("button", name="Sign out").click()
+            sign_out(page)
             sign_in(page, url, "editor", PASSWORD)
             for area, label in (("References", f"Reference {text}"), ("Presets", f"Preset {text}")):
                 page.get_by_test_id("stSidebarNav").get_by_text(area).click()

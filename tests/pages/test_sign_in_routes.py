@@ -126,9 +126,12 @@ def test_next_keeps_paths_of_this_origin(asked):
     assert safe_next(asked) == asked
 
 
-def test_an_offsite_next_in_the_form_lands_on_the_root(client):
+def test_an_offsite_next_in_the_form_lands_on_the_first_page_of_the_role(client):
     response = post(client, open_form(client), next_path="//evil.example/")
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert response.status_code == 303 and response.headers["location"] == "/review"
+    client.cookies.clear()
+    response = post(client, open_form(client), username="editor", next_path="/")
+    assert response.headers["location"] == "/write"
 
 
 def test_wrong_password_and_empty_form_get_the_form_again_with_a_message(client, app_db):
