@@ -52,7 +52,8 @@ def test_a_reload_and_a_second_tab_stay_signed_in_and_sign_out_reaches_both(serv
     expect(other.get_by_text("Signed in as reviewer")).to_have_count(0)
     other.reload()  # and a reload now goes to the sign-in form, back to the page after
     fill_sign_in(other, "reviewer")
-    expect(other.get_by_role("heading", name="Account")).to_be_visible(timeout=20_000)
+    expect(other.get_by_test_id("stSidebarUserContent").get_by_text("Signed in as reviewer")).to_be_visible(timeout=30_000)
+    expect(other.get_by_role("heading", name="Account", exact=True)).to_be_visible(timeout=30_000)
     assert other.url == f"{server}/account"
 
 
