@@ -1,10 +1,17 @@
-"""Draftgate: the router. The IP allowlist, sign-in (with the idle timeout), then the pages this role may use."""
+"""Draftgate: the router. The IP allowlist, who is signed in (the cookie, ui.auth), then st.navigation.
+
+Every page has a stable URL (/write, /review, ...: ui.page_map). Signed out, every page is there
+but hidden, and each shows the sign-in prompt (back to that page after signing in). Signed in, the
+sidebar lists the pages of the role; the others stay reachable by URL and show a refusal naming the
+role they need (never Streamlit's "Page not found").
+"""
 
 import streamlit as st
 
 from core.access.roles import may
 from core.platform.errors import DraftgateError
 from ui import auth, maintenance, resources
+from ui.page_map import PAGES
 from ui.safe import md
 
 st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
@@ -17,28 +24,32 @@ except DraftgateError as err:  # DRAFTGATE_* settings that are not acceptable: s
 auth.network_gate()  # a refused address sees only the refusal page
 maintenance.retention_once()  # DRAFTGATE_RETENTION_DAYS, at most once a day per process
 
-PAGES = (
-    ("write", "pages/write.py", "Write", ":material/edit_note:"),
-    ("review", "pages/review.py", "Review", ":material/fact_check:"),
-    ("thresholds", "pages/thresholds.py", "Thresholds", ":material/tune:"),
-    ("references", "pages/references.py", "References", ":material/library_books:"),
-    ("presets", "pages/presets.py", "Presets", ":material/bookmarks:"),
-    ("dashboard", "pages/dashboard.py", "Dashboard", ":material/monitoring:"),
-    ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
-    ("providers", "pages/providers.py", "Providers", ":material/hub:"),
-    ("moderation", "pages/moderation.py", "Sensitive words", ":material/shield:"),
-    ("audit", "pages/audit.py", "Audit", ":material/policy:"),
-    ("health", "pages/health.py", "Health", ":material/monitor_heart:"),
-    ("account", "pages/account.py", "Account", ":material/person:"),
-)
-
 user = auth.current_user()
-if user is None:
-    navigation = st.navigation([st.Page(auth.login_form, title="Sign in", icon=":material/login:")])
-else:
-    navigation = st.navigation(
-        [st.Page(path, title=title, icon=icon) for area, path, title, icon in PAGES if may(user.role, area)]
-    )
+role = user.role if user is not None else None
+pages = {
+    area: st.Page(path, title=title, icon=icon, url_path=area,
+                  visibility="visible" if role and may(role, area) else "hidden")
+    for area, path, title, icon in PAGES
+}
+first = next((pages[area] for area, *_ in PAGES if role and may(role, area)), None)
+
+
+def home() -> None:
+    """The app's root URL: the first page of the role, or the sign-in prompt."""
+    if first is None:
+        st.title("Draftgate")
+        st.caption("Writing with language models, under a quality gate.")
+        auth.sign_in_prompt()
+    else:
+        st.switch_page(first, query_params=st.query_params.to_dict())  # /?session=ID keeps its session
+
+
+navigation = st.navigation(
+    [st.Page(home, title="Draftgate", icon=":material/home:", url_path="home", default=True, visibility="hidden"),
+     *pages.values()],
+    position="sidebar" if user is not None else "hidden",
+)
+if user is not None:
     with st.sidebar:
         st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
         if st.button("Sign out", key="auth.sign_out"):

@@ -1,9 +1,12 @@
-"""The server: Draftgate's Streamlit app (app.py) behind its security headers, on one port.
+"""The server: Draftgate's Streamlit app (app.py), its sign-in routes, behind its security headers, on one port.
 
-    browser --HTTP or WebSocket--> SecurityHeaders --> st.App: app.py, /_stcore/*, static files
-                                   (every response: Content-Security-Policy, nosniff, referrer policy)
-    any HTTP client -------------> SecurityHeaders --> /api/v1: the HTTP API (api/), on the app's
-                                   own core Runtime (ui.resources.runtime, made on first use)
+    browser --HTTP or WebSocket--> SecurityHeaders --> SignInGate --> st.App: ROUTES, app.py, /_stcore/*, static files
+    any HTTP client -------------> SecurityHeaders --> /api/v1 (in ROUTES; the gate lets it pass)
+      SecurityHeaders   every response: Content-Security-Policy, nosniff, referrer policy
+      SignInGate        a page URL (/review, /write?session=3...) without a live sign-in: 303 to /auth/sign-in
+      ROUTES            GET/POST /auth/sign-in, POST /auth/sign-out (ui.sign_in_routes: the cookie is set
+                        there; app.py reads it each run), and /api/v1: the HTTP API (api/), on the app's
+                        own core Runtime (ui.resources.runtime, made on first use)
 
 Start it with `streamlit run server.py` (the flags and .streamlit/config.toml of `streamlit run
 app.py` apply), or `uvicorn server:app`.
@@ -30,7 +33,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import ApiRuntime, api_mount
 from api.logs import install_key_redaction
-from ui.resources import runtime as app_runtime
+from ui import resources
+from ui.page_map import no_legacy_pages
+from ui.sign_in_routes import SignInGate, sign_in_routes
 
 STREAMLIT_INDEX = Path(st.__file__).parent / "static" / "index.html"
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
@@ -90,6 +95,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-app = st.App("app.py", routes=[api_mount(ApiRuntime.behind_streamlit(core=app_runtime))],
-             middleware=[Middleware(SecurityHeaders)])
+no_legacy_pages()  # pages come from app.py's st.navigation, even for a fresh server's first visitor
+ROUTES = [*sign_in_routes(resources.runtime), api_mount(ApiRuntime.behind_streamlit(core=resources.runtime))]
+app = st.App(
+    "app.py",
+    routes=ROUTES,
+    middleware=[Middleware(SecurityHeaders), Middleware(SignInGate, runtime=resources.runtime)],
+)
 install_key_redaction()

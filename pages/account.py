@@ -1,8 +1,9 @@
-"""Account: your password, all your data as one JSON file, and deleting your account."""
+"""Account: your password, where you are signed in, all your data as one JSON file, and deleting your account."""
 
 import streamlit as st
 
 from core.access.privacy import export_json, summary
+from core.access.signins import describe_device
 from core.usecases import accounts
 from ui import auth
 from ui.actions import run_use_case
@@ -12,6 +13,7 @@ from ui.safe import md
 EXPORT_KEY = "account.export"
 
 user = auth.require_area("account")
+this_sign_in = auth.current_sign_in().sign_in
 st.title("Account")
 st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
 
@@ -24,9 +26,31 @@ with st.form("account.password"):
     if st.form_submit_button("Change password"):
         if new != repeated:
             st.error("The two new passwords differ.")
-        elif run_use_case(accounts.change_password, user, old_password=current, new_password=new):
+        elif run_use_case(accounts.change_password, user, old_password=current, new_password=new,
+                          keep_sign_in_id=this_sign_in.id if this_sign_in else None):
             accepted("account.password", "Your password is changed.")
 show_notice("account.password")
+
+st.subheader("Where you are signed in")
+done = run_use_case(accounts.list_sign_ins, user)
+for sign_in in done.value if done else []:
+    device, seen = st.columns([3, 1])
+    here = this_sign_in is not None and sign_in.id == this_sign_in.id
+    device.markdown(
+        f"**{md(describe_device(sign_in.user_agent))}**{' (this browser)' if here else ''} · from "
+        f"{md(sign_in.address or 'an unknown address')} · last seen {sign_in.last_seen_at:%Y-%m-%d %H:%M} UTC"
+    )
+    if seen.button("Sign out", key=f"account.sign_out.{sign_in.id}"):
+        if here:
+            auth.sign_out()
+            st.rerun()
+        elif run_use_case(accounts.end_own_sign_in, user, sign_in_id=sign_in.id):
+            st.rerun()
+if st.button("Sign out everywhere", key="account.sign_out_everywhere") and run_use_case(
+    accounts.sign_out_everywhere, user
+):
+    auth.sign_out()
+    st.rerun()
 
 st.subheader("Your data")
 st.markdown(

@@ -1,31 +1,44 @@
-"""Sign-in state, the IP allowlist gate, the idle timeout, and the role check every page makes.
+"""Who is signed in: the IP allowlist gate, the sign-in cookie read each run, the role check every page makes.
 
-session_state keys (owned here): "auth.user_id" (the signed-in user's ID), "auth.last_seen"
-(wall-clock seconds of the last run, for the idle timeout), "auth.notice" (why the user was
-signed out, shown once on the sign-in page).
+Signing in and out of a browser happens in the server's routes (ui.sign_in_routes: they alone can
+set and clear the cookie); a script run only reads the cookie's opaque token, sent with the page's
+WebSocket, and asks core which sign-in it stands for (core.access.signins: idle and absolute
+expiry, revocation). A reload, a new tab or a restart of the server keeps the user signed in;
+signing out anywhere ends it for every tab at its next action.
+
+    browser_token()     the cookie's token (tests replace this one function: AppTest sends no cookies)
+    current_sign_in()   core.access.signins.Lookup for this browser; current_user() its user or None
+    require_area(area)  the user, or the sign-in prompt / a refusal naming the roles needed, and stop
+    sign_out()          end this browser's sign-in (the cookie stays, standing for nothing)
+
+session_state keys (owned here): "auth.notice" (why the user was signed out, shown once on the
+sign-in prompt).
 """
 
 from __future__ import annotations
 
 import os
-import time
+from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.access import signins
 from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, uvicorn_trusted_networks
-from core.access.roles import may
-from core.platform.db import open_session
+from core.access.roles import AREA_ROLES, may
+from core.platform.config import Settings
 from core.platform.models import User
+from core.platform.states import Role
 from core.platform.wording import count
 from core.usecases import accounts
 from ui import resources
-from ui.actions import run_use_case
+from ui.page_map import page_path
 from ui.safe import md
 
-USER_KEY = "auth.user_id"
-LAST_SEEN_KEY = "auth.last_seen"
+SESSION_COOKIE = "draftgate_session"
+SIGN_IN_PATH, SIGN_OUT_PATH = "/auth/sign-in", "/auth/sign-out"
 NOTICE_KEY = "auth.notice"
+SIGNED_OUT = "You are signed out."
 
 
 def client_address() -> str:
@@ -47,83 +60,89 @@ def network_gate() -> None:
     if address_allowed(address, networks):
         return
     st.title("Access refused")
-    st.error(
-        f"This Draftgate does not accept connections from your address ({md(address)}). "
-        "If you should have access, ask its administrator to add your network to DRAFTGATE_IP_ALLOWLIST."
-    )
+    st.error(refusal_message(address))
     st.stop()
 
 
+def refusal_message(address: str) -> str:
+    return (
+        f"This Draftgate does not accept connections from your address ({md(address)}). "
+        "If you should have access, ask its administrator to add your network to DRAFTGATE_IP_ALLOWLIST."
+    )
+
+
+def browser_token() -> str | None:
+    """The sign-in cookie's token, as the browser sent it with this session's WebSocket."""
+    return st.context.cookies.get(SESSION_COOKIE)
+
+
+def ended_notice(ended: str, settings: Settings) -> str:
+    """Why a browser that was signed in is not any more, for the sign-in prompt."""
+    if ended == signins.IDLE:
+        return f"You were signed out after {count(settings.session_idle_minutes, 'minute')} without activity."
+    if ended == signins.EXPIRED:
+        return f"Your sign-in reached its lifetime ({count(int(settings.session_max_hours), 'hour')}): sign in again."
+    if ended in (signins.REVOKED, signins.DISABLED):
+        return "You were signed out (here, in another tab, or by a change to your account)."
+    return ""
+
+
+def current_sign_in() -> signins.Lookup:
+    """This browser's sign-in; when it has just ended, the reason is kept for the sign-in prompt."""
+    found = accounts.look_up_sign_in(resources.runtime(), token=browser_token())
+    if not found.signed_in and found.sign_in is not None and NOTICE_KEY not in st.session_state:
+        st.session_state[NOTICE_KEY] = ended_notice(found.ended, resources.settings())
+    return found
+
+
 def current_user() -> User | None:
-    """The signed-in, enabled user; None when signed out, disabled, or idle for too long."""
-    user_id = st.session_state.get(USER_KEY)
-    if user_id is None:
-        return None
-    now = time.time()
-    idle_minutes = resources.settings().session_idle_minutes
-    last_seen = st.session_state.get(LAST_SEEN_KEY)
-    if idle_minutes and last_seen is not None and now - last_seen > idle_minutes * 60:
-        sign_out(reason="idle")
-        st.session_state[NOTICE_KEY] = f"You were signed out after {count(idle_minutes, 'minute')} without activity."
-        return None
-    with open_session(resources.engine()) as session:
-        user = session.get(User, user_id)
-    if user is None or user.disabled:
-        _forget()
-        return None
-    st.session_state[LAST_SEEN_KEY] = now
-    return user
+    """The signed-in, enabled user; None when signed out, disabled, idle or past the sign-in's lifetime."""
+    return current_sign_in().user
 
 
-def require_area(area: str) -> User:
-    """The signed-in user, if their address is allowed and their role may use `area`; otherwise a refusal and stop."""
-    network_gate()
-    user = current_user()
-    if user is None:
-        notice = st.session_state.get(NOTICE_KEY)
-        if notice:
-            st.info(notice)
-        st.warning("Please sign in first.")
-        st.stop()
-    if not may(user.role, area):
-        st.error(f"Your role ({user.role}) does not give access to this page.")
-        st.stop()
-    return user
+def here(area: str | None) -> str:
+    """This page's address (path and query, e.g. /write?session=12), to come back to after sign-in."""
+    query = urlencode(st.query_params.to_dict())
+    path = page_path(area) if area else "/"
+    return f"{path}?{query}" if query else path
 
 
-def login_form() -> None:
-    st.title("Draftgate")
-    st.caption("Writing with language models, under a quality gate.")
+def sign_in_url(next_path: str) -> str:
+    return f"{SIGN_IN_PATH}?{urlencode({'next': next_path})}"
+
+
+def sign_in_prompt(area: str | None = None) -> None:
+    """What a signed-out visitor sees on any page: why, and the way to the sign-in form (back here after)."""
     notice = st.session_state.get(NOTICE_KEY)
     if notice:
         st.info(notice)
-    with st.form("auth.login"):
-        username = st.text_input("User name", max_chars=64)
-        password = st.text_input("Password", type="password", max_chars=1024)
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if not submitted:
-        return
-    if not username.strip() or not password:
-        st.error("Enter your user name and password.")
-        return
-    signed_in = run_use_case(accounts.sign_in, username=username, password=password, address=client_address())
-    if signed_in is None:
-        return
-    user = signed_in.value
-    st.session_state.pop(NOTICE_KEY, None)
-    st.session_state[USER_KEY] = user.id
-    st.session_state[LAST_SEEN_KEY] = time.time()
-    st.rerun()
+    st.warning("Please sign in first.")
+    st.link_button("Sign in", sign_in_url(here(area)), type="primary")
+
+
+def roles_needed(area: str) -> str:
+    names = [role.value for role in Role if role in AREA_ROLES[area]]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def require_area(area: str) -> User:
+    """The signed-in user, if their address is allowed and their role may use `area`; otherwise
+    the sign-in prompt or a refusal naming the roles this page needs, and stop."""
+    network_gate()
+    user = current_user()
+    if user is None:
+        sign_in_prompt(area)
+        st.stop()
+    if not may(user.role, area):
+        st.title("Not for your role")
+        st.error(f"Your role ({user.role}) does not give access to this page: it needs the role {roles_needed(area)}.")
+        st.stop()
+    return user
 
 
 def sign_out(reason: str = "sign_out") -> None:
-    """End the signed-in session: audit it, then forget everything this browser session held."""
-    user_id = st.session_state.get(USER_KEY)
-    if user_id is not None:
-        accounts.sign_out(resources.runtime(), user_id=user_id, reason=reason)
-    _forget()
-
-
-def _forget() -> None:
+    """End this browser's sign-in (every tab of it, at their next action), then forget this session's state."""
+    accounts.end_sign_in(resources.runtime(), token=browser_token(), reason=reason)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[NOTICE_KEY] = SIGNED_OUT

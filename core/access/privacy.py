@@ -3,6 +3,8 @@
 What belongs to a user, and what deletion does with it:
 
     User row, sign-in failures for the name            deleted
+    SignInSession (their signed-in browsers)            deleted (the export lists them: device
+                                                        data, never a token hash)
     WritingSession they own -> Turn -> Draft            deleted, with each draft's Score,
                                                         ReviewItem and Comment (anyone's), and
                                                         the review.* audit events of those items
@@ -79,6 +81,7 @@ from core.platform.models import (
     ReviewItem,
     Score,
     SecondReview,
+    SignInSession,
     ThresholdPolicy,
     Turn,
     User,
@@ -113,6 +116,7 @@ HANDLED: dict[tuple[str, str], str] = {
     ("secondreview", "adjudicated_by_id"): "clear",
     ("auditevent", "actor_id"): "anonymise",
     ("job", "owner_id"): "delete",
+    ("signinsession", "user_id"): "delete",
     ("apikey", "user_id"): "delete",  # with the idempotency records of the keys (answers they got)
     ("preset", "source_draft_id"): "delete",  # no foreign key: matched by value
     ("cacheentry", "session_id"): "delete",  # no foreign key: the answer's origin
@@ -228,6 +232,13 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
             {"project": projects.get(r.project_id, ""), "text": r.text, "created_at": _time(r.created_at)}
             for r in _promoted_references(session, _draft_texts(session, draft_ids))
         ],
+        "sign_ins": [
+            {"created_at": _time(s.created_at), "last_seen_at": _time(s.last_seen_at), "address": s.address,
+             "user_agent": s.user_agent, "expires_at": _time(s.expires_at), "revoked_at": _time(s.revoked_at),
+             "revoked_reason": s.revoked_reason}
+            for s in session.exec(select(SignInSession).where(SignInSession.user_id == user.id)
+                                  .order_by(col(SignInSession.id)))
+        ],
         "failed_sign_ins": [
             _time(f.created_at)
             for f in session.exec(
@@ -328,6 +339,7 @@ def delete_user_data(
     report.references = _delete_promoted_references(session, texts)
     report.audit_events_anonymised += _anonymise_audit(session, user.id, username)
     session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
+    session.exec(delete(SignInSession).where(SignInSession.user_id == user.id))
     session.exec(delete(User).where(User.id == user.id))
     audit.record(
         session, actor_id=None if actor_id == user_id else actor_id, action="privacy.delete", target="",

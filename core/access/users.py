@@ -13,6 +13,10 @@ would pass for another account's name.
 A sign-in that fails, for whatever reason (unknown name, wrong password, disabled account),
 gets one answer and one audit shape: `auth.failed` with the account's name as target, or a
 keyed hash of what was typed when it names no account (people type passwords there).
+
+Disabling a user, changing their role, or changing or resetting their password ends their
+sign-ins (core.access.signins.revoke_all) in the same transaction; a user changing their own
+password keeps the browser they did it from (`keep_sign_in_id`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
-from core.access import throttle
+from core.access import signins, throttle
 from core.access.actors import SYSTEM, Actor, require_actor
 from core.access.passwords import check_password, generate_password, hash_password, verify_password
 from core.access.roles import check_role
@@ -164,6 +168,8 @@ def set_role(*, session: Session, user_id: int, role: str, actor_id: Actor) -> U
         _keep_an_admin(session, user, "make someone else admin first")
     old_role, user.role = user.role, role
     session.add(user)
+    if old_role != role:
+        signins.revoke_all(session, user_id=user.id, reason="role")
     audit.record(session, actor_id=actor_id, action="user.role", target=user.username, old=old_role, new=role)
     session.commit()
     return user
@@ -180,6 +186,8 @@ def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: Ac
     if user.disabled != disabled:
         user.disabled = disabled
         session.add(user)
+        if disabled:
+            signins.revoke_all(session, user_id=user.id, reason="disabled")
         audit.record(session, actor_id=actor_id, action="user.disable" if disabled else "user.enable",
                      target=user.username)
     session.commit()
@@ -195,13 +203,17 @@ def reset_password(*, session: Session, user_id: int, actor_id: Actor, new_passw
     user.password_hash = hash_password(password)
     session.add(user)
     throttle.clear_user(session, username=user.username)
+    signins.revoke_all(session, user_id=user.id, reason="password")
     audit.record(session, actor_id=actor_id, action="user.password_reset", target=user.username)
     session.commit()
     return generated or None
 
 
-def change_password(*, session: Session, user_id: int, old_password: str, new_password: str) -> None:
-    """A user changes their own password, proving they know the current one."""
+def change_password(
+    *, session: Session, user_id: int, old_password: str, new_password: str, keep_sign_in_id: int | None = None,
+) -> None:
+    """A user changes their own password, proving they know the current one; their other
+    sign-ins end (all of them but `keep_sign_in_id`, the browser they do it from)."""
     user = get_user(session=session, user_id=user_id)
     if not verify_password(user.password_hash, old_password or ""):
         raise AuthenticationError("The current password is wrong.")
@@ -209,6 +221,7 @@ def change_password(*, session: Session, user_id: int, old_password: str, new_pa
         raise InvalidInputError("The new password is the same as the current one.")
     user.password_hash = hash_password(check_password(new_password, username=user.username))
     session.add(user)
+    signins.revoke_all(session, user_id=user.id, reason="password", keep_id=keep_sign_in_id)
     audit.record(session, actor_id=user.id, action="user.password_change", target=user.username)
     session.commit()
 

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
 
     # security and privacy (core.access.allowlist, core.access.throttle, core.access.privacy)
     session_idle_minutes: int = Field(default=constants.SESSION_IDLE_MINUTES, ge=0)  # 0: never
+    session_max_hours: float = Field(default=constants.SESSION_MAX_HOURS, gt=0, le=24 * 366)  # absolute lifetime
     ip_allowlist: str = ""  # comma-separated CIDR ranges (IPv4 or IPv6); empty: every address
     trusted_proxies: str = ""  # CIDR ranges whose X-Forwarded-For is believed; empty: none (core.access.client_address)
     login_max_failures: int = Field(default=constants.LOGIN_MAX_FAILURES, ge=0)  # 0: no limit

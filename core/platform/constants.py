@@ -86,7 +86,9 @@ LIVE_MAX_WAIT_S = 2.0  # the longest one blocking read waits (well under the Red
 # -- security and privacy: passwords, sign-in throttling, idle sessions, audit, retention -----
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this bounds the work one request can cause
-SESSION_IDLE_MINUTES = 30  # a signed-in browser tab idle this long is signed out; 0: never
+SESSION_IDLE_MINUTES = 30  # a signed-in browser idle this long is signed out; 0: never
+SESSION_MAX_HOURS = 12  # a sign-in ends this long after it began, however active
+SESSION_TOUCH_S = 60  # a sign-in's last_seen is written at most this often
 LOGIN_MAX_FAILURES = 5  # failed sign-ins per user name within the window before attempts wait
 LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # the same per client address (many users may share one)
 LOGIN_WINDOW_MINUTES = 15  # failures count this long; the wait ends this long after the last one

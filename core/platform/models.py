@@ -246,6 +246,24 @@ class LoginFailure(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+# -- signed-in browsers (core.access.signins) ------------------------------------------------------
+
+
+class SignInSession(SQLModel, table=True):
+    """One signed-in browser. The cookie holds a random token; only its SHA-256 is stored here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the cookie's token
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)  # written at most once a minute
+    expires_at: datetime  # the absolute end (DRAFTGATE_SESSION_MAX_HOURS after sign-in)
+    address: str = Field(default="", max_length=64)  # the client's address at sign-in
+    user_agent: str = Field(default="", max_length=300)
+    revoked_at: datetime | None = None
+    revoked_reason: str = Field(default="", max_length=32)  # sign_out | idle | expired | disabled | role | password | ...
+
+
 # -- presets and moderation (core.writing.presets, core.writing.moderation) ---------------------------------
 # No foreign key to user or draft: who did what is in the audit trail, and deleting a user's
 # data (core.access.privacy) must not be blocked by these tables.

@@ -5,8 +5,13 @@
       rotate_master_key, finish_master_key_rotation, apply_retention
     anyone, at the door:
       sign_in (throttled per user name and address), sign_out (audited)
+      start_sign_in          sign_in, then a sign-in session: (user, token for the cookie)
+      look_up_sign_in        the user a cookie's token stands for (or why nobody: core.access.signins)
+      end_sign_in            sign out the browser holding this token (audited)
     the signed-in user, on their own account:
-      change_password, export_account, delete_account (their password confirms it)
+      change_password (their other browsers are signed out), export_account,
+      delete_account (their password confirms it),
+      list_sign_ins, end_own_sign_in (one browser), sign_out_everywhere
     the app itself, when a process starts:
       ensure_first_admin     the user `admin` when there is no user at all (its password, if generated)
 
@@ -20,12 +25,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.access import key_rotation, privacy, users
+from core.access import key_rotation, privacy, signins, users
 from core.access.actors import Actor
 from core.access.throttle import LoginLimits
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, NotFoundError
-from core.platform.models import User
+from core.platform.models import SignInSession, User
 from core.runtime import Runtime
 
 
@@ -79,9 +84,66 @@ def sign_out(runtime: Runtime, *, user_id: int, reason: str = "sign_out") -> Non
         users.record_sign_out(session=db, user_id=user_id, reason=reason)
 
 
-def change_password(runtime: Runtime, user: User, *, old_password: str, new_password: str) -> None:
+def change_password(runtime: Runtime, user: User, *, old_password: str, new_password: str,
+                    keep_sign_in_id: int | None = None) -> None:
+    """Change one's own password; every other browser signed in as this user is signed out."""
     with open_session(runtime.engine) as db:
-        users.change_password(session=db, user_id=user.id, old_password=old_password, new_password=new_password)
+        users.change_password(session=db, user_id=user.id, old_password=old_password, new_password=new_password,
+                              keep_sign_in_id=keep_sign_in_id)
+
+
+def start_sign_in(runtime: Runtime, *, username: str, password: str, address: str | None,
+                  user_agent: str = "") -> tuple[User, str]:
+    """sign_in, then a new sign-in session: the user and the token to put in the cookie (only there)."""
+    user = sign_in(runtime, username=username, password=password, address=address)
+    with open_session(runtime.engine) as db:
+        token, _ = signins.start(db, user_id=user.id, address=address or "", user_agent=user_agent,
+                                 rules=signins.SessionRules.from_settings(runtime.settings))
+    return user, token
+
+
+def look_up_sign_in(runtime: Runtime, *, token: str | None) -> signins.Lookup:
+    """The signed-in user a cookie's token stands for, or why there is none (idle, expired, revoked...)."""
+    with open_session(runtime.engine) as db:
+        return signins.look_up(db, token, rules=signins.SessionRules.from_settings(runtime.settings))
+
+
+def end_sign_in(runtime: Runtime, *, token: str | None, reason: str = "sign_out") -> bool:
+    """Sign out the browser holding this token (every tab of it, at their next action); audited.
+    False when the token stood for no sign-in that was on."""
+    if not token or not signins.TOKEN_PATTERN.fullmatch(token):
+        return False
+    with open_session(runtime.engine) as db:
+        row = db.exec(select(SignInSession).where(SignInSession.token_hash == signins.token_hash(token))).first()
+        if row is None or not signins.revoke(db, sign_in_id=row.id, reason=reason):
+            return False
+        db.commit()
+        users.record_sign_out(session=db, user_id=row.user_id, reason=reason)
+    return True
+
+
+def list_sign_ins(runtime: Runtime, user: User) -> list[SignInSession]:
+    """The user's browsers that are signed in now, the most recently used first."""
+    with open_session(runtime.engine) as db:
+        return signins.active(db, user_id=user.id, rules=signins.SessionRules.from_settings(runtime.settings))
+
+
+def end_own_sign_in(runtime: Runtime, user: User, *, sign_in_id: int) -> None:
+    """Sign out one of one's own browsers (NotFoundError when it is not one of theirs, or ended)."""
+    with open_session(runtime.engine) as db:
+        if not signins.revoke(db, sign_in_id=sign_in_id, reason="sign_out", user_id=user.id):
+            raise NotFoundError("That sign-in has ended already.")
+        db.commit()
+        users.record_sign_out(session=db, user_id=user.id, reason="sign_out")
+
+
+def sign_out_everywhere(runtime: Runtime, user: User) -> int:
+    """Sign out every browser signed in as this user, this one too; how many there were."""
+    with open_session(runtime.engine) as db:
+        ended = signins.revoke_all(db, user_id=user.id, reason="everywhere")
+        db.commit()
+        users.record_sign_out(session=db, user_id=user.id, reason="everywhere")
+    return ended
 
 
 def export_account(runtime: Runtime, user: User) -> dict[str, Any]:

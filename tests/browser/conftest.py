@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -90,10 +91,27 @@ def browser_page():
 
 
 def sign_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Open `url` signed out (the server sends the browser to its sign-in form), sign in, and
+    wait for the app (back on `url`)."""
     from playwright.sync_api import expect
 
     page.goto(url)
-    page.get_by_label("User name").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, username, password)
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=20_000)
+    page.wait_for_url(lambda address: urlsplit(address).path != "/")  # the root opens the role's first page
+
+
+def fill_sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Fill and send the sign-in form (GET /auth/sign-in, served by the server itself)."""
+    page.wait_for_url("**/auth/sign-in**")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_out(page) -> None:
+    """Press the sidebar's "Sign out" and wait until the app shows it (the sign-in has ended)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("Please sign in first.")).to_be_visible(timeout=20_000)

@@ -30,7 +30,7 @@ from core.review.comments import add_comment
 from core.writing.moderation import add_words
 from core.writing.presets import add_preset
 from core.writing.sessions import create_session
-from tests.browser.conftest import running_app, sign_in
+from tests.browser.conftest import running_app, sign_in, sign_out
 from tests.core.llm.faulty_server import FaultyServer, _event
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 
@@ -153,7 +153,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
     try:
         with running_app(data_dir, DRAFTGATE_LLM_BASE_URL=provider.base_url, DRAFTGATE_LLM_MODEL="slow",
                          DRAFTGATE_LLM_API_STYLE="completions") as url:
-            sign_in(page, f"{url}/?session={seeded['session']}", "writer", PASSWORD)  # a reload would sign out
+            sign_in(page, f"{url}/?session={seeded['session']}", "writer", PASSWORD)  # lands on that session
             expect(page.get_by_text(f"Draft {text}")).to_be_visible(timeout=20_000)
             page.get_by_test_id("stChatInputTextArea").fill(f"Write about {text}")
             page.get_by_test_id("stChatInputTextArea").press("Enter")
@@ -172,7 +172,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
                 assert seen in shown_text(page), seen
             assert_nothing_leaves(page, counter, requests)
 
-            page.get_by_role("button", name="Sign out").click()
+            sign_out(page)
             sign_in(page, url, "reviewer", PASSWORD)
             page.get_by_role("button", name="Claim next").click()  # the oldest: the seeded draft
             expect(page.get_by_role("button", name=re.compile(r"^Approve\b"))).to_be_visible(timeout=20_000)
@@ -182,7 +182,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
                 assert seen in shown_text(page), seen
             assert_nothing_leaves(page, counter, requests)
 
-            page.get_by_role("button", name="Sign out").click()
+            sign_out(page)
             sign_in(page, url, "editor", PASSWORD)
             for area, label in (("References", f"Reference {text}"), ("Presets", f"Preset {text}")):
                 page.get_by_test_id("stSidebarNav").get_by_text(area).click()

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded]
 APPROVE = re.compile(r"^Approve\b(?! the edited)")
@@ -32,7 +32,7 @@ def test_writer_drafts_then_reviewer_decides(server, browser_page: Page, tmp_pat
     expect(messages.nth(1).get_by_text(re.compile("model gemma"))).to_be_visible(timeout=90_000)
     expect(messages.nth(1).get_by_text(re.compile(r"BLEU [\d.–]+ · chrF"))).to_be_visible(timeout=20_000)  # scored off the page
 
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "reviewer")
     expect(page.get_by_role("heading", name="Review")).to_be_visible()
     queue_heading = page.get_by_role("heading", name=re.compile(r"Queue \(\d+\)"))
@@ -64,7 +64,7 @@ def test_editor_previews_then_applies_a_threshold_and_a_reviewer_claims_next(ser
     expect(page.get_by_text(re.compile("Policy in force: version 1"))).to_be_visible()
     page.screenshot(path=str(tmp_path / "thresholds.png"))
 
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, server, "reviewer")
     expect(page.get_by_role("heading", name=re.compile(r"Queue \(\d+\)"))).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Claim next").click()

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from core.access import signins
 from core.platform.db import open_session
 from core.platform.models import User
 from tests.utils.factories import make_user
@@ -34,15 +35,35 @@ def app_db(app_engine):
         yield session
 
 
+TOKEN_KEY = "tests.sign_in_token"  # AppTest sends no cookies: the token the "browser" holds, per AppTest
+
+
+@pytest.fixture(autouse=True)
+def browser_cookie(monkeypatch):
+    """ui.auth.browser_token reads this AppTest's TOKEN_KEY instead of a cookie (AppTest cannot send one)."""
+    import streamlit as st
+
+    monkeypatch.setattr("ui.auth.browser_token", lambda: st.session_state.get(TOKEN_KEY))
+
+
+def signed_in_token(user, *, user_agent: str = "AppTest") -> str:
+    """A real sign-in session for `user` (core.access.signins), as the sign-in route makes one."""
+    with open_session(resources.engine()) as db:
+        token, _ = signins.start(db, user_id=user.id, address="127.0.0.1", user_agent=user_agent,
+                                 rules=signins.SessionRules.from_settings(resources.settings()))
+    return token
+
+
 @pytest.fixture
 def make_app(app_engine):
-    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user`
-    (`query`: URL query parameters; `state`: more session_state before the first run)."""
+    """make_app("pages/review.py", user) -> a run AppTest of that page, signed in as `user` (a real
+    sign-in session; its token in TOKEN_KEY) (`query`: URL query parameters; `state`: more
+    session_state before the first run)."""
 
     def _make(path: str, user=None, query: dict | None = None, state: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
         if user is not None:
-            at.session_state["auth.user_id"] = user.id
+            at.session_state[TOKEN_KEY] = signed_in_token(user)
         for key, value in (state or {}).items():
             at.session_state[key] = value
         for key, value in (query or {}).items():
