@@ -36,7 +36,7 @@ from sqlmodel import col, select
 from core.access.roles import require
 from core.gate.rescoring import hand_off_scoring
 from core.gate.rescoring import score_again as start_scoring_again
-from core.jobs.live import LiveView, StoredText
+from core.jobs.live import LiveTextUnavailableError, LiveView, StoredText
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
@@ -46,7 +46,7 @@ from core.platform.models import Draft, Turn, User, WritingSession
 from core.platform.states import DraftStatus, Role
 from core.runtime import Runtime
 from core.writing import turns, variants
-from core.writing.generation import earlier_being_written, submit_generation
+from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
 from core.writing.moderation import active_matcher
 from core.writing.prompts import TurnKind
 from core.writing.sessions import get_session, save_params
@@ -147,7 +147,13 @@ def stop(runtime: Runtime, user: User, draft_id: int) -> bool:
         raise NotFoundError("No such draft.")
     if status != DraftStatus.GENERATING:
         return False
-    runtime.broadcaster.request_stop(draft_id)
+    with open_session(runtime.engine) as db:
+        recorded = request_stop_in_database(db, owner_id=user.id, draft_id=draft_id)
+    try:
+        runtime.broadcaster.request_stop(draft_id)  # at once, wherever it is written
+    except LiveTextUnavailableError:
+        if not recorded:
+            raise
     return True
 
 

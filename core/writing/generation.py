@@ -11,7 +11,8 @@
         end       done published with the draft's final status, then the completed draft is
                   scored and routed here (Draft.score_job_id is this job: pages say "being scored")
 
-    Stop (core.jobs.live request_stop, from any tab or replica) --> the provider's stream is
+    Stop (core.jobs.live request_stop, from any tab or replica; or the job's cancel flag, read
+        every DATABASE_STOP_POLL_S: a process sharing only the database) --> the provider's stream is
         closed, the draft ends "stopped" with its text so far, never scored; a Stop while it
         waits ends it "stopped" at once, with no text.
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import update
@@ -38,8 +41,8 @@ from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError, NotFoundError
-from core.platform.models import Draft, Turn, WritingSession, utcnow
-from core.platform.states import DraftStatus
+from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
+from core.platform.states import DraftStatus, JobStatus
 from core.writing.sessions import history
 from core.writing.turns import (
     KEEPER,
@@ -55,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 GENERATE = "generate"
 ABANDONED = "The generation did not finish: {reason}"
+DATABASE_STOP_POLL_S = 0.5  # how often a running generation reads its job's cancel flag
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 
@@ -112,8 +116,8 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             session.commit()
         scored.append(completed_id)
 
-    try:
-        with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]):
+    with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), _stop_from_database(ctx, stop):
+        try:
             prepared = _prepared(engine, live, payload, client, stop)
             if prepared is None:
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text="")
@@ -121,19 +125,57 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
                 for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=score_later,
                                           stop=stop):
                     live.publish(draft_id, piece)
-    except BaseException as err:  # stream_draft ended the draft already; anything before it did not
-        reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
-        mark_unfinished(engine, draft_id, DraftStatus.FAILED, reason)
-        live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
-        live.flush()
-        raise
-    status = _final_status(engine, draft_id)
-    live.publish(draft_id, done=True, status=status)
+        except BaseException as err:  # stream_draft ended the draft already; anything before it did not
+            reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
+            mark_unfinished(engine, draft_id, DraftStatus.FAILED, reason)
+            live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
+            live.flush()
+            raise
+        status = _final_status(engine, draft_id)
+        live.publish(draft_id, done=True, status=status)  # (before leaving writing(): it would end it unsaid)
     live.flush()  # an RQ work horse ends with the job: watchers elsewhere must see it all first
     for completed_id in scored:
         with open_session(engine) as session:
             score_and_route(session=session, draft_id=completed_id)
     return {"draft_id": draft_id, "status": str(status)}
+
+
+@contextmanager
+def _stop_from_database(ctx: JobContext, stop: threading.Event) -> Iterator[None]:
+    """A Stop recorded as the job's cancel flag (core.usecases.writing.stop sets it too: it reaches
+    this job from a process that shares the database but not the live-text channel) sets `stop`
+    within DATABASE_STOP_POLL_S."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                if ctx.cancelled():
+                    stop.set()
+                    return
+            except Exception:  # a busy database: ask again at the next poll
+                logger.info("job %s: its cancel flag could not be read", ctx.job_id, exc_info=True)
+            if done.wait(DATABASE_STOP_POLL_S):
+                return
+
+    poller = threading.Thread(target=poll, name=f"draftgate-stop-poll-{ctx.job_id}", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def request_stop_in_database(session: Session, *, owner_id: int, draft_id: int) -> bool:
+    """Set the cancel flag of the unfinished generation job of `draft_id` (one of `owner_id`'s, whose
+    unfinished jobs are few: a user's running generations are capped); False: there is none."""
+    jobs = session.exec(select(Job).where(Job.kind == GENERATE, Job.owner_id == owner_id,
+                                          col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))))
+    found = [job.id for job in jobs if draft_id in job.payload.get("draft_ids", ())]
+    if found:
+        session.exec(update(Job).where(col(Job.id).in_(found)).values(cancel_requested=True))
+        session.commit()
+    return bool(found)
 
 
 def _prepared(
