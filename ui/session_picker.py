@@ -1,4 +1,5 @@
 """The sidebar that creates, opens, renames and deletes writing sessions; the URL carries the open one.
+A session with a draft being written is marked WRITING_MARK in the list.
 
 The URL's `session` is the one source of truth: the picker is set from it before it is drawn
 (the only moment Streamlit lets a widget's value be set), and picking a session writes it back
@@ -16,7 +17,7 @@ from core.platform.db import open_session
 from core.platform.models import User
 from core.usecases import sessions as use
 from core.writing.projects import list_projects
-from core.writing.sessions import list_sessions
+from core.writing.sessions import list_sessions, sessions_being_written
 from ui import resources
 from ui.actions import run_use_case
 from ui.forms import accepted, field
@@ -24,6 +25,7 @@ from ui.forms import accepted, field
 QUERY_KEY = "session"
 PICK_KEY = "write.pick"
 NEW_FORM = "write.new_session"
+WRITING_MARK = "✍️ "  # a session with a draft being written
 
 
 def session_sidebar(user: User) -> str | None:
@@ -31,6 +33,7 @@ def session_sidebar(user: User) -> str | None:
     engine = resources.engine()
     with open_session(engine) as db:
         sessions = list_sessions(session=db, owner=user)
+        writing_now = sessions_being_written(session=db, owner_id=user.id)
         projects = list_projects(session=db)
     current = st.query_params.get(QUERY_KEY)
     with st.sidebar:
@@ -38,7 +41,8 @@ def session_sidebar(user: User) -> str | None:
         if sessions:
             ids = [s.public_id for s in sessions]
             # the ID keeps options distinct: the widget tells options apart by their label
-            titles = {s.public_id: f"{s.title} · {s.public_id[:6]}" for s in sessions}
+            titles = {s.public_id: f"{WRITING_MARK if s.id in writing_now else ''}{s.title} · {s.public_id[:6]}"
+                      for s in sessions}
             options = ids if current in ids or current is None else [current, *ids]
             if st.session_state.get(PICK_KEY) != current:
                 st.session_state[PICK_KEY] = current

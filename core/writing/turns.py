@@ -56,7 +56,7 @@ from core.platform.states import DraftStatus
 from core.platform.text import check_text, storable
 from core.writing import moderation, presets
 from core.writing.prompts import Exchange, TurnKind, render_chat_messages, render_completion_prompt, trim_history
-from core.writing.sessions import get_session, history
+from core.writing.sessions import get_session, history, sessions_being_written
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +177,8 @@ def prepare_turn(
     writing_session = get_session(session=session, user=user, public_id=request.public_id)
     earlier = history(session=session, writing_session=writing_session)
     if kind == TurnKind.CONTINUE:
-        if not earlier:
-            raise InvalidInputError(NOTHING_TO_CONTINUE)
+        if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=user.id):
+            raise InvalidInputError(NOTHING_TO_CONTINUE)  # (a draft being written: this one waits for its text)
         instruction = CONTINUE_INSTRUCTION
     else:
         instruction = check_text(request.instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS,
@@ -238,8 +238,8 @@ def stream_draft(
             if not stop.is_set():
                 stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
                                        origin=CacheOrigin(prepared.session_id, draft_id))
-            with _aborting(stream, stop):
-                saves = PartialSaves(engine, draft_id)
+            saves = PartialSaves(engine, draft_id)
+            with _aborting(stream, stop, saves):
                 stopped = stream is None
                 for delta in stream if stream is not None else ():
                     if stop.is_set():
@@ -278,9 +278,9 @@ def stream_draft(
 
 
 @contextmanager
-def _aborting(stream: CompletionStream | None, stop: threading.Event) -> Iterator[None]:
+def _aborting(stream: CompletionStream | None, stop: threading.Event, saves: PartialSaves) -> Iterator[None]:
     """While the block reads `stream`, a Stop (`stop` set) aborts it within STOP_CHECK_S, even
-    while the provider sends nothing."""
+    while the provider sends nothing; and text followed by a silence is saved (`saves`)."""
     if stream is None:
         yield
         return
@@ -291,6 +291,7 @@ def _aborting(stream: CompletionStream | None, stop: threading.Event) -> Iterato
             if stop.is_set():
                 stream.abort()
                 return
+            saves.catch_up(stream.text)
 
     watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(stream)}", daemon=True)
     watcher.start()
@@ -369,17 +370,27 @@ def _score_now(engine: Engine, draft_id: int) -> None:
 
 
 class PartialSaves:
-    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat)."""
+    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
+
+    offer() is called by the reader as text arrives; catch_up() by a timer (stream_draft's
+    watcher thread), so that text followed by a silence is saved within the interval too."""
 
     def __init__(self, engine: Engine, draft_id: int) -> None:
         self.engine = engine
         self.draft_id = draft_id
         self._last = time.monotonic()
+        self._saved = ""
+        self._lock = threading.Lock()
 
     def offer(self, text: str) -> None:
-        if time.monotonic() - self._last >= constants.PARTIAL_SAVE_INTERVAL_S:
-            save_partial(self.engine, self.draft_id, text)
+        with self._lock:
+            if time.monotonic() - self._last < constants.PARTIAL_SAVE_INTERVAL_S or text == self._saved:
+                return
             self._last = time.monotonic()
+            self._saved = text
+            save_partial(self.engine, self.draft_id, text)  # (in the lock: an older text never lands last)
+
+    catch_up = offer
 
 
 def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
