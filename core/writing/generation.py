@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 GENERATE = "generate"
 ABANDONED = "The generation did not finish: {reason}"
-DATABASE_STOP_POLL_S = 0.3  # how often a running generation reads its job's cancel flag
+DATABASE_STOP_POLL_S = 0.5  # how often a running generation reads its job's cancel flag
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 

@@ -215,7 +215,7 @@ def test_stop_from_another_process_sharing_the_database(runtime, db, writer, pub
     asked = time.monotonic()
     other.join(30)
     draft = wait_for_draft(runtime.engine, draft_id, timeout_s=5)
-    # through the job's cancel flag, read every DATABASE_STOP_POLL_S (0.3 s): about a second on a
+    # through the job's cancel flag, read every DATABASE_STOP_POLL_S (0.5 s): about a second on a
     # busy 2-core machine (through Redis it is under a second: tests/services/test_generation_redis.py)
     assert time.monotonic() - asked < 1.5
     assert draft.status == DraftStatus.STOPPED and draft.text
