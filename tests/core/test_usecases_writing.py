@@ -76,9 +76,7 @@ def routed(db, draft_id: int, timeout_s: float = 30.0) -> Draft:
 
 def written(runtime, user, started) -> str:
     """The text of the started turn's (first) draft, followed as a watcher sees it, to its end."""
-    view = None
-    for view in writing.follow(runtime, user, started.draft_ids[0], wait_s=0.5):
-        pass
+    view = list(writing.follow(runtime, user, started.draft_ids[0], wait_s=0.5))[-1]
     assert view.done
     return view.text
 
