@@ -6,9 +6,9 @@ draft, and what the gate says of a draft.
                        else the first one
     turn_request       an OpenAI-shaped request as a core TurnRequest in a session (a new one
                        when no session_id is given; unset parameters are the session's)
-    draft_pieces       THE place that reads a started draft's text as it is written: today the
-                       stream TurnStarted carries; once generations run as jobs it follows them
-                       (core.usecases.writing.watch/follow), and nothing else changes
+    draft_pieces       THE place that reads a started draft's text as it is written: it follows
+                       the job writing it (core.usecases.writing.follow), so the generation
+                       outlives the caller; a draft that did not complete raises ApiError 502
     finished_job       waits for a job (variants, tasks) to finish
     gate_info          a draft's `draftgate` object
 """
@@ -29,9 +29,9 @@ from core.llm.registry import CONFIGURED, EMBEDDED
 from core.llm.types import GenerationParams
 from core.platform.errors import InvalidInputError, NotFoundError
 from core.platform.models import Draft, Job, Project, User
-from core.platform.states import JobStatus
+from core.platform.states import DraftStatus, JobStatus
 from core.runtime import Runtime
-from core.usecases import jobs, sessions
+from core.usecases import jobs, sessions, writing
 from core.usecases.writing import DraftReport, TurnRequest, TurnStarted
 
 WAIT_FIRST_S, WAIT_MOST_S = 0.02, 0.25  # polling a job: the first wait, then at most this
@@ -114,12 +114,26 @@ def _provider_name(core: Runtime, model: str) -> str:
     return "" if model == default else model
 
 
-def draft_pieces(core: Runtime, user: User, started: TurnStarted) -> Iterator[str]:
-    """The text of a started single draft, piece by piece as it is written (see the module docstring).
-    A failure raises the core error once the draft has been marked failed."""
-    if started.stream is None:
-        raise ValueError("a single draft is read from its stream")
-    yield from started.stream
+def draft_pieces(core: Runtime, user: User, draft_id: int) -> Iterator[str]:
+    """The text of a started draft, piece by piece as it is written (see the module docstring).
+    Text a watcher saw rewritten (masking a word that a later piece completed) is not sent again:
+    the answer's whole text is the stored one. A draft that ends other than completed raises
+    ApiError 502 with its reason, once it has ended."""
+    sent = ""
+    for view in writing.follow(core, user, draft_id):
+        if view.text.startswith(sent) and len(view.text) > len(sent):
+            yield view.text[len(sent):]
+            sent = view.text
+    draft = writing.draft_report(core, user, draft_id=draft_id).draft
+    if draft.status != DraftStatus.COMPLETED:
+        raise ApiError(502, draft.error or f"The draft ended {draft.status}.", code="upstream_error")
+
+
+def finished_drafts(core: Runtime, user: User, started: TurnStarted) -> list[DraftReport]:
+    """Every draft of a started turn once its job has finished."""
+    for job_id in started.job_ids:
+        finished_job(core, user, job_id)
+    return [writing.draft_report(core, user, draft_id=draft_id) for draft_id in started.draft_ids]
 
 
 def finished_job(core: Runtime, user: User, job_id: int) -> Job:

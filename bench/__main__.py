@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.overhead", "bench.batch", "bench.streams", "bench.cache", "bench.live")
+BENCHMARKS = ("bench.overhead", "bench.batch", "bench.streams", "bench.cache", "bench.live", "bench.generation")
 
 for name in BENCHMARKS:
     print(f"== python -m {name}", flush=True)

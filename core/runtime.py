@@ -4,6 +4,8 @@
       .settings              DRAFTGATE_* (core.platform.config), read when the runtime is made
       .engine                the database, migrated when first used (migrate=False: as it is)
       .job_runner            this process's threads, or RQ with DRAFTGATE_REDIS_URL (core.jobs.rq.make_runner)
+      .broadcaster           live text of drafts being written: this process's, or Redis with
+                             DRAFTGATE_REDIS_URL (core.jobs.live.shared_broadcaster: one per process)
       .provider(name)        core.llm.registry.resolve_provider: "" (the default), "configured",
                              "embedded" (started here on first use) or a registered provider
       .client(provider)      one pooled LLMClient per provider configuration (core.llm.factory.build_client);
@@ -29,6 +31,7 @@ from core.platform.db import create_schema, make_engine, open_session
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from core.jobs.live import Broadcaster
     from core.jobs.runner import Runner
     from core.llm.client import LLMClient
     from core.llm.types import ProviderConfig
@@ -76,6 +79,12 @@ class Runtime:
 
                 self._runner = make_runner(self.engine, self.settings)
             return self._runner
+
+    @property
+    def broadcaster(self) -> Broadcaster:
+        from core.jobs.live import shared_broadcaster
+
+        return shared_broadcaster(self.settings)
 
     def provider(self, name: str = DEFAULT_PROVIDER) -> ProviderConfig:
         """The provider `name` stands for (core.llm.registry.resolve_provider)."""

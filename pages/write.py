@@ -1,4 +1,5 @@
-"""Write: multi-turn writing sessions; drafts stream in, then show their scores and route."""
+"""Write: multi-turn writing sessions; drafts are written by jobs and watched live here, then show
+their scores and route. Nothing on this page (a click, a reload) stops a draft but its Stop button."""
 
 import streamlit as st
 
@@ -9,7 +10,6 @@ from core.review.comments import comments_for_drafts
 from core.usecases import writing
 from core.writing.moderation import active_matcher
 from core.writing.sessions import get_session, list_turns
-from core.writing.turns import CONTINUE_INSTRUCTION
 from ui import auth, resources
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md
@@ -19,6 +19,7 @@ from ui.writing import (
     instruction_box,
     job_progress,
     options_panel,
+    queued_note,
     refuse,
     requested_regeneration,
     scoring_progress,
@@ -53,8 +54,9 @@ with st.sidebar.expander("Parameters", expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
-busy = JOB_KEY in st.session_state
+busy = JOB_KEY in st.session_state  # a variants job of the earlier design; drafts now never block the box
 show_turns(user, turns, comments, matcher, scoring, busy=busy)
+queued_note()
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)
 if busy:
@@ -70,13 +72,13 @@ if instruction or continue_clicked:
         started = start(resources.runtime(), user, options.request(public_id, text, params))
     except DraftgateError as err:
         refuse(text, err)  # nothing was saved: the text goes back into the box
-    write_into_page(text or CONTINUE_INSTRUCTION, started)
+    write_into_page(started)
 elif turn := next((view.turn for view in turns if view.turn.id == regenerate_id), None):
     try:
         started = writing.regenerate(resources.runtime(), user, turn_id=turn.id, params=params)
     except DraftgateError as err:
         refuse("", err)
-    write_into_page(turn.instruction, started, note="A new variant of this turn")
+    write_into_page(started)
 
 # Last, so that a rerun for scores just written never swallows an instruction sent in this run.
 if being_scored := [draft_id for draft_id, stopped in scoring.items() if not stopped]:

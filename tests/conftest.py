@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.jobs.live import forget_shared_broadcasters
 from core.llm.ratelimit import forget_shared_limiters
 from core.platform.db import create_schema, make_engine, open_session
 from tests.utils.factories import make_user
@@ -17,6 +18,7 @@ def data_dir(tmp_path, monkeypatch):
     for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_API_STYLE", "ADMIN_PASSWORD"):
         monkeypatch.delenv(f"DRAFTGATE_{name}", raising=False)
     forget_shared_limiters()  # user ids repeat across test databases
+    forget_shared_broadcasters()  # and draft ids: one test's live text is not the next one's
     return directory
 
 

@@ -1,4 +1,5 @@
 """The sidebar that creates, opens, renames and deletes writing sessions; the URL carries the open one.
+The sessions with a draft being written are listed under the picker, marked WRITING_MARK.
 
 The URL's `session` is the one source of truth: the picker is set from it before it is drawn
 (the only moment Streamlit lets a widget's value be set), and picking a session writes it back
@@ -16,14 +17,16 @@ from core.platform.db import open_session
 from core.platform.models import User
 from core.usecases import sessions as use
 from core.writing.projects import list_projects
-from core.writing.sessions import list_sessions
+from core.writing.sessions import list_sessions, sessions_being_written
 from ui import resources
 from ui.actions import run_use_case
 from ui.forms import accepted, field
+from ui.safe import md
 
 QUERY_KEY = "session"
 PICK_KEY = "write.pick"
 NEW_FORM = "write.new_session"
+WRITING_MARK = "✍️ "  # a session with a draft being written
 
 
 def session_sidebar(user: User) -> str | None:
@@ -31,6 +34,7 @@ def session_sidebar(user: User) -> str | None:
     engine = resources.engine()
     with open_session(engine) as db:
         sessions = list_sessions(session=db, owner=user)
+        writing_now = sessions_being_written(session=db, owner_id=user.id)
         projects = list_projects(session=db)
     current = st.query_params.get(QUERY_KEY)
     with st.sidebar:
@@ -38,6 +42,7 @@ def session_sidebar(user: User) -> str | None:
         if sessions:
             ids = [s.public_id for s in sessions]
             # the ID keeps options distinct: the widget tells options apart by their label
+            # the labels never change with what is being written: the widget keeps its value by label
             titles = {s.public_id: f"{s.title} · {s.public_id[:6]}" for s in sessions}
             options = ids if current in ids or current is None else [current, *ids]
             if st.session_state.get(PICK_KEY) != current:
@@ -46,6 +51,8 @@ def session_sidebar(user: User) -> str | None:
                 "Open session", options, index=None, format_func=lambda pid: titles.get(pid, pid),
                 placeholder="Choose a session", key=PICK_KEY, on_change=_open_picked,
             )
+            if being_written := [titles[s.public_id] for s in sessions if s.id in writing_now]:
+                st.caption(md(WRITING_MARK + "Being written now: " + ", ".join(being_written)))
         with st.expander("New session", expanded=not sessions):
             _new_session_form(user, projects)
         if current and current in {s.public_id for s in sessions}:

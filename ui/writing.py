@@ -1,16 +1,24 @@
 """Pieces of the Write page, rendering only (the workflows are core.usecases.writing's):
-generation options, the turn list, the instruction box, a started turn streamed in, variants jobs.
+generation options, the turn list, the instruction box, drafts being written watched live.
 
     instruction_box --core.usecases.writing.start_turn--> refused, nothing saved: `refuse` runs the
                                     page again with the text back in the box and the reason above it
-                                --> TurnStarted: write_into_page streams its draft (or follows its
-                                    variants job), then runs the page again
+                                --> TurnStarted: a job writes the draft(s); write_into_page runs
+                                    the page again, which watches them
     Regenerate (on every finished draft) --core.usecases.writing.regenerate--> the turn's next
                                     variant, refused or written the same way
+    a draft being written (any run: a click, a reload, a new tab) --> live_draft, a fragment
+                                    rerun every LIVE_RERUN_S: core.usecases.writing.watch from the
+                                    last view (live_view), a Stop button; at its end the page runs again
 
-session_state keys (owned here): "write.job_id" (the running variants job), "write.instruction"
-(the box), "write.refused" (text and reason of a refused instruction, for the next run),
-"write.regenerate" (the turn whose Regenerate was clicked), "write.job_message".
+The page never writes a draft itself: nothing on it (a rerun, a reload, a closed tab) stops one
+but Stop. AppTest runs a fragment once per page run (never on its timer): live_view holds the logic.
+
+session_state keys (owned here): "write.live.<draft id>" (the last LiveView of a draft watched),
+"write.ended.<draft id>" (its end made the page run again once), "write.job_id" (a variants job
+of the earlier design, still followed), "write.instruction" (the box), "write.refused" (text and
+reason of a refused instruction, for the next run), "write.regenerate" (the turn whose
+Regenerate was clicked), "write.job_message", "write.queued" (the last start was queued).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import NoReturn
 import streamlit as st
 
 from core.gate.rescoring import unscored
+from core.jobs.live import LiveView
 from core.llm.cache import CacheMode
 from core.llm.registry import list_providers
 from core.llm.types import GenerationParams
@@ -35,13 +44,18 @@ from core.writing.sessions import DraftView, TurnView
 from core.writing.turns import MAX_INSTRUCTION_CHARS
 from ui import resources
 from ui.actions import run_use_case
-from ui.components import show_draft
-from ui.safe import md, stream_text
+from ui.components import STATUS_LABELS, show_draft
+from ui.safe import md
 
 JOB_KEY = "write.job_id"
 INSTRUCTION_KEY = "write.instruction"
 REFUSED_KEY = "write.refused"
 REGENERATE_KEY = "write.regenerate"
+QUEUED_KEY = "write.queued"
+LIVE_KEY = "write.live.{}"
+ENDED_KEY = "write.ended.{}"
+LIVE_RERUN_S = 0.2
+QUEUED_NOTE = "Queued: it is written once the draft above is finished (its answer is this one's context)."
 MAX_COLUMNS = 4
 PLACEHOLDER = "Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb"
 
@@ -87,13 +101,17 @@ def show_turns(
 ) -> None:
     """Each turn's instruction and drafts (variants side by side, regenerated ones among them),
     masked where a sensitive word is, with reviewers' comments; `scoring` (core.gate.rescoring.unscored)
-    tells drafts not scored yet. Every finished draft offers Regenerate (not while `busy`)."""
+    tells drafts not scored yet. Every finished draft offers Regenerate (not while `busy`); a draft
+    being written is watched live (live_draft), "queued" while an earlier turn's draft is written."""
+    earlier_running = False
     for view in turns:
+        queued = earlier_running
+        earlier_running = earlier_running or any(d.draft.status == DraftStatus.GENERATING for d in view.drafts)
         with st.chat_message("user"):
             st.text(view.turn.instruction)
         with st.chat_message("assistant"):
             if len(view.drafts) == 1:
-                _draft(user, view.drafts[0], comments, matcher, scoring, busy)
+                _draft(user, view.drafts[0], comments, matcher, scoring, busy, queued)
                 continue
             st.caption(f"{len(view.drafts)} variants")
             for start in range(0, len(view.drafts), MAX_COLUMNS):
@@ -101,13 +119,19 @@ def show_turns(
                 for column, draft_view in zip(st.columns(min(len(view.drafts), MAX_COLUMNS)), row):
                     with column:
                         st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
-                        _draft(user, draft_view, comments, matcher, scoring, busy)
+                        _draft(user, draft_view, comments, matcher, scoring, busy, queued)
 
 
 def _draft(
-    user: User, view: DraftView, comments: dict[int, list], matcher: Matcher, scoring: dict[int, str], busy: bool
+    user: User, view: DraftView, comments: dict[int, list], matcher: Matcher, scoring: dict[int, str], busy: bool,
+    queued: bool = False,
 ) -> None:
     draft_id = view.draft.id
+    if view.draft.status == DraftStatus.GENERATING:
+        live_draft(user, draft_id, queued)
+        return
+    st.session_state.pop(LIVE_KEY.format(draft_id), None)
+    st.session_state.pop(ENDED_KEY.format(draft_id), None)
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
     if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}") and run_use_case(
@@ -157,23 +181,54 @@ def scoring_progress(draft_ids: list[int]) -> None:
         st.rerun(scope="app")
 
 
-def write_into_page(echo: str, started: writing.TurnStarted, *, note: str = "") -> NoReturn:
-    """Stream the started draft under its instruction (variants: follow their job), then run the
-    page again to show it with the others, a failed one too: it is saved with its partial text
-    and the reason, which the page shows with a Regenerate button."""
-    if started.job_id is not None:
-        st.session_state[JOB_KEY] = started.job_id
-    elif started.stream is not None:
-        with st.chat_message("user"):
-            st.text(echo)
-        with st.chat_message("assistant"):
-            if note:
-                st.caption(note)
-            try:
-                stream_text(started.stream)
-            except DraftgateError:
-                pass  # core.writing.turns saved the draft as failed, with this error as its reason
+def write_into_page(started: writing.TurnStarted) -> NoReturn:
+    """The draft(s) are being written by a job: run the page again, which watches them (saying
+    so when they wait for an earlier draft)."""
+    if started.queued:
+        st.session_state[QUEUED_KEY] = True
     st.rerun()
+
+
+def queued_note() -> None:
+    if st.session_state.pop(QUEUED_KEY, False):
+        st.info(QUEUED_NOTE)
+
+
+def live_view(user: User, draft_id: int) -> LiveView | None:
+    """The draft's text so far, fetched from the view this session kept (only what followed it);
+    None when the draft cannot be watched (the reason is shown)."""
+    key = LIVE_KEY.format(draft_id)
+    watched = run_use_case(writing.watch, user, draft_id, st.session_state.get(key))
+    if watched is None:
+        st.session_state.pop(key, None)
+        return None
+    st.session_state[key] = watched.value
+    return watched.value
+
+
+def show_live(user: User, draft_id: int, queued: bool) -> bool:
+    """One look at a draft being written: its text so far and a Stop button; True once it ended."""
+    view = live_view(user, draft_id)
+    if view is None:
+        return False
+    if view.done:
+        st.caption(STATUS_LABELS.get(view.status, "") or "written")
+        st.text(view.text)
+        return True
+    st.caption(QUEUED_NOTE if queued and not view.text else STATUS_LABELS[DraftStatus.GENERATING])
+    st.text(view.text)
+    if st.button("Stop", key=f"write.stop.{draft_id}", icon=":material/stop:",
+                 help="Stop writing this draft: it keeps the text so far and can be continued or regenerated"):
+        run_use_case(writing.stop, user, draft_id)
+    return False
+
+
+@st.fragment(run_every=LIVE_RERUN_S)
+def live_draft(user: User, draft_id: int, queued: bool) -> None:
+    """A draft being written, watched live; at its end the page runs again (once) to show it whole."""
+    if show_live(user, draft_id, queued) and not st.session_state.get(ENDED_KEY.format(draft_id)):
+        st.session_state[ENDED_KEY.format(draft_id)] = True
+        st.rerun(scope="app")
 
 
 @st.fragment(run_every=1.0)

@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from api.access import authenticated, database, generation_slot, runtime_of
-from api.drafting import acting_user, draft_pieces, finish_reason, finished_job, gate_info, turn_request, usage_of
+from api.drafting import acting_user, draft_pieces, finish_reason, finished_drafts, gate_info, turn_request, usage_of
 from api.errors import INTERNAL_MESSAGE, ApiError, envelope, from_core
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.runtime import ApiRuntime
@@ -31,7 +31,7 @@ from api.traffic import Lease
 from core.access.api_keys import ApiCaller
 from core.platform.errors import DraftgateError
 from core.platform.models import User
-from core.platform.states import JobStatus
+from core.platform.states import DraftStatus
 from core.usecases.writing import DraftReport, draft_report, start_turn
 
 logger = logging.getLogger("api")
@@ -86,8 +86,8 @@ def _generate(shape: str, body: GenerationFields, instruction: str, request: Req
 
     def answer() -> tuple[int, Any]:
         started = start_turn(core, user, turn_request(core, db, caller, user, body, instruction, variants=n))
-        if started.job_id is None:
-            text = "".join(draft_pieces(core, user, started))
+        if len(started.draft_ids) == 1:
+            text = "".join(draft_pieces(core, user, started.draft_ids[0]))
             return 200, _whole(shape, [(draft_report(core, user, draft_id=started.draft_ids[0]), text)])
         return 200, _whole(shape, _variants(core, user, started))
 
@@ -97,10 +97,10 @@ def _generate(shape: str, body: GenerationFields, instruction: str, request: Req
 
 
 def _variants(core, user: User, started) -> list[tuple[DraftReport, str]]:
-    job = finished_job(core, user, started.job_id)
-    reports = [draft_report(core, user, draft_id=draft_id) for draft_id in started.draft_ids]
-    if job.status == JobStatus.FAILED and not any(r.draft.status == "completed" for r in reports):
-        raise ApiError(502, job.error or "The variants could not be written.", code="upstream_error")
+    reports = finished_drafts(core, user, started)
+    if not any(r.draft.status == DraftStatus.COMPLETED for r in reports):
+        raise ApiError(502, next((r.draft.error for r in reports if r.draft.error), "")
+                       or "The variants could not be written.", code="upstream_error")
     return [(report, report.draft.text) for report in reports]
 
 
@@ -140,11 +140,11 @@ def _stream(shape: str, core, user: User, started, body: GenerationFields) -> It
         return _event({**head, "choices": [choice], **extra})
 
     try:
-        if started.job_id is None:
+        if len(started.draft_ids) == 1:
             head["model"] = draft_report(core, user, draft_id=started.draft_ids[0]).draft.model
             if shape == Shape.CHAT:
                 yield chunk(0, "")
-            for piece in draft_pieces(core, user, started):
+            for piece in draft_pieces(core, user, started.draft_ids[0]):
                 yield chunk(0, piece)
             drafts = [(draft_report(core, user, draft_id=started.draft_ids[0]), None)]
         else:

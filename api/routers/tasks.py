@@ -29,8 +29,9 @@ from core.platform import constants
 from core.platform.errors import DraftgateError, NotFoundError
 from core.platform.models import Job, User
 from core.platform.states import DraftStatus, JobStatus
+from core.runtime import Runtime
 from core.usecases import jobs
-from core.usecases.writing import draft_report, start_variants
+from core.usecases.writing import TurnStarted, draft_report, start_batch, start_variants
 
 router = APIRouter(tags=["tasks"])
 TASK_ID = re.compile(r"task-([1-9][0-9]{0,17})")
@@ -96,15 +97,17 @@ def submit_batch(
                             f"{len(body.tasks)}): split it.", code="batch_too_large", param="tasks")
 
     def answer() -> tuple[int, Any]:
-        entries: list[dict[str, Any]] = []
-        for task in body.tasks:
+        core = runtime.core
+        entries: list[dict[str, Any]] = [{} for _ in body.tasks]
+        requests, places = [], []
+        for index, task in enumerate(body.tasks):
             try:
-                entries.append({"task": _submit(runtime, db, caller, user, task)})
-            except ApiError as err:
-                entries.append(envelope(err.status, err.message, code=err.code, param=err.param))
-            except DraftgateError as err:
-                failure = from_core(err)
-                entries.append(envelope(failure.status, failure.message, code=failure.code))
+                requests.append(turn_request(core, db, caller, user, task, task.prompt))
+                places.append(index)
+            except (ApiError, DraftgateError) as err:
+                entries[index] = _refused(err)
+        for index, started in zip(places, start_batch(core, user, requests)):  # the rate counts the batch once
+            entries[index] = _refused(started) if isinstance(started, DraftgateError) else {"task": _task_id(core, user, started)}
         record = jobs.record_batch(runtime.core, user, entries=entries)
         return 202, _batch(runtime, user, record.id).model_dump(mode="json")
 
@@ -123,8 +126,20 @@ def get_batch(batch_id: str = Path(description="batch-<n>", max_length=30), user
 
 def _submit(runtime: ApiRuntime, db: Session, caller: ApiCaller, user: User, body: TaskRequest) -> int:
     core = runtime.core
-    started = start_variants(core, user, turn_request(core, db, caller, user, body, body.prompt))
+    return _task_id(core, user, start_variants(core, user, turn_request(core, db, caller, user, body, body.prompt)))
+
+
+def _task_id(core: Runtime, user: User, started: TurnStarted) -> int:
+    if started.job_id is None:  # answered at once (a preset answer)
+        return jobs.record_answered(core, user, draft_ids=started.draft_ids).id
     return started.job_id
+
+
+def _refused(err: ApiError | DraftgateError) -> dict[str, Any]:
+    if isinstance(err, ApiError):
+        return envelope(err.status, err.message, code=err.code, param=err.param)
+    failure = from_core(err)
+    return envelope(failure.status, failure.message, code=failure.code)
 
 
 def _number(pattern: re.Pattern[str], value: str, what: str) -> int:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "draftgate"
-JOB_KIND_MODULES = ("core.writing.variants", "core.gate.rescoring")  # imported by workers so every kind is registered
+JOB_KIND_MODULES = ("core.writing.variants", "core.writing.generation", "core.gate.rescoring")  # imported by workers so every kind is registered
 JOB_TIMEOUT_S = 3600  # RQ stops a job running longer (its row then goes stale and is swept)
 RESULT_TTL_S = 600  # RQ's own record of a finished job; the Job row keeps the real result
 FAILURE_TTL_S = 24 * 3600
@@ -194,7 +194,7 @@ def perform(job_id: int) -> str:
         where = engine.url.render_as_string(hide_password=True)
         raise LookupError(f"Job {job_id} is not in the database at {where}: give this worker the app's "
                           "DRAFTGATE_DATABASE_URL.")
-    resources: dict[str, Any] = {}
+    resources: dict[str, Any] = {"broadcaster": runtime.broadcaster}  # live text: through the same Redis
     stop = threading.Event()
     beat = threading.Thread(target=_keep_running_alive, args=(engine, job_id, stop), daemon=True)
     beat.start()

@@ -11,7 +11,8 @@
                          is found within about a minute by whichever process looks first
 
 A kind is a function registered with `@job_kind("name")` (`quick=True`: a short job a page waits
-on, run on threads of its own, or first in the RQ queue), called as fn(ctx, payload) -> result
+on, run on threads of its own, or first in the RQ queue; `generation=True`: a draft being written,
+mostly waiting on its provider, run on a pool of GENERATION_WORKERS threads of its own), called as fn(ctx, payload) -> result
 (both plain JSON). It reports progress with ctx.set_total / ctx.advance, and calls
 ctx.check_cancelled() between steps. Objects a job needs that are not data (an LLM client)
 travel in `resources`: kept in memory, never stored, so a job cannot outlive its process.
@@ -48,6 +49,7 @@ JOB_KINDS: dict[str, JobFunction] = {}
 
 
 QUICK_KINDS: set[str] = set()  # short jobs a page waits on: never queued behind long ones
+GENERATION_KINDS: set[str] = set()  # drafts being written: waiting on a provider, never behind batch work
 # kind -> fn(session, payload, reason): tidies up after a job that will never run to its end
 # (cancelled before it started, or swept: its app stopped), in the same transaction
 AbandonHook = Callable[[Session, dict[str, Any], str], None]
@@ -55,12 +57,14 @@ ABANDON_HOOKS: dict[str, AbandonHook] = {}
 
 
 def job_kind(
-    name: str, *, quick: bool = False, on_abandon: AbandonHook | None = None
+    name: str, *, quick: bool = False, generation: bool = False, on_abandon: AbandonHook | None = None
 ) -> Callable[[JobFunction], JobFunction]:
     def register(function: JobFunction) -> JobFunction:
         JOB_KINDS[name] = function
         if quick:
             QUICK_KINDS.add(name)
+        if generation:
+            GENERATION_KINDS.add(name)
         if on_abandon is not None:
             ABANDON_HOOKS[name] = on_abandon
         return function
@@ -123,6 +127,7 @@ class JobRunner:
         *,
         workers: int = constants.JOB_WORKERS,
         quick_workers: int = constants.QUICK_JOB_WORKERS,
+        generation_workers: int = constants.GENERATION_WORKERS,
         heartbeat_s: float = constants.JOB_HEARTBEAT_S,
         stale_after_s: float = constants.JOB_STALE_AFTER_S,
         draft_stale_after_s: float = constants.DRAFT_STALE_AFTER_S,
@@ -133,6 +138,8 @@ class JobRunner:
         self._heartbeat_s = heartbeat_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draftgate-job")
         self._quick_pool = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="draftgate-quick-job")
+        self._generation_pool = ThreadPoolExecutor(max_workers=generation_workers,
+                                                   thread_name_prefix="draftgate-generation")
         self._held: set[int] = set()  # queued or running here: their heartbeat is kept up
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -149,14 +156,15 @@ class JobRunner:
         job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
         with self._lock:
             self._held.add(job_id)
-        pool = self._quick_pool if kind in QUICK_KINDS else self._pool
+        pool = (self._quick_pool if kind in QUICK_KINDS
+                else self._generation_pool if kind in GENERATION_KINDS else self._pool)
         pool.submit(self._run, job_id, dict(resources or {}))
         return job_id
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking jobs; queued ones are left to the sweep of the next start."""
         self._stopping.set()
-        for pool in (self._pool, self._quick_pool):
+        for pool in (self._pool, self._quick_pool, self._generation_pool):
             pool.shutdown(wait=wait, cancel_futures=True)
 
     def _run(self, job_id: int, resources: dict[str, Any]) -> None:

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
         default=constants.MAX_BATCH_CONCURRENCY, ge=1, le=constants.MAX_BATCH_CONCURRENCY
     )
     job_workers: int = Field(default=constants.JOB_WORKERS, ge=1, le=64)
+    max_running_generations: int = Field(default=constants.MAX_RUNNING_GENERATIONS, ge=1, le=1000)
 
     embedded_context_tokens: int = Field(default=constants.EMBEDDED_CONTEXT_TOKENS, ge=512)
     embedded_threads: int = Field(default=0, ge=0)  # 0: all cores

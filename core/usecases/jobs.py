@@ -19,6 +19,7 @@ from core.platform.errors import NotFoundError
 from core.platform.models import Job, User, utcnow
 from core.platform.states import JobStatus
 from core.runtime import Runtime
+from core.writing.generation import GENERATE
 
 
 def job(runtime: Runtime, user: User, job_id: int) -> Job:
@@ -33,7 +34,7 @@ def cancel_job(runtime: Runtime, user: User, job_id: int) -> Job:
 
 # -- tasks and batches of the HTTP API: generation jobs, and a record of which jobs a batch holds --
 
-TASK_KINDS = frozenset({"variants"})  # the jobs a caller may poll as tasks (core.writing.variants)
+TASK_KINDS = frozenset({GENERATE, "variants"})  # the jobs a caller may poll as tasks (a draft being written)
 BATCH = "batch"  # a record only (never run): its payload lists the batch's tasks
 
 
@@ -48,6 +49,17 @@ def task(runtime: Runtime, user: User, task_id: int) -> Job:
 def cancel_task(runtime: Runtime, user: User, task_id: int) -> Job:
     task(runtime, user, task_id)
     return cancel_job(runtime, user, task_id)
+
+
+def record_answered(runtime: Runtime, user: User, *, draft_ids: list[int]) -> Job:
+    """A task for drafts answered at once (a preset answer): a finished generation job, so that it
+    is polled like any other."""
+    with open_session(runtime.engine) as db:
+        row = Job(kind=GENERATE, payload={"draft_ids": draft_ids}, status=JobStatus.SUCCEEDED, owner_id=user.id,
+                  progress_total=len(draft_ids), progress_done=len(draft_ids), finished_at=utcnow())
+        db.add(row)
+        db.commit()
+        return row
 
 
 def record_batch(runtime: Runtime, user: User, *, entries: list[dict[str, Any]]) -> Job:

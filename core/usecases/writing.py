@@ -1,56 +1,79 @@
-"""Writing: a turn of a session, "continue", a regeneration, variants; scoring a draft again.
+"""Writing: a turn of a session, "continue", a regeneration, variants; watching and stopping them.
 
     start_turn(runtime, user, request)
-      the role -> params checked -> the user's rate (DRAFTGATE_USER_RATE_LIMIT) -> the session's provider and
-      client -> the parameters saved as the session's -> the turn and its draft saved
-      -> request.variants > 1: a variants job writes them (TurnStarted.job_id)
-      -> else TurnStarted.stream: iterate it to write the draft (a preset answer, or the model's);
-         the finished draft is scored and routed by a job (core.gate.rescoring.hand_off_scoring)
+      the role -> params checked -> the user's running generations (DRAFTGATE_MAX_RUNNING_GENERATIONS)
+      -> the user's rate (DRAFTGATE_USER_RATE_LIMIT) -> the session's provider and client -> the
+      parameters saved as the session's -> the turn and its draft(s) saved
+      -> a preset answer: the draft is completed at once (TurnStarted.job_ids empty)
+      -> else one "generate" job per draft (core.writing.generation: this process's threads, or RQ
+         workers with Redis) writes it, whoever watches; TurnStarted.queued: it waits for an
+         earlier draft of the session still being written (its answer is the context)
     continue_turn   start_turn with TurnKind.CONTINUE: the model carries on the previous text
+    start_variants  start_turn with request.variants drafts, side by side, one job each
     regenerate      the same checks, then a new variant of an earlier turn, past any cached answer
     draft_report    one draft as its writer (editors, admins; a reviewer once it is in the queue) may read it
 
-A DraftgateError raised by any of these means nothing was saved (the request can be sent again).
+    watch(runtime, user, draft_id, after=None, wait_s=0)  the draft's live text (core.jobs.live.LiveView):
+                    after=None attaches (the text so far); after=the last view gets what followed,
+                    waiting up to wait_s; nothing live: the stored text. Always masked.
+    follow(runtime, user, draft_id)  views until the draft is done (an SSE stream's loop)
+    stop(runtime, user, draft_id)    its owner asks the job, in any process, to stop: the draft
+                    ends "stopped" with its text so far
+
+A DraftgateError raised by any of the starts means nothing was saved (the request can be sent again).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.access.roles import may, require
 from core.gate.rescoring import hand_off_scoring
 from core.gate.rescoring import score_again as start_scoring_again
 from core.gate.scores import scores_by_draft
+from core.jobs.live import LiveTextUnavailableError, LiveView, StoredText
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
+from core.platform import constants
 from core.platform.db import open_session
-from core.platform.errors import NotFoundError
+from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
-from core.platform.states import Role
+from core.platform.states import DraftStatus, Role
 from core.review.items import item_for_draft
 from core.runtime import Runtime
 from core.writing import turns, variants
+from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
+from core.writing.moderation import active_matcher
 from core.writing.prompts import TurnKind
 from core.writing.sessions import get_session, save_params
 from core.writing.turns import TurnRequest
 
-__all__ = ["DraftReport", "TurnRequest", "TurnStarted", "continue_turn", "draft_report", "regenerate",
-           "score_again", "start_turn", "start_variants"]
+__all__ = ["DraftReport", "LiveView", "TurnRequest", "TurnStarted", "continue_turn", "draft_report", "follow",
+           "regenerate", "score_again", "start_batch", "start_turn", "start_variants", "stop", "watch"]
+
+TOO_MANY_RUNNING = ("{count} of your drafts are being written already, the most at once: wait for one "
+                    "to finish, or stop one.")
+STORED_RECHECK_S = 5.0  # live text that does not move: the database is asked whether the draft ended
+MAX_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
 class TurnStarted:
-    """What was saved: the turn and its drafts, and how they are being written."""
+    """What was saved: the turn and its drafts, and the jobs writing them (watch() them)."""
 
     turn_id: int
     draft_ids: list[int]
-    stream: Iterator[str] | None = field(default=None, repr=False)  # one draft: iterate to write it
-    job_id: int | None = None  # variants: the job writing them
+    job_id: int | None = None  # the first draft's job; None: answered at once (a preset)
+    job_ids: list[int] = field(default_factory=list)  # one per draft
+    queued: bool = False  # it waits for an earlier draft of the session, still being written
 
 
 def start_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
@@ -61,7 +84,12 @@ def start_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarte
     with open_session(runtime.engine) as db:
         prepared = turns.prepare_turn(session=db, user=user, request=request, provider=client.provider,
                                       budget_tokens=runtime.settings.context_budget_tokens)
-    return _streamed(runtime, user, client, prepared)
+    if prepared.preset is not None:  # answered at once: no model, no job
+        for _ in turns.stream_draft(engine=runtime.engine, client=client, prepared=prepared,
+                                    score_later=partial(hand_off_scoring, runtime.job_runner, owner_id=user.id)):
+            pass
+        return TurnStarted(prepared.turn_id, [prepared.draft_id])
+    return _submit(runtime, user, client, prepared, [prepared.draft_id], [prepared.params])
 
 
 def continue_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
@@ -70,8 +98,27 @@ def continue_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnSta
 
 
 def start_variants(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
-    """`request.variants` drafts of a new turn, written side by side by a job."""
+    """`request.variants` drafts of a new turn, written side by side, one job each."""
     return _variants(runtime, user, request, _ready(runtime, user, request.public_id, request))
+
+
+def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> list[TurnStarted | DraftgateError]:
+    """Up to constants.MAX_BATCH_CONCURRENCY turns submitted at once (an API batch): one request
+    of the user's rate, so a full batch is never refused part way; not under the per-user cap on
+    running generations (a page's), since its jobs queue: they run as the runner's threads (or RQ
+    workers) allow. Each turn that cannot start gives its error in its place; the others start."""
+    if len(requests) > constants.MAX_BATCH_CONCURRENCY:
+        raise InvalidInputError(f"A batch holds at most {constants.MAX_BATCH_CONCURRENCY} tasks.")
+    require(user.role, "write")
+    check_user_rate(user.id, settings=runtime.settings)
+    started: list[TurnStarted | DraftgateError] = []
+    for request in requests:
+        try:
+            started.append(_variants(runtime, user, request,
+                                     _ready(runtime, user, request.public_id, request, counted=False)))
+        except DraftgateError as err:
+            started.append(err)
+    return started
 
 
 def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: GenerationParams) -> TurnStarted:
@@ -82,7 +129,64 @@ def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: Generation
         prepared = turns.prepare_regeneration(session=db, user=user, turn_id=turn_id, params=params,
                                               provider=client.provider,
                                               budget_tokens=runtime.settings.context_budget_tokens)
-    return _streamed(runtime, user, client, prepared)
+    return _submit(runtime, user, client, prepared, [prepared.draft_id], [params])
+
+
+def watch(runtime: Runtime, user: User, draft_id: int, after: LiveView | None = None,
+          wait_s: float = 0.0) -> LiveView:
+    """The draft's text as watchers see it (masked): attach with after=None, then pass the last
+    view back to get what followed, waiting up to `wait_s` (at most MAX_WAIT_S) for it."""
+    _check_watcher(runtime, user, draft_id)
+    if after is not None and (not isinstance(after, LiveView) or after.draft_id != draft_id):
+        after = None
+    wait_s = min(max(float(wait_s), 0.0), MAX_WAIT_S)
+    fallback = _masked_stored_text(runtime)
+    view = runtime.broadcaster.read(draft_id, after=after, wait_s=wait_s, fallback=fallback)
+    if view.live and not view.done and _due_for_recheck(draft_id, moved=bool(view.new or view.replaces)):
+        stored = fallback(draft_id)  # live text a dead writer left: the database has the draft's end
+        if stored is not None and stored[1] != DraftStatus.GENERATING:
+            return LiveView(draft_id, stored[0], status=stored[1], done=True, new=stored[0], replaces=True)
+    return view
+
+
+def follow(runtime: Runtime, user: User, draft_id: int, *, wait_s: float = 1.0) -> Iterator[LiveView]:
+    """Views of the draft as it is written, until it is done: first the text so far, then one view
+    per change (`new`: the text to add; `replaces`: show `text` instead). For an API stream."""
+    view = watch(runtime, user, draft_id)
+    yield view
+    while not view.done:
+        newer = watch(runtime, user, draft_id, after=view, wait_s=wait_s)
+        if newer.new or newer.replaces or (newer.status, newer.done) != (view.status, view.done):
+            yield newer
+        view = newer
+
+
+def stop(runtime: Runtime, user: User, draft_id: int) -> bool:
+    """Stop one of the user's drafts being written (from any tab or process); False: it was not
+    being written (it ended meanwhile), nothing to do."""
+    require(user.role, "write")
+    owner, status = _owner_and_status(runtime, draft_id)
+    if owner != user.id:
+        raise NotFoundError("No such draft.")
+    if status != DraftStatus.GENERATING:
+        return False
+    with open_session(runtime.engine) as db:
+        recorded = request_stop_in_database(db, owner_id=user.id, draft_id=draft_id)
+    try:
+        runtime.broadcaster.request_stop(draft_id)  # at once, wherever it is written
+    except LiveTextUnavailableError:
+        if not recorded:
+            raise
+    return True
+
+
+def running_drafts(runtime: Runtime, user: User, draft_ids: list[int]) -> list[int]:
+    """Those of `draft_ids` still being written (as stored)."""
+    if not draft_ids:
+        return []
+    with open_session(runtime.engine) as db:
+        return list(db.exec(select(Draft.id).where(col(Draft.id).in_(draft_ids),
+                                                   Draft.status == DraftStatus.GENERATING)))
 
 
 @dataclass(frozen=True)
@@ -125,12 +229,15 @@ def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:
 # -- the steps -------------------------------------------------------------------------------
 
 
-def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest) -> LLMClient:
+def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest, *, counted: bool = True) -> LLMClient:
     """The checks every generation passes first, then the client of the session's provider; the
-    request's parameters become the session's."""
+    request's parameters become the session's. `counted=False`: a batch's turn, whose batch
+    passed the running cap and the user's rate once for all (start_batch)."""
     require(user.role, "write")
     request.params.validate()
-    check_user_rate(user.id, settings=runtime.settings)
+    if counted:
+        _check_running(runtime, user)
+        check_user_rate(user.id, settings=runtime.settings)
     with open_session(runtime.engine) as db:
         provider_name = get_session(session=db, user=user, public_id=public_id).provider
     client = runtime.client(runtime.provider(provider_name))
@@ -139,20 +246,120 @@ def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest) -
     return client
 
 
+def _check_running(runtime: Runtime, user: User) -> None:
+    """At most DRAFTGATE_MAX_RUNNING_GENERATIONS turns of the user's being written at once (a
+    turn's variants are one generation)."""
+    cap = runtime.settings.max_running_generations
+    with open_session(runtime.engine) as db:
+        running = db.exec(
+            select(func.count(func.distinct(Draft.turn_id)))
+            .join(Turn, col(Draft.turn_id) == col(Turn.id))
+            .join(WritingSession, col(Turn.session_id) == col(WritingSession.id))
+            .where(WritingSession.owner_id == user.id, Draft.status == DraftStatus.GENERATING)
+        ).one()
+    if running >= cap:
+        raise InvalidInputError(TOO_MANY_RUNNING.format(count=running))
+
+
 def _variants(runtime: Runtime, user: User, request: TurnRequest, client: LLMClient) -> TurnStarted:
     with open_session(runtime.engine) as db:
-        started = variants.start_variants(
-            runner=runtime.job_runner, session=db, user=user, request=request, client=client,
-            budget_tokens=runtime.settings.context_budget_tokens, concurrency=runtime.settings.batch_concurrency,
-        )
-    return TurnStarted(started.turn_id, started.draft_ids, job_id=started.job_id)
+        prepared, draft_ids = variants.save_variants(session=db, user=user, request=request,
+                                                     provider=client.provider,
+                                                     budget_tokens=runtime.settings.context_budget_tokens)
+    params = [variants.variant_params(request.params, index) for index in range(len(draft_ids))]
+    return _submit(runtime, user, client, prepared, draft_ids, params)
 
 
-def _streamed(runtime: Runtime, user: User, client: LLMClient, prepared: turns.PreparedTurn) -> TurnStarted:
-    """The saved draft, to be written by iterating its stream; once whole, a job scores and routes it."""
-    stream = turns.stream_draft(engine=runtime.engine, client=client, prepared=prepared,
-                                score_later=partial(hand_off_scoring, runtime.job_runner, owner_id=user.id))
-    return TurnStarted(prepared.turn_id, [prepared.draft_id], stream=stream)
+def _submit(
+    runtime: Runtime, user: User, client: LLMClient, prepared: turns.PreparedTurn, draft_ids: list[int],
+    params: list[GenerationParams],
+) -> TurnStarted:
+    """One generation job per saved draft; a draft whose job could not start is failed, saying why."""
+    with open_session(runtime.engine) as db:
+        turn = db.get(Turn, prepared.turn_id)
+        queued = bool(earlier_being_written(db, session_id=turn.session_id, turn_index=turn.index))
+    job_ids: list[int] = []
+    for index, (draft_id, draft_params) in enumerate(zip(draft_ids, params)):
+        try:
+            job_ids.append(submit_generation(
+                runtime.job_runner, owner_id=user.id, prepared=replace(prepared, draft_id=draft_id),
+                client=client, broadcaster=runtime.broadcaster, params=draft_params,
+                budget_tokens=runtime.settings.context_budget_tokens,
+            ))
+        except Exception as err:
+            for left in draft_ids[index + 1:]:
+                turns.mark_unfinished(runtime.engine, left, DraftStatus.FAILED,
+                                      f"The draft could not be started: {err}")
+            raise
+    return TurnStarted(prepared.turn_id, draft_ids, job_id=job_ids[0], job_ids=job_ids, queued=queued)
+
+
+# -- watching -----------------------------------------------------------------------------------
+
+_watchers_lock = threading.Lock()
+_may_watch: dict[tuple[int, int], bool] = {}  # (user id, draft id) already checked: a draft never changes hands
+_MAY_WATCH_LIMIT = 100_000
+_rechecks: dict[int, float] = {}  # draft id -> when its live text was last checked against the database
+
+
+def _check_watcher(runtime: Runtime, user: User, draft_id: int) -> None:
+    """The draft's writer, editors and admins may watch it (as they may open its session)."""
+    if isinstance(draft_id, bool) or not isinstance(draft_id, int):
+        raise NotFoundError("No such draft.")
+    key = (user.id, draft_id)
+    with _watchers_lock:
+        if key in _may_watch:
+            return
+    owner, _status = _owner_and_status(runtime, draft_id)
+    if owner is None or (owner != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
+        raise NotFoundError("No such draft.")
+    with _watchers_lock:
+        if len(_may_watch) >= _MAY_WATCH_LIMIT:
+            _may_watch.clear()
+        _may_watch[key] = True
+
+
+def _owner_and_status(runtime: Runtime, draft_id: int) -> tuple[int | None, str]:
+    if isinstance(draft_id, bool) or not isinstance(draft_id, int):
+        return None, ""
+    with open_session(runtime.engine) as db:
+        row = db.exec(
+            select(WritingSession.owner_id, Draft.status)
+            .join(Turn, col(Turn.session_id) == col(WritingSession.id))
+            .join(Draft, col(Draft.turn_id) == col(Turn.id))
+            .where(Draft.id == draft_id)
+        ).first()
+    return (None, "") if row is None else (row[0], str(row[1]))
+
+
+def _due_for_recheck(draft_id: int, *, moved: bool) -> bool:
+    """Whether live text that is not done should be checked against the database now: at most
+    once per STORED_RECHECK_S per draft in this process, and only while it does not move."""
+    now = time.monotonic()
+    with _watchers_lock:
+        if moved or draft_id not in _rechecks:
+            _rechecks[draft_id] = now
+            if len(_rechecks) > _MAY_WATCH_LIMIT:
+                _rechecks.clear()
+            return False
+        if now - _rechecks[draft_id] < STORED_RECHECK_S:
+            return False
+        _rechecks[draft_id] = now
+        return True
+
+
+def _masked_stored_text(runtime: Runtime) -> StoredText:
+    """The watchers' fallback: the stored text, masked as live text is."""
+
+    def read(draft_id: int) -> tuple[str, str] | None:
+        with open_session(runtime.engine) as db:
+            row = db.exec(select(Draft.text, Draft.status).where(Draft.id == draft_id)).first()
+            if row is None:
+                return None
+            matcher = active_matcher(session=db)
+        return matcher.mask(row[0]), str(row[1])
+
+    return read
 
 
 def _public_id_of_turn(runtime: Runtime, turn_id: int) -> str:

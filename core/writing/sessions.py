@@ -213,6 +213,16 @@ def mark_stale_drafts_interrupted(
     return swept
 
 
+def sessions_being_written(*, session: Session, owner_id: int) -> set[int]:
+    """The ids of the owner's writing sessions with a draft being written (the sessions list marks them)."""
+    return set(session.exec(
+        select(Turn.session_id).distinct()
+        .join(Draft, col(Draft.turn_id) == col(Turn.id))
+        .join(WritingSession, col(WritingSession.id) == col(Turn.session_id))
+        .where(WritingSession.owner_id == owner_id, Draft.status == DraftStatus.GENERATING)
+    ))
+
+
 def _drafts_of_unfinished_jobs(session: Session) -> set[int]:
     """The drafts queued or running jobs will write (payload "draft_ids", as core.writing.variants has)."""
     payloads = session.exec(select(Job.payload).where(col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))))

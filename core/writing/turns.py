@@ -13,7 +13,10 @@ The machinery of core.usecases.writing, which every caller goes through.
                      on success scores and routes the draft (core.gate.route), or hands that to
                      `score_later` (the use cases pass core.gate.rescoring.hand_off_scoring: a job);
                      on failure keeps the partial text and marks the draft failed (or
-                     interrupted: the page was left) with the reason
+                     interrupted: its reader let go of the generator) with the reason; a Stop
+                     (`stop`, a threading.Event set from any thread) closes the provider's stream
+                     and ends the draft "stopped" with its text so far, never scored
+                     (core.writing.generation runs this in a job for every generation)
     KEEPER        this process's heartbeat for the drafts it is writing: every DRAFT_HEARTBEAT_S
                      it refreshes their `heartbeat_at`, so that a sweep (core.writing.sessions) can tell a
                      draft whose writer died (kill -9, a crash) from one still being written:
@@ -30,6 +33,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,7 +56,7 @@ from core.platform.states import DraftStatus
 from core.platform.text import check_text, storable
 from core.writing import moderation, presets
 from core.writing.prompts import Exchange, TurnKind, render_chat_messages, render_completion_prompt, trim_history
-from core.writing.sessions import get_session, history
+from core.writing.sessions import get_session, history, sessions_being_written
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ MAX_INSTRUCTION_CHARS = 8_000
 LEFT_MID_STREAM = "Generation stopped before the end (the page was left or reloaded)."
 NOTHING_TO_CONTINUE = "There is no text to continue yet: write a first instruction."
 UNEXPECTED_FAILURE = "An unexpected error stopped this draft; it has been logged."
+STOPPED_BY_WRITER = "Stopped by the writer."
+STOP_CHECK_S = 0.05  # how soon a Stop closes the provider's stream
 
 
 class DraftKeeper:
@@ -75,7 +81,7 @@ class DraftKeeper:
         self._forget_all()
 
     def _forget_all(self) -> None:
-        self._held: dict[Engine, set[int]] = {}
+        self._held: dict[Engine, Counter[int]] = {}  # a draft held twice (nested blocks) is let go twice
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -84,7 +90,7 @@ class DraftKeeper:
         """Hold the drafts while the block writes them."""
         ids = set(draft_ids)
         with self._lock:
-            self._held.setdefault(engine, set()).update(ids)
+            self._held.setdefault(engine, Counter()).update(ids)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._beat, name="draftgate-draft-heartbeat", daemon=True)
                 self._thread.start()
@@ -93,7 +99,10 @@ class DraftKeeper:
         finally:
             with self._lock:
                 held = self._held[engine]
-                held -= ids
+                held.subtract(ids)
+                for draft_id in ids:
+                    if held[draft_id] <= 0:
+                        del held[draft_id]
                 if not held:
                     del self._held[engine]
 
@@ -168,8 +177,8 @@ def prepare_turn(
     writing_session = get_session(session=session, user=user, public_id=request.public_id)
     earlier = history(session=session, writing_session=writing_session)
     if kind == TurnKind.CONTINUE:
-        if not earlier:
-            raise InvalidInputError(NOTHING_TO_CONTINUE)
+        if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=user.id):
+            raise InvalidInputError(NOTHING_TO_CONTINUE)  # (a draft being written: this one waits for its text)
         instruction = CONTINUE_INSTRUCTION
     else:
         instruction = check_text(request.instruction, what="The instruction", max_chars=MAX_INSTRUCTION_CHARS,
@@ -207,11 +216,13 @@ def turn_kind(kind: str) -> TurnKind:
 
 def stream_draft(
     *, engine: Engine, client: LLMClient, prepared: PreparedTurn, score_later: ScoreLater | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
     always holds what has arrived (unmasked). The cache is used as `prepared.cache` says
     ("refresh": past a cached answer). Without `score_later` the finished draft is scored and
-    routed here, before the last text."""
+    routed here, before the last text. `stop` set (from any thread): the provider's stream is
+    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored)."""
     with open_session(engine) as session:
         masker = moderation.active_matcher(session=session).masker()
     route = score_later or (lambda draft_id: _score_now(engine, draft_id))
@@ -219,36 +230,75 @@ def stream_draft(
         yield from _answer_from_preset(engine, prepared, masker, route)
         return
     draft_id = prepared.draft_id
+    stop = stop or threading.Event()
     stream: CompletionStream | None = None
+    stopped = False
     try:
         with KEEPER.writing(engine, [draft_id]):
-            stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
-                                   origin=CacheOrigin(prepared.session_id, draft_id))
+            if not stop.is_set():
+                stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
+                                       origin=CacheOrigin(prepared.session_id, draft_id))
             saves = PartialSaves(engine, draft_id)
-            for delta in stream:
-                safe = masker.feed(delta)
-                if safe:
-                    yield safe
-                saves.offer(stream.text)
-            stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
+            with _aborting(stream, stop, saves):
+                stopped = stream is None
+                for delta in stream if stream is not None else ():
+                    if stop.is_set():
+                        stopped = True
+                        break
+                    safe = masker.feed(delta)
+                    if safe:
+                        yield safe
+                    saves.offer(stream.text)
+            if stopped:
+                stored = False
+                mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
+            else:
+                stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
     except DraftgateError as err:
-        mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
-        raise
+        if not stop.is_set():
+            mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
+            raise
+        stopped, stored = True, False  # the stream was closed by Stop: not a failure
+        mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
     except Exception:
         logger.exception("writing draft %s failed", draft_id)
         mark_unfinished(engine, draft_id, DraftStatus.FAILED, UNEXPECTED_FAILURE, text=_so_far(stream))
         raise
-    except BaseException:  # GeneratorExit: the page was left or reloaded mid-stream
+    except BaseException:  # GeneratorExit: the caller stopped reading mid-stream
         mark_unfinished(engine, draft_id, DraftStatus.INTERRUPTED, LEFT_MID_STREAM, text=_so_far(stream))
         raise
     finally:
         if stream is not None:
             stream.close()
-    if stored:
+    if stored and not stopped:
         route(draft_id)
     rest = masker.flush()
     if rest:
         yield rest
+
+
+@contextmanager
+def _aborting(stream: CompletionStream | None, stop: threading.Event, saves: PartialSaves) -> Iterator[None]:
+    """While the block reads `stream`, a Stop (`stop` set) aborts it within STOP_CHECK_S, even
+    while the provider sends nothing; and text followed by a silence is saved (`saves`)."""
+    if stream is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(STOP_CHECK_S):
+            if stop.is_set():
+                stream.abort()
+                return
+            saves.catch_up(stream.text)
+
+    watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(stream)}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def _so_far(stream: CompletionStream | None) -> str:
@@ -320,17 +370,27 @@ def _score_now(engine: Engine, draft_id: int) -> None:
 
 
 class PartialSaves:
-    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat)."""
+    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
+
+    offer() is called by the reader as text arrives; catch_up() by a timer (stream_draft's
+    watcher thread), so that text followed by a silence is saved within the interval too."""
 
     def __init__(self, engine: Engine, draft_id: int) -> None:
         self.engine = engine
         self.draft_id = draft_id
         self._last = time.monotonic()
+        self._saved = ""
+        self._lock = threading.Lock()
 
     def offer(self, text: str) -> None:
-        if time.monotonic() - self._last >= constants.PARTIAL_SAVE_INTERVAL_S:
-            save_partial(self.engine, self.draft_id, text)
+        with self._lock:
+            if time.monotonic() - self._last < constants.PARTIAL_SAVE_INTERVAL_S or text == self._saved:
+                return
             self._last = time.monotonic()
+            self._saved = text
+            save_partial(self.engine, self.draft_id, text)  # (in the lock: an older text never lands last)
+
+    catch_up = offer
 
 
 def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
@@ -351,7 +411,7 @@ def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
 def mark_unfinished(
     engine: Engine, draft_id: int, status: DraftStatus, reason: str, *, text: str | None = None
 ) -> None:
-    """End a draft still "generating" as `status` ("failed" or "interrupted") with the reason,
+    """End a draft still "generating" as `status` ("failed", "interrupted", "stopped") with the reason,
     storing `text` (None: keep what was saved). On a busy database it stays "generating" until
     the sweep (core.writing.sessions) marks it interrupted: this never raises DatabaseBusyError."""
     values = {"status": status, "error": storable(reason), "updated_at": utcnow()}

@@ -32,13 +32,21 @@ from core.jobs.runner import JobCancelled, JobContext, Runner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
 from core.llm.cache import CacheOrigin
 from core.llm.client import LLMClient, Prompt
-from core.llm.types import ChatMessage, GenerationParams, GenerationResult
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.models import Draft, User, utcnow
 from core.platform.states import DraftStatus
-from core.writing.turns import KEEPER, PartialSaves, TurnRequest, complete_draft, mark_unfinished, prepare_turn
+from core.writing.turns import (
+    KEEPER,
+    PartialSaves,
+    PreparedTurn,
+    TurnRequest,
+    complete_draft,
+    mark_unfinished,
+    prepare_turn,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +74,9 @@ def start_variants(
 ) -> VariantsStarted:
     """Save the turn with `request.variants` drafts and start the job writing them with `client`."""
     count = request.variants
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
-        raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
     provider, params = client.provider, request.params
-    prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
-                            provider=provider, budget_tokens=budget_tokens)
-    drafts = [session.get(Draft, prepared.draft_id)]
-    for variant in range(1, count):
-        drafts.append(
-            Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
-                  params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
-        )
-        session.add(drafts[-1])
-    session.commit()
-    draft_ids = [draft.id for draft in drafts]
+    prepared, draft_ids = save_variants(session=session, user=user, request=request, provider=provider,
+                                        budget_tokens=budget_tokens)
     payload = {
         "turn_id": prepared.turn_id,
         "session_id": prepared.session_id,
@@ -97,6 +94,29 @@ def start_variants(
             mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The variants could not be started: {err}")
         raise
     return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
+
+
+def save_variants(
+    *, session: Session, user: User, request: TurnRequest, provider: ProviderConfig,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+) -> tuple[PreparedTurn, list[int]]:
+    """Save the turn with `request.variants` empty drafts (variant i with variant_params(i));
+    return the turn as prepared (its draft is variant 0) and the drafts' ids, variant by variant."""
+    count = request.variants
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
+        raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
+    params = request.params
+    prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
+                            provider=provider, budget_tokens=budget_tokens)
+    drafts = [session.get(Draft, prepared.draft_id)]
+    for variant in range(1, count):
+        drafts.append(
+            Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
+                  params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
+        )
+        session.add(drafts[-1])
+    session.commit()
+    return prepared, [draft.id for draft in drafts]
 
 
 def variant_params(params: GenerationParams, variant: int) -> GenerationParams:

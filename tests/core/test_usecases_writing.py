@@ -14,7 +14,6 @@ from core.llm.types import GenerationParams
 from core.platform.config import Settings
 from core.platform.errors import (
     InvalidInputError,
-    LLMStatusError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -75,14 +74,21 @@ def routed(db, draft_id: int, timeout_s: float = 30.0) -> Draft:
         time.sleep(0.02)
 
 
-def test_a_turn_is_saved_then_streamed_then_scored_by_a_job(runtime, db, writer, public_id, faulty):
+def written(runtime, user, started) -> str:
+    """The text of the started turn's (first) draft, followed as a watcher sees it, to its end."""
+    view = list(writing.follow(runtime, user, started.draft_ids[0], wait_s=0.5))[-1]
+    assert view.done
+    return view.text
+
+
+def test_a_turn_is_saved_then_written_by_a_job_then_scored(runtime, db, writer, public_id, faulty):
     faulty.script(answer(REFERENCE))
     started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction=" Write a fox ",
                                                               params=EXACT))
     [draft] = stored(db, Draft)
-    assert (started.turn_id, started.draft_ids, started.job_id) == (draft.turn_id, [draft.id], None)
+    assert (started.turn_id, started.draft_ids) == (draft.turn_id, [draft.id]) and started.job_id is not None
     assert draft.status == DraftStatus.GENERATING and draft.provider == "local"  # saved before the model is asked
-    assert "".join(started.stream) == REFERENCE
+    assert written(runtime, writer, started) == REFERENCE
     draft = routed(db, draft.id)
     assert (draft.status, draft.text, draft.route) == (DraftStatus.COMPLETED, REFERENCE, Route.ACCEPTED)
     assert db.get(Turn, draft.turn_id).instruction == "Write a fox"
@@ -93,9 +99,11 @@ def test_a_turn_is_saved_then_streamed_then_scored_by_a_job(runtime, db, writer,
 def test_variants_are_written_by_a_job(runtime, db, writer, public_id, faulty):
     started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Write",
                                                               params=EXACT.with_changes(seed=4), variants=3))
-    assert started.stream is None and len(started.draft_ids) == 3
-    assert wait_for_job(runtime.engine, started.job_id).status == JobStatus.SUCCEEDED
-    assert jobs.job(runtime, writer, started.job_id).result["written"] == 3
+    assert len(started.draft_ids) == 3 and len(started.job_ids) == 3  # one job per variant
+    for job_id in started.job_ids:
+        assert wait_for_job(runtime.engine, job_id).status == JobStatus.SUCCEEDED
+        assert jobs.job(runtime, writer, job_id).result["status"] == DraftStatus.COMPLETED
+    assert [d.status for d in stored(db, Draft)] == [DraftStatus.COMPLETED] * 3
     assert sorted(body.body["seed"] for body in faulty.requests) == [4, 5, 6]
     assert {d.turn_id for d in stored(db, Draft)} == {started.turn_id}
 
@@ -105,11 +113,11 @@ def test_continue_carries_on_the_previous_text(runtime, db, writer, public_id, f
         writing.continue_turn(runtime, writer, TurnRequest(public_id=public_id, params=EXACT))
     assert stored(db, Turn) == []
     faulty.script(answer("Once upon a time"), answer(" there was a fox."))
-    "".join(writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Begin",
-                                                            params=EXACT)).stream)
+    written(runtime, writer, writing.start_turn(runtime, writer, TurnRequest(public_id=public_id,
+                                                                             instruction="Begin", params=EXACT)))
     started = writing.continue_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="ignored",
                                                                  params=EXACT))
-    assert "".join(started.stream) == " there was a fox."
+    assert written(runtime, writer, started) == " there was a fox."
     assert db.get(Turn, started.turn_id).kind == TurnKind.CONTINUE
     assert faulty.requests[-1].body["prompt"].endswith("Once upon a time")
 
@@ -117,9 +125,9 @@ def test_continue_carries_on_the_previous_text(runtime, db, writer, public_id, f
 def test_regenerate_writes_the_turns_next_variant_past_the_cache(runtime, db, writer, public_id, faulty):
     faulty.script(answer("A fox."), answer("Another fox."))
     first = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))
-    "".join(first.stream)
+    written(runtime, writer, first)
     again = writing.regenerate(runtime, writer, turn_id=first.turn_id, params=EXACT)
-    assert "".join(again.stream) == "Another fox." and len(faulty.requests) == 2  # asked again
+    assert written(runtime, writer, again) == "Another fox." and len(faulty.requests) == 2  # asked again
     draft = db.get(Draft, again.draft_ids[0])
     assert (again.turn_id, draft.turn_id, draft.variant) == (first.turn_id, first.turn_id, 1)
     with pytest.raises(NotFoundError, match="No such turn"):
@@ -129,10 +137,12 @@ def test_regenerate_writes_the_turns_next_variant_past_the_cache(runtime, db, wr
 def test_a_failed_provider_leaves_the_draft_failed_with_the_reason(runtime, db, writer, public_id, faulty):
     faulty.script(status(400))
     started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))
-    with pytest.raises(LLMStatusError) as refused:
-        "".join(started.stream)
+    job = wait_for_job(runtime.engine, started.job_id)
     [draft] = stored(db, Draft)
-    assert (draft.status, draft.error) == (DraftStatus.FAILED, str(refused.value))
+    assert (draft.status, draft.error) == (DraftStatus.FAILED, job.error)
+    assert job.status == JobStatus.FAILED and "400" in job.error
+    view = writing.watch(runtime, writer, draft.id)
+    assert (view.done, view.status) == (True, DraftStatus.FAILED)
 
 
 @pytest.mark.parametrize(
@@ -155,8 +165,8 @@ def test_a_refused_request_saves_nothing(runtime, db, writer, public_id, faulty,
 
 def test_over_the_users_rate_nothing_is_saved_not_even_the_parameters(runtime, db, writer, public_id, faulty):
     for _ in range(3):
-        "".join(writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="W",
-                                                                params=EXACT)).stream)
+        written(runtime, writer, writing.start_turn(runtime, writer, TurnRequest(public_id=public_id,
+                                                                                 instruction="W", params=EXACT)))
     with pytest.raises(RateLimitedError, match="slow down"):
         writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="W",
                                                         params=EXACT.with_changes(max_tokens=99)))

@@ -317,6 +317,10 @@ def test_a_draft_streams_in_as_text(make_app, app_db, users):
         app_db.commit()
         at = make_app("pages/write.py", users["writer"], query={"session": writing_session.public_id})
         at.chat_input[0].set_value("Write").run()
+        from tests.utils.jobs import wait_for_draft
+
+        wait_for_draft(app_db.get_bind(), app_db.exec(select(Draft)).one().id)  # a job writes it, off the page
+        at.run()
     finally:
         server.stop()
     streamed = "Streamed ![x](http://127.0.0.1:9/p) [link](http://127.0.0.1:9/l) <img src=x> **bold**"

@@ -94,6 +94,11 @@ def test_writer_picks_a_provider_per_session(make_app, app_db, users):
     assert session.provider == "local"
     at.chat_input[0].set_value("Write something").run()
     assert not at.exception
+    from core.platform.models import Draft
+    from tests.utils.jobs import wait_for_draft
+
+    wait_for_draft(app_db.get_bind(), app_db.exec(select(Draft)).one().id)  # a job writes it, off the page
+    at.run()
     # the page used the session's provider, not the embedded model
     assert "Could not reach the provider at http://127.0.0.1:9/v1" in texts(at)
     assert app_db.exec(select(WritingSession)).one().provider == "local"

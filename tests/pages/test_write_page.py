@@ -8,6 +8,7 @@ from core.platform.models import Draft, Job, Turn, WritingSession
 from core.writing.sessions import create_session
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
+from tests.utils.jobs import wait_for_draft
 
 
 def test_writer_creates_a_session_and_the_url_carries_it(make_app, app_db, users):
@@ -106,10 +107,9 @@ def test_variants_run_as_a_job_and_show_side_by_side(make_app, app_db, users):
     assert not at.exception
     drafts = app_db.exec(select(Draft).order_by(Draft.variant)).all()
     assert [d.variant for d in drafts] == [0, 1, 2] and len({d.turn_id for d in drafts}) == 1
-    wait_until_finished(app_db, at.session_state["write.job_id"])
-    at.run()  # the progress fragment sees the finished job and reruns the page
-    at.run()
-    assert "write.job_id" not in at.session_state
+    for draft in drafts:  # one job per variant, all running at once, off the page
+        wait_for_draft(app_db.get_bind(), draft.id, timeout_s=120)
+    at.run()  # in a browser each draft's live fragment reruns the page at its end
     for draft in drafts:
         app_db.refresh(draft)
     assert all(d.status == "completed" for d in drafts)
@@ -190,16 +190,22 @@ def test_a_cached_answer_says_so_and_regenerate_skips_the_cache(make_app, app_db
     first.slider(key="params.temperature").set_value(0.0)
     first.number_input(key="params.max_tokens").set_value(4).run()
     first.chat_input[0].set_value("Write about a fox").run()
+    wait_for_draft(app_db.get_bind(), app_db.exec(select(Draft)).one().id, timeout_s=120)  # the answer is cached
     second = create_session(session=app_db, owner=users["writer"], project_id=app_db.exec(select(WritingSession)).first().project_id)
     at = make_app("pages/write.py", users["writer"], query={"session": second.public_id})
     at.slider(key="params.temperature").set_value(0.0)
     at.number_input(key="params.max_tokens").set_value(4).run()
     at.chat_input[0].set_value("Write about a fox").run()
     assert not at.exception
-    assert "from the response cache" in texts(at)
     cached = app_db.exec(select(Draft).order_by(Draft.id.desc())).first()
+    wait_for_draft(app_db.get_bind(), cached.id, timeout_s=120)
+    at.run()
+    assert "from the response cache" in texts(at)
     at.button(key=f"write.regenerate.{cached.id}").click().run()
     assert not at.exception
+    regenerated = app_db.exec(select(Draft).order_by(Draft.id.desc())).first()
+    wait_for_draft(app_db.get_bind(), regenerated.id, timeout_s=120)
+    app_db.expire_all()
     drafts = app_db.exec(select(Draft).order_by(Draft.id)).all()
     assert [d.cache_hit for d in drafts] == [False, True, False]
     assert (drafts[2].turn_id, drafts[2].variant) == (cached.turn_id, 1)  # a variant of the same turn

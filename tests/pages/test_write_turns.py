@@ -12,6 +12,7 @@ from core.writing.turns import MAX_INSTRUCTION_CHARS
 from tests.core.llm.faulty_server import FaultyServer, answer
 from tests.pages.conftest import texts
 from tests.utils.factories import make_project
+from tests.utils.jobs import wait_for_draft
 from ui import resources
 
 
@@ -40,16 +41,25 @@ def drafts(app_db) -> list[Draft]:
     return list(app_db.exec(select(Draft).order_by(Draft.id)))
 
 
+def settled(page, app_db) -> list[Draft]:
+    """The drafts once their jobs have written them (off the page), shown by one more run of the page
+    (in a browser the live fragment reruns it; AppTest never runs a fragment on its timer)."""
+    for draft in drafts(app_db):
+        wait_for_draft(app_db.get_bind(), draft.id)
+    page.run()
+    return drafts(app_db)
+
+
 def test_regenerate_adds_a_variant_of_the_same_turn_and_every_finished_draft_offers_it(page, app_db, faulty):
     faulty.script(answer("A quick fox."), answer("A lazy dog."), answer("A brown fox."))
     page.chat_input[0].set_value("Write about a fox").run()
-    [first] = drafts(app_db)
+    [first] = settled(page, app_db)
     assert not page.exception and first.status == "completed" and not first.cache_hit
     assert f"write.regenerate.{first.id}" in [b.key for b in page.button]  # not a cache hit, still offered
 
     page.button(key=f"write.regenerate.{first.id}").click().run()
     assert not page.exception
-    first, second = drafts(app_db)
+    first, second = settled(page, app_db)
     assert (second.turn_id, second.variant, second.text, second.cache_hit) == (first.turn_id, 1, "A lazy dog.", False)
     assert len(app_db.exec(select(Turn)).all()) == 1 and len(faulty.requests) == 2  # asked again, past the cache
     shown = texts(page)
@@ -57,6 +67,7 @@ def test_regenerate_adds_a_variant_of_the_same_turn_and_every_finished_draft_off
     assert {f"write.regenerate.{first.id}", f"write.regenerate.{second.id}"} <= {b.key for b in page.button}
 
     page.chat_input[0].set_value("Now about a dog").run()
+    settled(page, app_db)
     assert "A lazy dog." in faulty.requests[-1].body["prompt"]  # the newest answer is the context
     assert "A quick fox." not in faulty.requests[-1].body["prompt"]
 
@@ -66,10 +77,10 @@ def test_a_failed_draft_can_be_regenerated(page, app_db, faulty):
 
     faulty.script(status(400), answer("A fox at last."))
     page.chat_input[0].set_value("Write about a fox").run()
-    [failed] = drafts(app_db)
+    [failed] = settled(page, app_db)
     assert failed.status == "failed"
     page.button(key=f"write.regenerate.{failed.id}").click().run()
-    assert [(d.variant, d.status, d.text) for d in drafts(app_db)] == [(0, "failed", ""), (1, "completed", "A fox at last.")]
+    assert [(d.variant, d.status, d.text) for d in settled(page, app_db)] == [(0, "failed", ""), (1, "completed", "A fox at last.")]
 
 
 def test_the_instruction_box_counts_up_to_the_limit(page):
@@ -97,7 +108,7 @@ def test_a_provider_failure_keeps_the_turn_and_does_not_refill_the_box(page, app
 
     faulty.script(status(400))
     page.chat_input[0].set_value("Write about a fox").run()
-    [failed] = drafts(app_db)
+    [failed] = settled(page, app_db)
     assert not page.exception and failed.status == "failed"
     assert f"failed: {failed.error}" in [w.value for w in page.warning]  # shown with the turn, which is saved
     assert [t.instruction for t in app_db.exec(select(Turn))] == ["Write about a fox"]
@@ -123,3 +134,44 @@ def test_the_picker_shows_a_created_session_and_follows_the_url(make_app, app_db
     at.checkbox(key="write.delete_confirm").check().run()
     at.button(key="write.delete").click().run()
     assert "session" not in at.query_params and at.selectbox(key="write.pick").value is None
+
+
+def test_a_draft_being_written_shows_its_text_so_far_and_stops_on_stop(page, app_db, faulty):
+    from tests.core.llm.faulty_server import stream
+    from tests.utils.jobs import wait_for
+    from ui.session_picker import WRITING_MARK
+
+    faulty.script(stream(["Once upon ", "a time"], then="stall"))
+    page.chat_input[0].set_value("Write about a fox").run()
+    [draft] = drafts(app_db)
+    wait_for(lambda: drafts(app_db)[0].text == "Once upon a time", what="the saved text")
+    page.run()  # a rerun (a click, a reload) attaches to the job writing it: the draft goes on
+    assert not page.exception
+    assert "Once upon a time" in texts(page) and "⏳ being written" in texts(page)
+    assert drafts(app_db)[0].status == "generating"
+    marked = [c.value for c in page.caption if WRITING_MARK in c.value]
+    assert len(marked) == 1 and "Being written now" in marked[0]  # the sessions list marks it
+    assert page.chat_input[0].proto.disabled is False  # a second instruction may be sent meanwhile
+
+    page.button(key=f"write.stop.{draft.id}").click().run()
+    stopped = wait_for_draft(app_db.get_bind(), draft.id, timeout_s=5)
+    assert (stopped.status, stopped.text) == ("stopped", "Once upon a time")
+    page.run()
+    assert not page.exception and "stopped: Stopped by the writer." in texts(page)
+    assert f"write.regenerate.{draft.id}" in [b.key for b in page.button]  # it can be written again
+    assert not [c.value for c in page.caption if WRITING_MARK in c.value]
+
+
+def test_a_second_instruction_while_a_draft_is_written_is_queued_and_says_so(page, app_db, faulty):
+    from tests.core.llm.faulty_server import stream
+    from ui.writing import QUEUED_NOTE
+
+    faulty.script(stream(["A fox ", "ran."], gap_s=0.3), answer("And hid."))
+    page.chat_input[0].set_value("Write about a fox").run()
+    page.chat_input[0].set_value("Go on").run()
+    assert not page.exception
+    assert QUEUED_NOTE in [i.value for i in page.info]
+    first, second = settled(page, app_db)
+    assert [(d.status, d.text) for d in (first, second)] == [("completed", "A fox ran."), ("completed", "And hid.")]
+    assert "A fox ran." in faulty.requests[1].body["prompt"]  # written after the first, with its answer
+    assert "interrupted" not in texts(page)

@@ -32,3 +32,26 @@ class HeldRunner:
 
     def submit(self, *, kind: str, payload: dict, owner_id: int | None, resources: dict | None = None) -> int:
         return create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
+
+
+def wait_for(predicate, *, timeout_s: float = 30.0, what: str = "the condition"):
+    """predicate()'s first truthy value, polled every 10 ms (fails after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.01)
+    return result
+
+
+def wait_for_draft(engine: Engine, draft_id: int, *, timeout_s: float = 30.0):
+    """The draft once it is no longer being written."""
+    from core.platform.models import Draft
+    from core.platform.states import DraftStatus
+
+    def ended():
+        with open_session(engine) as session:
+            draft = session.get(Draft, draft_id)
+        return draft if draft is not None and draft.status != DraftStatus.GENERATING else None
+
+    return wait_for(ended, timeout_s=timeout_s, what=f"the end of draft {draft_id}")

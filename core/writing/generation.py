@@ -1,0 +1,227 @@
+"""Every draft is written by a job, whoever watches: a turn, "continue", a regeneration, each variant.
+
+    submit_generation(runner, ...)   the draft is saved ("generating"); one "generate" job per draft
+                                     is submitted (this process's threads, or RQ workers with Redis)
+    run_generation (the job)
+        wait      while an earlier turn of the session has a draft being written, wait for it (its
+                  answer is this draft's context: the page says "queued"), following its live text
+        prompt    rendered now, from the session's history before this turn
+        write     core.writing.turns.stream_draft: the text saved every PARTIAL_SAVE_INTERVAL_S,
+                  each masked piece published to the live-text broadcaster (core.jobs.live)
+        end       done published with the draft's final status, then the completed draft is
+                  scored and routed here (Draft.score_job_id is this job: pages say "being scored")
+
+    Stop (core.jobs.live request_stop, from any tab or replica; or the job's cancel flag, read
+        every DATABASE_STOP_POLL_S: a process sharing only the database) --> the provider's stream is
+        closed, the draft ends "stopped" with its text so far, never scored; a Stop while it
+        waits ends it "stopped" at once, with no text.
+
+    generating --(the job is cancelled before it runs, or swept: its process died)--> interrupted
+        (on_abandon; while the job runs the job's heartbeat is the draft's, core.writing.sessions)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core.gate.route import score_and_route
+from core.jobs.live import Broadcaster, shared_broadcaster, stored_text
+from core.jobs.runner import JobContext, Runner, job_kind
+from core.llm.client import LLMClient
+from core.llm.types import GenerationParams
+from core.platform import constants
+from core.platform.db import open_session
+from core.platform.errors import DraftgateError, NotFoundError
+from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
+from core.platform.states import DraftStatus, JobStatus
+from core.writing.sessions import history
+from core.writing.turns import (
+    KEEPER,
+    STOPPED_BY_WRITER,
+    UNEXPECTED_FAILURE,
+    PreparedTurn,
+    mark_unfinished,
+    render_prompt,
+    stream_draft,
+)
+
+logger = logging.getLogger(__name__)
+
+GENERATE = "generate"
+ABANDONED = "The generation did not finish: {reason}"
+DATABASE_STOP_POLL_S = 0.5  # how often a running generation reads its job's cancel flag
+RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
+
+
+def submit_generation(
+    runner: Runner, *, owner_id: int, prepared: PreparedTurn, client: LLMClient, broadcaster: Broadcaster,
+    params: GenerationParams | None = None, budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+) -> int:
+    """Start the job writing the saved draft `prepared.draft_id` (with `params`, else the
+    prepared ones); return the job's id. A job that cannot be started fails the draft, saying why."""
+    payload = {
+        "draft_ids": [prepared.draft_id],  # the key core.writing.sessions looks for: the job's heartbeat is theirs
+        "turn_id": prepared.turn_id,
+        "session_id": prepared.session_id,
+        "params": (params or prepared.params).to_dict(),
+        "provider": client.provider.name,
+        "model": client.provider.model,
+        "cache": prepared.cache,
+        "budget_tokens": budget_tokens,
+    }
+    try:
+        return runner.submit(kind=GENERATE, payload=payload, owner_id=owner_id,
+                             resources={"client": client, "broadcaster": broadcaster})
+    except Exception as err:
+        mark_unfinished(runner.engine, prepared.draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
+        raise
+
+
+def earlier_being_written(session: Session, *, session_id: int, turn_index: int) -> list[int]:
+    """Drafts of the session's earlier turns still being written (a later turn waits for them)."""
+    return list(session.exec(
+        select(Draft.id).join(Turn, col(Draft.turn_id) == col(Turn.id))
+        .where(Turn.session_id == session_id, col(Turn.index) < turn_index, Draft.status == DraftStatus.GENERATING)
+        .order_by(col(Draft.id))
+    ))
+
+
+def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
+    session.exec(
+        update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == DraftStatus.GENERATING)
+        .values(status=DraftStatus.INTERRUPTED, error=ABANDONED.format(reason=reason), updated_at=utcnow())
+    )
+
+
+@job_kind(GENERATE, generation=True, on_abandon=_abandon_draft)
+def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    engine = ctx.engine
+    [draft_id] = payload["draft_ids"]
+    client: LLMClient = ctx.resources["client"]
+    live: Broadcaster = ctx.resources.get("broadcaster") or shared_broadcaster()
+    scored: list[int] = []
+
+    def score_later(completed_id: int) -> None:  # the draft is whole: this job scores it, after `done`
+        with open_session(engine) as session:
+            session.exec(update(Draft).where(col(Draft.id) == completed_id).values(score_job_id=ctx.job_id))
+            session.commit()
+        scored.append(completed_id)
+
+    with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), _stop_from_database(ctx, stop):
+        try:
+            prepared = _prepared(engine, live, payload, client, stop)
+            if prepared is None:
+                mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text="")
+            else:
+                for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=score_later,
+                                          stop=stop):
+                    live.publish(draft_id, piece)
+        except BaseException as err:  # stream_draft ended the draft already; anything before it did not
+            reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
+            mark_unfinished(engine, draft_id, DraftStatus.FAILED, reason)
+            live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
+            live.flush()
+            raise
+        status = _final_status(engine, draft_id)
+        live.publish(draft_id, done=True, status=status)  # (before leaving writing(): it would end it unsaid)
+    live.flush()  # an RQ work horse ends with the job: watchers elsewhere must see it all first
+    for completed_id in scored:
+        with open_session(engine) as session:
+            score_and_route(session=session, draft_id=completed_id)
+    return {"draft_id": draft_id, "status": str(status)}
+
+
+@contextmanager
+def _stop_from_database(ctx: JobContext, stop: threading.Event) -> Iterator[None]:
+    """A Stop recorded as the job's cancel flag (core.usecases.writing.stop sets it too: it reaches
+    this job from a process that shares the database but not the live-text channel) sets `stop`
+    within DATABASE_STOP_POLL_S."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                if ctx.cancelled():
+                    stop.set()
+                    return
+            except Exception:  # a busy database: ask again at the next poll
+                logger.info("job %s: its cancel flag could not be read", ctx.job_id, exc_info=True)
+            if done.wait(DATABASE_STOP_POLL_S):
+                return
+
+    poller = threading.Thread(target=poll, name=f"draftgate-stop-poll-{ctx.job_id}", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def request_stop_in_database(session: Session, *, owner_id: int, draft_id: int) -> bool:
+    """Set the cancel flag of the unfinished generation job of `draft_id` (one of `owner_id`'s, whose
+    unfinished jobs are few: a user's running generations are capped); False: there is none."""
+    jobs = session.exec(select(Job).where(Job.kind == GENERATE, Job.owner_id == owner_id,
+                                          col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))))
+    found = [job.id for job in jobs if draft_id in job.payload.get("draft_ids", ())]
+    if found:
+        session.exec(update(Job).where(col(Job.id).in_(found)).values(cancel_requested=True))
+        session.commit()
+    return bool(found)
+
+
+def _prepared(
+    engine: Engine, live: Broadcaster, payload: dict[str, Any], client: LLMClient, stop: threading.Event
+) -> PreparedTurn | None:
+    """The draft's turn as the model should read it, once no earlier draft of the session is being
+    written; None if Stop came first."""
+    with open_session(engine) as session:
+        turn = session.get(Turn, payload["turn_id"])
+        writing_session = session.get(WritingSession, turn.session_id) if turn is not None else None
+    if writing_session is None:
+        raise NotFoundError("The draft's session was deleted.")
+    if not _wait_for_earlier(engine, live, writing_session.id, turn.index, stop):
+        return None
+    with open_session(engine) as session:
+        earlier = history(session=session, writing_session=writing_session, before=turn.index)
+    prompt = render_prompt(earlier, turn.instruction, turn.kind, client.provider, payload["budget_tokens"])
+    return PreparedTurn(turn.id, payload["draft_ids"][0], prompt, GenerationParams.from_dict(payload["params"]),
+                        client.provider, session_id=writing_session.id, cache=payload.get("cache", "auto"))
+
+
+def _wait_for_earlier(engine: Engine, live: Broadcaster, session_id: int, turn_index: int,
+                      stop: threading.Event) -> bool:
+    """Wait until no earlier draft of the session is being written; False if stopped first."""
+    fallback = stored_text(engine)
+    while not stop.is_set():
+        with open_session(engine) as session:
+            earlier = earlier_being_written(session, session_id=session_id, turn_index=turn_index)
+        if not earlier:
+            return True
+        # follow its live text to its end; the database is asked again now and then (a writer that
+        # died leaves live text that never ends: the sweep ends the draft in the database)
+        recheck = time.monotonic() + RECHECK_S
+        view = live.read(earlier[0], wait_s=constants.GENERATION_WAIT_POLL_S, fallback=fallback)
+        while not view.done and not stop.is_set() and time.monotonic() < recheck:
+            view = live.read(earlier[0], after=view, wait_s=constants.GENERATION_WAIT_POLL_S, fallback=fallback)
+    return False
+
+
+def _final_status(engine: Engine, draft_id: int) -> DraftStatus:
+    """The stored status of a draft the job is done with (failed where the database cannot tell)."""
+    try:
+        with open_session(engine) as session:
+            status = session.exec(select(Draft.status).where(Draft.id == draft_id)).first()
+    except DraftgateError:
+        return DraftStatus.FAILED
+    if status is None:  # deleted meanwhile
+        return DraftStatus.INTERRUPTED
+    return DraftStatus(status) if status != DraftStatus.GENERATING else DraftStatus.FAILED
