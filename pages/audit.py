@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.access.users import list_users
-from core.platform.audit import actions, query_events, to_csv
+from core.platform.audit import AuditRow, actions, query_events, to_csv
 from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
@@ -15,6 +15,14 @@ from core.platform.models import utcnow
 from core.platform.wording import count
 from ui import auth, resources
 from ui.safe import md
+
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def csv_of(key: tuple, _rows: list[AuditRow]) -> str:
+    """The CSV of these rows, made again only when the rows shown change (`key`)."""
+    return to_csv(_rows)
+
 
 user = auth.require_area("audit")
 engine = resources.engine()
@@ -52,8 +60,9 @@ if rows:
         ]),
         hide_index=True,
     )
+    shown = (str(engine.url), hash(tuple((r.id, r.time, r.actor, r.action, r.target) for r in rows)))
     st.download_button(
-        "Download as CSV", to_csv(rows), file_name=f"draftgate-audit-{since}-{until}.csv", mime="text/csv",
+        "Download as CSV", csv_of(shown, rows), file_name=f"draftgate-audit-{since}-{until}.csv", mime="text/csv",
         key="audit.download",
     )
 else:

@@ -9,6 +9,7 @@ beside a draft (core.review.context). Which drafts join or leave the queue is th
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -74,19 +75,23 @@ def list_queue(
         .join(Project, col(Project.id) == ReviewItem.project_id)
         .join(Draft, col(Draft.id) == ReviewItem.draft_id)
         .join(User, col(User.id) == ReviewItem.claimed_by_id, isouter=True)
-        .where(*undecided_filters(project_id=project_id, reason=reason, older_than_hours=older_than_hours))
+        .where(*undecided_filters(project_id=project_id, reason=reason, older_than_hours=older_than_hours, states=()))
         .limit(limit)
     )
     age = (col(ReviewItem.created_at), col(ReviewItem.id))
-    if sort == "newest":
-        query = query.order_by(*(c.desc() for c in age))
-    elif sort == "lowest_score":
+    if sort == "lowest_score":  # sorts the undecided items (what waits), never the drafts
         value = col(Score.value)
+        query = query.where(col(ReviewItem.state).in_(UNDECIDED))
         query = query.join(Score, and_(col(Score.draft_id) == ReviewItem.draft_id, Score.metric == metric), isouter=True)
-        query = query.order_by(value.is_(None), value, *age)
+        rows = session.exec(query.order_by(value.is_(None), value, *age)).all()
     else:
-        query = query.order_by(*age)
-    rows = session.exec(query).all()
+        # One ordered walk of the (state, created_at, id) index per undecided state, each cut at
+        # `limit`, merged here: an IN over both states would make the database sort them all.
+        newest = sort == "newest"
+        order = [c.desc() for c in age] if newest else list(age)
+        per_state = [session.exec(query.where(ReviewItem.state == state).order_by(*order)).all()
+                     for state in UNDECIDED]
+        rows = list(heapq.merge(*per_state, key=lambda row: (row[0].created_at, row[0].id), reverse=newest))[:limit]
     scores = shown_scores(session, [item.draft_id for item, *_ in rows])
     return [
         QueueEntry(item, project_name, _excerpt(text), None if free else claimer, scores[item.draft_id])
@@ -95,10 +100,15 @@ def list_queue(
 
 
 def undecided_filters(
-    *, project_id: int | None = None, reason: str | None = None, older_than_hours: float | None = None
+    *,
+    project_id: int | None = None,
+    reason: str | None = None,
+    older_than_hours: float | None = None,
+    states: Sequence[str] = UNDECIDED,
 ) -> list[ColumnElement[bool]]:
-    """SQL: the item waits for a verdict, in this project, with this reason, for this long."""
-    where = [col(ReviewItem.state).in_(UNDECIDED)]
+    """SQL: the item waits for a verdict, in this project, with this reason, for this long
+    (`states=()`: the caller picks the states itself)."""
+    where = [col(ReviewItem.state).in_(states)] if states else []
     if project_id is not None:
         where.append(ReviewItem.project_id == project_id)
     if reason:
