@@ -4,7 +4,7 @@
 
 Each database is built with the app's own migrations, then filled by bulk inserts in a
 realistic shape: 21 writers, 2 projects with 3 references each, sessions of about 10 turns
-(one draft per turn), 30% of drafts flagged to review (half of those decided), about 5
+(one draft per turn), 30% of drafts flagged to review (all decided after 2 days but 2%), about 5
 scores and 2 audit events per draft, drafts at a steady 300 a day (so 100k drafts span
 about 11 months). Built databases are kept under $TMPDIR/draftgate-bench/, keyed by size and
 schema head (a SQLite file; on PostgreSQL a database draftgate_bench_<size>_<head> on the
@@ -44,6 +44,8 @@ TURNS_PER_SESSION, FLAGGED_SHARE, DRAFTS_PER_DAY, EVENTS_PER_DRAFT = 10, 0.30, 3
 METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL")
 WORDS = ("the quiet harbour wakes before dawn while fishing boats drift past the old stone pier and "
          "gulls circle over nets drying in the salt wind as the market opens its shutters").split()
+QUEUE_DAYS, LEFT_WAITING = 2, 0.02
+SHAPE = 2  # in the cache key: a database built in another shape is built again
 BATCH = 5_000
 
 
@@ -58,8 +60,9 @@ def _insert(connection, table, rows: list[dict]) -> None:
         connection.execute(table.insert(), rows[start:start + BATCH])
 
 
-def fill(engine, size: int, *, seed: int = 17) -> None:
-    """Bulk rows of the shape above into a migrated, empty database."""
+def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) -> None:
+    """Bulk rows of the shape above into a migrated, empty database (`per_day` drafts a day, up to now).
+    tests/core/test_query_plans.py reads query plans on a small one."""
     from core.access.passwords import hash_password
     from core.platform.models import (
         AuditEvent,
@@ -75,7 +78,7 @@ def fill(engine, size: int, *, seed: int = 17) -> None:
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    start = now - timedelta(days=size / DRAFTS_PER_DAY)
+    start = now - timedelta(days=size / per_day)
     step = (now - start) / size
     password = hash_password("bench-password")
     t = {m: m.__table__ for m in (User, Project, Reference, WritingSession, Turn, Draft, Score, ReviewItem, AuditEvent)}
@@ -130,7 +133,8 @@ def fill(engine, size: int, *, seed: int = 17) -> None:
                                    "signature": f"{metric}|bench", "reference_ids": reference_ids[project_id]})
             if flagged:
                 item_id += 1
-                decided = rng.random() < 0.5 and n < size * 0.9
+                # reviewers keep up: what is older than QUEUE_DAYS is decided, bar a few left waiting
+                decided = created < now - timedelta(days=QUEUE_DAYS) and rng.random() >= LEFT_WAITING
                 decided_at = created + timedelta(minutes=rng.randint(5, 600)) if decided else None
                 items.append({
                     "id": item_id, "draft_id": draft_id, "project_id": project_id, "reasons": reasons,
@@ -157,10 +161,7 @@ def fill(engine, size: int, *, seed: int = 17) -> None:
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))")
             connection.commit()
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-    else:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+    # SQLite: no ANALYZE, as in the app (which never runs it): its plans are the ones measured
 
 
 def _flush(connection, t, sessions, turns, drafts, scores, items, events) -> None:
@@ -176,7 +177,7 @@ def sqlite_database(size: int) -> str:
     from core.platform import migrations
     from core.platform.db import create_schema, make_engine
 
-    path = CACHE_DIR / f"pages-{size}-{migrations.head_revision()}.db"
+    path = CACHE_DIR / f"pages-{size}-{migrations.head_revision()}-s{SHAPE}.db"
     if not path.exists():
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -200,7 +201,7 @@ def postgres_database(server_url: str, size: int) -> str:
     from core.platform.db import create_schema, make_engine, normalize_url
 
     server = make_url(normalize_url(server_url))
-    name = f"draftgate_bench_{size}_{migrations.head_revision()}"
+    name = f"draftgate_bench_{size}_{migrations.head_revision()}_s{SHAPE}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         exists = connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).first()

@@ -161,9 +161,10 @@ class Comment(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    __table_args__ = (  # the Audit page: newest first within dates, for everyone or one user
+    __table_args__ = (  # the Audit page: newest first within dates, for everyone, one user or one action
         Index("ix_auditevent_created_id", "created_at", "id"),
         Index("ix_auditevent_actor_created", "actor_id", "created_at", "id"),
+        Index("ix_auditevent_action_created", "action", "created_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

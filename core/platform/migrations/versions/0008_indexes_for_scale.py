@@ -14,6 +14,7 @@ Each index serves a query that must not read a whole table as the data grows
                                     the dashboard's means)
     ix_auditevent_created_id        the audit trail newest first (time, then id) within dates
     ix_auditevent_actor_created     the same for one user
+    ix_auditevent_action_created    the same for one action
 """
 
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ INDEXES = (
     ("ix_score_draft_metric_value", "score", ["draft_id", "metric", "value"]),
     ("ix_auditevent_created_id", "auditevent", ["created_at", "id"]),
     ("ix_auditevent_actor_created", "auditevent", ["actor_id", "created_at", "id"]),
+    ("ix_auditevent_action_created", "auditevent", ["action", "created_at", "id"]),
 )
 
 
