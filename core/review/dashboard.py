@@ -52,7 +52,8 @@ def build_dashboard(
 ) -> Dashboard:
     now = now or utcnow()
     since = now - timedelta(days=days)
-    drafts = _drafts(session, since, project_id)
+    period = _period(session, since, project_id)
+    drafts = _drafts(session, period)
     decided = _decisions(session, since, project_id)
     return Dashboard(
         days=days,
@@ -63,8 +64,8 @@ def build_dashboard(
         decisions_per_day=_count_rows(decided, ("day", "verdict"), "items"),
         decision_times=_decision_times(decided),
         approval_per_day=_approval(decided),
-        score_trends=_score_trends(session, since, project_id),
-        providers=_providers(drafts, _latencies(session, since, project_id)),
+        score_trends=_score_trends(session, period),
+        providers=_providers(drafts, _latencies(session, period)),
         cache=_cache(drafts),
     )
 
@@ -80,23 +81,42 @@ def _iso(day: Any) -> str:
     return day if isinstance(day, str) else day.isoformat()
 
 
-def _in_period(query: Any, since: datetime, project_id: int | None) -> Any:
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    project_id: int | None
+    # the smallest draft and turn ids of the period's drafts (None: no draft): every draft of the
+    # period, its turn and its scores are at or above them, which lets the database read those
+    # tables by a range of their index instead of hashing them whole
+    first_draft_id: int | None
+    first_turn_id: int | None
+
+
+def _period(session: Session, since: datetime, project_id: int | None) -> Period:
+    first = session.exec(select(func.min(Draft.id), func.min(Draft.turn_id)).where(col(Draft.created_at) >= since)).one()
+    return Period(since, project_id, *first)
+
+
+def _in_period(query: Any, period: Period) -> Any:
     """The drafts of the period (and of the project), joined to their session for its project."""
     query = (
         query.join(Turn, col(Turn.id) == Draft.turn_id)
         .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-        .where(col(Draft.created_at) >= since)
+        .where(col(Draft.created_at) >= period.since, col(Draft.id) >= (period.first_draft_id or 0),
+               col(Turn.id) >= (period.first_turn_id or 0))
     )
-    return query if project_id is None else query.where(WritingSession.project_id == project_id)
+    return query if period.project_id is None else query.where(WritingSession.project_id == period.project_id)
 
 
-def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
+def _drafts(session: Session, period: Period) -> Rows:
     """The period's drafts in groups of the same day, project, status, route, reasons, provider,
     model and cache use; each group's `n` drafts and their tokens."""
     day, reasons = utc_day(session, Draft.created_at), cast(Draft.route_reasons, Text)
     keys = (day, WritingSession.project_id, Draft.status, Draft.route, reasons, Draft.provider, Draft.model, Draft.cache_hit)
+    if period.first_draft_id is None:
+        return []
     query = _in_period(select(*keys, func.count(), func.sum(Draft.prompt_tokens), func.sum(Draft.completion_tokens)),
-                       since, project_id).group_by(*keys)
+                       period).group_by(*keys)
     names = {p.id: p.name for p in session.exec(select(Project))}
     rows = []
     for (created, project, status, route, listed, provider, model, cache_hit, n, prompt, completion) in session.exec(query):
@@ -114,9 +134,11 @@ def _drafts(session: Session, since: datetime, project_id: int | None) -> Rows:
     return rows
 
 
-def _latencies(session: Session, since: datetime, project_id: int | None) -> dict[tuple[str, str], list[int]]:
+def _latencies(session: Session, period: Period) -> dict[tuple[str, str], list[int]]:
     """(provider, model) -> the latencies of the period's model answers (no preset, no zero)."""
-    query = _in_period(select(Draft.provider, Draft.model, Draft.latency_ms), since, project_id).where(
+    if period.first_draft_id is None:
+        return {}
+    query = _in_period(select(Draft.provider, Draft.model, Draft.latency_ms), period).where(
         Draft.status == DraftStatus.COMPLETED, Draft.provider != PRESET_PROVIDER, col(Draft.latency_ms) > 0)
     latencies: dict[tuple[str, str], list[int]] = defaultdict(list)
     for provider, model, latency in session.exec(query):
@@ -192,12 +214,15 @@ def _reasons(drafts: Rows) -> Rows:
     return [{"reason": reason, "drafts": n} for reason, n in counts.most_common()]
 
 
-def _score_trends(session: Session, since: datetime, project_id: int | None) -> Rows:
+def _score_trends(session: Session, period: Period) -> Rows:
     """Mean score per day, project and metric of the period's completed drafts (GROUP BY)."""
+    if period.first_draft_id is None:
+        return []
     day = utc_day(session, Draft.created_at)
     keys = (day, WritingSession.project_id, Score.metric)
-    query = _in_period(select(*keys, func.avg(Score.value)).join(Score, col(Score.draft_id) == Draft.id), since, project_id)
-    query = query.where(Draft.status == DraftStatus.COMPLETED, col(Score.value).is_not(None),
+    query = _in_period(select(*keys, func.avg(Score.value)).join(Score, col(Score.draft_id) == Draft.id), period)
+    query = query.where(Draft.status == DraftStatus.COMPLETED, col(Score.draft_id) >= period.first_draft_id,
+                        col(Score.value).is_not(None),
                         col(Score.metric).in_(constants.METRICS)).group_by(*keys)
     names = {p.id: p.name for p in session.exec(select(Project))}
     means = sorted(((_iso(created), names.get(project, str(project)), metric), float(mean))
