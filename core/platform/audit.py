@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.access.actors import Actor, audited_id
 from core.access.secrets import derived_key
@@ -68,6 +68,13 @@ def unknown_name(typed: str, *, settings: Settings | None = None) -> str:
 
 def recent_events(*, session: Session, limit: int = 200) -> list[AuditEvent]:
     return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)))
+
+
+def newest_event_id(*, session: Session) -> int | None:
+    """The id of the newest event (one index lookup). Every change to the trail adds an event
+    (an anonymisation records privacy.delete, retention privacy.retention), so a view of the
+    trail made at this id stays right until it moves."""
+    return session.exec(select(func.max(AuditEvent.id))).one()
 
 
 def actions(*, session: Session) -> list[str]:
