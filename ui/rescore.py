@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.gate.rescoring import UNDER_WAY, cancel_rescore, latest_rescore, stale_drafts, start_rescore
+from core.gate.rescoring import UNDER_WAY, cancel_rescore, latest_rescore, stale_count, start_rescore
 from core.platform.db import open_session
 from core.platform.models import Job, User
 from core.platform.states import JobStatus
@@ -20,7 +20,7 @@ def rescore_panel(user: User, project_id: int) -> None:
                "under the policy in force. Reviewers' verdicts, and items a reviewer holds, stay as they are.")
     with open_session(resources.engine()) as db:
         job = latest_rescore(session=db, project_id=project_id)
-        stale = stale_drafts(session=db, project_id=project_id)
+        stale = stale_count(session=db, project_id=project_id)
     if job is not None and job.status in UNDER_WAY:
         _progress(user, project_id)
         return

@@ -11,11 +11,14 @@
     latest_rescore     a project's newest re-scoring job, for the References page to follow
     stale_drafts       how many of a project's drafts were scored against other references than
                        its current ones (added, removed or edited since): re-scoring is due
+    stale_count        the same, counted again only when the data it depends on has changed
+                       (the References page shows it on every render)
     cancel_rescore     any editor stops the project's re-scoring (not only the one who started it)
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -32,7 +35,7 @@ from core.jobs.runner import JobCancelled, JobContext, cancel, job_kind
 from core.platform import audit
 from core.platform.db import chunks, open_session
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
-from core.platform.models import Draft, Job, Score, Turn, User, WritingSession
+from core.platform.models import AuditEvent, Draft, Job, Reference, Score, Turn, User, WritingSession
 from core.platform.states import DraftStatus, JobStatus, Role, Route
 from core.writing.projects import get_project
 
@@ -147,6 +150,34 @@ def stale_drafts(*, session: Session, project_id: int) -> int:
         return sorted(scored_with[draft_id]) != current or last_edit > scored_at
 
     return sum(stale(draft_id, created_at) for draft_id, created_at in drafts.items())
+
+
+_stale_counts: dict[tuple[str, int], tuple[tuple, int]] = {}  # (database, project) -> (key, count)
+_stale_lock = threading.Lock()
+
+
+def stale_key(*, session: Session, project_id: int) -> tuple:
+    """What stale_drafts depends on, read in a few index lookups: the project's references (ids,
+    last edits), its latest re-scoring (id, status), the newest draft, score and audit event (a
+    draft written or scored adds rows; a deletion or an edit of references is audited)."""
+    references = session.exec(select(Reference.id, Reference.updated_at).where(Reference.project_id == project_id)
+                              .order_by(col(Reference.id))).all()
+    last = latest_rescore(session=session, project_id=project_id)
+    newest = [session.exec(select(func.max(column))).one() for column in (Draft.id, Score.id, AuditEvent.id)]
+    return (tuple(map(tuple, references)), last and (last.id, last.status), *newest)
+
+
+def stale_count(*, session: Session, project_id: int) -> int:
+    """stale_drafts, kept per database and project, and counted again only when stale_key changes."""
+    where, key = (str(session.get_bind().url), project_id), stale_key(session=session, project_id=project_id)
+    with _stale_lock:
+        kept = _stale_counts.get(where)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    count = stale_drafts(session=session, project_id=project_id)
+    with _stale_lock:
+        _stale_counts[where] = (key, count)
+    return count
 
 
 def _being_scored(session: Session, draft_id: int) -> bool:

@@ -106,7 +106,6 @@ PRESET_KEY_MAX_CHARS = 2_000  # of a normalised instruction (the column's length
 PRESET_INSTRUCTION_MAX_CHARS = PRESET_KEY_MAX_CHARS  # a preset answers a short, frequent question
 SENSITIVE_WORD_MAX_CHARS = 100
 MASK_WIDE, MASK_NARROW = "＊", "*"  # a masked full-width (CJK) character, and any other
-DASHBOARD_MAX_DRAFTS = 50_000  # drafts one dashboard view aggregates at most (newest first)
 # Scoring reads at most this much of a draft and of each reference: 20,000 Chinese characters
 # score in about 0.6 s on 2 cores (ROUGE-L grows quadratically), a 4 MB reference would take 20 s.
 MAX_SCORED_CHARS = 20_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -101,6 +101,9 @@ class Draft(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
+    # a draft's value of one metric, from the index alone (queue sorted by score, dashboard means)
+    __table_args__ = (Index("ix_score_draft_metric_value", "draft_id", "metric", "value"),)
+
     id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", index=True)
     metric: str = Field(max_length=16)
@@ -128,6 +131,12 @@ class ThresholdPolicy(SQLModel, table=True):
 
 
 class ReviewItem(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_reviewitem_state_created", "state", "created_at", "id"),  # the queue, oldest or newest first
+        Index("ix_reviewitem_decider_decided", "decided_by_id", "decided_at", "id"),  # a reviewer's history
+        Index("ix_reviewitem_decided_at", "decided_at"),  # the dashboard's decisions of a period
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     draft_id: int = Field(foreign_key="draft.id", unique=True)
     project_id: int = Field(foreign_key="project.id", index=True)
@@ -175,6 +184,12 @@ class Comment(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    __table_args__ = (  # the Audit page: newest first within dates, for everyone, one user or one action
+        Index("ix_auditevent_created_id", "created_at", "id"),
+        Index("ix_auditevent_actor_created", "actor_id", "created_at", "id"),
+        Index("ix_auditevent_action_created", "action", "created_at", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     action: str = Field(index=True, max_length=64)

@@ -1,7 +1,7 @@
 """second reviews: a project's share of blind second reviews, and the second reviews
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Created: 2026-12-01 13:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0009'
-down_revision: str | None = '0006'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
