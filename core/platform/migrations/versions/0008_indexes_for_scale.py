@@ -1,7 +1,7 @@
 """indexes for scale: the review queue and history, the dashboard, the audit trail (issue 17)
 
 Revision ID: 0008
-Revises: 0006 (to be re-chained after 0006 and 0007 when they are merged)
+Revises: 0006
 Created: 2026-12-01
 
 Each index serves a query that must not read a whole table as the data grows
