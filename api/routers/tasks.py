@@ -159,6 +159,9 @@ def _task(runtime: ApiRuntime, user: User, job: Job) -> Task:
             report = draft_report(runtime.core, user, draft_id=draft_ids[0])
         except NotFoundError:  # deleted with its session
             report = None
+    if status == "completed" and report is not None and report.draft.status != DraftStatus.COMPLETED:
+        # the job wrote its draft to the end, but the draft itself ended otherwise: that is the task's end
+        status = "cancelled" if report.draft.status == DraftStatus.STOPPED else "failed"
     if status == "completed" and report is not None and report.draft.status == DraftStatus.COMPLETED:
         result = {"text": report.draft.text, "finish_reason": finish_reason(report.draft),
                   "usage": usage_of([report.draft]), "draftgate": gate_info(report)}
