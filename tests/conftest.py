@@ -7,6 +7,7 @@ import pytest
 from core.jobs.live import forget_shared_broadcasters
 from core.llm.ratelimit import forget_shared_limiters
 from core.platform.db import create_schema, make_engine, open_session
+from core.usecases.writing import forget_watch_checks
 from tests.utils.factories import make_user
 
 
@@ -19,6 +20,7 @@ def data_dir(tmp_path, monkeypatch):
         monkeypatch.delenv(f"DRAFTGATE_{name}", raising=False)
     forget_shared_limiters()  # user ids repeat across test databases
     forget_shared_broadcasters()  # and draft ids: one test's live text is not the next one's
+    forget_watch_checks()
     return directory
 
 

@@ -17,6 +17,7 @@ from core.platform.db import open_session
 from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
 from core.platform.wording import count
+from core.review.claims import held_by_another
 from core.review.context import ReviewContext, mark_segments
 from core.review.items import VERDICTS
 from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
@@ -143,12 +144,11 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     st.caption(f"Written by **{md(context.writer or 'a deleted account')}** · session "
                f"{md(context.writing_session.title)} · waiting {(utcnow() - item.created_at).total_seconds() / 3600:.1f} h")
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
-    lease_ended = item.claim_expires_at is not None and item.claim_expires_at < utcnow()
     if item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
     elif item.state == ReviewState.ACCEPTED:
         st.success(f"Left the queue: {md(item.decision_reason)}.")
-    elif item.state == ReviewState.CLAIMED and not mine and not lease_ended:
+    elif held_by_another(item, user.id):
         st.info(f"{md(context.claimed_by or 'Another reviewer')} is reviewing this draft; you can read it.")
     else:
         _actions(user, context, seen_version, mine, filters)

@@ -38,6 +38,18 @@ CLAIM_NEXT_ATTEMPTS = 5
 CLAIM_NEXT_CANDIDATES = 20  # tried per attempt, oldest first
 
 
+def lease_ended(expires: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL: a lease column (a review item's, a second review's) whose time has passed."""
+    return col(expires) < now
+
+
+def held_by_another(item: ReviewItem, user_id: int, now: datetime | None = None) -> bool:
+    """Whether someone else holds the item now (claimed, their lease not ended)."""
+    now = now or utcnow()
+    return (item.state == ReviewState.CLAIMED and item.claimed_by_id != user_id
+            and item.claim_expires_at is not None and not item.claim_expires_at < now)
+
+
 def claimable(now: datetime, reviewer_id: int | None = None) -> ColumnElement[bool]:
     """SQL: the item is open, or claimed with its lease ended, or (given `reviewer_id`) held by
     this reviewer, who takes it again to renew the lease."""

@@ -27,6 +27,7 @@ from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
 from core.platform.states import ReviewState, SecondState
 from core.platform.text import check_text
+from core.review.claims import lease_ended
 from core.review.items import VERDICTS
 
 _HASH = 2654435761
@@ -70,7 +71,7 @@ def _takeable(now: datetime, reviewer_id: int):
     theirs; never one of an item they decided first."""
     free = or_(SecondReview.state == SecondState.WAITING,
                and_(SecondReview.state == SecondState.CLAIMED,
-                    or_(col(SecondReview.claim_expires_at) < now, SecondReview.reviewer_id == reviewer_id)))
+                    or_(lease_ended(SecondReview.claim_expires_at, now), SecondReview.reviewer_id == reviewer_id)))
     return and_(free, ReviewItem.decided_by_id != reviewer_id)
 
 
@@ -187,9 +188,11 @@ def disagreements(*, session: Session, limit: int = 50) -> list[Disagreement]:
                          names.get(second.reviewer_id or 0, "a deleted account")) for second, item in rows]
 
 
-def paired_decisions(*, session: Session, project_id: int | None = None) -> list[Decision]:
+def paired_decisions(*, session: Session, viewer: User, project_id: int | None = None) -> list[Decision]:
     """Both verdicts of every item that had a second review, as core.review.agreement takes them
-    (an edited approval labelled "edited"); items of deleted reviewers are left out."""
+    (an edited approval labelled "edited"); items of deleted reviewers are left out. For editors
+    and admins (the Dashboard)."""
+    require(viewer.role, "dashboard")
     query = (select(ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
                     SecondReview.verdict, SecondReview.adjudicated_verdict, ReviewItem.state)
              .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)

@@ -139,7 +139,6 @@ def adjudicate(runtime: Runtime, editor: User, *, second_id: int, verdict: str, 
 
 def reviewer_agreement(runtime: Runtime, editor: User, *, project_id: int | None = None) -> agreement.Agreement:
     """How far first and second reviewers agree (percent, Cohen's kappa, Krippendorff's alpha)."""
-    require(editor.role, "dashboard")
     with open_session(runtime.engine) as db:
-        decisions = second.paired_decisions(session=db, project_id=project_id)
+        decisions = second.paired_decisions(session=db, viewer=editor, project_id=project_id)
     return agreement.agreement(decisions)

@@ -297,18 +297,28 @@ def _submit(
 # -- watching -----------------------------------------------------------------------------------
 
 _watchers_lock = threading.Lock()
-_may_watch: dict[tuple[int, int], bool] = {}  # (user id, draft id) already checked: a draft never changes hands
+# (database, user id, role, draft id) -> until when the check holds: a page rerunning every 0.2 s
+# asks once in a while, and a changed role or another database is another key
+_may_watch: dict[tuple[int, int, str, int], float] = {}
 _MAY_WATCH_LIMIT = 100_000
+MAY_WATCH_S = 10.0
 _rechecks: dict[int, float] = {}  # draft id -> when its live text was last checked against the database
+
+
+def forget_watch_checks() -> None:
+    """Drop the remembered watch checks (a new database, in tests: ids start again)."""
+    with _watchers_lock:
+        _may_watch.clear()
+        _rechecks.clear()
 
 
 def _check_watcher(runtime: Runtime, user: User, draft_id: int) -> None:
     """The draft's writer, editors and admins may watch it (as they may open its session)."""
     if isinstance(draft_id, bool) or not isinstance(draft_id, int):
         raise NotFoundError("No such draft.")
-    key = (user.id, draft_id)
+    key = (id(runtime.engine), user.id, str(user.role), draft_id)
     with _watchers_lock:
-        if key in _may_watch:
+        if _may_watch.get(key, 0.0) > time.monotonic():
             return
     owner, _status = _owner_and_status(runtime, draft_id)
     if owner is None or (owner != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
@@ -316,7 +326,7 @@ def _check_watcher(runtime: Runtime, user: User, draft_id: int) -> None:
     with _watchers_lock:
         if len(_may_watch) >= _MAY_WATCH_LIMIT:
             _may_watch.clear()
-        _may_watch[key] = True
+        _may_watch[key] = time.monotonic() + MAY_WATCH_S
 
 
 def _owner_and_status(runtime: Runtime, draft_id: int) -> tuple[int | None, str]:

@@ -16,7 +16,7 @@ from schemathesis.core.parameters import ParameterLocation
 from tests.core.llm.faulty_server import FaultyServer
 from tests.utils.factories import make_project
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)  # per operation (about 30 of them)
 
 
 @pytest.fixture

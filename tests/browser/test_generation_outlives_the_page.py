@@ -53,7 +53,7 @@ def app(data_dir, slow_provider):
 
 
 def open_live_session(page: Page, url: str) -> None:
-    """Sign in (a new page load is a new sign-in today) and open the session from the sidebar list."""
+    """Sign in and open the session from the sidebar list."""
     sign_in(page, url, "writer")
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Open session").click()
     page.get_by_role("option", name=re.compile(TITLE)).click()
@@ -95,11 +95,12 @@ def test_a_draft_outlives_clicks_a_second_instruction_a_reload_and_a_second_tab(
     expect(page.get_by_text(re.compile("Queued: it is written once the draft above is finished")).first).to_be_visible(
         timeout=20_000)
 
-    page.reload()
-    open_live_session(page, app)
+    page.reload()  # still signed in (the sign-in cookie), the session from the page's URL
+    expect(page.get_by_text(f"Session {TITLE}")).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("stSidebar").get_by_text(re.compile("Being written now: " + TITLE))).to_be_visible()
     second_tab = page.context.new_page()
-    open_live_session(second_tab, app)
+    second_tab.goto(page.url)  # the same session in a second tab of the same browser
+    expect(second_tab.get_by_text(f"Session {TITLE}")).to_be_visible(timeout=20_000)
     first_draft = drafts(data_dir)[0]
     assert first_draft.status == "generating", "the first draft should still be streaming here"
 

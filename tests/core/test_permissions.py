@@ -27,7 +27,7 @@ from core.platform.config import Settings
 from core.platform.constants import ROLES
 from core.platform.errors import PermissionDeniedError
 from core.platform.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
-from core.review import claims, comments, decisions
+from core.review import claims, comments, decisions, second
 from core.writing import moderation, presets, projects, sessions
 from core.writing.turns import TurnRequest, prepare_turn
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
@@ -114,6 +114,8 @@ ACTIONS = (
     Action("thresholds", "save a threshold policy", "thresholds",
            lambda db, w: policies.save_policy(session=db, project_id=w.project_id, thresholds={"chrf": 10},
                                               author_id=w.actor.id)),
+    Action("dashboard", "read how far reviewers agree", "dashboard",
+           lambda db, w: second.paired_decisions(session=db, viewer=w.actor)),
     Action("references", "create a project", "references",
            lambda db, w: projects.create_project(session=db, name="New", actor_id=w.actor.id)),
     Action("references", "add a reference", "references",

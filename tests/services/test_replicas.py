@@ -232,7 +232,7 @@ def test_an_answer_cached_by_one_process_is_served_to_another_from_redis(redis_u
     stored = []
     try:
         stored = [key for key in connection.scan_iter(match=REDIS_PREFIX + "*")
-                  if answer.encode() in (connection.get(key) or b"")]
+                  if connection.type(key) == b"string" and answer.encode() in (connection.get(key) or b"")]
         assert stored and all(0 < connection.pttl(key) <= CACHE_TTL_S * 1000 for key in stored)  # Redis expires it
     finally:
         if stored:
