@@ -39,6 +39,17 @@ def db(engine):
 
 
 @pytest.fixture
+def runtime(engine):
+    """A core Runtime on the test's database (the use cases' first argument); its jobs end with the test."""
+    from core.platform.config import Settings
+    from core.runtime import Runtime
+
+    made = Runtime(Settings(), engine=engine)
+    yield made
+    made.close(wait=True)
+
+
+@pytest.fixture
 def writer(db):
     return make_user(db, "writer", "writer")
 

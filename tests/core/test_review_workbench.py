@@ -8,20 +8,11 @@ import threading
 import pytest
 from sqlmodel import select
 
-from core.platform.config import Settings
 from core.platform.errors import ConflictError, InvalidInputError
 from core.platform.models import AuditEvent, ReviewItem
 from core.platform.states import ReviewState
-from core.runtime import Runtime
 from core.usecases import review
 from tests.utils.factories import make_finished_draft, make_project, make_user
-
-
-@pytest.fixture
-def runtime(engine):
-    made = Runtime(Settings(), engine=engine)
-    yield made
-    made.close(wait=True)
 
 
 @pytest.fixture

@@ -8,21 +8,12 @@ from sqlmodel import select
 
 from core.access.actors import SYSTEM
 from core.access.privacy import delete_user_data, export_user_data
-from core.platform.config import Settings
 from core.platform.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.platform.models import AuditEvent, Project, ReviewItem, SecondReview
 from core.platform.states import ReviewState, SecondState
 from core.review.second import sampled
-from core.runtime import Runtime
 from core.usecases import review
 from tests.utils.factories import make_finished_draft, make_project, make_user
-
-
-@pytest.fixture
-def runtime(engine):
-    made = Runtime(Settings(), engine=engine)
-    yield made
-    made.close(wait=True)
 
 
 @pytest.fixture

@@ -14,18 +14,10 @@ from core.access.actors import SYSTEM
 from core.platform.config import Settings
 from core.platform.errors import AuthenticationError, NotFoundError
 from core.platform.models import AuditEvent, SignInSession, utcnow
-from core.runtime import Runtime
 from core.usecases import accounts
 from tests.utils.factories import PASSWORD, make_user
 
 RULES = signins.SessionRules(idle=timedelta(minutes=30), max_age=timedelta(hours=12))
-
-
-@pytest.fixture
-def runtime(engine):
-    made = Runtime(Settings(), engine=engine)
-    yield made
-    made.close(wait=True)
 
 
 @pytest.fixture

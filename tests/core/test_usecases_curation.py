@@ -7,19 +7,10 @@ import pytest
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
-from core.platform.config import Settings
 from core.platform.errors import InvalidInputError, PermissionDeniedError
 from core.platform.models import AuditEvent, Preset, Project, Reference, SensitiveWord
-from core.runtime import Runtime
 from core.usecases import curation
 from tests.utils.factories import make_user
-
-
-@pytest.fixture
-def runtime(engine):
-    made = Runtime(Settings(), engine=engine)
-    yield made
-    made.close(wait=True)
 
 
 def test_an_editor_curates_a_project_and_each_change_is_audited(runtime, db):
