@@ -177,6 +177,7 @@ def test_no_request_leaves_for_urls_in_user_and_model_text(data_dir, counter, br
             page.get_by_role("button", name="Claim next").click()  # the oldest: the seeded draft
             expect(page.get_by_role("button", name=re.compile(r"^Approve\b"))).to_be_visible(timeout=20_000)
             page.get_by_text("Session context:").click()
+            expect(page.locator("body")).to_contain_text(f"Draft {text}", timeout=20_000)  # the whole panel is in
             for seen in (f"Leaks {text}", f"Title {text}", f"Instruction {text}", f"Draft {text}",
                          f"Reference {text}", f"Comment {text}"):
                 assert seen in shown_text(page), seen

@@ -63,7 +63,9 @@ def test_a_reviewer_decides_three_drafts_in_a_row(busy_server, browser_page: Pag
     expect(page.get_by_role("heading", name=DRAFT)).not_to_have_text(re.compile(rf"#{seen[0]}\b"))
     seen.append(shown_draft(page))
 
-    page.get_by_label("Reason (required to reject)").fill("Off topic")
+    reason = page.get_by_label("Reason (required to reject)")
+    expect(reason).to_have_count(1, timeout=20_000)  # the last draft's box has gone with it
+    reason.fill("Off topic")
     page.get_by_role("button", name=re.compile(r"^Reject\b")).click()
     expect(page.get_by_text(f"Draft #{seen[1]}: rejected.")).to_be_visible(timeout=20_000)
     seen.append(shown_draft(page))
