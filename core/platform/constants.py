@@ -74,6 +74,7 @@ GENERATION_WORKERS = 32  # threads writing drafts in one process (mostly waiting
 MAX_RUNNING_GENERATIONS = 4  # turns a user may have being written at once (DRAFTGATE_MAX_RUNNING_GENERATIONS)
 GENERATION_WAIT_POLL_S = 0.5  # a draft queued behind an earlier one looks again this often (at most)
 JOB_HEARTBEAT_S = 5.0
+CANCEL_POLL_S = 0.2  # how often a process reads the cancel flags of its running generations (one query for all)
 JOB_STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long belongs to a stopped app
 DRAFT_HEARTBEAT_S = 10.0  # how often a process marks the drafts it is writing as alive
 DRAFT_STALE_AFTER_S = 60.0  # a "generating" draft without a heartbeat this long lost its writer
