@@ -26,7 +26,7 @@ from typing import Any, Self
 
 import httpx
 
-from core.llm import stopping
+import core.llm.stopping as stopping
 from core.llm.choices import UnreadableAnswer, choice_text, first_choice, is_reasoning, model_of
 from core.llm.retry import Attempts, Failure
 from core.llm.sse import ServerSentEvent, SSEDecoder

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from core.llm import stopping
+import core.llm.stopping as stopping
 from core.llm.providers import check_api_key, is_loopback_host, validate_base_url
 from core.llm.ratelimit import ProviderRateLimiter, provider_limiter
 from core.llm.retry import Attempts, Failure, RetryPolicy, retry_after_s

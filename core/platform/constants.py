@@ -115,6 +115,7 @@ MAX_SCORED_CHARS = 20_000
 API_QPS_LIMIT = 100.0  # requests per second per API key unless the key sets its own; 0: no limit
 API_CONCURRENCY_LIMIT = MAX_BATCH_CONCURRENCY  # generations in flight per API key (a whole batch); 0: no limit
 API_CONCURRENCY_LEASE_S = 60.0  # a generation slot not renewed this long belongs to a stopped process
+API_TASK_SLOT_POLL_S = 0.5  # a task's generation slot comes free this soon after its job ends
 API_KEY_NAME_MAX_CHARS = 100
 API_KEY_ALLOWLIST_MAX_CHARS = 2_000
 API_KEY_LAST_USED_INTERVAL_S = 60.0  # a key's last use is written at most this often
