@@ -48,6 +48,7 @@ from core.platform.errors import DraftgateError, InvalidInputError, NotFoundErro
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
 from core.platform.states import DraftStatus, Role
 from core.review.items import item_for_draft
+from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import turns, variants
 from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
@@ -197,7 +198,8 @@ class DraftReport:
     session_public_id: str
     project_id: int
     scores: dict[str, float | None]
-    review: ReviewItem | None
+    review: ReviewItem | None  # None too when `blind`
+    blind: bool = False  # in a blind second review this viewer holds or may take: its first decision is left out
 
 
 def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
@@ -217,7 +219,9 @@ def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
         if not allowed:
             raise NotFoundError("No draft with this ID is open to you.")
         scores = scores_by_draft(db, [draft.id]).get(draft.id, {})
-        return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores, review)
+        blind = review is not None and bool(first_decision_hidden(session=db, viewer=user, items=[review]))
+        return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores,
+                           None if blind else review, blind=blind)
 
 
 def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:

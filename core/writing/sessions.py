@@ -51,7 +51,8 @@ _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe ma
 class DraftView:
     draft: Draft
     scores: dict[str, Score]
-    review: ReviewItem | None
+    review: ReviewItem | None  # None too when `blind`
+    blind: bool = False  # its first decision is hidden from this viewer (core.review.second.first_decision_hidden)
 
 
 @dataclass(frozen=True)
