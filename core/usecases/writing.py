@@ -54,7 +54,7 @@ from core.writing import turns, variants
 from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
 from core.writing.moderation import active_matcher
 from core.writing.prompts import TurnKind
-from core.writing.sessions import get_session, save_params
+from core.writing.sessions import save_params
 from core.writing.turns import TurnRequest
 
 __all__ = ["DraftReport", "LiveView", "TurnRequest", "TurnStarted", "continue_turn", "draft_report", "follow",
@@ -242,12 +242,9 @@ def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest, *
     if counted:
         _check_running(runtime, user)
         check_user_rate(user.id, settings=runtime.settings)
-    with open_session(runtime.engine) as db:
-        provider_name = get_session(session=db, user=user, public_id=public_id).provider
-    client = runtime.client(runtime.provider(provider_name))
-    with open_session(runtime.engine) as db:
-        save_params(session=db, user=user, public_id=public_id, params=request.params)
-    return client
+    with open_session(runtime.engine) as db:  # one read and one write, the session kept for what follows
+        provider_name = save_params(session=db, user=user, public_id=public_id, params=request.params).provider
+    return runtime.client(runtime.provider(provider_name))
 
 
 def _check_running(runtime: Runtime, user: User) -> None:

@@ -109,12 +109,14 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
     return writing_session
 
 
-def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
+    """The session's parameters become `params`; return the session."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     writing_session.params = params.validate().to_dict()
     session.add(writing_session)
     session.commit()
+    return writing_session
 
 
 def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:
