@@ -110,12 +110,14 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
 
 
 def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
-    """The session's parameters become `params`; return the session."""
+    """The session's parameters become `params` (nothing is written when they are the same); return the session."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
-    writing_session.params = params.validate().to_dict()
-    session.add(writing_session)
-    session.commit()
+    wanted = params.validate().to_dict()
+    if writing_session.params != wanted:
+        writing_session.params = wanted
+        session.add(writing_session)
+        session.commit()
     return writing_session
 
 
