@@ -67,9 +67,9 @@ class _CancelWatch:
             time.sleep(self.poll_s)
 
     def _set_cancelled(self, job_ids: list[int]) -> None:
-        query = select(Job.id).where(col(Job.id).in_(job_ids), col(Job.cancel_requested).is_(True))
+        query = select(col(Job.id)).where(col(Job.id).in_(job_ids), col(Job.cancel_requested).is_(True))
         with self.engine.connect() as connection:
-            cancelled = list(connection.execute(query).scalars())
+            cancelled = [job_id for job_id in connection.execute(query).scalars() if job_id is not None]
         with self._lock:
             events = [event for job_id in cancelled for event in self._watched.get(job_id, ())]
         for event in events:
