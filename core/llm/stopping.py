@@ -10,8 +10,9 @@
                                     and no retry is made (Transport.send raises LLMStoppedError)
 
 This works on the connections of a Transport's own pool (`watched_http_transport`, whose network
-streams are watched); a client handed in by the caller is stopped only once its response has
-headers (CompletionStream.abort shuts the response's socket) and between tries.
+streams are watched); a client handed in by the caller, or a request through a proxy of the
+environment (its own httpx transport), is stopped only once its response has headers
+(CompletionStream.abort shuts the response's socket) and between tries.
 
 httpx 0.28 has no public way to give its transport a network backend: `watched_http_transport`
 sets the transport's `_pool` (httpx and httpcore are pinned; tests/core/llm/test_stopping.py
