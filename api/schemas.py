@@ -152,7 +152,9 @@ class DraftgateInfo(BaseModel):
     scores: dict[str, float | None]
     route: Literal["pending", "accepted", "needs_review"]
     route_reasons: list[str]
-    review_state: str | None = Field(description="open, claimed, approved, rejected or accepted; null: not queued.")
+    review_state: str | None = Field(description="open, claimed, approved, rejected or accepted; null: not queued; "
+                                                 "in_review: decided, in a blind second review this caller holds "
+                                                 "or may take (the first verdict is never shown to them).")
     error: str = ""
 
 

@@ -161,7 +161,7 @@ def _session(runtime: ApiRuntime, user: User, public_id: str) -> SessionOut:
     out = []
     for view in turns:
         drafts = [_draft(DraftReport(d.draft, writing_session.public_id, writing_session.project_id,
-                                     {metric: score.value for metric, score in d.scores.items()}, d.review))
+                                     {metric: score.value for metric, score in d.scores.items()}, d.review, blind=d.blind))
                   for d in view.drafts]
         out.append(TurnOut(id=view.turn.id, index=view.turn.index, kind=view.turn.kind,
                            instruction=view.turn.instruction, created=_time(view.turn.created_at), drafts=drafts))

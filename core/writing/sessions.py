@@ -51,7 +51,8 @@ _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe ma
 class DraftView:
     draft: Draft
     scores: dict[str, Score]
-    review: ReviewItem | None
+    review: ReviewItem | None  # None too when `blind`
+    blind: bool = False  # its first decision is hidden from this viewer (core.review.second.first_decision_hidden)
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,16 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
     return writing_session
 
 
-def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
+    """The session's parameters become `params` (nothing is written when they are the same); return the session."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
-    writing_session.params = params.validate().to_dict()
-    session.add(writing_session)
-    session.commit()
+    wanted = params.validate().to_dict()
+    if writing_session.params != wanted:
+        writing_session.params = wanted
+        session.add(writing_session)
+        session.commit()
+    return writing_session
 
 
 def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:
