@@ -41,7 +41,7 @@ def rubric_panel(user: User, project_id: int) -> list[str]:
     typed = st.text_area("Rubric items, one per line", key=key, height=120)
     names = [line.strip() for line in typed.splitlines() if line.strip()]
     if names != rubric and st.button("Save the rubric", key="thresholds.save_rubric"):
-        saved = run_use_case(review.set_rubric, user, project_id=project_id, names=names)
+        saved = run_use_case(review.set_rubric, user.id, project_id=project_id, names=names)
         if saved:
             st.session_state[FLASH_KEY] = (f"Rubric saved: {len(saved.value.rubric)} items." if saved.value.rubric
                                            else "Rubric removed: reviewers mark nothing from now on.")

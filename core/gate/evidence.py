@@ -227,7 +227,8 @@ def rubric_evidence(
               .where(ReviewItem.project_id == project_id, col(Score.value).is_not(None))
               .order_by(col(RubricMark.id).desc()).limit(limit))
     for name, passed, value in session.exec(scored):
-        values.setdefault((name, bool(passed)), []).append(value)
+        if value is not None:  # never: the query leaves them out (for the type checker)
+            values.setdefault((name, bool(passed)), []).append(value)
     current = set(rubric)
     order = [*rubric, *sorted(name for name in counts if name not in current)]
     return [RubricItemEvidence(name, name in current, counts[name][False], counts[name][True],

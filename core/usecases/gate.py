@@ -18,8 +18,8 @@ from core.access.roles import require
 from core.gate import evidence
 from core.gate import policies as gate_policies
 from core.gate.scores import project_references, scored_part
-from core.platform.db import open_session
 from core.platform.constants import METRIC_LABELS
+from core.platform.db import open_session
 from core.platform.errors import InvalidInputError
 from core.platform.models import ThresholdPolicy, User
 from core.review.rubric import project_rubric

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from core.access.actors import Actor
 from core.access.roles import require
 from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
@@ -93,10 +94,10 @@ def decide_as_seen(
                                 edited_text=edited_text, expected_version=version, marks=marks)
 
 
-def set_rubric(runtime: Runtime, editor: User, *, project_id: int, names: Sequence[str]) -> Project:
+def set_rubric(runtime: Runtime, actor_id: Actor, *, project_id: int, names: Sequence[str]) -> Project:
     """The project's rubric (item names, in order; empty: none) from now on; past decisions keep their marks."""
     with open_session(runtime.engine) as db:
-        return rubric.set_rubric(session=db, project_id=project_id, names=names, actor_id=editor.id)
+        return rubric.set_rubric(session=db, project_id=project_id, names=names, actor_id=actor_id)
 
 
 def rubric_of(runtime: Runtime, user: User, *, project_id: int) -> list[str]:

@@ -42,13 +42,13 @@ def test_names_are_trimmed_blank_lines_dropped_and_refused_when_repeated_too_man
 
 def test_an_editor_sets_the_rubric_through_the_use_case_and_it_is_audited(runtime, db, editor, reviewer):
     project = make_project(db)
-    saved = review.set_rubric(runtime, editor, project_id=project.id, names=["准确性", "Tone"])
+    saved = review.set_rubric(runtime, editor.id, project_id=project.id, names=["准确性", "Tone"])
     assert saved.rubric == ["准确性", "Tone"]
     assert review.rubric_of(runtime, reviewer, project_id=project.id) == ["准确性", "Tone"]
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "project.rubric")).one()
     assert event.actor_id == editor.id and event.detail["new"] == ["准确性", "Tone"]
     with pytest.raises(PermissionDeniedError):
-        review.set_rubric(runtime, reviewer, project_id=project.id, names=["Mine"])
+        review.set_rubric(runtime, reviewer.id, project_id=project.id, names=["Mine"])
     db.expire_all()
     assert db.get(Project, project.id).rubric == ["准确性", "Tone"]
 
@@ -86,7 +86,7 @@ def test_changing_the_rubric_rewrites_no_past_decision(runtime, db, writer, revi
     item = flagged(db, writer, project)
     review.decide_as_seen(runtime, reviewer, item_id=item.id, seen_version=item.version, verdict="approved",
                           marks={"Accuracy": True, "语气 (tone)": False})
-    review.set_rubric(runtime, editor, project_id=project.id, names=["Accuracy (facts)", "安全"])
+    review.set_rubric(runtime, editor.id, project_id=project.id, names=["Accuracy (facts)", "安全"])
     assert review.marks_of(runtime, reviewer, item_id=item.id) == {"Accuracy": True, "语气 (tone)": False}
     later = flagged(db, writer, project, "Other unrelated words.")
     with pytest.raises(InvalidInputError, match="not on the project's rubric"):
@@ -110,7 +110,7 @@ def test_the_evidence_counts_failures_and_passes_per_item_with_their_scores(runt
                 db.commit()
         review.decide_as_seen(runtime, reviewer, item_id=item.id, seen_version=item.version, verdict="approved",
                               marks=given)
-    review.set_rubric(runtime, editor, project_id=project.id, names=["安全", "Accuracy", "New item"])
+    review.set_rubric(runtime, editor.id, project_id=project.id, names=["安全", "Accuracy", "New item"])
 
     found = {e.name: e for e in gate.rubric_evidence(runtime, editor, project_id=project.id, metric="chrf")}
     assert list(found) == ["安全", "Accuracy", "New item"]
@@ -121,7 +121,7 @@ def test_the_evidence_counts_failures_and_passes_per_item_with_their_scores(runt
     assert (found["安全"].failed, found["安全"].passed) == (0, 1)
     assert (found["New item"].failed, found["New item"].passed, found["New item"].failed_median) == (0, 0, None)
 
-    review.set_rubric(runtime, editor, project_id=project.id, names=["New item"])
+    review.set_rubric(runtime, editor.id, project_id=project.id, names=["New item"])
     found = {e.name: e for e in gate.rubric_evidence(runtime, editor, project_id=project.id, metric="chrf")}
     assert list(found) == ["New item", "Accuracy", "安全"]  # earlier items still count, after the rubric's
     assert not found["Accuracy"].on_rubric and found["New item"].on_rubric
