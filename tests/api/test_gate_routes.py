@@ -114,3 +114,23 @@ def test_admins_export_and_delete_users(start_api, db, writer, flagged):
     assert flagged.text in str(call(live, "GET", "/users/writer/export", admin).json())
     assert call(live, "DELETE", "/users/writer", admin).json()["counts"]["drafts"] == 1
     assert call(live, "GET", "/users/writer/export", admin).status_code == 404
+
+
+def test_a_decision_over_the_api_carries_the_rubric_marks(start_api, reviewer, db, project, flagged):
+    from core.access.actors import SYSTEM
+    from core.platform.models import RubricMark
+    from core.review.rubric import set_rubric
+
+    set_rubric(session=db, project_id=project.id, names=["Accuracy", "语气"], actor_id=SYSTEM)
+    live = start_api()
+    key = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", key).json()["data"]
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", key).json()
+    unknown = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"Style": True}})
+    assert unknown.status_code == 400 and "not on the project's rubric" in unknown.text
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"语气": False}})
+    assert decided.status_code == 200, decided.text
+    db.expire_all()
+    assert {m.name: m.passed for m in db.exec(select(RubricMark))} == {"语气": False}
