@@ -101,6 +101,7 @@ AUDIT_QUERY_LIMIT = 5_000  # rows the audit page shows and exports at most per q
 # -- review, thresholds from evidence, presets, moderation, dashboard -------------------------
 QUEUE_LIMIT = 200  # review items a queue view lists at most
 POLICY_RECENT_DRAFTS = 500  # newest scored drafts a policy preview and the threshold evidence look at
+RUBRIC_EVIDENCE_MARKS = 5_000  # newest rubric marks whose drafts' scores the evidence per rubric item reads
 REROUTE_RECENT_DAYS = 7  # an accepted draft this recent joins the queue when a new policy fails it
 PRESET_ANSWER_MAX_CHARS = 20_000
 PRESET_KEY_MAX_CHARS = 2_000  # of a normalised instruction (the column's length)

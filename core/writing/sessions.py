@@ -31,6 +31,7 @@ from core.platform.models import (
     Project,
     Provider,
     ReviewItem,
+    RubricMark,
     Score,
     SecondReview,
     Turn,
@@ -132,7 +133,7 @@ def set_provider(*, session: Session, user: User, public_id: str, provider_name:
 
 
 def delete_session(*, session: Session, user: User, public_id: str) -> None:
-    """Delete a session with its turns, drafts, scores, review items and comments, and the copies
+    """Delete a session with its turns, drafts, scores, review items (their rubric marks too) and comments, and the copies
     of its text (cached answers, reviewers' reasons in the audit trail: core.access.privacy.forget_copies)."""
     writing_session = get_session(session=session, user=user, public_id=public_id)
     turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
@@ -140,6 +141,7 @@ def delete_session(*, session: Session, user: User, public_id: str) -> None:
     forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
     item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
     session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
+    session.exec(delete(RubricMark).where(col(RubricMark.item_id).in_(item_ids)))
     for table in (Score, Comment, ReviewItem):
         session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
     session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))

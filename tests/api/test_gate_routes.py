@@ -156,3 +156,21 @@ def test_a_blind_second_reviewer_never_reads_the_first_verdict(start_api, writer
         assert "rejected" not in body and '"in_review"' in body
     assert call(live, "GET", f"/sessions/{session_id}", live.key_for(writer)).json()["turns"][0]["drafts"][0][
         "draftgate"]["review_state"] == "rejected"  # the writer reads the verdict
+def test_a_decision_over_the_api_carries_the_rubric_marks(start_api, reviewer, db, project, flagged):
+    from core.access.actors import SYSTEM
+    from core.platform.models import RubricMark
+    from core.review.rubric import set_rubric
+
+    set_rubric(session=db, project_id=project.id, names=["Accuracy", "语气"], actor_id=SYSTEM)
+    live = start_api()
+    key = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", key).json()["data"]
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", key).json()
+    unknown = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"Style": True}})
+    assert unknown.status_code == 400 and "not on the project's rubric" in unknown.text
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"语气": False}})
+    assert decided.status_code == 200, decided.text
+    db.expire_all()
+    assert {m.name: m.passed for m in db.exec(select(RubricMark))} == {"语气": False}
