@@ -34,16 +34,41 @@ def estimate_tokens(text: str) -> int:
 
 
 def trim_history(history: Sequence[Exchange], new_instruction: str, budget_tokens: int) -> list[Exchange]:
-    """Keep the most recent exchanges that fit the budget together with the new instruction."""
+    """The most recent exchanges that fit the budget together with the new instruction, cut at
+    a stable place.
+
+    Where the kept exchanges begin moves forward only in steps of about half the budget (the
+    anchors: a fixed partition of the history), so turn after turn the prompt starts the same
+    and a provider's prompt cache (llama.cpp's) reads only what is new. Each move drops a whole
+    step of old turns at once, so the prompt then carries about half the budget or more; when
+    no anchor fits (one long exchange), the most recent exchanges that fit are kept.
+    """
     remaining = budget_tokens - estimate_tokens(new_instruction)
-    kept: list[Exchange] = []
-    for exchange in reversed(history):
-        cost = estimate_tokens(exchange.instruction) + estimate_tokens(exchange.text) + 4
+    costs = [estimate_tokens(e.instruction) + estimate_tokens(e.text) + 4 for e in history]
+    suffix = sum(costs)
+    for start in _anchors(costs, step=max(1, budget_tokens // 2)):
+        if start >= len(history):
+            break
+        if suffix - sum(costs[:start]) <= remaining:
+            return list(history[start:])
+    kept = 0
+    for cost in reversed(costs):
         if cost > remaining:
             break
-        kept.append(exchange)
         remaining -= cost
-    return kept[::-1]
+        kept += 1
+    return list(history[len(history) - kept:])
+
+
+def _anchors(costs: Sequence[int], *, step: int) -> list[int]:
+    """Where a kept history may begin: 0, then after each run of exchanges costing `step` or more."""
+    anchors, run = [0], 0
+    for index, cost in enumerate(costs):
+        run += cost
+        if run >= step:
+            anchors.append(index + 1)
+            run = 0
+    return anchors
 
 
 def _labels(sample: str) -> tuple[str, str]:
