@@ -260,3 +260,12 @@ def test_the_page_says_when_a_variants_job_was_cancelled(make_app, app_db, users
     assert not at.exception
     assert [w.value for w in at.warning] == ["The variants job was cancelled: 1 of 3 variants written."]
     assert JOB_KEY not in at.session_state
+
+
+def test_the_embedded_model_is_said_to_be_small_and_offline_with_how_to_use_a_hosted_one(make_app, app_db, users):
+    project = make_project(app_db, "Essays")
+    writing_session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
+    at = make_app("pages/write.py", users["writer"], query={"session": writing_session.public_id})
+    assert not at.exception
+    [note] = [c.value for c in at.sidebar.caption if "embedded model" in c.value]
+    assert "small offline model" in note and "Providers page" in note and "DRAFTGATE_LLM_BASE_URL" in note
