@@ -71,29 +71,47 @@ def _anchors(costs: Sequence[int], *, step: int) -> list[int]:
     return anchors
 
 
-def _labels(sample: str) -> tuple[str, str]:
-    if _CJK_PATTERN.search(sample):
-        return "指令：", "回答："
-    return "Instruction: ", "Text: "
+@dataclass(frozen=True)
+class Labels:
+    """The words of a continuation prompt around one exchange: {ask}{instruction}{answer}{text}."""
+
+    ask: str
+    answer: str
+
+
+# No label ends in a space: the text a model writes after "Text:\n" tokenizes the same way when it
+# is part of the next turn's prompt, so llama.cpp's prompt cache still holds it (a trailing space
+# joins the text's first word into another token, and everything after it is read again).
+ENGLISH_LABELS = Labels("Instruction: ", "\nText:\n")
+CHINESE_LABELS = Labels("指令：", "\n回答：\n")
+BLOCK_SEPARATOR = "\n\n"
+
+
+def labels_for(instruction: str) -> Labels:
+    return CHINESE_LABELS if _CJK_PATTERN.search(instruction) else ENGLISH_LABELS
 
 
 def render_completion_prompt(history: Sequence[Exchange], instruction: str, kind: str = TurnKind.INSTRUCTION) -> str:
     """A continuation-style prompt for base models.
 
     An instruction ends with an open text label; "continue" ends with the previous text itself,
-    so the model simply carries on writing it.
+    so the model simply carries on writing it. Each exchange keeps the labels of its own
+    instruction's language, so an earlier turn reads the same in every later prompt: the prompt
+    of turn n + 1 starts with the prompt of turn n and its answer (a stable prefix, which a
+    provider's prompt cache reads once) unless trim_history dropped turns from the front.
     """
-    ask, answer = _labels(instruction or "".join(e.instruction for e in history))
-    blocks = []
+    blocks: list[str] = []
     for exchange in history:
         if exchange.kind == TurnKind.CONTINUE and blocks:
             blocks[-1] += exchange.text
         else:
-            blocks.append(f"{ask}{exchange.instruction}\n{answer}{exchange.text}")
+            labels = labels_for(exchange.instruction)
+            blocks.append(f"{labels.ask}{exchange.instruction}{labels.answer}{exchange.text}")
     if kind == TurnKind.CONTINUE:
-        return "\n\n".join(blocks)
-    blocks.append(f"{ask}{instruction}\n{answer}")
-    return "\n\n".join(blocks)
+        return BLOCK_SEPARATOR.join(blocks)
+    labels = labels_for(instruction)
+    blocks.append(f"{labels.ask}{instruction}{labels.answer}")
+    return BLOCK_SEPARATOR.join(blocks)
 
 
 def render_chat_messages(
