@@ -17,7 +17,7 @@ ratios draftgate / raw (medians over the turns). Targets: turn 10's first token 
 turn 1's, and Draftgate within 5% of raw. With the same seed both write the same text, which
 the bench checks (the prompts were the same).
 
-    python -m bench.embedded [--turns 10] [--max-tokens 48] [--seed 1]
+    python -m bench.embedded [--turns 10] [--max-tokens 48] [--seed 1] [--threads 0]
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=10, help=f"at most {len(INSTRUCTIONS)}; default 10")
     parser.add_argument("--max-tokens", type=int, default=48, help="default 48")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="the model's CPU threads (default 0: all cores)")
     args = parser.parse_args(argv)
     if not 2 <= args.turns <= len(INSTRUCTIONS):
         parser.error(f"--turns is between 2 and {len(INSTRUCTIONS)}")
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
 
     params = GenerationParams(max_tokens=args.max_tokens, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="draftgate-bench-embedded-") as data_dir, \
-            start_embedded_server() as raw_server:
+            start_embedded_server(threads=args.threads) as raw_server:
+        os.environ["DRAFTGATE_EMBEDDED_THREADS"] = str(args.threads)
         ours = DraftgateSession(data_dir)
         body = {"model": raw_server.provider.model, **_sampling(params, raw_server.provider.extra_body)}
         history: list[Exchange] = []

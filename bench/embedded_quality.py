@@ -17,12 +17,13 @@ span, distinct-n) and in the wrong language, and each check's count. Slow: max_t
 (default 64) so that 80 drafts take minutes on 2 cores. Never run by the tests
 (tests/core/test_embedded_quality_bench.py runs two drafts of it, marked embedded).
 
-    python -m bench.embedded_quality [--n 20] [--max-tokens 64] [--seed 1] [--show]
+    python -m bench.embedded_quality [--n 20] [--max-tokens 64] [--seed 1] [--threads 0] [--show]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -117,11 +118,12 @@ def judge(language: str, instruction: str, text: str, finish_reason: str, setup:
     return Outcome(setup, language, instruction, text, finish_reason, tuple(reasons), tuple(details))
 
 
-def run(n: int, max_tokens: int, seed: int, parallel: int = 2, setups: tuple[str, ...] = SETUPS) -> list[Outcome]:
+def run(n: int, max_tokens: int, seed: int, parallel: int = 2, setups: tuple[str, ...] = SETUPS,
+        threads: int = 0) -> list[Outcome]:
     params = GenerationParams(max_tokens=max_tokens, seed=seed)
     instructions = [("en", i) for i in ENGLISH[:n]] + [("zh", i) for i in CHINESE[:n]]
     jobs = [(setup, language, i) for language, i in instructions for setup in setups]  # in turn: same load
-    with start_embedded_server(parallel=parallel) as server, ThreadPoolExecutor(parallel) as pool:
+    with start_embedded_server(parallel=parallel, threads=threads) as server, ThreadPoolExecutor(parallel) as pool:
         tuned = server.provider
         plain = ProviderConfig(name=tuned.name, base_url=tuned.base_url, model=tuned.model, api_style="completions")
         clients = {"before": LLMClient(plain, retry=NO_RETRIES, read_timeout=900),
@@ -168,18 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20, help="instructions per language (at most 20; default 20)")
     parser.add_argument("--max-tokens", type=int, default=64, help="default 64")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="the model's CPU threads (default 0: all cores, as the "
+                        "app's DRAFTGATE_EMBEDDED_THREADS; 1 is far quicker on a machine busy with other work)")
     parser.add_argument("--show", action="store_true", help="print every draft and its reasons")
     args = parser.parse_args(argv)
     if not 1 <= args.n <= len(ENGLISH):
         parser.error(f"--n is between 1 and {len(ENGLISH)}")
     started = time.monotonic()
-    outcomes = run(args.n, args.max_tokens, args.seed)
+    outcomes = run(args.n, args.max_tokens, args.seed, threads=args.threads)
     if args.show:
         for o in outcomes:
             print(f"--- [{o.setup} {o.language}] {o.instruction}\n{o.text.strip()}\n>>> {'; '.join(o.details) or 'passes'}\n")
     print(summary(outcomes))
     print(f"({len(outcomes)} drafts in {time.monotonic() - started:.0f} s, max_tokens {args.max_tokens}, "
-          f"seed {args.seed}, the app's default parameters)")
+          f"seed {args.seed}, threads {args.threads or 'all'}, the app's default parameters; "
+          f"load average {os.getloadavg()[0]:.1f})")
     return 0
 
 

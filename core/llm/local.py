@@ -35,7 +35,7 @@ EMBEDDED_REQUEST_DEFAULTS: dict[str, Any] = {
     "dry_base": 1.75,
     "dry_allowed_length": 2,  # repeats of up to 2 tokens are free (names, "of the")
     "dry_penalty_last_n": 1024,  # looking this far back (earlier turns included); the server refuses -1
-    "stop": ["\nInstruction:", "\n指令：", "\n\n\n\n"],
+    "stop": ["\nTask:", "\n题目：", "\nAnswer:", "\n正文："],
     "cache_prompt": True,
 }
 LLAMA_LOG_VERBOSITY = -1

@@ -79,11 +79,13 @@ class Labels:
     answer: str
 
 
-# No label ends in a space: the text a model writes after "Text:\n" tokenizes the same way when it
+# No label ends in a space: the text a model writes after "Answer:\n" tokenizes the same way when it
 # is part of the next turn's prompt, so llama.cpp's prompt cache still holds it (a trailing space
 # joins the text's first word into another token, and everything after it is read again).
-ENGLISH_LABELS = Labels("Instruction: ", "\nText:\n")
-CHINESE_LABELS = Labels("指令：", "\n回答：\n")
+# A task and its answer, as in a document (bench.embedded_quality: fewer loops and echoes from
+# Gemma 3 270M than "Instruction: ... Text: "); core.llm.local stops the embedded model at these labels.
+ENGLISH_LABELS = Labels("Task: ", "\n\nAnswer:\n")
+CHINESE_LABELS = Labels("题目：", "\n\n正文：\n")
 BLOCK_SEPARATOR = "\n\n"
 
 

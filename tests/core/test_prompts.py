@@ -24,18 +24,18 @@ def test_trim_keeps_the_most_recent_exchanges_within_budget():
 
 def test_completion_prompt_ends_open_for_an_instruction():
     prompt = render_completion_prompt([Exchange("Write A", "Text A.")], "Write B")
-    assert prompt == "Instruction: Write A\nText:\nText A.\n\nInstruction: Write B\nText:\n"
+    assert prompt == "Task: Write A\n\nAnswer:\nText A.\n\nTask: Write B\n\nAnswer:\n"
 
 
 def test_chinese_prompt_uses_chinese_labels():
     prompt = render_completion_prompt([], "写一段关于春天的短文")
-    assert prompt == "指令：写一段关于春天的短文\n回答：\n"
+    assert prompt == "题目：写一段关于春天的短文\n\n正文：\n"
 
 
 def test_continue_ends_with_the_previous_text():
     history = [Exchange("Write A", "Once upon a time"), Exchange("Continue", " there was a fox", "continue")]
     prompt = render_completion_prompt(history, "Continue the previous text", "continue")
-    assert prompt.endswith("Text:\nOnce upon a time there was a fox")
+    assert prompt.endswith("Answer:\nOnce upon a time there was a fox")
 
 
 def test_chat_messages_carry_the_turns():
@@ -63,7 +63,7 @@ def test_each_turn_prompt_starts_with_the_last_one_and_its_answer_across_languag
         before = render_completion_prompt(history[:n - 1], history[n - 1].instruction)
         after = render_completion_prompt(history[:n], history[n].instruction)
         assert after.startswith(before + history[n - 1].text)
-    assert "指令：第3段\n回答：\n" in after and "Instruction: instruction 4\nText:\n" in after
+    assert "题目：第3段\n\n正文：\n" in after and "Task: instruction 4\n\nAnswer:\n" in after
 
 
 def test_trimming_starts_at_the_same_turn_for_several_turns_and_keeps_half_the_budget():
