@@ -118,9 +118,11 @@ class DraftgateSession:
         [draft_id] = turn.draft_ids
         first = None
         view = writing.watch(self.runtime, self.writer, draft_id)
-        while not view.done:
+        while True:
             if view.text and first is None:
                 first = time.monotonic() - started
+            if view.done:
+                break
             view = writing.watch(self.runtime, self.writer, draft_id, after=view, wait_s=1.0)
         total = time.monotonic() - started
         with self.open_session(self.runtime.engine) as db:

@@ -203,3 +203,12 @@ def test_a_closed_server_stops_answering():
     assert server.closed
     with pytest.raises(httpx.ConnectError):
         httpx.get(health, timeout=5)
+
+
+def test_the_embedded_provider_carries_the_request_defaults_and_its_slots():
+    server = local.EmbeddedServer(types.SimpleNamespace(listening_address="http://127.0.0.1:1"), slots=2)
+    assert server.provider.extra_body == local.EMBEDDED_REQUEST_DEFAULTS and server.provider.slots == 2
+    server.provider.extra_body["min_p"] = 0.5  # a copy: the defaults stay as they are
+    assert local.EMBEDDED_REQUEST_DEFAULTS["min_p"] == 0.08
+    assert local.EMBEDDED_REQUEST_DEFAULTS["dry_penalty_last_n"] >= 0  # llama.cpp refuses -1 here
+    assert len(local.EMBEDDED_REQUEST_DEFAULTS["stop"]) <= 4
