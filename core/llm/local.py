@@ -92,6 +92,11 @@ def start_embedded_server(
     if threads:
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+    # Gemma 3 attends to a sliding window in most layers; with a window-sized cache llama.cpp cannot
+    # cut a slot's cache back to a shared prefix and reads the whole prompt again whenever the next
+    # turn's tokens part from the cached ones (a draft beginning with a newline after "Answer:\n"
+    # already does). A full-size cache (small for 270M) lets it keep the common prefix.
+    params.swa_full = True
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the system picks a free port; listening_address reports it
     params.verbosity = LLAMA_LOG_VERBOSITY
