@@ -57,6 +57,9 @@ ENDED_KEY = "write.ended.{}"
 LIVE_RERUN_S = 0.2
 QUEUED_NOTE = "Queued: it is written once the draft above is finished (its answer is this one's context)."
 MAX_COLUMNS = 4
+EMBEDDED_NOTE = ("The default is the embedded model: a small offline model (Gemma 3 270M) for trying Draftgate "
+                 "out, whose drafts are rough. For real drafts an admin adds a hosted provider on the Providers "
+                 "page (or sets DRAFTGATE_LLM_BASE_URL and DRAFTGATE_LLM_MODEL).")
 PLACEHOLDER = "Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb"
 
 
@@ -84,6 +87,8 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
         sessions.choose_provider, user, public_id=writing_session.public_id, provider_name=chosen
     ):
         writing_session.provider = chosen
+    if not chosen and resources.settings().uses_embedded_model:
+        st.sidebar.caption(EMBEDDED_NOTE)
     variants = st.sidebar.number_input(
         "Variants per instruction", 1, constants.MAX_VARIANTS, 1, key="write.variants",
         help="More than one runs as a background job; the drafts appear side by side.",

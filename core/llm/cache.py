@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 CacheMode = Literal["auto", "use", "refresh", "off"]
 CACHE_MODES: tuple[str, ...] = ("auto", "use", "refresh", "off")
 REDIS_PREFIX = "draftgate:cache:"
-_STREAM_FIELDS = ("stream", "stream_options")
+_STREAM_FIELDS = ("stream", "stream_options", "id_slot", "cache_prompt")  # they do not shape the answer
 
 
 @dataclass(frozen=True)

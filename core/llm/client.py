@@ -34,6 +34,7 @@ from core.llm.cache import CACHE_MODES, CacheMode, CacheOrigin, ResponseCache, c
 from core.llm.choices import UnreadableAnswer, choice_text, first_choice, model_of
 from core.llm.ratelimit import ProviderRateLimiter, estimate_tokens
 from core.llm.retry import RetryPolicy
+from core.llm.slots import SlotAffinity
 from core.llm.stopping import RequestStop
 from core.llm.stream import CompletionStream
 from core.llm.task import run_task
@@ -104,6 +105,7 @@ class LLMClient:
         self.cache = cache
         self.task_poll_interval = task_poll_interval
         self.task_deadline = task_deadline
+        self.slots = SlotAffinity(provider.slots) if provider.slots > 0 else None
 
     def __repr__(self) -> str:
         return f"LLMClient({self.provider!r})"
@@ -142,8 +144,13 @@ class LLMClient:
             result = self._run_task(body, started)
         else:
             transport = self.transport
-            request = transport.request("POST", path, body, stream=False)
-            result = self._answer(transport.send(request, tokens=estimate_tokens(body)), started)
+            slot = self._slot_for(origin)
+            try:
+                request = transport.request("POST", path, {**body, **_slot_fields(slot)}, stream=False)
+                result = self._answer(transport.send(request, tokens=estimate_tokens(body)), started)
+            finally:
+                if slot is not None:
+                    self._release(slot)
         if key and stores(cache, params):
             self._store(key, result, origin)
         return result
@@ -173,12 +180,25 @@ class LLMClient:
             if store:
                 store(result)
             return CompletionStream.replaying(result)
-        stream_body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        slot = self._slot_for(origin)
+        stream_body = {**body, **_slot_fields(slot), "stream": True, "stream_options": {"include_usage": True}}
         return CompletionStream.open(
             self.transport, self.transport.request("POST", path, stream_body, stream=True),
             tokens=estimate_tokens(body), idle_timeout_s=self.stream_idle_timeout,
             deadline_s=self.stream_deadline, started=started, on_result=store, stop=stop,
+            on_end=None if slot is None else lambda: self._release(slot),
         )
+
+    # -- prompt cache: a session's requests to its llama.cpp slot (core.llm.slots) --------------
+
+    def _slot_for(self, origin: CacheOrigin | None) -> int | None:
+        if self.slots is None or origin is None or origin.session_id is None:
+            return None
+        return self.slots.acquire(origin.session_id)
+
+    def _release(self, slot: int) -> None:
+        if self.slots is not None:
+            self.slots.release(slot)
 
     # -- request -----------------------------------------------------------------------------
 
@@ -195,7 +215,7 @@ class LLMClient:
             raise InvalidInputError(
                 "This provider uses the completions style: give it one text prompt, not chat messages."
             )
-        body = {"model": self.provider.model, **body, **_sampling(params)}
+        body = {"model": self.provider.model, **body, **_sampling(params, self.provider.extra_body)}
         if _keeps_requests_by_default(self.provider.base_url):
             body["store"] = False  # the provider's "do not store" flag; others reject unknown fields
         return path, body
@@ -252,19 +272,26 @@ def _messages(prompt: Prompt) -> list[dict[str, str]]:
     return [{"role": message.role, "content": message.content} for message in prompt]
 
 
-def _sampling(params: GenerationParams) -> dict[str, Any]:
+def _sampling(params: GenerationParams, extra: dict[str, Any]) -> dict[str, Any]:
+    """The request's sampling fields over the provider's `extra` ones; stop sequences of both."""
     body: dict[str, Any] = {
+        **{name: value for name, value in extra.items() if name != "stop"},
         "temperature": params.temperature,
         "top_p": params.top_p,
         "max_tokens": params.max_tokens,
         "frequency_penalty": params.frequency_penalty,
         "presence_penalty": params.presence_penalty,
     }
-    if params.stop:
-        body["stop"] = list(params.stop)
+    stop = list(params.stop) + [s for s in extra.get("stop", ()) if s not in params.stop]
+    if stop:
+        body["stop"] = stop
     if params.seed is not None:
         body["seed"] = params.seed
     return body
+
+
+def _slot_fields(slot: int | None) -> dict[str, Any]:
+    return {} if slot is None else {"id_slot": slot, "cache_prompt": True}
 
 
 NO_STORE_HOSTS = ("api.openai.com",)

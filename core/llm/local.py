@@ -22,6 +22,22 @@ from core.platform import constants
 from core.platform.errors import EmbeddedModelError, InvalidInputError
 
 EMBEDDED_MODEL_NAME = "gemma-3-270m"
+# What every request to the embedded model carries under its own fields (ProviderConfig.extra_body):
+# llama.cpp's repetition controls, which a 270M base model needs (it loops: see bench.embedded_quality),
+# stop sequences at the labels of core.writing.prompts' continuation prompts (a base model goes on
+# to write the next instruction itself), and its prompt cache kept for the next turn.
+EMBEDDED_REQUEST_DEFAULTS: dict[str, Any] = {
+    "min_p": 0.08,  # drop tokens under 8% of the likeliest one's probability (cuts the long tail)
+    "top_k": 40,
+    "repeat_penalty": 1.12,  # over the last repeat_last_n tokens
+    "repeat_last_n": 256,
+    "dry_multiplier": 0.8,  # DRY: penalise a token that would extend a repeat of earlier text
+    "dry_base": 1.75,
+    "dry_allowed_length": 2,  # repeats of up to 2 tokens are free (names, "of the")
+    "dry_penalty_last_n": 1024,  # looking this far back (earlier turns included); the server refuses -1
+    "stop": ["\nTask:", "\n题目：", "\nAnswer:", "\n正文："],
+    "cache_prompt": True,
+}
 LLAMA_LOG_VERBOSITY = -1
 HEALTH_DEADLINE_S = 60.0
 _HEALTH_POLL_S = 0.1
@@ -30,12 +46,13 @@ _HEALTH_POLL_S = 0.1
 class EmbeddedServer:
     """A running llama.cpp server; it stops when closed (or when this object is freed)."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, *, slots: int = 1) -> None:
         self._server = server
         self.address = server.listening_address.rstrip("/")
         self.base_url = f"{self.address}/v1"
         self.provider = ProviderConfig(
-            name="embedded", base_url=self.base_url, model=EMBEDDED_MODEL_NAME, api_style="completions"
+            name="embedded", base_url=self.base_url, model=EMBEDDED_MODEL_NAME, api_style="completions",
+            extra_body=dict(EMBEDDED_REQUEST_DEFAULTS), slots=slots,
         )
 
     def __repr__(self) -> str:
@@ -75,11 +92,16 @@ def start_embedded_server(
     if threads:
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+    # Gemma 3 attends to a sliding window in most layers; with a window-sized cache llama.cpp cannot
+    # cut a slot's cache back to a shared prefix and reads the whole prompt again whenever the next
+    # turn's tokens part from the cached ones (a draft beginning with a newline after "Answer:\n"
+    # already does). A full-size cache (small for 270M) lets it keep the common prefix.
+    params.swa_full = True
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the system picks a free port; listening_address reports it
     params.verbosity = LLAMA_LOG_VERBOSITY
     try:
-        embedded = EmbeddedServer(xllamacpp.Server(params))
+        embedded = EmbeddedServer(xllamacpp.Server(params), slots=parallel)
     except Exception as err:  # xllamacpp raises a bare RuntimeError whatever went wrong
         raise EmbeddedModelError(f"The embedded model could not be started: {err}") from err
     try:

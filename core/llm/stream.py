@@ -80,12 +80,15 @@ class CompletionStream:
         started: float = 0.0,
         on_result: Callable[[GenerationResult], None] | None = None,
         stop: stopping.RequestStop | None = None,
+        on_end: Callable[[], None] | None = None,
     ) -> None:
         """`source`: the connection to read (opened now, within `stop`'s scope: a Stop from another
-        thread ends the opening too), or a finished answer to replay."""
+        thread ends the opening too), or a finished answer to replay; `on_end` is called once when
+        the stream ends (read to its end, failed or closed)."""
         self._stop = stop or stopping.RequestStop()
         self._started = started
         self._on_result = on_result
+        self._on_end = on_end
         self.cache_hit = isinstance(source, GenerationResult) and source.cached
         self.text = ""
         self.result: GenerationResult | None = None
@@ -120,12 +123,19 @@ class CompletionStream:
         started: float,
         on_result: Callable[[GenerationResult], None] | None = None,
         stop: stopping.RequestStop | None = None,
+        on_end: Callable[[], None] | None = None,
     ) -> CompletionStream:
         """Send `request` now, within the rate limit and the retries (so HTTP errors raise here),
-        and return the stream of its deltas; `on_result` gets the whole answer once it is complete.
+        and return the stream of its deltas; `on_result` gets the whole answer once it is complete,
+        `on_end` is called once the stream ends (also when opening it fails).
         `stop` set from another thread (or `abort()`) ends it, even while it is being opened."""
         connection = _Connection(transport, request, transport.attempts(), tokens, idle_timeout_s, deadline_s)
-        return cls(connection, started=started, on_result=on_result, stop=stop)
+        try:
+            return cls(connection, started=started, on_result=on_result, stop=stop, on_end=on_end)
+        except BaseException:
+            if on_end is not None:
+                on_end()
+            raise
 
     @classmethod
     def replaying(cls, result: GenerationResult) -> CompletionStream:
@@ -152,6 +162,12 @@ class CompletionStream:
     def close(self) -> None:
         self._deltas.close()
         self._close_response()
+        self._end()
+
+    def _end(self) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
 
     def abort(self) -> None:
         """Stop the stream from another thread: its connection is shut down, so that a read
@@ -191,6 +207,7 @@ class CompletionStream:
             )
         finally:
             self._close_response()
+            self._end()
         if self._on_result is not None:
             self._on_result(self.result)
 

@@ -24,6 +24,10 @@ class ProviderConfig:
     api_key: str = field(default="", repr=False)
     qps_limit: float = 0.0  # requests per second sent to this provider; 0: no limit
     tpm_limit: int = 0  # estimated tokens per minute; 0: no limit
+    # fields every request body carries under its own (a server's own sampling controls, such as
+    # llama.cpp's repeat_penalty or DRY; "stop" is added to the request's stop sequences)
+    extra_body: dict[str, Any] = field(default_factory=dict, hash=False)
+    slots: int = 0  # llama.cpp slots: a session's requests go to one slot (id_slot) to reuse its prompt cache
 
     def __repr__(self) -> str:  # never show the key
         return (

@@ -138,10 +138,10 @@ def test_next_turn_carries_earlier_turns_and_continue_works(engine, db, writer, 
     run_turn(engine=engine, client=mock_client(["A fox ran."]), prepared=first)
     second = prepare(db, writer, writing_session, kind="continue")
     run_turn(engine=engine, client=mock_client([" It hid."], seen=seen), prepared=second)
-    assert seen[0]["prompt"] == "Instruction: Write about a fox\nText: A fox ran."
+    assert seen[0]["prompt"] == "Task: Write about a fox\n\nAnswer:\nA fox ran."
     third = prepare(db, writer, writing_session, instruction="Now a title")
-    assert third.prompt.startswith("Instruction: Write about a fox\nText: A fox ran. It hid.")
-    assert third.prompt.endswith("Instruction: Now a title\nText: ")
+    assert third.prompt.startswith("Task: Write about a fox\n\nAnswer:\nA fox ran. It hid.")
+    assert third.prompt.endswith("Task: Now a title\n\nAnswer:\n")
 
 
 def test_bad_input_is_refused_before_anything_is_saved(db, writer, writing_session):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from core.access.actors import SYSTEM
 from core.llm.types import ProviderConfig

@@ -93,7 +93,7 @@ def test_a_turn_is_saved_then_written_by_a_job_then_scored(runtime, db, writer, 
     assert (draft.status, draft.text, draft.route) == (DraftStatus.COMPLETED, REFERENCE, Route.ACCEPTED)
     assert db.get(Turn, draft.turn_id).instruction == "Write a fox"
     assert stored(db, WritingSession)[0].params == EXACT.to_dict()  # the session keeps the parameters
-    assert faulty.requests[0].body["prompt"].endswith("Write a fox\nText: ")
+    assert faulty.requests[0].body["prompt"].endswith("Write a fox\n\nAnswer:\n")
 
 
 def test_variants_are_written_by_a_job(runtime, db, writer, public_id, faulty):

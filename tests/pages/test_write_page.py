@@ -273,3 +273,12 @@ def test_a_drafts_reference_free_checks_are_shown_with_its_scores_in_chinese_too
     shown = texts(at)
     assert "checks: repetition 0.91 · longest repeated span 44 · distinct-1 0.08" in shown
     assert "repeats itself: 91% repeated character 6-grams" in shown
+
+
+def test_the_embedded_model_is_said_to_be_small_and_offline_with_how_to_use_a_hosted_one(make_app, app_db, users):
+    project = make_project(app_db, "Essays")
+    writing_session = create_session(session=app_db, owner=users["writer"], project_id=project.id)
+    at = make_app("pages/write.py", users["writer"], query={"session": writing_session.public_id})
+    assert not at.exception
+    [note] = [c.value for c in at.sidebar.caption if "embedded model" in c.value]
+    assert "small offline model" in note and "Providers page" in note and "DRAFTGATE_LLM_BASE_URL" in note

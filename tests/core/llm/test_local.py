@@ -89,6 +89,28 @@ def test_embedded_serves_two_requests_at_once(embedded):
     assert len(results) == 2 and all(text.strip() for text in results)
 
 
+@pytest.mark.embedded
+def test_the_next_turn_reads_only_what_is_new_from_the_prompt_cache(embedded):
+    """The request defaults are accepted, and turn 2's prompt (turn 1's prompt, its answer, a new
+    task) finds turn 1 in its slot's cache: llama.cpp reads only the new tokens."""
+    from core.writing.prompts import Exchange, render_completion_prompt
+
+    def ask(prompt: str) -> dict:
+        body = {"model": embedded.provider.model, "prompt": prompt, "max_tokens": 8, "seed": 1, "temperature": 0,
+                **embedded.provider.extra_body, "id_slot": 1}
+        response = httpx.post(f"{embedded.base_url}/completions", json=body, timeout=300)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first_prompt = render_completion_prompt([], "Write one line about a harbour.")
+    first = ask(first_prompt)
+    answer = first["choices"][0]["text"]
+    second = ask(render_completion_prompt([Exchange("Write one line about a harbour.", answer)], "写一句关于港口的话。"))
+    cached, read = second["timings"]["cache_n"], second["timings"]["prompt_n"]
+    assert cached >= first["usage"]["prompt_tokens"] + first["usage"]["completion_tokens"] - 2
+    assert read <= 20  # the new task and its labels
+
+
 def test_importing_core_llm_does_not_import_llama_cpp():
     code = "import sys, core.llm; print('xllamacpp' in sys.modules, 'core.llm.local' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
@@ -181,3 +203,12 @@ def test_a_closed_server_stops_answering():
     assert server.closed
     with pytest.raises(httpx.ConnectError):
         httpx.get(health, timeout=5)
+
+
+def test_the_embedded_provider_carries_the_request_defaults_and_its_slots():
+    server = local.EmbeddedServer(types.SimpleNamespace(listening_address="http://127.0.0.1:1"), slots=2)
+    assert server.provider.extra_body == local.EMBEDDED_REQUEST_DEFAULTS and server.provider.slots == 2
+    server.provider.extra_body["min_p"] = 0.5  # a copy: the defaults stay as they are
+    assert local.EMBEDDED_REQUEST_DEFAULTS["min_p"] == 0.08
+    assert local.EMBEDDED_REQUEST_DEFAULTS["dry_penalty_last_n"] >= 0  # llama.cpp refuses -1 here
+    assert len(local.EMBEDDED_REQUEST_DEFAULTS["stop"]) <= 4
