@@ -76,7 +76,8 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
         if why is not None:
             outcome.skipped[item_id] = why
             continue
-        if item is not None and item.assigned_to_id == reviewer_id:
+        previous = item.assigned_to_id if item is not None else None
+        if previous == reviewer_id:
             outcome.done.append(item_id)  # as asked already: nothing to change or audit
             continue
         changed = session.exec(
@@ -87,7 +88,6 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
         if changed.rowcount != 1:
             outcome.skipped[item_id] = "This draft has been decided already."
             continue
-        previous = item.assigned_to_id if item is not None else None
         audit.record(session, actor_id=editor.id, action="review.assign" if reviewer_id else "review.unassign",
                      target=f"review:{item_id}", reviewer=reviewer_id, previous=previous)
         outcome.done.append(item_id)
