@@ -34,7 +34,7 @@ from core.platform.errors import ConflictError
 from core.platform.models import ReviewItem, User, utcnow
 from core.platform.states import ReviewState
 from core.review.filters import draft_filters, has_reason, on_drafts, wants_drafts
-from core.review.items import closed_message, get_item
+from core.review.items import UNDECIDED, closed_message, get_item
 
 CLAIM_NEXT_ATTEMPTS = 5
 CLAIM_NEXT_CANDIDATES = 20  # tried per attempt, in claim_next's order
@@ -143,7 +143,8 @@ def _takeable(
         (assigned.is_(None), 2),
         else_=3,
     )
-    query = select(ReviewItem.id).where(claimable(now, reviewer.id))
+    # the states named once more: the planner then reads what waits (the state index), not a project's history
+    query = select(ReviewItem.id).where(col(ReviewItem.state).in_(UNDECIDED), claimable(now, reviewer.id))
     if filters.project_id is not None:
         query = query.where(col(ReviewItem.project_id) == filters.project_id)
     if filters.reason:
