@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import ApiError
 from api.middleware import RATE_DECISION
 from api.runtime import ApiRuntime
-from api.traffic import Lease
+from api.traffic import ConcurrencyCap, Lease
 from core.access.allowlist import Network, address_allowed
 from core.access.api_keys import ApiCaller, authenticate_key
 from core.access.client_address import LOOPBACK, address_behind_uvicorn, client_address
@@ -166,14 +166,18 @@ async def generation_slot(
     cap = runtime.concurrency
     lease = await run_in_threadpool(cap.acquire, caller)
     if lease is None:
-        raise ApiError(429, f"This API key runs {cap.limit_for(caller)} generations at once already: wait for one "
-                            "to finish.", code="concurrency_limit_exceeded", headers={"Retry-After": "1"})
+        raise concurrency_refused(cap, caller)
     renewing = asyncio.create_task(_keep(lease, cap.lease_s / 3))
     try:
         yield lease
     finally:
         renewing.cancel()
         await run_in_threadpool(lease.release)
+
+
+def concurrency_refused(cap: ConcurrencyCap, caller: ApiCaller, wanted: int = 1) -> ApiError:
+    """The 429 of a request that needs more of the key's generation slots than are free."""
+    return ApiError(429, cap.refusal(caller, wanted), code="concurrency_limit_exceeded", headers={"Retry-After": "1"})
 
 
 async def _keep(lease: Lease, every_s: float) -> None:

@@ -147,12 +147,16 @@ def finished_job(core: Runtime, user: User, job_id: int) -> Job:
         wait = min(wait * 2, WAIT_MOST_S)
 
 
+BLIND_REVIEW_STATE = "in_review"  # what a viewer blind to the first decision reads (core.review.second)
+
+
 def gate_info(report: DraftReport) -> DraftgateInfo:
     draft = report.draft
     return DraftgateInfo(
         draft_id=draft.id, session_id=report.session_public_id, status=draft.status, scores=report.scores,
         route=draft.route or "pending", route_reasons=list(draft.route_reasons or []),
-        review_state=report.review.state if report.review is not None else None, error=draft.error,
+        review_state=BLIND_REVIEW_STATE if report.blind else report.review.state if report.review is not None else None,
+        error=draft.error,
     )
 
 

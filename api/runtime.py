@@ -9,6 +9,7 @@
         (what the use cases take), or a callable making it on first use (the st.App server
         hands the app's own, so the process has one job runner); None: one made here.
     .core                  that Runtime (made on first use when it was not handed in)
+    .task_slots            the key's generation slots held by tasks still running (api.traffic)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from api.idempotency import IdempotencyStore
-from api.traffic import ConcurrencyCap, LocalSlots, RedisSlots, RequestLimiter
+from api.traffic import ConcurrencyCap, LocalSlots, RedisSlots, RequestLimiter, TaskSlots
 from core.access.allowlist import Network
 from core.access.api_keys import LastUseRecorder
 from core.access.client_address import uvicorn_trusted_networks
@@ -39,6 +40,7 @@ class ApiRuntime:
     limiter: RequestLimiter
     concurrency: ConcurrencyCap
     idempotency: IdempotencyStore
+    task_slots: TaskSlots  # the generation slots of tasks still running (api.traffic)
     last_use: LastUseRecorder = field(default_factory=LastUseRecorder)
     uvicorn_trusted: tuple[Network, ...] | None = None
     owns_engine: bool = False
@@ -73,7 +75,7 @@ class ApiRuntime:
             limiter=RequestLimiter(shared_windows(settings.redis_url), default_qps=settings.api_qps_limit),
             concurrency=ConcurrencyCap(RedisSlots(client) if client is not None else LocalSlots(),
                                        default_limit=settings.api_concurrency_limit),
-            idempotency=IdempotencyStore(engine),
+            idempotency=IdempotencyStore(engine), task_slots=TaskSlots(engine),
             uvicorn_trusted=uvicorn_trusted, owns_engine=owns_engine, _redis=client, _core=core,
         )
         runtime.idempotency.purge_expired()
@@ -89,6 +91,7 @@ class ApiRuntime:
                           uvicorn_trusted=uvicorn_trusted_networks(os.environ.get("FORWARDED_ALLOW_IPS")))
 
     def close(self) -> None:
+        self.task_slots.close()
         with self._core_lock:
             if self._owns_core and isinstance(self._core, Runtime):
                 self._core.close()

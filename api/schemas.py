@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.platform import constants
+from core.review.rubric import RUBRIC_MAX_ITEMS
 
 
 class ErrorDetail(BaseModel):
@@ -152,7 +153,9 @@ class DraftgateInfo(BaseModel):
     scores: dict[str, float | None]
     route: Literal["pending", "accepted", "needs_review"]
     route_reasons: list[str]
-    review_state: str | None = Field(description="open, claimed, approved, rejected or accepted; null: not queued.")
+    review_state: str | None = Field(description="open, claimed, approved, rejected or accepted; null: not queued; "
+                                                 "in_review: decided, in a blind second review this caller holds "
+                                                 "or may take (the first verdict is never shown to them).")
     error: str = ""
 
 
@@ -338,6 +341,9 @@ class DecisionRequest(_Strict):
     expected_version: int = Field(ge=0, le=2**31 - 1)
     reason: str = Field(default="", max_length=2000)
     edited_text: str | None = Field(default=None, max_length=200_000)
+    rubric: dict[str, bool] = Field(default_factory=dict, max_length=RUBRIC_MAX_ITEMS,
+                                    description="The project's rubric items marked passed (true) or failed (false); "
+                                                "items left out are unmarked.")
 
 
 class PolicyOut(BaseModel):

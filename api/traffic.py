@@ -11,6 +11,12 @@
                     that died come free after API_CONCURRENCY_LEASE_S
         without:    a counter in this process
         While Redis cannot be reached, this process's counter stands in (as the rate windows do).
+    ConcurrencyCap.acquire_many(caller, n) -> [Lease] | None    all n slots or none (a batch)
+    TaskSlots.hold(job_id, lease)
+        a task (POST tasks, each task of POST batches) returns at once but holds its slot while
+        its job runs, wherever it runs (threads, an RQ worker): one thread of this process asks
+        the database every API_TASK_SLOT_POLL_S which of the jobs it holds slots for have
+        finished (one query for all), releases theirs and renews the others
 
 Both answer before anything is written or any model is called.
 """
@@ -27,10 +33,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from core.access.api_keys import ApiCaller
+from core.jobs.runner import FINISHED
 from core.llm.ratelimit import Rate, Windows
 from core.platform import constants
+from core.platform.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +248,92 @@ class ConcurrencyCap:
             return Lease(self, caller.rate_key, secrets.token_hex(8), _UNLIMITED)
         lease = Lease(self, caller.rate_key, secrets.token_hex(8), self._store)
         return lease if self._store.take(caller.rate_key, lease.id, limit, self.lease_s) else None
+
+    def acquire_many(self, caller: ApiCaller, count: int) -> list[Lease] | None:
+        """`count` slots, or None (and none taken) when the key has fewer free."""
+        leases: list[Lease] = []
+        for _ in range(count):
+            lease = self.acquire(caller)
+            if lease is None:
+                for taken in leases:
+                    taken.release()
+                return None
+            leases.append(lease)
+        return leases
+
+    def refusal(self, caller: ApiCaller, wanted: int = 1) -> str:
+        """Why a request that needs `wanted` slots was refused (the 429's message)."""
+        limit = self.limit_for(caller)
+        if wanted > limit:
+            return (f"This API key runs at most {limit} generations at once, and this batch has {wanted} tasks: "
+                    f"send at most {limit} at a time.")
+        if wanted > 1:
+            return (f"This API key runs at most {limit} generations at once, and this batch needs {wanted} of them: "
+                    "wait for some to finish, or send fewer tasks.")
+        return f"This API key runs {limit} generations at once already: wait for one to finish."
+
+
+class TaskSlots:
+    """The slots of tasks that run after their request answered (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, poll_s: float = constants.API_TASK_SLOT_POLL_S,
+                 lease_s: float = constants.API_CONCURRENCY_LEASE_S) -> None:
+        self.engine = engine
+        self.poll_s = poll_s
+        self.renew_every_s = lease_s / 3
+        self._held: dict[int, list[Lease]] = {}  # job id -> its slots
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: int, lease: Lease) -> None:
+        """Keep `lease` until job `job_id` has finished."""
+        with self._lock:
+            self._held.setdefault(job_id, []).append(lease)
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._run, name="draftgate-task-slots", daemon=True)
+                self._thread.start()
+
+    def held(self) -> int:
+        with self._lock:
+            return sum(len(leases) for leases in self._held.values())
+
+    def close(self) -> None:
+        """Stop watching; the slots held are given back."""
+        self._stopping.set()
+        with self._lock:
+            leases = [lease for held in self._held.values() for lease in held]
+            self._held.clear()
+        for lease in leases:
+            lease.release()
+
+    def _run(self) -> None:
+        renewed = time.monotonic()
+        while not self._stopping.wait(self.poll_s):
+            with self._lock:
+                job_ids = list(self._held)
+                if not job_ids:
+                    self._thread = None
+                    return
+            try:
+                self._release_finished(job_ids)
+                if time.monotonic() - renewed >= self.renew_every_s:
+                    renewed = time.monotonic()
+                    with self._lock:
+                        leases = [lease for held in self._held.values() for lease in held]
+                    for lease in leases:
+                        lease.renew()
+            except Exception:  # a busy database or Redis: ask again at the next poll
+                logger.info("the task slots could not be checked", exc_info=True)
+
+    def _release_finished(self, job_ids: list[int]) -> None:
+        query = select(Job.id).where(col(Job.id).in_(job_ids), col(Job.status).in_(FINISHED))
+        with self.engine.connect() as connection:
+            finished = list(connection.execute(query).scalars())
+        with self._lock:
+            leases = [lease for job_id in finished for lease in self._held.pop(job_id, ())]
+        for lease in leases:
+            lease.release()
 
 
 class _Unlimited:

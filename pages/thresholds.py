@@ -1,4 +1,5 @@
-"""Thresholds: per project, a versioned policy set from the reviewers' evidence, previewed before it applies."""
+"""Thresholds: per project, a versioned policy set from the reviewers' evidence, previewed before it applies;
+the project's review rubric and the evidence per rubric item."""
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,7 @@ from core.platform.wording import count
 from core.writing.projects import get_project
 from ui import auth, resources
 from ui.components import choose_project
+from ui.rubric import rubric_evidence_panel, rubric_panel
 from ui.safe import md
 from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, language_panel, policy_form
 
@@ -49,6 +51,8 @@ else:
     )
 apply_panel(engine, user, project_id, policy, spec)
 evidence_panel(project_id, rows, spec)
+rubric_evidence_panel(user, project_id)
+rubric_panel(user, project_id)
 
 if history:
     st.subheader("Versions")

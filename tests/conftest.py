@@ -1,6 +1,13 @@
-"""Every test gets its own data directory and database; nothing touches the real data/."""
+"""Every test gets its own data directory and database; nothing touches the real data/.
+
+The migrations run once per test session, into a template database; each test's database starts as
+a copy of it (the app's own start then finds it at head), unless the test is marked `fresh_data_dir`.
+"""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +18,26 @@ from core.usecases.writing import forget_watch_checks
 from tests.utils.factories import make_user
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    template = make_engine(f"sqlite:///{path}")
+    create_schema(template)
+    template.dispose()  # the last connection's close checkpoints the WAL into the file
+    return path
+
+
+def copy_of_template(template: Path, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+    return target
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
+def data_dir(request, tmp_path, monkeypatch, migrated_template):
     directory = tmp_path / "data"
+    if request.node.get_closest_marker("fresh_data_dir") is None:
+        copy_of_template(migrated_template, directory / "draftgate.db")  # the app's default database
     monkeypatch.setenv("DRAFTGATE_DATA_DIR", str(directory))
     monkeypatch.delenv("DRAFTGATE_DATABASE_URL", raising=False)
     for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_API_STYLE", "ADMIN_PASSWORD"):
@@ -25,9 +49,9 @@ def data_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def engine(data_dir):
-    db_engine = make_engine(f"sqlite:///{data_dir / 'test.db'}")
-    create_schema(db_engine)
+def engine(data_dir, migrated_template):
+    db_engine = make_engine(f"sqlite:///{copy_of_template(migrated_template, data_dir / 'test.db')}")
+    create_schema(db_engine)  # at head already: checks, changes nothing
     yield db_engine
     db_engine.dispose()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
 
+from core.gate.checks import check_line
 from core.gate.policies import PRESET_PROVIDER
 from core.gate.rules import REASON_LABELS, format_score
 from core.platform.constants import METRIC_LABELS
@@ -44,6 +45,11 @@ def score_line(scores: Mapping[str, Score], language: str = "") -> str:
     if language:
         parts.append(f"language: {LANGUAGE_LABELS.get(language, language)}")
     return " · ".join(parts)
+
+
+def checks_line(scores: Mapping[str, Score]) -> str:
+    """The reference-free checks stored with the scores, in one line ("" when there are none)."""
+    return md(check_line({metric: score.value for metric, score in scores.items()}))
 
 
 def signatures_text(scores: Iterable[Score]) -> str:
@@ -120,7 +126,10 @@ def show_draft(
     elif route:
         st.markdown(route) if draft.status == DraftStatus.COMPLETED else st.warning(route)
     if draft.status == DraftStatus.COMPLETED:
+        checks = checks_line(scores) if unscored is None else ""
         line = meta_line(draft) if unscored is not None else f"{score_line(scores, draft.language)}  \n{meta_line(draft)}"
+        if checks:
+            line += f"  \nchecks: {checks}"
         st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:
         st.caption(f"💬 {md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")

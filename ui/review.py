@@ -26,7 +26,7 @@ from core.scoring.diff import matching_spans
 from core.scoring.language import LANGUAGES
 from core.usecases import review
 from ui.actions import run_use_case
-from ui.components import LANGUAGE_LABELS, reasons_text, score_line, show_marked, signatures_text
+from ui.components import LANGUAGE_LABELS, checks_line, reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
@@ -35,6 +35,8 @@ EDITING_KEY = "review.editing"  # the item whose edit box is open
 DECIDED_KEY = "review.decided"  # (item id, verdict) of the reviewer's last decision, to reopen it
 LISTED_KEY = "review.listed"  # {item id: version} of the queue as the page last listed it: what a bulk action acts on
 PICK_KEY = "review.pick.{}"  # an editor's checkbox of one listed item
+MARK_KEY = "review.mark.{}.{}"  # (item id, rubric item name): "pass" | "fail" | None, nothing preselected
+MARK_LABELS = {"pass": "✓ pass", "fail": "✗ fail"}
 
 
 @dataclass(frozen=True)
@@ -246,14 +248,18 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
     if item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
+        _recorded_marks(user, item.id)
     elif item.state == ReviewState.ACCEPTED:
         st.success(f"Left the queue: {md(item.decision_reason)}.")
     elif held_by_another(item, user.id):
         st.info(f"{md(context.claimed_by or 'Another reviewer')} is reviewing this draft; you can read it.")
     else:
         _actions(user, context, seen_version, mine, filters)
+    scores = {s.metric: s for s in context.scores}
+    checks = checks_line(scores)
     st.caption(f"Reasons: {reasons_text(item.reasons)} — {md(item.reason_detail)}  \n"
-               f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}",
+               f"Scores: {score_line(scores, context.draft.language)}"
+               + (f"  \nChecks: {checks}" if checks else ""),
                help=signatures_text(context.scores) or None)
     if context.sensitive_hits:
         st.warning("Sensitive words: " + md(", ".join(dict.fromkeys(h.word for h in context.sensitive_hits))))
@@ -328,6 +334,7 @@ def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, 
         if run_use_case(review.claim, user, item_id=item.id, seen_version=seen_version):
             st.rerun()
     reason = st.text_input("Reason (required to reject)", key=f"review.reason.{item.id}")
+    marks = _rubric_marks(user, item.id, item.project_id)
     editing = st.session_state.get(EDITING_KEY) == item.id
     approve, reject, edit, skip = st.columns(4)
     verdict, edited_text = None, None
@@ -347,10 +354,33 @@ def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, 
         if st.button("Approve the edited text", type="primary", key="review.approve_edited"):
             verdict, edited_text = ReviewState.APPROVED, edited
     if verdict is not None and run_use_case(review.decide_as_seen, user, item_id=item.id, seen_version=seen_version,
-                                            verdict=verdict, reason=reason, edited_text=edited_text):
+                                            verdict=verdict, reason=reason, edited_text=edited_text, marks=marks):
         st.session_state[DECIDED_KEY] = (item.id, str(verdict))
         _open_next(user, item.id, filters)
     st.caption("Shortcuts: Alt+A approve · Alt+J reject · Alt+E edit · Alt+N next")
+
+
+def _rubric_marks(user: User, item_id: int, project_id: int) -> dict[str, bool]:
+    """One pass/fail control per item of the project's rubric, none preselected; unmarked ones are left out."""
+    done = run_use_case(review.rubric_of, user, project_id=project_id)
+    rubric = done.value if done else []
+    if not rubric:
+        return {}
+    st.markdown("**Rubric** (optional: mark what you checked)")
+    marks: dict[str, bool] = {}
+    columns = st.columns(min(len(rubric), 4))
+    for index, name in enumerate(rubric):
+        chosen = columns[index % len(columns)].segmented_control(
+            md(name), list(MARK_LABELS), format_func=MARK_LABELS.get, default=None, key=MARK_KEY.format(item_id, name))
+        if chosen is not None:
+            marks[name] = chosen == "pass"
+    return marks
+
+
+def _recorded_marks(user: User, item_id: int) -> None:
+    done = run_use_case(review.marks_of, user, item_id=item_id)
+    if done and done.value:
+        st.caption("Rubric: " + " · ".join(f"{md(name)} {'✓' if passed else '✗'}" for name, passed in done.value.items()))
 
 
 def _open_next(user: User, after: int, filters: QueueFilters) -> NoReturn:

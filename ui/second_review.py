@@ -19,7 +19,7 @@ from core.review.second import disagreements
 from core.usecases import review
 from core.writing.projects import list_projects
 from ui.actions import run_use_case
-from ui.components import percent, score_line
+from ui.components import checks_line, percent, score_line
 from ui.review import comparison
 from ui.safe import md
 
@@ -49,7 +49,9 @@ def second_review_panel(engine: Engine, user: User, project_id: int | None) -> N
     with open_session(engine) as db:
         context = review_context(session=db, item_id=second.item_id)
     st.subheader(f"Second review #{second.id}")
-    st.caption(f"Scores: {score_line({s.metric: s for s in context.scores}, context.draft.language)}")
+    scores = {s.metric: s for s in context.scores}
+    checks = checks_line(scores)
+    st.caption(f"Scores: {score_line(scores, context.draft.language)}" + (f"  \nChecks: {checks}" if checks else ""))
     st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
     comparison(context)
     reason = st.text_input("Reason (required to reject)", key=f"review.second_reason.{second.id}")

@@ -132,12 +132,12 @@ def release(item_id: int = id_path(), user: User = Depends(acting_user), runtime
 
 
 @router.post("/review/items/{item_id}/decision", response_model=ReviewItemOut, responses={404: NOT_FOUND, 409: CONFLICT},
-             tags=["review"], summary="Approve (optionally with an edited text) or reject a claimed item")
+             tags=["review"], summary="Approve (optionally with an edited text) or reject a claimed item, with rubric marks")
 def decide(body: DecisionRequest, item_id: int = id_path(), user: User = Depends(acting_user),
            runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
     return _item(review.decide(runtime.core, user, item_id=item_id, verdict=body.verdict,
                                expected_version=body.expected_version, reason=body.reason,
-                               edited_text=body.edited_text))
+                               edited_text=body.edited_text, marks=body.rubric))
 
 
 @router.get("/projects/{project_id}/thresholds", response_model=PolicyList, responses={404: NOT_FOUND},
@@ -161,7 +161,7 @@ def _session(runtime: ApiRuntime, user: User, public_id: str) -> SessionOut:
     out = []
     for view in turns:
         drafts = [_draft(DraftReport(d.draft, writing_session.public_id, writing_session.project_id,
-                                     {metric: score.value for metric, score in d.scores.items()}, d.review))
+                                     {metric: score.value for metric, score in d.scores.items()}, d.review, blind=d.blind))
                   for d in view.drafts]
         out.append(TurnOut(id=view.turn.id, index=view.turn.index, kind=view.turn.kind,
                            instruction=view.turn.instruction, created=_time(view.turn.created_at), drafts=drafts))

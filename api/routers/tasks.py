@@ -2,10 +2,13 @@
 
     POST text-completion     a task, waited for: {"id": "task-<n>", "text", "finish_reason", ...}
     POST tasks               202 {"id": "task-<n>", "status": "queued"}: a generation job that
-                             outlives the caller (core.usecases.writing.start_variants, one draft)
+                             outlives the caller (core.usecases.writing.start_variants, one draft);
+                             it holds one of the key's concurrency slots until it ends (a key at
+                             its limit: 429 concurrency_limit_exceeded, as for a generation)
     GET/DELETE tasks/{id}    its status (queued|running|completed|failed|cancelled) and result; cancel
     POST batches             up to 32 tasks (a 33rd: 400 batch_too_large); a task refused when
-                             submitted fails alone (its entry carries the error)
+                             submitted fails alone (its entry carries the error); the batch needs a
+                             free slot per task, or is refused whole (429 concurrency_limit_exceeded)
     GET batches/{id}         each task's status and result
 """
 
@@ -17,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import Session
 
-from api.access import authenticated, database, generation_slot, runtime_of
+from api.access import authenticated, concurrency_refused, database, generation_slot, runtime_of
 from api.drafting import acting_user, finish_reason, finished_job, gate_info, turn_request, usage_of
 from api.errors import ApiError, envelope, from_core
 from api.idempotency import IdempotencyKey, run_idempotent
@@ -68,7 +71,13 @@ def submit_task(
     runtime: ApiRuntime = Depends(runtime_of),
 ):
     def answer() -> tuple[int, Any]:
-        job_id = _submit(runtime, db, caller, user, body)
+        [lease] = _slots(runtime, caller, 1)
+        try:
+            job_id = _submit(runtime, db, caller, user, body)
+        except BaseException:
+            lease.release()
+            raise
+        _hold(runtime, job_id, lease)
         return 202, _task(runtime, user, jobs.task(runtime.core, user, job_id)).model_dump(mode="json")
 
     return run_idempotent(runtime.idempotency, api_key_id=caller.key_id, key=idempotency_key, method="POST",
@@ -106,8 +115,21 @@ def submit_batch(
                 places.append(index)
             except (ApiError, DraftgateError) as err:
                 entries[index] = _refused(err)
-        for index, started in zip(places, start_batch(core, user, requests)):  # the rate counts the batch once
-            entries[index] = _refused(started) if isinstance(started, DraftgateError) else {"task": _task_id(core, user, started)}
+        leases = _slots(runtime, caller, len(requests))  # every task that will run holds one of the key's slots
+        try:
+            outcomes = start_batch(core, user, requests) if requests else []  # the rate counts the batch once
+        except BaseException:
+            for lease in leases:
+                lease.release()
+            raise
+        for index, started, lease in zip(places, outcomes, leases):
+            if isinstance(started, DraftgateError):
+                lease.release()
+                entries[index] = _refused(started)
+            else:
+                task_id = _task_id(core, user, started)
+                _hold(runtime, task_id if started.job_id is not None else None, lease)
+                entries[index] = {"task": task_id}
         record = jobs.record_batch(runtime.core, user, entries=entries)
         return 202, _batch(runtime, user, record.id).model_dump(mode="json")
 
@@ -127,6 +149,24 @@ def get_batch(batch_id: str = Path(description="batch-<n>", max_length=30), user
 def _submit(runtime: ApiRuntime, db: Session, caller: ApiCaller, user: User, body: TaskRequest) -> int:
     core = runtime.core
     return _task_id(core, user, start_variants(core, user, turn_request(core, db, caller, user, body, body.prompt)))
+
+
+def _slots(runtime: ApiRuntime, caller: ApiCaller, count: int) -> list[Lease]:
+    """`count` of the key's generation slots (tasks count as generations), or a 429 saying why."""
+    if count == 0:
+        return []
+    leases = runtime.concurrency.acquire_many(caller, count)
+    if leases is None:
+        raise concurrency_refused(runtime.concurrency, caller, count)
+    return leases
+
+
+def _hold(runtime: ApiRuntime, job_id: int | None, lease: Lease) -> None:
+    """The slot stays taken while the task's job runs (None: answered at once, given back now)."""
+    if job_id is None:
+        lease.release()
+    else:
+        runtime.task_slots.hold(job_id, lease)
 
 
 def _task_id(core: Runtime, user: User, started: TurnStarted) -> int:

@@ -14,7 +14,10 @@ What belongs to a user, and what deletion does with it:
     ReviewItem they claimed / decided on others' drafts the claim is released, the decider
                                                         cleared, their reason removed (an
                                                         approved edit stays: it is now the
-                                                        writer's draft)
+                                                        writer's draft); its RubricMark rows
+                                                        (pass/fail of the editors' items, no
+                                                        words of theirs) stay, like the verdict
+    RubricMark of their drafts' review items            deleted with the items
     ThresholdPolicy they authored                       kept (project settings), author and
                                                         note (their words) cleared
     Job they own (holds prompts)                        deleted
@@ -79,6 +82,7 @@ from core.platform.models import (
     Project,
     Reference,
     ReviewItem,
+    RubricMark,
     Score,
     SecondReview,
     SignInSession,
@@ -185,7 +189,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
         ],
         "review_decisions": [
             {"review_id": r.id, "draft_id": r.draft_id, "state": r.state, "reason": r.decision_reason,
-             "edited_text": r.edited_text, "decided_at": _time(r.decided_at)}
+             "edited_text": r.edited_text, "rubric": _marks(session, r.id), "decided_at": _time(r.decided_at)}
             for r in session.exec(select(ReviewItem).where(ReviewItem.decided_by_id == user.id).order_by(col(ReviewItem.id)))
         ],
         "second_reviews": [
@@ -286,13 +290,19 @@ def _export_draft(session: Session, draft: Draft, user_id: int) -> dict[str, Any
         "review": None if review is None else {
             "state": review.state, "reasons": review.reasons, "detail": review.reason_detail,
             "decision_reason": review.decision_reason, "edited_text": review.edited_text,
-            "decided_at": _time(review.decided_at),
+            "rubric": _marks(session, review.id), "decided_at": _time(review.decided_at),
         },
         "comments": [
             {"by_you": c.author_id == user_id, "body": c.body, "created_at": _time(c.created_at)}
             for c in session.exec(select(Comment).where(Comment.draft_id == draft.id).order_by(col(Comment.id)))
         ],
     }
+
+
+def _marks(session: Session, item_id: int | None) -> dict[str, bool]:
+    """The rubric marks recorded with a decision ({item name: passed})."""
+    return {name: passed for name, passed in session.exec(
+        select(RubricMark.name, RubricMark.passed).where(RubricMark.item_id == item_id).order_by(col(RubricMark.id)))}
 
 
 # -- deletion -------------------------------------------------------------------------------
@@ -421,6 +431,7 @@ def _delete_drafts(session: Session, draft_ids, report: DeletionReport) -> None:
     report.comments += _count(session.exec(delete(Comment).where(col(Comment.draft_id).in_(draft_ids))))
     item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
     session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
+    session.exec(delete(RubricMark).where(col(RubricMark.item_id).in_(item_ids)))
     report.review_items += _count(session.exec(delete(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids))))
     # the IN subquery reads the draft table itself: materialise it before deleting from it
     ids = list(session.exec(draft_ids))

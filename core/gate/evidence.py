@@ -12,23 +12,29 @@ score < t), over the project's recent scored drafts:
 A value is None when its denominator is 0. Drafts without a value for the metric (no
 tokens) are left out: they go to review whatever the threshold. Only drafts that were sent
 to review have labels, so recall and precision describe the drafts earlier policies flagged.
+
+Per rubric item (core.review.rubric), rubric_evidence counts the decisions that marked it
+failed and passed (all of the project's, in SQL) and gives the metric's values of the drafts
+behind the newest RUBRIC_EVIDENCE_MARKS marks, failed against passed: an item whose failures
+score no lower than its passes is one the metric does not see.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.gate.policies import PolicySpec
 from core.gate.scores import recent_scored_drafts
 from core.platform import constants
 from core.platform.db import chunks
-from core.platform.models import Draft, ReviewItem
+from core.platform.models import Draft, ReviewItem, RubricMark, Score
 from core.platform.states import ReviewState
 from core.review.items import VERDICTS
 
@@ -178,3 +184,52 @@ def _digits(metric: str) -> int:
 def _grid_floor(value: float, metric: str) -> float:
     scale = 10 ** _digits(metric)
     return round(math.floor(value * scale + 1e-9) / scale, _digits(metric))
+
+
+# -- per rubric item ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RubricItemEvidence:
+    name: str
+    on_rubric: bool  # an item of the rubric in force (else only earlier decisions name it)
+    failed: int  # decisions that marked it failed
+    passed: int
+    failed_values: list[float]  # the metric's values of those drafts (the newest marks)
+    passed_values: list[float]
+
+    @property
+    def failed_median(self) -> float | None:
+        return statistics.median(self.failed_values) if self.failed_values else None
+
+    @property
+    def passed_median(self) -> float | None:
+        return statistics.median(self.passed_values) if self.passed_values else None
+
+
+def rubric_evidence(
+    *, session: Session, project_id: int, metric: str, rubric: Sequence[str],
+    limit: int = constants.RUBRIC_EVIDENCE_MARKS,
+) -> list[RubricItemEvidence]:
+    """Each rubric item (those of `rubric` first, in order, then names only earlier decisions
+    carry) with its failed and passed counts and the `metric` values of the drafts so marked."""
+    counts: dict[str, dict[bool, int]] = {name: {True: 0, False: 0} for name in rubric}
+    of_project = (select(RubricMark.name, RubricMark.passed, func.count())
+                  .join(ReviewItem, col(ReviewItem.id) == RubricMark.item_id)
+                  .where(ReviewItem.project_id == project_id)
+                  .group_by(col(RubricMark.name), col(RubricMark.passed)))
+    for name, passed, number in session.exec(of_project):
+        counts.setdefault(name, {True: 0, False: 0})[bool(passed)] = number
+    values: dict[tuple[str, bool], list[float]] = {}
+    scored = (select(RubricMark.name, RubricMark.passed, Score.value)
+              .join(ReviewItem, col(ReviewItem.id) == RubricMark.item_id)
+              .join(Score, (col(Score.draft_id) == ReviewItem.draft_id) & (col(Score.metric) == metric))
+              .where(ReviewItem.project_id == project_id, col(Score.value).is_not(None))
+              .order_by(col(RubricMark.id).desc()).limit(limit))
+    for name, passed, value in session.exec(scored):
+        if value is not None:  # never: the query leaves them out (for the type checker)
+            values.setdefault((name, bool(passed)), []).append(value)
+    current = set(rubric)
+    order = [*rubric, *sorted(name for name in counts if name not in current)]
+    return [RubricItemEvidence(name, name in current, counts[name][False], counts[name][True],
+                               values.get((name, False), []), values.get((name, True), [])) for name in order]

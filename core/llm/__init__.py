@@ -9,6 +9,7 @@ core.llm.local). One call goes: response cache -> rate limit -> HTTP -> retries.
     ratelimit.py  provider and per-user limits         cache.py     ResponseCache and its stores
     batch.py      run_batch (up to 32 at once)         registry.py  registered providers, keys
     factory.py    build_client from the settings       providers.py checked provider settings
+    stopping.py   RequestStop: a Stop from another thread ends a request, even one waiting on a silent provider
 
 Imports go one way (no cycle): client -> stream, task -> transport -> retry, ratelimit.
 """

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import LLMClient, Prompt
-from core.llm.stream import CompletionStream
+from core.llm.stopping import RequestStop
 from core.llm.types import GenerationParams, GenerationResult
 from core.platform.constants import MAX_BATCH_CONCURRENCY
 from core.platform.errors import DraftgateError, InvalidInputError
@@ -108,20 +108,25 @@ def _read_stream(
     client: LLMClient, index: int, request: BatchRequest, stopper: _Stopper,
     on_text: Callable[[int, str], None] | None,
 ) -> BatchOutcome:
-    try:
-        answer = client.stream(request.prompt, request.params, cache=request.cache, origin=request.origin)
-    except DraftgateError as err:
-        return BatchOutcome(index, error=err)
-    with answer, stopper.tracking(answer):
+    request_stop = RequestStop()
+    with stopper.tracking(request_stop.set):  # a stop reaches the request while it is sent, too
         try:
-            for _ in answer:
-                if stopper.stopped.is_set():
-                    break
-                if on_text is not None:
-                    on_text(index, answer.text)
+            answer = client.stream(request.prompt, request.params, cache=request.cache, origin=request.origin,
+                                   stop=request_stop)
         except DraftgateError as err:
-            if not stopper.stopped.is_set():
-                return BatchOutcome(index, error=err)
+            if stopper.stopped.is_set():
+                return BatchOutcome(index, cancelled=True, in_flight=True)
+            return BatchOutcome(index, error=err)
+        with answer, stopper.tracking(answer.abort):
+            try:
+                for _ in answer:
+                    if stopper.stopped.is_set():
+                        break
+                    if on_text is not None:
+                        on_text(index, answer.text)
+            except DraftgateError as err:
+                if not stopper.stopped.is_set():
+                    return BatchOutcome(index, error=err)
     if answer.result is not None and not answer.aborted:
         return BatchOutcome(index, result=answer.result)
     return BatchOutcome(index, cancelled=True, in_flight=True, partial_text=answer.text)
@@ -134,7 +139,7 @@ class _Stopper:
     def __init__(self, should_stop: Callable[[], bool] | None) -> None:
         self._should_stop = should_stop
         self.stopped = threading.Event()
-        self._streams: set[CompletionStream] = set()
+        self._aborts: set[Callable[[], None]] = set()  # of the requests in flight
         self._lock = threading.Lock()
 
     def asked(self) -> bool:
@@ -149,21 +154,22 @@ class _Stopper:
                 return
 
     @contextmanager
-    def tracking(self, stream: CompletionStream) -> Iterator[None]:
+    def tracking(self, abort: Callable[[], None]) -> Iterator[None]:
+        """While the block runs, a stop calls `abort` (at once if stopped already)."""
         with self._lock:
-            self._streams.add(stream)
+            self._aborts.add(abort)
             stopped = self.stopped.is_set()
         if stopped:
-            stream.abort()
+            abort()
         try:
             yield
         finally:
             with self._lock:
-                self._streams.discard(stream)
+                self._aborts.discard(abort)
 
     def _stop(self) -> None:
         with self._lock:
             self.stopped.set()
-            streams = list(self._streams)
-        for stream in streams:
-            stream.abort()
+            aborts = list(self._aborts)
+        for abort in aborts:
+            abort()

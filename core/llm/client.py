@@ -34,6 +34,7 @@ from core.llm.cache import CACHE_MODES, CacheMode, CacheOrigin, ResponseCache, c
 from core.llm.choices import UnreadableAnswer, choice_text, first_choice, model_of
 from core.llm.ratelimit import ProviderRateLimiter, estimate_tokens
 from core.llm.retry import RetryPolicy
+from core.llm.stopping import RequestStop
 from core.llm.stream import CompletionStream
 from core.llm.task import run_task
 from core.llm.transport import Transport
@@ -148,10 +149,12 @@ class LLMClient:
         return result
 
     def stream(
-        self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto", origin: CacheOrigin | None = None
+        self, prompt: Prompt, params: GenerationParams, *, cache: CacheMode = "auto", origin: CacheOrigin | None = None,
+        stop: RequestStop | None = None,
     ) -> CompletionStream:
         """Send the request now (so HTTP errors raise here) and return the stream of deltas
-        (`cache` and `origin` as for generate).
+        (`cache` and `origin` as for generate). `stop` set from another thread ends the request,
+        even while it is being sent or its provider is silent (LLMStoppedError or a broken stream).
 
         A cache hit (or a task-style provider) gives a stream that delivers the whole text at
         once; `stream.cache_hit` tells which.
@@ -163,8 +166,10 @@ class LLMClient:
         if hit is not None:
             return CompletionStream.replaying(hit)
         store = (lambda result: self._store(key, result, origin)) if key and stores(cache, params) else None
+        stop = stop or RequestStop()
         if self.provider.api_style == "task":
-            result = self._run_task(body, started)
+            with stop.scope():
+                result = self._run_task(body, started)
             if store:
                 store(result)
             return CompletionStream.replaying(result)
@@ -172,7 +177,7 @@ class LLMClient:
         return CompletionStream.open(
             self.transport, self.transport.request("POST", path, stream_body, stream=True),
             tokens=estimate_tokens(body), idle_timeout_s=self.stream_idle_timeout,
-            deadline_s=self.stream_deadline, started=started, on_result=store,
+            deadline_s=self.stream_deadline, started=started, on_result=store, stop=stop,
         )
 
     # -- request -----------------------------------------------------------------------------

@@ -19,15 +19,14 @@ two chunks is joined, NUL and lone surrogates become U+FFFD.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Self
 
 import httpx
 
+import core.llm.stopping as stopping
 from core.llm.choices import UnreadableAnswer, choice_text, first_choice, is_reasoning, model_of
 from core.llm.retry import Attempts, Failure
 from core.llm.sse import ServerSentEvent, SSEDecoder
@@ -80,14 +79,16 @@ class CompletionStream:
         *,
         started: float = 0.0,
         on_result: Callable[[GenerationResult], None] | None = None,
+        stop: stopping.RequestStop | None = None,
     ) -> None:
-        """`source`: the connection to read (opened now), or a finished answer to replay."""
+        """`source`: the connection to read (opened now, within `stop`'s scope: a Stop from another
+        thread ends the opening too), or a finished answer to replay."""
+        self._stop = stop or stopping.RequestStop()
         self._started = started
         self._on_result = on_result
         self.cache_hit = isinstance(source, GenerationResult) and source.cached
         self.text = ""
         self.result: GenerationResult | None = None
-        self.aborted = False
         self._id = ""
         self._finish_reason = ""
         self._done = False  # [DONE] arrived
@@ -103,7 +104,8 @@ class CompletionStream:
         else:
             self._model = source.transport.provider.model
             self._clock = source.transport.clock
-            self._response = source.open()
+            with self._stop.scope():
+                self._response = source.open()
             self._deltas = self._iter_deltas(source)
 
     @classmethod
@@ -117,11 +119,13 @@ class CompletionStream:
         deadline_s: float,
         started: float,
         on_result: Callable[[GenerationResult], None] | None = None,
+        stop: stopping.RequestStop | None = None,
     ) -> CompletionStream:
         """Send `request` now, within the rate limit and the retries (so HTTP errors raise here),
-        and return the stream of its deltas; `on_result` gets the whole answer once it is complete."""
+        and return the stream of its deltas; `on_result` gets the whole answer once it is complete.
+        `stop` set from another thread (or `abort()`) ends it, even while it is being opened."""
         connection = _Connection(transport, request, transport.attempts(), tokens, idle_timeout_s, deadline_s)
-        return cls(connection, started=started, on_result=on_result)
+        return cls(connection, started=started, on_result=on_result, stop=stop)
 
     @classmethod
     def replaying(cls, result: GenerationResult) -> CompletionStream:
@@ -132,7 +136,12 @@ class CompletionStream:
         return self
 
     def __next__(self) -> str:
-        return next(self._deltas)
+        with self._stop.scope():
+            return next(self._deltas)
+
+    @property
+    def aborted(self) -> bool:
+        return self._stop.is_set()
 
     def __enter__(self) -> Self:
         return self
@@ -147,12 +156,9 @@ class CompletionStream:
     def abort(self) -> None:
         """Stop the stream from another thread: its connection is shut down, so that a read
         waiting on it fails at once (and is not retried); the reader still calls close()."""
-        self.aborted = True
-        network = self._response.extensions.get("network_stream") if self._response is not None else None
-        sock = network.get_extra_info("socket") if network is not None else None
-        if sock is not None:
-            with suppress(OSError):  # closed already
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, under any TLS
+        self._stop.set()
+        if self._response is not None:  # a client handed in by the caller is not watched (core.llm.stopping)
+            stopping.shut_down(self._response.extensions.get("network_stream"))
 
     def _close_response(self) -> None:
         if self._response is not None:
@@ -200,7 +206,8 @@ class CompletionStream:
         if self._past_deadline(connection, self._clock() + wait):
             raise failure.error(attempts=attempts.made) from failure.cause
         self._close_response()
-        connection.transport.sleep(wait)
+        connection.transport.wait(wait)
+        connection.transport.check_stopped(attempts)
         self._response = connection.open()
 
     def _read_events(self, connection: _Connection) -> Iterator[str]:

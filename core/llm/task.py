@@ -71,7 +71,8 @@ def run_task(
             raise LLMTimeoutError(
                 f"The provider's task {task_id} did not finish within {deadline_s:g} s (it was still {status})."
             )
-        transport.sleep(poll_interval_s)
+        transport.wait(poll_interval_s)
+        transport.check_stopped()
 
 
 def submit_task(transport: Transport, body: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+import core.llm.stopping as stopping
 from core.llm.providers import check_api_key, is_loopback_host, validate_base_url
 from core.llm.ratelimit import ProviderRateLimiter, provider_limiter
 from core.llm.retry import Attempts, Failure, RetryPolicy, retry_after_s
@@ -44,6 +45,7 @@ from core.platform.errors import (
     LLMResponseError,
     LLMServerError,
     LLMStatusError,
+    LLMStoppedError,
     LLMTimeoutError,
 )
 from core.platform.text import storable
@@ -79,11 +81,11 @@ class Transport:
         self.sleep = sleep
         self.clock = clock
         self._owns_http = http_client is None
+        limits = httpx.Limits(max_connections=constants.HTTP_POOL_CONNECTIONS,
+                              max_keepalive_connections=constants.HTTP_POOL_CONNECTIONS)
         self._http = http_client or httpx.Client(
-            limits=httpx.Limits(
-                max_connections=constants.HTTP_POOL_CONNECTIONS,
-                max_keepalive_connections=constants.HTTP_POOL_CONNECTIONS,
-            ),
+            limits=limits,
+            transport=stopping.watched_http_transport(limits),  # a stop reaches a request waiting on a silent provider
             # Proxy variables are meant for the outside world, not for a server on this machine.
             trust_env=not is_loopback_host(httpx.URL(self.base_url).host),
         )
@@ -120,16 +122,27 @@ class Transport:
         deserves it, and return a successful response; raise an LLMError otherwise."""
         attempts = attempts or self.attempts()
         while True:
+            self.check_stopped(attempts)
             attempts.made += 1
             outcome = self._send_once(request, stream=stream, tokens=tokens)
             if isinstance(outcome, httpx.Response):
                 return outcome
+            self.check_stopped(attempts, outcome.cause)
             wait = attempts.wait_after(outcome)
             if wait is None:
                 raise attempts.error(outcome) from outcome.cause
             logger.info("try %d of %s %s failed (%s); retrying in %.2f s",
                         attempts.made, request.method, request.url, outcome.message, wait)
-            self.sleep(wait)
+            self.wait(wait)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep between tries or polls; in a stop's scope (core.llm.stopping) a Stop ends the wait."""
+        stopping.sleep(self.sleep, seconds)
+
+    def check_stopped(self, attempts: Attempts | None = None, cause: BaseException | None = None) -> None:
+        """Raise LLMStoppedError if the request's caller stopped it (core.llm.stopping)."""
+        if stopping.stopped():
+            raise LLMStoppedError(stopping.STOPPED_MESSAGE, attempts=attempts.made if attempts else 0) from cause
 
     def open_stream(
         self, request: httpx.Request, *, attempts: Attempts, tokens: int, idle_timeout_s: float

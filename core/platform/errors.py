@@ -87,6 +87,10 @@ class LLMTimeoutError(LLMConnectionError):
     pass
 
 
+class LLMStoppedError(LLMConnectionError):
+    """The request was stopped by its caller (core.llm.stopping) before the provider finished."""
+
+
 class LLMStatusError(LLMError):
     def __init__(
         self,

@@ -30,6 +30,8 @@ class Project(SQLModel, table=True):
     language: str = Field(default="", max_length=8)
     # the share (0-1) of decided review items that go blind to a second reviewer (core.review.second)
     second_review_share: float = 0.0
+    # the editors' checklist marked with each review decision (core.review.rubric): item names
+    rubric: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -178,6 +180,19 @@ class SecondReview(SQLModel, table=True):
     adjudicated_at: datetime | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RubricMark(SQLModel, table=True):
+    """One rubric item as the deciding reviewer marked it (core.review.rubric). The item's name is
+    kept with the mark, so a later rubric leaves past decisions as they were."""
+
+    __tablename__ = "rubricmark"
+    __table_args__ = (UniqueConstraint("item_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="reviewitem.id")  # indexed by the unique constraint
+    name: str = Field(max_length=60)
+    passed: bool
 
 
 class Comment(SQLModel, table=True):

@@ -3,12 +3,15 @@
     decide                 approve (as written, or edited) or reject with a reason; of two
                            racing decisions exactly one lands (compare-and-set on the row's
                            state, claimer and version)
+                           with the rubric's marks (core.review.rubric), if any
     promote_to_reference   an approved text becomes a reference of its project
     approved_text          an approved item's instruction and text (core.writing.presets makes a
                            preset answer of them)
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -21,6 +24,7 @@ from core.platform.states import ReviewState
 from core.platform.text import check_text
 from core.review.claims import held_by
 from core.review.items import VERDICTS, closed_message, get_item
+from core.review.rubric import check_marks, project_rubric, record_marks
 from core.review.second import request_if_sampled
 from core.writing.projects import add_reference, clean_reference_text
 
@@ -34,13 +38,16 @@ def decide(
     reason: str = "",
     edited_text: str | None = None,
     expected_version: int,
+    marks: Mapping[str, bool | None] | None = None,
 ) -> ReviewItem:
-    """Approve or reject a claimed item (`verdict`: ReviewState.APPROVED or REJECTED).
+    """Approve or reject a claimed item (`verdict`: ReviewState.APPROVED or REJECTED), with the
+    project's rubric items marked passed (True) or failed (False) in `marks` (any left out: unmarked).
 
     An edited approval keeps both texts: the draft's own (Draft.text) and the reviewer's
     (ReviewItem.edited_text); see core.review.context.draft_revisions."""
     require(reviewer.role, "review")
     reason = check_decision(verdict=verdict, reason=reason, edited_text=edited_text)
+    checked = check_marks_of_item(session, item_id, marks)
     result = session.exec(
         update(ReviewItem)
         .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), ReviewItem.version == expected_version)
@@ -57,9 +64,10 @@ def decide(
     if result.rowcount != 1:
         session.rollback()
         raise ConflictError(_refusal(get_item(session=session, item_id=item_id), reviewer))
+    record_marks(session, item_id, checked)
     audit.record(
         session, actor_id=reviewer.id, action=f"review.{verdict}", target=f"review:{item_id}",
-        reason=reason, edited=edited_text is not None,
+        reason=reason, edited=edited_text is not None, **({"rubric": checked} if checked else {}),
     )
     request_if_sampled(session, session.get(ReviewItem, item_id))
     session.commit()
@@ -78,6 +86,14 @@ def check_decision(*, verdict: str, reason: str, edited_text: str | None) -> str
             raise InvalidInputError("Only an approval can carry an edited text.")
         check_text(edited_text, what="The edited text", max_chars=constants.EDITED_TEXT_MAX_CHARS, required=True)
     return reason
+
+
+def check_marks_of_item(session: Session, item_id: int, marks: Mapping[str, bool | None] | None) -> dict[str, bool]:
+    """The marks a decision on this item may carry (core.review.rubric.check_marks against its project's rubric)."""
+    if not marks:
+        return {}
+    return check_marks(project_rubric(session=session, project_id=get_item(session=session, item_id=item_id).project_id),
+                       marks)
 
 
 def _refusal(item: ReviewItem, reviewer: User) -> str:

@@ -7,8 +7,10 @@ is final (ReviewItem.state becomes it).
     claimed --decide_second--> agreed | disagreed
     disagreed --adjudicate (an editor, neither reviewer)--> adjudicated
 
-Blind: what a second reviewer is shown (core.review.context.review_context with the first
-decision left out: see `blind`) never holds the first verdict, its reason or edited text.
+Blind: what a second reviewer is shown never holds the first verdict, its reason or edited text;
+`first_decision_hidden` names the items whose first decision a viewer must not see (they hold
+its second review, or may still take it): core.usecases.writing.draft_report and
+core.usecases.sessions.session_turns leave their review out (`blind`), in the pages and the API.
 The sample is a fixed function of the item's ID (Knuth's multiplicative hash), so a share of
 10% sends about one item in ten, evenly, and a test can tell which.
 """
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from core.access.roles import require
+from core.access.roles import may, require
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
@@ -48,6 +50,19 @@ def request_if_sampled(session: Session, item: ReviewItem) -> bool:
     if session.exec(select(SecondReview.id).where(SecondReview.item_id == item.id)).first() is None:
         session.add(SecondReview(item_id=item.id))
     return True
+
+
+def first_decision_hidden(*, session: Session, viewer: User, items: list[ReviewItem]) -> set[int]:
+    """The IDs of `items` whose first decision `viewer` must not see: the viewer holds (or held)
+    its second review, or may still take it (a reviewer other than the first, while it waits or
+    is claimed). The first reviewer, writers and editors adjudicating a finished pair see it."""
+    ids = [item.id for item in items if item.id is not None and item.decided_by_id != viewer.id]
+    if not ids or not may(viewer.role, "review"):
+        return set()
+    rows = session.exec(select(SecondReview.item_id, SecondReview.state, SecondReview.reviewer_id)
+                        .where(col(SecondReview.item_id).in_(ids)))
+    pending = (SecondState.WAITING, SecondState.CLAIMED)
+    return {item_id for item_id, state, reviewer_id in rows if reviewer_id == viewer.id or state in pending}
 
 
 def set_share(*, session: Session, actor: User, project_id: int, share: float) -> Project:

@@ -5,6 +5,7 @@
     decide                           approve (or edit, then approve) or reject a claimed item
     decide_as_seen                   the same from a decision button: the item is claimed first if need be,
                                      provided it has not changed since the reviewer opened it
+    set_rubric / rubric_of / marks_of   a project's rubric (editors), the marks recorded with a decision
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
     queue / queue_counts / writers   the undecided items, filtered and sorted as on the Review page (the
@@ -22,11 +23,12 @@ from typing import Literal
 
 from sqlmodel import col, select
 
+from core.access.actors import Actor
 from core.access.roles import AREA_ROLES, require
 from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
-from core.review import agreement, assignments, bulk, claims, comments, decisions, items, second
+from core.review import agreement, assignments, bulk, claims, comments, decisions, items, rubric, second
 from core.review.assignments import Load, Outcome
 from core.review.queue import QueueEntry, list_queue, reason_counts
 from core.runtime import Runtime
@@ -70,32 +72,57 @@ def release(runtime: Runtime, reviewer: User, *, item_id: int) -> None:
         claims.release(session=db, item_id=item_id, reviewer=reviewer)
 
 
+Marks = Mapping[str, bool | None]  # rubric item -> passed (True), failed (False), unmarked (None)
+
+
 def decide(
     runtime: Runtime, reviewer: User, *, item_id: int, verdict: str, expected_version: int, reason: str = "",
-    edited_text: str | None = None,
+    edited_text: str | None = None, marks: Marks | None = None,
 ) -> ReviewItem:
-    """Approve or reject a claimed item; `expected_version` is the item as the reviewer saw it."""
+    """Approve or reject a claimed item; `expected_version` is the item as the reviewer saw it;
+    `marks`: the project's rubric items as the reviewer marked them."""
     with open_session(runtime.engine) as db:
         return decisions.decide(session=db, item_id=item_id, reviewer=reviewer, verdict=verdict, reason=reason,
-                            edited_text=edited_text, expected_version=expected_version)
+                                edited_text=edited_text, expected_version=expected_version, marks=marks)
 
 
 def decide_as_seen(
     runtime: Runtime, reviewer: User, *, item_id: int, seen_version: int, verdict: str, reason: str = "",
-    edited_text: str | None = None,
+    edited_text: str | None = None, marks: Marks | None = None,
 ) -> ReviewItem:
     """A decision made on an item as the reviewer read it (version `seen_version`): one they hold
     is decided; one nobody holds is claimed, then decided. An incomplete decision (a rejection
-    without a reason) is refused before anything is claimed."""
+    without a reason, a mark of an item not on the rubric) is refused before anything is claimed."""
     decisions.check_decision(verdict=verdict, reason=reason, edited_text=edited_text)
     with open_session(runtime.engine) as db:
+        decisions.check_marks_of_item(db, item_id, marks)
         item = items.get_item(session=db, item_id=item_id)
         version = seen_version
         if not (item.state == ReviewState.CLAIMED and item.claimed_by_id == reviewer.id):
             version = claims.claim(session=db, item_id=item_id, reviewer=reviewer, seen_version=seen_version,
                                    lease_minutes=runtime.settings.claim_lease_minutes).version
         return decisions.decide(session=db, item_id=item_id, reviewer=reviewer, verdict=verdict, reason=reason,
-                                edited_text=edited_text, expected_version=version)
+                                edited_text=edited_text, expected_version=version, marks=marks)
+
+
+def set_rubric(runtime: Runtime, actor_id: Actor, *, project_id: int, names: Sequence[str]) -> Project:
+    """The project's rubric (item names, in order; empty: none) from now on; past decisions keep their marks."""
+    with open_session(runtime.engine) as db:
+        return rubric.set_rubric(session=db, project_id=project_id, names=names, actor_id=actor_id)
+
+
+def rubric_of(runtime: Runtime, user: User, *, project_id: int) -> list[str]:
+    """The project's rubric in force (reviewers, editors, admins)."""
+    require(user.role, "review")
+    with open_session(runtime.engine) as db:
+        return rubric.project_rubric(session=db, project_id=project_id)
+
+
+def marks_of(runtime: Runtime, user: User, *, item_id: int) -> dict[str, bool]:
+    """The rubric marks recorded with an item's decision ({name: passed})."""
+    require(user.role, "review")
+    with open_session(runtime.engine) as db:
+        return rubric.marks_of(session=db, item_id=item_id)
 
 
 def comment(runtime: Runtime, author: User, *, draft_id: int, body: str) -> Comment:

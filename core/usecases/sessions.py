@@ -6,8 +6,11 @@ by its public ID, which only its owner (and editors, admins) may use.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.platform.db import open_session
 from core.platform.models import User, WritingSession
+from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import sessions
 
@@ -39,7 +42,18 @@ def session_turns(runtime: Runtime, user: User, *, public_id: str) -> tuple[Writ
     """A session open to the user (its owner, editors, admins) with its turns, drafts, scores and reviews."""
     with open_session(runtime.engine) as db:
         writing_session = sessions.get_session(session=db, user=user, public_id=public_id)
-        return writing_session, sessions.list_turns(session=db, writing_session=writing_session)
+        turns = sessions.list_turns(session=db, writing_session=writing_session)
+        reviews = [view.review for turn in turns for view in turn.drafts if view.review is not None]
+        hidden = first_decision_hidden(session=db, viewer=user, items=reviews)
+        if not hidden:
+            return writing_session, turns
+        return writing_session, [replace(turn, drafts=[_blinded(view, hidden) for view in turn.drafts]) for turn in turns]
+
+
+def _blinded(view: sessions.DraftView, hidden: set[int]) -> sessions.DraftView:
+    if view.review is None or view.review.id not in hidden:
+        return view
+    return replace(view, review=None, blind=True)
 
 
 def open_writing_session(runtime: Runtime, user: User, *, public_id: str) -> WritingSession:

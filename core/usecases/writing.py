@@ -48,12 +48,13 @@ from core.platform.errors import DraftgateError, InvalidInputError, NotFoundErro
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
 from core.platform.states import DraftStatus, Role
 from core.review.items import item_for_draft
+from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import turns, variants
 from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
 from core.writing.moderation import active_matcher
 from core.writing.prompts import TurnKind
-from core.writing.sessions import get_session, save_params
+from core.writing.sessions import save_params
 from core.writing.turns import TurnRequest
 
 __all__ = ["DraftReport", "LiveView", "TurnRequest", "TurnStarted", "continue_turn", "draft_report", "follow",
@@ -197,7 +198,8 @@ class DraftReport:
     session_public_id: str
     project_id: int
     scores: dict[str, float | None]
-    review: ReviewItem | None
+    review: ReviewItem | None  # None too when `blind`
+    blind: bool = False  # in a blind second review this viewer holds or may take: its first decision is left out
 
 
 def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
@@ -217,7 +219,9 @@ def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
         if not allowed:
             raise NotFoundError("No draft with this ID is open to you.")
         scores = scores_by_draft(db, [draft.id]).get(draft.id, {})
-        return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores, review)
+        blind = review is not None and bool(first_decision_hidden(session=db, viewer=user, items=[review]))
+        return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores,
+                           None if blind else review, blind=blind)
 
 
 def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:
@@ -238,12 +242,9 @@ def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest, *
     if counted:
         _check_running(runtime, user)
         check_user_rate(user.id, settings=runtime.settings)
-    with open_session(runtime.engine) as db:
-        provider_name = get_session(session=db, user=user, public_id=public_id).provider
-    client = runtime.client(runtime.provider(provider_name))
-    with open_session(runtime.engine) as db:
-        save_params(session=db, user=user, public_id=public_id, params=request.params)
-    return client
+    with open_session(runtime.engine) as db:  # one read and one write, the session kept for what follows
+        provider_name = save_params(session=db, user=user, public_id=public_id, params=request.params).provider
+    return runtime.client(runtime.provider(provider_name))
 
 
 def _check_running(runtime: Runtime, user: User) -> None:

@@ -12,9 +12,11 @@
                   scored and routed here (Draft.score_job_id is this job: pages say "being scored")
 
     Stop (core.jobs.live request_stop, from any tab or replica; or the job's cancel flag, read
-        every DATABASE_STOP_POLL_S: a process sharing only the database) --> the provider's stream is
-        closed, the draft ends "stopped" with its text so far, never scored; a Stop while it
-        waits ends it "stopped" at once, with no text.
+        every CANCEL_POLL_S by core.jobs.cancels, one query for all of this process's generations:
+        a process sharing only the database) --> the request is stopped within a second even if
+        its provider says nothing (core.llm.stopping: before its headers too), the draft ends
+        "stopped" with its text so far, never scored; a Stop while it waits ends it "stopped" at
+        once, with no text.
 
     generating --(the job is cancelled before it runs, or swept: its process died)--> interrupted
         (on_abandon; while the job runs the job's heartbeat is the draft's, core.writing.sessions)
@@ -25,8 +27,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import update
@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.gate.route import score_and_route
+from core.jobs.cancels import watch_cancel
 from core.jobs.live import Broadcaster, shared_broadcaster, stored_text
 from core.jobs.runner import JobContext, Runner, job_kind
 from core.llm.client import LLMClient
@@ -58,7 +59,6 @@ logger = logging.getLogger(__name__)
 
 GENERATE = "generate"
 ABANDONED = "The generation did not finish: {reason}"
-DATABASE_STOP_POLL_S = 0.5  # how often a running generation reads its job's cancel flag
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 
@@ -116,7 +116,7 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             session.commit()
         scored.append(completed_id)
 
-    with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), _stop_from_database(ctx, stop):
+    with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), watch_cancel(engine, ctx.job_id, stop):
         try:
             prepared = _prepared(engine, live, payload, client, stop)
             if prepared is None:
@@ -138,32 +138,6 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         with open_session(engine) as session:
             score_and_route(session=session, draft_id=completed_id)
     return {"draft_id": draft_id, "status": str(status)}
-
-
-@contextmanager
-def _stop_from_database(ctx: JobContext, stop: threading.Event) -> Iterator[None]:
-    """A Stop recorded as the job's cancel flag (core.usecases.writing.stop sets it too: it reaches
-    this job from a process that shares the database but not the live-text channel) sets `stop`
-    within DATABASE_STOP_POLL_S."""
-    done = threading.Event()
-
-    def poll() -> None:
-        while not stop.is_set():
-            try:
-                if ctx.cancelled():
-                    stop.set()
-                    return
-            except Exception:  # a busy database: ask again at the next poll
-                logger.info("job %s: its cancel flag could not be read", ctx.job_id, exc_info=True)
-            if done.wait(DATABASE_STOP_POLL_S):
-                return
-
-    poller = threading.Thread(target=poll, name=f"draftgate-stop-poll-{ctx.job_id}", daemon=True)
-    poller.start()
-    try:
-        yield
-    finally:
-        done.set()
 
 
 def request_stop_in_database(session: Session, *, owner_id: int, draft_id: int) -> bool:

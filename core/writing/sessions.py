@@ -31,6 +31,7 @@ from core.platform.models import (
     Project,
     Provider,
     ReviewItem,
+    RubricMark,
     Score,
     SecondReview,
     Turn,
@@ -51,7 +52,8 @@ _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe ma
 class DraftView:
     draft: Draft
     scores: dict[str, Score]
-    review: ReviewItem | None
+    review: ReviewItem | None  # None too when `blind`
+    blind: bool = False  # its first decision is hidden from this viewer (core.review.second.first_decision_hidden)
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,16 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
     return writing_session
 
 
-def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> None:
+def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
+    """The session's parameters become `params` (nothing is written when they are the same); return the session."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
-    writing_session.params = params.validate().to_dict()
-    session.add(writing_session)
-    session.commit()
+    wanted = params.validate().to_dict()
+    if writing_session.params != wanted:
+        writing_session.params = wanted
+        session.add(writing_session)
+        session.commit()
+    return writing_session
 
 
 def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:
@@ -127,7 +133,7 @@ def set_provider(*, session: Session, user: User, public_id: str, provider_name:
 
 
 def delete_session(*, session: Session, user: User, public_id: str) -> None:
-    """Delete a session with its turns, drafts, scores, review items and comments, and the copies
+    """Delete a session with its turns, drafts, scores, review items (their rubric marks too) and comments, and the copies
     of its text (cached answers, reviewers' reasons in the audit trail: core.access.privacy.forget_copies)."""
     writing_session = get_session(session=session, user=user, public_id=public_id)
     turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
@@ -135,6 +141,7 @@ def delete_session(*, session: Session, user: User, public_id: str) -> None:
     forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
     item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
     session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
+    session.exec(delete(RubricMark).where(col(RubricMark.item_id).in_(item_ids)))
     for table in (Score, Comment, ReviewItem):
         session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
     session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))

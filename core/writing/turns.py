@@ -47,6 +47,7 @@ from core.gate.policies import PRESET_PROVIDER
 from core.gate.route import score_and_route
 from core.llm.cache import CacheMode, CacheOrigin
 from core.llm.client import CompletionStream, LLMClient
+from core.llm.stopping import RequestStop
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.platform import constants
 from core.platform.db import chunks, open_session
@@ -235,11 +236,12 @@ def stream_draft(
     stopped = False
     try:
         with KEEPER.writing(engine, [draft_id]):
-            if not stop.is_set():
-                stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
-                                       origin=CacheOrigin(prepared.session_id, draft_id))
             saves = PartialSaves(engine, draft_id)
-            with _aborting(stream, stop, saves):
+            request_stop = RequestStop()
+            with _aborting(request_stop, stop, saves, lambda: _so_far(stream)):
+                if not stop.is_set():
+                    stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
+                                           origin=CacheOrigin(prepared.session_id, draft_id), stop=request_stop)
                 stopped = stream is None
                 for delta in stream if stream is not None else ():
                     if stop.is_set():
@@ -278,22 +280,21 @@ def stream_draft(
 
 
 @contextmanager
-def _aborting(stream: CompletionStream | None, stop: threading.Event, saves: PartialSaves) -> Iterator[None]:
-    """While the block reads `stream`, a Stop (`stop` set) aborts it within STOP_CHECK_S, even
-    while the provider sends nothing; and text followed by a silence is saved (`saves`)."""
-    if stream is None:
-        yield
-        return
+def _aborting(request_stop: RequestStop, stop: threading.Event, saves: PartialSaves,
+              text: Callable[[], str]) -> Iterator[None]:
+    """While the block sends the request and reads its stream, a Stop (`stop` set) stops the
+    request within STOP_CHECK_S, even while the provider sends nothing (before its headers too);
+    and text followed by a silence is saved (`saves`, with the `text` so far)."""
     done = threading.Event()
 
     def watch() -> None:
         while not done.wait(STOP_CHECK_S):
             if stop.is_set():
-                stream.abort()
+                request_stop.set()
                 return
-            saves.catch_up(stream.text)
+            saves.catch_up(text())
 
-    watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(stream)}", daemon=True)
+    watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(request_stop)}", daemon=True)
     watcher.start()
     try:
         yield

@@ -114,3 +114,63 @@ def test_admins_export_and_delete_users(start_api, db, writer, flagged):
     assert flagged.text in str(call(live, "GET", "/users/writer/export", admin).json())
     assert call(live, "DELETE", "/users/writer", admin).json()["counts"]["drafts"] == 1
     assert call(live, "GET", "/users/writer/export", admin).status_code == 404
+
+
+def test_a_blind_second_reviewer_never_reads_the_first_verdict(start_api, writer, reviewer, db, project, flagged):
+    from core.usecases import review
+
+    live = start_api()
+    editor = make_user(db, "edith", "editor")
+    first = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", first).json()["data"]
+    core = live.runtime.core
+    review.set_second_review_share(core, editor, project_id=project.id, share=1.0)  # every decided item goes
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", first).json()
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", first,
+                   json={"verdict": "rejected", "reason": "离题 off topic", "expected_version": claimed["version"]})
+    assert decided.status_code == 200
+    assert call(live, "GET", f"/drafts/{flagged.id}", first).json()["draftgate"]["review_state"] == "rejected"
+
+    remy = make_user(db, "remy", "reviewer")
+    second = live.key_for(remy)
+    session_id = db.get(WritingSession, db.get(Turn, flagged.turn_id).session_id).public_id
+    editors_key = live.key_for(editor)
+
+    def seen(key) -> list[str]:
+        """Every place the API shows this draft to `key`: the draft, and (when open to it) its session."""
+        bodies = [call(live, "GET", f"/drafts/{flagged.id}", key).text]
+        session = call(live, "GET", f"/sessions/{session_id}", key)
+        if session.status_code == 200:
+            bodies.append(session.text)
+        return bodies
+
+    for key in (second, editors_key):  # may take the second review: blind already
+        for body in seen(key):
+            assert "rejected" not in body and "off topic" not in body and '"in_review"' in body
+    taken = review.take_second_review(core, remy)
+    assert taken is not None and taken.item_id == item["id"]
+    for body in seen(second):
+        assert "rejected" not in body and "离题" not in body and '"in_review"' in body
+    review.decide_second_review(core, remy, second_id=taken.id, verdict="approved", expected_version=taken.version)
+    for body in seen(second):  # never, even after the second decision
+        assert "rejected" not in body and '"in_review"' in body
+    assert call(live, "GET", f"/sessions/{session_id}", live.key_for(writer)).json()["turns"][0]["drafts"][0][
+        "draftgate"]["review_state"] == "rejected"  # the writer reads the verdict
+def test_a_decision_over_the_api_carries_the_rubric_marks(start_api, reviewer, db, project, flagged):
+    from core.access.actors import SYSTEM
+    from core.platform.models import RubricMark
+    from core.review.rubric import set_rubric
+
+    set_rubric(session=db, project_id=project.id, names=["Accuracy", "语气"], actor_id=SYSTEM)
+    live = start_api()
+    key = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", key).json()["data"]
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", key).json()
+    unknown = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"Style": True}})
+    assert unknown.status_code == 400 and "not on the project's rubric" in unknown.text
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": claimed["version"], "rubric": {"语气": False}})
+    assert decided.status_code == 200, decided.text
+    db.expire_all()
+    assert {m.name: m.passed for m in db.exec(select(RubricMark))} == {"语气": False}

@@ -419,7 +419,7 @@ class RawClient:
     def __init__(self, error: LLMError | None = None) -> None:
         self.error = error
 
-    def stream(self, prompt, params, *, cache="auto", origin=None) -> RawStream:
+    def stream(self, prompt, params, *, cache="auto", origin=None, stop=None) -> RawStream:
         return RawStream(RAW, self.error)
 
 

@@ -133,6 +133,7 @@ def test_run_checks_reports_the_four_services_in_order(engine):
     assert all(c.healthy for c in checks)
 
 
+@pytest.mark.fresh_data_dir
 def test_the_health_command_prints_one_line_per_service_and_exits_1_when_something_is_down(data_dir):
     env = {"DRAFTGATE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin",
            "DRAFTGATE_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}

@@ -21,7 +21,7 @@ WORKFLOWS = frozenset({
     "create_project", "add_reference", "update_reference", "delete_reference", "import_references",
     "add_preset", "update_preset", "delete_preset", "import_presets", "add_words", "delete_words", "import_words",
     "claim", "claim_next", "release", "decide", "add_comment", "promote_to_reference", "preset_from_review",
-    "apply_policy", "start_rescore", "cancel_rescore",
+    "apply_policy", "start_rescore", "cancel_rescore", "set_rubric", "record_marks",
 })
 CALLERS = [
     *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py")), ROOT / "app.py",

@@ -104,13 +104,16 @@ def test_the_baseline_schema_names_every_table_of_the_first_migration():
 
 
 def test_new_revision_refuses_when_the_models_match_the_migrations(tmp_path):
+    versions = tmp_path / "versions"
+    versions.mkdir()
     with pytest.raises(migrations.MigrationError) as caught:
-        migrations.new_revision("nothing changed", directory=tmp_path)
+        migrations.new_revision("nothing changed", directory=versions)
 
     assert "nothing to write" in str(caught.value)
-    assert list(tmp_path.iterdir()) == []
+    assert list(versions.iterdir()) == []
 
 
+@pytest.mark.fresh_data_dir
 def test_the_migrate_command_upgrades_then_reports_up_to_date(data_dir):
     env = {"DRAFTGATE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-m", "core", "migrate"]

@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import func, select
 
 from core.access import privacy, users
+from core.access.actors import SYSTEM
 from core.access.key_rotation import rotate_master_key
 from core.access.passwords import hash_password
 from core.access.roles import AREA_ROLES
@@ -26,8 +27,19 @@ from core.llm.types import GenerationParams
 from core.platform.config import Settings
 from core.platform.constants import ROLES
 from core.platform.errors import PermissionDeniedError
-from core.platform.models import AuditEvent, Draft, Job, Reference, ReviewItem, User, WritingSession, utcnow
-from core.review import assignments, bulk, claims, comments, decisions, second
+from core.platform.models import (
+    AuditEvent,
+    Draft,
+    Job,
+    Project,
+    Reference,
+    ReviewItem,
+    RubricMark,
+    User,
+    WritingSession,
+    utcnow,
+)
+from core.review import assignments, bulk, claims, comments, decisions, rubric, second
 from core.writing import moderation, presets, projects, sessions
 from core.writing.turns import TurnRequest, prepare_turn
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
@@ -120,6 +132,12 @@ ACTIONS = (
     Action("review", "decide a draft", "review",
            lambda db, w: decisions.decide(session=db, item_id=w.item_id, reviewer=w.actor, verdict="approved",
                                           expected_version=db.get(ReviewItem, w.item_id).version), setup=_claimed_by),
+    Action("review", "decide a draft with rubric marks", "review",
+           lambda db, w: decisions.decide(session=db, item_id=w.item_id, reviewer=w.actor, verdict="rejected",
+                                          reason="Wrong", marks={"准确性": False},
+                                          expected_version=db.get(ReviewItem, w.item_id).version),
+           setup=lambda db, w: (rubric.set_rubric(session=db, project_id=w.project_id, names=["准确性"],
+                                                  actor_id=SYSTEM), _claimed_by(db, w))),
     Action("review", "comment", "review",
            lambda db, w: comments.add_comment(session=db, draft_id=db.get(ReviewItem, w.item_id).draft_id,
                                               author=w.actor, body="Good.")),
@@ -137,6 +155,9 @@ ACTIONS = (
     Action("thresholds", "save a threshold policy", "thresholds",
            lambda db, w: policies.save_policy(session=db, project_id=w.project_id, thresholds={"chrf": 10},
                                               author_id=w.actor.id)),
+    Action("thresholds", "set a project's rubric", "thresholds",
+           lambda db, w: rubric.set_rubric(session=db, project_id=w.project_id, names=["Accuracy", "语气"],
+                                           actor_id=w.actor.id)),
     Action("dashboard", "read how far reviewers agree", "dashboard",
            lambda db, w: second.paired_decisions(session=db, viewer=w.actor)),
     Action("references", "create a project", "references",
@@ -198,12 +219,13 @@ def _snapshot(db) -> tuple:
     """What an action could change: rows per table that actions touch, and the review item's state."""
     counts = tuple(
         db.exec(select(func.count()).select_from(model)).one()
-        for model in (User, WritingSession, Draft, Reference, ReviewItem, AuditEvent, Job)
+        for model in (User, WritingSession, Draft, Reference, ReviewItem, AuditEvent, Job, RubricMark)
     )
     states = tuple((i.state, i.claimed_by_id, i.version, i.assigned_to_id) for i in db.exec(select(ReviewItem)))
     states += tuple((j.status, j.cancel_requested) for j in db.exec(select(Job)))
     roles = tuple((u.username, u.role, u.disabled, u.password_hash) for u in db.exec(select(User)))
-    return counts, states, roles
+    rubrics = tuple(tuple(p.rubric) for p in db.exec(select(Project)))
+    return counts, states, roles, rubrics
 
 
 @pytest.mark.parametrize("role", ROLES)

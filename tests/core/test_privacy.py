@@ -29,6 +29,7 @@ from core.platform.models import (
     Preset,
     Reference,
     ReviewItem,
+    RubricMark,
     Score,
     ThresholdPolicy,
     Turn,
@@ -39,6 +40,7 @@ from core.platform.models import (
 from core.review.claims import claim
 from core.review.comments import add_comment
 from core.review.decisions import decide
+from core.review.rubric import set_rubric
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
 MARK = "QZXV-PRIVATE-7731"  # appears only in the text of the user being deleted
@@ -462,3 +464,36 @@ def test_deletion_purges_the_users_answers_from_redis(db, admin, writer, monkeyp
         keys = list(client.scan_iter(match=cache.REDIS_PREFIX + "*"))
         if keys:
             client.delete(*keys)
+
+
+def _marked_decision(db, writer, reviewer):
+    """A draft of `writer` decided by `reviewer` with rubric marks (names in Chinese too)."""
+    project = make_project(db, "Rubric", references=("alpha beta gamma",))
+    set_rubric(session=db, project_id=project.id, names=["Accuracy", "语气"], actor_id=SYSTEM)
+    draft = make_finished_draft(db, writer, project, "delta epsilon")
+    item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    claimed = claim(session=db, item_id=item.id, reviewer=reviewer)
+    decide(session=db, item_id=item.id, reviewer=reviewer, verdict="rejected", reason="Off",
+           expected_version=claimed.version, marks={"Accuracy": False, "语气": True})
+    return item
+
+
+def test_exports_hold_the_rubric_marks_and_deleting_the_writer_takes_them_along(db, admin, writer, reviewer):
+    item = _marked_decision(db, writer, reviewer)
+    [session_doc] = export_user_data(session=db, user_id=writer.id, actor_id=writer.id)["sessions"]
+    assert session_doc["turns"][0]["drafts"][0]["review"]["rubric"] == {"Accuracy": False, "语气": True}
+    [decision] = export_user_data(session=db, user_id=reviewer.id, actor_id=reviewer.id)["review_decisions"]
+    assert decision["review_id"] == item.id and decision["rubric"] == {"Accuracy": False, "语气": True}
+
+    delete_user_data(session=db, user_id=writer.id, actor_id=admin.id)
+    assert db.exec(select(func.count()).select_from(RubricMark)).one() == 0
+    assert db.exec(select(func.count()).select_from(ReviewItem)).one() == 0
+
+
+def test_deleting_the_reviewer_keeps_the_marks_with_the_verdict_and_no_name(db, admin, writer):
+    reviewer = make_user(db, "rev-rubric", "reviewer")
+    item = _marked_decision(db, writer, reviewer)
+    delete_user_data(session=db, user_id=reviewer.id, actor_id=admin.id)
+    db.expire_all()
+    assert db.get(ReviewItem, item.id).decided_by_id is None
+    assert {m.name: m.passed for m in db.exec(select(RubricMark))} == {"Accuracy": False, "语气": True}

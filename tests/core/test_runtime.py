@@ -36,6 +36,7 @@ def runtime(engine):
     made.close(wait=True)  # no job of this test runs on after it
 
 
+@pytest.mark.fresh_data_dir
 def test_nothing_is_made_before_it_is_used(data_dir):
     made = Runtime(Settings())
     try:
@@ -47,6 +48,7 @@ def test_nothing_is_made_before_it_is_used(data_dir):
         made.close()
 
 
+@pytest.mark.fresh_data_dir
 def test_a_provider_from_the_settings_needs_no_database(data_dir):
     made = Runtime(Settings(**CONFIGURED_ENV))
     try:

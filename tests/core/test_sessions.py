@@ -57,3 +57,21 @@ def test_stale_generating_drafts_become_interrupted(db, writer):
     assert mark_stale_drafts_interrupted(session=db) == 1
     db.refresh(draft)
     assert draft.status == "interrupted" and draft.text == "partial"
+
+
+def test_deleting_a_session_takes_its_drafts_rubric_marks_along(db, writer, reviewer):
+    from core.access.actors import SYSTEM
+    from core.platform.models import RubricMark
+    from core.review.claims import claim
+    from core.review.decisions import decide
+    from core.review.rubric import set_rubric
+
+    project = make_project(db, references=("alpha beta",))
+    set_rubric(session=db, project_id=project.id, names=["准确"], actor_id=SYSTEM)
+    draft = make_finished_draft(db, writer, project, "gamma")
+    item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    claimed = claim(session=db, item_id=item.id, reviewer=reviewer)
+    decide(session=db, item_id=item.id, reviewer=reviewer, verdict="approved", expected_version=claimed.version,
+           marks={"准确": True})
+    delete_session(session=db, user=writer, public_id=list_sessions(session=db, owner=writer)[0].public_id)
+    assert db.exec(select(RubricMark)).all() == [] and db.exec(select(ReviewItem)).all() == []

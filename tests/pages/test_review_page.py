@@ -243,3 +243,31 @@ def test_a_comment_reaches_the_writer(make_app, app_db, users):
     assert not at.exception and "Say how bright it is." in texts(at)
     from core.review.comments import comments_for_drafts
     assert [c.body for c, _ in comments_for_drafts(session=app_db, draft_ids=[draft.id])[draft.id]] == ["Say how bright it is."]
+
+
+def test_the_rubric_is_marked_item_by_item_with_nothing_preselected_and_kept_with_the_decision(
+    make_app, app_db, users
+):
+    from core.review.rubric import set_rubric
+
+    draft = flagged(app_db, users)
+    item = item_of(app_db, draft)
+    set_rubric(session=app_db, project_id=item.project_id, names=["Accuracy", "语气 *tone*"], actor_id=SYSTEM)
+    at = make_app("pages/review.py", users["reviewer"])
+    at.button(key=f"review.open.{draft.id}").click().run()
+    assert not at.exception
+    controls = {c.key: c for c in at.button_group}
+    accuracy, tone = controls[f"review.mark.{item.id}.Accuracy"], controls[f"review.mark.{item.id}.语气 *tone*"]
+    assert accuracy.value is None and tone.value is None  # no mark preselected
+    assert tone.label == "语气 \\*tone\\*"  # an editor's name is text, not Markdown
+    assert "Checks: longest repeated span 0 · distinct-1 1.00" in texts(at)  # the reference-free checks, with the scores
+
+    accuracy.set_value("fail")
+    decide(at, item.id, "reject", "Wrong facts")
+    assert not at.exception
+    assert item_of(app_db, draft).state == "rejected"
+    from core.platform.models import RubricMark
+    assert {m.name: m.passed for m in app_db.exec(select(RubricMark))} == {"Accuracy": False}
+
+    at.button(key="review.reopen").click().run()
+    assert "Rubric: Accuracy ✗" in texts(at)

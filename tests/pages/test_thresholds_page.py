@@ -160,3 +160,39 @@ def test_counts_of_one_are_singular(make_app, app_db, users):
     assert ("0 open drafts would leave the queue (they pass now), 1 recent accepted draft would join it; "
             "1 draft reviewers hold now stays as it is.") in texts(at)
     assert "3 recent scored drafts, 0 with a reviewer's verdict." in texts(at)
+
+
+def test_an_editor_sets_the_rubric_and_sees_failures_score_below_passes_per_item(make_app, app_db, users):
+    from core.platform.models import Project
+    from core.review.rubric import set_rubric
+
+    project = three_drafts(app_db, users)
+    at = make_app("pages/thresholds.py", users["editor"])
+    assert not at.exception and "This project has no rubric yet." in texts(at)
+    at.text_area(key=f"thresholds.{project.id}.rubric").input("Accuracy\n语气\n\n安全").run()
+    at.button(key="thresholds.save_rubric").click().run()
+    assert not at.exception and "Rubric saved: 3 items." in texts(at)
+    app_db.expire_all()
+    assert app_db.get(Project, project.id).rubric == ["Accuracy", "语气", "安全"]
+
+    reviewer = users["reviewer"]
+    for draft_id, passed in ((1, True), (3, False)):  # "the cat sat on the mat" passes, "dogs bark loudly" fails
+        item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft_id)).first()
+        if item is None:
+            item = ReviewItem(draft_id=draft_id, project_id=project.id, reasons=["manual"])
+            app_db.add(item)
+            app_db.commit()
+        claimed = claim(session=app_db, item_id=item.id, reviewer=reviewer)
+        decide(session=app_db, item_id=item.id, reviewer=reviewer, verdict="approved" if passed else "rejected",
+               reason="" if passed else "Wrong", expected_version=claimed.version, marks={"Accuracy": passed})
+    set_rubric(session=app_db, project_id=project.id, names=["语气", "安全"], actor_id=users["editor"].id)
+
+    at = make_app("pages/thresholds.py", users["editor"])
+    assert not at.exception
+    [table] = [d.value for d in at.dataframe if "marked failed" in d.value.columns]
+    rows = {row["item"]: row for row in table.to_dict("records")}
+    assert list(rows) == ["语气", "安全", "Accuracy (earlier rubric)"]
+    accuracy = rows["Accuracy (earlier rubric)"]
+    assert (accuracy["marked failed"], accuracy["marked passed"]) == (1, 1)
+    assert float(accuracy["chrF median, failed"]) < float(accuracy["chrF median, passed"])
+    assert at.text_area(key=f"thresholds.{project.id}.rubric").value == "语气\n安全"

@@ -260,3 +260,16 @@ def test_the_page_says_when_a_variants_job_was_cancelled(make_app, app_db, users
     assert not at.exception
     assert [w.value for w in at.warning] == ["The variants job was cancelled: 1 of 3 variants written."]
     assert JOB_KEY not in at.session_state
+
+
+def test_a_drafts_reference_free_checks_are_shown_with_its_scores_in_chinese_too(make_app, app_db, users):
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, "随笔")  # no references: the checks are all the scores it gets
+    make_finished_draft(app_db, users["writer"], project, "春天来了。" * 12, instruction="写一段关于春天的短文")
+    session = app_db.exec(select(WritingSession)).one()
+    at = make_app("pages/write.py", users["writer"], query={"session": session.public_id})
+    assert not at.exception
+    shown = texts(at)
+    assert "checks: repetition 0.91 · longest repeated span 44 · distinct-1 0.08" in shown
+    assert "repeats itself: 91% repeated character 6-grams" in shown

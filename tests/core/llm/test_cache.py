@@ -138,11 +138,11 @@ def test_a_stream_abandoned_midway_is_not_stored(client, upstream):
 
 def test_entries_expire_after_the_ttl(store, upstream):
     http = httpx.Client(transport=httpx.MockTransport(upstream))
-    short = ResponseCache(store, ttl_s=0.05)
+    short = ResponseCache(store, ttl_s=1.0)  # long enough for the second call on a busy machine (0.05 s was not)
     client = LLMClient(provider(), http_client=http, cache=short)
     client.generate("Write", EXACT)
     assert client.generate("Write", EXACT).cached
-    time.sleep(0.1)
+    time.sleep(1.1)
     assert not client.generate("Write", EXACT).cached
     assert upstream.calls == 2
 

@@ -153,10 +153,12 @@ def test_measured_send_rate_on_a_real_server_stays_within_the_limit(faulty):
     assert 2.0 <= elapsed < 20
 
 
-def reserve_from_another_process(prefix: str, count: int, queue) -> None:
+def reserve_from_another_process(prefix: str, count: int, queue, ready, go) -> None:
     import redis
 
     windows = RedisWindows(redis.Redis(host="127.0.0.1", port=6379), prefix=prefix)
+    ready.release()
+    go.wait(60)
     queue.put([windows.reserve("shared", Rate(5, 1.0)).at for _ in range(count)])
 
 
@@ -164,11 +166,15 @@ def test_redis_windows_are_shared_by_processes_and_never_exceeded(redis_client):
     """Three processes reserve sends of one provider; the slots (on Redis's clock) keep the limit."""
     prefix = redis_client.test_prefix
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=reserve_from_another_process, args=(prefix, 15, queue)) for _ in range(2)]
+    queue, ready, go = context.Queue(), context.Semaphore(0), context.Event()
+    workers = [context.Process(target=reserve_from_another_process, args=(prefix, 15, queue, ready, go))
+               for _ in range(2)]
     for worker in workers:
         worker.start()
     windows = RedisWindows(redis_client, prefix=prefix)
+    for _ in workers:  # all three start reserving together, however long a busy machine takes to spawn
+        assert ready.acquire(timeout=120)
+    go.set()
     slots = [windows.reserve("shared", Rate(5, 1.0)).at for _ in range(15)]
     for _ in workers:
         slots += queue.get(timeout=60)

@@ -1,0 +1,178 @@
+"""Stopping a request from another thread, even while its provider says nothing at all.
+
+    stop = RequestStop()            made by the caller (core.writing.turns, core.llm.batch), handed
+                                    to client.stream(..., stop=stop)
+    with stop.scope(): ...          the requesting thread's reads, writes, retry waits and task polls
+                                    in the block belong to `stop`
+    stop.set()   (any thread)       the socket a read or write of the scope waits on is shut down,
+                                    so it fails at once, before the response's headers as well as
+                                    after; a later one fails before it starts; a retry wait ends
+                                    and no retry is made (Transport.send raises LLMStoppedError)
+
+This works on the connections of a Transport's own pool (`watched_http_transport`, whose network
+streams are watched); a client handed in by the caller, or a request through a proxy of the
+environment (its own httpx transport), is stopped only once its response has headers
+(CompletionStream.abort shuts the response's socket) and between tries.
+
+httpx 0.28 has no public way to give its transport a network backend: `watched_http_transport`
+sets the transport's `_pool` (httpx and httpcore are pinned; tests/core/llm/test_stopping.py
+pins the behaviour).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import Any
+
+import httpcore
+import httpx
+
+_CURRENT: ContextVar[RequestStop | None] = ContextVar("draftgate_request_stop", default=None)
+
+STOPPED_MESSAGE = "The request was stopped."
+
+
+class RequestStop:
+    """A stop for the requests made in its scope (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._waiting: set[httpcore.NetworkStream] = set()  # network streams a read or write waits on now
+
+    def is_set(self) -> bool:
+        return self._stopped.is_set()
+
+    def set(self) -> None:
+        with self._lock:
+            self._stopped.set()
+            waiting = list(self._waiting)
+        for stream in waiting:
+            shut_down(stream)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less if stopped meanwhile; True if stopped."""
+        return self._stopped.wait(seconds)
+
+    @contextmanager
+    def scope(self) -> Iterator[RequestStop]:
+        token = _CURRENT.set(self)
+        try:
+            yield self
+        finally:
+            _CURRENT.reset(token)
+
+    @contextmanager
+    def _using(self, stream: httpcore.NetworkStream) -> Iterator[None]:
+        with self._lock:
+            if self._stopped.is_set():
+                raise httpcore.ReadError(STOPPED_MESSAGE)
+            self._waiting.add(stream)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting.discard(stream)
+
+
+def current() -> RequestStop | None:
+    """The stop of the scope this thread is in, if any."""
+    return _CURRENT.get()
+
+
+def stopped() -> bool:
+    stop = _CURRENT.get()
+    return stop is not None and stop.is_set()
+
+
+def sleep(sleep_fn: Callable[[float], None], seconds: float) -> None:
+    """Wait `seconds` through `sleep_fn`; a real sleep in a stop's scope ends when it is stopped."""
+    stop = _CURRENT.get()
+    if stop is not None and sleep_fn is time.sleep:  # a test's fake sleep is left alone
+        stop.wait(seconds)
+    else:
+        sleep_fn(seconds)
+
+
+def shut_down(stream: Any) -> None:
+    """Shut down the plain socket under a network stream (under any TLS), so that a read or
+    write waiting on it returns at once."""
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with suppress(OSError):  # closed already
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def watched_http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """An httpx transport whose connections can be stopped while they wait (see the module docstring)."""
+    transport = httpx.HTTPTransport(limits=limits)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_WatchedBackend(httpcore.SyncBackend()),
+    )
+    return transport
+
+
+class _WatchedStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with self._watched():
+            return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        with self._watched():
+            self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        with self._watched():
+            return _WatchedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
+        stop = _CURRENT.get()
+        if stop is None:
+            yield
+            return
+        with stop._using(self):
+            yield
+
+
+class _WatchedBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if stopped():
+            raise httpcore.ConnectError(STOPPED_MESSAGE)
+        return _WatchedStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+

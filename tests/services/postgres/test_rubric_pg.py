@@ -1,0 +1,3 @@
+"""tests/core/test_rubric.py on PostgreSQL."""
+
+from tests.core.test_rubric import *  # noqa: F403
