@@ -144,6 +144,9 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
                     "decided_by_id": 3 + rng.randrange(REVIEWERS) if decided else None, "decided_at": decided_at,
                     "decision_reason": "Bench verdict." if decided else "", "edited_text": None, "version": 1,
                     "created_at": created,
+                    # a third assigned by an editor (without using the random sequence: the data stay as before)
+                    "assigned_to_id": 3 + item_id % REVIEWERS if item_id % 3 == 0 else None,
+                    "assigned_at": created if item_id % 3 == 0 else None,
                 })
             for k in range(EVENTS_PER_DRAFT):
                 event_id += 1

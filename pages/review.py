@@ -18,7 +18,7 @@ st.title("Review")
 
 with open_session(engine) as db:
     projects = {p.id: p.name for p in list_projects(session=db)}
-filters = queue_filters(projects)
+filters = queue_filters(user, projects)
 last_decision()
 
 context = None

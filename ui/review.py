@@ -1,5 +1,6 @@
-"""The Review page's panels: the queue (filters, counts, claim next), the reviewer's history,
-and one draft (beside its closest reference, revisions, decision, promotion, comments)."""
+"""The Review page's panels: the queue (filters, counts, claim next; for editors: a selection to
+assign or decide in bulk, each reviewer's open load), the reviewer's history, and one draft
+(beside its closest reference, revisions, decision, promotion, comments)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,20 @@ from core.platform.wording import count
 from core.review.claims import held_by_another
 from core.review.context import ReviewContext, mark_segments
 from core.review.items import VERDICTS
-from core.review.queue import QUEUE_SORTS, list_queue, reason_counts, reviewer_history
+from core.review.queue import QUEUE_SORTS, QueueEntry, reviewer_history
 from core.scoring.diff import matching_spans
+from core.scoring.language import LANGUAGES
 from core.usecases import review
 from ui.actions import run_use_case
-from ui.components import checks_line, reasons_text, score_line, show_marked, signatures_text
+from ui.components import LANGUAGE_LABELS, checks_line, reasons_text, score_line, show_marked, signatures_text
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
 SEEN_KEY = "review.seen"  # {item id: the version the page last showed}: what a decision is made on
 EDITING_KEY = "review.editing"  # the item whose edit box is open
 DECIDED_KEY = "review.decided"  # (item id, verdict) of the reviewer's last decision, to reopen it
+LISTED_KEY = "review.listed"  # {item id: version} of the queue as the page last listed it: what a bulk action acts on
+PICK_KEY = "review.pick.{}"  # an editor's checkbox of one listed item
 MARK_KEY = "review.mark.{}.{}"  # (item id, rubric item name): "pass" | "fail" | None, nothing preselected
 MARK_LABELS = {"pass": "✓ pass", "fail": "✗ fail"}
 
@@ -42,9 +46,16 @@ class QueueFilters:
     sort: str
     metric: str
     older_than_hours: float | None
+    language: str | None = None
+    writer_id: int | None = None
+
+    def choose(self) -> dict[str, object]:
+        """The filters that choose which items (the list, claim next, what opens next)."""
+        return {"project_id": self.project_id, "reason": self.reason, "language": self.language,
+                "writer_id": self.writer_id}
 
 
-def queue_filters(projects: dict[int, str]) -> QueueFilters:
+def queue_filters(user: User, projects: dict[int, str]) -> QueueFilters:
     """The queue's filters, in the sidebar: they choose the list and the next item after a decision."""
     bar = st.sidebar
     bar.subheader("Queue filters")
@@ -52,26 +63,38 @@ def queue_filters(projects: dict[int, str]) -> QueueFilters:
                                key="review.project")
     reason = bar.selectbox("Reason", [None, *REASON_LABELS], format_func=lambda r: REASON_LABELS.get(r, "All reasons"),
                            key="review.reason")
+    language = bar.selectbox("Language", [None, *LANGUAGES], key="review.language",
+                             format_func=lambda code: "All languages" if code is None else LANGUAGE_LABELS.get(code, code))
+    done = run_use_case(review.writers, user)
+    writers = done.value if done else {}
+    writer_id = bar.selectbox("Writer", [None, *writers], format_func=lambda w: writers.get(w, "All writers"),
+                              key="review.writer")
     sort = bar.selectbox("Sort", list(QUEUE_SORTS), format_func=QUEUE_SORTS.get, key="review.sort")
     metric = bar.selectbox("Score", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="review.metric",
                            disabled=sort != "lowest_score")
     older = bar.number_input("Waiting at least (hours)", min_value=0.0, value=0.0, step=1.0, key="review.older")
-    return QueueFilters(project_id, reason, sort, metric, older or None)
+    return QueueFilters(project_id, reason, sort, metric, older or None, language, writer_id)
 
 
 def queue_panel(engine: Engine, user: User, filters: QueueFilters, *, compact: bool = False) -> None:
-    """The queue: counts by reason, "Claim next", and each item with "Open" (opening claims nothing)."""
-    with open_session(engine) as db:
-        counts = reason_counts(session=db, project_id=filters.project_id)
-        queue = list_queue(session=db, project_id=filters.project_id, reason=filters.reason, sort=filters.sort,
-                           metric=filters.metric, older_than_hours=filters.older_than_hours)
+    """The queue: counts by reason, "Claim next", and each item with "Open" (opening claims nothing);
+    the items assigned to this user first. Editors pick items to assign or decide in bulk."""
+    triage = may(user.role, "triage")
+    if triage:
+        _bulk_actions(user)  # before the list is read: it shows what the action left
+    counts = run_use_case(review.queue_counts, user, project_id=filters.project_id)
+    listed = run_use_case(review.queue, user, sort=filters.sort, metric=filters.metric,
+                          older_than_hours=filters.older_than_hours, **filters.choose())
+    queue = listed.value if listed else []
+    st.session_state[LISTED_KEY] = {entry.item.id: entry.item.version for entry in queue}
     st.subheader(f"Queue ({len(queue)})")
-    if counts:
-        st.caption("Waiting, by reason: " + " · ".join(f"{REASON_LABELS.get(r, r)} **{n}**" for r, n in counts.items()))
+    if counts and counts.value:
+        st.caption("Waiting, by reason: " + " · ".join(f"{REASON_LABELS.get(r, r)} **{n}**"
+                                                       for r, n in counts.value.items()))
     if st.button("Claim next", type="primary" if not compact else "secondary", key="review.claim_next",
-                 help="Take the oldest draft nobody holds, with the filters in the sidebar "
-                      "(a draft you hold already comes first)."):
-        done = run_use_case(review.claim_next, user, project_id=filters.project_id, reason=filters.reason)
+                 help="Take the next draft nobody holds, with the filters in the sidebar (a draft you hold "
+                      "already comes first, then those assigned to you)."):
+        done = run_use_case(review.claim_next, user, **filters.choose())
         if done and done.value is None:
             st.info("No unclaimed draft waits with these filters.")
         elif done:
@@ -80,20 +103,93 @@ def queue_panel(engine: Engine, user: User, filters: QueueFilters, *, compact: b
         st.info("Nothing waits for review.")
     opened = st.session_state.get(ITEM_KEY)
     for entry in queue:
-        hours = entry.waiting.total_seconds() / 3600
-        score = f"{METRIC_LABELS[filters.metric]} {format_score(filters.metric, entry.scores.get(filters.metric))}"
-        held = f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else ""
-        here = " · **open**" if entry.item.id == opened else ""
-        summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {hours:.1f} h{here}"
-        if compact:
-            text, button = st.columns([4, 1])
-            text.markdown(f"{summary}  \n{reasons_text(entry.item.reasons)}{held}")
-        else:
-            text, detail, button = st.columns([5, 2, 1])
-            text.markdown(f"{summary}  \n{md(entry.excerpt)}")
-            detail.caption(f"{reasons_text(entry.item.reasons)} · {score}{held}")
-        if button.button("Open", key=f"review.open.{entry.item.id}"):
-            open_item(entry.item.id)
+        _queue_row(entry, user, filters, opened=opened, compact=compact, triage=triage)
+    if triage and not compact:
+        _load_panel(user)
+
+
+def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: int | None, compact: bool,
+               triage: bool) -> None:
+    hours = entry.waiting.total_seconds() / 3600
+    score = f"{METRIC_LABELS[filters.metric]} {format_score(filters.metric, entry.scores.get(filters.metric))}"
+    held = f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else ""
+    assigned = ""
+    if entry.assigned_to:
+        assigned = " · **assigned to you**" if entry.item.assigned_to_id == user.id else f" · assigned to {md(entry.assigned_to)}"
+    here = " · **open**" if entry.item.id == opened else ""
+    summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {md(entry.writer or 'a deleted account')} · {hours:.1f} h{here}"
+    instruction = f"*{md(entry.instruction)}*" if entry.instruction else ""
+    if compact:
+        cols = st.columns([0.5, 4, 1]) if triage else [None, *st.columns([4, 1])]
+        pick, text, button = cols
+        text.markdown(f"{summary}  \n{instruction}  \n{reasons_text(entry.item.reasons)}{held}{assigned}")
+    else:
+        cols = st.columns([0.5, 5, 2, 1]) if triage else [None, *st.columns([5, 2, 1])]
+        pick, text, detail, button = cols
+        text.markdown(f"{summary}  \n{instruction}  \n{md(entry.excerpt)}")
+        detail.caption(f"{reasons_text(entry.item.reasons)} · {score}{held}{assigned}")
+    if pick is not None:
+        pick.checkbox("Select", key=PICK_KEY.format(entry.item.id), label_visibility="collapsed",
+                      help=f"Select #{entry.item.id} to assign or decide in bulk.")
+    if button.button("Open", key=f"review.open.{entry.item.id}"):
+        open_item(entry.item.id)
+
+
+def _picked() -> dict[int, int]:
+    """{item id: version as listed} of the items the editor ticked in the list the page showed last."""
+    listed: dict[int, int] = st.session_state.get(LISTED_KEY, {})
+    return {item_id: version for item_id, version in listed.items() if st.session_state.get(PICK_KEY.format(item_id))}
+
+
+def _bulk_actions(user: User) -> None:
+    """Assign, unassign, approve or reject the ticked items; each is reported by number when skipped."""
+    picked = _picked()
+    with st.expander(f"Selected drafts ({len(picked)})", expanded=bool(picked)):
+        if not picked:
+            st.caption("Tick drafts in the list to assign them to a reviewer or to decide them together.")
+            return
+        st.caption("Selected: " + ", ".join(f"#{item_id}" for item_id in picked))
+        done = run_use_case(review.reviewer_load, user)
+        reviewers = {load.reviewer_id: f"{load.username} ({load.assigned} open)" for load in (done.value if done else [])
+                     if not load.disabled}
+        who, assign, unassign = st.columns([3, 1, 1])
+        reviewer_id = who.selectbox("Reviewer", list(reviewers), format_func=reviewers.get, key="review.bulk_reviewer")
+        if assign.button("Assign", key="review.bulk_assign", disabled=reviewer_id is None):
+            _report(run_use_case(review.assign, user, item_ids=list(picked), reviewer_id=reviewer_id), "assigned")
+        if unassign.button("Unassign", key="review.bulk_unassign"):
+            _report(run_use_case(review.unassign, user, item_ids=list(picked)), "unassigned")
+        reason = st.text_input("Reason for all of them (required to reject)", key="review.bulk_reason")
+        approve, reject = st.columns(2)
+        verdict = (ReviewState.APPROVED if approve.button("Approve selected", key="review.bulk_approve")
+                   else ReviewState.REJECTED if reject.button("Reject selected", key="review.bulk_reject") else None)
+        if verdict is not None:
+            done_bulk = run_use_case(review.bulk_decide, user, seen=picked, verdict=verdict, reason=reason)
+            _report(done_bulk, str(verdict))
+            if done_bulk:
+                for item_id in done_bulk.value.done:  # decided: off the list, and unticked
+                    st.session_state.pop(PICK_KEY.format(item_id), None)
+
+
+def _report(done, what: str) -> None:
+    if not done:
+        return
+    outcome = done.value
+    if outcome.done:
+        st.success(f"{what.capitalize()}: " + ", ".join(f"#{item_id}" for item_id in outcome.done) + ".")
+    for item_id, why in outcome.skipped.items():
+        st.warning(f"Skipped #{item_id}: {md(why)}")
+
+
+def _load_panel(user: User) -> None:
+    """Each reviewer's undecided assigned drafts (editors)."""
+    done = run_use_case(review.reviewer_load, user)
+    if not done:
+        return
+    with st.expander("Reviewers' open load"):
+        st.dataframe(pd.DataFrame([
+            {"reviewer": load.username, "role": load.role, "assigned, undecided": load.assigned,
+             "disabled": load.disabled} for load in done.value
+        ]), hide_index=True)
 
 
 def last_decision() -> None:
@@ -145,6 +241,10 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     st.subheader(f"Draft #{item.id} · {md(project_name)}")
     st.caption(f"Written by **{md(context.writer or 'a deleted account')}** · session "
                f"{md(context.writing_session.title)} · waiting {(utcnow() - item.created_at).total_seconds() / 3600:.1f} h")
+    if context.assigned_to:
+        whose = "you" if item.assigned_to_id == user.id else f"**{md(context.assigned_to)}**"
+        st.caption(f"Assigned to {whose} by an editor" + ("" if item.assigned_to_id == user.id else
+                                                          "; you may still review it."))
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
     if item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
@@ -284,7 +384,7 @@ def _recorded_marks(user: User, item_id: int) -> None:
 
 
 def _open_next(user: User, after: int, filters: QueueFilters) -> NoReturn:
-    done = run_use_case(review.next_item, user, after=after, project_id=filters.project_id, reason=filters.reason)
+    done = run_use_case(review.next_item, user, after=after, **filters.choose())
     open_item(done.value if done else None)
 
 

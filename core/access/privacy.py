@@ -115,6 +115,7 @@ HANDLED: dict[tuple[str, str], str] = {
     ("comment", "author_id"): "delete",
     ("reviewitem", "claimed_by_id"): "clear",
     ("reviewitem", "decided_by_id"): "clear",
+    ("reviewitem", "assigned_to_id"): "clear",  # the drafts go back to nobody's queue in particular
     ("thresholdpolicy", "author_id"): "clear",
     ("secondreview", "reviewer_id"): "clear",  # a claim given back; a verdict kept, its reason cleared
     ("secondreview", "adjudicated_by_id"): "clear",
@@ -212,6 +213,12 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
             {"review_id": r.id, "draft_id": r.draft_id, "claim_expires_at": _time(r.claim_expires_at)}
             for r in session.exec(
                 select(ReviewItem).where(held_by(user.id)).order_by(col(ReviewItem.id))
+            )
+        ],
+        "review_assignments": [
+            {"review_id": r.id, "draft_id": r.draft_id, "state": r.state, "assigned_at": _time(r.assigned_at)}
+            for r in session.exec(
+                select(ReviewItem).where(col(ReviewItem.assigned_to_id) == user.id).order_by(col(ReviewItem.id))
             )
         ],
         "jobs": [
@@ -333,6 +340,8 @@ def delete_user_data(
     report.comments += _count(session.exec(delete(Comment).where(Comment.author_id == user.id)))
     release_all(session=session, user_id=user.id)
     session.exec(update(ReviewItem).where(ReviewItem.claimed_by_id == user.id).values(claimed_by_id=None))
+    session.exec(update(ReviewItem).where(col(ReviewItem.assigned_to_id) == user.id)
+                 .values(assigned_to_id=None, assigned_at=None))
     session.exec(
         update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
         .values(decided_by_id=None, decision_reason=case((ReviewItem.decision_reason == "", ""), else_=DELETED_REASON))

@@ -2,7 +2,8 @@
 change its data). `require` is the check; pages ask `may` to show or hide what a role cannot use.
 
     writer   write, account                    reviewer  review, account
-    editor   write, review, thresholds, references, presets, dashboard, account
+    editor   write, review, triage (assign, decide in bulk), thresholds, references, presets,
+             dashboard, account
     admin    everything, and admin, providers, moderation, audit, health
 """
 
@@ -19,6 +20,7 @@ _ADMINS = frozenset({Role.ADMIN})
 AREA_ROLES: dict[str, frozenset[Role]] = {
     "write": _WRITERS,
     "review": _REVIEWERS,
+    "triage": _EDITORS,  # managing the review queue: assignments, bulk decisions (Review page)
     "thresholds": _EDITORS,
     "references": _EDITORS,
     "presets": _EDITORS,

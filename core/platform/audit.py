@@ -4,7 +4,8 @@ Actions recorded (prefix.name): auth.sign_in, auth.failed (target: the account's
 "unknown:" and a keyed hash of what was typed, see unknown_name), auth.sign_out; user.create,
 user.role, user.disable, user.enable, user.password_reset, user.password_change;
 provider.add, provider.edit, provider.remove, secrets.rotate (key changes); policy.save
-(thresholds); review.claim, review.approved, review.rejected; reference.*, project.create,
+(thresholds); review.claim, review.approved, review.rejected, review.assign, review.unassign,
+review.bulk (one per bulk decision, beside each item's own events); reference.*, project.create,
 session.delete; privacy.export, privacy.delete, privacy.retention.
 """
 

@@ -100,6 +100,7 @@ AUDIT_QUERY_LIMIT = 5_000  # rows the audit page shows and exports at most per q
 
 # -- review, thresholds from evidence, presets, moderation, dashboard -------------------------
 QUEUE_LIMIT = 200  # review items a queue view lists at most
+BULK_REVIEW_LIMIT = 100  # review items an editor may assign or decide in one action
 POLICY_RECENT_DRAFTS = 500  # newest scored drafts a policy preview and the threshold evidence look at
 RUBRIC_EVIDENCE_MARKS = 5_000  # newest rubric marks whose drafts' scores the evidence per rubric item reads
 REROUTE_RECENT_DAYS = 7  # an accepted draft this recent joins the queue when a new policy fails it

@@ -137,6 +137,8 @@ class ReviewItem(SQLModel, table=True):
         Index("ix_reviewitem_state_created", "state", "created_at", "id"),  # the queue, oldest or newest first
         Index("ix_reviewitem_decider_decided", "decided_by_id", "decided_at", "id"),  # a reviewer's history
         Index("ix_reviewitem_decided_at", "decided_at"),  # the dashboard's decisions of a period
+        # a reviewer's assigned items first, oldest or newest; each reviewer's open load
+        Index("ix_reviewitem_assignee_state_created", "assigned_to_id", "state", "created_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -154,6 +156,9 @@ class ReviewItem(SQLModel, table=True):
     edited_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # the reviewer an editor asked to decide it (a hint: anyone may; core.review.assignments)
+    assigned_to_id: int | None = Field(default=None, foreign_key="user.id")
+    assigned_at: datetime | None = None
 
 
 class SecondReview(SQLModel, table=True):

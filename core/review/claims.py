@@ -20,10 +20,11 @@ succeeds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, true, update
+from sqlalchemy import and_, case, not_, or_, true, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -32,10 +33,11 @@ from core.platform import audit, constants
 from core.platform.errors import ConflictError
 from core.platform.models import ReviewItem, User, utcnow
 from core.platform.states import ReviewState
-from core.review.items import closed_message, get_item
+from core.review.filters import draft_filters, has_reason, on_drafts, wants_drafts
+from core.review.items import UNDECIDED, closed_message, get_item
 
 CLAIM_NEXT_ATTEMPTS = 5
-CLAIM_NEXT_CANDIDATES = 20  # tried per attempt, oldest first
+CLAIM_NEXT_CANDIDATES = 20  # tried per attempt, in claim_next's order
 
 
 def lease_ended(expires: Any, now: datetime) -> ColumnElement[bool]:
@@ -84,19 +86,24 @@ def claim_next(
     reviewer: User,
     project_id: int | None = None,
     reason: str | None = None,
+    language: str | None = None,
+    writer_id: int | None = None,
     lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
 ) -> ReviewItem | None:
-    """Claim the oldest unclaimed item (open, or its lease ended) matching the filters; None if there is none.
+    """Claim the next item the reviewer may take (open, or its lease ended) matching the filters;
+    None if there is none.
 
-    An item this reviewer holds already (matching the filters) comes first: finish it before
-    taking another. Racing reviewers each get a different item (compare-and-set, retried).
+    In this order: an item this reviewer holds already (finish it before taking another), the
+    items assigned to them, the unassigned ones, those assigned to others; oldest first within
+    each. Racing reviewers each get a different item (compare-and-set, retried).
     """
     require(reviewer.role, "review")
+    filters = _Filters(project_id, reason, language, writer_id)
     for _ in range(CLAIM_NEXT_ATTEMPTS):
-        candidates = _takeable(session, reviewer, project_id, reason)
+        candidates = _takeable(session, reviewer, filters)
         if not candidates:
             return None
-        for item_id in candidates[:CLAIM_NEXT_CANDIDATES]:
+        for item_id in candidates:
             if _try_claim(session, item_id, reviewer, lease_minutes):
                 return get_item(session=session, item_id=item_id)
     raise ConflictError("Other reviewers are taking drafts at the same moment; try again.")
@@ -104,27 +111,50 @@ def claim_next(
 
 def next_item(
     *, session: Session, reviewer: User, after: int | None = None, project_id: int | None = None,
-    reason: str | None = None,
+    reason: str | None = None, language: str | None = None, writer_id: int | None = None,
 ) -> int | None:
-    """The item a reviewer would take next with these filters (as claim_next: theirs first, then
-    the oldest nobody holds), other than `after`; not claimed: reading is free."""
+    """The item a reviewer would take next with these filters (in claim_next's order: theirs,
+    assigned to them, unassigned, assigned to others), other than `after`; not claimed: reading
+    is free."""
     require(reviewer.role, "review")
-    return next((item_id for item_id in _takeable(session, reviewer, project_id, reason) if item_id != after), None)
+    found = _takeable(session, reviewer, _Filters(project_id, reason, language, writer_id), after=after, limit=1)
+    return found[0] if found else None
 
 
-def _takeable(session: Session, reviewer: User, project_id: int | None, reason: str | None) -> list[int]:
-    """IDs of the items the reviewer may take, an item they hold first, then oldest first."""
+@dataclass(frozen=True)
+class _Filters:
+    project_id: int | None
+    reason: str | None
+    language: str | None
+    writer_id: int | None
+
+
+def _takeable(
+    session: Session, reviewer: User, filters: _Filters, *, after: int | None = None,
+    limit: int = CLAIM_NEXT_CANDIDATES,
+) -> list[int]:
+    """IDs of the first `limit` items the reviewer may take, in claim_next's order."""
     now = utcnow()
-    query = (
-        select(ReviewItem.id, ReviewItem.reasons, ReviewItem.claimed_by_id, claimable(now).label("free"))
-        .where(claimable(now, reviewer.id))
-        .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+    assigned = col(ReviewItem.assigned_to_id)
+    rank = case(
+        (and_(col(ReviewItem.state) == ReviewState.CLAIMED, col(ReviewItem.claimed_by_id) == reviewer.id,
+              not_(lease_ended(ReviewItem.claim_expires_at, now))), 0),
+        (assigned == reviewer.id, 1),
+        (assigned.is_(None), 2),
+        else_=3,
     )
-    if project_id is not None:
-        query = query.where(ReviewItem.project_id == project_id)
-    rows = [row for row in session.exec(query) if not reason or reason in row[1]]
-    mine = [item_id for item_id, _, holder, free in rows if holder == reviewer.id and not free]
-    return mine[:1] + [row[0] for row in rows if row[0] not in mine[:1]]
+    # the states named once more: the planner then reads what waits (the state index), not a project's history
+    query = select(ReviewItem.id).where(col(ReviewItem.state).in_(UNDECIDED), claimable(now, reviewer.id))
+    if filters.project_id is not None:
+        query = query.where(col(ReviewItem.project_id) == filters.project_id)
+    if filters.reason:
+        query = query.where(has_reason(filters.reason))
+    if wants_drafts(language=filters.language, writer_id=filters.writer_id):
+        query = on_drafts(query).where(*draft_filters(language=filters.language, writer_id=filters.writer_id))
+    if after is not None:
+        query = query.where(col(ReviewItem.id) != after)
+    query = query.order_by(rank, col(ReviewItem.created_at), col(ReviewItem.id)).limit(limit)
+    return [item_id for item_id in session.exec(query) if item_id is not None]
 
 
 def release(*, session: Session, item_id: int, reviewer: User) -> None:

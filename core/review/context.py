@@ -55,6 +55,7 @@ class ReviewContext:
     revisions: tuple[Revision, ...] = ()
     writer: str = ""  # the user name of the session's owner
     claimed_by: str = ""  # the user name of whoever holds the item ("": nobody)
+    assigned_to: str = ""  # the user name of the reviewer an editor assigned it to ("": nobody)
 
 
 def review_context(*, session: Session, item_id: int) -> ReviewContext:
@@ -65,6 +66,7 @@ def review_context(*, session: Session, item_id: int) -> ReviewContext:
     writing_session = session.get(WritingSession, turn.session_id)
     owner = session.get(User, writing_session.owner_id)
     holder = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
+    assignee = session.get(User, item.assigned_to_id) if item.assigned_to_id else None
     return ReviewContext(
         item, draft, turn, writing_session, _earlier_turns(session, turn), references,
         list(session.exec(select(Score).where(Score.draft_id == draft.id))),
@@ -74,6 +76,7 @@ def review_context(*, session: Session, item_id: int) -> ReviewContext:
         revisions=draft_revisions(session=session, draft_id=draft.id),
         writer=owner.username if owner else "",
         claimed_by=holder.username if holder and item.state == ReviewState.CLAIMED else "",
+        assigned_to=assignee.username if assignee else "",
     )
 
 

@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, cast
+from sqlalchemy import Text, and_, case, cast, or_, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from core.gate.scores import Values
 from core.platform import constants
 from core.platform.errors import InvalidInputError
-from core.platform.models import Draft, Project, ReviewItem, Score, User, utcnow
+from core.platform.models import Draft, Project, ReviewItem, Score, Turn, User, WritingSession, utcnow
 from core.review.claims import claimable
+from core.review.filters import draft_filters, has_reason, on_drafts
 from core.review.items import UNDECIDED, VERDICTS
 
 EXCERPT_LENGTH = 120  # characters of a draft a list shows
@@ -40,6 +42,9 @@ class QueueEntry:
     excerpt: str
     claimed_by: str | None  # whoever holds it now (None: anyone may take it)
     scores: Values = field(default_factory=dict)
+    instruction: str = ""  # the start of the turn's instruction
+    writer: str = ""
+    assigned_to: str | None = None  # the reviewer an editor asked to decide it (a hint)
 
     @property
     def waiting(self) -> timedelta:
@@ -59,44 +64,70 @@ def list_queue(
     session: Session,
     project_id: int | None = None,
     reason: str | None = None,
+    language: str | None = None,
+    writer_id: int | None = None,
     sort: str = "oldest",
     metric: str = "chrf",
     older_than_hours: float | None = None,
+    viewer_id: int | None = None,
     limit: int = constants.QUEUE_LIMIT,
 ) -> list[QueueEntry]:
-    """Undecided items, filtered by project, reason and age, sorted by age or by `metric` (lowest first).
+    """Undecided items, filtered by project, reason, the draft's language, its writer and age,
+    sorted by age or by `metric` (lowest first); given `viewer_id`, the items assigned to that
+    reviewer come first.
 
-    One page of `limit` items, sorted and cut by the database; of each draft only the start
-    its excerpt shows is read, and only the shown items' scores."""
+    One page of `limit` items, sorted and cut by the database; of each draft and instruction
+    only the start its excerpt shows is read, and only the shown items' scores."""
     if sort not in QUEUE_SORTS:
         raise InvalidInputError(f"Sort by one of {', '.join(QUEUE_SORTS)}.")
+    writer, claimer, assignee = aliased(User), aliased(User), aliased(User)
+    shown: tuple[Any, ...] = (ReviewItem, Project.name, excerpt_source(Draft.text), excerpt_source(Turn.instruction),
+                              writer.username, claimer.username, assignee.username, claimable(utcnow()).label("free"))
+    query = on_drafts(select(*shown).join(Project, col(Project.id) == ReviewItem.project_id))
     query = (
-        select(ReviewItem, Project.name, excerpt_source(Draft.text), User.username, claimable(utcnow()).label("free"))
-        .join(Project, col(Project.id) == ReviewItem.project_id)
-        .join(Draft, col(Draft.id) == ReviewItem.draft_id)
-        .join(User, col(User.id) == ReviewItem.claimed_by_id, isouter=True)
-        .where(*undecided_filters(project_id=project_id, reason=reason, older_than_hours=older_than_hours, states=()))
+        query.join(writer, col(writer.id) == WritingSession.owner_id, isouter=True)
+        .join(claimer, col(claimer.id) == ReviewItem.claimed_by_id, isouter=True)
+        .join(assignee, col(assignee.id) == ReviewItem.assigned_to_id, isouter=True)
+        .where(*undecided_filters(project_id=project_id, reason=reason, older_than_hours=older_than_hours, states=()),
+               *draft_filters(language=language, writer_id=writer_id))
         .limit(limit)
     )
     age = (col(ReviewItem.created_at), col(ReviewItem.id))
     if sort == "lowest_score":  # sorts the undecided items (what waits), never the drafts
         value = col(Score.value)
         query = query.where(col(ReviewItem.state).in_(UNDECIDED))
-        query = query.join(Score, and_(col(Score.draft_id) == ReviewItem.draft_id, Score.metric == metric), isouter=True)
-        rows = session.exec(query.order_by(value.is_(None), value, *age)).all()
+        query = query.join(Score, and_(col(Score.draft_id) == ReviewItem.draft_id, col(Score.metric) == metric),
+                           isouter=True)
+        mine_first = [] if viewer_id is None else [case((col(ReviewItem.assigned_to_id) == viewer_id, 0), else_=1)]
+        rows = list(session.exec(query.order_by(*mine_first, value.is_(None), value, *age)).all())
     else:
         # One ordered walk of the (state, created_at, id) index per undecided state, each cut at
         # `limit`, merged here: an IN over both states would make the database sort them all.
+        # The viewer's assigned items first: the same walks of the (assignee, state, ...) index.
         newest = sort == "newest"
         order = [c.desc() for c in age] if newest else list(age)
-        per_state = [session.exec(query.where(ReviewItem.state == state).order_by(*order)).all()
-                     for state in UNDECIDED]
-        rows = list(heapq.merge(*per_state, key=lambda row: (row[0].created_at, row[0].id), reverse=newest))[:limit]
+        rows = []
+        for group in _assignment_groups(viewer_id):
+            per_state = [session.exec(query.where(col(ReviewItem.state) == state, group).order_by(*order)).all()
+                         for state in UNDECIDED]
+            merged = heapq.merge(*per_state, key=lambda row: (row[0].created_at, row[0].id), reverse=newest)
+            rows += list(merged)[: limit - len(rows)]
+            if len(rows) >= limit:
+                break
     scores = shown_scores(session, [item.draft_id for item, *_ in rows])
     return [
-        QueueEntry(item, project_name, _excerpt(text), None if free else claimer, scores[item.draft_id])
-        for item, project_name, text, claimer, free in rows
+        QueueEntry(item, project_name, _excerpt(text), None if free else holder, scores[item.draft_id],
+                   instruction=_excerpt(instruction), writer=writer_name or "", assigned_to=assigned)
+        for item, project_name, text, instruction, writer_name, holder, assigned, free in rows
     ]
+
+
+def _assignment_groups(viewer_id: int | None) -> list[ColumnElement[bool]]:
+    """SQL: the items assigned to the viewer, then the others (everything, without a viewer)."""
+    if viewer_id is None:
+        return [true()]
+    assigned = col(ReviewItem.assigned_to_id)
+    return [assigned == viewer_id, or_(assigned.is_(None), assigned != viewer_id)]
 
 
 def undecided_filters(
@@ -108,19 +139,14 @@ def undecided_filters(
 ) -> list[ColumnElement[bool]]:
     """SQL: the item waits for a verdict, in this project, with this reason, for this long
     (`states=()`: the caller picks the states itself)."""
-    where = [col(ReviewItem.state).in_(states)] if states else []
+    where: list[ColumnElement[bool]] = [col(ReviewItem.state).in_(states)] if states else []
     if project_id is not None:
-        where.append(ReviewItem.project_id == project_id)
+        where.append(col(ReviewItem.project_id) == project_id)
     if reason:
         where.append(has_reason(reason))
     if older_than_hours:
         where.append(col(ReviewItem.created_at) <= utcnow() - timedelta(hours=older_than_hours))
     return where
-
-
-def has_reason(reason: str) -> ColumnElement[bool]:
-    """SQL: the item's reasons (a JSON list of names, stored as text) hold this one."""
-    return cast(ReviewItem.reasons, Text).contains(json.dumps(reason), autoescape=True)
 
 
 def excerpt_source(text: Any) -> Any:

@@ -8,7 +8,8 @@ for display may query core directly.
     providers   add_provider, update_provider, remove_provider, check_provider
     accounts    users (create, role, disable, password), a user's data (export, delete), the own
                 account (password, export, delete), the master key, retention, the first admin
-    review      claim, claim_next, release, decide, comment, promote (thin: core.review does the work)
+    review      claim, claim_next, release, decide, comment, promote, queue, assign, bulk_decide
+                (thin: core.review does the work)
 
 Conventions, the same in every module:
 

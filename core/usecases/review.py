@@ -8,7 +8,10 @@
     set_rubric / rubric_of / marks_of   a project's rubric (editors), the marks recorded with a decision
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
-    queue                            the undecided items, filtered and sorted as on the Review page
+    queue / queue_counts / writers   the undecided items, filtered and sorted as on the Review page (the
+                                     viewer's assigned items first), their counts by reason, the writers
+    assign / unassign / reviewer_load  an editor asks a reviewer to decide items (a hint), each reviewer's load
+    bulk_decide                      an editor approves or rejects a selection with one reason, item by item
     second reviews                   set_second_review_share, take_second_review, decide_second_review,
                                      adjudicate (an editor, on a disagreement), reviewer_agreement
 """
@@ -18,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from sqlmodel import col, select
+
 from core.access.actors import Actor
-from core.access.roles import require
+from core.access.roles import AREA_ROLES, require
 from core.platform.db import open_session
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
-from core.review import agreement, claims, comments, decisions, items, rubric, second
-from core.review.queue import QueueEntry, list_queue
+from core.review import agreement, assignments, bulk, claims, comments, decisions, items, rubric, second
+from core.review.assignments import Load, Outcome
+from core.review.queue import QueueEntry, list_queue, reason_counts
 from core.runtime import Runtime
 from core.writing.presets import preset_from_review
 
@@ -33,10 +39,13 @@ PromoteTo = Literal["reference", "preset"]
 
 def next_item(
     runtime: Runtime, reviewer: User, *, after: int | None = None, project_id: int | None = None,
-    reason: str | None = None,
+    reason: str | None = None, language: str | None = None, writer_id: int | None = None,
 ) -> int | None:
+    """The item to open next with these filters: the one the reviewer holds, then those assigned
+    to them, then the unassigned, then the rest; not claimed (reading is free)."""
     with open_session(runtime.engine) as db:
-        return claims.next_item(session=db, reviewer=reviewer, after=after, project_id=project_id, reason=reason)
+        return claims.next_item(session=db, reviewer=reviewer, after=after, project_id=project_id, reason=reason,
+                                language=language, writer_id=writer_id)
 
 
 def claim(runtime: Runtime, reviewer: User, *, item_id: int, seen_version: int | None = None) -> ReviewItem:
@@ -48,12 +57,14 @@ def claim(runtime: Runtime, reviewer: User, *, item_id: int, seen_version: int |
 
 
 def claim_next(
-    runtime: Runtime, reviewer: User, *, project_id: int | None = None, reason: str | None = None
+    runtime: Runtime, reviewer: User, *, project_id: int | None = None, reason: str | None = None,
+    language: str | None = None, writer_id: int | None = None,
 ) -> ReviewItem | None:
-    """The oldest unclaimed item matching the filters, claimed; None when there is none."""
+    """The next item matching the filters (as next_item), claimed; None when there is none."""
     with open_session(runtime.engine) as db:
         return claims.claim_next(session=db, reviewer=reviewer, project_id=project_id, reason=reason,
-                                lease_minutes=runtime.settings.claim_lease_minutes)
+                                 language=language, writer_id=writer_id,
+                                 lease_minutes=runtime.settings.claim_lease_minutes)
 
 
 def release(runtime: Runtime, reviewer: User, *, item_id: int) -> None:
@@ -129,12 +140,59 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
 
 def queue(
     runtime: Runtime, reviewer: User, *, project_id: int | None = None, reason: str | None = None,
-    sort: str = "oldest", limit: int = 200,
+    language: str | None = None, writer_id: int | None = None, sort: str = "oldest", metric: str = "chrf",
+    older_than_hours: float | None = None, limit: int = 200,
 ) -> list[QueueEntry]:
-    """The undecided items, as the Review page lists them (reviewers, editors, admins)."""
+    """The undecided items, as the Review page lists them (reviewers, editors, admins): the ones
+    assigned to this reviewer first."""
     require(reviewer.role, "review")
     with open_session(runtime.engine) as db:
-        return list_queue(session=db, project_id=project_id, reason=reason, sort=sort, limit=limit)
+        return list_queue(session=db, project_id=project_id, reason=reason, language=language, writer_id=writer_id,
+                          sort=sort, metric=metric, older_than_hours=older_than_hours, viewer_id=reviewer.id,
+                          limit=limit)
+
+
+def queue_counts(runtime: Runtime, reviewer: User, *, project_id: int | None = None) -> dict[str, int]:
+    """How many undecided items carry each reason."""
+    require(reviewer.role, "review")
+    with open_session(runtime.engine) as db:
+        return reason_counts(session=db, project_id=project_id)
+
+
+def writers(runtime: Runtime, reviewer: User) -> dict[int, str]:
+    """{user id: name} of the users who may write, for the queue's writer filter."""
+    require(reviewer.role, "review")
+    writing = [role.value for role in AREA_ROLES["write"]]
+    with open_session(runtime.engine) as db:
+        rows = db.exec(select(User.id, User.username).where(col(User.role).in_(writing)).order_by(col(User.username)))
+        return {user_id: name for user_id, name in rows if user_id is not None}
+
+
+def assign(runtime: Runtime, editor: User, *, item_ids: Sequence[int], reviewer_id: int) -> Outcome:
+    """Ask a reviewer to decide these items (editors, admins): they come first in that reviewer's queue."""
+    with open_session(runtime.engine) as db:
+        return assignments.assign(session=db, editor=editor, item_ids=item_ids, reviewer_id=reviewer_id)
+
+
+def unassign(runtime: Runtime, editor: User, *, item_ids: Sequence[int]) -> Outcome:
+    with open_session(runtime.engine) as db:
+        return assignments.assign(session=db, editor=editor, item_ids=item_ids, reviewer_id=None)
+
+
+def reviewer_load(runtime: Runtime, editor: User) -> list[Load]:
+    """Each reviewer's undecided assigned items (editors, admins)."""
+    with open_session(runtime.engine) as db:
+        return assignments.open_load(session=db, viewer=editor)
+
+
+def bulk_decide(
+    runtime: Runtime, editor: User, *, seen: Mapping[int, int], verdict: str, reason: str = ""
+) -> Outcome:
+    """Approve or reject several items ({item id: the version the editor saw}) with one reason;
+    items someone else holds or that changed meanwhile are skipped, each with why."""
+    with open_session(runtime.engine) as db:
+        return bulk.decide_many(session=db, editor=editor, seen=seen, verdict=verdict, reason=reason,
+                                lease_minutes=runtime.settings.claim_lease_minutes)
 
 
 # -- second reviews and agreement (core.review.second, core.review.agreement) -------------------

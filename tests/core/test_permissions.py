@@ -39,7 +39,7 @@ from core.platform.models import (
     WritingSession,
     utcnow,
 )
-from core.review import claims, comments, decisions, rubric, second
+from core.review import assignments, bulk, claims, comments, decisions, rubric, second
 from core.writing import moderation, presets, projects, sessions
 from core.writing.turns import TurnRequest, prepare_turn
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
@@ -91,6 +91,18 @@ def _claimed_by(db, w: World) -> ReviewItem:
     return item
 
 
+def _spare_admin(db) -> User:
+    return db.exec(select(User).where(User.username == "spare-admin")).one()
+
+
+def _assigned(db, w: World) -> ReviewItem:
+    item = db.get(ReviewItem, w.item_id)
+    item.assigned_to_id = _spare_admin(db).id
+    db.add(item)
+    db.commit()
+    return item
+
+
 @dataclass(frozen=True)
 class Action:
     page: str
@@ -129,6 +141,17 @@ ACTIONS = (
     Action("review", "comment", "review",
            lambda db, w: comments.add_comment(session=db, draft_id=db.get(ReviewItem, w.item_id).draft_id,
                                               author=w.actor, body="Good.")),
+    Action("review", "assign a draft to a reviewer", "triage",
+           lambda db, w: assignments.assign(session=db, editor=w.actor, item_ids=[w.item_id],
+                                            reviewer_id=_spare_admin(db).id)),
+    Action("review", "unassign a draft", "triage",
+           lambda db, w: assignments.assign(session=db, editor=w.actor, item_ids=[w.item_id], reviewer_id=None),
+           setup=lambda db, w: _assigned(db, w)),
+    Action("review", "see each reviewer's open load", "triage",
+           lambda db, w: assignments.open_load(session=db, viewer=w.actor)),
+    Action("review", "decide drafts in bulk", "triage",
+           lambda db, w: bulk.decide_many(session=db, editor=w.actor, verdict="approved",
+                                          seen={w.item_id: db.get(ReviewItem, w.item_id).version})),
     Action("thresholds", "save a threshold policy", "thresholds",
            lambda db, w: policies.save_policy(session=db, project_id=w.project_id, thresholds={"chrf": 10},
                                               author_id=w.actor.id)),
@@ -198,7 +221,7 @@ def _snapshot(db) -> tuple:
         db.exec(select(func.count()).select_from(model)).one()
         for model in (User, WritingSession, Draft, Reference, ReviewItem, AuditEvent, Job, RubricMark)
     )
-    states = tuple((i.state, i.claimed_by_id, i.version) for i in db.exec(select(ReviewItem)))
+    states = tuple((i.state, i.claimed_by_id, i.version, i.assigned_to_id) for i in db.exec(select(ReviewItem)))
     states += tuple((j.status, j.cancel_requested) for j in db.exec(select(Job)))
     roles = tuple((u.username, u.role, u.disabled, u.password_hash) for u in db.exec(select(User)))
     rubrics = tuple(tuple(p.rubric) for p in db.exec(select(Project)))
@@ -234,6 +257,7 @@ def test_the_roles_of_each_area_are_what_the_design_says():
     expected = {
         "write": {"writer", "editor", "admin"},
         "review": {"reviewer", "editor", "admin"},
+        "triage": {"editor", "admin"},
         "thresholds": {"editor", "admin"},
         "references": {"editor", "admin"},
         "presets": {"editor", "admin"},

@@ -16,6 +16,8 @@ from core.gate.rescoring import stale_key
 from core.platform import audit
 from core.platform.db import create_schema, make_engine, open_session
 from core.platform.models import User, utcnow
+from core.review.assignments import open_load
+from core.review.claims import next_item
 from core.review.dashboard import build_dashboard
 from core.review.queue import list_queue, reason_counts, reviewer_history
 from tests.utils.query_plans import FILTERED_TABLES, GROWING_TABLES, plan_lines, problems, statements
@@ -30,6 +32,19 @@ CALLS = {
     "queue of a project, with a reason, waiting 2 h": (
         lambda db: list_queue(session=db, project_id=1, reason="low_score", older_than_hours=2), False),
     "queue, lowest score first": (lambda db: list_queue(session=db, sort="lowest_score", metric="chrf"), True),
+    "queue of one writer in one language": (
+        lambda db: list_queue(session=db, writer_id=_writer(db).id, language="latin"), False),
+    "queue, the viewer's assigned items first": (lambda db: list_queue(session=db, viewer_id=_reviewer(db).id), False),
+    "queue, newest first, the viewer's assigned items first": (
+        lambda db: list_queue(session=db, sort="newest", viewer_id=_reviewer(db).id), False),
+    "queue, lowest score first, the viewer's assigned items first": (
+        lambda db: list_queue(session=db, sort="lowest_score", viewer_id=_reviewer(db).id), True),
+    # what opens next: the reviewer's held item, assigned ones, the rest (it sorts what waits)
+    "next item": (lambda db: next_item(session=db, reviewer=_reviewer(db)), True),
+    "next item of a project, a reason, a writer and a language": (
+        lambda db: next_item(session=db, reviewer=_reviewer(db), project_id=1, reason="low_score",
+                             writer_id=_writer(db).id, language="latin"), True),
+    "each reviewer's open load": (lambda db: open_load(session=db, viewer=_editor(db)), True),
     "reason counts": (lambda db: reason_counts(session=db), True),
     "reason counts of a project": (lambda db: reason_counts(session=db, project_id=2), True),
     "a reviewer's history": (lambda db: reviewer_history(session=db, reviewer=_reviewer(db)), False),
@@ -51,6 +66,14 @@ CALLS = {
 
 def _reviewer(db):
     return db.exec(select(User).where(User.role == "reviewer").order_by(User.id)).first()
+
+
+def _writer(db):
+    return db.exec(select(User).where(User.role == "writer").order_by(User.id)).first()
+
+
+def _editor(db):
+    return db.exec(select(User).where(User.role == "editor").order_by(User.id)).first()
 
 
 @pytest.fixture(scope="module")
