@@ -1,7 +1,7 @@
 """review assignments: the reviewer an editor asked to decide a review item
 
 Revision ID: 0010
-Revises: 0011 (after the rubrics, which main had first)
+Revises: 0009
 Created: 2026-12-01 16:00:00
 
     reviewitem.assigned_to_id, assigned_at      who is asked to decide it, since when (a hint)
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0011'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """rubrics: a project's checklist, and the marks recorded with each review decision
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Created: 2026-12-01 16:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0011'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
