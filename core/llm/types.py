@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from core.platform import constants
 from core.platform.errors import InvalidInputError
@@ -12,7 +12,11 @@ from core.platform.text import check_text, storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
 ApiStyle = Literal["completions", "chat", "task"]
-API_STYLES: tuple[str, ...] = ("completions", "chat", "task")
+API_STYLES: tuple[ApiStyle, ...] = ("completions", "chat", "task")
+
+
+def is_api_style(value: str) -> TypeGuard[ApiStyle]:
+    return value in API_STYLES
 
 
 @dataclass(frozen=True)
