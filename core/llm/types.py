@@ -19,6 +19,14 @@ def is_api_style(value: str) -> TypeGuard[ApiStyle]:
     return value in API_STYLES
 
 
+ChatRole = Literal["system", "user", "assistant"]
+CHAT_ROLES: tuple[ChatRole, ...] = ("system", "user", "assistant")
+
+
+def is_chat_role(value: str) -> TypeGuard[ChatRole]:
+    return value in CHAT_ROLES
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str
@@ -38,7 +46,7 @@ class ProviderConfig:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    role: Literal["system", "user", "assistant"]
+    role: ChatRole
     content: str
 
 

@@ -59,7 +59,7 @@ def render_completion_prompt(history: Sequence[Exchange], instruction: str, kind
     so the model simply carries on writing it.
     """
     ask, answer = _labels(instruction or "".join(e.instruction for e in history))
-    blocks = []
+    blocks: list[str] = []
     for exchange in history:
         if exchange.kind == TurnKind.CONTINUE and blocks:
             blocks[-1] += exchange.text
