@@ -369,7 +369,7 @@ def _rejoin(
     else:
         result = session.exec(
             update(ReviewItem)
-            .where(col(ReviewItem.id) == item.id, ReviewItem.state == ReviewState.ACCEPTED)
+            .where(col(ReviewItem.id) == item.id, col(ReviewItem.state) == ReviewState.ACCEPTED)
             .values(state=ReviewState.OPEN, reasons=list(decision.reasons), reason_detail=decision.detail,
                     decided_at=None, decision_reason="", version=ReviewItem.version + 1)
         )

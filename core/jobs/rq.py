@@ -148,7 +148,7 @@ class QueueRunner:
                  if rq_job is not None and rq_job.get_status(refresh=False) in _ALIVE]
         if alive:
             with open_session(self.engine) as session:
-                session.exec(update(Job).where(col(Job.id).in_(alive), Job.status == JobStatus.QUEUED)
+                session.exec(update(Job).where(col(Job.id).in_(alive), col(Job.status) == JobStatus.QUEUED)
                              .values(heartbeat_at=utcnow()))
                 session.commit()
         return len(alive)
@@ -216,7 +216,7 @@ def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> N
     while not stop.wait(constants.JOB_HEARTBEAT_S):
         try:
             with open_session(engine) as session:
-                session.exec(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow()))
+                session.exec(update(Job).where(col(Job.id) == job_id).values(heartbeat_at=utcnow()))
                 session.commit()
         except Exception:  # a missed beat is retried at the next one
             logger.exception("heartbeat of job %s failed", job_id)
@@ -224,6 +224,6 @@ def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> N
 
 def _fail_queued(engine: Engine, job_id: int, reason: str) -> None:
     with open_session(engine) as session:
-        session.exec(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        session.exec(update(Job).where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
                      .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow()))
         session.commit()

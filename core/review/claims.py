@@ -54,13 +54,13 @@ def claimable(now: datetime, reviewer_id: int | None = None) -> ColumnElement[bo
     """SQL: the item is open, or claimed with its lease ended, or (given `reviewer_id`) held by
     this reviewer, who takes it again to renew the lease."""
     lease_ended = col(ReviewItem.claim_expires_at) < now
-    taken_back = lease_ended if reviewer_id is None else or_(lease_ended, ReviewItem.claimed_by_id == reviewer_id)
-    return or_(ReviewItem.state == ReviewState.OPEN, and_(ReviewItem.state == ReviewState.CLAIMED, taken_back))
+    taken_back = lease_ended if reviewer_id is None else or_(lease_ended, col(ReviewItem.claimed_by_id) == reviewer_id)
+    return or_(col(ReviewItem.state) == ReviewState.OPEN, and_(col(ReviewItem.state) == ReviewState.CLAIMED, taken_back))
 
 
 def held_by(user_id: int) -> ColumnElement[bool]:
     """SQL: the user has claimed the item (whether or not the lease has ended)."""
-    return and_(ReviewItem.state == ReviewState.CLAIMED, ReviewItem.claimed_by_id == user_id)
+    return and_(col(ReviewItem.state) == ReviewState.CLAIMED, col(ReviewItem.claimed_by_id) == user_id)
 
 
 def claim(

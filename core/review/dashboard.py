@@ -147,7 +147,7 @@ def _latencies(session: Session, period: Period) -> dict[tuple[str, str], list[i
 
 
 def _decisions(session: Session, since: datetime, project_id: int | None) -> Rows:
-    edited = and_(col(ReviewItem.edited_text).is_not(None), ReviewItem.edited_text != "")
+    edited = and_(col(ReviewItem.edited_text).is_not(None), col(ReviewItem.edited_text) != "")
     query = select(ReviewItem.state, ReviewItem.created_at, ReviewItem.decided_at, edited).where(
         col(ReviewItem.decided_at) >= since, col(ReviewItem.state).in_(VERDICTS)
     )

@@ -43,7 +43,7 @@ def decide(
     reason = check_decision(verdict=verdict, reason=reason, edited_text=edited_text)
     result = session.exec(
         update(ReviewItem)
-        .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), ReviewItem.version == expected_version)
+        .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), col(ReviewItem.version) == expected_version)
         .values(
             state=ReviewState(verdict),
             decided_by_id=reviewer.id,

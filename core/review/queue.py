@@ -82,7 +82,7 @@ def list_queue(
     if sort == "lowest_score":  # sorts the undecided items (what waits), never the drafts
         value = col(Score.value)
         query = query.where(col(ReviewItem.state).in_(UNDECIDED))
-        query = query.join(Score, and_(col(Score.draft_id) == ReviewItem.draft_id, Score.metric == metric), isouter=True)
+        query = query.join(Score, and_(col(Score.draft_id) == ReviewItem.draft_id, col(Score.metric) == metric), isouter=True)
         rows = session.exec(query.order_by(value.is_(None), value, *age)).all()
     else:
         # One ordered walk of the (state, created_at, id) index per undecided state, each cut at

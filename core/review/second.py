@@ -69,10 +69,10 @@ def set_share(*, session: Session, actor: User, project_id: int, share: float) -
 def _takeable(now: datetime, reviewer_id: int):
     """SQL: a second review this reviewer may take: waiting, or claimed with its lease ended, or
     theirs; never one of an item they decided first."""
-    free = or_(SecondReview.state == SecondState.WAITING,
-               and_(SecondReview.state == SecondState.CLAIMED,
-                    or_(lease_ended(SecondReview.claim_expires_at, now), SecondReview.reviewer_id == reviewer_id)))
-    return and_(free, ReviewItem.decided_by_id != reviewer_id)
+    free = or_(col(SecondReview.state) == SecondState.WAITING,
+               and_(col(SecondReview.state) == SecondState.CLAIMED,
+                    or_(lease_ended(SecondReview.claim_expires_at, now), col(SecondReview.reviewer_id) == reviewer_id)))
+    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id)
 
 
 def take_second(
@@ -125,8 +125,8 @@ def decide_second(
     outcome = SecondState.AGREED if item is not None and item.state == verdict else SecondState.DISAGREED
     result = session.exec(
         update(SecondReview).where(
-            col(SecondReview.id) == second_id, SecondReview.state == SecondState.CLAIMED,
-            SecondReview.reviewer_id == reviewer.id, SecondReview.version == expected_version,
+            col(SecondReview.id) == second_id, col(SecondReview.state) == SecondState.CLAIMED,
+            col(SecondReview.reviewer_id) == reviewer.id, col(SecondReview.version) == expected_version,
         ).values(state=outcome, verdict=verdict, reason=reason, decided_at=utcnow(), claim_expires_at=None,
                  version=SecondReview.version + 1)
     )
@@ -153,7 +153,7 @@ def adjudicate(*, session: Session, editor: User, second_id: int, verdict: str, 
         raise ConflictError("An item is adjudicated by an editor who reviewed it neither time.")
     now = utcnow()
     result = session.exec(
-        update(SecondReview).where(col(SecondReview.id) == second_id, SecondReview.state == SecondState.DISAGREED)
+        update(SecondReview).where(col(SecondReview.id) == second_id, col(SecondReview.state) == SecondState.DISAGREED)
         .values(state=SecondState.ADJUDICATED, adjudicated_by_id=editor.id, adjudicated_verdict=verdict,
                 adjudicated_at=now, version=SecondReview.version + 1)
     )

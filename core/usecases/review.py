@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from core.access.roles import require
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
 from core.review import agreement, claims, comments, decisions, items, second
@@ -95,7 +95,7 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
     """An approved item's text becomes a reference of its project, or a preset answer to its instruction."""
     with open_session(runtime.engine) as db:
         if to == "preset":
-            return preset_from_review(session=db, item_id=item_id, actor_id=actor.id)
+            return preset_from_review(session=db, item_id=item_id, actor_id=saved_id(actor))
         return decisions.promote_to_reference(session=db, item_id=item_id, actor=actor)
 
 

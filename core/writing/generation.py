@@ -97,7 +97,7 @@ def earlier_being_written(session: Session, *, session_id: int, turn_index: int)
 
 def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
     session.exec(
-        update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == DraftStatus.GENERATING)
+        update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), col(Draft.status) == DraftStatus.GENERATING)
         .values(status=DraftStatus.INTERRUPTED, error=ABANDONED.format(reason=reason), updated_at=utcnow())
     )
 
