@@ -39,7 +39,7 @@ from sqlmodel import col, select, update
 
 from core.jobs.runner import QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError
 from core.platform.models import Job, utcnow
 from core.platform.states import JobStatus
@@ -138,8 +138,8 @@ class QueueRunner:
     def keep_queued_alive(self) -> int:
         """Refresh the heartbeat of queued jobs that RQ still holds; return how many."""
         with open_session(self.engine) as session:
-            queued = list(session.exec(
-                select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
+            queued = saved_ids(session.exec(
+                select(col(Job.id)).where(Job.status == JobStatus.QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
             ))
         if not queued:
             return 0
@@ -209,7 +209,7 @@ def perform(job_id: int) -> str:
         stop.set()
         beat.join()
     with open_session(engine) as session:
-        return session.get(Job, job_id).status
+        return session.get_one(Job, job_id).status
 
 
 def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> None:

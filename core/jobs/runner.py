@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Job, User, utcnow
 from core.platform.states import JobStatus, Role
@@ -241,7 +241,7 @@ def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: 
         job = Job(kind=kind, payload=payload, owner_id=owner_id)
         session.add(job)
         session.commit()
-        return job.id
+        return saved_id(job)
 
 
 def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:
