@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from core.access.roles import require
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import ConflictError
 from core.platform.models import ReviewItem, User, utcnow
 from core.platform.states import ReviewState
@@ -122,15 +123,17 @@ def _takeable(session: Session, reviewer: User, project_id: int | None, reason: 
     )
     if project_id is not None:
         query = query.where(ReviewItem.project_id == project_id)
-    rows = [row for row in session.exec(query) if not reason or reason in row[1]]
-    mine = [item_id for item_id, _, holder, free in rows if holder == reviewer.id and not free]
-    return mine[:1] + [row[0] for row in rows if row[0] not in mine[:1]]
+    rows = [(item_id, holder, free) for item_id, reasons, holder, free in session.exec(query)
+            if item_id is not None and (not reason or reason in reasons)]
+    mine = [item_id for item_id, holder, free in rows if holder == reviewer.id and not free]
+    return mine[:1] + [item_id for item_id, _, _ in rows if item_id not in mine[:1]]
 
 
 def release(*, session: Session, item_id: int, reviewer: User) -> None:
     """Give back an item you hold, undecided."""
     require(reviewer.role, "review")
-    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item_id, held_by(reviewer.id)).values(**_released()))
+    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item_id, held_by(saved_id(reviewer)))
+                 .values(**_released()))
     session.commit()
 
 
@@ -148,7 +151,7 @@ def _try_claim(
     session: Session, item_id: int, reviewer: User, lease_minutes: int, seen_version: int | None = None
 ) -> bool:
     now = utcnow()
-    unchanged = ReviewItem.version == seen_version if seen_version is not None else true()
+    unchanged = col(ReviewItem.version) == seen_version if seen_version is not None else true()
     result = session.exec(
         update(ReviewItem)
         .where(col(ReviewItem.id) == item_id, claimable(now, reviewer.id), unchanged)
