@@ -71,7 +71,8 @@ def list_queue(
     if sort not in QUEUE_SORTS:
         raise InvalidInputError(f"Sort by one of {', '.join(QUEUE_SORTS)}.")
     query = (
-        select(ReviewItem, Project.name, excerpt_source(Draft.text), User.username, claimable(utcnow()).label("free"))
+        select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for at most 4 columns
+            ReviewItem, Project.name, excerpt_source(Draft.text), User.username, claimable(utcnow()).label("free"))
         .join(Project, col(Project.id) == ReviewItem.project_id)
         .join(Draft, col(Draft.id) == ReviewItem.draft_id)
         .join(User, col(User.id) == ReviewItem.claimed_by_id, isouter=True)
@@ -108,9 +109,9 @@ def undecided_filters(
 ) -> list[ColumnElement[bool]]:
     """SQL: the item waits for a verdict, in this project, with this reason, for this long
     (`states=()`: the caller picks the states itself)."""
-    where = [col(ReviewItem.state).in_(states)] if states else []
+    where: list[ColumnElement[bool]] = [col(ReviewItem.state).in_(states)] if states else []
     if project_id is not None:
-        where.append(ReviewItem.project_id == project_id)
+        where.append(col(ReviewItem.project_id) == project_id)
     if reason:
         where.append(has_reason(reason))
     if older_than_hours:
