@@ -326,20 +326,24 @@ def delete_user_data(
     session.exec(update(ReviewItem).where(col(ReviewItem.claimed_by_id) == user_id).values(claimed_by_id=None))
     session.exec(
         update(ReviewItem).where(col(ReviewItem.decided_by_id) == user_id)
-        .values(decided_by_id=None, decision_reason=case((col(ReviewItem.decision_reason) == "", ""), else_=DELETED_REASON))
+        .values(decided_by_id=None,
+                decision_reason=case((col(ReviewItem.decision_reason) == "", ""), else_=DELETED_REASON))
     )
     session.exec(update(SecondReview).where(col(SecondReview.reviewer_id) == user_id,
                                             col(SecondReview.state) == SecondState.CLAIMED)
                  .values(state=SecondState.WAITING, reviewer_id=None, claim_expires_at=None))
     session.exec(update(SecondReview).where(col(SecondReview.reviewer_id) == user_id)
                  .values(reviewer_id=None, reason=case((col(SecondReview.reason) == "", ""), else_=DELETED_REASON)))
-    session.exec(update(SecondReview).where(col(SecondReview.adjudicated_by_id) == user_id).values(adjudicated_by_id=None))
-    session.exec(update(ThresholdPolicy).where(col(ThresholdPolicy.author_id) == user_id).values(author_id=None, note=""))
+    session.exec(update(SecondReview).where(col(SecondReview.adjudicated_by_id) == user_id)
+                 .values(adjudicated_by_id=None))
+    session.exec(update(ThresholdPolicy).where(col(ThresholdPolicy.author_id) == user_id)
+                 .values(author_id=None, note=""))
     report.jobs = _count(session.exec(delete(Job).where(col(Job.owner_id) == user_id)))
     report.api_keys = _delete_api_keys(session, user_id)
     report.references = _delete_promoted_references(session, texts)
     report.audit_events_anonymised += _anonymise_audit(session, user_id, username)
-    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER, col(LoginFailure.key) == user_key(username)))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER,
+                                            col(LoginFailure.key) == user_key(username)))
     session.exec(delete(SignInSession).where(col(SignInSession.user_id) == user_id))
     session.exec(delete(User).where(col(User.id) == user_id))
     audit.record(

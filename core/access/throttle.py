@@ -127,7 +127,8 @@ def release(session: Session, reservation: Reservation) -> None:
 
 def clear_user(session: Session, *, username: str) -> None:
     """Forget a user name's failures (after a successful sign-in or a password reset)."""
-    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER, col(LoginFailure.key) == user_key(username)))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER,
+                                            col(LoginFailure.key) == user_key(username)))
 
 
 def describe_wait(seconds: float) -> str:

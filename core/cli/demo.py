@@ -102,7 +102,8 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
             project = create_project(session=session, name=sample["name"], description=sample["description"], actor_id=SYSTEM)
             path = DEMO_DIR / sample["references"]
             import_references(
-                session=session, project_id=saved_id(project), filename=path.name, content=path.read_bytes(), actor_id=SYSTEM
+                session=session, project_id=saved_id(project), filename=path.name, content=path.read_bytes(),
+                actor_id=SYSTEM,
             )
             _seed_session(session, writer, project, sample["turns"])
             report.projects_created.append(project.name)

@@ -268,8 +268,8 @@ def apply_policy(
     reason = f"accepted by policy v{policy.version}"
     left = sum(_leave(session, item_id, policy.version, reason) for item_id in change.leaving)
     joined = sum(
-        _rejoin(session, session.get_one(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id), project_id,
-                joining[draft_id], policy.version)
+        _rejoin(session, session.get_one(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id),
+                project_id, joining[draft_id], policy.version)
         for draft_id in change.joining
     )
     audit.record(

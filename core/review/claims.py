@@ -56,7 +56,8 @@ def claimable(now: datetime, reviewer_id: int | None = None) -> ColumnElement[bo
     this reviewer, who takes it again to renew the lease."""
     lease_ended = col(ReviewItem.claim_expires_at) < now
     taken_back = lease_ended if reviewer_id is None else or_(lease_ended, col(ReviewItem.claimed_by_id) == reviewer_id)
-    return or_(col(ReviewItem.state) == ReviewState.OPEN, and_(col(ReviewItem.state) == ReviewState.CLAIMED, taken_back))
+    return or_(col(ReviewItem.state) == ReviewState.OPEN,
+               and_(col(ReviewItem.state) == ReviewState.CLAIMED, taken_back))
 
 
 def held_by(user_id: int) -> ColumnElement[bool]:

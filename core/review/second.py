@@ -96,7 +96,8 @@ def take_second(
             return None
         rows.sort(key=lambda row: row[1] != reviewer.id)
         for second_id, _ in rows:
-            mine = (select(ReviewItem.id).where(col(ReviewItem.id) == SecondReview.item_id, _takeable(now, saved_id(reviewer)))
+            mine = (select(ReviewItem.id)
+                    .where(col(ReviewItem.id) == SecondReview.item_id, _takeable(now, saved_id(reviewer)))
                     .exists())
             result = session.exec(
                 update(SecondReview).where(col(SecondReview.id) == second_id, mine).values(
