@@ -35,7 +35,7 @@ with open_session(engine) as db:
 st.caption(f"Policy in force: version {policy.version}" + (" (defaults)" if policy.version == 0 else "")
            + f" · {RULES.get(policy.rule or ANY_BELOW)}")
 
-language_panel(engine, user, project_id, language)
+language_panel(user, project_id, language)
 spec = policy_form(project_id, policy)
 try:
     with open_session(engine) as db:
@@ -49,7 +49,7 @@ else:
         preview.to_review_with_new, delta=preview.to_review_with_new - preview.to_review_now, delta_color="inverse",
         help=f"{preview.to_review_now} with the policy in force",
     )
-apply_panel(engine, user, project_id, policy, spec)
+apply_panel(user, project_id, policy, spec)
 evidence_panel(project_id, rows, spec)
 rubric_evidence_panel(user, project_id)
 rubric_panel(user, project_id)

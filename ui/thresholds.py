@@ -6,7 +6,6 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import Engine
 
 from core.gate.checks import (
     CHECK_LABELS,
@@ -28,16 +27,14 @@ from core.gate.evidence import (
     threshold_curve,
     threshold_stats,
 )
-from core.gate.policies import PROJECT_LANGUAGES, PolicySpec, set_project_language
-from core.gate.route import apply_policy, preview_queue_change
+from core.gate.policies import PROJECT_LANGUAGES, PolicySpec
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
-from core.platform.db import open_session
-from core.platform.errors import DraftgateError
 from core.platform.models import ThresholdPolicy, User
 from core.platform.wording import count, plural
+from core.usecases.gate import apply_policy, preview_queue_change, set_project_language
+from ui.actions import run_use_case
 from ui.components import percent
-from ui.safe import md
 
 PENDING_KEY, FLASH_KEY = "thresholds.pending", "thresholds.flash"
 LABEL_NAMES = {Label.APPROVED: "approved", Label.EDITED: "approved after edit", Label.REJECTED: "rejected",
@@ -219,17 +216,15 @@ def _suggestions(project_id: int, metric: str, values: list[float], labels: list
                           on_click=_use, args=(project_id, metric, suggested))
 
 
-def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPolicy, spec: PolicySpec) -> None:
+def apply_panel(user: User, project_id: int, policy: ThresholdPolicy, spec: PolicySpec) -> None:
     note = st.text_input("Note for this change (optional)", key="thresholds.note")
     pending = st.session_state.get(PENDING_KEY)
     fresh = pending is not None and pending["project_id"] == project_id and pending["spec"] == spec
     if st.button("Preview the change to the queue", type="primary", key="thresholds.preview"):
-        try:
-            with open_session(engine) as db:
-                change = preview_queue_change(session=db, project_id=project_id, spec=spec)
-        except DraftgateError as err:
-            st.error(md(err))
+        previewed = run_use_case(preview_queue_change, user, project_id=project_id, spec=spec)
+        if previewed is None:
             return
+        change = previewed.value
         pending = {"project_id": project_id, "spec": spec, "base": change.base_version, "leaving": len(change.leaving),
                    "joining": len(change.joining), "held": change.claimed_untouched}
         st.session_state[PENDING_KEY], fresh = pending, True
@@ -244,13 +239,11 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
                f"{plural(held, 'it is', 'they are')}." if held else "."))
     confirm, cancel = st.columns(2)
     if confirm.button(f"Apply version {pending['base'] + 1}", type="primary", key="thresholds.apply"):
-        try:
-            with open_session(engine) as db:
-                applied = apply_policy(session=db, project_id=project_id, spec=spec, author_id=user.id, note=note,
-                                       expected_version=pending["base"])
-        except DraftgateError as err:
-            st.error(md(err))
+        done = run_use_case(apply_policy, user, project_id=project_id, spec=spec, note=note,
+                            expected_version=pending["base"])
+        if done is None:
             return
+        applied = done.value
         st.session_state.pop(PENDING_KEY, None)
         st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {count(applied.left, 'draft')} left "
                                        f"the queue, {applied.joined} joined it.")
@@ -260,7 +253,7 @@ def apply_panel(engine: Engine, user: User, project_id: int, policy: ThresholdPo
         st.rerun()
 
 
-def language_panel(engine: Engine, user: User, project_id: int, language: str) -> None:
+def language_panel(user: User, project_id: int, language: str) -> None:
     """The language the checks expect of the project's drafts."""
     key = f"thresholds.{project_id}.language"
     choices = list(PROJECT_LANGUAGES) if language in PROJECT_LANGUAGES else [*PROJECT_LANGUAGES, language]
@@ -269,11 +262,7 @@ def language_panel(engine: Engine, user: User, project_id: int, language: str) -
     chosen = left.selectbox("Language of this project's drafts (the language check)", choices, key=key,
                             format_func=lambda code: PROJECT_LANGUAGES.get(code, code))
     if chosen != language and right.button("Save the language", key="thresholds.save_language"):
-        try:
-            with open_session(engine) as db:
-                set_project_language(session=db, project_id=project_id, language=chosen, actor_id=user.id)
-        except DraftgateError as err:
-            st.error(md(err))
+        if run_use_case(set_project_language, user, project_id=project_id, language=chosen) is None:
             return
         st.session_state[FLASH_KEY] = (f"The project's drafts are now checked for "
                                        f"{PROJECT_LANGUAGES.get(chosen, chosen)}; re-score to check earlier drafts again.")

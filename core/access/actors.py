@@ -35,14 +35,19 @@ Actor = int | Literal[System.SYSTEM]  # a user's id, or SYSTEM
 def require_actor(session: Session, actor_id: Actor, area: str) -> None:
     """`require` for core calls that name their actor: SYSTEM passes; a user's ID must belong
     to an enabled user whose role may use `area`; anything else (None) is a caller's bug."""
-    if actor_id is SYSTEM:
-        return
-    if isinstance(actor_id, bool) or not isinstance(actor_id, int):
-        raise TypeError(f"An actor is a user's id or core.access.actors.SYSTEM, not {actor_id!r}.")
-    actor = session.get(User, actor_id)
-    if actor is None or actor.disabled:
+    if actor_id is not SYSTEM:
+        require_user(session, actor_id, area)
+
+
+def require_user(session: Session, user_id: int, area: str) -> User:
+    """The enabled user with this ID, whose role may use `area` (a user: never the system)."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise TypeError(f"An actor is a user's id or core.access.actors.SYSTEM, not {user_id!r}.")
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
         raise PermissionDeniedError("This account no longer exists or is disabled.")
-    require(actor.role, area)
+    require(user.role, area)
+    return user
 
 
 def audited_id(actor_id: Actor | None) -> int | None:

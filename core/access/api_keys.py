@@ -44,9 +44,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from core.access.actors import SYSTEM, Actor, require_actor
+from core.access.actors import SYSTEM, Actor, require_actor, require_user
 from core.access.allowlist import Network, parse_allowlist
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import AuthenticationError, DatabaseBusyError, InvalidInputError, NotFoundError
 from core.platform.models import ApiKey, Project, User, utcnow
 from core.platform.text import check_text
@@ -156,7 +157,7 @@ def create_api_key(
     now = now or utcnow()
     key = new_key()
     row = ApiKey(
-        user_id=user.id, name=check_text(name, what="The key name", max_chars=constants.API_KEY_NAME_MAX_CHARS,
+        user_id=saved_id(user), name=check_text(name, what="The key name", max_chars=constants.API_KEY_NAME_MAX_CHARS,
                                          required=True, single_line=True, strip=True),
         key_hash=key_digest(key), prefix=key[:PREFIX_CHARS],
         project_id=_check_project(session, project_id),
@@ -196,7 +197,7 @@ def revoke_api_key(*, session: Session, key_id: int, actor_id: Actor, now: datet
             row = None
     if row is None:
         raise NotFoundError(f"There is no API key {key_id}.")
-    user = session.get(User, row.user_id)
+    user = session.get_one(User, row.user_id)
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         session.add(row)
@@ -213,7 +214,7 @@ def project_id_named(*, session: Session, name: str) -> int:
     project = session.exec(select(Project).where(Project.name == name)).first()
     if project is None:
         raise NotFoundError(f"There is no project named {name!r}.")
-    return project.id
+    return saved_id(project)
 
 
 # -- authentication -------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def authenticate_key(*, session: Session, key: str, now: datetime | None = None)
     if user.disabled:
         raise AuthenticationError(DISABLED_ACCOUNT)
     return ApiCaller(
-        key_id=row.id, user_id=user.id, username=user.username, role=user.role, project_id=row.project_id,
+        key_id=saved_id(row), user_id=saved_id(user), username=user.username, role=user.role, project_id=row.project_id,
         qps_limit=row.qps_limit, concurrency_limit=row.concurrency_limit,
         ip_networks=parse_allowlist(row.ip_allowlist), last_used_at=row.last_used_at,
         rate_key=f"api-key:{digest[:RATE_KEY_HASH_CHARS]}",
@@ -269,7 +270,7 @@ class LastUseRecorder:
             self._tried[caller.key_id] = self._clock()
         stale = or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < now - interval)
         try:
-            result = session.exec(update(ApiKey).where(ApiKey.id == caller.key_id, stale).values(last_used_at=now))
+            result = session.exec(update(ApiKey).where(col(ApiKey.id) == caller.key_id, stale).values(last_used_at=now))
             session.commit()
         except DatabaseBusyError:
             session.rollback()
@@ -281,8 +282,7 @@ class LastUseRecorder:
 
 
 def _enabled_actor(session: Session, actor_id: int) -> User:
-    require_actor(session, actor_id, "account")
-    return session.get(User, actor_id)
+    return require_user(session, actor_id, "account")
 
 
 def _managed_user(session: Session, user_id: int, actor_id: Actor) -> User:
@@ -340,7 +340,7 @@ def _check_allowlist(text: str) -> str:
 def _view(session: Session, row: ApiKey, user: User) -> ApiKeyView:
     project = session.get(Project, row.project_id) if row.project_id is not None else None
     return ApiKeyView(
-        id=row.id, username=user.username, name=row.name, prefix=row.prefix,
+        id=saved_id(row), username=user.username, name=row.name, prefix=row.prefix,
         project=project.name if project is not None else None, expires_at=row.expires_at,
         qps_limit=row.qps_limit, concurrency_limit=row.concurrency_limit, ip_allowlist=row.ip_allowlist,
         created_at=row.created_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at,

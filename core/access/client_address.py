@@ -100,9 +100,15 @@ def uvicorn_trusted_networks(value: str | None) -> tuple[Network, ...]:
 
 def _within(inner: Sequence[Network], outer: Sequence[Network]) -> bool:
     """Every address of `inner` is in `outer`."""
-    return all(
-        any(a.version == b.version and a.subnet_of(b) for b in outer) for a in inner  # type: ignore[arg-type]
-    )
+    return all(any(_subnet_of(a, b) for b in outer) for a in inner)
+
+
+def _subnet_of(a: Network, b: Network) -> bool:
+    if isinstance(a, ipaddress.IPv4Network) and isinstance(b, ipaddress.IPv4Network):
+        return a.subnet_of(b)
+    if isinstance(a, ipaddress.IPv6Network) and isinstance(b, ipaddress.IPv6Network):
+        return a.subnet_of(b)
+    return False  # IPv4 and IPv6 never contain each other
 
 
 def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:

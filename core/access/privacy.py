@@ -58,8 +58,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import case, delete, func, or_, update
+from sqlalchemy import ColumnElement, CursorResult, case, delete, func, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.access.actors import Actor, require_actor
 from core.access.passwords import verify_password
@@ -68,7 +69,7 @@ from core.llm.cache import RedisStore, delete_by_origin
 from core.llm.ratelimit import redis_client
 from core.platform import audit
 from core.platform.config import get_settings
-from core.platform.db import chunks
+from core.platform.db import chunks, saved_ids
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import (
     ApiKey,
@@ -156,10 +157,10 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
     """Everything stored about a user, as plain JSON-ready data (the user themself, or an admin)."""
     user = _target(session, user_id, actor_id)
     sessions = list(
-        session.exec(select(WritingSession).where(WritingSession.owner_id == user.id).order_by(col(WritingSession.id)))
+        session.exec(select(WritingSession).where(WritingSession.owner_id == user_id).order_by(col(WritingSession.id)))
     )
     projects = {p.id: p.name for p in session.exec(select(Project))}
-    draft_ids = _draft_ids(user.id)
+    draft_ids = _draft_ids(user_id)
     exported_sessions = []
     for writing_session in sessions:
         turns = list(session.exec(select(Turn).where(Turn.session_id == writing_session.id).order_by(col(Turn.index))))
@@ -169,7 +170,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
             exported_turns.append({
                 "index": turn.index, "kind": turn.kind, "instruction": turn.instruction,
                 "created_at": _time(turn.created_at),
-                "drafts": [_export_draft(session, draft, user.id) for draft in drafts],
+                "drafts": [_export_draft(session, draft, user_id) for draft in drafts],
             })
         exported_sessions.append({
             "public_id": writing_session.public_id, "title": writing_session.title,
@@ -185,34 +186,34 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
         "sessions": exported_sessions,
         "comments_written": [
             {"draft_id": c.draft_id, "body": c.body, "created_at": _time(c.created_at)}
-            for c in session.exec(select(Comment).where(Comment.author_id == user.id).order_by(col(Comment.id)))
+            for c in session.exec(select(Comment).where(Comment.author_id == user_id).order_by(col(Comment.id)))
         ],
         "review_decisions": [
             {"review_id": r.id, "draft_id": r.draft_id, "state": r.state, "reason": r.decision_reason,
              "edited_text": r.edited_text, "rubric": _marks(session, r.id), "decided_at": _time(r.decided_at)}
-            for r in session.exec(select(ReviewItem).where(ReviewItem.decided_by_id == user.id).order_by(col(ReviewItem.id)))
+            for r in session.exec(select(ReviewItem).where(ReviewItem.decided_by_id == user_id).order_by(col(ReviewItem.id)))
         ],
         "second_reviews": [
             {"second_review_id": r.id, "review_id": r.item_id, "state": r.state, "verdict": r.verdict,
              "reason": r.reason, "decided_at": _time(r.decided_at)}
-            for r in session.exec(select(SecondReview).where(SecondReview.reviewer_id == user.id)
+            for r in session.exec(select(SecondReview).where(SecondReview.reviewer_id == user_id)
                                   .order_by(col(SecondReview.id)))
         ],
         "adjudications": [
             {"second_review_id": r.id, "review_id": r.item_id, "verdict": r.adjudicated_verdict,
              "adjudicated_at": _time(r.adjudicated_at)}
-            for r in session.exec(select(SecondReview).where(SecondReview.adjudicated_by_id == user.id)
+            for r in session.exec(select(SecondReview).where(SecondReview.adjudicated_by_id == user_id)
                                   .order_by(col(SecondReview.id)))
         ],
         "threshold_changes": [
             {"project": projects.get(p.project_id, ""), "version": p.version, "thresholds": p.thresholds,
              "note": p.note, "created_at": _time(p.created_at)}
-            for p in session.exec(select(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id))
+            for p in session.exec(select(ThresholdPolicy).where(ThresholdPolicy.author_id == user_id))
         ],
         "review_claims": [
             {"review_id": r.id, "draft_id": r.draft_id, "claim_expires_at": _time(r.claim_expires_at)}
             for r in session.exec(
-                select(ReviewItem).where(held_by(user.id)).order_by(col(ReviewItem.id))
+                select(ReviewItem).where(held_by(user_id)).order_by(col(ReviewItem.id))
             )
         ],
         "review_assignments": [
@@ -224,13 +225,13 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
         "jobs": [
             {"id": j.id, "kind": j.kind, "status": j.status, "error": j.error, "payload": j.payload,
              "created_at": _time(j.created_at)}
-            for j in session.exec(select(Job).where(Job.owner_id == user.id).order_by(col(Job.id)))
+            for j in session.exec(select(Job).where(Job.owner_id == user_id).order_by(col(Job.id)))
         ],
         "api_keys": [
             {"name": k.name, "prefix": k.prefix, "project_id": k.project_id, "created_at": _time(k.created_at),
              "expires_at": _time(k.expires_at), "last_used_at": _time(k.last_used_at),
              "revoked_at": _time(k.revoked_at)}
-            for k in session.exec(select(ApiKey).where(ApiKey.user_id == user.id).order_by(col(ApiKey.id)))
+            for k in session.exec(select(ApiKey).where(ApiKey.user_id == user_id).order_by(col(ApiKey.id)))
         ],
         "presets_from_your_drafts": [
             {"project": projects.get(p.project_id, ""), "instruction": p.instruction, "answer": p.answer,
@@ -247,7 +248,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
             {"created_at": _time(s.created_at), "last_seen_at": _time(s.last_seen_at), "address": s.address,
              "user_agent": s.user_agent, "expires_at": _time(s.expires_at), "revoked_at": _time(s.revoked_at),
              "revoked_reason": s.revoked_reason}
-            for s in session.exec(select(SignInSession).where(SignInSession.user_id == user.id)
+            for s in session.exec(select(SignInSession).where(SignInSession.user_id == user_id)
                                   .order_by(col(SignInSession.id)))
         ],
         "failed_sign_ins": [
@@ -260,7 +261,7 @@ def export_user_data(*, session: Session, user_id: int, actor_id: Actor) -> dict
         "audit_events": [
             {"action": e.action, "target": e.target, "detail": e.detail, "created_at": _time(e.created_at)}
             for e in session.exec(
-                select(AuditEvent).where(or_(AuditEvent.actor_id == user.id, _naming(user.username)))
+                select(AuditEvent).where(or_(col(AuditEvent.actor_id) == user_id, _naming(user.username)))
                 .order_by(col(AuditEvent.id))
             )
         ],
@@ -318,7 +319,7 @@ def delete_user_data(
     the last enabled admin.
     """
     user = _target(session, user_id, actor_id)
-    if actor_id == user.id and not verify_password(user.password_hash, password or ""):
+    if actor_id == user_id and not verify_password(user.password_hash, password or ""):
         raise AuthenticationError("Confirm with your current password.")
     if user.role == Role.ADMIN and not user.disabled:
         from core.access.users import enabled_admin_count
@@ -327,39 +328,43 @@ def delete_user_data(
             raise ConflictError("This is the last admin; make someone else admin first.")
     report = DeletionReport()
     username = user.username
-    session_ids = select(WritingSession.id).where(WritingSession.owner_id == user.id)
-    draft_ids = _draft_ids(user.id)
+    session_ids = select(col(WritingSession.id)).where(WritingSession.owner_id == user_id)
+    draft_ids = _draft_ids(user_id)
     texts = _draft_texts(session, draft_ids)
-    forget_copies(session, session_ids=list(session.exec(session_ids)), draft_ids=list(session.exec(draft_ids)),
-                  settings=settings, report=report)
+    forget_copies(session, session_ids=saved_ids(session.exec(session_ids)),
+                  draft_ids=saved_ids(session.exec(draft_ids)), settings=settings, report=report)
     report.presets = _count(session.exec(delete(Preset).where(col(Preset.source_draft_id).in_(draft_ids))))
 
     _delete_drafts(session, draft_ids, report)
     report.turns = _count(session.exec(delete(Turn).where(col(Turn.session_id).in_(session_ids))))
-    report.sessions = _count(session.exec(delete(WritingSession).where(WritingSession.owner_id == user.id)))
-    report.comments += _count(session.exec(delete(Comment).where(Comment.author_id == user.id)))
-    release_all(session=session, user_id=user.id)
-    session.exec(update(ReviewItem).where(ReviewItem.claimed_by_id == user.id).values(claimed_by_id=None))
-    session.exec(update(ReviewItem).where(col(ReviewItem.assigned_to_id) == user.id)
+    report.sessions = _count(session.exec(delete(WritingSession).where(col(WritingSession.owner_id) == user_id)))
+    report.comments += _count(session.exec(delete(Comment).where(col(Comment.author_id) == user_id)))
+    release_all(session=session, user_id=user_id)
+    session.exec(update(ReviewItem).where(col(ReviewItem.claimed_by_id) == user_id).values(claimed_by_id=None))
+    session.exec(update(ReviewItem).where(col(ReviewItem.assigned_to_id) == user_id)
                  .values(assigned_to_id=None, assigned_at=None))
     session.exec(
-        update(ReviewItem).where(ReviewItem.decided_by_id == user.id)
-        .values(decided_by_id=None, decision_reason=case((ReviewItem.decision_reason == "", ""), else_=DELETED_REASON))
+        update(ReviewItem).where(col(ReviewItem.decided_by_id) == user_id)
+        .values(decided_by_id=None,
+                decision_reason=case((col(ReviewItem.decision_reason) == "", ""), else_=DELETED_REASON))
     )
-    session.exec(update(SecondReview).where(SecondReview.reviewer_id == user.id,
-                                            SecondReview.state == SecondState.CLAIMED)
+    session.exec(update(SecondReview).where(col(SecondReview.reviewer_id) == user_id,
+                                            col(SecondReview.state) == SecondState.CLAIMED)
                  .values(state=SecondState.WAITING, reviewer_id=None, claim_expires_at=None))
-    session.exec(update(SecondReview).where(SecondReview.reviewer_id == user.id)
-                 .values(reviewer_id=None, reason=case((SecondReview.reason == "", ""), else_=DELETED_REASON)))
-    session.exec(update(SecondReview).where(SecondReview.adjudicated_by_id == user.id).values(adjudicated_by_id=None))
-    session.exec(update(ThresholdPolicy).where(ThresholdPolicy.author_id == user.id).values(author_id=None, note=""))
-    report.jobs = _count(session.exec(delete(Job).where(Job.owner_id == user.id)))
-    report.api_keys = _delete_api_keys(session, user.id)
+    session.exec(update(SecondReview).where(col(SecondReview.reviewer_id) == user_id)
+                 .values(reviewer_id=None, reason=case((col(SecondReview.reason) == "", ""), else_=DELETED_REASON)))
+    session.exec(update(SecondReview).where(col(SecondReview.adjudicated_by_id) == user_id)
+                 .values(adjudicated_by_id=None))
+    session.exec(update(ThresholdPolicy).where(col(ThresholdPolicy.author_id) == user_id)
+                 .values(author_id=None, note=""))
+    report.jobs = _count(session.exec(delete(Job).where(col(Job.owner_id) == user_id)))
+    report.api_keys = _delete_api_keys(session, user_id)
     report.references = _delete_promoted_references(session, texts)
-    report.audit_events_anonymised += _anonymise_audit(session, user.id, username)
-    session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
-    session.exec(delete(SignInSession).where(SignInSession.user_id == user.id))
-    session.exec(delete(User).where(User.id == user.id))
+    report.audit_events_anonymised += _anonymise_audit(session, user_id, username)
+    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER,
+                                            col(LoginFailure.key) == user_key(username)))
+    session.exec(delete(SignInSession).where(col(SignInSession.user_id) == user_id))
+    session.exec(delete(User).where(col(User.id) == user_id))
     audit.record(
         session, actor_id=None if actor_id == user_id else actor_id, action="privacy.delete", target="",
         by="self" if actor_id == user_id else Role.ADMIN, **report.counts(),
@@ -382,8 +387,8 @@ def apply_retention(
     require_actor(session, actor_id, "admin")
     cutoff = (now or utcnow()) - timedelta(days=days)
     report = DeletionReport()
-    draft_ids = select(Draft.id).where(col(Draft.created_at) < cutoff)
-    old_draft_ids = list(session.exec(draft_ids))
+    draft_ids = select(col(Draft.id)).where(col(Draft.created_at) < cutoff)
+    old_draft_ids = saved_ids(session.exec(draft_ids))
     forget_copies(session, session_ids=(), draft_ids=old_draft_ids, settings=settings, report=report)
     # a preset answer made from an old draft is the editors' now: it stays, without the link
     session.exec(update(Preset).where(col(Preset.source_draft_id).in_(draft_ids)).values(source_draft_id=None))
@@ -426,7 +431,7 @@ def scrub_storage(session: Session, report: DeletionReport | None = None) -> boo
     return not busy
 
 
-def _delete_drafts(session: Session, draft_ids, report: DeletionReport) -> None:
+def _delete_drafts(session: Session, draft_ids: SelectOfScalar[int | None], report: DeletionReport) -> None:
     report.scores += _count(session.exec(delete(Score).where(col(Score.draft_id).in_(draft_ids))))
     report.comments += _count(session.exec(delete(Comment).where(col(Comment.draft_id).in_(draft_ids))))
     item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
@@ -443,10 +448,10 @@ def _delete_api_keys(session: Session, user_id: int) -> int:
     """The user's API keys, and the answers stored for their idempotent requests (copies of drafts)."""
     key_ids = select(ApiKey.id).where(ApiKey.user_id == user_id)
     session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.api_key_id).in_(key_ids)))
-    return _count(session.exec(delete(ApiKey).where(ApiKey.user_id == user_id)))
+    return _count(session.exec(delete(ApiKey).where(col(ApiKey.user_id) == user_id)))
 
 
-def _draft_texts(session: Session, draft_ids) -> set[str]:
+def _draft_texts(session: Session, draft_ids: SelectOfScalar[int | None]) -> set[str]:
     texts = {text for text in session.exec(select(Draft.text).where(col(Draft.id).in_(draft_ids))) if text}
     texts |= {
         text for text in session.exec(select(ReviewItem.edited_text).where(col(ReviewItem.draft_id).in_(draft_ids)))
@@ -455,11 +460,11 @@ def _draft_texts(session: Session, draft_ids) -> set[str]:
     return texts
 
 
-def _draft_ids(user_id: int):
+def _draft_ids(user_id: int) -> SelectOfScalar[int | None]:
     """A subquery of the IDs of every draft in the user's sessions."""
     session_ids = select(WritingSession.id).where(WritingSession.owner_id == user_id)
     turn_ids = select(Turn.id).where(col(Turn.session_id).in_(session_ids))
-    return select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
+    return select(col(Draft.id)).where(col(Draft.turn_id).in_(turn_ids))
 
 
 def _promoted_references(session: Session, texts: set[str]) -> list[Reference]:
@@ -478,13 +483,13 @@ def _delete_promoted_references(session: Session, texts: set[str]) -> int:
     return len(doomed)
 
 
-def _naming(username: str):
+def _naming(username: str) -> ColumnElement[bool]:
     """Audit events whose target is the user name (in any case)."""
-    return or_(AuditEvent.target == username, func.lower(AuditEvent.target) == username.lower())
+    return or_(col(AuditEvent.target) == username, func.lower(AuditEvent.target) == username.lower())
 
 
 def _anonymise_audit(session: Session, user_id: int, username: str) -> int:
-    by_user = update(AuditEvent).where(AuditEvent.actor_id == user_id).values(actor_id=None, target="", detail={})
+    by_user = update(AuditEvent).where(col(AuditEvent.actor_id) == user_id).values(actor_id=None, target="", detail={})
     naming = update(AuditEvent).where(_naming(username)).values(target="", detail={})
     return _count(session.exec(by_user)) + _count(session.exec(naming))
 
@@ -544,7 +549,7 @@ def _target(session: Session, user_id: int, actor_id: Actor) -> User:
     return user
 
 
-def _count(result) -> int:
+def _count(result: CursorResult[Any]) -> int:
     return max(result.rowcount or 0, 0)
 
 

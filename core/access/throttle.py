@@ -35,7 +35,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import RateLimitedError
 from core.platform.models import LoginFailure, utcnow
 
@@ -114,7 +114,7 @@ def reserve_attempt(
         session.add_all(rows)
         session.exec(delete(LoginFailure).where(col(LoginFailure.created_at) < now - limits.window))
         session.flush()
-        reservation = Reservation(tuple(row.id for row in rows))
+        reservation = Reservation(tuple(saved_id(row) for row in rows))
         session.commit()
     return reservation
 
@@ -127,7 +127,8 @@ def release(session: Session, reservation: Reservation) -> None:
 
 def clear_user(session: Session, *, username: str) -> None:
     """Forget a user name's failures (after a successful sign-in or a password reset)."""
-    session.exec(delete(LoginFailure).where(LoginFailure.scope == USER, LoginFailure.key == user_key(username)))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == USER,
+                                            col(LoginFailure.key) == user_key(username)))
 
 
 def describe_wait(seconds: float) -> str:

@@ -32,6 +32,7 @@ from core.access.actors import SYSTEM, Actor, require_actor
 from core.access.passwords import check_password, generate_password, hash_password, verify_password
 from core.access.roles import check_role
 from core.platform import audit
+from core.platform.db import engine_of, saved_id
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import User
 from core.platform.states import Role
@@ -122,21 +123,21 @@ def authenticate(
     parallel attempts never check more passwords than the limit. `settings` (default: read
     now) give the key of the audit trail's hashes of unknown names."""
     username = normalize_username(username)
-    reservation = throttle.reserve_attempt(session.get_bind(), username=username, address=address, limits=limits)
+    reservation = throttle.reserve_attempt(engine_of(session), username=username, address=address, limits=limits)
     user = session.exec(select(User).where(User.username == username)).first() if username else None
     if user is None:
         verify_password(_dummy_hash(), password or "")  # the same work as for a real name
         ok = False
     else:
         ok = verify_password(user.password_hash, password or "")
-    if not ok or user.disabled:  # a disabled account must not tell that the password was right
+    if user is None or not ok or user.disabled:  # a disabled account must not tell that the password was right
         target = user.username if user is not None else audit.unknown_name(username, settings=settings)
         audit.record(session, actor_id=None, action="auth.failed", target=target, address=address or "")
         session.commit()
         raise AuthenticationError(WRONG_CREDENTIALS)
     throttle.release(session, reservation)
     throttle.clear_user(session, username=username)
-    audit.record(session, actor_id=user.id, action="auth.sign_in", target=user.username, address=address or "")
+    audit.record(session, actor_id=saved_id(user), action="auth.sign_in", target=user.username, address=address or "")
     session.commit()
     return user
 
@@ -169,7 +170,7 @@ def set_role(*, session: Session, user_id: int, role: str, actor_id: Actor) -> U
     old_role, user.role = user.role, role
     session.add(user)
     if old_role != role:
-        signins.revoke_all(session, user_id=user.id, reason="role")
+        signins.revoke_all(session, user_id=saved_id(user), reason="role")
     audit.record(session, actor_id=actor_id, action="user.role", target=user.username, old=old_role, new=role)
     session.commit()
     return user
@@ -187,7 +188,7 @@ def set_disabled(*, session: Session, user_id: int, disabled: bool, actor_id: Ac
         user.disabled = disabled
         session.add(user)
         if disabled:
-            signins.revoke_all(session, user_id=user.id, reason="disabled")
+            signins.revoke_all(session, user_id=saved_id(user), reason="disabled")
         audit.record(session, actor_id=actor_id, action="user.disable" if disabled else "user.enable",
                      target=user.username)
     session.commit()
@@ -203,7 +204,7 @@ def reset_password(*, session: Session, user_id: int, actor_id: Actor, new_passw
     user.password_hash = hash_password(password)
     session.add(user)
     throttle.clear_user(session, username=user.username)
-    signins.revoke_all(session, user_id=user.id, reason="password")
+    signins.revoke_all(session, user_id=saved_id(user), reason="password")
     audit.record(session, actor_id=actor_id, action="user.password_reset", target=user.username)
     session.commit()
     return generated or None
@@ -221,8 +222,8 @@ def change_password(
         raise InvalidInputError("The new password is the same as the current one.")
     user.password_hash = hash_password(check_password(new_password, username=user.username))
     session.add(user)
-    signins.revoke_all(session, user_id=user.id, reason="password", keep_id=keep_sign_in_id)
-    audit.record(session, actor_id=user.id, action="user.password_change", target=user.username)
+    signins.revoke_all(session, user_id=saved_id(user), reason="password", keep_id=keep_sign_in_id)
+    audit.record(session, actor_id=saved_id(user), action="user.password_change", target=user.username)
     session.commit()
 
 

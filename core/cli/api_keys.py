@@ -17,7 +17,7 @@ from core.access.actors import SYSTEM
 from core.access.api_keys import create_api_key, list_api_keys, project_id_named, revoke_api_key
 from core.access.users import normalize_username
 from core.platform.config import get_settings
-from core.platform.db import create_schema, make_engine, open_session
+from core.platform.db import create_schema, make_engine, open_session, saved_id
 from core.platform.errors import NotFoundError
 from core.platform.models import User
 
@@ -50,7 +50,7 @@ def _create(args: argparse.Namespace) -> int:
         user = _user_named(session, args.user)
         project_id = project_id_named(session=session, name=args.project) if args.project is not None else None
         created = create_api_key(
-            session=session, user_id=user.id, name=args.name, actor_id=SYSTEM, project_id=project_id,
+            session=session, user_id=saved_id(user), name=args.name, actor_id=SYSTEM, project_id=project_id,
             expires_days=args.expires_days, qps_limit=args.qps, concurrency_limit=args.concurrency,
             ip_allowlist=args.allow,
         )

@@ -8,15 +8,16 @@ nothing of them to seed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.access.actors import SYSTEM
 from core.access.users import create_user
 from core.gate.route import score_and_route
 from core.platform.config import PROJECT_ROOT
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.models import Draft, Project, Turn, User
 from core.platform.states import DraftStatus, Role
 from core.writing.moderation import add_words, fold, list_words
@@ -27,7 +28,15 @@ from core.writing.sessions import create_session
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_PASSWORD = "draftgate-demo"
 
-SAMPLES = (
+
+class DemoSample(TypedDict):
+    name: str
+    description: str
+    references: str  # a file in data/demo
+    turns: tuple[tuple[str, str], ...]  # (instruction, the draft's text)
+
+
+SAMPLES: tuple[DemoSample, ...] = (
     {
         "name": "城市散文 (Chinese sample)",
         "description": "短篇城市散文，参考文本为中文。",
@@ -93,7 +102,8 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
             project = create_project(session=session, name=sample["name"], description=sample["description"], actor_id=SYSTEM)
             path = DEMO_DIR / sample["references"]
             import_references(
-                session=session, project_id=project.id, filename=path.name, content=path.read_bytes(), actor_id=SYSTEM
+                session=session, project_id=saved_id(project), filename=path.name, content=path.read_bytes(),
+                actor_id=SYSTEM,
             )
             _seed_session(session, writer, project, sample["turns"])
             report.projects_created.append(project.name)
@@ -103,37 +113,37 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
     return report
 
 
-def _seed_presets(session) -> int:
+def _seed_presets(session: Session) -> int:
     """The sample presets each project lacks (an instruction is compared normalised)."""
     created = 0
     for project_name, instruction, answer, min_similarity in PRESET_SAMPLES:
         project = session.exec(select(Project).where(Project.name == project_name)).one()
-        existing = {preset.normalized for preset in list_presets(session=session, project_id=project.id)}
+        existing = {preset.normalized for preset in list_presets(session=session, project_id=saved_id(project))}
         if normalize_instruction(instruction) in existing:
             continue
-        add_preset(session=session, project_id=project.id, instruction=instruction, answer=answer,
+        add_preset(session=session, project_id=saved_id(project), instruction=instruction, answer=answer,
                    min_similarity=min_similarity, actor_id=SYSTEM)
         created += 1
     return created
 
 
-def _seed_sensitive_words(session) -> int:
+def _seed_sensitive_words(session: Session) -> int:
     """The sample words not listed yet (none at all: no audit event)."""
     listed = {word.folded for word in list_words(session=session)}
     missing = [word for word in SENSITIVE_WORD_SAMPLES if fold(word) not in listed]
     return add_words(session=session, words=missing, actor_id=SYSTEM, source="demo") if missing else 0
 
 
-def _seed_session(session, writer: User, project: Project, turns) -> None:
-    writing_session = create_session(session=session, owner=writer, project_id=project.id, title="Demo session")
+def _seed_session(session: Session, writer: User, project: Project, turns: tuple[tuple[str, str], ...]) -> None:
+    writing_session = create_session(session=session, owner=writer, project_id=saved_id(project), title="Demo session")
     for index, (instruction, text) in enumerate(turns):
-        turn = Turn(session_id=writing_session.id, index=index, instruction=instruction)
+        turn = Turn(session_id=saved_id(writing_session), index=index, instruction=instruction)
         session.add(turn)
         session.flush()
         draft = Draft(
-            turn_id=turn.id, text=text, status=DraftStatus.COMPLETED, finish_reason="stop",
+            turn_id=saved_id(turn), text=text, status=DraftStatus.COMPLETED, finish_reason="stop",
             provider="demo-seed", model="demo-seed", params=writing_session.params,
         )
         session.add(draft)
         session.commit()
-        score_and_route(session=session, draft_id=draft.id)
+        score_and_route(session=session, draft_id=saved_id(draft))

@@ -146,7 +146,7 @@ def check_reasons(
         metric = CHECK_METRICS[name]
         threshold, value = thresholds.get(metric), values.get(metric)
         check = Check(name, value, "")
-        if not check.flagged(threshold):
+        if threshold is None or value is None or not check.flagged(threshold):
             continue
         reasons.append(name)
         detail = _versus(name, value, threshold)
@@ -160,8 +160,9 @@ def check_line(values: Mapping[str, float | None]) -> str:
     parts = []
     for name in CHECKS:
         metric = CHECK_METRICS[name]
-        if metric in values and values[metric] is not None:
-            parts.append(f"{CHECK_LABELS[name]} {_value_text(name, values[metric])}")
+        value = values.get(metric)
+        if value is not None:
+            parts.append(f"{CHECK_LABELS[name]} {_value_text(name, value)}")
     return " · ".join(parts)
 
 

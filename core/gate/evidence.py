@@ -90,7 +90,8 @@ def labeled_drafts(*, session: Session, project_id: int, limit: int = constants.
         )
         for draft_id, state, edited in session.exec(query):
             labels[draft_id] = Label.EDITED if state == ReviewState.APPROVED and edited is not None else Label(state)
-        created.update(session.exec(select(Draft.id, Draft.created_at).where(col(Draft.id).in_(chunk))).all())
+        query_created = select(col(Draft.id), Draft.created_at).where(col(Draft.id).in_(chunk))
+        created.update((draft_id, at) for draft_id, at in session.exec(query_created) if draft_id is not None)
     return [LabeledDraft(draft_id, scores, labels.get(draft_id), created.get(draft_id)) for draft_id, scores in rows]
 
 
@@ -103,7 +104,7 @@ def is_bad(label: str | None, *, edited_is_bad: bool = False) -> bool | None:
 
 def metric_values(rows: Sequence[LabeledDraft], metric: str) -> tuple[list[float], list[str | None]]:
     """(values, labels) of the drafts that have a value for `metric`."""
-    kept = [(row.scores[metric], row.label) for row in rows if row.scores.get(metric) is not None]
+    kept = [(value, row.label) for row in rows if (value := row.scores.get(metric)) is not None]
     return [value for value, _ in kept], [label for _, label in kept]
 
 

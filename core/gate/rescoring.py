@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ from core.gate.route import JOINED_QUEUE, LEFT_QUEUE, rescore_draft, score_and_r
 from core.gate.scores import completed_drafts, project_references
 from core.jobs.runner import JobCancelled, JobContext, cancel, job_kind
 from core.platform import audit
-from core.platform.db import chunks, open_session
+from core.platform.db import chunks, engine_of, open_session, saved_id
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import AuditEvent, Draft, Job, Reference, Score, Turn, User, WritingSession
 from core.platform.states import DraftStatus, JobStatus, Role, Route
@@ -66,13 +66,13 @@ def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str]:
     jobs = {job.id: job for job in session.exec(select(Job).where(col(Job.id).in_(job_ids)))} if job_ids else {}
     state: dict[int, str] = {}
     for draft in waiting:
-        job = jobs.get(draft.score_job_id)
+        job = jobs.get(draft.score_job_id) if draft.score_job_id is not None else None
         if job is None:
-            state[draft.id] = NOT_STARTED
+            state[saved_id(draft)] = NOT_STARTED
         elif job.status in (*UNDER_WAY, JobStatus.SUCCEEDED):  # succeeded: `drafts` were read just before
-            state[draft.id] = ""
+            state[saved_id(draft)] = ""
         else:
-            state[draft.id] = f"Scoring stopped: {job.error or job.status}"
+            state[saved_id(draft)] = f"Scoring stopped: {job.error or job.status}"
     return state
 
 
@@ -87,9 +87,9 @@ def score_again(*, runner: Runner, session: Session, user: User, draft_id: int) 
         ).one()
     if draft is None or (owner_id != user.id and user.role != Role.ADMIN):
         raise NotFoundError("No such draft.")
-    if unscored(session=session, drafts=[draft]).get(draft.id, "") == "":
+    if unscored(session=session, drafts=[draft]).get(draft_id, "") == "":
         raise ConflictError("This draft is scored already, or being scored.")
-    return hand_off_scoring(runner, draft.id, owner_id=user.id)
+    return hand_off_scoring(runner, draft_id, owner_id=user.id)
 
 
 @job_kind(SCORE, quick=True)
@@ -132,13 +132,14 @@ def stale_drafts(*, session: Session, project_id: int) -> int:
     references = project_references(session, project_id)
     if not references:
         return 0
-    current = sorted(r.id for r in references)
+    current = sorted(saved_id(r) for r in references)
     last_edit = max(_utc(r.updated_at) for r in references)
     last = latest_rescore(session=session, project_id=project_id)
-    rescored_at = _utc(last.started_at) if last is not None and last.status == JobStatus.SUCCEEDED else None
+    started = last.started_at if last is not None and last.status == JobStatus.SUCCEEDED else None
+    rescored_at = _utc(started) if started is not None else None
     scorable = (func.length(func.trim(Draft.text)) > 0) & (Draft.route != Route.PENDING)  # not blank, not being scored
     drafts = dict(session.exec(completed_drafts(project_id, Draft.created_at).where(scorable)).all())
-    scored_with: dict[int, list[int]] = {}
+    scored_with: dict[int, Sequence[int]] = {}
     for chunk in chunks(list(drafts)):
         query = select(Score.draft_id, Score.reference_ids).where(col(Score.draft_id).in_(chunk), Score.metric == "chrf")
         scored_with.update(session.exec(query).all())
@@ -169,7 +170,7 @@ def stale_key(*, session: Session, project_id: int) -> tuple:
 
 def stale_count(*, session: Session, project_id: int) -> int:
     """stale_drafts, kept per database and project, and counted again only when stale_key changes."""
-    where, key = (str(session.get_bind().url), project_id), stale_key(session=session, project_id=project_id)
+    where, key = (str(engine_of(session).url), project_id), stale_key(session=session, project_id=project_id)
     with _stale_lock:
         kept = _stale_counts.get(where)
     if kept is not None and kept[0] == key:

@@ -63,7 +63,7 @@ from core.gate.scores import (
     values_of,
 )
 from core.platform import audit, constants
-from core.platform.db import chunks
+from core.platform.db import chunks, saved_id
 from core.platform.errors import NotFoundError
 from core.platform.models import (
     Draft,
@@ -134,12 +134,12 @@ def stored_decision(*, text: str, provider: str, values: Values, spec: PolicySpe
 
 
 def project_of(session: Session, draft: Draft) -> int:
-    turn = session.get(Turn, draft.turn_id)
-    return session.get(WritingSession, turn.session_id).project_id
+    turn = session.get_one(Turn, draft.turn_id)
+    return session.get_one(WritingSession, turn.session_id).project_id
 
 
 def _checks(session: Session, draft: Draft, project_id: int, references: Sequence[Reference]) -> CheckReport:
-    project = session.get(Project, project_id)
+    project = session.get_one(Project, project_id)
     return check_text(draft.text, instruction=instruction_of(session, draft), references=references,
                       language=project.language)
 
@@ -177,7 +177,7 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
     report = score_text(draft.text, references)
     checks = _checks(session, draft, project_id, references)
     decision = _decide(session, draft, values_of(report, references), checks, policy)
-    item = item_for_draft(session=session, draft_id=draft.id)
+    item = item_for_draft(session=session, draft_id=saved_id(draft))
     store_scores(session, draft, report, references, checks)
     outcome = _follow(session, draft, item, project_id, decision, policy.version)
     session.commit()
@@ -202,7 +202,7 @@ def _follow(
         _route(session, draft, decision, version)
         return JOINED_QUEUE if joins else UNCHANGED
     if decision.route == Route.ACCEPTED:
-        left = _leave(session, item.id, version, f"accepted after re-scoring (policy v{version})")
+        left = _leave(session, saved_id(item), version, f"accepted after re-scoring (policy v{version})")
         return LEFT_QUEUE if left else UNCHANGED
     if _rejoin(session, draft, item, project_id, decision, version):
         return JOINED_QUEUE
@@ -268,8 +268,8 @@ def apply_policy(
     reason = f"accepted by policy v{policy.version}"
     left = sum(_leave(session, item_id, policy.version, reason) for item_id in change.leaving)
     joined = sum(
-        _rejoin(session, session.get(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id), project_id,
-                joining[draft_id], policy.version)
+        _rejoin(session, session.get_one(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id),
+                project_id, joining[draft_id], policy.version)
         for draft_id in change.joining
     )
     audit.record(
@@ -292,7 +292,7 @@ def _queue_change(session: Session, project_id: int, spec: PolicySpec) -> tuple[
     ).all()
     movable = [item for item, free in undecided if free and not set(item.reasons) & POLICY_INDEPENDENT_REASONS]
     staying = _decisions(session, [item.draft_id for item in movable], spec)
-    leaving = tuple(item.id for item in movable
+    leaving = tuple(saved_id(item) for item in movable
                     if item.draft_id in staying and staying[item.draft_id].route == Route.ACCEPTED)
 
     since = now - timedelta(days=constants.REROUTE_RECENT_DAYS)
@@ -322,7 +322,8 @@ def _texts(session: Session, draft_ids: Sequence[int]) -> dict[int, tuple[str, s
     out: dict[int, tuple[str, str]] = {}
     for chunk in chunks(draft_ids):
         query = select(Draft.id, Draft.text, Draft.provider).where(col(Draft.id).in_(chunk))
-        out.update((draft_id, (text, provider)) for draft_id, text, provider in session.exec(query))
+        out.update((draft_id, (text, provider)) for draft_id, text, provider in session.exec(query)
+                   if draft_id is not None)
     return out
 
 
@@ -336,7 +337,7 @@ def _route(session: Session, draft: Draft, decision: RouteDecision, version: int
 
 def _join(session: Session, draft: Draft, project_id: int, decision: RouteDecision) -> None:
     """The draft enters the queue, open."""
-    session.add(ReviewItem(draft_id=draft.id, project_id=project_id, state=ReviewState.OPEN,
+    session.add(ReviewItem(draft_id=saved_id(draft), project_id=project_id, state=ReviewState.OPEN,
                            reasons=list(decision.reasons), reason_detail=decision.detail))
 
 
@@ -352,9 +353,9 @@ def _leave(session: Session, item_id: int, version: int, reason: str) -> bool:
     )
     if result.rowcount != 1:
         return False
-    item = session.get(ReviewItem, item_id)
+    item = session.get_one(ReviewItem, item_id)
     session.refresh(item)
-    _route(session, session.get(Draft, item.draft_id), RouteDecision(Route.ACCEPTED), version)
+    _route(session, session.get_one(Draft, item.draft_id), RouteDecision(Route.ACCEPTED), version)
     return True
 
 
@@ -369,7 +370,7 @@ def _rejoin(
     else:
         result = session.exec(
             update(ReviewItem)
-            .where(col(ReviewItem.id) == item.id, ReviewItem.state == ReviewState.ACCEPTED)
+            .where(col(ReviewItem.id) == item.id, col(ReviewItem.state) == ReviewState.ACCEPTED)
             .values(state=ReviewState.OPEN, reasons=list(decision.reasons), reason_detail=decision.detail,
                     decided_at=None, decision_reason="", version=ReviewItem.version + 1)
         )

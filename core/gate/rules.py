@@ -105,17 +105,18 @@ def _score_reasons(
         used = [m for m in METRICS if weights.get(m, 0) > 0]
         if composite_threshold is None or not used:
             return [], []
-        missing = [m for m in used if scores.get(m) is None]
-        if missing:
-            return ["unscorable"], [_no_tokens(missing)]
         value = composite_score(scores, weights)
+        if value is None:  # a weighted metric has no score
+            return ["unscorable"], [_no_tokens([m for m in used if scores.get(m) is None])]
         if value < composite_threshold:
             parts = ", ".join(f"{METRIC_LABELS[m]}×{weights[m]:g}" for m in used)
             return ["low_score"], [f"composite {_floor(value, 3):.3f} < {composite_threshold:.3f} ({parts})"]
         return [], []
-    enabled = [m for m in METRICS if thresholds.get(m) is not None]
-    missing = [m for m in enabled if scores.get(m) is None]
-    below = [m for m in enabled if scores.get(m) is not None and scores[m] < thresholds[m]]
+    limits = {m: limit for m in METRICS if (limit := thresholds.get(m)) is not None}
+    scored = {m: score for m in limits if (score := scores.get(m)) is not None}
+    enabled = list(limits)
+    missing = [m for m in enabled if m not in scored]
+    below = [m for m in scored if scored[m] < limits[m]]
     reasons: list[str] = []
     details: list[str] = []
     if missing:
@@ -124,7 +125,7 @@ def _score_reasons(
     if below and (rule != ALL_BELOW or len(below) == len(enabled)):
         reasons.append("low_score")
         details.extend(
-            f"{METRIC_LABELS[m]} {format_score(m, scores[m])} < {format_score(m, thresholds[m])}" for m in below
+            f"{METRIC_LABELS[m]} {format_score(m, scored[m])} < {format_score(m, limits[m])}" for m in below
         )
     return reasons, details
 
@@ -140,10 +141,11 @@ def split_values(values: Mapping[str, float | None]) -> tuple[dict[str, float | 
 def composite_score(scores: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:
     """The weighted mean of the scores scaled to 0-1; None without weights or with a None score."""
     used = [m for m in METRICS if weights.get(m, 0) > 0]
-    if not used or any(scores.get(m) is None for m in used):
+    scored = {m: score for m in used if (score := scores.get(m)) is not None}
+    if not used or len(scored) < len(used):
         return None
     total = sum(weights[m] for m in used)
-    return sum(weights[m] * scores[m] / METRIC_MAX[m] for m in used) / total
+    return sum(weights[m] * scored[m] / METRIC_MAX[m] for m in used) / total
 
 
 def _no_tokens(metrics: list[str]) -> str:

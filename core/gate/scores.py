@@ -28,7 +28,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from core.gate.checks import CHECK_METRICS, run_checks
 from core.platform import constants
-from core.platform.db import chunks
+from core.platform.db import chunks, saved_id
 from core.platform.models import Draft, Reference, Score, Turn, WritingSession
 from core.platform.states import DraftStatus
 from core.scoring import ScoreReport, score, split_sentences
@@ -65,7 +65,7 @@ def check_text(text: str, *, instruction: str, references: Sequence[Reference], 
 def instruction_of(session: Session, draft: Draft) -> str:
     """The turn's instruction; for a "continue" turn the last instruction before it (it asked
     for the text being continued), or "" when there is none."""
-    turn = session.get(Turn, draft.turn_id)
+    turn = session.get_one(Turn, draft.turn_id)
     if turn.kind != TurnKind.CONTINUE:
         return turn.instruction
     query = (select(Turn.instruction)
@@ -91,10 +91,11 @@ def store_scores(
 ) -> None:
     """Replace the draft's scores with the report's and the checks', and note its language and
     closest reference."""
-    session.exec(delete(Score).where(col(Score.draft_id) == draft.id))
-    reference_ids = [r.id for r in references]
+    draft_id = saved_id(draft)
+    session.exec(delete(Score).where(col(Score.draft_id) == draft_id))
+    reference_ids = [saved_id(r) for r in references]
     for check in checks.checks if checks is not None else ():
-        session.add(Score(draft_id=draft.id, metric=CHECK_METRICS[check.name], value=check.value,
+        session.add(Score(draft_id=draft_id, metric=CHECK_METRICS[check.name], value=check.value,
                           signature=check.signature, reference_ids=reference_ids))
     if report is None:
         return
@@ -102,7 +103,7 @@ def store_scores(
     closest = report.closest_reference
     draft.closest_reference_id = None if closest is None else references[closest].id
     for item in report.scores:
-        session.add(Score(draft_id=draft.id, metric=item.metric, value=item.value,
+        session.add(Score(draft_id=draft_id, metric=item.metric, value=item.value,
                           signature=item.signature, reference_ids=reference_ids))
 
 

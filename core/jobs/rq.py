@@ -39,7 +39,7 @@ from sqlmodel import col, select, update
 
 from core.jobs.runner import QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError
 from core.platform.models import Job, utcnow
 from core.platform.states import JobStatus
@@ -138,8 +138,8 @@ class QueueRunner:
     def keep_queued_alive(self) -> int:
         """Refresh the heartbeat of queued jobs that RQ still holds; return how many."""
         with open_session(self.engine) as session:
-            queued = list(session.exec(
-                select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
+            queued = saved_ids(session.exec(
+                select(col(Job.id)).where(Job.status == JobStatus.QUEUED).order_by(col(Job.id)).limit(KEEPALIVE_LIMIT)
             ))
         if not queued:
             return 0
@@ -148,7 +148,7 @@ class QueueRunner:
                  if rq_job is not None and rq_job.get_status(refresh=False) in _ALIVE]
         if alive:
             with open_session(self.engine) as session:
-                session.exec(update(Job).where(col(Job.id).in_(alive), Job.status == JobStatus.QUEUED)
+                session.exec(update(Job).where(col(Job.id).in_(alive), col(Job.status) == JobStatus.QUEUED)
                              .values(heartbeat_at=utcnow()))
                 session.commit()
         return len(alive)
@@ -209,14 +209,14 @@ def perform(job_id: int) -> str:
         stop.set()
         beat.join()
     with open_session(engine) as session:
-        return session.get(Job, job_id).status
+        return session.get_one(Job, job_id).status
 
 
 def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> None:
     while not stop.wait(constants.JOB_HEARTBEAT_S):
         try:
             with open_session(engine) as session:
-                session.exec(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow()))
+                session.exec(update(Job).where(col(Job.id) == job_id).values(heartbeat_at=utcnow()))
                 session.commit()
         except Exception:  # a missed beat is retried at the next one
             logger.exception("heartbeat of job %s failed", job_id)
@@ -224,6 +224,6 @@ def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> N
 
 def _fail_queued(engine: Engine, job_id: int, reason: str) -> None:
     with open_session(engine) as session:
-        session.exec(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        session.exec(update(Job).where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
                      .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow()))
         session.commit()

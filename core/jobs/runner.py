@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Job, User, utcnow
 from core.platform.states import JobStatus, Role
@@ -114,7 +114,7 @@ class JobContext:
 
     def _update(self, **values: Any) -> None:
         with open_session(self.engine) as session:
-            session.exec(update(Job).where(Job.id == self.job_id).values(**values))
+            session.exec(update(Job).where(col(Job.id) == self.job_id).values(**values))
             session.commit()
 
 
@@ -214,7 +214,7 @@ def _claim(engine: Engine, job_id: int) -> Job | None:
     with open_session(engine) as session:
         claimed = session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
             .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
         )
         session.commit()
@@ -227,7 +227,7 @@ def _finish(
     with open_session(engine) as session:
         session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.RUNNING)
             .values(status=status, result=result or {}, error=storable(error), finished_at=utcnow())
         )
         session.commit()
@@ -241,7 +241,7 @@ def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: 
         job = Job(kind=kind, payload=payload, owner_id=owner_id)
         session.add(job)
         session.commit()
-        return job.id
+        return saved_id(job)
 
 
 def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:
@@ -254,7 +254,7 @@ def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STA
             for job in stale:
                 outcome = session.exec(
                     update(Job)
-                    .where(Job.id == job.id, Job.status == status, col(Job.heartbeat_at) < cutoff)
+                    .where(col(Job.id) == job.id, col(Job.status) == status, col(Job.heartbeat_at) < cutoff)
                     .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow())
                 )
                 if outcome.rowcount:
@@ -307,14 +307,14 @@ def cancel(*, session: Session, job: Job) -> Job:
     if job.status == JobStatus.QUEUED:
         outcome = session.exec(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
             .values(status=JobStatus.CANCELLED, cancel_requested=True, error=CANCELLED_BEFORE_START,
                     finished_at=utcnow())
         )
         if outcome.rowcount:
             _abandon(session, job, CANCELLED_BEFORE_START)
     elif job.status == JobStatus.RUNNING:
-        session.exec(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+        session.exec(update(Job).where(col(Job.id) == job_id).values(cancel_requested=True))
     session.commit()
     session.refresh(job)
     return job

@@ -188,7 +188,7 @@ class DatabaseStore:
 
     def purge_expired(self) -> int:
         with open_session(self._engine) as session:
-            removed = session.exec(delete(CacheEntry).where(CacheEntry.expires_at <= utcnow()))
+            removed = session.exec(delete(CacheEntry).where(col(CacheEntry.expires_at) <= utcnow()))
             session.commit()
             return removed.rowcount
 

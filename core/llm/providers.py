@@ -6,7 +6,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from core.llm.types import API_STYLES, ProviderConfig
+from core.llm.types import API_STYLES, ProviderConfig, is_api_style
 from core.platform.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def build_provider(
     qps_limit: float = 0.0,
     tpm_limit: int = 0,
 ) -> ProviderConfig:
-    if api_style not in API_STYLES:
+    if not is_api_style(api_style):
         raise InvalidInputError(f"The API style must be one of {', '.join(API_STYLES)} (got {api_style!r}).")
     if not model.strip():
         raise InvalidInputError("Name the model to use (for example gpt-4o-mini).")
@@ -86,7 +86,7 @@ def build_provider(
         name=name,
         base_url=validate_base_url(base_url),
         model=model.strip(),
-        api_style=api_style,  # type: ignore[arg-type]  # checked against API_STYLES above
+        api_style=api_style,
         api_key=check_api_key(api_key.strip()),
         qps_limit=float(qps_limit),
         tpm_limit=tpm_limit,

@@ -31,7 +31,7 @@ from core.access.secrets import decrypt, encrypt, mask, master_key
 from core.llm.client import LLMClient
 from core.llm.providers import build_provider, provider_from_settings
 from core.llm.retry import NO_RETRIES
-from core.llm.types import ChatMessage, GenerationParams, ProviderConfig
+from core.llm.types import ChatMessage, GenerationParams, ProviderConfig, is_api_style
 from core.platform import constants
 from core.platform.audit import record
 from core.platform.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
@@ -129,7 +129,8 @@ def add_provider(
         raise ConflictError(f"A provider named {name!r} exists already.")
     config = build_provider(name=name, base_url=base_url, model=model, api_style=api_style,
                             api_key=api_key, qps_limit=qps_limit, tpm_limit=tpm_limit)
-    row = Provider(name=name, default_params=_check_params(default_params or {}))
+    row = Provider(name=name, base_url=config.base_url, model=config.model,
+                   default_params=_check_params(default_params or {}))
     _store(row, config, settings)
     session.add(row)
     record(session, actor_id=actor_id, action="provider.add", target=name, **_audit_detail(row))
@@ -155,7 +156,7 @@ def update_provider(
     """Change what is given; `api_key=None` keeps the key, `api_key=""` removes it."""
     require_actor(session, actor_id, "providers")
     row = _get(session, name)
-    current = _config(row, settings) if api_key is None else None
+    key = _key(row, settings) if api_key is None else api_key  # decrypted first: a bad master key says so
     target = _check_name(new_name) if new_name is not None else row.name
     base_url = _check_url(base_url) if base_url is not None else None
     model = _check_model(model) if model is not None else None
@@ -166,7 +167,7 @@ def update_provider(
         base_url=base_url if base_url is not None else row.base_url,
         model=model if model is not None else row.model,
         api_style=api_style if api_style is not None else row.api_style,
-        api_key=api_key if api_key is not None else current.api_key,
+        api_key=key,
         qps_limit=qps_limit if qps_limit is not None else row.qps_limit,
         tpm_limit=tpm_limit if tpm_limit is not None else row.tpm_limit,
     )
@@ -229,7 +230,7 @@ def default_params(*, session: Session, name: str) -> GenerationParams:
 def parse_params(text: str | None, *, what: str) -> dict[str, Any]:
     """Default parameters as a person types them (a form field, --params): a JSON object, {} when
     empty, or InvalidInputError naming `what`; add_provider and update_provider check the values."""
-    if not (text or "").strip():
+    if text is None or not text.strip():
         return {}
     params = read_json(text, what=what)
     if not isinstance(params, dict):
@@ -282,8 +283,10 @@ def _store(row: Provider, config: ProviderConfig, settings: Settings) -> None:
 
 
 def _config(row: Provider, settings: Settings) -> ProviderConfig:
+    if not is_api_style(row.api_style):  # only _store writes it, from a checked ProviderConfig
+        raise InvalidInputError(f"Provider {row.name!r} has an unknown API style {row.api_style!r}.")
     return ProviderConfig(
-        name=row.name, base_url=row.base_url, model=row.model, api_style=row.api_style,  # type: ignore[arg-type]
+        name=row.name, base_url=row.base_url, model=row.model, api_style=row.api_style,
         api_key=_key(row, settings), qps_limit=row.qps_limit, tpm_limit=row.tpm_limit,
     )
 

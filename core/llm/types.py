@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from core.platform import constants
 from core.platform.errors import InvalidInputError
@@ -12,7 +12,19 @@ from core.platform.text import check_text, storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
 ApiStyle = Literal["completions", "chat", "task"]
-API_STYLES: tuple[str, ...] = ("completions", "chat", "task")
+API_STYLES: tuple[ApiStyle, ...] = ("completions", "chat", "task")
+
+
+def is_api_style(value: str) -> TypeGuard[ApiStyle]:
+    return value in API_STYLES
+
+
+ChatRole = Literal["system", "user", "assistant"]
+CHAT_ROLES: tuple[ChatRole, ...] = ("system", "user", "assistant")
+
+
+def is_chat_role(value: str) -> TypeGuard[ChatRole]:
+    return value in CHAT_ROLES
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class ProviderConfig:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    role: Literal["system", "user", "assistant"]
+    role: ChatRole
     content: str
 
 

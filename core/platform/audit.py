@@ -28,6 +28,7 @@ from core.access.actors import Actor, audited_id
 from core.access.secrets import derived_key
 from core.platform.config import get_settings
 from core.platform.constants import AUDIT_QUERY_LIMIT
+from core.platform.db import saved_id
 from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent, User
 from core.platform.spreadsheet import safe_row
@@ -127,7 +128,7 @@ def query_events(
     if until:
         query = query.where(col(AuditEvent.created_at) < datetime.combine(until + timedelta(days=1), time.min, UTC))
     return [
-        AuditRow(event.id, event.created_at, username or "—", event.action, event.target, dict(event.detail))
+        AuditRow(saved_id(event), event.created_at, username or "—", event.action, event.target, dict(event.detail))
         for event, username in session.exec(query)
     ]
 

@@ -9,13 +9,16 @@
                           migrations (core.platform.migrations), never create_all
     open_session(engine)  one session per unit of work; objects stay readable after commit
     chunks(ids)           ids in slices small enough for one `IN (...)` (SQLite's parameter limit)
+    engine_of(session)    the engine a session works on (its bind, or the bind's engine)
+    saved_id(row)         the primary key of a row that has been flushed (typed `int`, not `int | None`)
+    saved_ids(found)      the IDs a `select(col(Model.id))` found, typed `list[int]`
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
@@ -110,3 +113,24 @@ IN_CHUNK = 500
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _Row) -> int:
+    """A table's `id` is None only until the row is flushed; reading it before then is a bug."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
+
+
+def saved_ids(found: Iterable[int | None]) -> list[int]:
+    return [row_id for row_id in found if row_id is not None]

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from core.access.roles import require
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import ConflictError
 from core.platform.models import ReviewItem, User, utcnow
 from core.platform.states import ReviewState
@@ -56,13 +57,14 @@ def claimable(now: datetime, reviewer_id: int | None = None) -> ColumnElement[bo
     """SQL: the item is open, or claimed with its lease ended, or (given `reviewer_id`) held by
     this reviewer, who takes it again to renew the lease."""
     lease_ended = col(ReviewItem.claim_expires_at) < now
-    taken_back = lease_ended if reviewer_id is None else or_(lease_ended, ReviewItem.claimed_by_id == reviewer_id)
-    return or_(ReviewItem.state == ReviewState.OPEN, and_(ReviewItem.state == ReviewState.CLAIMED, taken_back))
+    taken_back = lease_ended if reviewer_id is None else or_(lease_ended, col(ReviewItem.claimed_by_id) == reviewer_id)
+    return or_(col(ReviewItem.state) == ReviewState.OPEN,
+               and_(col(ReviewItem.state) == ReviewState.CLAIMED, taken_back))
 
 
 def held_by(user_id: int) -> ColumnElement[bool]:
     """SQL: the user has claimed the item (whether or not the lease has ended)."""
-    return and_(ReviewItem.state == ReviewState.CLAIMED, ReviewItem.claimed_by_id == user_id)
+    return and_(col(ReviewItem.state) == ReviewState.CLAIMED, col(ReviewItem.claimed_by_id) == user_id)
 
 
 def claim(
@@ -160,7 +162,8 @@ def _takeable(
 def release(*, session: Session, item_id: int, reviewer: User) -> None:
     """Give back an item you hold, undecided."""
     require(reviewer.role, "review")
-    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item_id, held_by(reviewer.id)).values(**_released()))
+    session.exec(update(ReviewItem).where(col(ReviewItem.id) == item_id, held_by(saved_id(reviewer)))
+                 .values(**_released()))
     session.commit()
 
 
@@ -178,7 +181,7 @@ def _try_claim(
     session: Session, item_id: int, reviewer: User, lease_minutes: int, seen_version: int | None = None
 ) -> bool:
     now = utcnow()
-    unchanged = ReviewItem.version == seen_version if seen_version is not None else true()
+    unchanged = col(ReviewItem.version) == seen_version if seen_version is not None else true()
     result = session.exec(
         update(ReviewItem)
         .where(col(ReviewItem.id) == item_id, claimable(now, reviewer.id), unchanged)

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from core.access.roles import require
 from core.platform import constants
-from core.platform.db import chunks
+from core.platform.db import chunks, saved_id
 from core.platform.errors import NotFoundError
 from core.platform.models import Comment, Draft, User
 from core.platform.text import check_text
@@ -20,7 +20,7 @@ def add_comment(*, session: Session, draft_id: int, author: User, body: str) -> 
     body = check_text(body, what="A comment", max_chars=constants.COMMENT_MAX_CHARS, required=True, strip=True)
     if session.get(Draft, draft_id) is None:
         raise NotFoundError("No such draft.")
-    comment = Comment(draft_id=draft_id, author_id=author.id, body=body)
+    comment = Comment(draft_id=draft_id, author_id=saved_id(author), body=body)
     session.add(comment)
     session.commit()
     return comment

@@ -60,20 +60,20 @@ class ReviewContext:
 
 def review_context(*, session: Session, item_id: int) -> ReviewContext:
     item = get_item(session=session, item_id=item_id)
-    draft = session.get(Draft, item.draft_id)
-    turn = session.get(Turn, draft.turn_id)
+    draft = session.get_one(Draft, item.draft_id)
+    turn = session.get_one(Turn, draft.turn_id)
     references = project_references(session, item.project_id)
-    writing_session = session.get(WritingSession, turn.session_id)
+    writing_session = session.get_one(WritingSession, turn.session_id)
     owner = session.get(User, writing_session.owner_id)
     holder = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
     assignee = session.get(User, item.assigned_to_id) if item.assigned_to_id else None
     return ReviewContext(
         item, draft, turn, writing_session, _earlier_turns(session, turn), references,
-        list(session.exec(select(Score).where(Score.draft_id == draft.id))),
-        comments_for(session=session, draft_id=draft.id),
+        list(session.exec(select(Score).where(Score.draft_id == item.draft_id))),
+        comments_for(session=session, draft_id=item.draft_id),
         comparison=compare_with_closest(draft.text, references, draft.closest_reference_id),
         sensitive_hits=tuple(active_matcher(session=session).scan(draft.text)),
-        revisions=draft_revisions(session=session, draft_id=draft.id),
+        revisions=draft_revisions(session=session, draft_id=item.draft_id),
         writer=owner.username if owner else "",
         claimed_by=holder.username if holder and item.state == ReviewState.CLAIMED else "",
         assigned_to=assignee.username if assignee else "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,8 +116,10 @@ def _drafts(session: Session, period: Period) -> Rows:
     keys = (day, WritingSession.project_id, Draft.status, Draft.route, reasons, Draft.provider, Draft.model, Draft.cache_hit)
     if period.first_draft_id is None:
         return []
-    query = _in_period(select(*keys, func.count(), func.sum(Draft.prompt_tokens), func.sum(Draft.completion_tokens)),
-                       period).group_by(*keys)
+    query = _in_period(
+        select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for at most 4 columns
+            *keys, func.count(), func.sum(Draft.prompt_tokens), func.sum(Draft.completion_tokens)),
+        period).group_by(*keys)
     names = {p.id: p.name for p in session.exec(select(Project))}
     rows = []
     for (created, project, status, route, listed, provider, model, cache_hit, n, prompt, completion) in session.exec(query):
@@ -147,7 +150,7 @@ def _latencies(session: Session, period: Period) -> dict[tuple[str, str], list[i
 
 
 def _decisions(session: Session, since: datetime, project_id: int | None) -> Rows:
-    edited = and_(col(ReviewItem.edited_text).is_not(None), ReviewItem.edited_text != "")
+    edited = and_(col(ReviewItem.edited_text).is_not(None), col(ReviewItem.edited_text) != "")
     query = select(ReviewItem.state, ReviewItem.created_at, ReviewItem.decided_at, edited).where(
         col(ReviewItem.decided_at) >= since, col(ReviewItem.state).in_(VERDICTS)
     )
@@ -157,7 +160,7 @@ def _decisions(session: Session, since: datetime, project_id: int | None) -> Row
         {"day": _utc(decided).date().isoformat(),
          "verdict": EDITED_APPROVAL if state == ReviewState.APPROVED and was_edited else state,
          "minutes": (_utc(decided) - _utc(created)).total_seconds() / 60}
-        for state, created, decided, was_edited in session.exec(query)
+        for state, created, decided, was_edited in session.exec(query) if decided is not None
     ]
 
 
@@ -256,6 +259,6 @@ def _cache(drafts: Rows) -> dict:
     return {"hits": hits, "answers": total, "hit_rate": hits / total if total else None}
 
 
-def _percentile(values: list[float], share: float) -> float:
+def _percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]

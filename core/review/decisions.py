@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.access.roles import require
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import ConflictError, InvalidInputError
 from core.platform.models import Draft, Reference, ReviewItem, Turn, User, utcnow
 from core.platform.states import ReviewState
@@ -50,7 +51,7 @@ def decide(
     checked = check_marks_of_item(session, item_id, marks)
     result = session.exec(
         update(ReviewItem)
-        .where(col(ReviewItem.id) == item_id, held_by(reviewer.id), ReviewItem.version == expected_version)
+        .where(col(ReviewItem.id) == item_id, held_by(saved_id(reviewer)), col(ReviewItem.version) == expected_version)
         .values(
             state=ReviewState(verdict),
             decided_by_id=reviewer.id,
@@ -69,7 +70,7 @@ def decide(
         session, actor_id=reviewer.id, action=f"review.{verdict}", target=f"review:{item_id}",
         reason=reason, edited=edited_text is not None, **({"rubric": checked} if checked else {}),
     )
-    request_if_sampled(session, session.get(ReviewItem, item_id))
+    request_if_sampled(session, session.get_one(ReviewItem, item_id))
     session.commit()
     return get_item(session=session, item_id=item_id)
 
@@ -112,12 +113,13 @@ def promote_to_reference(*, session: Session, item_id: int, actor: User) -> Refe
     item = get_item(session=session, item_id=item_id)
     if item.state != ReviewState.APPROVED:
         raise InvalidInputError("Only an approved draft can become a reference.")
-    text = clean_reference_text(item.edited_text or session.get(Draft, item.draft_id).text)  # before the audit event
+    text = clean_reference_text(item.edited_text or session.get_one(Draft, item.draft_id).text)  # before the audit event
     existing = session.exec(select(Reference.text).where(Reference.project_id == item.project_id))
     if any(reference.strip() == text for reference in existing):
         raise ConflictError("This text is a reference of the project already.")
     audit.record(session, actor_id=actor.id, action="review.promote", target=f"review:{item_id}", draft=item.draft_id)
-    return add_reference(session=session, project_id=item.project_id, text=text, actor_id=actor.id, source="promoted")
+    return add_reference(session=session, project_id=item.project_id, text=text, actor_id=saved_id(actor),
+                         source="promoted")
 
 
 def approved_text(*, session: Session, item_id: int) -> tuple[ReviewItem, str, str]:
@@ -125,5 +127,5 @@ def approved_text(*, session: Session, item_id: int) -> tuple[ReviewItem, str, s
     item = get_item(session=session, item_id=item_id)
     if item.state != ReviewState.APPROVED:
         raise InvalidInputError("Only an approved draft can be used this way.")
-    draft = session.get(Draft, item.draft_id)
-    return item, session.get(Turn, draft.turn_id).instruction, item.edited_text or draft.text
+    draft = session.get_one(Draft, item.draft_id)
+    return item, session.get_one(Turn, draft.turn_id).instruction, item.edited_text or draft.text

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from core.access.roles import may, require
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
 from core.platform.states import ReviewState, SecondState
@@ -45,10 +46,11 @@ def sampled(item_id: int, share: float) -> bool:
 def request_if_sampled(session: Session, item: ReviewItem) -> bool:
     """After a first decision, in its transaction: queue a second review if the project's share picks it."""
     project = session.get(Project, item.project_id)
-    if project is None or not sampled(item.id, project.second_review_share):
+    item_id = saved_id(item)
+    if project is None or not sampled(item_id, project.second_review_share):
         return False
-    if session.exec(select(SecondReview.id).where(SecondReview.item_id == item.id)).first() is None:
-        session.add(SecondReview(item_id=item.id))
+    if session.exec(select(SecondReview.id).where(SecondReview.item_id == item_id)).first() is None:
+        session.add(SecondReview(item_id=item_id))
     return True
 
 
@@ -84,10 +86,10 @@ def set_share(*, session: Session, actor: User, project_id: int, share: float) -
 def _takeable(now: datetime, reviewer_id: int):
     """SQL: a second review this reviewer may take: waiting, or claimed with its lease ended, or
     theirs; never one of an item they decided first."""
-    free = or_(SecondReview.state == SecondState.WAITING,
-               and_(SecondReview.state == SecondState.CLAIMED,
-                    or_(lease_ended(SecondReview.claim_expires_at, now), SecondReview.reviewer_id == reviewer_id)))
-    return and_(free, ReviewItem.decided_by_id != reviewer_id)
+    free = or_(col(SecondReview.state) == SecondState.WAITING,
+               and_(col(SecondReview.state) == SecondState.CLAIMED,
+                    or_(lease_ended(SecondReview.claim_expires_at, now), col(SecondReview.reviewer_id) == reviewer_id)))
+    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id)
 
 
 def take_second(
@@ -100,16 +102,17 @@ def take_second(
         now = utcnow()
         query = (select(SecondReview.id, SecondReview.reviewer_id)
                  .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
-                 .where(_takeable(now, reviewer.id))
+                 .where(_takeable(now, saved_id(reviewer)))
                  .order_by(col(SecondReview.created_at), col(SecondReview.id)))
         if project_id is not None:
             query = query.where(ReviewItem.project_id == project_id)
-        rows = list(session.exec(query.limit(20)))
+        rows = [(second_id, holder) for second_id, holder in session.exec(query.limit(20)) if second_id is not None]
         if not rows:
             return None
         rows.sort(key=lambda row: row[1] != reviewer.id)
         for second_id, _ in rows:
-            mine = (select(ReviewItem.id).where(col(ReviewItem.id) == SecondReview.item_id, _takeable(now, reviewer.id))
+            mine = (select(ReviewItem.id)
+                    .where(col(ReviewItem.id) == SecondReview.item_id, _takeable(now, saved_id(reviewer)))
                     .exists())
             result = session.exec(
                 update(SecondReview).where(col(SecondReview.id) == second_id, mine).values(
@@ -140,8 +143,8 @@ def decide_second(
     outcome = SecondState.AGREED if item is not None and item.state == verdict else SecondState.DISAGREED
     result = session.exec(
         update(SecondReview).where(
-            col(SecondReview.id) == second_id, SecondReview.state == SecondState.CLAIMED,
-            SecondReview.reviewer_id == reviewer.id, SecondReview.version == expected_version,
+            col(SecondReview.id) == second_id, col(SecondReview.state) == SecondState.CLAIMED,
+            col(SecondReview.reviewer_id) == reviewer.id, col(SecondReview.version) == expected_version,
         ).values(state=outcome, verdict=verdict, reason=reason, decided_at=utcnow(), claim_expires_at=None,
                  version=SecondReview.version + 1)
     )
@@ -168,7 +171,7 @@ def adjudicate(*, session: Session, editor: User, second_id: int, verdict: str, 
         raise ConflictError("An item is adjudicated by an editor who reviewed it neither time.")
     now = utcnow()
     result = session.exec(
-        update(SecondReview).where(col(SecondReview.id) == second_id, SecondReview.state == SecondState.DISAGREED)
+        update(SecondReview).where(col(SecondReview.id) == second_id, col(SecondReview.state) == SecondState.DISAGREED)
         .values(state=SecondState.ADJUDICATED, adjudicated_by_id=editor.id, adjudicated_verdict=verdict,
                 adjudicated_at=now, version=SecondReview.version + 1)
     )
@@ -208,7 +211,8 @@ def paired_decisions(*, session: Session, viewer: User, project_id: int | None =
     (an edited approval labelled "edited"); items of deleted reviewers are left out. For editors
     and admins (the Dashboard)."""
     require(viewer.role, "dashboard")
-    query = (select(ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
+    query = (select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for at most 4 columns
+                    ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
                     SecondReview.verdict, SecondReview.adjudicated_verdict, ReviewItem.state)
              .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
              .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED])))

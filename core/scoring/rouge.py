@@ -133,6 +133,6 @@ def rouge(candidate: str, references: Sequence[str], *, lsum: bool = False) -> R
     per_reference = [pair_scores(hyp, ref) for ref in refs]
     if not hyp.tokens or not any(ref.tokens for ref in refs):
         return RougeResult(dict.fromkeys(types), per_reference, None)
-    values = {t: max(scores.get(t, 0.0) for scores in per_reference) for t in types}
+    values: dict[str, float | None] = {t: max(scores.get(t, 0.0) for scores in per_reference) for t in types}
     lcs_values = [scores["rougeL"] for scores in per_reference]
     return RougeResult(values, per_reference, lcs_values.index(max(lcs_values)))

@@ -96,7 +96,11 @@ def _build_ranges() -> dict[str, list[tuple[int, int]]]:
     cjk = HAN_RANGES + KANA_RANGES + HANGUL_RANGES
     cjk_set = _code_points(cjk, _SCANNED_PLANES_END)
     latin_set = _code_points(LATIN_RANGES, _SCANNED_PLANES_END)
-    word, mark, latin, other, space = [], [], [], [], []
+    word: list[int] = []
+    mark: list[int] = []
+    latin: list[int] = []
+    other: list[int] = []
+    space: list[int] = []
     for cp in range(_SCANNED_PLANES_END):  # no whitespace above U+3000
         ch = chr(cp)
         if ch.isalnum():

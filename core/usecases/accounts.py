@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from core.access import key_rotation, privacy, signins, users
 from core.access.actors import Actor
 from core.access.throttle import LoginLimits
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import InvalidInputError, NotFoundError
 from core.platform.models import SignInSession, User
 from core.runtime import Runtime
@@ -88,7 +88,7 @@ def change_password(runtime: Runtime, user: User, *, old_password: str, new_pass
                     keep_sign_in_id: int | None = None) -> None:
     """Change one's own password; every other browser signed in as this user is signed out."""
     with open_session(runtime.engine) as db:
-        users.change_password(session=db, user_id=user.id, old_password=old_password, new_password=new_password,
+        users.change_password(session=db, user_id=saved_id(user), old_password=old_password, new_password=new_password,
                               keep_sign_in_id=keep_sign_in_id)
 
 
@@ -97,7 +97,7 @@ def start_sign_in(runtime: Runtime, *, username: str, password: str, address: st
     """sign_in, then a new sign-in session: the user and the token to put in the cookie (only there)."""
     user = sign_in(runtime, username=username, password=password, address=address)
     with open_session(runtime.engine) as db:
-        token, _ = signins.start(db, user_id=user.id, address=address or "", user_agent=user_agent,
+        token, _ = signins.start(db, user_id=saved_id(user), address=address or "", user_agent=user_agent,
                                  rules=signins.SessionRules.from_settings(runtime.settings))
     return user, token
 
@@ -115,7 +115,7 @@ def end_sign_in(runtime: Runtime, *, token: str | None, reason: str = "sign_out"
         return False
     with open_session(runtime.engine) as db:
         row = db.exec(select(SignInSession).where(SignInSession.token_hash == signins.token_hash(token))).first()
-        if row is None or not signins.revoke(db, sign_in_id=row.id, reason=reason):
+        if row is None or not signins.revoke(db, sign_in_id=saved_id(row), reason=reason):
             return False
         db.commit()
         users.record_sign_out(session=db, user_id=row.user_id, reason=reason)
@@ -125,7 +125,7 @@ def end_sign_in(runtime: Runtime, *, token: str | None, reason: str = "sign_out"
 def list_sign_ins(runtime: Runtime, user: User) -> list[SignInSession]:
     """The user's browsers that are signed in now, the most recently used first."""
     with open_session(runtime.engine) as db:
-        return signins.active(db, user_id=user.id, rules=signins.SessionRules.from_settings(runtime.settings))
+        return signins.active(db, user_id=saved_id(user), rules=signins.SessionRules.from_settings(runtime.settings))
 
 
 def end_own_sign_in(runtime: Runtime, user: User, *, sign_in_id: int) -> None:
@@ -134,27 +134,27 @@ def end_own_sign_in(runtime: Runtime, user: User, *, sign_in_id: int) -> None:
         if not signins.revoke(db, sign_in_id=sign_in_id, reason="sign_out", user_id=user.id):
             raise NotFoundError("That sign-in has ended already.")
         db.commit()
-        users.record_sign_out(session=db, user_id=user.id, reason="sign_out")
+        users.record_sign_out(session=db, user_id=saved_id(user), reason="sign_out")
 
 
 def sign_out_everywhere(runtime: Runtime, user: User) -> int:
     """Sign out every browser signed in as this user, this one too; how many there were."""
     with open_session(runtime.engine) as db:
-        ended = signins.revoke_all(db, user_id=user.id, reason="everywhere")
+        ended = signins.revoke_all(db, user_id=saved_id(user), reason="everywhere")
         db.commit()
-        users.record_sign_out(session=db, user_id=user.id, reason="everywhere")
+        users.record_sign_out(session=db, user_id=saved_id(user), reason="everywhere")
     return ended
 
 
 def export_account(runtime: Runtime, user: User) -> dict[str, Any]:
     with open_session(runtime.engine) as db:
-        return privacy.export_user_data(session=db, user_id=user.id, actor_id=user.id)
+        return privacy.export_user_data(session=db, user_id=saved_id(user), actor_id=saved_id(user))
 
 
 def delete_account(runtime: Runtime, user: User, *, password: str) -> privacy.DeletionReport:
     """The signed-in user's own account and data; their password confirms it."""
     with open_session(runtime.engine) as db:
-        return privacy.delete_user_data(session=db, user_id=user.id, actor_id=user.id, password=password,
+        return privacy.delete_user_data(session=db, user_id=saved_id(user), actor_id=saved_id(user), password=password,
                                         settings=runtime.settings)
 
 
@@ -193,6 +193,6 @@ def _user_id(db: Session, username: str) -> int:
         if name and "\x00" not in name:  # PostgreSQL refuses a NUL in a query; no name holds one
             user = db.exec(select(User).where(User.username == name)).first()
             if user is not None:
-                return user.id
+                return saved_id(user)
     raise NotFoundError(f"There is no user named {username!r}.")
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from core.jobs import runner
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import NotFoundError
 from core.platform.models import Job, User, utcnow
 from core.platform.states import JobStatus
@@ -80,5 +80,5 @@ def batch(runtime: Runtime, user: User, batch_id: int) -> tuple[Job, dict[int, J
         raise NotFoundError("No such batch.")
     ids = [entry["task"] for entry in found.payload.get("entries", []) if "task" in entry]
     with open_session(runtime.engine) as db:
-        tasks = {row.id: row for row in db.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
+        tasks = {saved_id(row): row for row in db.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
     return found, tasks

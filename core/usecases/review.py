@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from core.access.actors import Actor
 from core.access.roles import AREA_ROLES, require
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
 from core.platform.states import ReviewState
 from core.review import agreement, assignments, bulk, claims, comments, decisions, items, rubric, second
@@ -134,7 +134,7 @@ def promote(runtime: Runtime, actor: User, *, item_id: int, to: PromoteTo) -> Re
     """An approved item's text becomes a reference of its project, or a preset answer to its instruction."""
     with open_session(runtime.engine) as db:
         if to == "preset":
-            return preset_from_review(session=db, item_id=item_id, actor_id=actor.id)
+            return preset_from_review(session=db, item_id=item_id, actor_id=saved_id(actor))
         return decisions.promote_to_reference(session=db, item_id=item_id, actor=actor)
 
 

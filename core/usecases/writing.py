@@ -43,7 +43,7 @@ from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
 from core.platform.states import DraftStatus, Role
@@ -111,7 +111,7 @@ def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> li
     if len(requests) > constants.MAX_BATCH_CONCURRENCY:
         raise InvalidInputError(f"A batch holds at most {constants.MAX_BATCH_CONCURRENCY} tasks.")
     require(user.role, "write")
-    check_user_rate(user.id, settings=runtime.settings)
+    check_user_rate(saved_id(user), settings=runtime.settings)
     started: list[TurnStarted | DraftgateError] = []
     for request in requests:
         try:
@@ -172,7 +172,7 @@ def stop(runtime: Runtime, user: User, draft_id: int) -> bool:
     if status != DraftStatus.GENERATING:
         return False
     with open_session(runtime.engine) as db:
-        recorded = request_stop_in_database(db, owner_id=user.id, draft_id=draft_id)
+        recorded = request_stop_in_database(db, owner_id=saved_id(user), draft_id=draft_id)
     try:
         runtime.broadcaster.request_stop(draft_id)  # at once, wherever it is written
     except LiveTextUnavailableError:
@@ -186,8 +186,8 @@ def running_drafts(runtime: Runtime, user: User, draft_ids: list[int]) -> list[i
     if not draft_ids:
         return []
     with open_session(runtime.engine) as db:
-        return list(db.exec(select(Draft.id).where(col(Draft.id).in_(draft_ids),
-                                                   Draft.status == DraftStatus.GENERATING)))
+        return saved_ids(db.exec(select(col(Draft.id)).where(col(Draft.id).in_(draft_ids),
+                                                             Draft.status == DraftStatus.GENERATING)))
 
 
 @dataclass(frozen=True)
@@ -213,12 +213,12 @@ def draft_report(runtime: Runtime, user: User, *, draft_id: int) -> DraftReport:
         if found is None:
             raise NotFoundError("No draft with this ID is open to you.")
         draft, writing_session = found
-        review = item_for_draft(session=db, draft_id=draft.id)
+        review = item_for_draft(session=db, draft_id=saved_id(draft))
         allowed = (writing_session.owner_id == user.id or user.role in (Role.EDITOR, Role.ADMIN)
                    or (review is not None and may(user.role, "review")))
         if not allowed:
             raise NotFoundError("No draft with this ID is open to you.")
-        scores = scores_by_draft(db, [draft.id]).get(draft.id, {})
+        scores = scores_by_draft(db, [saved_id(draft)]).get(saved_id(draft), {})
         blind = review is not None and bool(first_decision_hidden(session=db, viewer=user, items=[review]))
         return DraftReport(draft, writing_session.public_id, writing_session.project_id, scores,
                            None if blind else review, blind=blind)
@@ -241,7 +241,7 @@ def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest, *
     request.params.validate()
     if counted:
         _check_running(runtime, user)
-        check_user_rate(user.id, settings=runtime.settings)
+        check_user_rate(saved_id(user), settings=runtime.settings)
     with open_session(runtime.engine) as db:  # one read and one write, the session kept for what follows
         provider_name = save_params(session=db, user=user, public_id=public_id, params=request.params).provider
     return runtime.client(runtime.provider(provider_name))
@@ -277,13 +277,13 @@ def _submit(
 ) -> TurnStarted:
     """One generation job per saved draft; a draft whose job could not start is failed, saying why."""
     with open_session(runtime.engine) as db:
-        turn = db.get(Turn, prepared.turn_id)
+        turn = db.get_one(Turn, prepared.turn_id)
         queued = bool(earlier_being_written(db, session_id=turn.session_id, turn_index=turn.index))
     job_ids: list[int] = []
     for index, (draft_id, draft_params) in enumerate(zip(draft_ids, params)):
         try:
             job_ids.append(submit_generation(
-                runtime.job_runner, owner_id=user.id, prepared=replace(prepared, draft_id=draft_id),
+                runtime.job_runner, owner_id=saved_id(user), prepared=replace(prepared, draft_id=draft_id),
                 client=client, broadcaster=runtime.broadcaster, params=draft_params,
                 budget_tokens=runtime.settings.context_budget_tokens,
             ))
@@ -317,7 +317,7 @@ def _check_watcher(runtime: Runtime, user: User, draft_id: int) -> None:
     """The draft's writer, editors and admins may watch it (as they may open its session)."""
     if isinstance(draft_id, bool) or not isinstance(draft_id, int):
         raise NotFoundError("No such draft.")
-    key = (id(runtime.engine), user.id, str(user.role), draft_id)
+    key = (id(runtime.engine), saved_id(user), str(user.role), draft_id)
     with _watchers_lock:
         if _may_watch.get(key, 0.0) > time.monotonic():
             return

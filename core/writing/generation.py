@@ -40,7 +40,7 @@ from core.jobs.runner import JobContext, Runner, job_kind
 from core.llm.client import LLMClient
 from core.llm.types import GenerationParams
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
 from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
 from core.platform.states import DraftStatus, JobStatus
@@ -88,8 +88,8 @@ def submit_generation(
 
 def earlier_being_written(session: Session, *, session_id: int, turn_index: int) -> list[int]:
     """Drafts of the session's earlier turns still being written (a later turn waits for them)."""
-    return list(session.exec(
-        select(Draft.id).join(Turn, col(Draft.turn_id) == col(Turn.id))
+    return saved_ids(session.exec(
+        select(col(Draft.id)).join(Turn, col(Draft.turn_id) == col(Turn.id))
         .where(Turn.session_id == session_id, col(Turn.index) < turn_index, Draft.status == DraftStatus.GENERATING)
         .order_by(col(Draft.id))
     ))
@@ -97,7 +97,7 @@ def earlier_being_written(session: Session, *, session_id: int, turn_index: int)
 
 def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
     session.exec(
-        update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == DraftStatus.GENERATING)
+        update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), col(Draft.status) == DraftStatus.GENERATING)
         .values(status=DraftStatus.INTERRUPTED, error=ABANDONED.format(reason=reason), updated_at=utcnow())
     )
 
@@ -160,15 +160,15 @@ def _prepared(
     with open_session(engine) as session:
         turn = session.get(Turn, payload["turn_id"])
         writing_session = session.get(WritingSession, turn.session_id) if turn is not None else None
-    if writing_session is None:
+    if turn is None or writing_session is None:
         raise NotFoundError("The draft's session was deleted.")
-    if not _wait_for_earlier(engine, live, writing_session.id, turn.index, stop):
+    if not _wait_for_earlier(engine, live, saved_id(writing_session), turn.index, stop):
         return None
     with open_session(engine) as session:
         earlier = history(session=session, writing_session=writing_session, before=turn.index)
     prompt = render_prompt(earlier, turn.instruction, turn.kind, client.provider, payload["budget_tokens"])
-    return PreparedTurn(turn.id, payload["draft_ids"][0], prompt, GenerationParams.from_dict(payload["params"]),
-                        client.provider, session_id=writing_session.id, cache=payload.get("cache", "auto"))
+    return PreparedTurn(saved_id(turn), payload["draft_ids"][0], prompt, GenerationParams.from_dict(payload["params"]),
+                        client.provider, session_id=saved_id(writing_session), cache=payload.get("cache", "auto"))
 
 
 def _wait_for_earlier(engine: Engine, live: Broadcaster, session_id: int, turn_index: int,

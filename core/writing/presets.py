@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
+from core.platform.db import saved_id
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Preset, Project, utcnow
 from core.platform.text import check_text
@@ -67,14 +68,14 @@ def match(*, session: Session, project_id: int, instruction: str) -> PresetMatch
     best: tuple[float, Preset] | None = None
     for preset in presets:
         if preset.normalized == key:
-            return PresetMatch(preset.id, preset.answer, 100.0, preset.instruction)
+            return PresetMatch(saved_id(preset), preset.answer, 100.0, preset.instruction)
         if preset.min_similarity > 0:
             similarity = fuzz.ratio(key, preset.normalized, score_cutoff=preset.min_similarity)
             if similarity and (best is None or similarity > best[0]):
                 best = (similarity, preset)
     if best is None:
         return None
-    return PresetMatch(best[1].id, best[1].answer, float(best[0]), best[1].instruction)
+    return PresetMatch(saved_id(best[1]), best[1].answer, float(best[0]), best[1].instruction)
 
 
 def record_use(*, session: Session, preset_id: int) -> None:

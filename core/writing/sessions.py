@@ -22,7 +22,7 @@ from core.access.privacy import forget_copies
 from core.access.roles import require
 from core.llm.types import GenerationParams
 from core.platform import audit, constants
-from core.platform.db import chunks
+from core.platform.db import chunks, saved_id, saved_ids
 from core.platform.errors import NotFoundError
 from core.platform.models import (
     Comment,
@@ -71,7 +71,7 @@ def create_session(
     title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
     writing_session = WritingSession(
         public_id=secrets.token_urlsafe(12),
-        owner_id=owner.id,
+        owner_id=saved_id(owner),
         project_id=project_id,
         title=title,
         params=(params or GenerationParams()).validate().to_dict(),
@@ -137,15 +137,15 @@ def delete_session(*, session: Session, user: User, public_id: str) -> None:
     of its text (cached answers, reviewers' reasons in the audit trail: core.access.privacy.forget_copies)."""
     writing_session = get_session(session=session, user=user, public_id=public_id)
     turn_ids = select(Turn.id).where(Turn.session_id == writing_session.id)
-    draft_ids = select(Draft.id).where(col(Draft.turn_id).in_(turn_ids))
-    forget_copies(session, session_ids=[writing_session.id], draft_ids=list(session.exec(draft_ids)))
+    draft_ids = select(col(Draft.id)).where(col(Draft.turn_id).in_(turn_ids))
+    forget_copies(session, session_ids=[saved_id(writing_session)], draft_ids=saved_ids(session.exec(draft_ids)))
     item_ids = select(ReviewItem.id).where(col(ReviewItem.draft_id).in_(draft_ids))
     session.exec(delete(SecondReview).where(col(SecondReview.item_id).in_(item_ids)))
     session.exec(delete(RubricMark).where(col(RubricMark.item_id).in_(item_ids)))
     for table in (Score, Comment, ReviewItem):
         session.exec(delete(table).where(col(table.draft_id).in_(draft_ids)))
     session.exec(delete(Draft).where(col(Draft.turn_id).in_(turn_ids)))
-    session.exec(delete(Turn).where(Turn.session_id == writing_session.id))
+    session.exec(delete(Turn).where(col(Turn.session_id) == writing_session.id))
     session.delete(writing_session)
     audit.record(session, actor_id=user.id, action="session.delete", target=f"session:{writing_session.public_id}")
     session.commit()
@@ -160,15 +160,16 @@ def list_turns(*, session: Session, writing_session: WritingSession) -> list[Tur
             select(Draft).where(col(Draft.turn_id).in_([t.id for t in turns])).order_by(col(Draft.variant))
         )
     )
-    draft_ids = [d.id for d in drafts]
+    draft_ids = [saved_id(d) for d in drafts]
     scores: dict[int, dict[str, Score]] = {d: {} for d in draft_ids}
     for score in session.exec(select(Score).where(col(Score.draft_id).in_(draft_ids))):
         scores[score.draft_id][score.metric] = score
     reviews = {r.draft_id: r for r in session.exec(select(ReviewItem).where(col(ReviewItem.draft_id).in_(draft_ids)))}
-    by_turn: dict[int, list[DraftView]] = {t.id: [] for t in turns}
+    by_turn: dict[int, list[DraftView]] = {saved_id(t): [] for t in turns}
     for draft in drafts:
-        by_turn[draft.turn_id].append(DraftView(draft, scores[draft.id], reviews.get(draft.id)))
-    return [TurnView(turn, by_turn[turn.id]) for turn in turns]
+        draft_id = saved_id(draft)
+        by_turn[draft.turn_id].append(DraftView(draft, scores[draft_id], reviews.get(draft_id)))
+    return [TurnView(turn, by_turn[saved_id(turn)]) for turn in turns]
 
 
 def history(*, session: Session, writing_session: WritingSession, before: int | None = None) -> list[Exchange]:
@@ -203,10 +204,10 @@ def mark_stale_drafts_interrupted(
     docstring), their text kept; returns how many. `now` is for tests."""
     cutoff = (now or utcnow()) - timedelta(seconds=stale_after_s)
     stale = and_(
-        Draft.status == DraftStatus.GENERATING,
+        col(Draft.status) == DraftStatus.GENERATING,
         or_(col(Draft.heartbeat_at) < cutoff, and_(col(Draft.heartbeat_at).is_(None), col(Draft.updated_at) < cutoff)),
     )
-    candidates = set(session.exec(select(Draft.id).where(stale)))
+    candidates = set(saved_ids(session.exec(select(col(Draft.id)).where(stale))))
     swept = 0
     if candidates:
         dead = sorted(candidates - _drafts_of_unfinished_jobs(session))

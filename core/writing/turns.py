@@ -50,7 +50,7 @@ from core.llm.client import CompletionStream, LLMClient
 from core.llm.stopping import RequestStop
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.platform import constants
-from core.platform.db import chunks, open_session
+from core.platform.db import chunks, open_session, saved_id
 from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
 from core.platform.models import Draft, Turn, User, WritingSession, utcnow
 from core.platform.states import DraftStatus
@@ -130,7 +130,7 @@ def _beat_drafts(engine: Engine, draft_ids: list[int]) -> None:
     now = utcnow()
     with open_session(engine) as session:
         for chunk in chunks(draft_ids):
-            session.exec(update(Draft).where(col(Draft.id).in_(chunk), Draft.status == DraftStatus.GENERATING)
+            session.exec(update(Draft).where(col(Draft.id).in_(chunk), col(Draft.status) == DraftStatus.GENERATING)
                          .values(heartbeat_at=now))
         session.commit()
 
@@ -178,7 +178,7 @@ def prepare_turn(
     writing_session = get_session(session=session, user=user, public_id=request.public_id)
     earlier = history(session=session, writing_session=writing_session)
     if kind == TurnKind.CONTINUE:
-        if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=user.id):
+        if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=saved_id(user)):
             raise InvalidInputError(NOTHING_TO_CONTINUE)  # (a draft being written: this one waits for its text)
         instruction = CONTINUE_INSTRUCTION
     else:
@@ -194,17 +194,17 @@ def prepare_turn(
     next_index = session.exec(
         select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
     ).one() + 1
-    turn = Turn(session_id=writing_session.id, index=next_index, instruction=instruction, kind=kind)
+    turn = Turn(session_id=saved_id(writing_session), index=next_index, instruction=instruction, kind=kind)
     session.add(turn)
     session.flush()
-    draft = Draft(turn_id=turn.id, provider=provider.name, model=provider.model, params=request.params.to_dict(),
+    draft = Draft(turn_id=saved_id(turn), provider=provider.name, model=provider.model, params=request.params.to_dict(),
                   heartbeat_at=utcnow())
     session.add(draft)
     writing_session.updated_at = utcnow()
     session.add(writing_session)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, request.params, provider, preset, session_id=writing_session.id,
-                        cache=request.cache)
+    return PreparedTurn(saved_id(turn), saved_id(draft), prompt, request.params, provider, preset,
+                        session_id=saved_id(writing_session), cache=request.cache)
 
 
 def turn_kind(kind: str) -> TurnKind:
@@ -228,7 +228,7 @@ def stream_draft(
         masker = moderation.active_matcher(session=session).masker()
     route = score_later or (lambda draft_id: _score_now(engine, draft_id))
     if prepared.preset is not None:
-        yield from _answer_from_preset(engine, prepared, masker, route)
+        yield from _answer_from_preset(engine, prepared, prepared.preset, masker, route)
         return
     draft_id = prepared.draft_id
     stop = stop or threading.Event()
@@ -250,10 +250,12 @@ def stream_draft(
                     safe = masker.feed(delta)
                     if safe:
                         yield safe
-                    saves.offer(stream.text)
-            if stopped:
+                    saves.offer(_so_far(stream))
+            if stream is None or stopped:
                 stored = False
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
+            elif stream.result is None:  # a stream read to its end has its result: a bug otherwise
+                raise RuntimeError(f"the stream of draft {draft_id} ended without a result")
             else:
                 stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
     except DraftgateError as err:
@@ -307,13 +309,13 @@ def _so_far(stream: CompletionStream | None) -> str:
 
 
 def _answer_from_preset(
-    engine: Engine, prepared: PreparedTurn, masker: moderation.StreamMasker, route: ScoreLater
+    engine: Engine, prepared: PreparedTurn, preset: presets.PresetMatch, masker: moderation.StreamMasker,
+    route: ScoreLater,
 ) -> Iterator[str]:
     """Complete the draft with the preset's answer (no model call), then yield it."""
     started = time.monotonic()
-    preset = prepared.preset
     with open_session(engine) as session:
-        draft = session.get(Draft, prepared.draft_id)
+        draft = session.get_one(Draft, prepared.draft_id)
         draft.text = preset.answer
         draft.status = DraftStatus.COMPLETED
         draft.finish_reason = "preset"
@@ -336,7 +338,7 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Dr
     for _ in stream_draft(engine=engine, client=client, prepared=prepared):
         pass
     with open_session(engine) as session:
-        return session.get(Draft, prepared.draft_id)
+        return session.get_one(Draft, prepared.draft_id)
 
 
 def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
@@ -400,7 +402,7 @@ def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
     now = utcnow()
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == DraftStatus.GENERATING)
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, col(Draft.status) == DraftStatus.GENERATING)
                          .values(text=storable(text), updated_at=now, heartbeat_at=now))
             session.commit()
     except DatabaseBusyError:
@@ -420,7 +422,7 @@ def mark_unfinished(
         values["text"] = storable(text)
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, Draft.status == DraftStatus.GENERATING)
+            session.exec(update(Draft).where(col(Draft.id) == draft_id, col(Draft.status) == DraftStatus.GENERATING)
                          .values(**values))
             session.commit()
     except DatabaseBusyError:
@@ -456,17 +458,19 @@ def prepare_regeneration(
     turn = session.get(Turn, turn_id)
     if turn is None:
         raise NotFoundError("No such turn.")
-    writing_session = session.get(WritingSession, turn.session_id)
+    writing_session = session.get_one(WritingSession, turn.session_id)
     get_session(session=session, user=user, public_id=writing_session.public_id)  # may this user write here?
     earlier = history(session=session, writing_session=writing_session, before=turn.index)
     if turn.kind == TurnKind.CONTINUE and not earlier:
         raise InvalidInputError(NOTHING_TO_CONTINUE)
     prompt = render_prompt(earlier, turn.instruction, turn.kind, provider, budget_tokens)
-    draft = Draft(turn_id=turn.id, variant=_next_variant(session, writing_session, turn.id), provider=provider.name,
+    turn_id = saved_id(turn)
+    draft = Draft(turn_id=turn_id, variant=_next_variant(session, writing_session, turn_id), provider=provider.name,
                   model=provider.model, params=params.to_dict(), heartbeat_at=utcnow())
     session.add(draft)
     session.commit()
-    return PreparedTurn(turn.id, draft.id, prompt, params, provider, session_id=writing_session.id, cache="refresh")
+    return PreparedTurn(turn_id, saved_id(draft), prompt, params, provider, session_id=saved_id(writing_session),
+                        cache="refresh")
 
 
 def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:

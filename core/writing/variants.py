@@ -32,9 +32,9 @@ from core.jobs.runner import JobCancelled, JobContext, Runner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
 from core.llm.cache import CacheOrigin
 from core.llm.client import LLMClient, Prompt
-from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
+from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, is_chat_role
 from core.platform import constants
-from core.platform.db import open_session
+from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.models import Draft, User, utcnow
 from core.platform.states import DraftStatus
@@ -108,7 +108,7 @@ def save_variants(
     params = request.params
     prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
                             provider=provider, budget_tokens=budget_tokens)
-    drafts = [session.get(Draft, prepared.draft_id)]
+    drafts = [session.get_one(Draft, prepared.draft_id)]
     for variant in range(1, count):
         drafts.append(
             Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
@@ -116,7 +116,7 @@ def save_variants(
         )
         session.add(drafts[-1])
     session.commit()
-    return prepared, [draft.id for draft in drafts]
+    return prepared, [saved_id(draft) for draft in drafts]
 
 
 def variant_params(params: GenerationParams, variant: int) -> GenerationParams:
@@ -201,4 +201,11 @@ def _prompt_to_json(prompt: Prompt) -> str | list[dict[str, str]]:
 def _prompt_from_json(data: str | list[dict[str, str]]) -> Prompt:
     if isinstance(data, str):
         return data
-    return [ChatMessage(role=item["role"], content=item["content"]) for item in data]
+    return [_message(item) for item in data]
+
+
+def _message(item: dict[str, str]) -> ChatMessage:
+    role = item["role"]
+    if not is_chat_role(role):  # _prompt_to_json wrote it from a ChatMessage
+        raise ValueError(f"A stored prompt holds an unknown role {role!r}.")
+    return ChatMessage(role=role, content=item["content"])

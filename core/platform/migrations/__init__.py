@@ -25,12 +25,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
@@ -83,7 +84,10 @@ def _script() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    return _script().get_current_head()
+    head = _script().get_current_head()
+    if head is None:
+        raise MigrationError(f"No migration found in {MIGRATIONS_DIR / 'versions'}: the installation is incomplete.")
+    return head
 
 
 def status(engine: Engine) -> MigrationStatus:
@@ -94,7 +98,7 @@ def status(engine: Engine) -> MigrationStatus:
 def _status(connection: Connection) -> MigrationStatus:
     current = MigrationContext.configure(connection).get_current_revision()
     script = _script()
-    head = script.get_current_head()
+    head = head_revision()
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise MigrationError(
             f"The database is at migration {current}, which this version of Draftgate does not know: "
@@ -119,11 +123,13 @@ def upgrade(engine: Engine, *, revision: str = "head") -> UpgradeReport:
         _run(connection, revision)
         connection.commit()
         after = MigrationContext.configure(connection).get_current_revision()
+    if after is None:
+        raise MigrationError(f"Upgrading to {revision} left the database without a migration applied.")
     applied = pending[: pending.index(after) + 1] if after in pending else ()
     return UpgradeReport(before.current, after, applied, before.legacy)
 
 
-def differences(engine: Engine) -> list:
+def differences(engine: Engine) -> list[Any]:
     """Alembic's compare_metadata of the database against the models: [] when they agree."""
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -164,6 +170,8 @@ def new_revision(message: str, *, directory: Path | None = None) -> Path:
         finally:
             engine.dispose()
     _script.cache_clear()
+    if not isinstance(script, Script):  # a list or None only when the chain has several heads
+        raise MigrationError("The migrations have more than one head: chain them before writing a new one.")
     return Path(script.path)
 
 

@@ -115,9 +115,9 @@ class Check:
 
     def reason(self, threshold: float | None) -> str | None:
         """The reason in plain words when flagged ("repeats itself: 61% repeated 4-grams (more than 30%)"), else None."""
-        if not self.flagged(threshold):
+        if threshold is None or self.value is None or not self.flagged(threshold):
             return None
-        return _REASONS[self.name](self, threshold)
+        return _REASONS[self.name](self, self.value, threshold)
 
 
 @dataclass(frozen=True)
@@ -320,51 +320,51 @@ def _units(count: float, unit: str) -> str:
     return f"{number} {singular if count == 1 else unit}"
 
 
-def _repetition_reason(check: Check, threshold: float) -> str:
+def _repetition_reason(check: Check, value: float, threshold: float) -> str:
     n, unit = check.facts["n"], check.facts["unit"]
     grams = f"character {n}-grams" if unit == "character" else f"{n}-grams"
-    value, limit = _percent(check.value, threshold)
-    return f"repeats itself: {value} repeated {grams} (more than {limit})"
+    shown, limit = _percent(value, threshold)
+    return f"repeats itself: {shown} repeated {grams} (more than {limit})"
 
 
-def _longest_repeat_reason(check: Check, threshold: float) -> str:
+def _longest_repeat_reason(check: Check, value: float, threshold: float) -> str:
     unit = "characters" if check.facts["unit"] == "character" else "words"
-    return (f"repeats itself: a passage of {_units(int(check.value), unit)} occurs twice"
+    return (f"repeats itself: a passage of {_units(int(value), unit)} occurs twice"
             f" (more than {threshold:g})")
 
 
-def _distinct_reason(check: Check, threshold: float) -> str:
+def _distinct_reason(check: Check, value: float, threshold: float) -> str:
     n, cjk = check.facts["n"], check.facts["unit"] == "character"
     what = {1: "characters" if cjk else "words", 2: "character pairs" if cjk else "word pairs"}[n]
-    value, limit = _shown(check.value, threshold, places=2)
-    return f"little variety: few different {what}, distinct-{n} {value} (at least {limit})"
+    shown, limit = _shown(value, threshold, places=2)
+    return f"little variety: few different {what}, distinct-{n} {shown} (at least {limit})"
 
 
-def _length_reason(check: Check, threshold: float) -> str:
+def _length_reason(check: Check, value: float, threshold: float) -> str:
     facts = check.facts
-    how = "too long" if check.value > 1 else "too short"
+    how = "too long" if value > 1 else "too short"
     count = _units(facts["count"], facts["unit"])
     if facts["source"] == length.REFERENCES:
         asked = f"the references' median of {_units(facts['low'], facts['unit'])}"
     else:
         asked = f"what the instruction asks (“{facts['phrase']}”)"
-    return f"{how}: {count}, {check.value:.2g}x {asked} (limit {band_factor(threshold):g}x either way)"
+    return f"{how}: {count}, {value:.2g}x {asked} (limit {band_factor(threshold):g}x either way)"
 
 
-def _language_reason(check: Check, threshold: float) -> str:
+def _language_reason(check: Check, value: float, threshold: float) -> str:
     return f"in the wrong language: {check.facts['expected_name']} expected, {check.facts['found_name']} found"
 
 
-def _empty_reason(check: Check, threshold: float) -> str:
+def _empty_reason(check: Check, value: float, threshold: float) -> str:
     return "empty: no words, only whitespace, punctuation or symbols"
 
 
-def _echo_reason(check: Check, threshold: float) -> str:
-    value, limit = _percent(check.value, threshold)
-    return f"echoes the instruction: {value} the same (more than {limit})"
+def _echo_reason(check: Check, value: float, threshold: float) -> str:
+    shown, limit = _percent(value, threshold)
+    return f"echoes the instruction: {shown} the same (more than {limit})"
 
 
-def _refusal_reason(check: Check, threshold: float) -> str:
+def _refusal_reason(check: Check, value: float, threshold: float) -> str:
     kind = "a stock refusal" if check.facts["kind"] == boilerplate.REFUSAL else "assistant filler"
     return f"{kind}: “{check.facts['phrase']}”"
 
