@@ -42,6 +42,7 @@ def test_a_wrong_master_key_is_a_clear_error():
         decrypt("plain", key=KEY, purpose="p")
 
 
+@pytest.mark.fresh_data_dir
 def test_the_key_file_is_created_once_with_mode_0600(data_dir):
     settings = Settings()
     first = master_key(settings)
