@@ -169,3 +169,14 @@ def test_rebuild_summarizes_every_day_again(filled):
         assert days == len(db.exec(select(SummaryDay)).all()) >= 24
         assert db.exec(select(SummaryDay).where(SummaryDay.version != SummaryDay.summarized_version)).all() == []
     assert_same_as_live(filled, now)
+
+
+def test_the_command_line_rebuilds_the_summaries(filled, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("DRAFTGATE_DATABASE_URL", str(filled.url))
+
+    assert main(["summaries", "--rebuild"]) == 0
+    assert "days summarized again" in capsys.readouterr().out
+    with open_session(filled) as db:
+        assert db.exec(select(SummaryDay).where(SummaryDay.version != SummaryDay.summarized_version)).all() == []
