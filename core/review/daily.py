@@ -68,11 +68,13 @@ class Period:
     start: datetime
     end: datetime | None  # None: no end
     project_id: int | None
-    # the smallest draft and turn ids of the period's drafts (None: no draft): every draft of the
-    # period, its turn and its scores are at or above them, which lets the database read those
-    # tables by a range of their index instead of hashing them whole
+    # the smallest and largest draft and turn ids of the period's drafts (None: no draft): every
+    # draft of the period, its turn and its scores are between them, which lets the database read
+    # those tables by a range of their index instead of hashing them whole
     first_draft_id: int | None
     first_turn_id: int | None
+    last_draft_id: int | None
+    last_turn_id: int | None
 
 
 def _created_in(start: datetime, end: datetime | None) -> Any:
@@ -81,8 +83,8 @@ def _created_in(start: datetime, end: datetime | None) -> Any:
 
 
 def _period(session: Session, start: datetime, end: datetime | None, project_id: int | None) -> Period:
-    first = session.exec(select(func.min(Draft.id), func.min(Draft.turn_id)).where(_created_in(start, end))).one()
-    return Period(start, end, project_id, *first)
+    bounds: list[Any] = [func.min(Draft.id), func.min(Draft.turn_id), func.max(Draft.id), func.max(Draft.turn_id)]
+    return Period(start, end, project_id, *session.exec(select(*bounds).where(_created_in(start, end))).one())
 
 
 def _in_period(query: Any, period: Period) -> Any:
@@ -90,8 +92,9 @@ def _in_period(query: Any, period: Period) -> Any:
     query = (
         query.join(Turn, col(Turn.id) == Draft.turn_id)
         .join(WritingSession, col(WritingSession.id) == Turn.session_id)
-        .where(_created_in(period.start, period.end), col(Draft.id) >= (period.first_draft_id or 0),
-               col(Turn.id) >= (period.first_turn_id or 0))
+        .where(_created_in(period.start, period.end),
+               col(Draft.id).between(period.first_draft_id or 0, period.last_draft_id or 0),
+               col(Turn.id).between(period.first_turn_id or 0, period.last_turn_id or 0))
     )
     return query if period.project_id is None else query.where(WritingSession.project_id == period.project_id)
 
@@ -154,7 +157,7 @@ def _add_scores(session: Session, period: Period, of: Any) -> None:
     sums: list[Any] = [func.sum(Score.value), func.count(col(Score.value))]
     query = _in_period(select(*keys, *sums)
                        .join(Score, col(Score.draft_id) == Draft.id), period)
-    query = query.where(Draft.status == DraftStatus.COMPLETED, col(Score.draft_id) >= (period.first_draft_id or 0),
+    query = query.where(Draft.status == DraftStatus.COMPLETED, col(Score.draft_id).between(period.first_draft_id or 0, period.last_draft_id or 0),
                         col(Score.value).is_not(None), col(Score.metric).in_(constants.METRICS)).group_by(*keys)
     for created, project, metric, total, n in session.exec(query):
         of(project, created).scores.append([metric, float(total), n])
@@ -164,13 +167,16 @@ def _add_decisions(session: Session, period: Period, of: Any) -> None:
     """The verdicts given: [verdict ("approved (edited)" for an edited approval), minutes from flag to verdict]."""
     edited = and_(col(ReviewItem.edited_text).is_not(None), col(ReviewItem.edited_text) != "")
     columns: list[Any] = [ReviewItem.project_id, ReviewItem.state, ReviewItem.created_at, ReviewItem.decided_at, edited]
-    query = select(*columns).where(
-        col(ReviewItem.decided_at) >= period.start, col(ReviewItem.state).in_(VERDICTS))
+    # the verdicts are picked here, not in SQL: given a state too, SQLite would walk the state's index
+    # instead of the range of decided_at (items that left the queue have a decided_at but no verdict)
+    query = select(*columns).where(col(ReviewItem.decided_at) >= period.start)
     if period.end is not None:
         query = query.where(col(ReviewItem.decided_at) < period.end)
     if period.project_id is not None:
         query = query.where(ReviewItem.project_id == period.project_id)
-    for project, state, created, decided, was_edited in session.exec(query.order_by(col(ReviewItem.id))):
+    for project, state, created, decided, was_edited in session.exec(query):
+        if state not in VERDICTS:
+            continue
         verdict = EDITED_APPROVAL if state == ReviewState.APPROVED and was_edited else str(state)
         minutes = (_utc(decided) - _utc(created)).total_seconds() / 60
         of(project, _utc(decided).date()).decisions.append([verdict, minutes])

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlmodel import Session, select
 
@@ -120,8 +121,9 @@ def _totals(drafts: Rows, decided: Rows) -> dict:
 
 def _count_rows(rows: Rows, keys: tuple[str, ...], name: str) -> Rows:
     counts: Counter[tuple] = Counter()
+    key_of = itemgetter(*keys)  # a tuple for two keys or more
     for row in rows:
-        counts[tuple(row[k] for k in keys)] += row.get("n", 1)
+        counts[key_of(row)] += row.get("n", 1)
     return [{**dict(zip(keys, key)), name: n} for key, n in sorted(counts.items())]
 
 
