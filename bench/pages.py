@@ -229,10 +229,9 @@ def measure(url: str, rounds: int, pages: list[str]) -> dict:
     os.environ["DRAFTGATE_DATABASE_URL"] = url
     os.environ["DRAFTGATE_DATA_DIR"] = tempfile.mkdtemp(prefix="draftgate-bench-data-")
     os.environ.setdefault("DRAFTGATE_ADMIN_PASSWORD", "bench-password")
+    import streamlit as st
     from sqlmodel import select
     from streamlit.testing.v1 import AppTest
-
-    import streamlit as st
 
     import ui.auth
     from core.access import signins
