@@ -356,11 +356,14 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class SummaryDay(SQLModel, table=True):
-    """A UTC day with drafts or decisions. Triggers add 1 to `version` whenever its data changes;
-    its summaries are current while `summarized_version` equals it."""
+    """A UTC day with drafts or decisions. Triggers add 1 to a `version` whenever its data changes;
+    its summaries are current while every row of the day has `summarized_version` equal to it.
+    PostgreSQL: one row per day and server process (`shard`, its pid), so that writers do not wait
+    for each other's row lock; SQLite: shard 0."""
 
     __tablename__ = "summaryday"
     day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD
+    shard: int = Field(default=0, primary_key=True)
     version: int = 1
     summarized_version: int = 0
 

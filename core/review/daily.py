@@ -190,37 +190,41 @@ def figures_since(session: Session, since: datetime, project_id: int | None = No
     since = _utc(since)
     first_day = since.date()
     figures = live_figures(session, since, _midnight(first_day) + ONE_DAY, project_id)
-    marks = session.exec(select(SummaryDay).where(col(SummaryDay.day) > first_day.isoformat())).all()
-    current = {m.day for m in marks if m.version == m.summarized_version}
+    versions: dict[str, dict[int, int]] = defaultdict(dict)  # day -> {shard: version} of its stale rows
+    days = set()
+    for mark in session.exec(select(SummaryDay).where(col(SummaryDay.day) > first_day.isoformat())):
+        days.add(mark.day)
+        if mark.version != mark.summarized_version:
+            versions[mark.day][mark.shard] = mark.version
     query = select(DailySummary).where(col(DailySummary.day) > first_day.isoformat())
     if project_id is not None:
         query = query.where(DailySummary.project_id == project_id)
-    figures += [f for f in session.exec(query) if f.day in current]
+    figures += [f for f in session.exec(query) if f.day in days and f.day not in versions]
     engine = _engine(session)
-    for mark in marks:
-        if mark.day not in current:
-            figures += [f for f in summarize_day(engine, mark.day, mark.version)
-                        if project_id is None or f.project_id == project_id]
+    for day, stale in sorted(versions.items()):
+        figures += [f for f in summarize_day(engine, day, stale) if project_id is None or f.project_id == project_id]
     return figures
 
 
-def summarize_day(engine: Engine, day: str, version: int) -> list[DailySummary]:
-    """Compute a day's figures; store them if `version` (read before) is still the day's. Returns them."""
+def summarize_day(engine: Engine, day: str, stale: dict[int, int]) -> list[DailySummary]:
+    """Compute a day's figures; store them if its stale rows' versions (`stale`: {shard: version},
+    read before) are still theirs, marking them summarized. Returns the figures."""
     start = _midnight(date.fromisoformat(day))
     with open_session(engine) as session:
         figures = live_figures(session, start, start + ONE_DAY)
     try:
         with open_session(engine) as session:
-            claimed = session.exec(
+            claimed = sum(session.exec(
                 update(SummaryDay)
-                .where(col(SummaryDay.day) == day, col(SummaryDay.version) == version,
+                .where(col(SummaryDay.day) == day, col(SummaryDay.shard) == shard, col(SummaryDay.version) == version,
                        col(SummaryDay.summarized_version) != version)
                 .values(summarized_version=version)
-            ).rowcount
-            if claimed:
+            ).rowcount for shard, version in sorted(stale.items()))
+            if claimed == len(stale):
                 session.exec(delete(DailySummary).where(col(DailySummary.day) == day))
                 session.add_all([DailySummary(**f.model_dump()) for f in figures])
-            session.commit()
+                session.commit()
+            # else: the day changed again, or another render summarized it: nothing is stored
     except DatabaseBusyError:  # another writer held the database too long: summarized on a later read
         pass
     return figures
@@ -232,19 +236,19 @@ def rebuild(engine: Engine) -> int:
         days = {_iso(d) for d in session.exec(select(utc_day(session, Draft.created_at)).distinct())}
         days |= {_iso(d) for d in session.exec(select(utc_day(session, ReviewItem.decided_at)).distinct())
                  if d is not None}
-        days |= set(session.exec(select(SummaryDay.day)))
-        for day in sorted(days):
-            mark = session.get(SummaryDay, day)
-            if mark is None:
-                session.add(SummaryDay(day=day, version=1, summarized_version=0))
-            else:
-                mark.version += 1
-                session.add(mark)
+        marked = {(m.day, m.shard): m for m in session.exec(select(SummaryDay))}
+        for day in sorted(days - {d for d, _ in marked}):
+            session.add(SummaryDay(day=day, shard=0, version=1, summarized_version=0))
+        for mark in marked.values():
+            mark.version += 1
+            session.add(mark)
         session.commit()
-        marks = [(m.day, m.version) for m in session.exec(select(SummaryDay).order_by(col(SummaryDay.day)))]
-    for day, version in marks:
-        summarize_day(engine, day, version)
-    return len(marks)
+        stale: dict[str, dict[int, int]] = defaultdict(dict)
+        for m in session.exec(select(SummaryDay)):
+            stale[m.day][m.shard] = m.version
+    for day, versions in sorted(stale.items()):
+        summarize_day(engine, day, versions)
+    return len(stale)
 
 
 def _engine(session: Session) -> Engine:

@@ -4,12 +4,14 @@ Revision ID: 0012
 Revises: 0009
 Created: 2026-12-01
 
-`summaryday` holds a version per UTC day; the triggers below add 1 to it in the writer's own
+`summaryday` holds versions per UTC day; the triggers below add 1 to one in the writer's own
 transaction whenever a draft, score or review item of that day changes (a draft's day is that
 of its created_at, a decision's that of its decided_at), whatever code writes it: the ORM,
 bulk updates and deletes, the privacy deletion, the retention purge. core.review.daily
 summarizes a day again into `dailysummary` when its version moved, before the dashboard reads it.
-Existing days are marked here, so the first dashboard summarizes them (`python -m core
+On PostgreSQL each server process (connection) moves a row
+of its own (shard: pg_backend_pid()), so concurrent writers never wait for each other's lock on a
+day's row; SQLite has one writer at a time and one row per day (shard 0). Existing days are marked here, so the first dashboard summarizes them (`python -m core
 summaries --rebuild` does it at once).
 
 A later migration that recreates the draft, score, reviewitem, turn or writingsession table
@@ -67,8 +69,8 @@ def _events(table: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _mark_sqlite(select: str) -> str:
-    return (f"INSERT INTO summaryday (day, version, summarized_version) SELECT d, 1, 0 FROM ({select}) AS t "
-            "WHERE d IS NOT NULL ON CONFLICT (day) DO UPDATE SET version = summaryday.version + 1;")
+    return (f"INSERT INTO summaryday (day, shard, version, summarized_version) SELECT d, 0, 1, 0 FROM ({select}) AS t "
+            "WHERE d IS NOT NULL ON CONFLICT (day, shard) DO UPDATE SET version = summaryday.version + 1;")
 
 
 def _sqlite_triggers() -> None:
@@ -83,8 +85,8 @@ def _pg_triggers() -> None:
         CREATE FUNCTION summary_mark(marked text) RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
             IF marked IS NOT NULL THEN
-                INSERT INTO summaryday (day, version, summarized_version) VALUES (marked, 1, 0)
-                ON CONFLICT (day) DO UPDATE SET version = summaryday.version + 1;
+                INSERT INTO summaryday (day, shard, version, summarized_version) VALUES (marked, pg_backend_pid(), 1, 0)
+                ON CONFLICT (day, shard) DO UPDATE SET version = summaryday.version + 1;
             END IF;
         END $$""")
     for table in TRIGGERED:
@@ -100,9 +102,10 @@ def upgrade() -> None:
     op.create_table(
         'summaryday',
         sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column('shard', sa.Integer(), nullable=False),
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('summarized_version', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('day'),
+        sa.PrimaryKeyConstraint('day', 'shard'),
     )
     op.create_table(
         'dailysummary',
@@ -117,9 +120,9 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     (_pg_triggers if postgres else _sqlite_triggers)()
     day = _pg_day if postgres else _sqlite_day
-    op.execute(f"INSERT INTO summaryday (day, version, summarized_version) "
-               f"SELECT {day('created_at')}, 1, 0 FROM draft UNION "
-               f"SELECT {day('decided_at')}, 1, 0 FROM reviewitem WHERE decided_at IS NOT NULL")
+    op.execute(f"INSERT INTO summaryday (day, shard, version, summarized_version) "
+               f"SELECT {day('created_at')}, 0, 1, 0 FROM draft UNION "
+               f"SELECT {day('decided_at')}, 0, 1, 0 FROM reviewitem WHERE decided_at IS NOT NULL")
 
 
 def downgrade() -> None:
