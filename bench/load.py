@@ -3,7 +3,7 @@
     python -m bench.load [--seconds 30] [--writers 50] [--reviewers 5] [--processes 2]
                          [--variants-every 10] [--rq-workers 4]
                          [--latency 0.3] [--tokens 20] [--token-gap 0.02]
-                         [--postgres-url URL] [--redis-url URL]
+                         [--postgres-url URL] [--redis-url URL] [--profile]
 
 It creates a database of its own (draftgate_load_<random>) on the PostgreSQL server, migrates
 it, seeds two projects (one whose reference is the mock's answer, so its drafts pass; one
@@ -45,6 +45,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
@@ -53,6 +54,7 @@ from sqlmodel import col, select
 from core.writing.turns import TurnRequest
 
 MAX_SECONDS = 300
+PROFILE_ENV = "DRAFTGATE_LOAD_PROFILE"  # --profile: the directory the first app process's threads write to
 VARIANTS_TIMEOUT_S = 120  # a variants job not finished by then counts as an error
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -96,6 +98,9 @@ def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], 
                for user_id in writer_ids]
     threads += [threading.Thread(target=_reviewer, args=(engine, user_id, deadline, report, lock))
                 for user_id in reviewer_ids]
+    profile_dir = os.environ.get(PROFILE_ENV, "") if index == 0 else ""
+    if profile_dir:
+        threads = [_profiled(thread, Path(profile_dir) / f"thread-{n}.prof") for n, thread in enumerate(threads)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -105,6 +110,30 @@ def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], 
     client.close()
     engine.dispose()
     results.put((index, report))
+
+
+def _profiled(thread: threading.Thread, path: Path) -> threading.Thread:
+    """The same work in a thread of its own under cProfile, its statistics written to `path`."""
+    import cProfile
+
+    def run() -> None:
+        profile = cProfile.Profile()
+        profile.runcall(thread.run)
+        profile.dump_stats(str(path))
+
+    return threading.Thread(target=run, daemon=thread.daemon)
+
+
+def print_profile(directory: Path, limit: int = 40) -> None:
+    """The app process's threads' statistics together, by cumulative and by own time."""
+    import pstats
+
+    files = sorted(str(p) for p in directory.glob("thread-*.prof"))
+    if not files:
+        return
+    stats = pstats.Stats(*files)
+    stats.sort_stats("cumulative").print_stats(limit)
+    stats.sort_stats("tottime").print_stats(limit)
 
 
 def _writer(engine, client, runner, provider, settings, user_id, deadline, variants_every, report, lock) -> None:
@@ -363,7 +392,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a server where the bench may create (and drop) a database")
     parser.add_argument("--redis-url", default=os.environ.get("DRAFTGATE_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (its URL is printed)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the first app process's users under cProfile and print where their time went "
+                             "(the profiler slows them: the latencies printed are then not the benchmark's)")
     args = parser.parse_args(argv)
+    if args.profile:
+        os.environ[PROFILE_ENV] = tempfile.mkdtemp(prefix="draftgate-load-profile-")
     if not 1 <= args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 1 and {MAX_SECONDS}")
     if args.processes < 1 or args.writers < 1 or args.reviewers < 0:
@@ -420,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                 worker.wait(30)
             wall = max(r.ended for r in reports) - start_at  # the drive, plus the turns and jobs it let finish
         _print_report(reports, mock_seconds, wall, args)
+        if args.profile:
+            print_profile(Path(os.environ[PROFILE_ENV]))
         _print_job_times(database_url)
         checks = consistency(database_url, reports)
         print("consistency:")

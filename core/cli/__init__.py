@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 SUBCOMMAND_MODULES = (
     "core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security",
-    "core.cli.migrate", "core.cli.worker", "core.cli.health", "core.cli.api_keys", "core.cli.serve_api",
+    "core.cli.migrate", "core.cli.worker", "core.cli.health", "core.cli.api_keys", "core.cli.serve_api", "core.cli.summaries",
 )
 
 

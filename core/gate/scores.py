@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
@@ -90,21 +90,22 @@ def store_scores(
     checks: CheckReport | None = None,
 ) -> None:
     """Replace the draft's scores with the report's and the checks', and note its language and
-    closest reference."""
+    closest reference. The rows are made first and written by two statements (one DELETE, one
+    INSERT of them all): the write lock is held no longer than that."""
     draft_id = saved_id(draft)
-    session.exec(delete(Score).where(col(Score.draft_id) == draft_id))
     reference_ids = [saved_id(r) for r in references]
-    for check in checks.checks if checks is not None else ():
-        session.add(Score(draft_id=draft_id, metric=CHECK_METRICS[check.name], value=check.value,
-                          signature=check.signature, reference_ids=reference_ids))
-    if report is None:
-        return
-    draft.language = report.language
-    closest = report.closest_reference
-    draft.closest_reference_id = None if closest is None else references[closest].id
-    for item in report.scores:
-        session.add(Score(draft_id=draft_id, metric=item.metric, value=item.value,
-                          signature=item.signature, reference_ids=reference_ids))
+    rows = [{"draft_id": draft_id, "metric": CHECK_METRICS[check.name], "value": check.value,
+             "signature": check.signature, "reference_ids": reference_ids}
+            for check in (checks.checks if checks is not None else ())]
+    if report is not None:
+        draft.language = report.language
+        closest = report.closest_reference
+        draft.closest_reference_id = None if closest is None else references[closest].id
+        rows += [{"draft_id": draft_id, "metric": item.metric, "value": item.value, "signature": item.signature,
+                  "reference_ids": reference_ids} for item in report.scores]
+    session.exec(delete(Score).where(col(Score.draft_id) == draft_id))
+    if rows:
+        session.connection().execute(insert(Score.__table__), rows)  # type: ignore[attr-defined]
 
 
 def scores_by_draft(session: Session, draft_ids: Sequence[int]) -> dict[int, Values]:

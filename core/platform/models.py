@@ -367,3 +367,36 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None  # the HTTP status of the stored answer
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# -- the dashboard's daily summaries (core.review.daily) -------------------------------------------
+# Database triggers (migration 0012) mark a day when a draft, score or review item of it changes;
+# the dashboard summarizes a marked day again before it reads it. No foreign keys: a summary is
+# derived data, rebuilt from the drafts, and must never block a deletion.
+
+
+class SummaryDay(SQLModel, table=True):
+    """A UTC day with drafts or decisions. Triggers add 1 to a `version` whenever its data changes;
+    its summaries are current while every row of the day has `summarized_version` equal to it.
+    PostgreSQL: one row per day and server process (`shard`, its pid), so that writers do not wait
+    for each other's row lock; SQLite: shard 0."""
+
+    __tablename__ = "summaryday"
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD
+    shard: int = Field(default=0, primary_key=True)
+    version: int = 1
+    summarized_version: int = 0
+
+
+class DailySummary(SQLModel, table=True):
+    """A project's figures of one UTC day, as core.review.daily computes them: the day's drafts in
+    groups (status, route, reasons, provider, model, cache use: count, tokens), the latencies of its
+    model answers, its score sums and counts per metric, its decisions (verdict, minutes)."""
+
+    __tablename__ = "dailysummary"
+    project_id: int = Field(primary_key=True)
+    day: str = Field(primary_key=True, max_length=10)
+    drafts: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    latencies: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scores: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decisions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
