@@ -15,6 +15,7 @@ from core.platform.errors import DraftgateError
 from core.platform.models import utcnow
 from core.platform.wording import count
 from ui import auth, resources
+from ui.i18n import _, error_text, ngettext, when
 from ui.safe import md
 
 
@@ -54,7 +55,7 @@ try:
         newest = newest_event_id(session=db)
     shown, frame, csv_text = trail(str(engine.url), newest, tuple(chosen_actions), actor_id, since, until, engine)
 except DraftgateError as err:
-    st.error(md(err))
+    st.error(md(error_text(err)))
     st.stop()
 
 st.caption(

@@ -8,6 +8,7 @@ from core.llm.providers import provider_from_settings
 from core.platform.errors import DraftgateError
 from core.platform.health import run_checks, verdict
 from ui import auth, resources
+from ui.i18n import _, error_text, ngettext, when
 from ui.safe import md
 
 ICONS = {"ok": "🟢", "warning": "🟠", "down": "🔴", "off": "⚪"}
@@ -22,7 +23,7 @@ try:
     provider = provider_from_settings(settings)
 except DraftgateError as err:  # DRAFTGATE_LLM_BASE_URL without a model
     provider = None
-    st.error(md(err))
+    st.error(md(error_text(err)))
 if settings.uses_embedded_model and running_embedded_server() is None and st.toggle(
     "Start the embedded model and probe it", key="health.embedded",
     help="The embedded model starts on the first generation; this starts it now (a few seconds, once).",
@@ -30,7 +31,7 @@ if settings.uses_embedded_model and running_embedded_server() is None and st.tog
     try:
         resources.provider()  # starts the process's embedded server once
     except DraftgateError as err:
-        st.error(md(err))
+        st.error(md(error_text(err)))
 
 checks = run_checks(settings=settings, engine=resources.engine(), provider=provider, embedded=running_embedded_server())
 st.dataframe(

@@ -13,6 +13,7 @@ from core.usecases import providers as use
 from ui import auth, resources
 from ui.actions import run_use_case
 from ui.forms import accepted, field
+from ui.i18n import _, error_text, ngettext, when
 from ui.safe import md
 
 user = auth.require_area("providers")
@@ -51,7 +52,7 @@ with st.form("providers.add"):
         try:
             params = parse_params(params_text, what="The default parameters field")
         except DraftgateError as err:
-            st.error(md(err))
+            st.error(md(error_text(err)))
         else:
             if run_use_case(use.add_provider, user.id, name=name, base_url=base_url, model=model,
                             api_style=api_style, api_key=api_key, qps_limit=qps, default_params=params):
