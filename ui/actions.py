@@ -16,7 +16,7 @@ import streamlit as st
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from ui import resources
-from ui.i18n import _, error_text, ngettext, when
+from ui.i18n import error_text
 from ui.safe import md
 
 T = TypeVar("T")

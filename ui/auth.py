@@ -27,9 +27,9 @@ from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, uvicorn_trusted_networks
 from core.access.roles import AREA_ROLES, may
 from core.platform.config import Settings
+from core.platform.i18n import Translator
 from core.platform.models import User
 from core.platform.states import Role
-from core.platform.i18n import Translator
 from core.usecases import accounts
 from ui import resources
 from ui.i18n import N_, USER_LANGUAGE_KEY, _, ngettext, remember_user_language, role_name

@@ -29,8 +29,8 @@ from sqlmodel import Session, select
 from core.access import key_rotation, privacy, signins, users
 from core.access.actors import Actor
 from core.access.throttle import LoginLimits
-from core.platform.db import open_session
 from core.platform import i18n
+from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, NotFoundError
 from core.platform.models import SignInSession, User
 from core.runtime import Runtime
