@@ -11,4 +11,5 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "could not install chromium: the browser test will be skipped"
 fi
 .venv/bin/python -m ruff check --quiet .
+.venv/bin/python -c "from core.platform.i18n import compile_catalogs; compile_catalogs()"  # locale/*.mo
 exec .venv/bin/python -m pytest "$@"

@@ -4,6 +4,8 @@
     compile_catalogs()          .mo written where missing or older than its .po (at start, in tests)
     languages()                 ("en", "zh_CN", ...): every catalog in locale/, English first
     negotiate(["zh-CN", "en"])  the best language we have for a browser's or a header's wishes
+    accept_language(header)     an Accept-Language header's tags, best first (the API's error.message)
+    environment_language()      the command line's: DRAFTGATE_LANGUAGE, else LC_ALL / LC_MESSAGES / LANG
     translations("zh_CN")       .gettext / .ngettext of that language (English: the msgids themselves)
     N_("text {name}")           marks a msgid for extraction, translated later (errors, tables)
     Message(msgid, **params)    a msgid with its parameters: str() is English, .render(t) translated
@@ -17,6 +19,7 @@ Adding a language is adding its catalog (pybabel init -l <lang>), translating it
 from __future__ import annotations
 
 import gettext
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -114,24 +117,34 @@ def language_name(language: str) -> str:
 
 
 def negotiate(preferred: Iterable[str | None]) -> str:
-    """The first of `preferred` (BCP 47 or POSIX tags, best first) that a catalog serves, else English."""
-    wishes = [wish.replace("-", "_") for wish in preferred if wish]
+    """The first of `preferred` (BCP 47 or POSIX tags, best first) that a catalog serves, else English.
+    A wish matches a catalog of its language, best one of the same script ("zh-TW" reads zh_CN
+    rather than English while no zh_Hant catalog exists)."""
     available = languages()
-    for wish in wishes:
+    for wish in (wish.replace("-", "_") for wish in preferred if wish):
         if wish in available:
             return wish
         try:
             parsed = Locale.parse(wish)
         except (ValueError, UnknownLocaleError):
             continue
-        for language in available:
-            have = Locale.parse(language)
-            if have.language == parsed.language and (
-                have.script == parsed.script or have.territory == parsed.territory or not have.territory
-                or (parsed.script is None and parsed.territory is None)
-            ):
-                return language
+        same_language = [lang for lang in available if Locale.parse(lang).language == parsed.language]
+        same_script = [lang for lang in same_language if Locale.parse(lang).script == parsed.script]
+        if same_script or same_language:
+            return (same_script or same_language)[0]
     return SOURCE_LANGUAGE
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """The command line's language: DRAFTGATE_LANGUAGE, else the POSIX locale (LC_ALL, LC_MESSAGES,
+    LANG: "zh_CN.UTF-8"); "C" and "POSIX" are English."""
+    env = os.environ if environ is None else environ
+    wishes = []
+    for name in ("DRAFTGATE_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").split(".")[0].split("@")[0]
+        if value and value not in ("C", "POSIX"):
+            wishes.append(value)
+    return negotiate(wishes)
 
 
 def accept_language(header: str | None) -> list[str]:
