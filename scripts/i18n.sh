@@ -6,23 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL="${PYBABEL:-.venv/bin/pybabel}"
-# the marks: _ / ngettext / N_ (pages, CLI), Message / PluralMessage (core), the literal message of a core
-# error or of the API's ApiError (its second argument)
-KEYWORDS=(-k N_ -k Message -k PluralMessage:1,2 -k ApiError:2)
-for error in DraftgateError InvalidInputError NotFoundError PermissionDeniedError AuthenticationError ConflictError \
-             RateLimitedError SecretError DatabaseBusyError LLMError LLMConnectionError LLMTimeoutError \
-             LLMResponseError LLMIncompleteError LLMTaskFailedError EmbeddedModelError; do
-  KEYWORDS+=(-k "$error")
-done
 case "${1:-}" in
   update)
-    "$PYBABEL" extract -q -F babel.cfg "${KEYWORDS[@]}" --no-location --sort-output \
+    "$PYBABEL" -q extract -F babel.cfg --no-location --sort-output \
       --project Draftgate --copyright-holder "Draftgate" -o locale/draftgate.pot .
-    "$PYBABEL" update -q -i locale/draftgate.pot -d locale -D draftgate --no-fuzzy-matching --ignore-obsolete ;;
+    "$PYBABEL" -q update -i locale/draftgate.pot -d locale -D draftgate --no-fuzzy-matching --ignore-obsolete ;;
   init)
     "$PYBABEL" init -i locale/draftgate.pot -d locale -D draftgate -l "${2:?a language, e.g. ja}" ;;
   compile)
-    "$PYBABEL" compile -q -d locale -D draftgate --use-fuzzy ;;
+    "$PYBABEL" -q compile -d locale -D draftgate --use-fuzzy ;;
   *)
     echo "usage: scripts/i18n.sh update | init LANG | compile" >&2; exit 2 ;;
 esac

@@ -14,6 +14,7 @@ from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
 from core.platform.states import DraftStatus, ReviewState, Route
+from core.scoring.checks import CHECK_LABELS
 from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
 from ui import resources
@@ -58,7 +59,14 @@ def signatures_text(scores: Iterable[Score]) -> str:
 
 
 def reasons_text(reasons: Iterable[str]) -> str:
-    return _(", ").join(_(REASON_LABELS.get(r, r)) for r in reasons)
+    return _(", ").join(reason_label(r) for r in reasons)
+
+
+def reason_label(reason: str) -> str:
+    """Why a draft is in review, in the reader's language (a check's reason names the check)."""
+    if reason in CHECK_LABELS and reason != "empty":
+        return _("check: {label}").format(label=_(CHECK_LABELS[reason]))
+    return _(REASON_LABELS.get(reason, reason))
 
 
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
