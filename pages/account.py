@@ -3,13 +3,13 @@
 import streamlit as st
 
 from core.access.privacy import export_json, summary
-from core.access.signins import describe_device
+from core.access.signins import device_message
 from core.platform import i18n
 from core.usecases import accounts
 from ui import auth
 from ui.actions import run_use_case
 from ui.forms import accepted, field, show_notice
-from ui.i18n import _, remember_user_language, role_name, when
+from ui.i18n import _, remember_user_language, render, role_name, when
 from ui.safe import md
 
 EXPORT_KEY = "account.export"
@@ -54,7 +54,7 @@ for sign_in in done.value if done else []:
     device.markdown(
         (_("**{device}** (this browser) · from {address} · last seen {seen} UTC") if here
          else _("**{device}** · from {address} · last seen {seen} UTC")).format(
-            device=md(describe_device(sign_in.user_agent)), address=md(sign_in.address or _("an unknown address")),
+            device=md(render(device_message(sign_in.user_agent))), address=md(sign_in.address or _("an unknown address")),
             seen=when(sign_in.last_seen_at, length="short"))
     )
     if seen.button(_("Sign out"), key=f"account.sign_out.{sign_in.id}"):

@@ -12,8 +12,16 @@ from ui.i18n import N_, _, error_text, render
 from ui.safe import md
 
 ICONS = {"ok": "🟢", "warning": "🟠", "down": "🔴", "off": "⚪"}
+SERVICE_NAMES = {"Database": N_("Database"), "Redis": "Redis", "Provider": N_("Provider"),
+                 "Embedded model": N_("Embedded model"), "Registered providers": N_("Registered providers")}
 STATUS_NAMES = {"ok": N_("ok"), "warning": N_("warning"), "down": N_("down"), "off": N_("off")}
 VERDICT_STYLES = {"ok": st.success, "unchecked": st.info, "attention": st.warning}
+
+
+
+def service_name(name: str) -> str:
+    return _(SERVICE_NAMES.get(name, name))
+
 
 auth.require_area("health")
 st.title(_("Health"))
@@ -37,13 +45,13 @@ if settings.uses_embedded_model and running_embedded_server() is None and st.tog
 checks = run_checks(settings=settings, engine=resources.engine(), provider=provider, embedded=running_embedded_server())
 st.dataframe(
     pd.DataFrame([
-        {"": ICONS[c.status], _("service"): c.name, _("status"): _(STATUS_NAMES.get(c.status, c.status)),
+        {"": ICONS[c.status], _("service"): service_name(c.name), _("status"): _(STATUS_NAMES.get(c.status, c.status)),
          _("latency (ms)"): c.latency_ms, _("detail"): c.detail}
         for c in checks
     ]),
     hide_index=True,
 )
-level, sentence = verdict_message(checks)
+level, sentence = verdict_message(checks, service_name)
 VERDICT_STYLES[level](render(sentence))
 if st.button(_("Check again"), key="health.refresh"):
     st.rerun()

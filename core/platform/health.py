@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -215,12 +216,12 @@ def verdict(checks: list[Check]) -> tuple[Verdict, str]:
     return level, str(sentence)
 
 
-def verdict_message(checks: list[Check]) -> tuple[Verdict, Message]:
-    """verdict(), its sentence as a message to render in any language."""
-    attention = [c.name for c in checks if c.status in ("down", "warning")]
+def verdict_message(checks: list[Check], name_of: Callable[[str], str] = str) -> tuple[Verdict, Message]:
+    """verdict(), its sentence as a message to render in any language (`name_of`: a service's name in it)."""
+    attention = [name_of(c.name) for c in checks if c.status in ("down", "warning")]
     if attention:
         return "attention", Message(N_("Some services need attention: {services}."), services=", ".join(attention))
-    off = [c.name for c in checks if c.status == "off"]
+    off = [name_of(c.name) for c in checks if c.status == "off"]
     if off:
         return "unchecked", Message(N_("Nothing needs attention. Not checked, as not configured or not running "
                                        "here: {services}."), services=", ".join(off))
