@@ -20,6 +20,7 @@ from core.cli import _, runtime
 from core.llm.registry import PROFILES, ProviderView, parse_params
 from core.llm.types import API_STYLES
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.usecases import providers
 
 KEY_ENVIRONMENT_VARIABLE = "DRAFTGATE_PROVIDER_API_KEY"
@@ -69,7 +70,7 @@ def _add(args: argparse.Namespace) -> int:
         raise InvalidInputError("--base-url is required (or --profile).")
     if not args.model:
         hint = f" (e.g. {profile.model_hints[0]})" if profile else ""
-        raise InvalidInputError(f"--model is required{hint}.")
+        raise InvalidInputError(Message(N_('--model is required{hint}.'), hint=hint))
     with runtime() as made:
         view = providers.add_provider(
             made, SYSTEM, name=args.name, base_url=base_url, model=args.model,

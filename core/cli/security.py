@@ -19,6 +19,7 @@ from core.access.privacy import export_json, summary
 from core.access.users import check_username
 from core.cli import _, ngettext, runtime
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.states import Role
 from core.usecases import accounts
 
@@ -117,14 +118,14 @@ def _export(args: argparse.Namespace) -> int:
     try:
         args.output.write_text(text + "\n", encoding="utf-8")
     except OSError as err:
-        raise InvalidInputError(f"Cannot write {args.output}: {err.strerror}.") from err
+        raise InvalidInputError(Message(N_('Cannot write {output}: {strerror}.'), output=args.output, strerror=err.strerror)) from err
     print(_("wrote the data of {user} to {file}").format(user=repr(args.username), file=args.output))
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
-        raise InvalidInputError(f"This deletes {args.username!r} and all their data for good: add --yes to confirm.")
+        raise InvalidInputError(Message(N_('This deletes {username!r} and all their data for good: add --yes to confirm.'), username=args.username))
     with runtime() as made:
         report = accounts.delete_user(made, SYSTEM, username=args.username)
     print(_("deleted user {user}: {summary}").format(user=repr(args.username), summary=summary(report)))

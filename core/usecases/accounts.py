@@ -32,6 +32,7 @@ from core.access.throttle import LoginLimits
 from core.platform import i18n
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import SignInSession, User
 from core.runtime import Runtime
 
@@ -212,5 +213,5 @@ def _user_id(db: Session, username: str) -> int:
             user = db.exec(select(User).where(User.username == name)).first()
             if user is not None:
                 return user.id
-    raise NotFoundError(f"There is no user named {username!r}.")
+    raise NotFoundError(Message(N_('There is no user named {username!r}.'), username=username))
 

@@ -82,3 +82,38 @@ def test_a_page_in_english_shows_english(path, role, everyone):
 
     assert not at.exception
     assert not any(re.search(r"[\u4e00-\u9fff]", line) for line in interface_text(at) if "项目一" not in line)
+
+
+def test_signed_out_the_prompt_follows_the_browser(everyone):
+    at = rendered("pages/account.py", None, "zh-CN")
+    assert not at.exception and [w.value for w in at.warning] == ["请先登录。"]
+    assert [w.value for w in rendered("pages/account.py", None, "fr-FR").warning] == ["Please sign in first."]
+
+
+def test_the_language_chosen_on_the_account_page_wins_over_the_browser_and_is_kept(everyone, app_db):
+    from core.platform.models import User
+
+    writer = everyone["writer"]
+    at = rendered("pages/account.py", writer, "zh-CN")
+    assert at.title[0].value == "账户"
+    at.selectbox(key="account.language").set_value("en").run()
+    assert not at.exception and at.title[0].value == "Account"
+    app_db.expire_all()
+    assert app_db.get(User, writer.id).language == "en"
+    assert rendered("pages/account.py", writer, "zh-CN").title[0].value == "Account"  # another browser too
+
+    at.selectbox(key="account.language").select_index(0).run()  # back to the browser's
+    app_db.expire_all()
+    assert app_db.get(User, writer.id).language == ""
+    assert rendered("pages/account.py", writer, "zh-CN").title[0].value == "账户"
+
+
+def test_a_core_error_is_shown_in_the_users_language(everyone):
+    at = rendered("pages/account.py", everyone["writer"], "zh-CN")
+    form = "account.password"
+    inputs = [t for t in at.text_input if t.key and t.key.startswith(form)]
+    inputs[0].input("not-my-password")
+    inputs[1].input("a new long phrase")
+    inputs[2].input("a new long phrase")
+    at.button(key=f"FormSubmitter:{form}-修改密码").click().run()
+    assert [e.value for e in at.error] == ["当前密码不正确。"]
