@@ -120,8 +120,13 @@ def negotiate(preferred: Iterable[str | None]) -> str:
     """The first of `preferred` (BCP 47 or POSIX tags, best first) that a catalog serves, else English.
     A wish matches a catalog of its language, best one of the same script ("zh-TW" reads zh_CN
     rather than English while no zh_Hant catalog exists)."""
+    return _negotiated(tuple(wish.replace("-", "_") for wish in preferred if wish))
+
+
+@lru_cache(maxsize=256)
+def _negotiated(wishes: tuple[str, ...]) -> str:
     available = languages()
-    for wish in (wish.replace("-", "_") for wish in preferred if wish):
+    for wish in wishes:
         if wish in available:
             return wish
         try:
