@@ -20,11 +20,11 @@ st.title(_("Account"))
 st.caption(_("Signed in as **{user}** ({role})").format(user=md(user.username), role=role_name(user.role)))
 
 BROWSER = ""
-choices = [BROWSER, *i18n.languages()]
+# labels made here, not in format_func (AppTest calls that outside the script run, where no language is known)
+choices = {BROWSER: _("As my browser (falls back to English)"), **{code: i18n.language_name(code) for code in i18n.languages()}}
 chosen = st.selectbox(
-    _("Language"), choices, index=choices.index(user.language) if user.language in choices else 0,
-    format_func=lambda code: _("As my browser (falls back to English)") if code == BROWSER else i18n.language_name(code),
-    key="account.language",
+    _("Language"), list(choices), index=list(choices).index(user.language) if user.language in choices else 0,
+    format_func=choices.__getitem__, key="account.language",
 )
 if chosen != user.language and run_use_case(accounts.set_language, user, language=chosen):
     remember_user_language(chosen)

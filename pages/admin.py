@@ -35,6 +35,7 @@ def _minutes(n: int) -> str:
 
 with open_session(engine) as db:
     users = list_users(session=db)
+role_names = {role: role_name(role) for role in ROLES}  # made here: format_func may run outside the script
 names = {u.id: u.username for u in users}
 
 users_tab, data_tab, provider_tab, security_tab = st.tabs([_("Users"), _("Data"), _("Model provider"), _("Security")])
@@ -49,7 +50,8 @@ with users_tab:
         username = st.text_input(_("User name"), max_chars=64, key=field("admin.new_user", "username"))
         password = st.text_input(_("Password (at least 8 characters, not a common one)"), type="password", max_chars=1024,
                                  key=field("admin.new_user", "password"))
-        role = st.selectbox(_("Role"), ROLES, format_func=role_name, key=field("admin.new_user", "role"))
+        role = st.selectbox(_("Role"), ROLES, format_func=role_names.__getitem__,
+                            key=field("admin.new_user", "role"))
         if st.form_submit_button(_("Create user")) and run_use_case(
             accounts.create_user, user.id, username=username, password=password, role=role
         ):
@@ -61,7 +63,7 @@ with users_tab:
     st.caption((_("{user}: {role}, disabled") if target.disabled else _("{user}: {role}, enabled")).format(
         user=md(target.username), role=role_name(target.role)))
     role_col, state_col = st.columns(2)
-    new_role = role_col.selectbox(_("New role"), ROLES, index=ROLES.index(target.role), format_func=role_name,
+    new_role = role_col.selectbox(_("New role"), ROLES, index=ROLES.index(target.role), format_func=role_names.__getitem__,
                                   key="admin.new_role")
     if role_col.button(_("Change role"), key="admin.change_role") and run_use_case(
         accounts.set_role, user.id, username=target.username, role=new_role

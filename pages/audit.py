@@ -45,8 +45,9 @@ with open_session(engine) as db:
 today = utcnow().date()
 left, middle, right = st.columns([3, 2, 2])
 chosen_actions = left.multiselect(_("Actions (none: all)"), known_actions, key="audit.actions")
+everyone = _("Everyone")
 actor_id = middle.selectbox(
-    _("User"), [None, *people], format_func=lambda i: _("Everyone") if i is None else people[i], key="audit.user"
+    _("User"), [None, *people], format_func=lambda i: everyone if i is None else people[i], key="audit.user"
 )
 since = right.date_input(_("From (UTC)"), value=today - timedelta(days=30), key="audit.since")
 until = right.date_input(_("To (UTC)"), value=today, key="audit.until")

@@ -35,7 +35,7 @@ else:
 
 st.subheader(_("Add a provider"))
 profile_name = st.selectbox(_("Start from a profile"), ["", *PROFILES], key="providers.profile",
-                            format_func=lambda n: PROFILES[n].label if n else _("Blank"))
+                            format_func=lambda n, blank=_("Blank"): PROFILES[n].label if n else blank)
 profile = PROFILES.get(profile_name)
 if profile and profile.note:
     st.caption(profile.note)
