@@ -97,8 +97,10 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parents[1].name)
-        with mo_path.open("wb") as mo_file:
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.partial")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)  # processes starting together never read a half-written catalog
         written.append(mo_path)
     if written:
         translations.cache_clear()
