@@ -17,7 +17,6 @@ from core.platform.constants import METRIC_LABELS, METRICS
 from core.platform.db import open_session
 from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
-from core.platform.wording import count
 from core.review.claims import held_by_another
 from core.review.context import ReviewContext, mark_segments
 from core.review.items import VERDICTS
@@ -26,7 +25,16 @@ from core.scoring.diff import matching_spans
 from core.scoring.language import LANGUAGES
 from core.usecases import review
 from ui.actions import run_use_case
-from ui.components import LANGUAGE_LABELS, checks_line, reasons_text, score_line, show_marked, signatures_text
+from ui.components import (
+    LANGUAGE_LABELS,
+    checks_line,
+    reason_label,
+    reasons_text,
+    score_line,
+    show_marked,
+    signatures_text,
+)
+from ui.i18n import N_, _, ngettext, number, render, role_name, when
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
@@ -36,7 +44,10 @@ DECIDED_KEY = "review.decided"  # (item id, verdict) of the reviewer's last deci
 LISTED_KEY = "review.listed"  # {item id: version} of the queue as the page last listed it: what a bulk action acts on
 PICK_KEY = "review.pick.{}"  # an editor's checkbox of one listed item
 MARK_KEY = "review.mark.{}.{}"  # (item id, rubric item name): "pass" | "fail" | None, nothing preselected
-MARK_LABELS = {"pass": "✓ pass", "fail": "✗ fail"}
+MARK_LABELS = {"pass": N_("✓ pass"), "fail": N_("✗ fail")}
+SORT_LABELS = {"oldest": N_("oldest first"), "newest": N_("newest first"), "lowest_score": N_("lowest score first")}
+STATE_LABELS = {ReviewState.APPROVED: N_("approved"), ReviewState.REJECTED: N_("rejected"),
+                ReviewState.ACCEPTED: N_("accepted"), ReviewState.OPEN: N_("open"), ReviewState.CLAIMED: N_("claimed")}
 
 
 @dataclass(frozen=True)
@@ -58,21 +69,23 @@ class QueueFilters:
 def queue_filters(user: User, projects: dict[int, str]) -> QueueFilters:
     """The queue's filters, in the sidebar: they choose the list and the next item after a decision."""
     bar = st.sidebar
-    bar.subheader("Queue filters")
-    project_id = bar.selectbox("Project", [None, *projects], format_func=lambda p: projects.get(p, "All projects"),
+    bar.subheader(_("Queue filters"))
+    # labels made here, not in format_func (AppTest calls that outside the script run, where no language is known)
+    project_names = {None: _("All projects"), **projects}
+    project_id = bar.selectbox(_("Project"), list(project_names), format_func=project_names.__getitem__,
                                key="review.project")
-    reason = bar.selectbox("Reason", [None, *REASON_LABELS], format_func=lambda r: REASON_LABELS.get(r, "All reasons"),
-                           key="review.reason")
-    language = bar.selectbox("Language", [None, *LANGUAGES], key="review.language",
-                             format_func=lambda code: "All languages" if code is None else LANGUAGE_LABELS.get(code, code))
+    reasons = {None: _("All reasons"), **{r: reason_label(r) for r in REASON_LABELS}}
+    reason = bar.selectbox(_("Reason"), list(reasons), format_func=reasons.__getitem__, key="review.reason")
+    languages = {None: _("All languages"), **{code: _(LANGUAGE_LABELS.get(code, code)) for code in LANGUAGES}}
+    language = bar.selectbox(_("Language"), list(languages), format_func=languages.__getitem__, key="review.language")
     done = run_use_case(review.writers, user)
-    writers = done.value if done else {}
-    writer_id = bar.selectbox("Writer", [None, *writers], format_func=lambda w: writers.get(w, "All writers"),
-                              key="review.writer")
-    sort = bar.selectbox("Sort", list(QUEUE_SORTS), format_func=QUEUE_SORTS.get, key="review.sort")
-    metric = bar.selectbox("Score", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="review.metric",
+    writers = {None: _("All writers"), **(done.value if done else {})}
+    writer_id = bar.selectbox(_("Writer"), list(writers), format_func=writers.__getitem__, key="review.writer")
+    sorts = {name: _(SORT_LABELS.get(name, label)) for name, label in QUEUE_SORTS.items()}
+    sort = bar.selectbox(_("Sort"), list(sorts), format_func=sorts.__getitem__, key="review.sort")
+    metric = bar.selectbox(_("Score"), list(METRICS), format_func=METRIC_LABELS.get, index=1, key="review.metric",
                            disabled=sort != "lowest_score")
-    older = bar.number_input("Waiting at least (hours)", min_value=0.0, value=0.0, step=1.0, key="review.older")
+    older = bar.number_input(_("Waiting at least (hours)"), min_value=0.0, value=0.0, step=1.0, key="review.older")
     return QueueFilters(project_id, reason, sort, metric, older or None, language, writer_id)
 
 
@@ -87,20 +100,20 @@ def queue_panel(engine: Engine, user: User, filters: QueueFilters, *, compact: b
                           older_than_hours=filters.older_than_hours, **filters.choose())
     queue = listed.value if listed else []
     st.session_state[LISTED_KEY] = {entry.item.id: entry.item.version for entry in queue}
-    st.subheader(f"Queue ({len(queue)})")
+    st.subheader(_("Queue ({n})").format(n=number(len(queue))))
     if counts and counts.value:
-        st.caption("Waiting, by reason: " + " · ".join(f"{REASON_LABELS.get(r, r)} **{n}**"
-                                                       for r, n in counts.value.items()))
-    if st.button("Claim next", type="primary" if not compact else "secondary", key="review.claim_next",
-                 help="Take the next draft nobody holds, with the filters in the sidebar (a draft you hold "
-                      "already comes first, then those assigned to you)."):
+        st.caption(_("Waiting, by reason: {counts}").format(
+            counts=" · ".join(f"{reason_label(r)} **{number(n)}**" for r, n in counts.value.items())))
+    if st.button(_("Claim next"), type="primary" if not compact else "secondary", key="review.claim_next",
+                 help=_("Take the next draft nobody holds, with the filters in the sidebar (a draft you hold "
+                        "already comes first, then those assigned to you).")):
         done = run_use_case(review.claim_next, user, **filters.choose())
         if done and done.value is None:
-            st.info("No unclaimed draft waits with these filters.")
+            st.info(_("No unclaimed draft waits with these filters."))
         elif done:
             open_item(done.value.id)
     if not queue:
-        st.info("Nothing waits for review.")
+        st.info(_("Nothing waits for review."))
     opened = st.session_state.get(ITEM_KEY)
     for entry in queue:
         _queue_row(entry, user, filters, opened=opened, compact=compact, triage=triage)
@@ -112,12 +125,15 @@ def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: 
                triage: bool) -> None:
     hours = entry.waiting.total_seconds() / 3600
     score = f"{METRIC_LABELS[filters.metric]} {format_score(filters.metric, entry.scores.get(filters.metric))}"
-    held = f" · claimed by {md(entry.claimed_by)}" if entry.claimed_by else ""
+    held = _(" · claimed by {name}").format(name=md(entry.claimed_by)) if entry.claimed_by else ""
     assigned = ""
     if entry.assigned_to:
-        assigned = " · **assigned to you**" if entry.item.assigned_to_id == user.id else f" · assigned to {md(entry.assigned_to)}"
-    here = " · **open**" if entry.item.id == opened else ""
-    summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {md(entry.writer or 'a deleted account')} · {hours:.1f} h{here}"
+        assigned = (_(" · **assigned to you**") if entry.item.assigned_to_id == user.id
+                    else _(" · assigned to {name}").format(name=md(entry.assigned_to)))
+    here = _(" · **open**") if entry.item.id == opened else ""
+    writer = md(entry.writer) if entry.writer else _("a deleted account")
+    waited = _("{hours} h").format(hours=f"{hours:.1f}")
+    summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {writer} · {waited}{here}"
     instruction = f"*{md(entry.instruction)}*" if entry.instruction else ""
     if compact:
         cols = st.columns([0.5, 4, 1]) if triage else [None, *st.columns([4, 1])]
@@ -129,9 +145,9 @@ def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: 
         text.markdown(f"{summary}  \n{instruction}  \n{md(entry.excerpt)}")
         detail.caption(f"{reasons_text(entry.item.reasons)} · {score}{held}{assigned}")
     if pick is not None:
-        pick.checkbox("Select", key=PICK_KEY.format(entry.item.id), label_visibility="collapsed",
-                      help=f"Select #{entry.item.id} to assign or decide in bulk.")
-    if button.button("Open", key=f"review.open.{entry.item.id}"):
+        pick.checkbox(_("Select"), key=PICK_KEY.format(entry.item.id), label_visibility="collapsed",
+                      help=_("Select #{id} to assign or decide in bulk.").format(id=entry.item.id))
+    if button.button(_("Open"), key=f"review.open.{entry.item.id}"):
         open_item(entry.item.id)
 
 
@@ -144,40 +160,42 @@ def _picked() -> dict[int, int]:
 def _bulk_actions(user: User) -> None:
     """Assign, unassign, approve or reject the ticked items; each is reported by number when skipped."""
     picked = _picked()
-    with st.expander(f"Selected drafts ({len(picked)})", expanded=bool(picked)):
+    with st.expander(_("Selected drafts ({n})").format(n=number(len(picked))), expanded=bool(picked)):
         if not picked:
-            st.caption("Tick drafts in the list to assign them to a reviewer or to decide them together.")
+            st.caption(_("Tick drafts in the list to assign them to a reviewer or to decide them together."))
             return
-        st.caption("Selected: " + ", ".join(f"#{item_id}" for item_id in picked))
+        st.caption(_("Selected: {ids}").format(ids=_(", ").join(f"#{item_id}" for item_id in picked)))
         done = run_use_case(review.reviewer_load, user)
-        reviewers = {load.reviewer_id: f"{load.username} ({load.assigned} open)" for load in (done.value if done else [])
-                     if not load.disabled}
+        reviewers = {load.reviewer_id: _("{user} ({n} open)").format(user=load.username, n=number(load.assigned))
+                     for load in (done.value if done else []) if not load.disabled}
         who, assign, unassign = st.columns([3, 1, 1])
-        reviewer_id = who.selectbox("Reviewer", list(reviewers), format_func=reviewers.get, key="review.bulk_reviewer")
-        if assign.button("Assign", key="review.bulk_assign", disabled=reviewer_id is None):
-            _report(run_use_case(review.assign, user, item_ids=list(picked), reviewer_id=reviewer_id), "assigned")
-        if unassign.button("Unassign", key="review.bulk_unassign"):
-            _report(run_use_case(review.unassign, user, item_ids=list(picked)), "unassigned")
-        reason = st.text_input("Reason for all of them (required to reject)", key="review.bulk_reason")
+        reviewer_id = who.selectbox(_("Reviewer"), list(reviewers), format_func=reviewers.get, key="review.bulk_reviewer")
+        if assign.button(_("Assign"), key="review.bulk_assign", disabled=reviewer_id is None):
+            _report(run_use_case(review.assign, user, item_ids=list(picked), reviewer_id=reviewer_id),
+                    _("Assigned: {ids}."))
+        if unassign.button(_("Unassign"), key="review.bulk_unassign"):
+            _report(run_use_case(review.unassign, user, item_ids=list(picked)), _("Unassigned: {ids}."))
+        reason = st.text_input(_("Reason for all of them (required to reject)"), key="review.bulk_reason")
         approve, reject = st.columns(2)
-        verdict = (ReviewState.APPROVED if approve.button("Approve selected", key="review.bulk_approve")
-                   else ReviewState.REJECTED if reject.button("Reject selected", key="review.bulk_reject") else None)
+        verdict = (ReviewState.APPROVED if approve.button(_("Approve selected"), key="review.bulk_approve")
+                   else ReviewState.REJECTED if reject.button(_("Reject selected"), key="review.bulk_reject") else None)
         if verdict is not None:
             done_bulk = run_use_case(review.bulk_decide, user, seen=picked, verdict=verdict, reason=reason)
-            _report(done_bulk, str(verdict))
+            _report(done_bulk, _("Approved: {ids}.") if verdict == ReviewState.APPROVED else _("Rejected: {ids}."))
             if done_bulk:
                 for item_id in done_bulk.value.done:  # decided: off the list, and unticked
                     st.session_state.pop(PICK_KEY.format(item_id), None)
 
 
-def _report(done, what: str) -> None:
+def _report(done, done_text: str) -> None:
+    """`done_text` names the items done ({ids}); each skipped one is told with why."""
     if not done:
         return
     outcome = done.value
     if outcome.done:
-        st.success(f"{what.capitalize()}: " + ", ".join(f"#{item_id}" for item_id in outcome.done) + ".")
+        st.success(done_text.format(ids=_(", ").join(f"#{item_id}" for item_id in outcome.done)))
     for item_id, why in outcome.skipped.items():
-        st.warning(f"Skipped #{item_id}: {md(why)}")
+        st.warning(_("Skipped #{id}: {why}").format(id=item_id, why=md(render(why))))
 
 
 def _load_panel(user: User) -> None:
@@ -185,10 +203,10 @@ def _load_panel(user: User) -> None:
     done = run_use_case(review.reviewer_load, user)
     if not done:
         return
-    with st.expander("Reviewers' open load"):
+    with st.expander(_("Reviewers' open load")):
         st.dataframe(pd.DataFrame([
-            {"reviewer": load.username, "role": load.role, "assigned, undecided": load.assigned,
-             "disabled": load.disabled} for load in done.value
+            {_("reviewer"): load.username, _("role"): role_name(load.role), _("assigned, undecided"): load.assigned,
+             _("disabled"): load.disabled} for load in done.value
         ]), hide_index=True)
 
 
@@ -198,10 +216,15 @@ def last_decision() -> None:
         return
     item_id, verdict = decided
     note, again = st.columns([4, 1])
-    note.success(f"Draft #{item_id}: {verdict}.")
-    if again.button(f"Open #{item_id} again", key="review.reopen"):
+    note.success(_("Draft #{id}: {verdict}.").format(id=item_id, verdict=state_label(verdict)))
+    if again.button(_("Open #{id} again").format(id=item_id), key="review.reopen"):
         st.session_state.pop(DECIDED_KEY, None)
         open_item(item_id)
+
+
+def state_label(state: str) -> str:
+    """A review item's state (approved, rejected, ...) in the reader's language."""
+    return _(STATE_LABELS.get(state, state))  # type: ignore[call-overload]
 
 
 def open_item(item_id: int | None) -> NoReturn:
@@ -218,16 +241,18 @@ def history_panel(engine: Engine, user: User) -> None:
     with open_session(engine) as db:
         history = reviewer_history(session=db, reviewer=user)
     if not history:
-        st.info("You have not decided any draft yet.")
+        st.info(_("You have not decided any draft yet."))
         return
+    edited = _(" (edited)")
     st.dataframe(pd.DataFrame([
-        {"item": h.item.id, "project": h.project_name, "verdict": h.item.state + (" (edited)" if h.item.edited_text else ""),
-         "reason": h.item.decision_reason, "decided": h.item.decided_at,
-         "minutes to decision": round(h.minutes_to_decision or 0, 1), "text": h.excerpt} for h in history
+        {_("item"): h.item.id, _("project"): h.project_name,
+         _("verdict"): state_label(h.item.state) + (edited if h.item.edited_text else ""),
+         _("reason"): h.item.decision_reason, _("decided"): h.item.decided_at,
+         _("minutes to decision"): round(h.minutes_to_decision or 0, 1), _("text"): h.excerpt} for h in history
     ]), hide_index=True)
-    chosen = st.selectbox("Open a decided draft", [None, *(h.item.id for h in history)],
+    chosen = st.selectbox(_("Open a decided draft"), [None, *(h.item.id for h in history)],
                           format_func=lambda i: "—" if i is None else f"#{i}", key="review.history_pick")
-    if chosen is not None and st.button("Open", key="review.history_open"):
+    if chosen is not None and st.button(_("Open"), key="review.history_open"):
         st.session_state[ITEM_KEY] = chosen
         st.rerun()
 
@@ -238,36 +263,42 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     seen = st.session_state.setdefault(SEEN_KEY, {})
     seen_version = seen.get(item.id, item.version)  # what the reviewer had in front of them when they clicked
     seen[item.id] = item.version
-    st.subheader(f"Draft #{item.id} · {md(project_name)}")
-    st.caption(f"Written by **{md(context.writer or 'a deleted account')}** · session "
-               f"{md(context.writing_session.title)} · waiting {(utcnow() - item.created_at).total_seconds() / 3600:.1f} h")
+    st.subheader(_("Draft #{id} · {project}").format(id=item.id, project=md(project_name)))
+    hours = (utcnow() - item.created_at).total_seconds() / 3600
+    st.caption(_("Written by **{writer}** · session {session} · waiting {hours} h").format(
+        writer=md(context.writer) if context.writer else _("a deleted account"),
+        session=md(context.writing_session.title), hours=f"{hours:.1f}"))
     if context.assigned_to:
-        whose = "you" if item.assigned_to_id == user.id else f"**{md(context.assigned_to)}**"
-        st.caption(f"Assigned to {whose} by an editor" + ("" if item.assigned_to_id == user.id else
-                                                          "; you may still review it."))
+        st.caption(_("Assigned to you by an editor") if item.assigned_to_id == user.id else
+                   _("Assigned to **{name}** by an editor; you may still review it.").format(name=md(context.assigned_to)))
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
     if item.state in VERDICTS:
-        st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
+        decided = _("Decided: {verdict} (edited).") if item.edited_text else _("Decided: {verdict}.")
+        st.success(f"{decided.format(verdict=state_label(item.state))} {md(item.decision_reason)}")
         _recorded_marks(user, item.id)
     elif item.state == ReviewState.ACCEPTED:
-        st.success(f"Left the queue: {md(item.decision_reason)}.")
+        st.success(_("Left the queue: {reason}.").format(reason=md(render(item.decision_reason))))
     elif held_by_another(item, user.id):
-        st.info(f"{md(context.claimed_by or 'Another reviewer')} is reviewing this draft; you can read it.")
+        st.info(_("{name} is reviewing this draft; you can read it.").format(
+            name=md(context.claimed_by) if context.claimed_by else _("Another reviewer")))
     else:
         _actions(user, context, seen_version, mine, filters)
     scores = {s.metric: s for s in context.scores}
     checks = checks_line(scores)
-    st.caption(f"Reasons: {reasons_text(item.reasons)} — {md(item.reason_detail)}  \n"
-               f"Scores: {score_line(scores, context.draft.language)}"
-               + (f"  \nChecks: {checks}" if checks else ""),
+    st.caption(_("Reasons: {reasons} — {detail}").format(reasons=reasons_text(item.reasons), detail=md(item.reason_detail))
+               + "  \n" + _("Scores: {scores}").format(scores=score_line(scores, context.draft.language))
+               + ("  \n" + _("Checks: {checks}").format(checks=checks) if checks else ""),
                help=signatures_text(context.scores) or None)
     if context.sensitive_hits:
-        st.warning("Sensitive words: " + md(", ".join(dict.fromkeys(h.word for h in context.sensitive_hits))))
-    with st.expander(f"Session context: {md(context.writing_session.title)} ({count(len(context.earlier_turns), 'earlier turn')})"):
+        st.warning(_("Sensitive words: {words}").format(
+            words=md(_(", ").join(dict.fromkeys(h.word for h in context.sensitive_hits)))))
+    earlier = len(context.earlier_turns)
+    with st.expander(ngettext("Session context: {title} ({n} earlier turn)", "Session context: {title} ({n} earlier turns)",
+                              earlier).format(title=md(context.writing_session.title), n=number(earlier))):
         for turn, text in context.earlier_turns:
-            st.markdown(f"**Instruction:** {md(turn.instruction)}")
+            st.markdown(_("**Instruction:** {instruction}").format(instruction=md(turn.instruction)))
             st.text(text)
-    st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
+    st.markdown(_("**Instruction:** {instruction}").format(instruction=md(context.turn.instruction)))
     comparison(context)
     if len(context.revisions) > 1:
         _revisions(context)
@@ -280,32 +311,32 @@ def comparison(context: ReviewContext) -> None:
     draft_col, reference_col = st.columns(2)
     comparison = context.comparison
     with draft_col:
-        st.markdown("**Draft**")
+        st.markdown(_("**Draft**"))
         segments = comparison.draft_segments if comparison else [(context.draft.text, False)]
         if context.draft.text:
             show_marked(mark_segments(segments, context.sensitive_hits))
         else:
-            st.caption("(empty)")
+            st.caption(_("(empty)"))
     with reference_col:
         if comparison is None:
-            st.markdown(f"**References ({len(context.references)})**")
+            st.markdown(_("**References ({n})**").format(n=number(len(context.references))))
             for reference in context.references:
                 st.text(reference.text)
         else:
-            st.markdown(f"**Closest reference** (#{comparison.reference.id}, best ROUGE-L)")
+            st.markdown(_("**Closest reference** (#{id}, best ROUGE-L)").format(id=comparison.reference.id))
             show_marked(mark_segments(comparison.reference_segments, ()))
             others = [r for r in context.references if r.id != comparison.reference.id]
             if others:
-                with st.expander(f"Other references ({len(others)})"):
+                with st.expander(_("Other references ({n})").format(n=number(len(others)))):
                     for reference in others:
                         st.text(reference.text)
     if comparison or context.sensitive_hits:
-        st.caption("Green: words the draft shares with the reference, in order (what ROUGE-L counts). "
-                   "Red: sensitive words. Unmarked: where they differ.")
+        st.caption(_("Green: words the draft shares with the reference, in order (what ROUGE-L counts). "
+                     "Red: sensitive words. Unmarked: where they differ."))
 
 
 def _revisions(context: ReviewContext) -> None:
-    with st.expander(f"Revisions ({len(context.revisions)})", expanded=True):
+    with st.expander(_("Revisions ({n})").format(n=number(len(context.revisions))), expanded=True):
         for earlier, later in zip(context.revisions, context.revisions[1:]):
             before, after = matching_spans(earlier.text, later.text)
             left, right = st.columns(2)
@@ -313,10 +344,10 @@ def _revisions(context: ReviewContext) -> None:
             with left:
                 show_marked((text, same, False) for text, same in before)
             right.markdown(f"**{md(later.label)}** · {md(later.author)}"
-                           + (f" · {later.at:%Y-%m-%d %H:%M}" if later.at else ""))
+                           + (f" · {when(later.at, length='short')}" if later.at else ""))
             with right:
                 show_marked((text, same, False) for text, same in after)
-        st.caption("Green: kept from the earlier text. Unmarked: removed (left) or added (right).")
+        st.caption(_("Green: kept from the earlier text. Unmarked: removed (left) or added (right)."))
 
 
 def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, filters: QueueFilters) -> None:
@@ -326,38 +357,39 @@ def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, 
     if mine:
         left = (item.claim_expires_at - utcnow()).total_seconds() / 60
         cols = st.columns([4, 1])
-        cols[0].caption(f"Your claim ends in {max(left, 0):.0f} min ({item.claim_expires_at:%H:%M} UTC).")
-        if cols[1].button("Extend claim", key="review.extend"):
+        cols[0].caption(_("Your claim ends in {minutes} min ({time} UTC).").format(
+            minutes=f"{max(left, 0):.0f}", time=f"{item.claim_expires_at:%H:%M}"))
+        if cols[1].button(_("Extend claim"), key="review.extend"):
             if run_use_case(review.claim, user, item_id=item.id):
                 st.rerun()
-    elif st.button("Start review", key="review.start", help="Hold this draft so that nobody else decides it meanwhile."):
+    elif st.button(_("Start review"), key="review.start", help=_("Hold this draft so that nobody else decides it meanwhile.")):
         if run_use_case(review.claim, user, item_id=item.id, seen_version=seen_version):
             st.rerun()
-    reason = st.text_input("Reason (required to reject)", key=f"review.reason.{item.id}")
+    reason = st.text_input(_("Reason (required to reject)"), key=f"review.reason.{item.id}")
     marks = _rubric_marks(user, item.id, item.project_id)
     editing = st.session_state.get(EDITING_KEY) == item.id
     approve, reject, edit, skip = st.columns(4)
     verdict, edited_text = None, None
-    if approve.button("Approve", type="primary", key="review.approve", shortcut="Alt+A", disabled=editing):
+    if approve.button(_("Approve"), type="primary", key="review.approve", shortcut="Alt+A", disabled=editing):
         verdict = ReviewState.APPROVED
-    if reject.button("Reject", key="review.reject", shortcut="Alt+J", disabled=editing):
+    if reject.button(_("Reject"), key="review.reject", shortcut="Alt+J", disabled=editing):
         verdict = ReviewState.REJECTED
-    if edit.button("Cancel edit" if editing else "Edit", key="review.edit", shortcut="Alt+E"):
+    if edit.button(_("Cancel edit") if editing else _("Edit"), key="review.edit", shortcut="Alt+E"):
         st.session_state[EDITING_KEY] = None if editing else item.id
         st.rerun()
-    if skip.button("Next", key="review.next", shortcut="Alt+N", help="Leave this draft undecided and open the next."):
+    if skip.button(_("Next"), key="review.next", shortcut="Alt+N", help=_("Leave this draft undecided and open the next.")):
         if mine:
             run_use_case(review.release, user, item_id=item.id)
         _open_next(user, item.id, filters)
     if editing:
-        edited = st.text_area("Edited text", value=context.draft.text, height=180, key=f"review.edited.{item.id}")
-        if st.button("Approve the edited text", type="primary", key="review.approve_edited"):
+        edited = st.text_area(_("Edited text"), value=context.draft.text, height=180, key=f"review.edited.{item.id}")
+        if st.button(_("Approve the edited text"), type="primary", key="review.approve_edited"):
             verdict, edited_text = ReviewState.APPROVED, edited
     if verdict is not None and run_use_case(review.decide_as_seen, user, item_id=item.id, seen_version=seen_version,
                                             verdict=verdict, reason=reason, edited_text=edited_text, marks=marks):
         st.session_state[DECIDED_KEY] = (item.id, str(verdict))
         _open_next(user, item.id, filters)
-    st.caption("Shortcuts: Alt+A approve · Alt+J reject · Alt+E edit · Alt+N next")
+    st.caption(_("Shortcuts: Alt+A approve · Alt+J reject · Alt+E edit · Alt+N next"))
 
 
 def _rubric_marks(user: User, item_id: int, project_id: int) -> dict[str, bool]:
@@ -366,12 +398,13 @@ def _rubric_marks(user: User, item_id: int, project_id: int) -> dict[str, bool]:
     rubric = done.value if done else []
     if not rubric:
         return {}
-    st.markdown("**Rubric** (optional: mark what you checked)")
+    st.markdown(_("**Rubric** (optional: mark what you checked)"))
     marks: dict[str, bool] = {}
     columns = st.columns(min(len(rubric), 4))
+    labels = {mark: _(label) for mark, label in MARK_LABELS.items()}  # made here: format_func may run outside the script
     for index, name in enumerate(rubric):
         chosen = columns[index % len(columns)].segmented_control(
-            md(name), list(MARK_LABELS), format_func=MARK_LABELS.get, default=None, key=MARK_KEY.format(item_id, name))
+            md(name), list(labels), format_func=labels.__getitem__, default=None, key=MARK_KEY.format(item_id, name))
         if chosen is not None:
             marks[name] = chosen == "pass"
     return marks
@@ -380,7 +413,8 @@ def _rubric_marks(user: User, item_id: int, project_id: int) -> dict[str, bool]:
 def _recorded_marks(user: User, item_id: int) -> None:
     done = run_use_case(review.marks_of, user, item_id=item_id)
     if done and done.value:
-        st.caption("Rubric: " + " · ".join(f"{md(name)} {'✓' if passed else '✗'}" for name, passed in done.value.items()))
+        st.caption(_("Rubric: {marks}").format(
+            marks=" · ".join(f"{md(name)} {'✓' if passed else '✗'}" for name, passed in done.value.items())))
 
 
 def _open_next(user: User, after: int, filters: QueueFilters) -> NoReturn:
@@ -390,24 +424,24 @@ def _open_next(user: User, after: int, filters: QueueFilters) -> NoReturn:
 
 def _promotion(engine: Engine, user: User, item_id: int) -> None:
     cols = st.columns(2)
-    if cols[0].button("Promote to reference", key="review.promote", disabled=not may(user.role, "references"),
-                      help="Add the approved text to the project's references (editors and admins)."):
+    if cols[0].button(_("Promote to reference"), key="review.promote", disabled=not may(user.role, "references"),
+                      help=_("Add the approved text to the project's references (editors and admins).")):
         done = run_use_case(review.promote, user, item_id=item_id, to="reference")
         if done:
-            st.success(f"Added as reference #{done.value.id} of the project.")
-    if cols[1].button("Make a preset answer", key="review.make_preset", disabled=not may(user.role, "presets"),
-                      help="Answer this instruction with this text from now on, without the model (editors and admins)."):
+            st.success(_("Added as reference #{id} of the project.").format(id=done.value.id))
+    if cols[1].button(_("Make a preset answer"), key="review.make_preset", disabled=not may(user.role, "presets"),
+                      help=_("Answer this instruction with this text from now on, without the model (editors and admins).")):
         done = run_use_case(review.promote, user, item_id=item_id, to="preset")
         if done:
-            st.success(f"Preset #{done.value.id} made: this instruction is now answered with this text.")
+            st.success(_("Preset #{id} made: this instruction is now answered with this text.").format(id=done.value.id))
 
 
 def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
-    st.markdown("**Comments**")
+    st.markdown(_("**Comments**"))
     for comment, author in context.comments:
-        st.caption(f"{md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
+        st.caption(f"{md(author)} · {when(comment.created_at, length='short')}")
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):
-        body = st.text_area("Add a comment (the writer sees it)", height=80)
-        if st.form_submit_button("Comment") and run_use_case(review.comment, user, draft_id=context.draft.id, body=body):
+        body = st.text_area(_("Add a comment (the writer sees it)"), height=80)
+        if st.form_submit_button(_("Comment")) and run_use_case(review.comment, user, draft_id=context.draft.id, body=body):
             st.rerun()
