@@ -20,7 +20,8 @@ from core.usecases import review
 from core.writing.projects import list_projects
 from ui.actions import run_use_case
 from ui.components import checks_line, percent, score_line
-from ui.review import comparison
+from ui.i18n import _, number
+from ui.review import comparison, state_label
 from ui.safe import md
 
 SECOND_KEY = "review.second_id"
@@ -35,12 +36,12 @@ def second_review_panel(engine: Engine, user: User, project_id: int | None) -> N
         with open_session(engine) as db:
             second = db.get(SecondReview, second_id)
     if second is None or second.reviewer_id != user.id or second.decided_at is not None:
-        st.caption("A share of decided drafts comes back to a second reviewer, who decides without seeing the "
-                   "first verdict. Disagreements go to an editor.")
-        if st.button("Take a second review", key="review.second_take", type="primary"):
+        st.caption(_("A share of decided drafts comes back to a second reviewer, who decides without seeing the "
+                     "first verdict. Disagreements go to an editor."))
+        if st.button(_("Take a second review"), key="review.second_take", type="primary"):
             done = run_use_case(review.take_second_review, user, project_id=project_id)
             if done and done.value is None:
-                st.info("No second review waits for you.")
+                st.info(_("No second review waits for you."))
             elif done:
                 st.session_state[SECOND_KEY] = done.value.id
                 st.session_state[SEEN_KEY] = done.value.version
@@ -48,20 +49,22 @@ def second_review_panel(engine: Engine, user: User, project_id: int | None) -> N
         return
     with open_session(engine) as db:
         context = review_context(session=db, item_id=second.item_id)
-    st.subheader(f"Second review #{second.id}")
+    st.subheader(_("Second review #{id}").format(id=second.id))
     scores = {s.metric: s for s in context.scores}
     checks = checks_line(scores)
-    st.caption(f"Scores: {score_line(scores, context.draft.language)}" + (f"  \nChecks: {checks}" if checks else ""))
-    st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
+    st.caption(_("Scores: {scores}").format(scores=score_line(scores, context.draft.language))
+               + ("  \n" + _("Checks: {checks}").format(checks=checks) if checks else ""))
+    st.markdown(_("**Instruction:** {instruction}").format(instruction=md(context.turn.instruction)))
     comparison(context)
-    reason = st.text_input("Reason (required to reject)", key=f"review.second_reason.{second.id}")
+    reason = st.text_input(_("Reason (required to reject)"), key=f"review.second_reason.{second.id}")
     approve, reject = st.columns(2)
-    verdict = (ReviewState.APPROVED if approve.button("Approve", key="review.second_approve", type="primary")
-               else ReviewState.REJECTED if reject.button("Reject", key="review.second_reject") else None)
+    verdict = (ReviewState.APPROVED if approve.button(_("Approve"), key="review.second_approve", type="primary")
+               else ReviewState.REJECTED if reject.button(_("Reject"), key="review.second_reject") else None)
     if verdict and run_use_case(review.decide_second_review, user, second_id=second.id, verdict=verdict,
                                 reason=reason, expected_version=st.session_state.get(SEEN_KEY, second.version)):
         st.session_state.pop(SECOND_KEY, None)
-        st.success(f"Second review #{second.id}: {verdict}. Take the next one when you are ready.")
+        st.success(_("Second review #{id}: {verdict}. Take the next one when you are ready.").format(
+            id=second.id, verdict=state_label(verdict)))
         st.rerun()
 
 
@@ -69,23 +72,29 @@ def adjudication_panel(engine: Engine, user: User) -> None:
     """Items whose two reviewers disagreed: an editor who reviewed neither time gives the final verdict."""
     with open_session(engine) as db:
         waiting = disagreements(session=db)
-    st.subheader(f"Disagreements ({len(waiting)})")
+    st.subheader(_("Disagreements ({n})").format(n=number(len(waiting))))
     if not waiting:
-        st.info("No disagreement waits for adjudication.")
+        st.info(_("No disagreement waits for adjudication."))
+    no_reason = _("no reason")
     for entry in waiting:
         item, second = entry.item, entry.second
-        with st.expander(f"Item #{item.id}: {md(entry.first_reviewer)} {item.state}, "
-                         f"{md(entry.second_reviewer)} {second.verdict}"):
+        first_verdict, second_verdict = state_label(item.state), state_label(str(second.verdict))
+        with st.expander(_("Item #{id}: {first} {first_verdict}, {second} {second_verdict}").format(
+            id=item.id, first=md(entry.first_reviewer), first_verdict=first_verdict,
+            second=md(entry.second_reviewer), second_verdict=second_verdict,
+        )):
             with open_session(engine) as db:
                 context = review_context(session=db, item_id=item.id)
-            st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
+            st.markdown(_("**Instruction:** {instruction}").format(instruction=md(context.turn.instruction)))
             st.text(item.edited_text or context.draft.text)
-            st.caption(f"First ({md(entry.first_reviewer)}): {item.state} — {md(item.decision_reason) or 'no reason'}  \n"
-                       f"Second ({md(entry.second_reviewer)}): {second.verdict} — {md(second.reason) or 'no reason'}")
-            reason = st.text_input("Reason for the final verdict", key=f"review.adjudicate_reason.{second.id}")
+            st.caption(_("First ({name}): {verdict} — {reason}").format(
+                name=md(entry.first_reviewer), verdict=first_verdict, reason=md(item.decision_reason) or no_reason)
+                + "  \n" + _("Second ({name}): {verdict} — {reason}").format(
+                name=md(entry.second_reviewer), verdict=second_verdict, reason=md(second.reason) or no_reason))
+            reason = st.text_input(_("Reason for the final verdict"), key=f"review.adjudicate_reason.{second.id}")
             left, right = st.columns(2)
-            final = (ReviewState.APPROVED if left.button("Approve (final)", key=f"review.adjudicate_approve.{second.id}")
-                     else ReviewState.REJECTED if right.button("Reject (final)", key=f"review.adjudicate_reject.{second.id}")
+            final = (ReviewState.APPROVED if left.button(_("Approve (final)"), key=f"review.adjudicate_approve.{second.id}")
+                     else ReviewState.REJECTED if right.button(_("Reject (final)"), key=f"review.adjudicate_reject.{second.id}")
                      else None)
             if final and run_use_case(review.adjudicate, user, second_id=second.id, verdict=final, reason=reason):
                 st.rerun()
@@ -93,29 +102,30 @@ def adjudication_panel(engine: Engine, user: User) -> None:
 
 def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
     """The Dashboard's view of how far reviewers agree, and each project's share of second reviews."""
-    st.subheader("Agreement between reviewers")
+    st.subheader(_("Agreement between reviewers"))
     done = run_use_case(review.reviewer_agreement, user, project_id=project_id)
     if done is None:
         return
     result = done.value
     if result.items == 0:
-        st.info("No draft has had a second review yet: set a project's share of second reviews below.")
+        st.info(_("No draft has had a second review yet: set a project's share of second reviews below."))
     else:
         cards = st.columns(3)
-        cards[0].metric("Items reviewed twice", result.items)
-        cards[1].metric("Same verdict", percent(result.percent.value))
+        cards[0].metric(_("Items reviewed twice"), number(result.items))
+        cards[1].metric(_("Same verdict"), percent(result.percent.value))
         alpha = result.alpha.value
-        cards[2].metric("Krippendorff's alpha", "–" if alpha is None else f"{alpha:.2f}",
-                        help=result.alpha.note or "1: full agreement; 0: no better than chance.")
+        cards[2].metric(_("Krippendorff's alpha"), "–" if alpha is None else f"{alpha:.2f}",
+                        help=_(result.alpha.note) if result.alpha.note else _("1: full agreement; 0: no better than chance."))
     if not may(user.role, "thresholds"):
         return
-    with st.expander("Share of decided drafts that go to a second reviewer"):
+    with st.expander(_("Share of decided drafts that go to a second reviewer")):
         with open_session(engine) as db:
             projects = list_projects(session=db)
         for project in projects:
-            share = st.number_input(f"{md(project.name)} (%)", min_value=0.0, max_value=100.0, step=5.0,
+            share = st.number_input(_("{project} (%)").format(project=md(project.name)), min_value=0.0, max_value=100.0, step=5.0,
                                     value=float(project.second_review_share * 100), key=f"dashboard.share.{project.id}")
             if share != project.second_review_share * 100 and run_use_case(
                 review.set_second_review_share, user, project_id=project.id, share=share / 100
             ):
-                st.toast(f"{project.name}: {share:.0f}% of decided drafts go to a second reviewer.")
+                st.toast(_("{project}: {share}% of decided drafts go to a second reviewer.").format(
+                    project=project.name, share=f"{share:.0f}"))

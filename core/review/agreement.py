@@ -43,14 +43,15 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score
 
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_
 
 APPROVED, REJECTED, EDITED = "approved", "rejected", "edited"
 RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
 VERSIONS = {name: version(name) for name in ("krippendorff", "scikit-learn", "scipy")}  # for the signatures
-NO_OVERLAP = "no item was decided by two reviewers"
-ONE_VERDICT = "every verdict was the same, so chance agreement is total and the statistic is 0/0"
+NO_OVERLAP = N_("no item was decided by two reviewers")  # msgids: pages show them through _()
+ONE_VERDICT = N_("every verdict was the same, so chance agreement is total and the statistic is 0/0")
 
 Decision = tuple[Hashable, Hashable, str]  # (item_id, reviewer_id, label)
 
