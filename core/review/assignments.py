@@ -22,6 +22,7 @@ from core.access.actors import require_actor
 from core.access.roles import AREA_ROLES, may
 from core.platform import audit, constants
 from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.platform.i18n import Message
 from core.platform.models import ReviewItem, User, utcnow
 from core.review.items import UNDECIDED, closed_message
 
@@ -57,7 +58,7 @@ def selection(item_ids: Sequence[int]) -> list[int]:
     if not ids:
         raise InvalidInputError("Select at least one draft.")
     if len(ids) > constants.BULK_REVIEW_LIMIT:
-        raise InvalidInputError(f"Select at most {constants.BULK_REVIEW_LIMIT} drafts at a time.")
+        raise InvalidInputError(Message("Select at most {n} drafts at a time.", n=constants.BULK_REVIEW_LIMIT))
     return ids
 
 
