@@ -22,7 +22,7 @@ from core.access.actors import require_actor
 from core.access.roles import AREA_ROLES, may
 from core.platform import audit, constants
 from core.platform.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from core.platform.i18n import Message
+from core.platform.i18n import N_, Message
 from core.platform.models import ReviewItem, User, utcnow
 from core.review.items import UNDECIDED, closed_message
 
@@ -87,7 +87,7 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
             .values(assigned_to_id=reviewer_id, assigned_at=None if reviewer_id is None else utcnow())
         )
         if changed.rowcount != 1:
-            outcome.skipped[item_id] = "This draft has been decided already."
+            outcome.skipped[item_id] = N_("This draft has been decided already.")
             continue
         audit.record(session, actor_id=editor.id, action="review.assign" if reviewer_id else "review.unassign",
                      target=f"review:{item_id}", reviewer=reviewer_id, previous=previous)

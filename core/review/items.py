@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from core.platform.errors import NotFoundError
+from core.platform.i18n import N_
 from core.platform.models import ReviewItem
 from core.platform.states import ReviewState
 
@@ -36,7 +37,7 @@ def item_for_draft(*, session: Session, draft_id: int) -> ReviewItem | None:
 def closed_message(item: ReviewItem) -> str | None:
     """Why nobody may act on the item any more (decided, or it left the queue); None if it is undecided."""
     if item.state in VERDICTS:
-        return "This draft has been decided already."
+        return N_("This draft has been decided already.")
     if item.state == ReviewState.ACCEPTED:
         return f"This draft left the queue: {item.decision_reason}."
     return None
