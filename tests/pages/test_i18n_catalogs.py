@@ -28,7 +28,7 @@ COVERED = (
 NOT_COVERED = (
     "pages/review.py", "ui/review.py", "ui/second_review.py", "pages/thresholds.py", "ui/thresholds.py",
     "ui/rescore.py", "pages/write.py", "ui/writing.py", "pages/dashboard.py", "ui/charts.py", "ui/params.py",
-    "ui/session_picker.py", "ui/maintenance.py",
+    "ui/session_picker.py", "ui/maintenance.py", "ui/rubric.py",
 )
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
