@@ -78,9 +78,8 @@ def check_marks(rubric: list[str], marks: Mapping[str, object] | None) -> dict[s
     if unknown:
         raise InvalidInputError(PluralMessage(
             "{names} is not on the project's rubric (it may have changed meanwhile): reload the draft and mark it again.",
-            "{names} are not on the project's rubric (it may have changed meanwhile): reload the draft and mark it again.",
-            len(unknown), names=", ".join(map(repr, unknown)),
-        ))
+            "{names} are not on the project's rubric (it may have changed meanwhile): reload the draft and mark it "
+            "again.", len(unknown), names=", ".join(map(repr, unknown))))
     checked: dict[str, bool] = {}
     for name, passed in marks.items():
         if passed is None:

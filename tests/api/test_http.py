@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,6 +24,7 @@ from core.access.allowlist import parse_allowlist
 from core.access.client_address import UNKNOWN
 from core.platform.errors import ConflictError, DatabaseBusyError, NotFoundError
 from tests.api.conftest import snapshot
+from tests.utils.jobs import wait_until
 
 SECRET_IN_ERROR = "dg_" + "S" * 43
 
@@ -365,13 +365,6 @@ def test_a_key_over_its_concurrency_gets_a_429_and_its_slot_back_afterwards(star
     error = assert_envelope(over, 429, "concurrency_limit_exceeded")
     assert "2 generations" in error["message"] and over.headers["Retry-After"] == "1"
     assert httpx.post(live.url("/test/generate"), headers=headers).status_code == 200
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.01)
 
 
 def _hash(key: str) -> str:

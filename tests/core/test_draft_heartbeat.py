@@ -26,6 +26,7 @@ from core.writing.turns import TurnRequest
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.db_locks import url_of
 from tests.utils.factories import make_project
+from tests.utils.jobs import wait_until
 
 STALE_AFTER_S = 1.0  # what the sweeps here take for "its writer died"
 BEAT_S = 0.1  # how often the writers here beat
@@ -108,14 +109,6 @@ def spawn(target, *args):
 def drafts(engine, *draft_ids: int) -> list[Draft]:
     with open_session(engine) as session:
         return [session.get(Draft, draft_id) for draft_id in draft_ids]
-
-
-def wait_until(condition, timeout_s: float = 30.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
-        time.sleep(0.05)
 
 
 def kill(process) -> None:

@@ -33,7 +33,7 @@ from core.usecases.writing import TurnRequest
 from core.writing.turns import STOPPED_BY_WRITER
 from tests.core.llm.faulty_server import FaultyServer, answer, stall, stream
 from tests.utils.factories import make_project, make_user
-from tests.utils.jobs import wait_for, wait_for_draft, wait_for_job
+from tests.utils.jobs import wait_for_draft, wait_for_job, wait_until
 
 PIECES = [f"word{i} 春{i} " for i in range(40)]
 FULL = "".join(PIECES)
@@ -127,7 +127,7 @@ def test_watchers_attach_detach_and_reattach_and_all_end_with_the_full_text(runt
         results["rerunning"] = view.text
 
     def leaving() -> None:  # a tab closed mid-stream, then opened again: attaches from scratch
-        first = wait_for(lambda: (v := writing.watch(runtime, writer, draft_id)).text and v, what="some text")
+        first = wait_until(lambda: (v := writing.watch(runtime, writer, draft_id)).text and v, what="some text")
         assert not first.done
         view = None
         while view is None or not view.done:
@@ -147,7 +147,7 @@ def test_stop_from_another_thread_ends_the_draft_stopped_within_a_second(runtime
     faulty.script(stream(PIECES * 10, gap_s=0.05), answer("Carried on."), answer("Again."))
     started = start(runtime, writer, public_id)
     draft_id = started.draft_ids[0]
-    wait_for(lambda: writing.watch(runtime, writer, draft_id).text, what="the first text")
+    wait_until(lambda: writing.watch(runtime, writer, draft_id).text, what="the first text")
     asked = time.monotonic()
     stopper = threading.Thread(target=writing.stop, args=(runtime, writer, draft_id))
     stopper.start()
@@ -174,7 +174,7 @@ def test_stop_reaches_a_provider_that_sends_nothing(runtime, db, writer, public_
     faulty.script(stream(PIECES[:2], then="stall"))
     started = start(runtime, writer, public_id)
     draft_id = started.draft_ids[0]
-    wait_for(lambda: writing.watch(runtime, writer, draft_id).text == "".join(PIECES[:2]), what="the first text")
+    wait_until(lambda: writing.watch(runtime, writer, draft_id).text == "".join(PIECES[:2]), what="the first text")
     asked = time.monotonic()
     assert writing.stop(runtime, writer, draft_id) is True
     draft = wait_for_draft(runtime.engine, draft_id, timeout_s=5)
@@ -186,7 +186,7 @@ def test_stop_reaches_a_provider_that_never_sends_its_headers(runtime, db, write
     faulty.script(stall())
     started = start(runtime, writer, public_id)
     draft_id = started.draft_ids[0]
-    wait_for(lambda: faulty.requests, what="the request at the provider")
+    wait_until(lambda: faulty.requests, what="the request at the provider")
     time.sleep(0.2)  # the job waits on the silent socket by now
     asked = time.monotonic()
     assert writing.stop(runtime, writer, draft_id) is True
@@ -222,9 +222,9 @@ def test_stop_from_another_process_sharing_the_database(runtime, db, writer, pub
     started = start(runtime, writer, public_id)
     draft_id = started.draft_ids[0]
     if silent:
-        wait_for(lambda: faulty.requests, what="the request at the provider")
+        wait_until(lambda: faulty.requests, what="the request at the provider")
     else:
-        wait_for(lambda: writing.watch(runtime, writer, draft_id).text, what="the first text")
+        wait_until(lambda: writing.watch(runtime, writer, draft_id).text, what="the first text")
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     other = context.Process(target=_stop_in_another_process, args=(str(data_dir), url_of(runtime.engine), writer.id, draft_id, results))
@@ -241,7 +241,7 @@ def test_stop_from_another_process_sharing_the_database(runtime, db, writer, pub
 def test_a_second_instruction_waits_for_the_first_draft_and_reads_its_answer(runtime, db, writer, public_id, faulty):
     faulty.script(stream(PIECES, gap_s=0.02), answer("The second."))
     first = start(runtime, writer, public_id, "First")
-    wait_for(lambda: writing.watch(runtime, writer, first.draft_ids[0]).text, what="the first text")
+    wait_until(lambda: writing.watch(runtime, writer, first.draft_ids[0]).text, what="the first text")
     second = start(runtime, writer, public_id, "Second")
     assert second.queued and not first.queued
     assert follow_to_end(runtime, writer, second.draft_ids[0])[0].text == "The second."
@@ -270,7 +270,7 @@ def test_variants_are_written_side_by_side_and_stop_one_at_a_time(runtime, db, w
     started = start(runtime, writer, public_id, variants=3)
     assert len(started.job_ids) == 3
     for draft_id in started.draft_ids:  # all three being written at once
-        wait_for(lambda d=draft_id: writing.watch(runtime, writer, d).text, what=f"text of draft {draft_id}")
+        wait_until(lambda d=draft_id: writing.watch(runtime, writer, d).text, what=f"text of draft {draft_id}")
     stopped, *others = started.draft_ids
     writing.stop(runtime, writer, stopped)
     assert wait_for_draft(runtime.engine, stopped, timeout_s=5).status == DraftStatus.STOPPED
@@ -339,7 +339,7 @@ def test_a_killed_writer_leaves_the_draft_interrupted_with_its_text(runtime, db,
     app.start()
     try:
         draft_id = results.get(timeout=60)
-        wait_for(lambda: stored(db, draft_id).text, what="the first saved text")
+        wait_until(lambda: stored(db, draft_id).text, what="the first saved text")
         saved = stored(db, draft_id).text
     finally:
         os.kill(app.pid, signal.SIGKILL)

@@ -26,6 +26,7 @@ from core.jobs.live import (
 from core.platform.config import get_settings
 from core.platform.models import Draft
 from tests.utils.factories import make_finished_draft, make_project, make_user
+from tests.utils.jobs import wait_until
 
 PIECES = [f"word{i} 春天{i} " for i in range(120)]
 FULL = "".join(PIECES)
@@ -65,14 +66,6 @@ def follow_all(live, draft_id: int, **kwargs) -> tuple[LiveView, str]:
     for view in live.follow(draft_id, wait_s=0.5, give_up_s=10, **kwargs):
         shown = view.new if view.replaces else shown + view.new
     return view, shown
-
-
-def wait_until(predicate, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while not (result := predicate()):
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        time.sleep(0.01)
-    return result
 
 
 def generating_draft(session: Session, text: str = "stored so far") -> int:

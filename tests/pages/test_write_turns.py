@@ -138,13 +138,13 @@ def test_the_picker_shows_a_created_session_and_follows_the_url(make_app, app_db
 
 def test_a_draft_being_written_shows_its_text_so_far_and_stops_on_stop(page, app_db, faulty):
     from tests.core.llm.faulty_server import stream
-    from tests.utils.jobs import wait_for
+    from tests.utils.jobs import wait_until
     from ui.session_picker import WRITING_MARK
 
     faulty.script(stream(["Once upon ", "a time"], then="stall"))
     page.chat_input[0].set_value("Write about a fox").run()
     [draft] = drafts(app_db)
-    wait_for(lambda: drafts(app_db)[0].text == "Once upon a time", what="the saved text")
+    wait_until(lambda: drafts(app_db)[0].text == "Once upon a time", what="the saved text")
     page.run()  # a rerun (a click, a reload) attaches to the job writing it: the draft goes on
     assert not page.exception
     assert "Once upon a time" in texts(page) and "⏳ being written" in texts(page)

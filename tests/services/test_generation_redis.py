@@ -26,7 +26,7 @@ from core.usecases import sessions, writing
 from core.usecases.writing import TurnRequest
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project, make_user
-from tests.utils.jobs import wait_for, wait_for_draft
+from tests.utils.jobs import wait_for_draft, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PIECES = [f"word{i} 春{i} " for i in range(60)]
@@ -95,7 +95,7 @@ def test_an_rq_worker_writes_the_draft_this_replica_watches_it_through_redis_and
         assert view.done and view.live and shown == "".join(PIECES)  # live, through Redis
         assert view.status == DraftStatus.COMPLETED
 
-        wait_for(lambda: writing.watch(replica, writer, second.draft_ids[0]).text == "".join(PIECES[:2]),
+        wait_until(lambda: writing.watch(replica, writer, second.draft_ids[0]).text == "".join(PIECES[:2]),
                  timeout_s=60, what="the second draft's first text")
         asked = time.monotonic()
         assert writing.stop(replica, writer, second.draft_ids[0]) is True

@@ -34,7 +34,7 @@ class HeldRunner:
         return create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
 
 
-def wait_for(predicate, *, timeout_s: float = 30.0, what: str = "the condition"):
+def wait_until(predicate, *, timeout_s: float = 30.0, what: str = "the condition"):
     """predicate()'s first truthy value, polled every 10 ms (fails after `timeout_s`)."""
     deadline = time.monotonic() + timeout_s
     while not (result := predicate()):
@@ -54,4 +54,4 @@ def wait_for_draft(engine: Engine, draft_id: int, *, timeout_s: float = 30.0):
             draft = session.get(Draft, draft_id)
         return draft if draft is not None and draft.status != DraftStatus.GENERATING else None
 
-    return wait_for(ended, timeout_s=timeout_s, what=f"the end of draft {draft_id}")
+    return wait_until(ended, timeout_s=timeout_s, what=f"the end of draft {draft_id}")
