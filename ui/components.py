@@ -56,7 +56,7 @@ def score_line(scores: Mapping[str, Score], language: str = "") -> str:
 
 def checks_line(scores: Mapping[str, Score]) -> str:
     """The reference-free checks stored with the scores, in one line ("" when there are none)."""
-    return md(check_line({metric: score.value for metric, score in scores.items()}))
+    return md(check_line({metric: score.value for metric, score in scores.items()}, _))
 
 
 def signatures_text(scores: Iterable[Score]) -> str:

@@ -10,4 +10,5 @@ CORE_LABELS = (
     N_("score below threshold"), N_("project has no reference"), N_("empty draft"), N_("no comparable tokens"),
     N_("sensitive words"), N_("repetition"), N_("longest repeated span"), N_("distinct-1"), N_("distinct-2"),
     N_("length"), N_("language"), N_("echo of the instruction"), N_("stock refusal or filler"),
+    N_("empty"),  # the empty-draft check in a line of checks (ui.components.checks_line)
 )

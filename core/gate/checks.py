@@ -33,10 +33,11 @@ references: 1.0 (the default) sends them to review as before; None lets the chec
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_
 from core.scoring.checks import (
     BAND,
     CHECK_LABELS,
@@ -155,27 +156,28 @@ def check_reasons(
     return reasons, details
 
 
-def check_line(values: Mapping[str, float | None]) -> str:
-    """The stored checks in one line, for the pages ("repetition 0.05 · longest repeated span 3 · ...")."""
+def check_line(values: Mapping[str, float | None], translate: Callable[[str], str] = str) -> str:
+    """The stored checks in one line, for the pages ("repetition 0.05 · longest repeated span 3 · ..."),
+    its words (labels, "passed" / "failed") through `translate` (a page's gettext)."""
     parts = []
     for name in CHECKS:
         metric = CHECK_METRICS[name]
         value = values.get(metric)
         if value is not None:
-            parts.append(f"{CHECK_LABELS[name]} {_value_text(name, value)}")
+            parts.append(f"{translate(CHECK_LABELS[name])} {_value_text(name, value, translate)}")
     return " · ".join(parts)
 
 
 # -- "repetition 0.62 > 0.30" -------------------------------------------------------------------
 
 
-def _value_text(name: str, value: float) -> str:
+def _value_text(name: str, value: float, translate: Callable[[str], str] = str) -> str:
     if name == "longest_repeat":
         return f"{value:g}"
     if name == "length":
         return f"{value:.2g}x"
     if DIRECTIONS[name] == FLAG:
-        return "failed" if value == 1 else "passed"
+        return translate(N_("failed") if value == 1 else N_("passed"))
     return f"{value:.2f}"
 
 

@@ -16,7 +16,8 @@ from tests.utils.factories import make_project
 PAGES = (
     ("pages/account.py", "writer"), ("pages/admin.py", "admin"), ("pages/audit.py", "admin"),
     ("pages/health.py", "admin"), ("pages/moderation.py", "admin"), ("pages/presets.py", "editor"),
-    ("pages/providers.py", "admin"), ("pages/references.py", "editor"),
+    ("pages/providers.py", "admin"), ("pages/references.py", "editor"), ("pages/review.py", "reviewer"),
+    ("pages/review.py", "editor"),
 )
 # Not checked for English text yet: panels from files not covered (tests/pages/test_i18n_catalogs.NOT_COVERED).
 PANELS_NOT_COVERED = {"pages/references.py": ("ui/rescore.py",)}
@@ -25,9 +26,10 @@ KEPT = re.compile(
     r"Draftgate|DRAFTGATE_\w+|\b(?:API|URL|UTC|JSON|JSONL|CSV|HTTP|HTTPS|QPS|AES-256-GCM|IP|ID|UUID|token|"
     r"Gemma|llama\.cpp|base64|https?://\S*|Redis|Bearer|BLEU|chrF|ROUGE-\w+|distinct-\d|"
     r"instruction|answer|min_similarity|text|word|admin|writer|reviewer|editor|python -m core[\w -]*|v1|"
-    r"AppTest|txt|csv|jsonl|ms)\b"
+    r"AppTest|txt|csv|jsonl|ms|Alt)\b"
 )
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+HTML_TAG = re.compile(r"<[^<>]+>")  # the markup of marked text (ui.components.show_marked), not text
 
 
 def rendered(path: str, user, locale: str) -> AppTest:
@@ -46,7 +48,7 @@ def interface_text(at: AppTest) -> list[str]:
         shown += [str(getattr(widget, "label", "")) for widget in getattr(at, kind)]
     for frame in at.dataframe:
         shown += [str(column) for column in frame.value.columns]
-    return [line for line in shown if line.strip()]
+    return [without_tags for line in shown if (without_tags := HTML_TAG.sub("", line)).strip()]
 
 
 def literals(path: str) -> list[str]:
@@ -117,3 +119,44 @@ def test_a_core_error_is_shown_in_the_users_language(everyone):
     inputs[2].input("a new long phrase")
     at.button(key=f"FormSubmitter:{form}-修改密码").click().run()
     assert [e.value for e in at.error] == ["当前密码不正确。"]
+
+
+@pytest.fixture
+def in_review(app_db, users):
+    """A Chinese draft in review, in a session with a Chinese title, on a project with a rubric."""
+    from sqlmodel import select
+
+    from core.access.actors import SYSTEM
+    from core.platform.models import ReviewItem, WritingSession
+    from core.review.rubric import set_rubric
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, name="项目一", references=("一只轻便的杯子，能让咖啡一直保持温热。",))
+    set_rubric(session=app_db, project_id=project.id, names=["准确", "语气"], actor_id=SYSTEM)
+    draft = make_finished_draft(app_db, users["writer"], project, "明亮的台灯。", instruction="写一段台灯的介绍")
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+    for writing_session in app_db.exec(select(WritingSession)):
+        writing_session.title = "台灯文案"
+    app_db.commit()
+    return item
+
+
+def test_the_review_page_in_chinese_shows_the_editors_tools_a_draft_and_its_claim_in_chinese(users, in_review):
+    editor = rendered("pages/review.py", users["editor"], "zh-CN")
+    editor.checkbox(key=f"review.pick.{in_review.id}").check().run()  # the bulk tools and each reviewer's load
+    assert not editor.exception and "已选：#1" in texts(editor) and editor.dataframe
+    assert english_left(interface_text(editor)) == []
+
+    at = rendered("pages/review.py", users["reviewer"], "zh-CN")
+    assert not at.exception and at.subheader[0].value == "审核队列（1）"
+    at.button(key=f"review.open.{in_review.id}").click().run()
+    assert not at.exception and "评审清单" in texts(at)
+    assert english_left(interface_text(at)) == []
+    at.button(key="review.start").click().run()
+    assert not at.exception and "你的领取将在" in texts(at)
+    assert english_left(interface_text(at)) == []
+    at.text_input(key=f"review.reason.{in_review.id}").input("离题")
+    at.button(key="review.reject").click().run()
+    assert not at.exception and f"草稿 #{in_review.id}：已驳回。" in texts(at)
+    assert english_left(interface_text(at)) == []
+
