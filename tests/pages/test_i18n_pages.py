@@ -160,3 +160,32 @@ def test_the_review_page_in_chinese_shows_the_editors_tools_a_draft_and_its_clai
     assert not at.exception and f"草稿 #{in_review.id}：已驳回。" in texts(at)
     assert english_left(interface_text(at)) == []
 
+
+
+def test_a_second_review_and_its_adjudication_in_chinese(app_db, users, in_review):
+    from sqlmodel import select
+
+    from core.platform.models import SecondReview
+    from core.platform.states import ReviewState
+    from core.review.claims import claim
+    from core.review.decisions import decide
+    from core.review.second import set_share
+
+    set_share(session=app_db, actor=users["editor"], project_id=in_review.project_id, share=1.0)
+    claimed = claim(session=app_db, item_id=in_review.id, reviewer=users["admin"])
+    decide(session=app_db, item_id=in_review.id, reviewer=users["admin"], verdict=ReviewState.APPROVED,
+           reason="可以", expected_version=claimed.version)
+
+    at = rendered("pages/review.py", users["reviewer"], "zh-CN")
+    at.button(key="review.second_take").click().run()
+    second_id = app_db.exec(select(SecondReview.id)).one()
+    assert not at.exception and f"复审 #{second_id}" in [s.value for s in at.subheader]
+    assert english_left(interface_text(at)) == []
+    at.text_input(key=f"review.second_reason.{second_id}").input("不是杯子")
+    at.button(key="review.second_reject").click().run()
+    assert not at.exception
+
+    editor = rendered("pages/review.py", users["editor"], "zh-CN")
+    assert not editor.exception and "分歧（1）" in [s.value for s in editor.subheader]
+    assert "条目 #1：admin 已通过，reviewer 已驳回" in [e.label for e in editor.expander]
+    assert english_left(interface_text(editor)) == []
