@@ -13,6 +13,8 @@ from core.review.rubric import RUBRIC_MAX_ITEMS, clean_rubric, set_rubric
 from core.usecases import gate, review
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 RUBRIC = ["Accuracy", "语气 (tone)", "安全"]
 
 
