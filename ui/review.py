@@ -277,7 +277,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         _revisions(context)
     if item.state == ReviewState.APPROVED and not blind:
         _promotion(engine, user, item.id)
-    _comments(engine, user, context)
+    _comments(engine, user, context, hide_author=item.decided_by_id if blind else None)
 
 
 def comparison(context: ReviewContext) -> None:
@@ -406,9 +406,12 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
             st.success(f"Preset #{done.value.id} made: this instruction is now answered with this text.")
 
 
-def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
+def _comments(engine: Engine, user: User, context: ReviewContext, *, hide_author: int | None = None) -> None:
+    """The draft's comments (a blind second reviewer's page leaves out the first reviewer's: they may say the verdict)."""
     st.markdown("**Comments**")
     for comment, author in context.comments:
+        if hide_author is not None and comment.author_id == hide_author:
+            continue
         st.caption(f"{md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):
