@@ -329,7 +329,7 @@ class TaskSlots:
     def _release_finished(self, job_ids: list[int]) -> None:
         """Give back the slots of the jobs that finished, and of those deleted meanwhile (with their
         owner's data, core.access.privacy), which will never finish."""
-        query = select(Job.id).where(col(Job.id).in_(job_ids), col(Job.status).not_in(FINISHED))
+        query = select(col(Job.id)).where(col(Job.id).in_(job_ids), col(Job.status).not_in(FINISHED))
         with self.engine.connect() as connection:
             running = set(connection.execute(query).scalars())
         finished = [job_id for job_id in job_ids if job_id not in running]
