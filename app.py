@@ -11,6 +11,7 @@ import streamlit as st
 from core.access.roles import may
 from core.platform.errors import DraftgateError
 from ui import auth, maintenance, resources
+from ui.i18n import _, error_text, role_name
 from ui.page_map import PAGES
 from ui.safe import md
 
@@ -18,8 +19,8 @@ st.set_page_config(page_title="Draftgate", page_icon="✍️", layout="wide")
 try:
     resources.runtime()  # on the first run: the settings checked, the database migrated, the first admin made
 except DraftgateError as err:  # DRAFTGATE_* settings that are not acceptable: say which, start nothing
-    st.title("Draftgate cannot start")
-    st.error(md(err))
+    st.title(_("Draftgate cannot start"))
+    st.error(md(error_text(err)))
     st.stop()
 auth.network_gate()  # a refused address sees only the refusal page
 maintenance.retention_once()  # DRAFTGATE_RETENTION_DAYS, at most once a day per process
@@ -27,7 +28,7 @@ maintenance.retention_once()  # DRAFTGATE_RETENTION_DAYS, at most once a day per
 user = auth.current_user()
 role = user.role if user is not None else None
 pages = {
-    area: st.Page(path, title=title, icon=icon, url_path=area,
+    area: st.Page(path, title=_(title), icon=icon, url_path=area,
                   visibility="visible" if role and may(role, area) else "hidden")
     for area, path, title, icon in PAGES
 }
@@ -38,7 +39,7 @@ def home() -> None:
     """The app's root URL: the first page of the role, or the sign-in prompt."""
     if first is None:
         st.title("Draftgate")
-        st.caption("Writing with language models, under a quality gate.")
+        st.caption(_("Writing with language models, under a quality gate."))
         auth.sign_in_prompt()
     else:
         st.switch_page(first, query_params=st.query_params.to_dict())  # /?session=ID keeps its session
@@ -51,8 +52,8 @@ navigation = st.navigation(
 )
 if user is not None:
     with st.sidebar:
-        st.caption(f"Signed in as **{md(user.username)}** ({user.role})")
-        if st.button("Sign out", key="auth.sign_out"):
+        st.caption(_("Signed in as **{user}** ({role})").format(user=md(user.username), role=role_name(user.role)))
+        if st.button(_("Sign out"), key="auth.sign_out"):
             auth.sign_out()
             st.rerun()
 navigation.run()

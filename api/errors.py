@@ -8,6 +8,9 @@
     anything else                                         CatchAll (api.middleware): logged, a plain
                                                           500 envelope, never a traceback
 
+`error.message` follows the request's Accept-Language (a language with a catalog, else English;
+core.platform.i18n); `type`, `code` and `param` never change with it.
+
 The openai SDK picks its exception by status (400 BadRequestError, 401 AuthenticationError,
 403 PermissionDeniedError, 404 NotFoundError, 409 ConflictError, 422 UnprocessableEntityError,
 429 RateLimitError, 5xx InternalServerError); `type` and `code` tell the rest.
@@ -24,7 +27,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.platform import errors
+from core.platform import errors, i18n
+from core.platform.i18n import N_, Message, Translator
 
 logger = logging.getLogger("api")
 
@@ -50,7 +54,7 @@ ERROR_STATUS: tuple[tuple[type[errors.DraftgateError], int], ...] = (
     (errors.LLMError, 502),
     (errors.DraftgateError, 400),
 )
-INTERNAL_MESSAGE = "The server failed to answer this request; it has been logged. Try again later."
+INTERNAL_MESSAGE = N_("The server failed to answer this request; it has been logged. Try again later.")
 BUSY_RETRY_AFTER_S = 1
 
 
@@ -58,12 +62,13 @@ class ApiError(Exception):
     """An answer other than success, with everything its envelope and headers need."""
 
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, param: str | None = None,
+        self, status: int, message: str | Message, *, code: str | None = None, param: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(str(message))
         self.status = status
-        self.message = message
+        self.message = str(message)  # English
+        self.source: str | Message = message
         self.code = code or DEFAULT_CODES.get(status)
         self.param = param
         self.headers = dict(headers or {})
@@ -74,8 +79,19 @@ def envelope(status: int, message: str, *, code: str | None = None, param: str |
                       "code": code or DEFAULT_CODES.get(status)}}
 
 
-def error_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(envelope(error.status, error.message, code=error.code, param=error.param),
+def request_translations(request: Request | None) -> Translator:
+    """The translations for the request's Accept-Language (English without one)."""
+    header = request.headers.get("accept-language") if request is not None else None
+    return i18n.translations(i18n.negotiate(i18n.accept_language(header)))
+
+
+def localized(error: ApiError, t: Translator) -> str:
+    return error.source.render(t) if isinstance(error.source, Message) else t.gettext(error.message)
+
+
+def error_response(error: ApiError, request: Request | None = None) -> JSONResponse:
+    message = localized(error, request_translations(request))
+    return JSONResponse(envelope(error.status, message, code=error.code, param=error.param),
                         status_code=error.status, headers=error.headers)
 
 
@@ -90,7 +106,7 @@ def from_core(err: errors.DraftgateError) -> ApiError:
         headers["Retry-After"] = str(retry_after_seconds(err.retry_after_s))
     elif isinstance(err, errors.DatabaseBusyError):
         headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
-    return ApiError(status, str(err), headers=headers)
+    return ApiError(status, err.message if isinstance(err.message, Message) else str(err), headers=headers)
 
 
 def retry_after_seconds(wait_s: float) -> int:
@@ -114,7 +130,7 @@ def validation_error(err: RequestValidationError) -> ApiError:
     problems = list(err.errors())
     first = problems[0] if problems else {"loc": (), "msg": "The request is not valid.", "type": ""}
     if first.get("type") == "json_invalid":
-        return ApiError(400, "The request body is not valid JSON.", code="invalid_json")
+        return ApiError(400, Message(N_("The request body is not valid JSON.")), code="invalid_json")
     param = param_of(first.get("loc", ()))
     code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_parameter"
     message = str(first.get("msg", "Invalid value")).removeprefix("Value error, ")
@@ -128,23 +144,24 @@ def install_handlers(app: FastAPI) -> None:
     """The handlers that turn every known error into its envelope (the rest: api.middleware.CatchAll)."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return error_response(err)
+    async def _api_error(request: Request, err: ApiError) -> JSONResponse:
+        return error_response(err, request)
 
     @app.exception_handler(errors.DraftgateError)
-    async def _core_error(_request: Request, err: errors.DraftgateError) -> JSONResponse:
-        return error_response(from_core(err))
+    async def _core_error(request: Request, err: errors.DraftgateError) -> JSONResponse:
+        return error_response(from_core(err), request)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
-        return error_response(validation_error(err))
+    async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(err), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         if err.status_code == 404:
-            message = f"Unknown path: {request.method} {request.url.path}."
+            message: str | Message = Message(N_("Unknown path: {method} {path}."), method=request.method,
+                                             path=request.url.path)
         elif err.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}."
+            message = Message(N_("{method} is not allowed on {path}."), method=request.method, path=request.url.path)
         else:
             message = str(err.detail)
-        return error_response(ApiError(err.status_code, message, headers=err.headers))
+        return error_response(ApiError(err.status_code, message, headers=err.headers), request)

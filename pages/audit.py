@@ -13,9 +13,11 @@ from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from core.platform.models import utcnow
-from core.platform.wording import count
 from ui import auth, resources
+from ui.i18n import N_, _, error_text, ngettext, number
 from ui.safe import md
+
+COLUMNS = (N_("time (UTC)"), N_("user"), N_("action"), N_("target"), N_("detail"))  # msgids, shown translated
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -26,7 +28,7 @@ def trail(database: str, newest: int | None, chosen: tuple[str, ...], actor: int
     with open_session(_engine) as db:
         rows = query_events(session=db, actions=chosen, actor_id=actor, since=start, until=end)
     frame = pd.DataFrame([
-        {"time (UTC)": r.time, "user": r.actor, "action": r.action, "target": r.target, "detail": str(r.detail)}
+        {COLUMNS[0]: r.time, COLUMNS[1]: r.actor, COLUMNS[2]: r.action, COLUMNS[3]: r.target, COLUMNS[4]: str(r.detail)}
         for r in rows
     ])
     return len(rows), frame, to_csv(rows)
@@ -34,7 +36,7 @@ def trail(database: str, newest: int | None, chosen: tuple[str, ...], actor: int
 
 user = auth.require_area("audit")
 engine = resources.engine()
-st.title("Audit")
+st.title(_("Audit"))
 
 with open_session(engine) as db:
     known_actions = actions(session=db)
@@ -42,30 +44,31 @@ with open_session(engine) as db:
 
 today = utcnow().date()
 left, middle, right = st.columns([3, 2, 2])
-chosen_actions = left.multiselect("Actions (none: all)", known_actions, key="audit.actions")
+chosen_actions = left.multiselect(_("Actions (none: all)"), known_actions, key="audit.actions")
+everyone = _("Everyone")
 actor_id = middle.selectbox(
-    "User", [None, *people], format_func=lambda i: "Everyone" if i is None else people[i], key="audit.user"
+    _("User"), [None, *people], format_func=lambda i: everyone if i is None else people[i], key="audit.user"
 )
-since = right.date_input("From (UTC)", value=today - timedelta(days=30), key="audit.since")
-until = right.date_input("To (UTC)", value=today, key="audit.until")
+since = right.date_input(_("From (UTC)"), value=today - timedelta(days=30), key="audit.since")
+until = right.date_input(_("To (UTC)"), value=today, key="audit.until")
 
 try:
     with open_session(engine) as db:
         newest = newest_event_id(session=db)
     shown, frame, csv_text = trail(str(engine.url), newest, tuple(chosen_actions), actor_id, since, until, engine)
 except DraftgateError as err:
-    st.error(md(err))
+    st.error(md(error_text(err)))
     st.stop()
 
-st.caption(
-    count(shown, "event") + (f" (the newest {AUDIT_QUERY_LIMIT:,}: narrow the filters to see older ones)"
-                           if shown >= AUDIT_QUERY_LIMIT else "")
-)
+events = ngettext("{n} event", "{n} events", shown).format(n=number(shown))
+if shown >= AUDIT_QUERY_LIMIT:
+    events += _(" (the newest {limit}: narrow the filters to see older ones)").format(limit=number(AUDIT_QUERY_LIMIT))
+st.caption(events)
 if shown:
-    st.dataframe(frame, hide_index=True)
+    st.dataframe(frame.rename(columns={column: _(column) for column in COLUMNS}), hide_index=True)
     st.download_button(
-        "Download as CSV", csv_text, file_name=f"draftgate-audit-{since}-{until}.csv", mime="text/csv",
+        _("Download as CSV"), csv_text, file_name=f"draftgate-audit-{since}-{until}.csv", mime="text/csv",
         key="audit.download",
     )
 else:
-    st.info("No event matches these filters.")
+    st.info(_("No event matches these filters."))

@@ -4,7 +4,6 @@ masked while the draft streams."""
 import streamlit as st
 
 from core.platform.db import open_session
-from core.platform.wording import count
 from core.review.context import mark_segments
 from core.usecases import curation
 from core.writing.moderation import active_matcher, list_words
@@ -12,50 +11,53 @@ from ui import auth, resources
 from ui.actions import run_use_case
 from ui.components import show_marked
 from ui.forms import accepted, field, show_notice
+from ui.i18n import _, ngettext, number
 from ui.safe import md
 
 user = auth.require_area("moderation")
 engine = resources.engine()
-st.title("Sensitive words")
-st.caption("Chinese and English words or phrases. Matching ignores case and full-width forms; a word starting or "
-           "ending with a Latin letter or digit matches whole words only there.")
+st.title(_("Sensitive words"))
+st.caption(_("Chinese and English words or phrases. Matching ignores case and full-width forms; a word starting or "
+           "ending with a Latin letter or digit matches whole words only there."))
 
 with st.form("moderation.add"):
-    typed = st.text_area("Add words (one per line)", height=100, key=field("moderation.add", "words"))
-    if st.form_submit_button("Add", type="primary"):
+    typed = st.text_area(_("Add words (one per line)"), height=100, key=field("moderation.add", "words"))
+    if st.form_submit_button(_("Add"), type="primary"):
         added = run_use_case(curation.add_words, user.id, words=[w for w in typed.splitlines() if w.strip()])
         if added is not None:
-            accepted("moderation.add", f"Added {count(added.value, 'new word')}.")
+            accepted("moderation.add", ngettext("Added {n} new word.", "Added {n} new words.", added.value).format(
+                n=number(added.value)))
 show_notice("moderation.add")
 
-with st.expander("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)"):
-    upload = st.file_uploader("Word list", type=["txt", "csv"], key="moderation.upload")
-    if upload is not None and st.button("Import", key="moderation.import"):
+with st.expander(_("Import from a file (.txt: one word per line, # for comments; .csv: a 'word' column)")):
+    upload = st.file_uploader(_("Word list"), type=["txt", "csv"], key="moderation.upload")
+    if upload is not None and st.button(_("Import"), key="moderation.import"):
         added = run_use_case(curation.import_words, user.id, filename=upload.name, content=upload.getvalue())
         if added is not None:
-            st.success(f"Imported {count(added.value, 'new word')}.")
+            st.success(ngettext("Imported {n} new word.", "Imported {n} new words.", added.value).format(
+                n=number(added.value)))
 
 with open_session(engine) as db:
     words = list_words(session=db)
     matcher = active_matcher(session=db)
-st.subheader(f"Listed words ({len(words)})")
+st.subheader(_("Listed words ({n})").format(n=number(len(words))))
 if words:
     st.text(" · ".join(w.word for w in words[:500]) + (" …" if len(words) > 500 else ""))
-    doomed = st.multiselect("Remove words", [w.id for w in words], format_func={w.id: w.word for w in words}.get,
+    doomed = st.multiselect(_("Remove words"), [w.id for w in words], format_func={w.id: w.word for w in words}.get,
                             key="moderation.remove")
-    if doomed and st.button("Remove selected", key="moderation.delete"):
+    if doomed and st.button(_("Remove selected"), key="moderation.delete"):
         if run_use_case(curation.delete_words, user.id, word_ids=doomed) is not None:
             st.rerun()
 else:
-    st.info("The list is empty: no draft is flagged or masked for its words.")
+    st.info(_("The list is empty: no draft is flagged or masked for its words."))
 
-sample = st.text_area("Check a text", key="moderation.check", height=100)
+sample = st.text_area(_("Check a text"), key="moderation.check", height=100)
 if sample:
     hits = matcher.scan(sample)
     if hits:
-        st.warning("Found: " + md(", ".join(dict.fromkeys(h.word for h in hits))))
+        st.warning(_("Found: {words}").format(words=md(", ".join(dict.fromkeys(h.word for h in hits)))))
         show_marked(mark_segments([(sample, False)], hits))
-        st.caption("While streaming, the writer sees:")
+        st.caption(_("While streaming, the writer sees:"))
         st.text(matcher.mask(sample))
     else:
-        st.success("No listed word in this text.")
+        st.success(_("No listed word in this text."))

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -c "from core.platform.i18n import compile_catalogs; compile_catalogs()"  # locale/*.mo
 exec .venv/bin/streamlit run server.py "$@"

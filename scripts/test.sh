@@ -12,6 +12,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 .venv/bin/python -m ruff check --quiet .
 .venv/bin/python -m mypy  # core/, as [tool.mypy] in pyproject.toml says
+.venv/bin/python -c "from core.platform.i18n import compile_catalogs; compile_catalogs()"  # locale/*.mo
 # Tests run in DRAFTGATE_TEST_WORKERS processes (default 3: much of the suite waits on servers,
 # subprocesses and the browser, so one more process than cores keeps both busy); 0 runs them in this one.
 exec .venv/bin/python -m pytest -n "${DRAFTGATE_TEST_WORKERS:-3}" "$@"

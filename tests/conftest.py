@@ -42,6 +42,7 @@ def data_dir(request, tmp_path, monkeypatch, migrated_template):
     monkeypatch.delenv("DRAFTGATE_DATABASE_URL", raising=False)
     for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_API_STYLE", "ADMIN_PASSWORD"):
         monkeypatch.delenv(f"DRAFTGATE_{name}", raising=False)
+    monkeypatch.setenv("DRAFTGATE_LANGUAGE", "en")  # the command line's language, whatever the machine's LANG
     forget_shared_limiters()  # user ids repeat across test databases
     forget_shared_broadcasters()  # and draft ids: one test's live text is not the next one's
     forget_watch_checks()

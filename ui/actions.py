@@ -16,6 +16,7 @@ import streamlit as st
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
 from ui import resources
+from ui.i18n import error_text
 from ui.safe import md
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def _shown(call: Callable[[], T]) -> Done[T] | None:
     try:
         return Done(call())
     except DraftgateError as err:
-        st.error(md(err))
+        st.error(md(error_text(err)))
         return None
 
 

@@ -27,18 +27,19 @@ from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, uvicorn_trusted_networks
 from core.access.roles import AREA_ROLES, may
 from core.platform.config import Settings
+from core.platform.i18n import Translator
 from core.platform.models import User
 from core.platform.states import Role
-from core.platform.wording import count
 from core.usecases import accounts
 from ui import resources
+from ui.i18n import N_, USER_LANGUAGE_KEY, _, ngettext, remember_user_language, role_name
 from ui.page_map import page_path
 from ui.safe import md
 
 SESSION_COOKIE = "draftgate_session"
 SIGN_IN_PATH, SIGN_OUT_PATH = "/auth/sign-in", "/auth/sign-out"
 NOTICE_KEY = "auth.notice"
-SIGNED_OUT = "You are signed out."
+SIGNED_OUT = N_("You are signed out.")
 
 
 def client_address() -> str:
@@ -59,16 +60,17 @@ def network_gate() -> None:
     address = client_address()
     if address_allowed(address, networks):
         return
-    st.title("Access refused")
+    st.title(_("Access refused"))
     st.error(refusal_message(address))
     st.stop()
 
 
-def refusal_message(address: str) -> str:
-    return (
-        f"This Draftgate does not accept connections from your address ({md(address)}). "
+def refusal_message(address: str, t: Translator | None = None) -> str:
+    text = t.gettext if t is not None else _
+    return text(
+        "This Draftgate does not accept connections from your address ({address}). "
         "If you should have access, ask its administrator to add your network to DRAFTGATE_IP_ALLOWLIST."
-    )
+    ).format(address=md(address))
 
 
 def browser_token() -> str | None:
@@ -79,17 +81,22 @@ def browser_token() -> str | None:
 def ended_notice(ended: str, settings: Settings) -> str:
     """Why a browser that was signed in is not any more, for the sign-in prompt."""
     if ended == signins.IDLE:
-        return f"You were signed out after {count(settings.session_idle_minutes, 'minute')} without activity."
+        minutes = settings.session_idle_minutes
+        return ngettext("You were signed out after {n} minute without activity.",
+                        "You were signed out after {n} minutes without activity.", minutes).format(n=minutes)
     if ended == signins.EXPIRED:
-        return f"Your sign-in reached its lifetime ({count(int(settings.session_max_hours), 'hour')}): sign in again."
+        hours = int(settings.session_max_hours)
+        return ngettext("Your sign-in reached its lifetime ({n} hour): sign in again.",
+                        "Your sign-in reached its lifetime ({n} hours): sign in again.", hours).format(n=hours)
     if ended in (signins.REVOKED, signins.DISABLED):
-        return "You were signed out (here, in another tab, or by a change to your account)."
+        return _("You were signed out (here, in another tab, or by a change to your account).")
     return ""
 
 
 def current_sign_in() -> signins.Lookup:
     """This browser's sign-in; when it has just ended, the reason is kept for the sign-in prompt."""
     found = accounts.look_up_sign_in(resources.runtime(), token=browser_token())
+    remember_user_language(found.user.language if found.user is not None else None)
     if not found.signed_in and found.sign_in is not None and NOTICE_KEY not in st.session_state:
         st.session_state[NOTICE_KEY] = ended_notice(found.ended, resources.settings())
     return found
@@ -116,13 +123,15 @@ def sign_in_prompt(area: str | None = None) -> None:
     notice = st.session_state.get(NOTICE_KEY)
     if notice:
         st.info(notice)
-    st.warning("Please sign in first.")
-    st.link_button("Sign in", sign_in_url(here(area)), type="primary")
+    st.warning(_("Please sign in first."))
+    st.link_button(_("Sign in"), sign_in_url(here(area)), type="primary")
 
 
 def roles_needed(area: str) -> str:
-    names = [role.value for role in Role if role in AREA_ROLES[area]]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    names = [role_name(role.value) for role in Role if role in AREA_ROLES[area]]
+    if len(names) == 1:
+        return names[0]
+    return _("{first} or {last}").format(first=_(", ").join(names[:-1]), last=names[-1])
 
 
 def require_area(area: str) -> User:
@@ -134,8 +143,9 @@ def require_area(area: str) -> User:
         sign_in_prompt(area)
         st.stop()
     if not may(user.role, area):
-        st.title("Not for your role")
-        st.error(f"Your role ({user.role}) does not give access to this page: it needs the role {roles_needed(area)}.")
+        st.title(_("Not for your role"))
+        st.error(_("Your role ({role}) does not give access to this page: it needs the role {needed}.").format(
+            role=role_name(user.role), needed=roles_needed(area)))
         st.stop()
     return user
 
@@ -143,6 +153,8 @@ def require_area(area: str) -> User:
 def sign_out(reason: str = "sign_out") -> None:
     """End this browser's sign-in (every tab of it, at their next action), then forget this session's state."""
     accounts.end_sign_in(resources.runtime(), token=browser_token(), reason=reason)
+    language = st.session_state.get(USER_LANGUAGE_KEY)  # the notice below still in the user's language
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    st.session_state[NOTICE_KEY] = SIGNED_OUT
+    remember_user_language(language)
+    st.session_state[NOTICE_KEY] = _(SIGNED_OUT)

@@ -15,35 +15,42 @@ from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
 from core.platform.states import DraftStatus, ReviewState, Route
-from core.platform.wording import count
+from core.scoring.checks import CHECK_LABELS
 from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
 from ui import resources
+from ui.i18n import N_, _, ngettext, number, when
 from ui.safe import md
 
+# msgids: shown through _() (STATUS_LABELS[status] is the English text)
 STATUS_LABELS = {
-    DraftStatus.GENERATING: "⏳ being written",
+    DraftStatus.GENERATING: N_("⏳ being written"),
     DraftStatus.COMPLETED: "",
-    DraftStatus.FAILED: "⚠️ failed",
-    DraftStatus.INTERRUPTED: "⚠️ interrupted",
-    DraftStatus.STOPPED: "⏹️ stopped",
+    DraftStatus.FAILED: N_("⚠️ failed"),
+    DraftStatus.INTERRUPTED: N_("⚠️ interrupted"),
+    DraftStatus.STOPPED: N_("⏹️ stopped"),
 }
 MATCHED_STYLE = "background-color: rgba(33, 195, 84, 0.18); border-radius: 2px;"
 SENSITIVE_STYLE = "background-color: rgba(255, 43, 43, 0.35); font-weight: 600; border-radius: 2px;"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-LANGUAGE_LABELS = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "latin": "Latin script",
-                   "other": "other script", "none": "no letters"}
+LANGUAGE_LABELS = {"zh": N_("Chinese"), "ja": N_("Japanese"), "ko": N_("Korean"), "latin": N_("Latin script"),
+                   "other": N_("other script"), "none": N_("no letters")}
+
+
+def status_label(status: str) -> str:
+    label = STATUS_LABELS.get(status, status)  # type: ignore[call-overload]
+    return _(label) if label else ""
 
 
 def score_line(scores: Mapping[str, Score], language: str = "") -> str:
     """The scores, then the draft's detected language (core.scoring.detect_language)."""
     if not scores:
-        return "no scores"
+        return _("no scores")
     parts = [f"{METRIC_LABELS[m]} {format_score(m, scores[m].value)}" for m in METRIC_LABELS if m in scores]
     if language:
-        parts.append(f"language: {LANGUAGE_LABELS.get(language, language)}")
+        parts.append(_("language: {language}").format(language=_(LANGUAGE_LABELS.get(language, language))))
     return " · ".join(parts)
 
 
@@ -58,40 +65,51 @@ def signatures_text(scores: Iterable[Score]) -> str:
 
 
 def reasons_text(reasons: Iterable[str]) -> str:
-    return ", ".join(REASON_LABELS.get(r, r) for r in reasons)
+    return _(", ").join(reason_label(r) for r in reasons)
+
+
+def reason_label(reason: str) -> str:
+    """Why a draft is in review, in the reader's language (a check's reason names the check)."""
+    if reason in CHECK_LABELS and reason != "empty":
+        return _("check: {label}").format(label=_(CHECK_LABELS[reason]))
+    return _(REASON_LABELS.get(reason, reason))
 
 
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != DraftStatus.COMPLETED:
-        return f"{STATUS_LABELS[draft.status]}: {md(draft.error)}" if draft.error else STATUS_LABELS[draft.status]
+        label = status_label(draft.status)
+        return f"{label}: {md(draft.error)}" if draft.error else label
     if review is None:
-        return "✅ accepted" if draft.route == Route.ACCEPTED else ""
+        return _("✅ accepted") if draft.route == Route.ACCEPTED else ""
     if review.state == ReviewState.APPROVED:
-        return f"✅ approved by a reviewer{' (edited)' if review.edited_text else ''}"
+        return _("✅ approved by a reviewer (edited)") if review.edited_text else _("✅ approved by a reviewer")
     if review.state == ReviewState.REJECTED:
-        return f"❌ rejected by a reviewer: {md(review.decision_reason)}"
+        return _("❌ rejected by a reviewer: {reason}").format(reason=md(review.decision_reason))
     if review.state == ReviewState.ACCEPTED:
-        return f"✅ {md(review.decision_reason) if review.decision_reason else 'accepted by a new policy'}"
-    return f"🔎 in review ({reasons_text(review.reasons)}): {md(review.reason_detail)}"
+        return f"✅ {md(review.decision_reason) if review.decision_reason else _('accepted by a new policy')}"
+    return _("🔎 in review ({reasons}): {detail}").format(reasons=reasons_text(review.reasons),
+                                                         detail=md(review.reason_detail))
 
 
 def meta_line(draft: Draft) -> str:
     if draft.provider == PRESET_PROVIDER:
-        return f"📌 preset answer ({md(draft.model)}): given as the editors wrote it, no model was called"
-    parts = [f"model {md(draft.model) if draft.model else '?'}"]
+        return _("📌 preset answer ({name}): given as the editors wrote it, no model was called").format(
+            name=md(draft.model))
+    parts = [_("model {model}").format(model=md(draft.model) if draft.model else "?")]
     if draft.cache_hit:
-        parts.append("⚡ from the response cache")
+        parts.append(_("⚡ from the response cache"))
     if draft.finish_reason == "length":
-        parts.append("cut off at the max tokens limit")
+        parts.append(_("cut off at the max tokens limit"))
     elif draft.finish_reason:
-        parts.append(f"finish: {md(draft.finish_reason)}")
+        parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))
     if draft.latency_ms:
-        parts.append(f"{draft.latency_ms / 1000:.1f} s")
+        parts.append(_("{seconds} s").format(seconds=f"{draft.latency_ms / 1000:.1f}"))
     if draft.completion_tokens:
-        parts.append(count(draft.completion_tokens, "token"))
+        tokens = draft.completion_tokens
+        parts.append(ngettext("{n} token", "{n} tokens", tokens).format(n=number(tokens)))
     temperature = draft.params.get("temperature")
     if temperature is not None:
-        parts.append(f"temperature {temperature:g}")
+        parts.append(_("temperature {value}").format(value=f"{temperature:g}"))
     return " · ".join(parts)
 
 
@@ -111,18 +129,18 @@ def show_draft(
     being scored, else why its scoring stopped."""
     if review is not None and review.edited_text:
         st.text(review.edited_text)
-        with st.expander("Original draft"):
+        with st.expander(_("Original draft")):
             st.text(draft.text)
     elif draft.text:
         approved = review is not None and review.state == ReviewState.APPROVED
         st.text(draft.text if matcher is None or approved else matcher.mask(draft.text))
     else:
-        st.caption("(no text)")
+        st.caption(_("(no text)"))
     route = route_line(draft, review)
     if unscored == "":
-        st.caption("⏳ being scored…")
+        st.caption(_("⏳ being scored…"))
     elif unscored:
-        st.warning(f"Not scored yet. {md(unscored)}")
+        st.warning(_("Not scored yet. {why}").format(why=md(unscored)))
     elif route:
         st.markdown(route) if draft.status == DraftStatus.COMPLETED else st.warning(route)
     if draft.status == DraftStatus.COMPLETED:
@@ -132,7 +150,7 @@ def show_draft(
             line += f"  \nchecks: {checks}"
         st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:
-        st.caption(f"💬 {md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
+        st.caption(f"💬 {md(author)} · {when(comment.created_at, length='short')}")
         st.text(comment.body)
 
 
@@ -154,11 +172,11 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def choose_project(key: str, *, none_yet: str = "No project yet: create one on the References page.") -> int:
+def choose_project(key: str, *, none_yet: str = N_("No project yet: create one on the References page.")) -> int:
     """A project picker; with no project at all, says `none_yet` and stops the page."""
     with open_session(resources.engine()) as db:
         projects = {p.id: p.name for p in list_projects(session=db)}
     if not projects:
-        st.info(none_yet)
+        st.info(_(none_yet))
         st.stop()
-    return st.selectbox("Project", list(projects), format_func=projects.get, key=key)
+    return st.selectbox(_("Project"), list(projects), format_func=projects.get, key=key)

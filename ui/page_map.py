@@ -1,7 +1,8 @@
 """The app's pages: one stable URL each (/<area>), shared by the router (app.py) and the
 server's sign-in gate (ui.sign_in_routes), which must know which paths are pages.
 
-    PAGES        (area, file, title, icon); the area is the page's url_path and its role check
+    PAGES        (area, file, title, icon); the area is the page's url_path and its role check;
+                 the title is a msgid (app.py shows it in the user's language)
     page_path    "/review" for "review"; PAGE_PATHS every page's path, and "/"
     no_legacy_pages   tell Streamlit, before any session, that pages come from st.navigation,
                  not the pages/ folder (else a fresh server's first visitor gets the folder's
@@ -10,19 +11,21 @@ server's sign-in gate (ui.sign_in_routes), which must know which paths are pages
 
 from __future__ import annotations
 
+from core.platform.i18n import N_
+
 PAGES = (
-    ("write", "pages/write.py", "Write", ":material/edit_note:"),
-    ("review", "pages/review.py", "Review", ":material/fact_check:"),
-    ("thresholds", "pages/thresholds.py", "Thresholds", ":material/tune:"),
-    ("references", "pages/references.py", "References", ":material/library_books:"),
-    ("presets", "pages/presets.py", "Presets", ":material/bookmarks:"),
-    ("dashboard", "pages/dashboard.py", "Dashboard", ":material/monitoring:"),
-    ("admin", "pages/admin.py", "Admin", ":material/admin_panel_settings:"),
-    ("providers", "pages/providers.py", "Providers", ":material/hub:"),
-    ("moderation", "pages/moderation.py", "Sensitive words", ":material/shield:"),
-    ("audit", "pages/audit.py", "Audit", ":material/policy:"),
-    ("health", "pages/health.py", "Health", ":material/monitor_heart:"),
-    ("account", "pages/account.py", "Account", ":material/person:"),
+    ("write", "pages/write.py", N_("Write"), ":material/edit_note:"),
+    ("review", "pages/review.py", N_("Review"), ":material/fact_check:"),
+    ("thresholds", "pages/thresholds.py", N_("Thresholds"), ":material/tune:"),
+    ("references", "pages/references.py", N_("References"), ":material/library_books:"),
+    ("presets", "pages/presets.py", N_("Presets"), ":material/bookmarks:"),
+    ("dashboard", "pages/dashboard.py", N_("Dashboard"), ":material/monitoring:"),
+    ("admin", "pages/admin.py", N_("Admin"), ":material/admin_panel_settings:"),
+    ("providers", "pages/providers.py", N_("Providers"), ":material/hub:"),
+    ("moderation", "pages/moderation.py", N_("Sensitive words"), ":material/shield:"),
+    ("audit", "pages/audit.py", N_("Audit"), ":material/policy:"),
+    ("health", "pages/health.py", N_("Health"), ":material/monitor_heart:"),
+    ("account", "pages/account.py", N_("Account"), ":material/person:"),
 )
 
 

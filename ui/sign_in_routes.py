@@ -43,7 +43,9 @@ from core.access.allowlist import address_allowed
 from core.access.client_address import address_behind_uvicorn, forwarded_hops, uvicorn_trusted_networks
 from core.access.roles import may
 from core.access.secrets import derived_key
+from core.platform import i18n
 from core.platform.errors import DraftgateError, RateLimitedError
+from core.platform.i18n import Translator
 from core.runtime import Runtime
 from core.usecases import accounts
 from ui.auth import SESSION_COOKIE, SIGN_IN_PATH, SIGN_OUT_PATH, refusal_message
@@ -104,6 +106,11 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host
 
 
+def request_language(connection: HTTPConnection) -> str:
+    """The form's language: the browser's Accept-Language, as far as a catalog serves it (else English)."""
+    return i18n.negotiate(i18n.accept_language(connection.headers.get("accept-language")))
+
+
 def landing(next_path: str, role: str) -> str:
     """Where a sign-in goes: `next`, or for the root the first page of the role (as app.py's home would)."""
     if next_path != "/":
@@ -149,37 +156,45 @@ button { margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; borde
 """
 
 
-def page(body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+def page(body: str, language: str, *, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    title = html.escape(i18n.translations(language).gettext("Sign in · Draftgate"))
     document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{language.replace("_", "-")}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Sign in · Draftgate</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>"
+        f"<title>{title}</title><style>{STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
     )
     return HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-def form_page(csrf: str, next_path: str, *, username: str = "", error: str = "", status: int = 200,
+def form_page(csrf: str, next_path: str, language: str, *, username: str = "", error: str = "", status: int = 200,
               headers: dict[str, str] | None = None) -> HTMLResponse:
+    t: Translator = i18n.translations(language)
     message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    caption = html.escape(t.gettext("Writing with language models, under a quality gate."))
+    user_name, password, sign_in = (html.escape(t.gettext("User name")), html.escape(t.gettext("Password")),
+                                    html.escape(t.gettext("Sign in")))
     return page(
-        "<h1>Draftgate</h1><p class=\"caption\">Writing with language models, under a quality gate.</p>"
+        f"<h1>Draftgate</h1><p class=\"caption\">{caption}</p>"
         f"{message}"
         f'<form method="post" action="{SIGN_IN_PATH}">'
         f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
         f'<input type="hidden" name="next" value="{html.escape(next_path)}">'
-        '<label for="username">User name</label>'
+        f'<label for="username">{user_name}</label>'
         f'<input id="username" name="username" type="text" maxlength="64" autocomplete="username" required autofocus'
         f' value="{html.escape(username)}">'
-        '<label for="password">Password</label>'
+        f'<label for="password">{password}</label>'
         '<input id="password" name="password" type="password" maxlength="1024" autocomplete="current-password" required>'
-        '<button type="submit">Sign in</button></form>',
-        status=status, headers=headers,
+        f'<button type="submit">{sign_in}</button></form>',
+        language, status=status, headers=headers,
     )
 
 
-def refused_page(address: str) -> HTMLResponse:
-    text = refusal_message(address).replace("\\", "")  # the Markdown escapes of ui.safe.md
-    return page(f"<h1>Access refused</h1><p class=\"error\">{html.escape(text)}</p>", status=403)
+def refused_page(address: str, language: str) -> HTMLResponse:
+    t = i18n.translations(language)
+    text = refusal_message(address, t).replace("\\", "")  # the Markdown escapes of ui.safe.md
+    title = t.gettext("Access refused")
+    return page(f"<h1>{html.escape(title)}</h1><p class=\"error\">{html.escape(text)}</p>", language, status=403)
 
 
 def set_presession(response: Response, value: str, secure: bool) -> None:
@@ -195,8 +210,9 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
     async def sign_in_form(request: Request) -> Response:
         made = await run_in_threadpool(runtime)
         address = request_address(request, made)
+        language = request_language(request)
         if not address_allowed(address, made.settings.ip_networks):
-            return refused_page(address)
+            return refused_page(address, language)
         next_path = safe_next(request.query_params.get("next"))
         token = request.cookies.get(SESSION_COOKIE)
         if token:
@@ -204,7 +220,7 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
             if found.signed_in:
                 return RedirectResponse(next_path, status_code=HTTPStatus.SEE_OTHER)
         presession = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        response = form_page(csrf_token(made, presession), next_path)
+        response = form_page(csrf_token(made, presession), next_path, language)
         set_presession(response, presession, is_https(request, made))
         if token:  # it stands for no sign-in any more
             response.delete_cookie(SESSION_COOKIE, path="/")
@@ -213,25 +229,27 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
     async def sign_in(request: Request) -> Response:
         made = await run_in_threadpool(runtime)
         address = request_address(request, made)
+        language = request_language(request)
+        t = i18n.translations(language)
         if not address_allowed(address, made.settings.ip_networks):
-            return refused_page(address)
+            return refused_page(address, language)
         fields = await form_fields(request)
         next_path = safe_next(fields.get("next"))
         presession = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
         secure = is_https(request, made)
 
         def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
-            response = form_page(csrf_token(made, presession), next_path, username=fields.get("username", "")[:64],
+            response = form_page(csrf_token(made, presession), next_path, language, username=fields.get("username", "")[:64],
                                  error=error, status=status, headers=headers)
             set_presession(response, presession, secure)
             return response
 
         if not same_origin(request) or not csrf_ok(request, made, fields.get("csrf", "")):
-            return again("This sign-in form has expired or did not come from this site: please sign in again.",
+            return again(t.gettext("This sign-in form has expired or did not come from this site: please sign in again."),
                          HTTPStatus.FORBIDDEN)
         username, password = fields.get("username", ""), fields.get("password", "")
         if not username.strip() or not password:
-            return again("Enter your user name and password.", HTTPStatus.BAD_REQUEST)
+            return again(t.gettext("Enter your user name and password."), HTTPStatus.BAD_REQUEST)
         user_agent = request.headers.get("user-agent", "")[:USER_AGENT_MAX_CHARS]
         try:
             user, token = await run_in_threadpool(
@@ -239,9 +257,9 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
                 user_agent=user_agent,
             )
         except RateLimitedError as err:
-            return again(str(err), HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": str(max(1, round(err.retry_after_s)))})
+            return again(err.user_message(t), HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": str(max(1, round(err.retry_after_s)))})
         except DraftgateError as err:
-            return again(str(err), HTTPStatus.UNAUTHORIZED)
+            return again(err.user_message(t), HTTPStatus.UNAUTHORIZED)
         response = RedirectResponse(landing(next_path, user.role), status_code=HTTPStatus.SEE_OTHER)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/")
         response.headers["Cache-Control"] = "no-store"
@@ -250,9 +268,12 @@ def sign_in_routes(runtime: RuntimeSource) -> list[Route]:
     async def sign_out(request: Request) -> Response:
         made = await run_in_threadpool(runtime)
         fields = await form_fields(request)
+        language = request_language(request)
+        t = i18n.translations(language)
         if not same_origin(request) or not csrf_ok(request, made, fields.get("csrf", "")):
-            return page("<h1>Not signed out</h1><p class=\"error\">This request did not come from this site.</p>",
-                        status=HTTPStatus.FORBIDDEN)
+            title, why = t.gettext("Not signed out"), t.gettext("This request did not come from this site.")
+            return page(f"<h1>{html.escape(title)}</h1><p class=\"error\">{html.escape(why)}</p>",
+                        language, status=HTTPStatus.FORBIDDEN)
         await run_in_threadpool(accounts.end_sign_in, made, token=request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse(SIGN_IN_PATH, status_code=HTTPStatus.SEE_OTHER)
         response.delete_cookie(SESSION_COOKIE, path="/")

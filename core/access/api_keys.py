@@ -49,6 +49,7 @@ from core.access.allowlist import Network, parse_allowlist
 from core.platform import audit, constants
 from core.platform.db import saved_id
 from core.platform.errors import AuthenticationError, DatabaseBusyError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import ApiKey, Project, User, utcnow
 from core.platform.text import check_text
 
@@ -196,7 +197,7 @@ def revoke_api_key(*, session: Session, key_id: int, actor_id: Actor, now: datet
         if actor.id != row.user_id and actor.role != "admin":
             row = None
     if row is None:
-        raise NotFoundError(f"There is no API key {key_id}.")
+        raise NotFoundError(Message(N_('There is no API key {key_id}.'), key_id=key_id))
     user = session.get_one(User, row.user_id)
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
@@ -213,7 +214,7 @@ def project_id_named(*, session: Session, name: str) -> int:
                       single_line=True, strip=True)
     project = session.exec(select(Project).where(Project.name == name)).first()
     if project is None:
-        raise NotFoundError(f"There is no project named {name!r}.")
+        raise NotFoundError(Message(N_('There is no project named {name!r}.'), name=name))
     return saved_id(project)
 
 
@@ -308,7 +309,7 @@ def _check_project(session: Session, project_id: int | None) -> int | None:
 def _check_expiry(days: object) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= constants.API_KEY_MAX_EXPIRES_DAYS:
         raise InvalidInputError(
-            f"A key expires after a whole number of days, from 1 to {constants.API_KEY_MAX_EXPIRES_DAYS:,}."
+            Message(N_('A key expires after a whole number of days, from 1 to {api_key_max_expires_days:,}.'), api_key_max_expires_days=constants.API_KEY_MAX_EXPIRES_DAYS)
         )
     return days
 
@@ -318,8 +319,7 @@ def _check_qps(qps: object) -> float | None:
         return None
     if isinstance(qps, bool) or not isinstance(qps, (int, float)) or not math.isfinite(qps) \
             or not 0 < qps <= MAX_QPS_LIMIT:
-        raise InvalidInputError(f"A key's request rate is a number of requests per second above 0, at most "
-                                f"{MAX_QPS_LIMIT:,.0f}.")
+        raise InvalidInputError(Message(N_("A key's request rate is a number of requests per second above 0, at most {max_qps_limit:,.0f}."), max_qps_limit=MAX_QPS_LIMIT))
     return float(qps)
 
 
@@ -327,7 +327,7 @@ def _check_concurrency(limit: object) -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CONCURRENCY_LIMIT:
-        raise InvalidInputError(f"A key's concurrency is a whole number from 1 to {MAX_CONCURRENCY_LIMIT:,}.")
+        raise InvalidInputError(Message(N_("A key's concurrency is a whole number from 1 to {max_concurrency_limit:,}."), max_concurrency_limit=MAX_CONCURRENCY_LIMIT))
     return limit
 
 

@@ -30,6 +30,7 @@ from core.access.actors import Actor, require_actor
 from core.access.secrets import KEY_BYTES, KEY_FILE_NAME, decrypt, encrypt, master_key, new_master_key
 from core.platform import audit
 from core.platform.errors import SecretError
+from core.platform.i18n import N_, Message
 from core.platform.models import Provider, utcnow
 
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ def rotate_master_key(
                     rows.append((row, secret, decrypt(token, key=old, purpose=secret.purpose(row))))
                 except SecretError as err:
                     raise SecretError(
-                        f"Rotation stopped, nothing changed: a secret in {secret.model.__tablename__} "
-                        f"(row {_row_name(row)}) does not decrypt with the current master key. {err}"
+                        Message(N_('Rotation stopped, nothing changed: a secret in {tablename} (row {value}) does not decrypt with the current master key. {err}'), tablename=secret.model.__tablename__, value=_row_name(row), err=err)
                     ) from err
 
     uses_file = not settings.master_key.get_secret_value().strip()
@@ -171,5 +171,5 @@ def _decode(text: str) -> bytes:
     except ValueError as err:
         raise SecretError("The new master key is not valid base64.") from err
     if len(key) != KEY_BYTES:
-        raise SecretError(f"The new master key must be base64 of {KEY_BYTES} random bytes, not {len(key)} bytes.")
+        raise SecretError(Message(N_('The new master key must be base64 of {key_bytes} random bytes, not {count_of_key} bytes.'), key_bytes=KEY_BYTES, count_of_key=len(key)))
     return key

@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.platform.constants import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 
 _hasher = PasswordHasher()
 
@@ -46,7 +47,7 @@ _TRAILING = "0123456789!@#$%^&*()-_=+.,;:?~ "
 def hash_password(password: str) -> str:
     """The argon2 hash of a password (the strength rule is check_password's)."""
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInputError(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
+        raise InvalidInputError(Message(N_('A password has at most {max_password_length} characters.'), max_password_length=MAX_PASSWORD_LENGTH))
     return _hasher.hash(password)
 
 
@@ -64,9 +65,9 @@ def check_password(password: str, *, username: str = "") -> str:
     if not isinstance(password, str):
         raise InvalidInputError("A password is text.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidInputError(Message(N_('A password needs at least {min_password_length} characters.'), min_password_length=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInputError(f"A password has at most {MAX_PASSWORD_LENGTH} characters.")
+        raise InvalidInputError(Message(N_('A password has at most {max_password_length} characters.'), max_password_length=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
     base = lowered.rstrip(_TRAILING)
     if lowered in COMMON_PASSWORDS or base in COMMON_PASSWORDS or base.lstrip(_TRAILING) in COMMON_PASSWORDS:

@@ -10,6 +10,7 @@ change its data). `require` is the check; pages ask `may` to show or hide what a
 from __future__ import annotations
 
 from core.platform.errors import InvalidInputError, PermissionDeniedError
+from core.platform.i18n import N_, Message
 from core.platform.states import Role
 
 _WRITERS = frozenset({Role.WRITER, Role.EDITOR, Role.ADMIN})
@@ -39,7 +40,7 @@ def check_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise InvalidInputError(f"Unknown role {role!r}; choose one of {', '.join(Role)}.") from None
+        raise InvalidInputError(Message(N_('Unknown role {role!r}; choose one of {value}.'), role=role, value=', '.join(Role))) from None
 
 
 def may(role: str, area: str) -> bool:
@@ -49,4 +50,4 @@ def may(role: str, area: str) -> bool:
 def require(role: str, area: str) -> None:
     if not may(role, area):
         allowed = ", ".join(sorted(AREA_ROLES[area]))
-        raise PermissionDeniedError(f"This needs one of the roles {allowed}; you are signed in as {role}.")
+        raise PermissionDeniedError(Message(N_('This needs one of the roles {allowed}; you are signed in as {role}.'), allowed=allowed, role=role))

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.platform.errors import SecretError
+from core.platform.i18n import N_, Message
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -91,9 +92,9 @@ def _decode_key(text: str, source: str) -> bytes:
     try:
         key = base64.b64decode(text, validate=True)
     except binascii.Error as err:
-        raise SecretError(f"{source} is not valid base64.") from err
+        raise SecretError(Message(N_('{source} is not valid base64.'), source=source)) from err
     if len(key) != KEY_BYTES:
-        raise SecretError(f"{source} must hold {KEY_BYTES} bytes (base64 of 32 random bytes), not {len(key)}.")
+        raise SecretError(Message(N_('{source} must hold {key_bytes} bytes (base64 of 32 random bytes), not {count_of_key}.'), source=source, key_bytes=KEY_BYTES, count_of_key=len(key)))
     return key
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from core.platform import audit, constants
+from core.platform.i18n import N_, Message
 from core.platform.models import SignInSession, User, utcnow
 
 if TYPE_CHECKING:
@@ -171,13 +172,23 @@ SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("CrO
            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("Linux", "Linux"))
 
 
+AS_IT_IS = "{name}"  # a browser's or a system's name is not translated
+
+
 def describe_device(user_agent: str) -> str:
     """A short name for a browser from its User-Agent: "Chrome on Linux", or "unknown device"."""
+    return str(device_message(user_agent))
+
+
+def device_message(user_agent: str) -> Message:
+    """describe_device() as a message, to render in the reader's language."""
     browser = next((name for mark, name in BROWSERS if mark in user_agent), "")
     system = next((name for mark, name in SYSTEMS if mark in user_agent), "")
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or ("other client" if user_agent.strip() else "unknown device")
+        return Message(N_("{browser} on {system}"), browser=browser, system=system)
+    if browser or system:
+        return Message(AS_IT_IS, name=browser or system)
+    return Message(N_("other client")) if user_agent.strip() else Message(N_("unknown device"))
 
 
 def _ended(row: SignInSession, rules: SessionRules, now: datetime) -> str:

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from core.platform import constants
 from core.platform.db import open_session, saved_id
 from core.platform.errors import RateLimitedError
+from core.platform.i18n import N_, Message
 from core.platform.models import LoginFailure, utcnow
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def reserve_attempt(
             wait = _wait(session, check, limits.window, now)
             if wait > 0:
                 raise RateLimitedError(
-                    f"Too many failed sign-ins for {check.what}: try again in {describe_wait(wait)}.",
+                    Message(N_('Too many failed sign-ins for {what}: try again in {value}.'), what=check.what, value=describe_wait(wait)),
                     retry_after_s=wait,
                 )
         rows = [LoginFailure(scope=check.scope, key=check.key, created_at=now) for check in checks]

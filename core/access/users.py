@@ -34,6 +34,7 @@ from core.access.roles import check_role
 from core.platform import audit
 from core.platform.db import engine_of, saved_id
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import User
 from core.platform.states import Role
 
@@ -47,7 +48,7 @@ USERNAME_RULE = (
     "with no spaces or invisible characters."
 )
 LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
-WRONG_CREDENTIALS = "Wrong user name or password."
+WRONG_CREDENTIALS = N_("Wrong user name or password.")
 
 
 def normalize_username(username: str) -> str:
@@ -63,8 +64,7 @@ def check_username(username: str) -> str:
     scripts = _lookalike_scripts(username)
     if len(scripts) > 1:
         raise InvalidInputError(
-            "A user name cannot mix Latin, Greek and Cyrillic letters (they look alike): "
-            f"this one has {' and '.join(sorted(s.title() for s in scripts))} letters."
+            Message(N_('A user name cannot mix Latin, Greek and Cyrillic letters (they look alike): this one has {value} letters.'), value=' and '.join(sorted(s.title() for s in scripts)))
         )
     return username
 
@@ -98,7 +98,7 @@ def create_user(
     role = check_role(role)
     check_password(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
-        raise ConflictError(f"The user name {username!r} is taken.")
+        raise ConflictError(Message(N_('The user name {username!r} is taken.'), username=username))
     user = User(username=username, password_hash=hash_password(password), role=role)
     session.add(user)
     session.flush()
@@ -246,7 +246,7 @@ def enabled_admin_count(session: Session) -> int:
 
 def _keep_an_admin(session: Session, user: User, advice: str) -> None:
     if user.role == Role.ADMIN and not user.disabled and enabled_admin_count(session) <= 1:
-        raise ConflictError(f"This is the last admin; {advice}.")
+        raise ConflictError(Message(N_('This is the last admin; {advice}.'), advice=advice))
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,8 @@ sets `handler` (a function taking the parsed arguments and returning an exit cod
 that needs the database, a provider or jobs makes this process's runtime with `runtime()` and
 calls the use cases (core.usecases) as the system (core.access.actors.SYSTEM): no sign-in, no role.
 A DraftgateError ends the command with a one-line message on stderr and exit code 1.
+Human-readable lines speak the language of DRAFTGATE_LANGUAGE or the POSIX locale (`_`, `ngettext`
+here); JSON output and error codes never change with it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from core.platform import i18n
 from core.platform.config import SettingsError, problems
 from core.platform.errors import DraftgateError
 
@@ -28,6 +31,14 @@ SUBCOMMAND_MODULES = (
     "core.cli.score", "core.cli.generate", "core.cli.accounts", "core.cli.provider", "core.cli.security",
     "core.cli.migrate", "core.cli.worker", "core.cli.health", "core.cli.api_keys", "core.cli.serve_api", "core.cli.summaries",
 )
+
+
+def _(message: str) -> str:
+    return i18n.translations(i18n.environment_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(i18n.environment_language()).ngettext(singular, plural, n)
 
 
 @contextmanager
@@ -51,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    i18n.compile_catalogs()
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
@@ -61,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         _print_errors(problems(err))
         return 1
     except DraftgateError as err:
-        _print_errors([str(err)])
+        _print_errors([err.user_message(i18n.translations(i18n.environment_language()))])
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(_("error: interrupted"), file=sys.stderr)
         return 130
 
 
 def _print_errors(messages: list[str]) -> None:
     for message in messages:
-        print(f"error: {message}", file=sys.stderr)
+        print(_("error: {message}").format(message=message), file=sys.stderr)

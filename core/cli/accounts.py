@@ -6,7 +6,7 @@ import argparse
 import getpass
 
 from core.access.actors import SYSTEM
-from core.cli import runtime
+from core.cli import _, ngettext, runtime
 from core.cli.demo import DEMO_PASSWORD, seed_demo
 from core.platform.states import Role
 from core.usecases import accounts
@@ -28,17 +28,22 @@ def _demo(args: argparse.Namespace) -> int:
     with runtime() as made:
         report = seed_demo(made.engine, password=args.password)
     for name in report.users_created:
-        print(f"created user {name!r} (role {name}) with password {args.password!r}")
+        print(_("created user {user} (role {role}) with password {password}").format(
+            user=repr(name), role=name, password=repr(args.password)))
     for name in report.users_kept:
-        print(f"kept existing user {name!r} (its password is unchanged)")
+        print(_("kept existing user {user} (its password is unchanged)").format(user=repr(name)))
     for name in report.projects_created:
-        print(f"created project {name!r} with references and a demo session")
+        print(_("created project {project} with references and a demo session").format(project=repr(name)))
     if not report.projects_created:
-        print("sample projects exist already")
+        print(_("sample projects exist already"))
     if report.presets_created:
-        print(f"added {report.presets_created} sample preset answers (Presets page)")
+        n = report.presets_created
+        print(ngettext("added {n} sample preset answer (Presets page)",
+                       "added {n} sample preset answers (Presets page)", n).format(n=n))
     if report.sensitive_words_created:
-        print(f"added {report.sensitive_words_created} sample sensitive words (Sensitive words page)")
+        n = report.sensitive_words_created
+        print(ngettext("added {n} sample sensitive word (Sensitive words page)",
+                       "added {n} sample sensitive words (Sensitive words page)", n).format(n=n))
     return 0
 
 
@@ -46,5 +51,5 @@ def _create_user(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("Password: ")
     with runtime() as made:
         user = accounts.create_user(made, SYSTEM, username=args.username, password=password, role=args.role)
-    print(f"created user {user.username!r} with role {user.role}")
+    print(_("created user {user} with role {role}").format(user=repr(user.username), role=user.role))
     return 0

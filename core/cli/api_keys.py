@@ -19,6 +19,7 @@ from core.access.users import normalize_username
 from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session, saved_id
 from core.platform.errors import NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import User
 
 
@@ -82,7 +83,7 @@ def _revoke(args: argparse.Namespace) -> int:
 def _user_named(session, username: str) -> User:
     user = session.exec(select(User).where(User.username == normalize_username(username))).first()
     if user is None:
-        raise NotFoundError(f"There is no user named {username!r}.")
+        raise NotFoundError(Message(N_('There is no user named {username!r}.'), username=username))
     return user
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 
 from core.cli import runtime
 from core.llm.providers import provider_from_settings
-from core.platform import health
+from core.platform import health, i18n
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,5 +48,5 @@ def _health(args: argparse.Namespace) -> int:
         for check in checks:
             latency = f"{check.latency_ms:8.1f} ms" if check.latency_ms is not None else " " * 11
             print(f"{check.status:<8} {check.name:<{width}} {latency}  {check.detail}")
-        print(health.verdict(checks)[1])
+        print(health.verdict_message(checks)[1].render(i18n.translations(i18n.environment_language())))
     return 0 if all(check.status in ("ok", "off") for check in checks) else 1

@@ -16,10 +16,11 @@ import os
 import sys
 
 from core.access.actors import SYSTEM
-from core.cli import runtime
+from core.cli import _, runtime
 from core.llm.registry import PROFILES, ProviderView, parse_params
 from core.llm.types import API_STYLES
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.usecases import providers
 
 KEY_ENVIRONMENT_VARIABLE = "DRAFTGATE_PROVIDER_API_KEY"
@@ -69,7 +70,7 @@ def _add(args: argparse.Namespace) -> int:
         raise InvalidInputError("--base-url is required (or --profile).")
     if not args.model:
         hint = f" (e.g. {profile.model_hints[0]})" if profile else ""
-        raise InvalidInputError(f"--model is required{hint}.")
+        raise InvalidInputError(Message(N_('--model is required{hint}.'), hint=hint))
     with runtime() as made:
         view = providers.add_provider(
             made, SYSTEM, name=args.name, base_url=base_url, model=args.model,
@@ -77,7 +78,8 @@ def _add(args: argparse.Namespace) -> int:
             api_key=_api_key(args) or "", default_params=_params(args.params),
             qps_limit=args.qps or 0.0, tpm_limit=args.tpm or 0,
         )
-    print(f"added provider {view.name!r}: {view.model} at {view.base_url} ({view.api_style}), key {_key_text(view)}")
+    print(_("added provider {name}: {model} at {url} ({style}), key {key}").format(
+        name=repr(view.name), model=view.model, url=view.base_url, style=view.api_style, key=_key_text(view)))
     return 0
 
 
@@ -92,7 +94,8 @@ def _edit(args: argparse.Namespace) -> int:
             default_params=_params(args.params) if args.params else None,
             qps_limit=args.qps, tpm_limit=args.tpm,
         )
-    print(f"updated provider {view.name!r}: {view.model} at {view.base_url} ({view.api_style}), key {_key_text(view)}")
+    print(_("updated provider {name}: {model} at {url} ({style}), key {key}").format(
+        name=repr(view.name), model=view.model, url=view.base_url, style=view.api_style, key=_key_text(view)))
     return 0
 
 
@@ -100,7 +103,7 @@ def _list(args: argparse.Namespace) -> int:
     with runtime() as made:
         views = providers.list_providers(made)
     if not views:
-        print("no providers registered (the embedded model is used)")
+        print(_("no providers registered (the embedded model is used)"))
     for view in views:
         limits = f"{view.qps_limit:g} req/s" if view.qps_limit else "no rate limit"
         if view.tpm_limit:
@@ -120,14 +123,14 @@ def _profiles(args: argparse.Namespace) -> int:
 def _test(args: argparse.Namespace) -> int:
     with runtime() as made:
         check = providers.check_provider(made, SYSTEM, args.name)
-    print(("ok: " if check.ok else "failed: ") + check.message)
+    print((_("ok: {message}") if check.ok else _("failed: {message}")).format(message=check.message))
     return 0 if check.ok else 1
 
 
 def _remove(args: argparse.Namespace) -> int:
     with runtime() as made:
         providers.remove_provider(made, SYSTEM, args.name)
-    print(f"removed provider {args.name!r}")
+    print(_("removed provider {name}").format(name=repr(args.name)))
     return 0
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 from core.gate.checks import CHECK_METRICS, DEFAULT_CHECK_THRESHOLDS, check_reasons, check_values, run_checks
 from core.platform.constants import METRICS
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.spreadsheet import safe_row
 from core.scoring import score
 
@@ -114,7 +115,7 @@ def _records(
     try:
         handle = path.open(encoding="utf-8-sig")
     except OSError as err:
-        raise InvalidInputError(f"Cannot read {path}: {err.strerror or err}.") from err
+        raise InvalidInputError(Message(N_('Cannot read {path}: {value}.'), path=path, value=err.strerror or err)) from err
     with handle:
         try:
             for number, line in enumerate(handle, start=1):
@@ -140,7 +141,7 @@ def _records(
                 else:
                     yield where, key, text, instruction
         except UnicodeDecodeError as err:
-            raise InvalidInputError(f"{path} is not UTF-8 text ({err.reason}).") from err
+            raise InvalidInputError(Message(N_('{path} is not UTF-8 text ({reason}).'), path=path, reason=err.reason)) from err
 
 
 class _Progress:
@@ -189,13 +190,13 @@ class _Writer:
         self._csv = None  # a csv writer, for a .csv output
         suffix = output.suffix.lower() if output else ".jsonl"
         if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
-            raise InvalidInputError(f"Cannot tell the output format of {output}: use .jsonl or .csv.")
+            raise InvalidInputError(Message(N_('Cannot tell the output format of {output}: use .jsonl or .csv.'), output=output))
         self._stream: IO[str] = sys.stdout
         if output is not None:
             try:
                 self._stream = output.open("w", encoding="utf-8", newline="")
             except OSError as err:
-                raise InvalidInputError(f"Cannot write {output}: {err.strerror or err}.") from err
+                raise InvalidInputError(Message(N_('Cannot write {output}: {value}.'), output=output, value=err.strerror or err)) from err
             self._close = True
         if suffix == ".csv":
             self._fields = [id_field, *metrics, "language", "error", *(f"signature_{m}" for m in metrics),
@@ -225,7 +226,7 @@ class _Writer:
 def _score_file(args: argparse.Namespace) -> int:
     for path in (args.references, args.drafts):
         if not path.is_file():
-            raise InvalidInputError(f"No such file: {path}.")
+            raise InvalidInputError(Message(N_('No such file: {path}.'), path=path))
     problems = _Problems()
     references: dict[str, list[str]] = defaultdict(list)
     for _, key, text, _ in _records(args.references, args.id_field, args.text_field, problems):

@@ -17,8 +17,9 @@ from pathlib import Path
 from core.access.actors import SYSTEM
 from core.access.privacy import export_json, summary
 from core.access.users import check_username
-from core.cli import runtime
+from core.cli import _, ngettext, runtime
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.states import Role
 from core.usecases import accounts
 
@@ -86,11 +87,13 @@ def _rotate(args: argparse.Namespace) -> int:
         if args.new_key_stdin and not new_key:
             raise InvalidInputError("No key on standard input.")
         report = accounts.rotate_master_key(made, SYSTEM, new_key=new_key)
-    print(f"re-encrypted {report.secrets} stored secret(s) under the new master key")
+    print(ngettext("re-encrypted {n} stored secret under the new master key",
+                   "re-encrypted {n} stored secrets under the new master key", report.secrets).format(n=report.secrets))
     if report.key_file is not None:
-        print(f"the new key is in {report.key_file}; keep a copy somewhere safe, apart from database backups")
+        print(_("the new key is in {file}; keep a copy somewhere safe, apart from database backups").format(
+            file=report.key_file))
     else:
-        print("DRAFTGATE_MASTER_KEY is set: replace it with this new key, then restart the app")
+        print(_("DRAFTGATE_MASTER_KEY is set: replace it with this new key, then restart the app"))
         print(f"DRAFTGATE_MASTER_KEY={report.new_key}")
     return 0
 
@@ -99,9 +102,9 @@ def _retention(args: argparse.Namespace) -> int:
     with runtime() as made:
         report = accounts.apply_retention(made, SYSTEM, days=args.days)
         days = args.days or made.settings.retention_days
-    print(f"retention {days} days: deleted {summary(report)}")
+    print(_("retention {days} days: deleted {summary}").format(days=days, summary=summary(report)))
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {warning}").format(warning=warning), file=sys.stderr)
     return 0
 
 
@@ -115,33 +118,33 @@ def _export(args: argparse.Namespace) -> int:
     try:
         args.output.write_text(text + "\n", encoding="utf-8")
     except OSError as err:
-        raise InvalidInputError(f"Cannot write {args.output}: {err.strerror}.") from err
-    print(f"wrote the data of {args.username!r} to {args.output}")
+        raise InvalidInputError(Message(N_('Cannot write {output}: {strerror}.'), output=args.output, strerror=err.strerror)) from err
+    print(_("wrote the data of {user} to {file}").format(user=repr(args.username), file=args.output))
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
-        raise InvalidInputError(f"This deletes {args.username!r} and all their data for good: add --yes to confirm.")
+        raise InvalidInputError(Message(N_('This deletes {username!r} and all their data for good: add --yes to confirm.'), username=args.username))
     with runtime() as made:
         report = accounts.delete_user(made, SYSTEM, username=args.username)
-    print(f"deleted user {args.username!r}: {summary(report)}")
+    print(_("deleted user {user}: {summary}").format(user=repr(args.username), summary=summary(report)))
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {warning}").format(warning=warning), file=sys.stderr)
     return 0
 
 
 def _set_role(args: argparse.Namespace) -> int:
     with runtime() as made:
         accounts.set_role(made, SYSTEM, username=args.username, role=args.role)
-    print(f"{args.username!r} is now {args.role}")
+    print(_("{user} is now {role}").format(user=repr(args.username), role=args.role))
     return 0
 
 
 def _toggle(args: argparse.Namespace) -> int:
     with runtime() as made:
         accounts.set_disabled(made, SYSTEM, username=args.username, disabled=args.disabled)
-    print(f"{args.username!r} is {'disabled' if args.disabled else 'enabled'}")
+    print((_("{user} is disabled") if args.disabled else _("{user} is enabled")).format(user=repr(args.username)))
     return 0
 
 
@@ -151,5 +154,6 @@ def _reset(args: argparse.Namespace) -> int:
         raise InvalidInputError("No password on standard input.")
     with runtime() as made:
         generated = accounts.reset_password(made, SYSTEM, username=args.username, new_password=password)
-    print(f"new password for {args.username!r}: {generated}" if generated else f"password of {args.username!r} changed")
+    print((_("new password for {user}: {password}") if generated else _("password of {user} changed")).format(
+        user=repr(args.username), password=generated))
     return 0

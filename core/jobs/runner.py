@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select, update
 from core.platform import constants
 from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import Job, User, utcnow
 from core.platform.states import JobStatus, Role
 from core.platform.text import storable
@@ -236,7 +237,7 @@ def _finish(
 def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: int | None) -> int:
     """Store a queued job of a registered kind; return its ID."""
     if kind not in JOB_KINDS:
-        raise InvalidInputError(f"There is no job kind {kind!r}.")
+        raise InvalidInputError(Message(N_('There is no job kind {kind!r}.'), kind=kind))
     with open_session(engine) as session:
         job = Job(kind=kind, payload=payload, owner_id=owner_id)
         session.add(job)

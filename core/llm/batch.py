@@ -29,6 +29,7 @@ from core.llm.stopping import RequestStop
 from core.llm.types import GenerationParams, GenerationResult
 from core.platform.constants import MAX_BATCH_CONCURRENCY
 from core.platform.errors import DraftgateError, InvalidInputError
+from core.platform.i18n import N_, Message
 
 STOP_POLL_S = 0.25  # how often a streaming batch asks should_stop while requests are in flight
 
@@ -72,7 +73,7 @@ def run_batch(
     `on_text` (with `stream=True`) as each piece of an answer arrives.
     """
     if not 1 <= concurrency <= MAX_BATCH_CONCURRENCY:
-        raise InvalidInputError(f"A batch runs 1 to {MAX_BATCH_CONCURRENCY} requests at once (got {concurrency}).")
+        raise InvalidInputError(Message(N_('A batch runs 1 to {max_batch_concurrency} requests at once (got {concurrency}).'), max_batch_concurrency=MAX_BATCH_CONCURRENCY, concurrency=concurrency))
     if not requests:
         return []
     stopper = _Stopper(should_stop)

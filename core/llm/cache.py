@@ -30,9 +30,9 @@ import itertools
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from redis.exceptions import RedisError
@@ -145,19 +145,20 @@ class DatabaseStore:
 
     PURGE_EVERY = 500
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._engine = engine
+        self._clock = clock
         self._stores = itertools.count(1)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with open_session(self._engine) as session:
             entry = session.get(CacheEntry, key)
-            if entry is None or entry.expires_at <= utcnow():
+            if entry is None or entry.expires_at <= self._clock():
                 return None
             return entry.value
 
     def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
-        now = utcnow()
+        now = self._clock()
         origin = origin or CacheOrigin()
         with open_session(self._engine) as session:
             entry = session.get(CacheEntry, key) or CacheEntry(key=key, value=value, expires_at=now)
@@ -188,7 +189,7 @@ class DatabaseStore:
 
     def purge_expired(self) -> int:
         with open_session(self._engine) as session:
-            removed = session.exec(delete(CacheEntry).where(col(CacheEntry.expires_at) <= utcnow()))
+            removed = session.exec(delete(CacheEntry).where(col(CacheEntry.expires_at) <= self._clock()))
             session.commit()
             return removed.rowcount
 

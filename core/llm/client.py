@@ -42,6 +42,7 @@ from core.llm.transport import Transport
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, Usage
 from core.platform import constants
 from core.platform.errors import InvalidInputError, LLMResponseError
+from core.platform.i18n import N_, Message
 
 __all__ = ["CompletionStream", "LLMClient", "Prompt", "check_prompt"]
 
@@ -66,7 +67,7 @@ def check_prompt(prompt: Prompt) -> None:
     size = sum(len(text) for text in texts)
     if size > constants.MAX_PROMPT_CHARS:
         raise InvalidInputError(
-            f"The prompt is too long: {size:,} characters (at most {constants.MAX_PROMPT_CHARS:,})."
+            Message(N_('The prompt is too long: {size:,} characters (at most {max_prompt_chars:,}).'), size=size, max_prompt_chars=constants.MAX_PROMPT_CHARS)
         )
 
 
@@ -228,7 +229,7 @@ class LLMClient:
 
     def _cache_key(self, body: dict[str, Any], params: GenerationParams, mode: CacheMode) -> str | None:
         if mode not in CACHE_MODES:
-            raise InvalidInputError(f"The cache mode must be one of {', '.join(CACHE_MODES)} (got {mode!r}).")
+            raise InvalidInputError(Message(N_('The cache mode must be one of {value} (got {mode!r}).'), value=', '.join(CACHE_MODES), mode=mode))
         if self.cache is None or not (reads(mode, params) or stores(mode, params)):
             return None
         return cache_key(self.provider, body)

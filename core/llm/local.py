@@ -20,6 +20,7 @@ import httpx
 from core.llm.types import ProviderConfig
 from core.platform import constants
 from core.platform.errors import EmbeddedModelError, InvalidInputError
+from core.platform.i18n import N_, Message
 
 EMBEDDED_MODEL_NAME = "gemma-3-270m"
 # What every request to the embedded model carries under its own fields (ProviderConfig.extra_body):
@@ -103,7 +104,7 @@ def start_embedded_server(
     try:
         embedded = EmbeddedServer(xllamacpp.Server(params), slots=parallel)
     except Exception as err:  # xllamacpp raises a bare RuntimeError whatever went wrong
-        raise EmbeddedModelError(f"The embedded model could not be started: {err}") from err
+        raise EmbeddedModelError(Message(N_('The embedded model could not be started: {err}'), err=err)) from err
     try:
         _wait_until_healthy(embedded.address, deadline=time.monotonic() + HEALTH_DEADLINE_S)
     except EmbeddedModelError:
@@ -135,7 +136,7 @@ def _model_path() -> Path:
         except FileExistsError:  # a damaged file left by an interrupted assembly
             return Path(assemble(overwrite=True))
     except (OSError, ValueError) as err:
-        raise EmbeddedModelError(f"The embedded model file could not be prepared: {err}") from err
+        raise EmbeddedModelError(Message(N_('The embedded model file could not be prepared: {err}'), err=err)) from err
 
 
 def _wait_until_healthy(address: str, *, deadline: float) -> None:
@@ -148,7 +149,7 @@ def _wait_until_healthy(address: str, *, deadline: float) -> None:
                 pass  # still loading
             if time.monotonic() >= deadline:
                 raise EmbeddedModelError(
-                    f"The embedded model did not become ready within {HEALTH_DEADLINE_S:g} s."
+                    Message(N_('The embedded model did not become ready within {health_deadline_s:g} s.'), health_deadline_s=HEALTH_DEADLINE_S)
                 )
             time.sleep(_HEALTH_POLL_S)
 

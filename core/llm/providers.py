@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.llm.types import API_STYLES, ProviderConfig, is_api_style
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -27,7 +28,7 @@ def validate_base_url(url: str) -> str:
         parts = urlsplit(text)
         _ = parts.port  # raises ValueError when the port is not a number
     except ValueError as err:
-        raise InvalidInputError(f"The base URL {text!r} is not a valid URL.") from err
+        raise InvalidInputError(Message(N_('The base URL {text!r} is not a valid URL.'), text=text)) from err
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise InvalidInputError(
@@ -75,7 +76,7 @@ def build_provider(
     tpm_limit: int = 0,
 ) -> ProviderConfig:
     if not is_api_style(api_style):
-        raise InvalidInputError(f"The API style must be one of {', '.join(API_STYLES)} (got {api_style!r}).")
+        raise InvalidInputError(Message(N_('The API style must be one of {value} (got {api_style!r}).'), value=', '.join(API_STYLES), api_style=api_style))
     if not model.strip():
         raise InvalidInputError("Name the model to use (for example gpt-4o-mini).")
     if isinstance(qps_limit, bool) or not isinstance(qps_limit, (int, float)) or not 0 <= qps_limit <= 10_000:

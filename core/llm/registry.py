@@ -35,6 +35,7 @@ from core.llm.types import ChatMessage, GenerationParams, ProviderConfig, is_api
 from core.platform import constants
 from core.platform.audit import record
 from core.platform.errors import ConflictError, DraftgateError, InvalidInputError, NotFoundError, SecretError
+from core.platform.i18n import N_, Message
 from core.platform.models import Provider, utcnow
 from core.platform.text import check_text, read_json
 
@@ -126,7 +127,7 @@ def add_provider(
     name = _check_name(name)
     base_url, model = _check_url(base_url), _check_model(model)
     if _find(session, name) is not None:
-        raise ConflictError(f"A provider named {name!r} exists already.")
+        raise ConflictError(Message(N_('A provider named {name!r} exists already.'), name=name))
     config = build_provider(name=name, base_url=base_url, model=model, api_style=api_style,
                             api_key=api_key, qps_limit=qps_limit, tpm_limit=tpm_limit)
     row = Provider(name=name, base_url=config.base_url, model=config.model,
@@ -161,7 +162,7 @@ def update_provider(
     base_url = _check_url(base_url) if base_url is not None else None
     model = _check_model(model) if model is not None else None
     if target != row.name and _find(session, target) is not None:
-        raise ConflictError(f"A provider named {target!r} exists already.")
+        raise ConflictError(Message(N_('A provider named {target!r} exists already.'), target=target))
     config = build_provider(
         name=target,
         base_url=base_url if base_url is not None else row.base_url,
@@ -234,7 +235,7 @@ def parse_params(text: str | None, *, what: str) -> dict[str, Any]:
         return {}
     params = read_json(text, what=what)
     if not isinstance(params, dict):
-        raise InvalidInputError(f'{what} must be a JSON object, e.g. {{"temperature": 0.3}}.')
+        raise InvalidInputError(Message(N_('{what} must be a JSON object, e.g. {{"temperature": 0.3}}.'), what=what))
     return params
 
 
@@ -266,7 +267,7 @@ def _find(session: Session, name: str) -> Provider | None:
 def _get(session: Session, name: str) -> Provider:
     row = _find(session, name)
     if row is None:
-        raise NotFoundError(f"There is no provider named {name!r}.")
+        raise NotFoundError(Message(N_('There is no provider named {name!r}.'), name=name))
     return row
 
 
@@ -297,7 +298,7 @@ def _key(row: Provider, settings: Settings) -> str:
     try:
         return decrypt(row.encrypted_key, key=master_key(settings), purpose=_purpose(row.name))
     except SecretError as err:
-        raise SecretError(f"The API key of provider {row.name!r} cannot be decrypted: {err}") from err
+        raise SecretError(Message(N_('The API key of provider {name!r} cannot be decrypted: {err}'), name=row.name, err=err)) from err
 
 
 def _view(row: Provider, settings: Settings) -> ProviderView:
@@ -324,7 +325,7 @@ def _check_name(name: str) -> str:
             "A provider name has 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
         )
     if name.lower() in RESERVED_NAMES:
-        raise InvalidInputError(f"The provider name {name!r} is reserved.")
+        raise InvalidInputError(Message(N_('The provider name {name!r} is reserved.'), name=name))
     return name
 
 
@@ -341,11 +342,11 @@ def _check_model(model: str) -> str:
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - set(GenerationParams.__dataclass_fields__)
     if unknown:
-        raise InvalidInputError(f"Unknown default parameters: {', '.join(sorted(unknown))}.")
+        raise InvalidInputError(Message(N_('Unknown default parameters: {value}.'), value=', '.join(sorted(unknown))))
     try:
         return GenerationParams.from_dict(params).validate().to_dict()
     except TypeError as err:
-        raise InvalidInputError(f"The default parameters cannot be read: {err}") from err
+        raise InvalidInputError(Message(N_('The default parameters cannot be read: {err}'), err=err)) from err
 
 
 def _audit_detail(row: Provider) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from core.llm.ratelimit import estimate_tokens
 from core.llm.transport import Transport
 from core.llm.types import GenerationResult, Usage
 from core.platform.errors import LLMResponseError, LLMTaskFailedError, LLMTimeoutError
+from core.platform.i18n import N_, Message
 from core.platform.text import storable
 
 TASKS_PATH = "/tasks"
@@ -62,14 +63,14 @@ def run_task(
         if status == TaskStatus.COMPLETED:
             return _result(transport, task_id, state, started)
         if status == TaskStatus.FAILED:
-            raise LLMTaskFailedError(f"The provider's task {task_id} failed: {_error_text(transport, state)}")
+            raise LLMTaskFailedError(Message(N_("The provider's task {task_id} failed: {value}"), task_id=task_id, value=_error_text(transport, state)))
         if status not in WAITING:
             raise LLMResponseError(
-                f"The provider's task {task_id} has a status that cannot be read: {transport.snippet(str(status))}"
+                Message(N_("The provider's task {task_id} has a status that cannot be read: {value}"), task_id=task_id, value=transport.snippet(str(status)))
             )
         if transport.clock() + poll_interval_s > deadline:
             raise LLMTimeoutError(
-                f"The provider's task {task_id} did not finish within {deadline_s:g} s (it was still {status})."
+                Message(N_("The provider's task {task_id} did not finish within {deadline_s:g} s (it was still {status})."), task_id=task_id, deadline_s=deadline_s, status=status)
             )
         transport.wait(poll_interval_s)
         transport.check_stopped()
@@ -84,7 +85,7 @@ def submit_task(transport: Transport, body: dict[str, Any]) -> str:
     task_id = str(task_id)
     if storable(task_id) != task_id:
         raise LLMResponseError(
-            f"The provider accepted the task but sent a task_id that cannot be used: {transport.snippet(task_id)}"
+            Message(N_('The provider accepted the task but sent a task_id that cannot be used: {value}'), value=transport.snippet(task_id))
         )
     return task_id
 
@@ -98,7 +99,7 @@ def _result(transport: Transport, task_id: str, state: dict[str, Any], started: 
     result = state.get("result")
     text = result.get("text") if isinstance(result, dict) else None
     if not isinstance(result, dict) or not isinstance(text, str):
-        raise LLMResponseError(f"The provider's task {task_id} completed without a text result.")
+        raise LLMResponseError(Message(N_("The provider's task {task_id} completed without a text result."), task_id=task_id))
     model = result.get("model")
     return GenerationResult(
         id=task_id,

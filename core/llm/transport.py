@@ -48,6 +48,7 @@ from core.platform.errors import (
     LLMStoppedError,
     LLMTimeoutError,
 )
+from core.platform.i18n import N_, Message
 from core.platform.text import storable
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,7 @@ class Transport:
         except httpx.RequestError as err:
             raise self.failure_of(err).error(attempts=attempts.made) from err
         raise LLMResponseError(
-            f"The provider did not answer with an event stream ({content_type}): "
-            f"{self.provider_message(response.text)}",
+            Message(N_('The provider did not answer with an event stream ({content_type}): {value}'), content_type=content_type, value=self.provider_message(response.text)),
             attempts=attempts.made,
         )
 
@@ -226,12 +226,12 @@ class Transport:
         except ValueError as err:
             content_type = response.headers.get("content-type") or "no content type"
             raise LLMResponseError(
-                f"The provider's answer is not JSON ({content_type}): {self.snippet(response.text)}"
+                Message(N_("The provider's answer is not JSON ({content_type}): {value}"), content_type=content_type, value=self.snippet(response.text))
             ) from err
         if not isinstance(data, dict):
             raise LLMResponseError("The provider's answer is not a JSON object.")
         if error_is_failure and data.get("error"):
-            raise LLMResponseError(f"The provider reported an error: {self.error_text(data)}")
+            raise LLMResponseError(Message(N_('The provider reported an error: {value}'), value=self.error_text(data)))
         return data
 
     def provider_message(self, body: str) -> str:

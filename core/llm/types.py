@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeGuard
 
 from core.platform import constants
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.text import check_text, storable
 
 # "task": submit, then poll {base_url}/tasks/{id} until done (see core.llm.task)
@@ -74,7 +75,7 @@ class GenerationParams:
             raise InvalidInputError("max_tokens must be a whole number.")
         if not 1 <= self.max_tokens <= constants.MAX_TOKENS_LIMIT:
             raise InvalidInputError(
-                f"max_tokens must be between 1 and {constants.MAX_TOKENS_LIMIT} (got {self.max_tokens})."
+                Message(N_('max_tokens must be between 1 and {max_tokens_limit} (got {max_tokens}).'), max_tokens_limit=constants.MAX_TOKENS_LIMIT, max_tokens=self.max_tokens)
             )
         if len(self.stop) > 4 or any(not isinstance(s, str) or not s for s in self.stop):
             raise InvalidInputError("stop takes at most 4 non-empty strings.")
@@ -105,9 +106,9 @@ class GenerationParams:
 
 def _check_range(name: str, value: Any, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise InvalidInputError(f"{name} must be a number between {low:g} and {high:g}.")
+        raise InvalidInputError(Message(N_('{name} must be a number between {low:g} and {high:g}.'), name=name, low=low, high=high))
     if not low <= value <= high:
-        raise InvalidInputError(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
+        raise InvalidInputError(Message(N_('{name} must be between {low:g} and {high:g} (got {value:g}).'), name=name, low=low, high=high, value=value))
 
 
 PRESETS: dict[str, GenerationParams] = {

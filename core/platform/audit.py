@@ -30,6 +30,7 @@ from core.platform.config import get_settings
 from core.platform.constants import AUDIT_QUERY_LIMIT
 from core.platform.db import saved_id
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.models import AuditEvent, User
 from core.platform.spreadsheet import safe_row
 
@@ -112,7 +113,7 @@ def query_events(
     if since and until and since > until:
         raise InvalidInputError("The start date is after the end date.")
     if not 1 <= limit <= AUDIT_QUERY_LIMIT:
-        raise InvalidInputError(f"Ask for 1 to {AUDIT_QUERY_LIMIT:,} events.")
+        raise InvalidInputError(Message(N_('Ask for 1 to {audit_query_limit:,} events.'), audit_query_limit=AUDIT_QUERY_LIMIT))
     query = (
         select(AuditEvent, User.username)
         .join(User, col(User.id) == AuditEvent.actor_id, isouter=True)

@@ -22,14 +22,42 @@
           │    └── LLMTaskFailedError        a task-style provider reported its task failed
           └── EmbeddedModelError    the embedded local model could not be started
 
-Pages catch DraftgateError in one place and show str(err); anything else is a bug.
+Pages catch DraftgateError in one place and show err.user_message(t) in the user's language
+(str(err) is the English text); anything else is a bug. A message is a core.platform.i18n.Message:
+a message id (the English text, in the catalogs) and its parameters, rendered at the edge
+(page, CLI, API); plain text still works and is shown as it is where no catalog has it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from core.platform.i18n import N_, Message, Translator
+
 
 class DraftgateError(Exception):
     """Base class: the message is written for the person using the app."""
+
+    def __init__(self, message: str | Message = "", *args: Any) -> None:
+        super().__init__(message, *args)
+        self.message = message
+
+    @property
+    def message_id(self) -> str:
+        return self.message.msgid if isinstance(self.message, Message) else str(self.message)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.message.params) if isinstance(self.message, Message) else {}
+
+    def user_message(self, t: Translator) -> str:
+        """The message in the language of `t` (its catalog's translation, or the English text)."""
+        if isinstance(self.message, Message):
+            return self.message.render(t)
+        return t.gettext(self.message) if self.message else ""
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 class InvalidInputError(DraftgateError):
@@ -53,7 +81,7 @@ class ConflictError(DraftgateError):
 
 
 class RateLimitedError(DraftgateError):
-    def __init__(self, message: str, *, retry_after_s: float) -> None:
+    def __init__(self, message: str | Message, *, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
@@ -65,7 +93,7 @@ class SecretError(DraftgateError):
 class DatabaseBusyError(DraftgateError):
     """Raised by core.platform.db in place of the driver's lock or timeout error; the action may be retried."""
 
-    def __init__(self, message: str = "The database is busy; try again in a moment.") -> None:
+    def __init__(self, message: str | Message = Message(N_("The database is busy; try again in a moment."))) -> None:
         super().__init__(message)
 
 
@@ -73,7 +101,7 @@ class LLMError(DraftgateError):
     """Built once, with its final message: `partial_text` is the text a stream had delivered
     before it broke, `attempts` how many times the request was sent."""
 
-    def __init__(self, message: str, *, partial_text: str = "", attempts: int = 1) -> None:
+    def __init__(self, message: str | Message, *, partial_text: str = "", attempts: int = 1) -> None:
         super().__init__(message)
         self.partial_text = partial_text
         self.attempts = attempts
@@ -94,7 +122,7 @@ class LLMStoppedError(LLMConnectionError):
 class LLMStatusError(LLMError):
     def __init__(
         self,
-        message: str,
+        message: str | Message,
         *,
         status_code: int,
         provider_message: str = "",
@@ -131,7 +159,7 @@ class LLMResponseError(LLMError):
 
 
 class LLMIncompleteError(LLMResponseError):
-    def __init__(self, message: str, *, partial_text: str, attempts: int = 1) -> None:
+    def __init__(self, message: str | Message, *, partial_text: str, attempts: int = 1) -> None:
         super().__init__(message, partial_text=partial_text, attempts=attempts)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +32,7 @@ from core.llm.registry import get_provider, list_providers
 from core.platform import migrations
 from core.platform.db import open_session
 from core.platform.errors import DatabaseBusyError, DraftgateError
+from core.platform.i18n import N_, Message
 from core.platform.wording import count
 
 if TYPE_CHECKING:
@@ -210,14 +212,20 @@ Verdict = Literal["ok", "unchecked", "attention"]
 def verdict(checks: list[Check]) -> tuple[Verdict, str]:
     """("ok", "Every service is ok.") only when every check is ok; "attention" when one is down
     or warns; else "unchecked", naming what is off."""
-    attention = [c.name for c in checks if c.status in ("down", "warning")]
+    level, sentence = verdict_message(checks)
+    return level, str(sentence)
+
+
+def verdict_message(checks: list[Check], name_of: Callable[[str], str] = str) -> tuple[Verdict, Message]:
+    """verdict(), its sentence as a message to render in any language (`name_of`: a service's name in it)."""
+    attention = [name_of(c.name) for c in checks if c.status in ("down", "warning")]
     if attention:
-        return "attention", f"Some services need attention: {', '.join(attention)}."
-    off = [c.name for c in checks if c.status == "off"]
+        return "attention", Message(N_("Some services need attention: {services}."), services=", ".join(attention))
+    off = [name_of(c.name) for c in checks if c.status == "off"]
     if off:
-        return "unchecked", (f"Nothing needs attention. Not checked, as not configured or not running here: "
-                             f"{', '.join(off)}.")
-    return "ok", "Every service is ok."
+        return "unchecked", Message(N_("Nothing needs attention. Not checked, as not configured or not running "
+                                       "here: {services}."), services=", ".join(off))
+    return "ok", Message(N_("Every service is ok."))
 
 
 def _first_line(err: Any) -> str:

@@ -20,6 +20,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)  # writer | reviewer | editor | admin
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    # the interface language chosen on the Account page (core.platform.i18n: "en", "zh_CN"); "": the browser's
+    language: str = Field(default="", max_length=16)
 
 
 class Project(SQLModel, table=True):

@@ -20,6 +20,7 @@ import json
 import re
 
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -54,26 +55,25 @@ def check_text(
     naming `what` ("The project name", "A comment") and the problem. `strip`: checked and
     returned without surrounding whitespace."""
     if value is None:
-        raise InvalidInputError(f"{what} is missing.")
+        raise InvalidInputError(Message(N_('{what} is missing.'), what=what))
     if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be text.")
+        raise InvalidInputError(Message(N_('{what} must be text.'), what=what))
     if strip:
         value = value.strip()
     if required and not value.strip():
-        raise InvalidInputError(f"{what} is empty.")
+        raise InvalidInputError(Message(N_('{what} is empty.'), what=what))
     if len(value) > max_chars:
-        raise InvalidInputError(f"{what} is too long: {len(value):,} characters (at most {max_chars:,}).")
+        raise InvalidInputError(Message(N_('{what} is too long: {count_of_value:,} characters (at most {max_chars:,}).'), what=what, count_of_value=len(value), max_chars=max_chars))
     if "\x00" in value:
-        raise InvalidInputError(f"{what} contains a NUL character, which cannot be stored.")
+        raise InvalidInputError(Message(N_('{what} contains a NUL character, which cannot be stored.'), what=what))
     if _SURROGATE.search(value):
-        raise InvalidInputError(f"{what} contains a broken character (a lone UTF-16 surrogate).")
+        raise InvalidInputError(Message(N_('{what} contains a broken character (a lone UTF-16 surrogate).'), what=what))
     if single_line and ("\n" in value or "\r" in value):
-        raise InvalidInputError(f"{what} must be one line.")
+        raise InvalidInputError(Message(N_('{what} must be one line.'), what=what))
     control = _CONTROL.search(value)
     if control:
         raise InvalidInputError(
-            f"{what} contains control characters (the first, U+{ord(control.group()):04X}, "
-            f"is character {control.start() + 1:,})."
+            Message(N_('{what} contains control characters (the first, U+{value:04X}, is character {value2:,}).'), what=what, value=ord(control.group()), value2=control.start() + 1)
         )
     return value
 
@@ -84,7 +84,6 @@ def read_json(text: str, *, what: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise InvalidInputError(f"{what} is not valid JSON ({err.msg}).") from err
+        raise InvalidInputError(Message(N_('{what} is not valid JSON ({msg}).'), what=what, msg=err.msg)) from err
     except (ValueError, RecursionError) as err:  # a number of more than 4,300 digits; very deep nesting
-        raise InvalidInputError(f"{what} is not valid JSON that can be read (a number too long or "
-                                "lists nested too deep).") from err
+        raise InvalidInputError(Message(N_('{what} is not valid JSON that can be read (a number too long or lists nested too deep).'), what=what)) from err

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from core.platform import constants
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.text import read_json
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -45,7 +46,7 @@ class Record:
 def decode_upload(content: bytes) -> str:
     """The file's text (UTF-8, a byte-order mark allowed), or InvalidInputError saying what is wrong."""
     if len(content) > constants.MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"The file is larger than {constants.MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        raise InvalidInputError(Message(N_('The file is larger than {value} MB.'), value=constants.MAX_IMPORT_BYTES // (1024 * 1024)))
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -58,7 +59,7 @@ def on_line(line: int) -> Iterator[None]:
     try:
         yield
     except InvalidInputError as err:
-        raise InvalidInputError(f"On line {line}: {err}") from err
+        raise InvalidInputError(Message(N_('On line {line}: {err}'), line=line, err=err)) from err
 
 
 def text_lines(text: str) -> list[tuple[int, str]]:
@@ -122,8 +123,7 @@ def _record(header: list[str], line: int, cells: list[str]) -> Record:
     extra = cells[len(header):]
     if any(cell.strip() for cell in extra):
         raise InvalidInputError(
-            f"On line {line}: {len(cells)} cells, but the header has {len(header)} "
-            f"column{'s' if len(header) != 1 else ''} (a text with a comma must be in double quotes)."
+            Message(N_('On line {line}: {count_of_cells} cells, but the header has {count_of_header} column{value} (a text with a comma must be in double quotes).'), line=line, count_of_cells=len(cells), count_of_header=len(header), value='s' if len(header) != 1 else '')
         )
     return Record(line, dict(zip(header, cells + [""] * (len(header) - len(cells)))))
 
@@ -131,5 +131,5 @@ def _record(header: list[str], line: int, cells: list[str]) -> Record:
 def _json_object(raw: str, line: int) -> dict:
     value = read_json(raw, what=f"Line {line}")
     if not isinstance(value, dict):
-        raise InvalidInputError(f"Line {line} is not a JSON object.")
+        raise InvalidInputError(Message(N_('Line {line} is not a JSON object.'), line=line))
     return value

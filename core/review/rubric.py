@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from core.access.actors import Actor, require_actor
 from core.platform import audit
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import PluralMessage
 from core.platform.models import Project, RubricMark
 from core.platform.text import check_text
 from core.writing.projects import get_project
@@ -85,10 +86,10 @@ def check_marks(rubric: list[str], marks: Mapping[str, object] | None) -> dict[s
     unknown = [name for name in marks if name not in rubric]
     if unknown:
         named = [repr(str(name)[:RUBRIC_NAME_MAX_CHARS]) for name in unknown[:3]] + (["..."] if len(unknown) > 3 else [])
-        raise InvalidInputError(
-            f"{', '.join(named)} {'is' if len(unknown) == 1 else 'are'} not on the project's rubric "
-            "(it may have changed meanwhile): reload the draft and mark it again."
-        )
+        raise InvalidInputError(PluralMessage(
+            "{names} is not on the project's rubric (it may have changed meanwhile): reload the draft and mark it again.",
+            "{names} are not on the project's rubric (it may have changed meanwhile): reload the draft and mark it "
+            "again.", len(unknown), names=", ".join(named)))
     checked: dict[str, bool] = {}
     for name, passed in marks.items():
         if passed is None:

@@ -11,7 +11,8 @@
     the signed-in user, on their own account:
       change_password (their other browsers are signed out), export_account,
       delete_account (their password confirms it),
-      list_sign_ins, end_own_sign_in (one browser), sign_out_everywhere
+      list_sign_ins, end_own_sign_in (one browser), sign_out_everywhere,
+      set_language (the interface language: a catalog's, or "" for the browser's)
     the app itself, when a process starts:
       ensure_first_admin     the user `admin` when there is no user at all (its password, if generated)
 
@@ -28,8 +29,10 @@ from sqlmodel import Session, select
 from core.access import key_rotation, privacy, signins, users
 from core.access.actors import Actor
 from core.access.throttle import LoginLimits
+from core.platform import i18n
 from core.platform.db import open_session, saved_id
 from core.platform.errors import InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import SignInSession, User
 from core.runtime import Runtime
 
@@ -146,6 +149,22 @@ def sign_out_everywhere(runtime: Runtime, user: User) -> int:
     return ended
 
 
+def set_language(runtime: Runtime, user: User, *, language: str) -> User:
+    """The user's interface language: one that has a catalog, or "" to follow the browser."""
+    if language and language not in i18n.languages():
+        raise InvalidInputError(i18n.Message(i18n.N_("There is no interface in the language {language}."),
+                                             language=language))
+    with open_session(runtime.engine) as db:
+        stored = db.get(User, user.id)
+        if stored is None:
+            raise NotFoundError(i18n.Message(i18n.N_("No such user.")))
+        stored.language = language
+        db.add(stored)
+        db.commit()
+        db.refresh(stored)
+        return stored
+
+
 def export_account(runtime: Runtime, user: User) -> dict[str, Any]:
     with open_session(runtime.engine) as db:
         return privacy.export_user_data(session=db, user_id=saved_id(user), actor_id=saved_id(user))
@@ -194,5 +213,5 @@ def _user_id(db: Session, username: str) -> int:
             user = db.exec(select(User).where(User.username == name)).first()
             if user is not None:
                 return saved_id(user)
-    raise NotFoundError(f"There is no user named {username!r}.")
+    raise NotFoundError(Message(N_('There is no user named {username!r}.'), username=username))
 

@@ -1,12 +1,13 @@
 """What a process serving people does once, when it starts (the app; soon the API server).
 
-    start(runtime)   the database migrated (Runtime.engine) -> the first admin if there is no user
+    start(runtime)   the interface's catalogs compiled where a .po is newer than its .mo -> the database migrated (Runtime.engine) -> the first admin if there is no user
                      -> drafts left "generating" by a process that died marked interrupted -> the
                      job runner started (its heartbeat sweeps dead processes' work from then on)
 """
 
 from __future__ import annotations
 
+from core.platform import i18n
 from core.platform.db import open_session
 from core.runtime import Runtime
 from core.usecases.accounts import ensure_first_admin
@@ -15,6 +16,7 @@ from core.writing.sessions import mark_stale_drafts_interrupted
 
 def start(runtime: Runtime) -> str | None:
     """Returns the first admin's generated password, to be shown once on the console, if one was made."""
+    i18n.compile_catalogs()
     generated = ensure_first_admin(runtime)
     with open_session(runtime.engine) as db:
         mark_stale_drafts_interrupted(session=db)

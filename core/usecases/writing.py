@@ -45,6 +45,7 @@ from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, ReviewItem, Turn, User, WritingSession
 from core.platform.states import DraftStatus, Role
 from core.review.items import item_for_draft
@@ -109,7 +110,7 @@ def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> li
     running generations (a page's), since its jobs queue: they run as the runner's threads (or RQ
     workers) allow. Each turn that cannot start gives its error in its place; the others start."""
     if len(requests) > constants.MAX_BATCH_CONCURRENCY:
-        raise InvalidInputError(f"A batch holds at most {constants.MAX_BATCH_CONCURRENCY} tasks.")
+        raise InvalidInputError(Message(N_('A batch holds at most {max_batch_concurrency} tasks.'), max_batch_concurrency=constants.MAX_BATCH_CONCURRENCY))
     require(user.role, "write")
     check_user_rate(saved_id(user), settings=runtime.settings)
     started: list[TurnStarted | DraftgateError] = []

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import SensitiveWord
 from core.platform.text import check_text
 from core.platform.uploads import csv_records, decode_upload, on_line, text_lines
@@ -220,7 +221,7 @@ def add_words(*, session: Session, words: Iterable[str], actor_id: Actor, source
 def add_word(*, session: Session, word: str, actor_id: Actor) -> SensitiveWord:
     word = clean_word(word)
     if session.exec(select(SensitiveWord).where(SensitiveWord.folded == fold(word))).first():
-        raise ConflictError(f"{word!r} is listed already.")
+        raise ConflictError(Message(N_('{word!r} is listed already.'), word=word))
     add_words(session=session, words=[word], actor_id=actor_id)
     return session.exec(select(SensitiveWord).where(SensitiveWord.folded == fold(word))).one()
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import Project, Reference, utcnow
 from core.platform.text import check_text
 from core.platform.uploads import Record, csv_records, decode_upload, jsonl_records, on_line
@@ -20,7 +21,7 @@ def create_project(*, session: Session, name: str, description: str = "", actor_
     description = check_text(description, what="The project description",
                              max_chars=constants.PROJECT_DESCRIPTION_MAX_CHARS, strip=True)
     if session.exec(select(Project).where(Project.name == name)).first():
-        raise ConflictError(f"A project named {name!r} exists already.")
+        raise ConflictError(Message(N_('A project named {name!r} exists already.'), name=name))
     project = Project(name=name, description=description)
     session.add(project)
     session.flush()

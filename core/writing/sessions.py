@@ -24,6 +24,7 @@ from core.llm.types import GenerationParams
 from core.platform import audit, constants
 from core.platform.db import chunks, saved_id, saved_ids
 from core.platform.errors import NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import (
     Comment,
     Draft,
@@ -126,7 +127,7 @@ def set_provider(*, session: Session, user: User, public_id: str, provider_name:
     """Choose the provider of a session's next drafts ("" for the default provider)."""
     writing_session = get_session(session=session, user=user, public_id=public_id)
     if provider_name and session.exec(select(Provider).where(Provider.name == provider_name)).first() is None:
-        raise NotFoundError(f"No provider named {provider_name!r}.")
+        raise NotFoundError(Message(N_('No provider named {provider_name!r}.'), provider_name=provider_name))
     writing_session.provider = provider_name
     session.add(writing_session)
     session.commit()

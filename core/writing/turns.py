@@ -52,6 +52,7 @@ from core.llm.types import ChatMessage, GenerationParams, GenerationResult, Prov
 from core.platform import constants
 from core.platform.db import chunks, open_session, saved_id
 from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, Turn, User, WritingSession, utcnow
 from core.platform.states import DraftStatus
 from core.platform.text import check_text, storable
@@ -212,7 +213,7 @@ def turn_kind(kind: str) -> TurnKind:
         return TurnKind(kind)
     except ValueError:
         kinds = " or ".join(TurnKind)
-        raise InvalidInputError(f"A turn's kind is {kinds}, not {kind!r}.") from None
+        raise InvalidInputError(Message(N_("A turn's kind is {kinds}, not {kind!r}."), kinds=kinds, kind=kind)) from None
 
 
 def stream_draft(

@@ -36,6 +36,7 @@ from core.llm.types import ChatMessage, GenerationParams, GenerationResult, Prov
 from core.platform import constants
 from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, LLMError
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, User, utcnow
 from core.platform.states import DraftStatus
 from core.writing.turns import (
@@ -104,7 +105,7 @@ def save_variants(
     return the turn as prepared (its draft is variant 0) and the drafts' ids, variant by variant."""
     count = request.variants
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
-        raise InvalidInputError(f"Ask for 1 to {constants.MAX_VARIANTS} variants (got {count}).")
+        raise InvalidInputError(Message(N_('Ask for 1 to {max_variants} variants (got {count}).'), max_variants=constants.MAX_VARIANTS, count=count))
     params = request.params
     prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
                             provider=provider, budget_tokens=budget_tokens)
@@ -172,7 +173,7 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         raise JobCancelled(result)
     if not written:
         first_error = next(o.error for o in outcomes if o.error is not None)
-        raise LLMError(f"None of the {len(draft_ids)} variants could be written: {first_error}")
+        raise LLMError(Message(N_('None of the {count_of_draft_ids} variants could be written: {first_error}'), count_of_draft_ids=len(draft_ids), first_error=first_error))
     return result
 
 

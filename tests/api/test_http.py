@@ -386,3 +386,15 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(start_api, key):
     error = assert_envelope(live.get("/projects?limt=5", key), 400, "unknown_parameter", "limt")
     assert "after, limit" in error["message"]
     assert live.get("/projects?limit=5&after=0", key).status_code == 200
+
+
+def test_error_message_follows_accept_language_and_the_code_does_not(start_api):
+    live = start_api()
+
+    chinese = assert_envelope(live.get("/models", headers={"Accept-Language": "zh-CN,zh;q=0.9"}), 401, "invalid_api_key")
+    english = assert_envelope(live.get("/models"), 401, "invalid_api_key")
+    assert english["message"] == "Missing API key: send it as Authorization: Bearer dg_..."
+    assert chinese["message"] == "缺少 API 密钥：请以 Authorization: Bearer dg_... 的形式发送。"
+    assert chinese["type"] == english["type"]
+    unknown = assert_envelope(live.get("/nowhere", headers={"Accept-Language": "zh"}), 404, "not_found")
+    assert unknown["message"] == "未知路径：GET /api/v1/nowhere。"

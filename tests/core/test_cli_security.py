@@ -110,7 +110,7 @@ def test_user_administration(capsys, cli_db, monkeypatch):
 
 def test_rotation_from_the_command_line_reports_and_checks_its_input(capsys, cli_db, monkeypatch):
     code, out, _ = run(capsys, "rotate-master-key")
-    assert code == 0 and "re-encrypted 0 stored secret(s)" in out and "master.key" in out
+    assert code == 0 and "re-encrypted 0 stored secrets under the new master key" in out and "master.key" in out
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     code, _, err = run(capsys, "rotate-master-key", "--new-key-stdin")
     assert code == 1 and "No key on standard input." in err
@@ -127,3 +127,13 @@ def test_a_bad_setting_is_one_clear_line_per_problem(capsys, monkeypatch):
     lines = err.splitlines()
     assert lines[0].startswith("error: DRAFTGATE_IP_ALLOWLIST: '10.0.0.1/8' is not an IP address or CIDR range")
     assert lines[1].startswith("error: DRAFTGATE_RETENTION_DAYS: Input should be a valid integer")
+
+
+def test_human_lines_and_errors_speak_draftgate_language_json_does_not(capsys, cli_db, monkeypatch):
+    create_user(session=cli_db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)
+    monkeypatch.setenv("DRAFTGATE_LANGUAGE", "zh_CN")
+    assert run(capsys, "set-role", "ana", "editor")[1] == "'ana' 现在的角色是 editor\n"
+    code, _, err = run(capsys, "delete-user", "nobody", "--yes")
+    assert code == 1 and err == "错误：没有名为 'nobody' 的用户。\n"
+    code, out, _ = run(capsys, "export-user", "ana")
+    assert code == 0 and json.loads(out)["user"]["username"] == "ana"  # machine output unchanged

@@ -158,6 +158,6 @@ def test_no_key_is_in_plain_text_in_the_database_files_or_the_logs(engine, db, d
                 assert secret.encode() not in raw, path.name
                 assert base64.b64encode(secret.encode()) not in raw, path.name
     logs = caplog.text + out + err
-    assert "re-encrypted 3 stored secret(s)" in out
+    assert "re-encrypted 3 stored secrets under the new master key" in out
     for secret in secrets_:
         assert secret not in logs and secret[-12:] not in logs

@@ -233,3 +233,14 @@ def test_the_gate_passes_what_is_not_a_page_and_a_revoked_cookie_is_sent_to_sign
     assert client.get("/write").status_code == 303
     form = client.get("/auth/sign-in")  # the stale cookie is cleared there
     assert set_cookie(form, SESSION_COOKIE).startswith(f'{SESSION_COOKIE}="";')
+
+
+def test_the_form_and_its_refusals_follow_the_browsers_accept_language(client, users):
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    response = client.get("/auth/sign-in", headers=chinese)
+    assert '<html lang="zh-CN">' in response.text and ">用户名<" in response.text and ">登录<" in response.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', response.text).group(1)
+    refused = post(client, csrf, password="wrong password", headers={"Origin": ORIGIN, **chinese})
+    assert refused.status_code == 401 and "User name" not in refused.text and "用户名" in refused.text
+    assert "用户名或密码错误。" in refused.text
+    assert ">User name<" in client.get("/auth/sign-in", headers={"Accept-Language": "fr"}).text

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import N_, Message
 from core.scoring.language import detect_language
 
 ASKED, PROJECT, INSTRUCTION = "asked", "project", "instruction"
@@ -93,7 +94,7 @@ def project_expected(language: str | None) -> Expected | None:
         return None
     code = language.strip().lower().replace("_", "-").split("-")[0]
     if code not in CODES:
-        raise InvalidInputError(f"Unknown language {language!r}: use a code such as zh, en, ja or ko.")
+        raise InvalidInputError(Message(N_('Unknown language {language!r}: use a code such as zh, en, ja or ko.'), language=language))
     script, name = CODES[code]
     return Expected(script, name, PROJECT)
 

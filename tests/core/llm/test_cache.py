@@ -23,7 +23,7 @@ from core.llm.retry import NO_RETRIES
 from core.platform.config import Settings
 from core.platform.db import open_session
 from core.platform.errors import LLMServerError
-from core.platform.models import CacheEntry
+from core.platform.models import CacheEntry, utcnow
 from tests.core.llm.helpers import event_stream, provider, sse
 
 EXACT = GenerationParams(temperature=0, max_tokens=8)
@@ -136,9 +136,23 @@ def test_a_stream_abandoned_midway_is_not_stored(client, upstream):
     assert not client.generate("Write", EXACT).cached
 
 
-def test_entries_expire_after_the_ttl(store, upstream):
+def test_entries_expire_after_the_ttl_on_the_stores_clock(engine, upstream):
+    now = [utcnow()]
     http = httpx.Client(transport=httpx.MockTransport(upstream))
-    short = ResponseCache(store, ttl_s=1.0)  # long enough for the second call on a busy machine (0.05 s was not)
+    client = LLMClient(provider(), http_client=http,
+                       cache=ResponseCache(DatabaseStore(engine, clock=lambda: now[0]), ttl_s=60))
+    client.generate("Write", EXACT)
+    now[0] += timedelta(seconds=59)
+    assert client.generate("Write", EXACT).cached
+    now[0] += timedelta(seconds=1)
+    assert not client.generate("Write", EXACT).cached
+    assert upstream.calls == 2
+
+
+def test_redis_entries_expire_after_the_ttl(redis_client, upstream):
+    """Redis keeps the time itself (PX): a real, short wait."""
+    http = httpx.Client(transport=httpx.MockTransport(upstream))
+    short = ResponseCache(RedisStore(redis_client, prefix=redis_client.test_prefix), ttl_s=1.0)
     client = LLMClient(provider(), http_client=http, cache=short)
     client.generate("Write", EXACT)
     assert client.generate("Write", EXACT).cached
