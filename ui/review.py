@@ -246,7 +246,11 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         st.caption(f"Assigned to {whose} by an editor" + ("" if item.assigned_to_id == user.id else
                                                           "; you may still review it."))
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
-    if item.state in VERDICTS:
+    done = run_use_case(review.first_decision_hidden, user, item_id=item.id) if item.state in VERDICTS else None
+    blind = item.state in VERDICTS and (done is None or bool(done.value))  # unknown: hidden
+    if blind:  # its blind second review is this user's to do, or may be: nothing of the first decision
+        st.info("Decided, and waiting for a blind second review: its first verdict is not shown to you.")
+    elif item.state in VERDICTS:
         st.success(f"Decided: {item.state}{' (edited)' if item.edited_text else ''}. {md(item.decision_reason)}")
         _recorded_marks(user, item.id)
     elif item.state == ReviewState.ACCEPTED:
@@ -269,11 +273,11 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             st.text(text)
     st.markdown(f"**Instruction:** {md(context.turn.instruction)}")
     comparison(context)
-    if len(context.revisions) > 1:
+    if len(context.revisions) > 1 and not blind:
         _revisions(context)
-    if item.state == ReviewState.APPROVED:
+    if item.state == ReviewState.APPROVED and not blind:
         _promotion(engine, user, item.id)
-    _comments(engine, user, context)
+    _comments(engine, user, context, hide_author=item.decided_by_id if blind else None)
 
 
 def comparison(context: ReviewContext) -> None:
@@ -402,9 +406,12 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
             st.success(f"Preset #{done.value.id} made: this instruction is now answered with this text.")
 
 
-def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
+def _comments(engine: Engine, user: User, context: ReviewContext, *, hide_author: int | None = None) -> None:
+    """The draft's comments (a blind second reviewer's page leaves out the first reviewer's: they may say the verdict)."""
     st.markdown("**Comments**")
     for comment, author in context.comments:
+        if hide_author is not None and comment.author_id == hide_author:
+            continue
         st.caption(f"{md(author)} · {comment.created_at:%Y-%m-%d %H:%M}")
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):

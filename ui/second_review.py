@@ -118,4 +118,4 @@ def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
             if share != project.second_review_share * 100 and run_use_case(
                 review.set_second_review_share, user, project_id=project.id, share=share / 100
             ):
-                st.toast(f"{project.name}: {share:.0f}% of decided drafts go to a second reviewer.")
+                st.toast(f"{md(project.name)}: {share:.0f}% of decided drafts go to a second reviewer.")
