@@ -147,3 +147,14 @@ def test_a_core_error_is_shown_in_the_users_language(everyone):
     inputs[2].input("a new long phrase")
     at.button(key=f"FormSubmitter:{form}-修改密码").click().run()
     assert [e.value for e in at.error] == ["当前密码不正确。"]
+
+
+def test_a_refused_instruction_says_why_in_the_users_language(everyone, app_db):
+    from core.writing.sessions import create_session
+
+    project = make_project(app_db, name="散文")
+    writing_session = create_session(session=app_db, owner=everyone["writer"], project_id=project.id)
+    at = rendered("pages/write.py", everyone["writer"], "zh-CN", {"session": writing_session.public_id})
+    at.text_area(key="params.stop").set_value("a\nb\nc\nd\ne").run()
+    at.chat_input[0].set_value("写一段关于春天的短文").run()
+    assert not at.exception and [e.value for e in at.error] == ["stop 最多包含 4 个非空字符串。"]
