@@ -16,7 +16,7 @@ from tests.utils.factories import make_project
 PAGES = (
     ("pages/account.py", "writer"), ("pages/admin.py", "admin"), ("pages/audit.py", "admin"),
     ("pages/health.py", "admin"), ("pages/moderation.py", "admin"), ("pages/presets.py", "editor"),
-    ("pages/providers.py", "admin"), ("pages/references.py", "editor"),
+    ("pages/providers.py", "admin"), ("pages/references.py", "editor"), ("pages/write.py", "writer"),
 )
 # Not checked for English text yet: panels from files not covered (tests/pages/test_i18n_catalogs.NOT_COVERED).
 PANELS_NOT_COVERED = {"pages/references.py": ("ui/rescore.py",)}
@@ -30,9 +30,10 @@ KEPT = re.compile(
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-def rendered(path: str, user, locale: str) -> AppTest:
+def rendered(path: str, user, locale: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     at.context["locale"] = locale
+    at.query_params.update(query or {})
     if user is not None:
         at.session_state[TOKEN_KEY] = signed_in_token(user)
     return at.run()
@@ -84,6 +85,35 @@ def test_a_page_in_english_shows_english(path, role, everyone):
     assert not any(re.search(r"[\u4e00-\u9fff]", line) for line in interface_text(at) if "项目一" not in line)
 
 
+# Shown on the Write page by others, not translated yet: ui/components.show_draft's checks line, and a
+# finish reason as the provider gave it ("stop").
+WRITE_PAGE_ELSEWHERE = re.compile(r"^checks: |结束原因：\w+$")
+
+
+@pytest.mark.parametrize("variants", [1, 2])
+def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyone, app_db):
+    from core.platform.models import Draft, Turn, WritingSession
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, name="散文", references=("春天的北京，柳絮在风里飘着。",))
+    draft = make_finished_draft(app_db, everyone["writer"], project, "春天来了，柳絮飞舞。", "写一段关于春天的短文")
+    writing_session = app_db.get(WritingSession, app_db.get(Turn, draft.turn_id).session_id)
+    writing_session.title = "春天"  # a session's default title is core's ("Session <date>")
+    if variants == 2:
+        app_db.add(Draft(turn_id=draft.turn_id, variant=1, text="夏天到了。", status="stopped", model="test"))
+    app_db.commit()
+    query = {"session": writing_session.public_id}
+    at = rendered("pages/write.py", everyone["writer"], "zh-CN", query)
+
+    assert not at.exception
+    assert "重新生成" in [b.label for b in at.button] and "参数" in [e.label for e in at.expander]
+    shown = [line.replace(writing_session.public_id, "") for line in interface_text(at)]  # IDs aside
+    assert [line for line in english_left(shown) if not WRITE_PAGE_ELSEWHERE.search(line)] == []
+    assert ("2 个变体" in texts(at)) == (variants == 2)
+    english = rendered("pages/write.py", everyone["writer"], "en-US", query)
+    assert not english.exception and "Regenerate" in [b.label for b in english.button]
+
+
 def test_signed_out_the_prompt_follows_the_browser(everyone):
     at = rendered("pages/account.py", None, "zh-CN")
     assert not at.exception and [w.value for w in at.warning] == ["请先登录。"]
@@ -117,3 +147,14 @@ def test_a_core_error_is_shown_in_the_users_language(everyone):
     inputs[2].input("a new long phrase")
     at.button(key=f"FormSubmitter:{form}-修改密码").click().run()
     assert [e.value for e in at.error] == ["当前密码不正确。"]
+
+
+def test_a_refused_instruction_says_why_in_the_users_language(everyone, app_db):
+    from core.writing.sessions import create_session
+
+    project = make_project(app_db, name="散文")
+    writing_session = create_session(session=app_db, owner=everyone["writer"], project_id=project.id)
+    at = rendered("pages/write.py", everyone["writer"], "zh-CN", {"session": writing_session.public_id})
+    at.text_area(key="params.stop").set_value("a\nb\nc\nd\ne").run()
+    at.chat_input[0].set_value("写一段关于春天的短文").run()
+    assert not at.exception and [e.value for e in at.error] == ["stop 最多包含 4 个非空字符串。"]
