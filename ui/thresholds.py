@@ -47,6 +47,10 @@ LANGUAGE_NAMES = {"": N_("as the instruction says"), "en": N_("English"), "zh": 
                   "ko": N_("Korean"), "fr": N_("French"), "de": N_("German"), "es": N_("Spanish")}
 
 
+# CHECK_LABELS["empty"], the one check label core.gate.rules does not name a reason (ui.domain_labels lacks it).
+EMPTY_CHECK = N_("empty")
+
+
 def rule_name(rule: str | None) -> str:
     rule = rule or ANY_BELOW
     return _(RULE_NAMES[rule]) if rule in RULE_NAMES else RULES.get(rule, rule)
