@@ -31,7 +31,8 @@ FIELD_NAMES = {
     "day": N_("day"), "project": N_("project"), "drafts": N_("drafts"), "route": N_("route"), "reason": N_("reason"),
     "verdict": N_("verdict"), "items": N_("items"), "median_minutes": N_("median minutes"),
     "p90_minutes": N_("90th percentile minutes"), "approval_rate": N_("approval rate"), "approved": N_("approved"),
-    "rejected": N_("rejected"), "metric": N_("metric"), "mean": N_("mean"), "provider · model": N_("provider · model"),
+    "rejected": N_("rejected"), "metric": N_("metric"), "mean": N_("mean"), "scaled_mean": N_("mean, scaled to 0–1"),
+    "provider · model": N_("provider · model"),
     "kind": N_("kind"), "tokens": N_("tokens"), "figure": N_("figure"), "ms": N_("ms"), "series": N_("series"),
     "value": N_("value"),
 }

@@ -123,3 +123,56 @@ def test_a_core_error_is_shown_in_the_users_language(everyone):
     inputs[2].input("a new long phrase")
     at.button(key=f"FormSubmitter:{form}-修改密码").click().run()
     assert [e.value for e in at.error] == ["当前密码不正确。"]
+
+
+def chart_texts(at: AppTest) -> list[str]:
+    """What the page's charts write: titles, axis titles, tooltip titles, and the series in their legends."""
+    import json
+
+    found = []
+    for chart in at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        for part in [spec, *spec.get("layer", [])]:
+            title = part.get("title")
+            found.append(title.get("text") if isinstance(title, dict) else title)
+            for channel in part.get("encoding", {}).values():
+                for encoded in channel if isinstance(channel, list) else [channel]:
+                    found.append(encoded.get("title") if isinstance(encoded, dict) else None)
+                    if isinstance(encoded, dict):
+                        found += [str(v) for v in encoded.get("scale", {}).get("domain", [])]
+    return [text for text in found if isinstance(text, str) and text.strip()]
+
+
+def test_the_dashboard_and_thresholds_charts_speak_chinese(everyone, app_db):
+    from sqlmodel import select
+
+    from core.platform.models import ReviewItem
+    from core.review.claims import claim
+    from core.review.decisions import decide
+    from tests.utils.factories import make_finished_draft
+
+    project = make_project(app_db, "杯子", references=("the cat sat on the mat",))
+    make_finished_draft(app_db, everyone["writer"], project, "the cat sat on the mat")
+    flagged = make_finished_draft(app_db, everyone["writer"], project, "dogs bark loudly")
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == flagged.id)).one()
+    claimed = claim(session=app_db, item_id=item.id, reviewer=everyone["reviewer"])
+    decide(session=app_db, item_id=item.id, reviewer=everyone["reviewer"], verdict="rejected", reason="off",
+           expected_version=claimed.version)
+
+    dashboard = rendered("pages/dashboard.py", everyone["editor"], "zh-CN")
+    assert not dashboard.exception
+    dashboard_texts = chart_texts(dashboard)
+    assert "每日草稿数" in dashboard_texts and "草稿送审原因" in dashboard_texts
+    assert english_left(dashboard_texts) == []
+    assert english_left(interface_text(dashboard), "pages/dashboard.py") == []
+
+    at = AppTest.from_file(str(ROOT / "pages/thresholds.py"), default_timeout=TIMEOUT)
+    at.context["locale"] = "zh-CN"
+    at.session_state[TOKEN_KEY] = signed_in_token(everyone["editor"])
+    at.session_state["thresholds.project"] = project.id
+    at.run()
+    assert not at.exception
+    thresholds_texts = chart_texts(at)
+    assert "按判定划分的评分" in thresholds_texts and "已驳回" in thresholds_texts
+    assert english_left(thresholds_texts) == []
+    assert english_left(interface_text(at), "pages/thresholds.py") == []
