@@ -28,7 +28,7 @@ COVERED = (
 # Not covered yet (other work was changing them while the rest was marked): add each to COVERED once marked.
 NOT_COVERED = (
     "pages/review.py", "ui/review.py", "ui/second_review.py", "pages/write.py", "ui/writing.py", "ui/params.py",
-    "ui/session_picker.py",
+    "ui/session_picker.py", "ui/rubric.py",
 )
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
