@@ -16,7 +16,7 @@
         a task (POST tasks, each task of POST batches) returns at once but holds its slot while
         its job runs, wherever it runs (threads, an RQ worker): one thread of this process asks
         the database every API_TASK_SLOT_POLL_S which of the jobs it holds slots for have
-        finished (one query for all), releases theirs and renews the others
+        finished or are gone (one query for all), releases theirs and renews the others
 
 Both answer before anything is written or any model is called.
 """
@@ -327,9 +327,12 @@ class TaskSlots:
                 logger.info("the task slots could not be checked", exc_info=True)
 
     def _release_finished(self, job_ids: list[int]) -> None:
-        query = select(Job.id).where(col(Job.id).in_(job_ids), col(Job.status).in_(FINISHED))
+        """Give back the slots of the jobs that finished, and of those deleted meanwhile (with their
+        owner's data, core.access.privacy), which will never finish."""
+        query = select(col(Job.id)).where(col(Job.id).in_(job_ids), col(Job.status).not_in(FINISHED))
         with self.engine.connect() as connection:
-            finished = list(connection.execute(query).scalars())
+            running = set(connection.execute(query).scalars())
+        finished = [job_id for job_id in job_ids if job_id not in running]
         with self._lock:
             leases = [lease for job_id in finished for lease in self._held.pop(job_id, ())]
         for lease in leases:

@@ -11,6 +11,7 @@ from core.usecases import writing
 from core.writing.moderation import active_matcher
 from core.writing.sessions import get_session, list_turns
 from ui import auth, resources
+from ui.i18n import _, error_text
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md
 from ui.session_picker import session_sidebar
@@ -29,11 +30,11 @@ from ui.writing import (
 
 user = auth.require_area("write")
 regenerate_id = requested_regeneration()  # taken first: a click must not outlive a run that stops early
-st.title("Write")
+st.title(_("Write"))
 
 public_id = session_sidebar(user)
 if public_id is None:
-    st.info("Create a writing session in the sidebar, or open one of yours.")
+    st.info(_("Create a writing session in the sidebar, or open one of yours."))
     st.stop()
 
 try:
@@ -46,11 +47,12 @@ try:
         matcher = active_matcher(session=db)
     options = options_panel(user, writing_session)
 except DraftgateError as err:
-    st.error(md(err))
+    st.error(md(error_text(err)))
     st.stop()
 
-st.caption(f"Session **{md(writing_session.title)}** · ID `{writing_session.public_id}` (the page URL reopens it)")
-with st.sidebar.expander("Parameters", expanded=False):
+st.caption(_("Session **{title}** · ID `{id}` (the page URL reopens it)").format(
+    title=md(writing_session.title), id=writing_session.public_id))
+with st.sidebar.expander(_("Parameters"), expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()
 
@@ -63,7 +65,7 @@ if busy:
     job_progress(user)
 
 instruction = instruction_box(disabled=busy)
-continue_clicked = bool(turns) and st.button("Continue the previous text", key="write.continue", disabled=busy)
+continue_clicked = bool(turns) and st.button(_("Continue the previous text"), key="write.continue", disabled=busy)
 
 if instruction or continue_clicked:
     text = instruction or ""

@@ -2,6 +2,11 @@
 
 The migrations run once per test session, into a template database; each test's database starts as
 a copy of it (the app's own start then finds it at head), unless the test is marked `fresh_data_dir`.
+
+A module marked `also_on_postgres` runs each of its tests that use `engine` twice: on SQLite and
+on PostgreSQL (the machine's server, a fresh database per module, every table emptied before each
+test: tests/services/conftest.py; skipped with a message when it is not running). A test marked
+`sqlite_only(reason)` runs on SQLite alone.
 """
 
 from __future__ import annotations
@@ -15,7 +20,21 @@ from core.jobs.live import forget_shared_broadcasters
 from core.llm.ratelimit import forget_shared_limiters
 from core.platform.db import create_schema, make_engine, open_session
 from core.usecases.writing import forget_watch_checks
+from tests.services.conftest import empty_tables, pg_engine, pg_url, postgres_server_url  # noqa: F401  (fixtures)
 from tests.utils.factories import make_user
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("also_on_postgres"):
+        metafunc.parametrize("database", DATABASES, indirect=True)
+
+
+@pytest.fixture
+def database(request) -> str:
+    """Which database `engine` is: "sqlite", or a parameter (see the module docstring)."""
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +69,15 @@ def data_dir(request, tmp_path, monkeypatch, migrated_template):
 
 
 @pytest.fixture
-def engine(data_dir, migrated_template):
+def engine(request, database, data_dir, migrated_template):
+    if database == "postgresql":
+        only = request.node.get_closest_marker("sqlite_only")
+        if only is not None:
+            pytest.skip(only.args[0])
+        on_postgres = request.getfixturevalue("pg_engine")
+        empty_tables(on_postgres)
+        yield on_postgres
+        return
     db_engine = make_engine(f"sqlite:///{copy_of_template(migrated_template, data_dir / 'test.db')}")
     create_schema(db_engine)  # at head already: checks, changes nothing
     yield db_engine

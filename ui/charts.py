@@ -8,6 +8,9 @@ How they are sized, so that nothing is squeezed, cut or drawn over its neighbour
   (`ROW` high), their names in full up to `LABEL_LIMIT` of the width;
 - days are written MM-DD and never turned, fewer of them where they would overlap;
 - legends sit below the plot, one entry a line, where their labels have the whole width.
+
+Titles come translated from the page; the data's column names (tooltips) and the series of
+`lines` are shown in the reader's language through FIELD_NAMES.
 """
 
 from __future__ import annotations
@@ -16,18 +19,38 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.i18n import N_, _
+
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 # A label is cut at this share of the chart's width (Vega's containerSize), the bars keep the rest.
 LABEL_LIMIT = alt.ExprRef("max(80, containerSize()[0] * 0.4)")
 LEGEND_LABEL_LIMIT = alt.ExprRef("max(80, containerSize()[0] - 40)")
 ROW = 28  # pixels per bar across (per group of bars, when grouped)
+# The dashboard's column names, as the tooltips and legends show them (others are shown as they are).
+FIELD_NAMES = {
+    "day": N_("day"), "project": N_("project"), "drafts": N_("drafts"), "route": N_("route"), "reason": N_("reason"),
+    "verdict": N_("verdict"), "items": N_("items"), "median_minutes": N_("median minutes"),
+    "p90_minutes": N_("90th percentile minutes"), "approval_rate": N_("approval rate"), "approved": N_("approved"),
+    "rejected": N_("rejected"), "metric": N_("metric"), "mean": N_("mean"), "scaled_mean": N_("mean, scaled to 0–1"),
+    "provider · model": N_("provider · model"),
+    "kind": N_("kind"), "tokens": N_("tokens"), "figure": N_("figure"), "ms": N_("ms"), "series": N_("series"),
+    "value": N_("value"),
+}
+
+
+def field_name(field: str) -> str:
+    return _(FIELD_NAMES[field]) if field in FIELD_NAMES else field
+
+
+def _tooltip(fields: list[str]) -> list[alt.Tooltip]:
+    return [alt.Tooltip(field, title=field_name(field)) for field in fields]
 
 
 def bars(rows: list[dict], x: str, y: str, color: str | None = None, *, title: str, x_type: str = "O",
          normalize: bool = False, grouped: bool = False, height: int = 220) -> None:
     """Bars per day (`x` a day, x_type "O"), or across per category (x_type "N")."""
     if not rows:
-        st.caption(f"{title}: nothing in this period.")
+        st.caption(_("{title}: nothing in this period.").format(title=title))
         return
     if x_type == "N":
         _bars_across(rows, x, y, color, title=title, grouped=grouped)
@@ -36,7 +59,7 @@ def bars(rows: list[dict], x: str, y: str, color: str | None = None, *, title: s
         "x": alt.X(f"{x}:O", title=None, axis=_day_axis()),
         "y": alt.Y(f"{y}:Q", title=None, stack="normalize" if normalize else None if grouped else True,
                    axis=alt.Axis(format="%") if normalize else _count_axis()),
-        "tooltip": list(rows[0]),
+        "tooltip": _tooltip(list(rows[0])),
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", legend=_legend())
@@ -51,7 +74,7 @@ def _bars_across(rows: list[dict], category: str, value: str, color: str | None,
     encoding = {
         "y": alt.Y(f"{category}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
         "x": alt.X(f"{value}:Q", title=None, stack=None if grouped else True, axis=_count_axis()),
-        "tooltip": list(rows[0]),
+        "tooltip": _tooltip(list(rows[0])),
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", legend=_legend())
@@ -64,11 +87,12 @@ def _bars_across(rows: list[dict], category: str, value: str, color: str | None,
 def lines(rows: list[dict], x: str, ys: list[str], *, title: str, color: str | None = None, percent: bool = False,
           height: int = 220) -> None:
     if not rows:
-        st.caption(f"{title}: nothing in this period.")
+        st.caption(_("{title}: nothing in this period.").format(title=title))
         return
     frame = pd.DataFrame(rows)
     if color is None:
         frame = frame.melt(id_vars=[x], value_vars=ys, var_name="series", value_name="value")
+        frame["series"] = frame["series"].map(field_name)
         color, y = "series", "value"
     else:
         y = ys[0]
@@ -76,7 +100,7 @@ def lines(rows: list[dict], x: str, ys: list[str], *, title: str, color: str | N
         x=alt.X(f"{x}:O", title=None, axis=_day_axis()),
         y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format="%") if percent else alt.Axis()),
         color=alt.Color(f"{color}:N", legend=_legend()),
-        tooltip=list(frame.columns),
+        tooltip=_tooltip(list(frame.columns)),
     )
     _draw(chart.properties(height=height), title)
 

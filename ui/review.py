@@ -272,7 +272,11 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         st.caption(_("Assigned to you by an editor") if item.assigned_to_id == user.id else
                    _("Assigned to **{name}** by an editor; you may still review it.").format(name=md(context.assigned_to)))
     mine = item.state == ReviewState.CLAIMED and item.claimed_by_id == user.id
-    if item.state in VERDICTS:
+    done = run_use_case(review.first_decision_hidden, user, item_id=item.id) if item.state in VERDICTS else None
+    blind = item.state in VERDICTS and (done is None or bool(done.value))  # unknown: hidden
+    if blind:  # its blind second review is this user's to do, or may be: nothing of the first decision
+        st.info(_("Decided, and waiting for a blind second review: its first verdict is not shown to you."))
+    elif item.state in VERDICTS:
         decided = _("Decided: {verdict} (edited).") if item.edited_text else _("Decided: {verdict}.")
         st.success(f"{decided.format(verdict=state_label(item.state))} {md(item.decision_reason)}")
         _recorded_marks(user, item.id)
@@ -300,11 +304,11 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             st.text(text)
     st.markdown(_("**Instruction:** {instruction}").format(instruction=md(context.turn.instruction)))
     comparison(context)
-    if len(context.revisions) > 1:
+    if len(context.revisions) > 1 and not blind:
         _revisions(context)
-    if item.state == ReviewState.APPROVED:
+    if item.state == ReviewState.APPROVED and not blind:
         _promotion(engine, user, item.id)
-    _comments(engine, user, context)
+    _comments(engine, user, context, hide_author=item.decided_by_id if blind else None)
 
 
 def comparison(context: ReviewContext) -> None:
@@ -436,9 +440,12 @@ def _promotion(engine: Engine, user: User, item_id: int) -> None:
             st.success(_("Preset #{id} made: this instruction is now answered with this text.").format(id=done.value.id))
 
 
-def _comments(engine: Engine, user: User, context: ReviewContext) -> None:
+def _comments(engine: Engine, user: User, context: ReviewContext, *, hide_author: int | None = None) -> None:
+    """The draft's comments (a blind second reviewer's page leaves out the first reviewer's: they may say the verdict)."""
     st.markdown(_("**Comments**"))
     for comment, author in context.comments:
+        if hide_author is not None and comment.author_id == hide_author:
+            continue
         st.caption(f"{md(author)} · {when(comment.created_at, length='short')}")
         st.text(comment.body)
     with st.form("review.comment", clear_on_submit=True):

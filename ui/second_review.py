@@ -128,4 +128,4 @@ def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
                 review.set_second_review_share, user, project_id=project.id, share=share / 100
             ):
                 st.toast(_("{project}: {share}% of decided drafts go to a second reviewer.").format(
-                    project=project.name, share=f"{share:.0f}"))
+                    project=md(project.name), share=f"{share:.0f}"))

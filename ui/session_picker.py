@@ -21,6 +21,7 @@ from core.writing.sessions import list_sessions, sessions_being_written
 from ui import resources
 from ui.actions import run_use_case
 from ui.forms import accepted, field
+from ui.i18n import _
 from ui.safe import md
 
 QUERY_KEY = "session"
@@ -38,7 +39,7 @@ def session_sidebar(user: User) -> str | None:
         projects = list_projects(session=db)
     current = st.query_params.get(QUERY_KEY)
     with st.sidebar:
-        st.subheader("Sessions")
+        st.subheader(_("Sessions"))
         if sessions:
             ids = [s.public_id for s in sessions]
             # the ID keeps options distinct: the widget tells options apart by their label
@@ -48,15 +49,16 @@ def session_sidebar(user: User) -> str | None:
             if st.session_state.get(PICK_KEY) != current:
                 st.session_state[PICK_KEY] = current
             st.selectbox(
-                "Open session", options, index=None, format_func=lambda pid: titles.get(pid, pid),
-                placeholder="Choose a session", key=PICK_KEY, on_change=_open_picked,
+                _("Open session"), options, index=None, format_func=lambda pid: titles.get(pid, pid),
+                placeholder=_("Choose a session"), key=PICK_KEY, on_change=_open_picked,
             )
             if being_written := [titles[s.public_id] for s in sessions if s.id in writing_now]:
-                st.caption(md(WRITING_MARK + "Being written now: " + ", ".join(being_written)))
-        with st.expander("New session", expanded=not sessions):
+                st.caption(md(WRITING_MARK + _("Being written now: {sessions}").format(
+                    sessions=_(", ").join(being_written))))
+        with st.expander(_("New session"), expanded=not sessions):
             _new_session_form(user, projects)
         if current and current in {s.public_id for s in sessions}:
-            with st.expander("Rename or delete"):
+            with st.expander(_("Rename or delete")):
                 _manage_form(user, current)
     return current
 
@@ -71,15 +73,15 @@ def _open_picked() -> None:
 
 def _new_session_form(user: User, projects) -> None:
     if not projects:
-        st.caption("No project yet: an editor creates projects on the References page.")
+        st.caption(_("No project yet: an editor creates projects on the References page."))
         return
     with st.form(NEW_FORM):
         project_id = st.selectbox(
-            "Project", [p.id for p in projects], format_func={p.id: p.name for p in projects}.get,
+            _("Project"), [p.id for p in projects], format_func={p.id: p.name for p in projects}.get,
             key=field(NEW_FORM, "project"),
         )
-        title = st.text_input("Title (optional)", max_chars=200, key=field(NEW_FORM, "title"))
-        if st.form_submit_button("Create session") and (
+        title = st.text_input(_("Title (optional)"), max_chars=200, key=field(NEW_FORM, "title"))
+        if st.form_submit_button(_("Create session")) and (
             created := run_use_case(use.create_session, user, project_id=project_id, title=title)
         ):
             st.query_params[QUERY_KEY] = created.value.public_id
@@ -87,13 +89,13 @@ def _new_session_form(user: User, projects) -> None:
 
 
 def _manage_form(user: User, public_id: str) -> None:
-    title = st.text_input("New title", key="write.rename_title", max_chars=200)
-    if st.button("Rename", key="write.rename") and run_use_case(
+    title = st.text_input(_("New title"), key="write.rename_title", max_chars=200)
+    if st.button(_("Rename"), key="write.rename") and run_use_case(
         use.rename_session, user, public_id=public_id, title=title
     ):
         st.rerun()
-    confirm = st.checkbox("Yes, delete this session and all its drafts", key="write.delete_confirm")
-    if st.button("Delete session", key="write.delete", disabled=not confirm) and run_use_case(
+    confirm = st.checkbox(_("Yes, delete this session and all its drafts"), key="write.delete_confirm")
+    if st.button(_("Delete session"), key="write.delete", disabled=not confirm) and run_use_case(
         use.delete_session, user, public_id=public_id
     ):
         del st.query_params[QUERY_KEY]

@@ -28,17 +28,36 @@ from core.gate.evidence import (
     threshold_stats,
 )
 from core.gate.policies import PROJECT_LANGUAGES, PolicySpec
-from core.gate.rules import ANY_BELOW, RULES, WEIGHTED
+from core.gate.rules import ALL_BELOW, ANY_BELOW, RULES, WEIGHTED
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
 from core.platform.models import ThresholdPolicy, User
-from core.platform.wording import count, plural
 from core.usecases.gate import apply_policy, preview_queue_change, set_project_language
 from ui.actions import run_use_case
 from ui.components import percent
+from ui.i18n import N_, _, ngettext, number
 
 PENDING_KEY, FLASH_KEY = "thresholds.pending", "thresholds.flash"
-LABEL_NAMES = {Label.APPROVED: "approved", Label.EDITED: "approved after edit", Label.REJECTED: "rejected",
-               None: "not reviewed"}
+LABEL_NAMES = {Label.APPROVED: N_("approved"), Label.EDITED: N_("approved after edit"), Label.REJECTED: N_("rejected"),
+               None: N_("not reviewed")}
+# core.gate.rules.RULES and core.gate.policies.PROJECT_LANGUAGES, as msgids (shown through _()).
+RULE_NAMES = {ANY_BELOW: N_("any enabled metric below its threshold"),
+              ALL_BELOW: N_("every enabled metric below its threshold"),
+              WEIGHTED: N_("weighted composite below its threshold")}
+LANGUAGE_NAMES = {"": N_("as the instruction says"), "en": N_("English"), "zh": N_("Chinese"), "ja": N_("Japanese"),
+                  "ko": N_("Korean"), "fr": N_("French"), "de": N_("German"), "es": N_("Spanish")}
+
+
+# CHECK_LABELS["empty"], the one check label core.gate.rules does not name a reason (ui.domain_labels lacks it).
+EMPTY_CHECK = N_("empty")
+
+
+def rule_name(rule: str | None) -> str:
+    rule = rule or ANY_BELOW
+    return _(RULE_NAMES[rule]) if rule in RULE_NAMES else RULES.get(rule, rule)
+
+
+def language_name(code: str) -> str:
+    return _(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else PROJECT_LANGUAGES.get(code, code)
 
 
 def _key(project_id: int, metric: str, part: str) -> str:
@@ -53,15 +72,15 @@ def _form_keys(project_id: int) -> list[str]:
 
 
 CHECK_HELP = {
-    "repetition": "share of repeated word 4-grams (character 6-grams in Chinese, Japanese, Korean): flagged above",
-    "longest_repeat": "words (CJK: characters) in the longest passage that occurs twice: flagged above",
-    "distinct1": "distinct words over all words: flagged below",
-    "distinct2": "distinct word pairs over all pairs: flagged below",
-    "length": "a factor either way of the length the instruction asks for, or else of the references' median",
-    "language": "the language the instruction names, or the project's",
-    "empty": "no words at all (only punctuation or symbols)",
-    "echo": "similarity to the instruction: flagged above",
-    "refusal": "a stock refusal or assistant filler",
+    "repetition": N_("share of repeated word 4-grams (character 6-grams in Chinese, Japanese, Korean): flagged above"),
+    "longest_repeat": N_("words (CJK: characters) in the longest passage that occurs twice: flagged above"),
+    "distinct1": N_("distinct words over all words: flagged below"),
+    "distinct2": N_("distinct word pairs over all pairs: flagged below"),
+    "length": N_("a factor either way of the length the instruction asks for, or else of the references' median"),
+    "language": N_("the language the instruction names, or the project's"),
+    "empty": N_("no words at all (only punctuation or symbols)"),
+    "echo": N_("similarity to the instruction: flagged above"),
+    "refusal": N_("a stock refusal or assistant filler"),
 }
 
 
@@ -78,7 +97,8 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
     _keep_undrawn(_form_keys(project_id))
     rule_key = f"thresholds.{project_id}.rule"
     st.session_state.setdefault(rule_key, policy.rule or ANY_BELOW)
-    rule = st.radio("Flag a draft when", list(RULES), format_func=RULES.get, horizontal=True, key=rule_key)
+    names = {rule: rule_name(rule) for rule in RULES}  # made in the run: AppTest formats outside it
+    rule = st.radio(_("Flag a draft when"), list(RULES), format_func=names.get, horizontal=True, key=rule_key)
     weights = policy.weights or {}
     thresholds: dict[str, float | None] = {}
     chosen_weights: dict[str, float] = {}
@@ -89,12 +109,14 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
         st.session_state.setdefault(_key(project_id, metric, "weight"), float(weights.get(metric, 0.0)))
         with column:
             if rule == WEIGHTED:
-                chosen_weights[metric] = st.number_input(f"{METRIC_LABELS[metric]} weight", min_value=0.0, max_value=10.0,
+                chosen_weights[metric] = st.number_input(_("{metric} weight").format(metric=METRIC_LABELS[metric]), min_value=0.0, max_value=10.0,
                                                          step=0.5, key=_key(project_id, metric, "weight"))
                 thresholds[metric] = policy.thresholds.get(metric)
                 continue
-            enabled = st.checkbox(f"Route on {METRIC_LABELS[metric]}", key=_key(project_id, metric, "on"))
-            value = st.number_input(f"{METRIC_LABELS[metric]} threshold (0–{top:g})", min_value=0.0, max_value=top,
+            enabled = st.checkbox(_("Route on {metric}").format(metric=METRIC_LABELS[metric]),
+                                  key=_key(project_id, metric, "on"))
+            value = st.number_input(_("{metric} threshold (0–{top})").format(metric=METRIC_LABELS[metric], top=f"{top:g}"),
+                                    min_value=0.0, max_value=top,
                                     step=top / 100, key=_key(project_id, metric, "value"), disabled=not enabled)
             thresholds[metric] = float(value) if enabled else None
     thresholds.update(_check_form(project_id, policy))
@@ -102,7 +124,7 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
     if rule == WEIGHTED:
         composite_key = f"thresholds.{project_id}.composite"
         st.session_state.setdefault(composite_key, float(policy.composite_threshold or 0.25))
-        composite = st.number_input("Composite threshold (0–1: the weighted mean of the scores, each scaled to 0–1)",
+        composite = st.number_input(_("Composite threshold (0–1: the weighted mean of the scores, each scaled to 0–1)"),
                                     min_value=0.0, max_value=1.0, step=0.01, key=composite_key)
     return PolicySpec(thresholds, rule, chosen_weights, composite)
 
@@ -111,7 +133,7 @@ def _check_form(project_id: int, policy: ThresholdPolicy) -> dict[str, float | N
     """The reference-free checks' part of the form (any rule: a failed check always flags)."""
     current = with_check_defaults(policy.thresholds)
     out: dict[str, float | None] = {}
-    st.markdown("**Checks that need no reference** (a draft failing any of them goes to review, whatever the rule)")
+    st.markdown(_("**Checks that need no reference** (a draft failing any of them goes to review, whatever the rule)"))
     names = list(CHECK_METRICS)
     valued = [name for name in names if name not in FLAG_CHECKS]
     for column, name in zip(st.columns(len(valued)), valued):
@@ -120,10 +142,11 @@ def _check_form(project_id: int, policy: ThresholdPolicy) -> dict[str, float | N
         st.session_state.setdefault(_key(project_id, metric, "on"), value is not None)
         st.session_state.setdefault(_key(project_id, metric, "value"), float(value if value is not None else SUGGESTED[name]))
         with column:
-            enabled = st.checkbox(f"Check {CHECK_LABELS[name]}", key=_key(project_id, metric, "on"), help=CHECK_HELP[name])
+            enabled = st.checkbox(_("Check {check}").format(check=_(CHECK_LABELS[name])), key=_key(project_id, metric, "on"),
+                                  help=_(CHECK_HELP[name]))
             top = CHECK_MAX[name] if name != "longest_repeat" else 1000.0
             step = 1.0 if name == "longest_repeat" else (0.5 if name == "length" else 0.01)
-            chosen = st.number_input(f"{CHECK_LABELS[name]} threshold", min_value=1.0 if name == "length" else 0.0,
+            chosen = st.number_input(_("{check} threshold").format(check=_(CHECK_LABELS[name])), min_value=1.0 if name == "length" else 0.0,
                                      max_value=top, step=step, key=_key(project_id, metric, "value"),
                                      disabled=not enabled)
             out[metric] = float(chosen) if enabled else None
@@ -131,12 +154,13 @@ def _check_form(project_id: int, policy: ThresholdPolicy) -> dict[str, float | N
     for column, name in zip(flags, FLAG_CHECKS):
         metric = CHECK_METRICS[name]
         st.session_state.setdefault(_key(project_id, metric, "on"), current.get(metric) is not None)
-        on = column.checkbox(f"Check {CHECK_LABELS[name]}", key=_key(project_id, metric, "on"), help=CHECK_HELP[name])
+        on = column.checkbox(_("Check {check}").format(check=_(CHECK_LABELS[name])), key=_key(project_id, metric, "on"),
+                             help=_(CHECK_HELP[name]))
         out[metric] = 1.0 if on else None
     st.session_state.setdefault(_key(project_id, NO_REFERENCE, "on"), current.get(NO_REFERENCE) is not None)
     review_bare = flags[-1].checkbox(
-        "Without references: always to review", key=_key(project_id, NO_REFERENCE, "on"),
-        help="Off: a draft of a project without references is routed by the checks alone.")
+        _("Without references: always to review"), key=_key(project_id, NO_REFERENCE, "on"),
+        help=_("Off: a draft of a project without references is routed by the checks alone."))
     out[NO_REFERENCE] = 1.0 if review_bare else None
     return out
 
@@ -148,32 +172,36 @@ def _use(project_id: int, metric: str, value: float) -> None:
 
 def evidence_panel(project_id: int, rows: list[LabeledDraft], spec: PolicySpec) -> None:
     labeled = sum(row.label is not None for row in rows)
-    st.subheader("Evidence from the reviewers")
-    st.caption(f"{count(len(rows), 'recent scored draft')}, {labeled} with a reviewer's verdict. Only drafts sent to review "
-               "get a verdict, so recall and precision describe the drafts earlier policies flagged.")
+    st.subheader(_("Evidence from the reviewers"))
+    st.caption(ngettext("{n} recent scored draft, {labeled} with a reviewer's verdict. Only drafts sent to review "
+                        "get a verdict, so recall and precision describe the drafts earlier policies flagged.",
+                        "{n} recent scored drafts, {labeled} with a reviewer's verdict. Only drafts sent to review "
+                        "get a verdict, so recall and precision describe the drafts earlier policies flagged.",
+                        len(rows)).format(n=number(len(rows)), labeled=number(labeled)))
     top = st.columns(2)
-    metric = top[0].selectbox("Metric", list(METRICS), format_func=METRIC_LABELS.get, index=1, key="thresholds.evidence_metric")
-    edited_bad = top[1].checkbox("Count approvals after an edit as rejections", key="thresholds.edited_bad")
+    metric = top[0].selectbox(_("Metric"), list(METRICS), format_func=METRIC_LABELS.get, index=1, key="thresholds.evidence_metric")
+    edited_bad = top[1].checkbox(_("Count approvals after an edit as rejections"), key="thresholds.edited_bad")
     values, labels = metric_values(rows, metric)
     if not values:
-        st.info(f"No {METRIC_LABELS[metric]} scores yet.")
+        st.info(_("No {metric} scores yet.").format(metric=METRIC_LABELS[metric]))
         return
     threshold = spec.thresholds.get(metric) if spec.rule != WEIGHTED else None
-    frame = pd.DataFrame({"score": values, "verdict": [LABEL_NAMES[label] for label in labels]})
+    verdicts = {label: _(name) for label, name in LABEL_NAMES.items()}
+    frame = pd.DataFrame({"score": values, "verdict": [verdicts[label] for label in labels]})
     histogram = alt.Chart(frame).mark_bar(opacity=0.8).encode(
         x=alt.X("score:Q", bin=alt.Bin(maxbins=25, extent=[0, METRIC_MAX[metric]]), title=METRIC_LABELS[metric]),
-        y=alt.Y("count()", title="drafts", stack=True),
-        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(LABEL_NAMES.values()),
-                                                     range=["#21c354", "#9bd8a8", "#ff4b4b", "#c0c4cc"])),
+        y=alt.Y("count()", title=_("drafts"), stack=True),
+        color=alt.Color("verdict:N", title=_("verdict"), scale=alt.Scale(domain=list(verdicts.values()),
+                                                                          range=["#21c354", "#9bd8a8", "#ff4b4b", "#c0c4cc"])),
     )
     curve = pd.DataFrame([
         {"threshold": s.threshold, "figure": name, "share": value}
         for s in threshold_curve(values, labels, candidates(metric), edited_is_bad=edited_bad)
-        for name, value in (("sent to review", s.review_share), ("recall on rejected", s.recall),
-                            ("precision of flagged", s.precision)) if value is not None
+        for name, value in ((_("sent to review"), s.review_share), (_("recall on rejected"), s.recall),
+                            (_("precision of flagged"), s.precision)) if value is not None
     ])
     lines = alt.Chart(curve).mark_line().encode(
-        x=alt.X("threshold:Q", title=f"{METRIC_LABELS[metric]} threshold"),
+        x=alt.X("threshold:Q", title=_("{metric} threshold").format(metric=METRIC_LABELS[metric])),
         y=alt.Y("share:Q", axis=alt.Axis(format="%"), title=None), color=alt.Color("figure:N", title=None),
     )
     charts = st.columns(2)
@@ -182,18 +210,21 @@ def evidence_panel(project_id: int, rows: list[LabeledDraft], spec: PolicySpec) 
         rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color="black", strokeDash=[4, 3]).encode(x="t:Q")
         layers_h.append(rule)
         layers_c.append(rule)
-    charts[0].altair_chart(alt.layer(*layers_h).properties(height=220, title="Scores by verdict"), width="stretch")
-    charts[1].altair_chart(alt.layer(*layers_c).properties(height=220, title="What each threshold would do"), width="stretch")
+    charts[0].altair_chart(alt.layer(*layers_h).properties(height=220, title=_("Scores by verdict")), width="stretch")
+    charts[1].altair_chart(alt.layer(*layers_c).properties(height=220, title=_("What each threshold would do")), width="stretch")
     if threshold is not None:
         stats = threshold_stats(values, labels, threshold, edited_is_bad=edited_bad)
-        st.markdown(f"At **{threshold:g}**: sent to review **{percent(stats.review_share)}** ({stats.flagged} of {stats.drafts}), "
-                    f"recall on rejected **{percent(stats.recall)}** ({stats.bad_flagged} of {stats.bad}), "
-                    f"precision of flagged **{percent(stats.precision)}**.")
+        st.markdown(_("At **{threshold}**: sent to review **{share}** ({flagged} of {drafts}), recall on rejected "
+                      "**{recall}** ({bad_flagged} of {bad}), precision of flagged **{precision}**.").format(
+            threshold=f"{threshold:g}", share=percent(stats.review_share), flagged=number(stats.flagged),
+            drafts=number(stats.drafts), recall=percent(stats.recall), bad_flagged=number(stats.bad_flagged),
+            bad=number(stats.bad), precision=percent(stats.precision)))
     _suggestions(project_id, metric, values, labels, edited_bad)
     whole = policy_stats(rows, spec, edited_is_bad=edited_bad) if _complete(spec) else None
     if whole is not None:
-        st.caption(f"The whole candidate policy ({RULES[spec.rule]}): sends {percent(whole.review_share)} to review, "
-                   f"recall {percent(whole.recall)}, precision {percent(whole.precision)}.")
+        st.caption(_("The whole candidate policy ({rule}): sends {share} to review, recall {recall}, precision "
+                     "{precision}.").format(rule=rule_name(spec.rule), share=percent(whole.review_share),
+                                            recall=percent(whole.recall), precision=percent(whole.precision)))
 
 
 def _complete(spec: PolicySpec) -> bool:
@@ -202,25 +233,26 @@ def _complete(spec: PolicySpec) -> bool:
 
 def _suggestions(project_id: int, metric: str, values: list[float], labels: list, edited_bad: bool) -> None:
     load_col, recall_col = st.columns(2)
-    load = load_col.slider("Target review load", 0, 100, 20, format="%d%%", key="thresholds.target_load")
+    load = load_col.slider(_("Target review load"), 0, 100, 20, format="%d%%", key="thresholds.target_load")
     suggested = suggest_for_review_load(values, load / 100, metric)
     if suggested is not None:
-        load_col.button(f"Use {suggested:g} (at most {load}% to review)", key="thresholds.use_load",
+        load_col.button(_("Use {value} (at most {load}% to review)").format(value=f"{suggested:g}", load=load), key="thresholds.use_load",
                         on_click=_use, args=(project_id, metric, suggested))
-    target = recall_col.slider("Target recall on rejected", 0, 100, 80, format="%d%%", key="thresholds.target_recall")
+    target = recall_col.slider(_("Target recall on rejected"), 0, 100, 80, format="%d%%", key="thresholds.target_recall")
     suggested = suggest_for_recall(values, labels, target / 100, metric, edited_is_bad=edited_bad)
     if suggested is None:
-        recall_col.caption("No rejected draft with this metric yet (or none this threshold could catch).")
+        recall_col.caption(_("No rejected draft with this metric yet (or none this threshold could catch)."))
     else:
-        recall_col.button(f"Use {suggested:g} (catches at least {target}% of rejections)", key="thresholds.use_recall",
+        recall_col.button(_("Use {value} (catches at least {target}% of rejections)").format(
+            value=f"{suggested:g}", target=target), key="thresholds.use_recall",
                           on_click=_use, args=(project_id, metric, suggested))
 
 
 def apply_panel(user: User, project_id: int, policy: ThresholdPolicy, spec: PolicySpec) -> None:
-    note = st.text_input("Note for this change (optional)", key="thresholds.note")
+    note = st.text_input(_("Note for this change (optional)"), key="thresholds.note")
     pending = st.session_state.get(PENDING_KEY)
     fresh = pending is not None and pending["project_id"] == project_id and pending["spec"] == spec
-    if st.button("Preview the change to the queue", type="primary", key="thresholds.preview"):
+    if st.button(_("Preview the change to the queue"), type="primary", key="thresholds.preview"):
         previewed = run_use_case(preview_queue_change, user, project_id=project_id, spec=spec)
         if previewed is None:
             return
@@ -229,26 +261,35 @@ def apply_panel(user: User, project_id: int, policy: ThresholdPolicy, spec: Poli
                    "joining": len(change.joining), "held": change.claimed_untouched}
         st.session_state[PENDING_KEY], fresh = pending, True
     if pending is not None and not fresh:
-        st.caption("The form changed since the last preview: preview again before applying.")
+        st.caption(_("The form changed since the last preview: preview again before applying."))
     if not fresh:
         return
     leaving, joining, held = pending["leaving"], pending["joining"], pending["held"]
-    st.info(f"Applying this as version {pending['base'] + 1}: {count(leaving, 'open draft')} would leave the queue "
-            f"({plural(leaving, 'it passes', 'they pass')} now), {count(joining, 'recent accepted draft')} would join it"
-            + (f"; {count(held, 'draft')} reviewers hold now {plural(held, 'stays', 'stay')} as "
-               f"{plural(held, 'it is', 'they are')}." if held else "."))
+    parts = {
+        "version": number(pending["base"] + 1),
+        "leaving": ngettext("{n} open draft would leave the queue (it passes now)",
+                            "{n} open drafts would leave the queue (they pass now)", leaving).format(n=number(leaving)),
+        "joining": ngettext("{n} recent accepted draft would join it", "{n} recent accepted drafts would join it",
+                            joining).format(n=number(joining)),
+        "held": ngettext("{n} draft reviewers hold now stays as it is", "{n} drafts reviewers hold now stay as they are",
+                         held).format(n=number(held)),
+    }
+    st.info((_("Applying this as version {version}: {leaving}, {joining}; {held}.") if held
+             else _("Applying this as version {version}: {leaving}, {joining}.")).format(**parts))
     confirm, cancel = st.columns(2)
-    if confirm.button(f"Apply version {pending['base'] + 1}", type="primary", key="thresholds.apply"):
+    if confirm.button(_("Apply version {version}").format(version=number(pending["base"] + 1)), type="primary", key="thresholds.apply"):
         done = run_use_case(apply_policy, user, project_id=project_id, spec=spec, note=note,
                             expected_version=pending["base"])
         if done is None:
             return
         applied = done.value
         st.session_state.pop(PENDING_KEY, None)
-        st.session_state[FLASH_KEY] = (f"Version {applied.policy.version} applied: {count(applied.left, 'draft')} left "
-                                       f"the queue, {applied.joined} joined it.")
+        st.session_state[FLASH_KEY] = ngettext(
+            "Version {version} applied: {n} draft left the queue, {joined} joined it.",
+            "Version {version} applied: {n} drafts left the queue, {joined} joined it.", applied.left,
+        ).format(version=number(applied.policy.version), n=number(applied.left), joined=number(applied.joined))
         st.rerun()
-    if cancel.button("Cancel", key="thresholds.cancel"):
+    if cancel.button(_("Cancel"), key="thresholds.cancel"):
         st.session_state.pop(PENDING_KEY, None)
         st.rerun()
 
@@ -259,11 +300,12 @@ def language_panel(user: User, project_id: int, language: str) -> None:
     choices = list(PROJECT_LANGUAGES) if language in PROJECT_LANGUAGES else [*PROJECT_LANGUAGES, language]
     st.session_state.setdefault(key, language)
     left, right = st.columns([3, 1])
-    chosen = left.selectbox("Language of this project's drafts (the language check)", choices, key=key,
-                            format_func=lambda code: PROJECT_LANGUAGES.get(code, code))
-    if chosen != language and right.button("Save the language", key="thresholds.save_language"):
+    names = {code: language_name(code) for code in choices}  # made in the run: AppTest formats outside it
+    chosen = left.selectbox(_("Language of this project's drafts (the language check)"), choices, key=key,
+                            format_func=names.get)
+    if chosen != language and right.button(_("Save the language"), key="thresholds.save_language"):
         if run_use_case(set_project_language, user, project_id=project_id, language=chosen) is None:
             return
-        st.session_state[FLASH_KEY] = (f"The project's drafts are now checked for "
-                                       f"{PROJECT_LANGUAGES.get(chosen, chosen)}; re-score to check earlier drafts again.")
+        st.session_state[FLASH_KEY] = _("The project's drafts are now checked for {language}; re-score to check "
+                                        "earlier drafts again.").format(language=names[chosen])
         st.rerun()

@@ -44,7 +44,8 @@ from core.writing.sessions import DraftView, TurnView
 from core.writing.turns import MAX_INSTRUCTION_CHARS
 from ui import resources
 from ui.actions import run_use_case
-from ui.components import STATUS_LABELS, show_draft
+from ui.components import show_draft, status_label
+from ui.i18n import N_, _, error_text, ngettext
 from ui.safe import md
 
 JOB_KEY = "write.job_id"
@@ -55,12 +56,12 @@ QUEUED_KEY = "write.queued"
 LIVE_KEY = "write.live.{}"
 ENDED_KEY = "write.ended.{}"
 LIVE_RERUN_S = 0.2
-QUEUED_NOTE = "Queued: it is written once the draft above is finished (its answer is this one's context)."
+QUEUED_NOTE = N_("Queued: it is written once the draft above is finished (its answer is this one's context).")
 MAX_COLUMNS = 4
-EMBEDDED_NOTE = ("The default is the embedded model: a small offline model (Gemma 3 270M) for trying Draftgate "
+EMBEDDED_NOTE = N_("The default is the embedded model: a small offline model (Gemma 3 270M) for trying Draftgate "
                  "out, whose drafts are rough. For real drafts an admin adds a hosted provider on the Providers "
                  "page (or sets DRAFTGATE_LLM_BASE_URL and DRAFTGATE_LLM_MODEL).")
-PLACEHOLDER = "Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb"
+PLACEHOLDER = N_("Write an instruction, e.g. 写一段关于春天的短文 / Write a product blurb")
 
 
 @dataclass(frozen=True)
@@ -79,23 +80,24 @@ def options_panel(user: User, writing_session: WritingSession) -> GenerationOpti
         names = [view.name for view in list_providers(session=db, settings=resources.settings())]
     choices = ["", *names]
     current = writing_session.provider if writing_session.provider in choices else ""
+    default = _("Default (configured provider or embedded model)")  # made here: format_func may run outside the script
     chosen = st.sidebar.selectbox(
-        "Provider", choices, index=choices.index(current), key=f"write.provider.{writing_session.public_id}",
-        format_func=lambda name: name or "Default (configured provider or embedded model)",
+        _("Provider"), choices, index=choices.index(current), key=f"write.provider.{writing_session.public_id}",
+        format_func=lambda name: name or default,
     )
     if chosen != writing_session.provider and run_use_case(
         sessions.choose_provider, user, public_id=writing_session.public_id, provider_name=chosen
     ):
         writing_session.provider = chosen
     if not chosen and resources.settings().uses_embedded_model:
-        st.sidebar.caption(EMBEDDED_NOTE)
+        st.sidebar.caption(_(EMBEDDED_NOTE))
     variants = st.sidebar.number_input(
-        "Variants per instruction", 1, constants.MAX_VARIANTS, 1, key="write.variants",
-        help="More than one runs as a background job; the drafts appear side by side.",
+        _("Variants per instruction"), 1, constants.MAX_VARIANTS, 1, key="write.variants",
+        help=_("More than one runs as a background job; the drafts appear side by side."),
     )
     reuse = st.sidebar.checkbox(
-        "Reuse cached answers for any temperature", key="write.cache_any",
-        help="Answers are always reused when they are reproducible (temperature 0 or a fixed seed).",
+        _("Reuse cached answers for any temperature"), key="write.cache_any",
+        help=_("Answers are always reused when they are reproducible (temperature 0 or a fixed seed)."),
     )
     return GenerationOptions(variants=int(variants), cache="use" if reuse else "auto")
 
@@ -118,12 +120,12 @@ def show_turns(
             if len(view.drafts) == 1:
                 _draft(user, view.drafts[0], comments, matcher, scoring, busy, queued)
                 continue
-            st.caption(f"{len(view.drafts)} variants")
+            st.caption(ngettext("{n} variant", "{n} variants", len(view.drafts)).format(n=len(view.drafts)))
             for start in range(0, len(view.drafts), MAX_COLUMNS):
                 row = view.drafts[start:start + MAX_COLUMNS]
                 for column, draft_view in zip(st.columns(min(len(view.drafts), MAX_COLUMNS)), row):
                     with column:
-                        st.markdown(f"**Variant {draft_view.draft.variant + 1}**")
+                        st.markdown("**" + _("Variant {n}").format(n=draft_view.draft.variant + 1) + "**")
                         _draft(user, draft_view, comments, matcher, scoring, busy, queued)
 
 
@@ -139,13 +141,13 @@ def _draft(
     st.session_state.pop(ENDED_KEY.format(draft_id), None)
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
-    if scoring.get(draft_id) and st.button("Score again", key=f"write.score_again.{draft_id}") and run_use_case(
+    if scoring.get(draft_id) and st.button(_("Score again"), key=f"write.score_again.{draft_id}") and run_use_case(
         writing.score_again, user, draft_id=draft_id
     ):
         st.rerun()
     if view.draft.status != DraftStatus.GENERATING:
-        st.button("Regenerate", key=f"write.regenerate.{draft_id}", disabled=busy, icon=":material/refresh:",
-                  help="Write a new variant of this turn, asking the model again (never from the cache)",
+        st.button(_("Regenerate"), key=f"write.regenerate.{draft_id}", disabled=busy, icon=":material/refresh:",
+                  help=_("Write a new variant of this turn, asking the model again (never from the cache)"),
                   on_click=_ask_regeneration, args=(view.draft.turn_id,))
 
 
@@ -167,12 +169,12 @@ def instruction_box(*, disabled: bool) -> str | None:
         if text:
             st.session_state[INSTRUCTION_KEY] = text  # before the box is drawn: it shows the text again
         st.error(md(reason))
-    return st.chat_input(PLACEHOLDER, key=INSTRUCTION_KEY, max_chars=MAX_INSTRUCTION_CHARS, disabled=disabled)
+    return st.chat_input(_(PLACEHOLDER), key=INSTRUCTION_KEY, max_chars=MAX_INSTRUCTION_CHARS, disabled=disabled)
 
 
 def refuse(text: str, err: DraftgateError) -> NoReturn:
     """Nothing was saved: run the page again with `text` back in the instruction box, under the reason."""
-    st.session_state[REFUSED_KEY] = (text, str(err))
+    st.session_state[REFUSED_KEY] = (text, error_text(err))
     st.rerun()
 
 
@@ -196,7 +198,7 @@ def write_into_page(started: writing.TurnStarted) -> NoReturn:
 
 def queued_note() -> None:
     if st.session_state.pop(QUEUED_KEY, False):
-        st.info(QUEUED_NOTE)
+        st.info(_(QUEUED_NOTE))
 
 
 def live_view(user: User, draft_id: int) -> LiveView | None:
@@ -217,13 +219,13 @@ def show_live(user: User, draft_id: int, queued: bool) -> bool:
     if view is None:
         return False
     if view.done:
-        st.caption(STATUS_LABELS.get(view.status, "") or "written")
+        st.caption(status_label(view.status) or _("written"))
         st.text(view.text)
         return True
-    st.caption(QUEUED_NOTE if queued and not view.text else STATUS_LABELS[DraftStatus.GENERATING])
+    st.caption(_(QUEUED_NOTE) if queued and not view.text else status_label(DraftStatus.GENERATING))
     st.text(view.text)
-    if st.button("Stop", key=f"write.stop.{draft_id}", icon=":material/stop:",
-                 help="Stop writing this draft: it keeps the text so far and can be continued or regenerated"):
+    if st.button(_("Stop"), key=f"write.stop.{draft_id}", icon=":material/stop:",
+                 help=_("Stop writing this draft: it keeps the text so far and can be continued or regenerated")):
         run_use_case(writing.stop, user, draft_id)
     return False
 
@@ -248,8 +250,9 @@ def job_progress(user: User) -> None:
         return
     job = done.value
     if not JobStatus(job.status).finished:
-        st.progress(job.progress, text=f"Writing variants: {job.progress_done} of {job.progress_total or '?'} done")
-        if st.button("Cancel", key="write.cancel_job"):
+        st.progress(job.progress, text=_("Writing variants: {done} of {total} done").format(
+            done=job.progress_done, total=job.progress_total or "?"))
+        if st.button(_("Cancel"), key="write.cancel_job"):
             run_use_case(jobs.cancel_job, user, job_id)
         return
     del st.session_state[JOB_KEY]
@@ -261,5 +264,7 @@ def job_progress(user: User) -> None:
 def _ended_message(job: Job) -> str:
     if job.status == JobStatus.CANCELLED:
         total = len(job.payload.get("draft_ids", ()))
-        return f"The variants job was cancelled: {job.result.get('written', 0)} of {total} variants written."
-    return f"The variants job {job.status}: {md(job.error) if job.error else 'see the drafts'}"
+        return ngettext("The variants job was cancelled: {written} of {total} variant written.",
+                        "The variants job was cancelled: {written} of {total} variants written.",
+                        total).format(written=job.result.get("written", 0), total=total)
+    return _("The variants job failed: {detail}").format(detail=md(job.error) if job.error else _("see the drafts"))

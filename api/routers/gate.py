@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.access import authenticated, database, runtime_of
 from api.drafting import acting_user, gate_info, project_for
@@ -121,20 +121,26 @@ def claim_next(body: ClaimNextRequest, caller: ApiCaller = Depends(authenticated
 
 @router.post("/review/items/{item_id}/claim", response_model=ReviewItemOut, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Claim an item (a lease; claiming again renews it)")
-def claim(item_id: int = id_path(), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
+def claim(item_id: int = id_path(), caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
+          db: Session = Depends(database), runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
+    _in_scope(db, caller, item_id)
     return _item(review.claim(runtime.core, user, item_id=item_id))
 
 
 @router.post("/review/items/{item_id}/release", status_code=204, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Give a claimed item back to the queue")
-def release(item_id: int = id_path(), user: User = Depends(acting_user), runtime: ApiRuntime = Depends(runtime_of)) -> None:
+def release(item_id: int = id_path(), caller: ApiCaller = Depends(authenticated), user: User = Depends(acting_user),
+            db: Session = Depends(database), runtime: ApiRuntime = Depends(runtime_of)) -> None:
+    _in_scope(db, caller, item_id)
     review.release(runtime.core, user, item_id=item_id)
 
 
 @router.post("/review/items/{item_id}/decision", response_model=ReviewItemOut, responses={404: NOT_FOUND, 409: CONFLICT},
              tags=["review"], summary="Approve (optionally with an edited text) or reject a claimed item, with rubric marks")
-def decide(body: DecisionRequest, item_id: int = id_path(), user: User = Depends(acting_user),
+def decide(body: DecisionRequest, item_id: int = id_path(), caller: ApiCaller = Depends(authenticated),
+           user: User = Depends(acting_user), db: Session = Depends(database),
            runtime: ApiRuntime = Depends(runtime_of)) -> ReviewItemOut:
+    _in_scope(db, caller, item_id)
     return _item(review.decide(runtime.core, user, item_id=item_id, verdict=body.verdict,
                                expected_version=body.expected_version, reason=body.reason,
                                edited_text=body.edited_text, marks=body.rubric))
@@ -147,6 +153,18 @@ def thresholds(project_id: int = id_path(), caller: ApiCaller = Depends(authenti
     project_id = project_for(db, caller, project_id)
     current, history = gate.policies(runtime.core, user, project_id=project_id)
     return PolicyList(project_id=project_id, current=_policy(current), history=[_policy(p) for p in history])
+
+
+def _in_scope(db: Session, caller: ApiCaller, item_id: int) -> None:
+    """A key of one project acts on that project's review items only (404 for the others, as for none)."""
+    if caller.project_id is None:
+        return
+    try:
+        project_id = db.exec(select(ReviewItem.project_id).where(ReviewItem.id == item_id)).first()
+    finally:
+        db.commit()  # the read ends: no connection is held while the route goes on
+    if project_id != caller.project_id:
+        raise ApiError(404, "No such review item.")
 
 
 # -- shapes --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from itertools import zip_longest
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -122,14 +123,13 @@ def submit_batch(
             for lease in leases:
                 lease.release()
             raise
-        for index, started, lease in zip(places, outcomes, leases):
-            if isinstance(started, DraftgateError):
-                lease.release()
-                entries[index] = _refused(started)
-            else:
-                task_id = _task_id(core, user, started)
-                _hold(runtime, task_id if started.job_id is not None else None, lease)
-                entries[index] = {"task": task_id}
+        for started, lease in zip_longest(outcomes, leases):  # every slot is handed to its job or given back
+            if lease is not None:  # before anything below may fail, which would leave slots taken for good
+                _hold(runtime, None if isinstance(started, DraftgateError) or started is None else started.job_id,
+                      lease)
+        for index, started in zip(places, outcomes):
+            entries[index] = _refused(started) if isinstance(started, DraftgateError) else {
+                "task": _task_id(core, user, started)}
         record = jobs.record_batch(runtime.core, user, entries=entries)
         return 202, _batch(runtime, user, record.id).model_dump(mode="json")
 

@@ -11,6 +11,7 @@ editors deciding overlapping selections at once, every item is decided exactly o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 
 from sqlmodel import Session
 
@@ -61,7 +62,9 @@ def _decide_one(
     try:
         decide(session=session, item_id=item_id, reviewer=editor, verdict=verdict, reason=reason,
                expected_version=version)
-    except ConflictError:
-        if not held:  # taken for this decision only: give it back
-            release(session=session, item_id=item_id, reviewer=editor)
+    except (ConflictError, DatabaseBusyError):
+        if not held:  # taken for this decision only: give it back (if the database lets us)
+            session.rollback()
+            with suppress(DatabaseBusyError):
+                release(session=session, item_id=item_id, reviewer=editor)
         raise

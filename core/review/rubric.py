@@ -16,6 +16,7 @@ counts the old name. A second reviewer marks nothing (they are blind to the firs
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete
@@ -39,15 +40,23 @@ def clean_rubric(names: Iterable[object]) -> list[str]:
     seen: set[str] = set()
     for name in names:
         text = check_text(name, what="A rubric item", max_chars=RUBRIC_NAME_MAX_CHARS, single_line=True, strip=True)
+        text = _visible(text).strip()
         if not text:
             continue
-        if text.casefold() in seen:
+        same = unicodedata.normalize("NFKC", text).casefold()  # "Ａｃｃｕｒａｃｙ" is "accuracy"
+        if same in seen:
             raise InvalidInputError(f"The rubric names {text!r} twice.")
-        seen.add(text.casefold())
+        seen.add(same)
         cleaned.append(text)
     if len(cleaned) > RUBRIC_MAX_ITEMS:
         raise InvalidInputError(f"A rubric has at most {RUBRIC_MAX_ITEMS} items; this one has {len(cleaned)}.")
     return cleaned
+
+
+def _visible(text: str) -> str:
+    """`text` without invisible format characters (zero-width space, soft hyphen, word joiner...),
+    which would make two names that look the same differ; a joiner inside an emoji stays."""
+    return "".join(c for c in text if c == "\u200d" or unicodedata.category(c) != "Cf")
 
 
 def set_rubric(*, session: Session, project_id: int, names: Iterable[object], actor_id: Actor) -> Project:
@@ -76,10 +85,11 @@ def check_marks(rubric: list[str], marks: Mapping[str, object] | None) -> dict[s
         return {}
     unknown = [name for name in marks if name not in rubric]
     if unknown:
+        named = [repr(str(name)[:RUBRIC_NAME_MAX_CHARS]) for name in unknown[:3]] + (["..."] if len(unknown) > 3 else [])
         raise InvalidInputError(PluralMessage(
             "{names} is not on the project's rubric (it may have changed meanwhile): reload the draft and mark it again.",
             "{names} are not on the project's rubric (it may have changed meanwhile): reload the draft and mark it "
-            "again.", len(unknown), names=", ".join(map(repr, unknown))))
+            "again.", len(unknown), names=", ".join(named)))
     checked: dict[str, bool] = {}
     for name, passed in marks.items():
         if passed is None:

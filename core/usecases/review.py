@@ -6,6 +6,7 @@
     decide_as_seen                   the same from a decision button: the item is claimed first if need be,
                                      provided it has not changed since the reviewer opened it
     set_rubric / rubric_of / marks_of   a project's rubric (editors), the marks recorded with a decision
+    first_decision_hidden            whether a viewer is blind to an item's first decision (a second review)
     comment                          a reviewer's note on a draft, shown to its writer
     promote                          an approved draft becomes a reference, or a preset answer
     queue / queue_counts / writers   the undecided items, filtered and sorted as on the Review page (the
@@ -119,10 +120,21 @@ def rubric_of(runtime: Runtime, user: User, *, project_id: int) -> list[str]:
 
 
 def marks_of(runtime: Runtime, user: User, *, item_id: int) -> dict[str, bool]:
-    """The rubric marks recorded with an item's decision ({name: passed})."""
+    """The rubric marks recorded with an item's decision ({name: passed}); none for a viewer blind
+    to its first decision (core.review.second.first_decision_hidden)."""
     require(user.role, "review")
     with open_session(runtime.engine) as db:
+        if second.first_decision_hidden(session=db, viewer=user, items=[items.get_item(session=db, item_id=item_id)]):
+            return {}
         return rubric.marks_of(session=db, item_id=item_id)
+
+
+def first_decision_hidden(runtime: Runtime, user: User, *, item_id: int) -> bool:
+    """Whether the user must not see the item's first decision (its verdict, reason, edit, marks):
+    they hold its blind second review, or may still take it."""
+    with open_session(runtime.engine) as db:
+        return bool(second.first_decision_hidden(session=db, viewer=user,
+                                                 items=[items.get_item(session=db, item_id=item_id)]))
 
 
 def comment(runtime: Runtime, author: User, *, draft_id: int, body: str) -> Comment:

@@ -174,3 +174,19 @@ def test_a_decision_over_the_api_carries_the_rubric_marks(start_api, reviewer, d
     assert decided.status_code == 200, decided.text
     db.expire_all()
     assert {m.name: m.passed for m in db.exec(select(RubricMark))} == {"语气": False}
+
+
+def test_a_project_keys_reviewer_cannot_claim_release_or_decide_another_projects_items(start_api, reviewer, db,
+                                                                                         flagged):
+    other = make_project(db, "Billing")
+    live = start_api()
+    [item] = call(live, "GET", "/review/items", live.key_for(reviewer)).json()["data"]
+    key = live.key_for(reviewer, project_id=other.id)  # may use Billing only; the item is Support's
+    assert call(live, "GET", "/review/items", key).json()["data"] == []
+    assert call(live, "POST", f"/review/items/{item['id']}/claim", key).status_code == 404
+    assert call(live, "POST", f"/review/items/{item['id']}/release", key).status_code == 404
+    decided = call(live, "POST", f"/review/items/{item['id']}/decision", key,
+                   json={"verdict": "approved", "expected_version": item["version"]})
+    assert decided.status_code == 404
+    [still] = call(live, "GET", "/review/items", live.key_for(reviewer)).json()["data"]
+    assert still["state"] == "open" and still["version"] == item["version"]

@@ -164,3 +164,26 @@ def test_a_batch_needs_a_slot_per_task_or_is_refused_whole(live, provider, write
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert body["counts"]["completed"] == 2
+
+
+def test_a_batch_that_fails_while_its_tasks_are_recorded_leaves_no_slot_taken(live, provider, writer, monkeypatch):
+    from api.routers import tasks
+    from core.platform.errors import DatabaseBusyError
+
+    def busy(*args, **kwargs):  # the database fails just as the batch's first task is recorded
+        raise DatabaseBusyError("The database is busy; try again in a moment.")
+
+    key = live.key_for(writer, concurrency_limit=2)
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks, "_task_id", busy)
+        failed = call(live, "POST", "/batches", key, json={"tasks": [{"prompt": "one"}, {"prompt": "二"}]})
+    assert failed.status_code == 503, failed.text
+    deadline = time.monotonic() + 30  # its started jobs end, and give their slots back
+    while (again := call(live, "POST", "/batches", key, json={"tasks": [{"prompt": "a"}, {"prompt": "b"}]})
+           ).status_code == 429:
+        assert time.monotonic() < deadline, again.text
+        time.sleep(0.1)
+    assert again.status_code == 202, again.text
+    while call(live, "GET", f"/batches/{again.json()['id']}", key).json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

@@ -171,3 +171,16 @@ def test_without_redis_the_slots_of_this_process_stand_in():
     assert lease is not None and cap.acquire(caller()) is None
     lease.release()
     assert cap.acquire(caller()) is not None
+
+
+def test_the_slot_of_a_task_whose_job_was_deleted_comes_back(engine):
+    from api.traffic import TaskSlots
+    cap = ConcurrencyCap(LocalSlots(), default_limit=1)
+    slots = TaskSlots(engine, poll_s=0.02)
+    slots.hold(2**31 - 1, cap.acquire(caller()))  # no such job: deleted with its owner's data meanwhile
+    deadline = time.monotonic() + 30
+    while slots.held():
+        assert time.monotonic() < deadline, "the slot is held for a job that is gone"
+        time.sleep(0.02)
+    assert cap.acquire(caller()) is not None
+    slots.close()

@@ -13,6 +13,8 @@ from core.platform.models import AuditEvent, User
 from core.platform.states import Role
 from tests.utils.factories import make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 def test_require_actor_checks_the_stored_role_and_state(db):
     editor = make_user(db, "ed", "editor")

@@ -19,6 +19,8 @@ from core.review.claims import claim
 from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def admin(db):

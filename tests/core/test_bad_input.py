@@ -57,6 +57,8 @@ from core.writing.turns import MAX_INSTRUCTION_CHARS, TurnRequest, prepare_turn
 from tests.utils.factories import make_finished_draft, make_project
 from tests.utils.mock_llm import PROVIDER
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @dataclass
 class World:

@@ -31,6 +31,8 @@ from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_job
 from tests.utils.mock_llm import PROVIDER, sse_body
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 EXACT = GenerationParams(temperature=0, max_tokens=16)  # reproducible: cached
 
 

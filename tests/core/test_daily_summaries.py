@@ -28,6 +28,8 @@ from core.review.claims import claim
 from core.review.dashboard import build_dashboard
 from core.review.decisions import decide
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 TRIGGER_TABLES = ("draft", "score", "reviewitem", "turn", "writingsession")
 VIEWS = [(days, project) for days in (7, 30, 365) for project in (None, 1, 2)]
 

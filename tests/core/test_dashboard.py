@@ -9,6 +9,8 @@ from core.review.dashboard import build_dashboard
 from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def world(db, writer, reviewer):

@@ -15,6 +15,8 @@ from tests.utils.db_locks import impatient_engine, lock_held
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 BUSY = "The database is busy; try again in a moment."
 
 

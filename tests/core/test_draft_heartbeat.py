@@ -28,6 +28,8 @@ from tests.utils.db_locks import url_of
 from tests.utils.factories import make_project
 from tests.utils.jobs import wait_until
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 STALE_AFTER_S = 1.0  # what the sweeps here take for "its writer died"
 BEAT_S = 0.1  # how often the writers here beat
 WORDS = [f"word{i} " for i in range(12)]  # 1.2 s of text (saved every half second), then silence

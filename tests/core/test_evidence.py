@@ -22,6 +22,8 @@ from core.review.claims import claim
 from core.review.decisions import decide
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 # Eight chrF scores: three approved, one approved after an edit, three rejected, two never reviewed.
 #   value:  10   20   30   45   50   55   60   70   80
 #   label:  rej  rej  —    edit app  rej  app  app  —

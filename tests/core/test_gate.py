@@ -16,6 +16,8 @@ from core.platform.models import Draft, Reference, Score
 from tests.utils.db_locks import impatient_engine
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 REFERENCE = "The quick brown fox jumps over the lazy dog."
 
 

@@ -14,6 +14,8 @@ from core.writing.turns import TurnRequest, prepare_turn, run_turn, stream_draft
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER, mock_client
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 REFERENCE = "The quick brown fox jumps over the lazy dog."
 
 

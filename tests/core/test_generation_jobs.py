@@ -35,6 +35,8 @@ from tests.core.llm.faulty_server import FaultyServer, answer, stall, stream
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_draft, wait_for_job, wait_until
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 PIECES = [f"word{i} 春{i} " for i in range(40)]
 FULL = "".join(PIECES)
 EXACT = GenerationParams(temperature=0.0, max_tokens=64)

@@ -24,6 +24,8 @@ from core.platform.errors import InvalidInputError, LLMError, NotFoundError
 from core.platform.models import Job, utcnow
 from tests.utils.factories import make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 gate = threading.Event()  # a waiting job holds until it is set
 waiting = threading.Event()  # set by a job when it starts waiting on the gate
 

@@ -26,6 +26,8 @@ from core.platform.config import Settings
 from core.platform.errors import SecretError
 from core.platform.models import AuditEvent, Provider
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 KEYS = {"acme": "sk-acme-PLAINTEXT-0123456789abcdef", "zeta": "sk-zeta-PLAINTEXT-fedcba9876543210"}
 
 

@@ -17,6 +17,8 @@ from core.writing.moderation import (
     list_words,
 )
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 WORDS = ["坏词", "敏感内容", "bad", "ass", "dark web"]
 MATCHER = Matcher(WORDS)
 

@@ -9,6 +9,8 @@ from core.platform.errors import InvalidInputError
 from core.platform.models import AuditEvent
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 def test_defaults_until_an_editor_saves_then_versions_count_up(db, editor):
     project = make_project(db)

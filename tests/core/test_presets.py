@@ -17,6 +17,8 @@ from core.writing.presets import (
 )
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.mark.parametrize("text, expected", [
     ("What is the return policy?", "what is the return policy"),

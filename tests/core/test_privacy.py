@@ -43,6 +43,8 @@ from core.review.decisions import decide
 from core.review.rubric import set_rubric
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 MARK = "QZXV-PRIVATE-7731"  # appears only in the text of the user being deleted
 MARK_ZH = "秘密标记甲乙丙"  # non-ASCII: stored as UTF-8 in text columns, \u escapes in JSON ones
 USERNAME = "qzxv-writer"
@@ -199,6 +201,7 @@ def test_only_admins_export_or_delete_someone_else(db, victim, reviewer, editor)
     assert db.get(User, victim.id) is not None
 
 
+@pytest.mark.sqlite_only("it scans the SQLite file in the data directory; PostgreSQL's files live with the server")
 def test_deleting_a_user_leaves_nothing_of_their_text_in_the_database_files(engine, db, data_dir, victim, admin):
     assert scan(data_dir, MARK) and scan(data_dir, MARK_ZH) and scan(data_dir, USERNAME)  # the scan sees them
     report = delete_user_data(session=db, user_id=victim.id, actor_id=admin.id)

@@ -11,6 +11,8 @@ from core.writing.projects import (
     update_reference,
 )
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def project(db):

@@ -19,6 +19,8 @@ from core.writing.projects import add_reference, delete_reference
 from tests.utils.factories import make_finished_draft, make_project, make_user
 from tests.utils.jobs import HeldRunner, wait_for_job
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 FOX = "The quick brown fox jumps over the lazy dog."
 SPRING = "春天的北京，柳絮在风里飘着。"
 

@@ -15,6 +15,8 @@ from core.review.decisions import decide
 from core.review.queue import list_queue
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def item(db, writer):

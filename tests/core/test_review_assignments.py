@@ -15,6 +15,8 @@ from core.usecases import review
 from tests.utils.bulk_race import ITEMS, SELECTIONS, race
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def world(db):
@@ -307,3 +309,23 @@ def test_editors_bulk_deciding_overlapping_selections_from_processes_decide_each
     assert result.decision_events == {item_id: 1 for item_id in result.item_ids}  # one decision each
     for (done, _), (name, _) in zip(result.reported, SELECTIONS):
         assert all(result.decided_by[item_id] == result.editors[name] for item_id in done)
+
+
+def test_an_item_the_database_failed_to_decide_in_bulk_is_not_left_claimed_by_the_editor(runtime, db, world,
+                                                                                          monkeypatch):
+    from core.platform.errors import DatabaseBusyError
+    from core.review import bulk
+
+    rita, _, editor, items = world
+    real_decide = bulk.decide
+
+    def busy_on_first(**kwargs):  # the database gives up on the first item's decision (a fault)
+        if kwargs["item_id"] == items[0].id:
+            raise DatabaseBusyError("The database is busy; try again in a moment.")
+        return real_decide(**kwargs)
+
+    monkeypatch.setattr(bulk, "decide", busy_on_first)
+    outcome = review.bulk_decide(runtime, editor, seen={i.id: i.version for i in items[:2]}, verdict=ReviewState.APPROVED)
+    assert outcome.done == [items[1].id] and list(outcome.skipped) == [items[0].id]
+    assert fresh(db, items[0].id).state == ReviewState.OPEN  # given back: others may take it now
+    assert review.claim(runtime, rita, item_id=items[0].id).claimed_by_id == rita.id

@@ -13,6 +13,8 @@ from core.review.rubric import RUBRIC_MAX_ITEMS, clean_rubric, set_rubric
 from core.usecases import gate, review
 from tests.utils.factories import make_finished_draft, make_project
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 RUBRIC = ["Accuracy", "语气 (tone)", "安全"]
 
 
@@ -130,3 +132,18 @@ def test_the_evidence_counts_failures_and_passes_per_item_with_their_scores(runt
         gate.rubric_evidence(runtime, reviewer, project_id=project.id, metric="chrf")
     with pytest.raises(InvalidInputError):
         gate.rubric_evidence(runtime, editor, project_id=project.id, metric="no-such-metric")
+
+
+def test_names_that_look_the_same_are_one_name_whatever_their_width_or_invisible_characters():
+    for twins in (["Accuracy", "Ａｃｃｕｒａｃｙ"], ["语气", "语气\u200b"], ["Tone", "T\u00ADone"], ["安全", "\u2060安全"]):
+        with pytest.raises(InvalidInputError, match="twice"):
+            clean_rubric(twins)
+    assert clean_rubric(["\u200b\u2060", "语\u200b气"]) == ["语气"]  # invisible: dropped, as blank lines are
+    assert clean_rubric(["准确", "语气", "Tone"]) == ["准确", "语气", "Tone"]
+
+
+def test_a_mark_of_an_unknown_item_is_refused_without_echoing_a_huge_name():
+    from core.review.rubric import check_marks
+    with pytest.raises(InvalidInputError) as refused:
+        check_marks(["Accuracy"], {"x" * 100_000: True})
+    assert len(str(refused.value)) < 400

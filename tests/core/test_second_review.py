@@ -137,3 +137,17 @@ def test_deleting_a_reviewer_gives_back_their_second_review_and_deleting_drafts_
     delete_user_data(session=db, user_id=people["wanda"].id, actor_id=SYSTEM)  # her drafts, their items and reviews
     db.expire_all()
     assert db.exec(select(SecondReview)).all() == [] and db.exec(select(Project)).all()
+
+
+def test_a_blind_second_reviewer_reads_neither_the_first_marks_nor_the_first_verdict(runtime, db, world):
+    people, project, items = world
+    review.set_rubric(runtime, SYSTEM, project_id=project.id, names=["Accuracy"])
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    review.decide_as_seen(runtime, people["rita"], item_id=items[0].id, seen_version=items[0].version,
+                          verdict=ReviewState.REJECTED, reason="wrong lamp", marks={"Accuracy": False})
+    assert review.marks_of(runtime, people["rita"], item_id=items[0].id) == {"Accuracy": False}  # her own
+    assert review.first_decision_hidden(runtime, people["remy"], item_id=items[0].id)
+    assert not review.first_decision_hidden(runtime, people["rita"], item_id=items[0].id)
+    assert review.marks_of(runtime, people["remy"], item_id=items[0].id) == {}  # he may take its second review
+    taken = review.take_second_review(runtime, people["remy"])
+    assert review.marks_of(runtime, people["remy"], item_id=taken.item_id) == {}

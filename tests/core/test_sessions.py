@@ -16,6 +16,8 @@ from core.writing.sessions import (
 )
 from tests.utils.factories import make_finished_draft, make_project, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 def test_sessions_have_unguessable_ids_and_belong_to_their_owner(db, writer):
     project = make_project(db)

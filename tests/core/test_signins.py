@@ -17,6 +17,8 @@ from core.platform.models import AuditEvent, SignInSession, utcnow
 from core.usecases import accounts
 from tests.utils.factories import PASSWORD, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 RULES = signins.SessionRules(idle=timedelta(minutes=30), max_age=timedelta(hours=12))
 
 

@@ -13,6 +13,8 @@ from core.platform.db import make_engine, open_session
 from core.platform.errors import AuthenticationError, RateLimitedError
 from core.platform.models import LoginFailure, utcnow
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 LIMITS = LoginLimits(max_failures=3, max_failures_per_address=5, window=timedelta(minutes=15))
 
 

@@ -21,6 +21,8 @@ from core.runtime import Runtime
 from core.usecases import accounts, providers, review
 from tests.utils.factories import PASSWORD, make_finished_draft, make_project, make_user
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 @pytest.fixture
 def runtime(engine, monkeypatch):

@@ -28,6 +28,8 @@ from tests.core.llm.faulty_server import FaultyServer, answer, status
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_job
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 REFERENCE = "The quick brown fox jumps over the lazy dog."
 EXACT = GenerationParams(temperature=0.0, max_tokens=16)
 

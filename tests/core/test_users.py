@@ -6,6 +6,8 @@ from core.access.users import authenticate, create_user, ensure_initial_admin, s
 from core.platform.errors import AuthenticationError, ConflictError, InvalidInputError
 from core.platform.models import AuditEvent, LoginFailure, User
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 
 def test_password_is_hashed_and_sign_in_works(db):
     user = create_user(session=db, username="ana", password="s3cret-pass", role="writer", actor_id=SYSTEM)

@@ -26,6 +26,8 @@ from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project
 from tests.utils.mock_llm import PROVIDER
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 REFERENCE = "The quick brown fox jumps over the lazy dog."
 
 

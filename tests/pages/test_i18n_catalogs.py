@@ -23,14 +23,12 @@ COVERED = (
     "app.py", "ui/auth.py", "ui/sign_in_routes.py", "ui/page_map.py", "ui/components.py", "ui/forms.py",
     "ui/actions.py", "ui/safe.py", "pages/account.py", "pages/admin.py", "pages/audit.py", "pages/health.py",
     "pages/moderation.py", "pages/presets.py", "pages/providers.py", "pages/references.py",
+    "pages/write.py", "ui/writing.py", "ui/params.py", "ui/session_picker.py",
+    "pages/thresholds.py", "ui/thresholds.py", "ui/rescore.py", "pages/dashboard.py", "ui/charts.py", "ui/maintenance.py",
     "pages/review.py", "ui/review.py", "ui/second_review.py", "ui/rubric.py",
 )
 # Not covered yet (other work was changing them while the rest was marked): add each to COVERED once marked.
-NOT_COVERED = (
-    "pages/thresholds.py", "ui/thresholds.py",
-    "ui/rescore.py", "pages/write.py", "ui/writing.py", "pages/dashboard.py", "ui/charts.py", "ui/params.py",
-    "ui/session_picker.py", "ui/maintenance.py",
-)
+NOT_COVERED: tuple[str, ...] = ()
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 

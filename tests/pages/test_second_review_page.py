@@ -55,3 +55,21 @@ def test_share_then_a_blind_second_review_then_adjudication_then_agreement(make_
     assert not board.exception
     assert [m.value for m in board.metric if m.label == "Items reviewed twice"] == ["1"]
     assert [m.value for m in board.metric if m.label == "Same verdict"] == ["0%"]
+
+
+def test_a_draft_left_open_while_another_decided_it_hides_the_verdict_from_a_possible_second_reviewer(
+        make_app, app_db, users):
+    project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))
+    project.second_review_share = 1.0
+    app_db.add(project)
+    app_db.commit()
+    item = decided_draft(app_db, users, project)  # the admin approved it "Fine by me"; a second review waits
+    from core.review.comments import add_comment
+    add_comment(session=app_db, draft_id=item.draft_id, author=users["admin"], body="Approved it, nice one")
+    at = make_app("pages/review.py", users["reviewer"], state={"review.item_id": item.id})
+    assert not at.exception and "Bright lamp." in texts(at)
+    assert "Fine by me" not in texts(at) and "Decided: approved" not in texts(at)
+    assert "Approved it, nice one" not in texts(at)
+    first = make_app("pages/review.py", users["admin"], state={"review.item_id": item.id})
+    assert not first.exception and "Decided: approved. Fine by me" in texts(first)  # the first reviewer's own
+    assert "Approved it, nice one" in texts(first)

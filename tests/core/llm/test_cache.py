@@ -26,6 +26,8 @@ from core.platform.errors import LLMServerError
 from core.platform.models import CacheEntry, utcnow
 from tests.core.llm.helpers import event_stream, provider, sse
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 EXACT = GenerationParams(temperature=0, max_tokens=8)
 SEEDED = GenerationParams(temperature=0.9, seed=7, max_tokens=8)
 SAMPLED = GenerationParams(temperature=0.9, max_tokens=8)

@@ -22,6 +22,8 @@ from core.platform.config import Settings
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, SecretError
 from core.platform.models import AuditEvent, Provider
 
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
+
 KEY = "sk-registry-test-SECRET-9876543210"
 
 

@@ -1,11 +1,10 @@
-"""tests/core/test_db_busy.py on PostgreSQL, and PostgreSQL's own timeouts."""
+"""PostgreSQL's own timeouts (tests/core/test_db_busy.py runs on both databases)."""
 
 import pytest
 from sqlalchemy import event, text
 
 from core.platform.db import make_engine, open_session
 from core.platform.errors import DatabaseBusyError
-from tests.core.test_db_busy import *  # noqa: F403
 from tests.utils.db_locks import url_of
 
 

@@ -1,3 +1,0 @@
-"""tests/core/test_presets.py on PostgreSQL."""
-
-from tests.core.test_presets import *  # noqa: F403
