@@ -33,7 +33,7 @@ def rubric_panel(user: User, project_id: int) -> list[str]:
     if FLASH_KEY in st.session_state:
         st.success(st.session_state.pop(FLASH_KEY))
     st.caption(_("A short checklist reviewers mark pass or fail with each decision (optional, at most "
-                 "{n} items, e.g. Accuracy, Tone, 安全, 语言). Changing it leaves earlier "
+                 "{n} items, e.g. Accuracy, Tone, Safety; names may be in any language). Changing it leaves earlier "
                  "decisions' marks as they were.").format(n=RUBRIC_MAX_ITEMS))
     key = f"thresholds.{project_id}.rubric"
     if st.session_state.pop(SAVED_KEY, None) == project_id:
