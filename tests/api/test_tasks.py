@@ -109,7 +109,7 @@ def test_a_full_batch_of_32_counts_once_for_the_users_rate_and_all_of_it_runs(st
     make_project(db, "Support")
     limited = start_api(llm_base_url=provider.base_url, llm_model="m", llm_api_style="completions",
                         user_rate_limit=2)
-    key = limited.key_for(writer)
+    key = limited.key_for(writer, concurrency_limit=96)  # room for three whole batches: only the user's rate refuses
     batches = [call(limited, "POST", "/batches", key, json={"tasks": [{"prompt": f"p{i}"} for i in range(32)]})
                for _ in range(3)]
     assert [b.status_code for b in batches] == [202, 202, 429]  # two requests of the user's rate, then refused

@@ -11,7 +11,8 @@ message saying how to enable them, and the rest of the suite runs as usual.
 
 Each test module gets its own PostgreSQL database (draftgate_test_<random>), migrated from
 empty and dropped at the end; the `engine` fixture gives it to a test with every table
-emptied first, so tests from tests/core can run here unchanged (see test_core_on_postgres.py).
+emptied first. The tests of tests/core modules marked `also_on_postgres` get the same database
+through the root conftest's `engine` (parametrized: sqlite, postgresql).
 """
 
 from __future__ import annotations
