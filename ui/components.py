@@ -147,7 +147,7 @@ def show_draft(
         checks = checks_line(scores) if unscored is None else ""
         line = meta_line(draft) if unscored is not None else f"{score_line(scores, draft.language)}  \n{meta_line(draft)}"
         if checks:
-            line += f"  \nchecks: {checks}"
+            line += "  \n" + _("checks: {checks}").format(checks=checks)
         st.caption(line, help=signatures_text(scores.values()) or None)
     for comment, author in comments:
         st.caption(f"💬 {md(author)} · {when(comment.created_at, length='short')}")
