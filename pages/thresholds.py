@@ -26,10 +26,14 @@ if FLASH_KEY in st.session_state:
     st.success(st.session_state.pop(FLASH_KEY))
 
 project_id = choose_project("thresholds.project")
+agreed_only = st.sidebar.toggle(
+    _("Evidence: agreed verdicts only"), key="thresholds.agreed_only",
+    help=_("Count a verdict only where a blind second reviewer agreed with it (the project's second review "
+           "share, Dashboard); the other drafts count as not reviewed."))
 with open_session(engine) as db:
     policy = current_policy(session=db, project_id=project_id)
     language = get_project(session=db, project_id=project_id).language
-    rows = labeled_drafts(session=db, project_id=project_id)
+    rows = labeled_drafts(session=db, project_id=project_id, agreed_only=agreed_only)
     history = policy_history(session=db, project_id=project_id)
 st.caption(_("Policy in force: version {version}{defaults} · {rule}").format(
     version=number(policy.version), defaults=_(" (defaults)") if policy.version == 0 else "", rule=rule_name(policy.rule)))

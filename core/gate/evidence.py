@@ -34,8 +34,8 @@ from core.gate.policies import PolicySpec
 from core.gate.scores import recent_scored_drafts
 from core.platform import constants
 from core.platform.db import chunks
-from core.platform.models import Draft, ReviewItem, RubricMark, Score
-from core.platform.states import ReviewState
+from core.platform.models import Draft, ReviewItem, RubricMark, Score, SecondReview
+from core.platform.states import ReviewState, SecondState
 from core.review.items import VERDICTS
 
 
@@ -78,8 +78,12 @@ class ThresholdStats:
         return self.bad_flagged / self.labeled_flagged if self.labeled_flagged else None
 
 
-def labeled_drafts(*, session: Session, project_id: int, limit: int = constants.POLICY_RECENT_DRAFTS) -> list[LabeledDraft]:
-    """The project's recent scored drafts (newest first) with their reviewers' labels."""
+def labeled_drafts(
+    *, session: Session, project_id: int, limit: int = constants.POLICY_RECENT_DRAFTS, agreed_only: bool = False
+) -> list[LabeledDraft]:
+    """The project's recent scored drafts (newest first) with their reviewers' labels; with
+    `agreed_only`, a label only where a blind second reviewer agreed with the first (the other
+    drafts count as not reviewed)."""
     rows = recent_scored_drafts(session=session, project_id=project_id, limit=limit)
     ids = [draft_id for draft_id, _ in rows]
     labels: dict[int, Label] = {}
@@ -88,6 +92,9 @@ def labeled_drafts(*, session: Session, project_id: int, limit: int = constants.
         query = select(ReviewItem.draft_id, ReviewItem.state, ReviewItem.edited_text).where(
             col(ReviewItem.draft_id).in_(chunk), col(ReviewItem.state).in_(VERDICTS)
         )
+        if agreed_only:
+            query = query.join(SecondReview, col(SecondReview.item_id) == ReviewItem.id).where(
+                col(SecondReview.state) == SecondState.AGREED)
         for draft_id, state, edited in session.exec(query):
             labels[draft_id] = Label.EDITED if state == ReviewState.APPROVED and edited is not None else Label(state)
         query_created = select(col(Draft.id), Draft.created_at).where(col(Draft.id).in_(chunk))

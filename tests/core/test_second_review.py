@@ -151,3 +151,26 @@ def test_a_blind_second_reviewer_reads_neither_the_first_marks_nor_the_first_ver
     assert review.marks_of(runtime, people["remy"], item_id=items[0].id) == {}  # he may take its second review
     taken = review.take_second_review(runtime, people["remy"])
     assert review.marks_of(runtime, people["remy"], item_id=taken.item_id) == {}
+
+
+def test_threshold_evidence_can_be_restricted_to_drafts_whose_reviewers_agreed(runtime, db, world):
+    from core.gate.evidence import Label, labeled_drafts
+
+    people, project, items = world
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    for item, first, second in ((items[0], "approved", "approved"), (items[1], "rejected", "approved"),
+                                (items[2], "rejected", "rejected")):
+        first_decision(runtime, people["rita"], item, first, reason="不准确 inaccurate")
+        taken = review.take_second_review(runtime, people["remy"])
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second,
+                                    expected_version=taken.version, reason="off")
+    first_decision(runtime, people["rita"], items[3], "approved")  # its second review not done yet
+
+    def labels(**options):
+        return {row.draft_id: row.label for row in labeled_drafts(session=db, project_id=project.id, **options)}
+
+    drafts = [item.draft_id for item in items]
+    assert labels() == {drafts[0]: Label.APPROVED, drafts[1]: Label.REJECTED, drafts[2]: Label.REJECTED,
+                        drafts[3]: Label.APPROVED}
+    assert labels(agreed_only=True) == {drafts[0]: Label.APPROVED, drafts[1]: None, drafts[2]: Label.REJECTED,
+                                        drafts[3]: None}

@@ -196,3 +196,16 @@ def test_an_editor_sets_the_rubric_and_sees_failures_score_below_passes_per_item
     assert (accuracy["marked failed"], accuracy["marked passed"]) == (1, 1)
     assert float(accuracy["chrF median, failed"]) < float(accuracy["chrF median, passed"])
     assert at.text_area(key=f"thresholds.{project.id}.rubric").value == "语气\n安全"
+
+
+def test_the_evidence_can_count_only_verdicts_a_second_reviewer_agreed_with(make_app, app_db, users):
+    three_drafts(app_db, users)
+    item = app_db.exec(select(ReviewItem).where(ReviewItem.state == "open")).first()
+    claimed = claim(session=app_db, item_id=item.id, reviewer=users["reviewer"])
+    decide(session=app_db, item_id=item.id, reviewer=users["reviewer"], verdict="rejected", reason="off topic",
+           expected_version=claimed.version)
+    at = make_app("pages/thresholds.py", users["editor"])
+    assert not at.exception and "3 recent scored drafts, 1 with a reviewer's verdict." in texts(at)
+
+    at.sidebar.toggle(key="thresholds.agreed_only").set_value(True).run()
+    assert not at.exception and "3 recent scored drafts, 0 with a reviewer's verdict." in texts(at)  # no second review
