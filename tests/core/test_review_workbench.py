@@ -12,7 +12,10 @@ from core.platform.errors import ConflictError, InvalidInputError
 from core.platform.models import AuditEvent, ReviewItem
 from core.platform.states import ReviewState
 from core.usecases import review
+from tests.utils.decide_race import decide_race
 from tests.utils.factories import make_finished_draft, make_project, make_user
+
+pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
 
 
 @pytest.fixture
@@ -105,3 +108,17 @@ def test_two_reviewers_deciding_the_same_item_at_once_one_wins(runtime, db, worl
         thread.join()
     assert sorted(outcomes) == ["decided", "refused"]
     assert fresh(db, items[0]).decided_by_id in {first.id, second.id}
+
+
+def test_three_reviewers_deciding_one_item_from_processes_one_decides_and_one_event_is_written(engine, db, world):
+    first, second, items = world
+    third = make_user(db, "rosa", "reviewer")
+    outcomes = decide_race(engine.url.render_as_string(hide_password=False), [first.id, second.id, third.id],
+                           items[0].id, items[0].version)
+    assert sorted(outcome == "decided" for outcome in outcomes.values()) == [False, False, True]
+    winner = next(reviewer for reviewer, outcome in outcomes.items() if outcome == "decided")
+    item = fresh(db, items[0])
+    assert item.state == ReviewState.REJECTED and item.decided_by_id == winner
+    events = db.exec(select(AuditEvent).where(AuditEvent.action == "review.rejected",
+                                              AuditEvent.target == f"review:{items[0].id}")).all()
+    assert len(events) == 1 and events[0].actor_id == winner
