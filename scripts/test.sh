@@ -15,4 +15,5 @@ fi
 .venv/bin/python -c "from core.platform.i18n import compile_catalogs; compile_catalogs()"  # locale/*.mo
 # Tests run in DRAFTGATE_TEST_WORKERS processes (default 3: much of the suite waits on servers,
 # subprocesses and the browser, so one more process than cores keeps both busy); 0 runs them in this one.
-exec .venv/bin/python -m pytest -n "${DRAFTGATE_TEST_WORKERS:-3}" "$@"
+# A module runs in one process (--dist loadfile): its fixtures, a PostgreSQL database for instance, are made once.
+exec .venv/bin/python -m pytest -n "${DRAFTGATE_TEST_WORKERS:-3}" --dist loadfile "$@"

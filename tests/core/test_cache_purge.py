@@ -69,7 +69,7 @@ class Provider:
         body = json.loads(request.content)
         prompt = body["prompt"]
         self.calls.append(prompt)
-        instruction = prompt.strip().splitlines()[-2]  # the prompt ends "<ask>instruction\n<answer label>"
+        instruction = [line for line in prompt.splitlines() if line.strip()][-2]  # "...<ask>instruction", "<answer label>"
         text = f"Answer to {instruction} (seed {body.get('seed')})"
         if body.get("stream"):
             return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_body([text]))

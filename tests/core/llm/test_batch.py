@@ -107,7 +107,7 @@ def test_32_at_once_reuse_kept_alive_connections():
 
 def test_the_default_httpx_limits_would_not_reuse_them():
     """The control experiment: the same batches with httpx's default pool open far more connections."""
-    server = FaultyServer(delay_s=0.05).start()
+    server = FaultyServer(delay_s=0.3).start()
     try:
         http = httpx.Client()  # max_keepalive_connections=20
         client = LLMClient(provider(base_url=server.base_url), http_client=http)
