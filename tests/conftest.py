@@ -12,6 +12,7 @@ test: tests/services/conftest.py; skipped with a message when it is not running)
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,15 @@ from tests.services.conftest import empty_tables, pg_engine, pg_url, postgres_se
 from tests.utils.factories import make_user
 
 DATABASES = ("sqlite", "postgresql")
+# multiprocessing's "spawn" re-runs the parent's __main__ in each child, and AppTest (tests/pages)
+# leaves a page script there: a child spawned by a later test in the same process would run that
+# page and die. Every test starts with the real __main__.
+_REAL_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def real_main_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", _REAL_MAIN)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
