@@ -38,7 +38,6 @@ from tests.services.conftest import (  # noqa: F401  (fixtures)
     gather,
     pg_url,
     postgres_server_url,
-    real_main_module,
     redis_prefix,
     redis_url,
 )

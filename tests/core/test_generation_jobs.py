@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -40,12 +39,6 @@ pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on 
 PIECES = [f"word{i} 春{i} " for i in range(40)]
 FULL = "".join(PIECES)
 EXACT = GenerationParams(temperature=0.0, max_tokens=64)
-_REAL_MAIN = sys.modules["__main__"]
-
-
-@pytest.fixture(autouse=True)
-def real_main_module(monkeypatch):  # spawned children re-run __main__ (see tests/services/conftest.py)
-    monkeypatch.setitem(sys.modules, "__main__", _REAL_MAIN)
 
 
 @pytest.fixture

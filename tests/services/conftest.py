@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import queue
 import secrets
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,17 +37,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''"
 HOW_TO_ENABLE = "start it (`{command}`) or point {variable} at one; these tests are skipped until then"
-
-
-# multiprocessing's "spawn" re-runs the parent's __main__ in each child. Streamlit's AppTest
-# (tests/pages) leaves a page script installed as __main__, so a child spawned after a page test
-# would run that page and die; every test here gets the real __main__ back.
-_REAL_MAIN = sys.modules["__main__"]
-
-
-@pytest.fixture(autouse=True)
-def real_main_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "__main__", _REAL_MAIN)
 
 
 def gather(processes: list, results, *, timeout: float = 180.0) -> list:
