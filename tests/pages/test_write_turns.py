@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlmodel import select
 
@@ -166,9 +168,11 @@ def test_a_second_instruction_while_a_draft_is_written_is_queued_and_says_so(pag
     from tests.core.llm.faulty_server import stream
     from ui.writing import QUEUED_NOTE
 
-    faulty.script(stream(["A fox ", "ran."], gap_s=0.3), answer("And hid."))
+    first_answer_may_end = threading.Event()
+    faulty.script(stream(["A fox ", "ran."], hold=first_answer_may_end), answer("And hid."))
     page.chat_input[0].set_value("Write about a fox").run()
     page.chat_input[0].set_value("Go on").run()
+    first_answer_may_end.set()
     assert not page.exception
     assert QUEUED_NOTE in [i.value for i in page.info]
     first, second = settled(page, app_db)

@@ -191,14 +191,15 @@ def answer(text: str) -> Act:
 
 def stream(
     pieces: list[str], *, gap_s: float = 0.0, then: str = "done", finish_reason: str | None = "stop",
-    chunked: bool = True, textless: int = 0,
+    chunked: bool = True, textless: int = 0, hold: threading.Event | None = None,
 ) -> Act:
     """An event stream of `pieces` (the last one with `finish_reason` when then is "done" or
     "end"); then "done" ([DONE]), "end" (the body ends cleanly without [DONE]), "stall"
     (silence until the server stops), "close" (the connection drops), "error" (an SSE error
     event), "keepalive" (only comments, one every gap_s, until the server stops) or "textless"
     (`textless` chunks without any text, one every gap_s, then [DONE]).
-    `chunked=False`: no framing, the body ends when the server closes the connection."""
+    `chunked=False`: no framing, the body ends when the server closes the connection.
+    `hold`: after the first piece, wait until the test sets it (or the server stops)."""
 
     def act(handler: Handler, received: Received) -> None:
         handler.start_chunks(chunked=chunked)
@@ -206,6 +207,9 @@ def stream(
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1 and then in ("done", "end")
             send(_event(received, piece, finish_reason if last else None))
+            if hold is not None and index == 0:
+                while not (hold.wait(0.05) or handler.faulty.released.is_set()):
+                    pass
             if gap_s:
                 time.sleep(gap_s)
         if then == "textless":
