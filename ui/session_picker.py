@@ -5,7 +5,7 @@ The URL's `session` is the one source of truth: the picker is set from it before
 (the only moment Streamlit lets a widget's value be set), and picking a session writes it back
 to the URL. So creating, deleting or opening a session by its URL always shows in the picker.
 
-session_state keys (owned here): "write.pick" (the picker), "write.rename_title",
+session_state keys (owned here): "write.pick" (the picker), "write.find" (the title search), "write.rename_title",
 "write.delete_confirm", and the fields of the form "write.new_session" (ui.forms).
 """
 
@@ -14,10 +14,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.platform.db import open_session
+from core.platform.errors import NotFoundError
 from core.platform.models import User
 from core.usecases import sessions as use
 from core.writing.projects import list_projects
-from core.writing.sessions import list_sessions, sessions_being_written
+from core.writing.sessions import MAX_TITLE_LENGTH, get_session, list_sessions, sessions_being_written
 from ui import resources
 from ui.actions import run_use_case
 from ui.forms import accepted, field
@@ -26,6 +27,8 @@ from ui.safe import md
 
 QUERY_KEY = "session"
 PICK_KEY = "write.pick"
+FIND_KEY = "write.find"
+SHOWN_SESSIONS = 50  # the picker lists the most recent; a search finds the others
 NEW_FORM = "write.new_session"
 WRITING_MARK = "✍️ "  # a session with a draft being written
 
@@ -33,13 +36,21 @@ WRITING_MARK = "✍️ "  # a session with a draft being written
 def session_sidebar(user: User) -> str | None:
     """Draw the session controls; return the public ID of the open session, if any."""
     engine = resources.engine()
+    current = st.query_params.get(QUERY_KEY)
+    wanted = st.session_state.get(FIND_KEY, "")
     with open_session(engine) as db:
-        sessions = list_sessions(session=db, owner=user)
+        sessions = list_sessions(session=db, owner=user, limit=SHOWN_SESSIONS + 1, title_contains=wanted)
+        more, sessions = len(sessions) > SHOWN_SESSIONS, sessions[:SHOWN_SESSIONS]
+        if current and current not in {s.public_id for s in sessions}:
+            sessions += _opened_elsewhere(db, user, current)
         writing_now = sessions_being_written(session=db, owner_id=user.id)
         projects = list_projects(session=db)
-    current = st.query_params.get(QUERY_KEY)
     with st.sidebar:
         st.subheader(_("Sessions"))
+        if more or wanted:
+            st.text_input(_("Find a session by its title"), key=FIND_KEY, max_chars=MAX_TITLE_LENGTH)
+            if more:
+                st.caption(_("The {count} most recent are listed.").format(count=SHOWN_SESSIONS))
         if sessions:
             ids = [s.public_id for s in sessions]
             # the ID keeps options distinct: the widget tells options apart by their label
@@ -57,10 +68,18 @@ def session_sidebar(user: User) -> str | None:
                     sessions=_(", ").join(being_written))))
         with st.expander(_("New session"), expanded=not sessions):
             _new_session_form(user, projects)
-        if current and current in {s.public_id for s in sessions}:
+        if current and current in {s.public_id for s in sessions if s.owner_id == user.id}:
             with st.expander(_("Rename or delete")):
                 _manage_form(user, current)
     return current
+
+
+def _opened_elsewhere(db, user: User, public_id: str) -> list:
+    """The open session when the list leaves it out (older, another writer's, or not matching the search)."""
+    try:
+        return [get_session(session=db, user=user, public_id=public_id)]
+    except NotFoundError:
+        return []
 
 
 def _open_picked() -> None:

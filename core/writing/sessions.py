@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from core.access.privacy import forget_copies
@@ -82,12 +82,15 @@ def create_session(
     return writing_session
 
 
-def list_sessions(*, session: Session, owner: User) -> list[WritingSession]:
-    query = (
-        select(WritingSession)
-        .where(WritingSession.owner_id == owner.id)
-        .order_by(col(WritingSession.updated_at).desc())
-    )
+def list_sessions(
+    *, session: Session, owner: User, limit: int | None = None, title_contains: str = "",
+) -> list[WritingSession]:
+    """The owner's sessions, the most recently used first: at most `limit`, only those whose title
+    contains `title_contains` (ignoring case) when it is given."""
+    query = select(WritingSession).where(WritingSession.owner_id == owner.id)
+    if title_contains.strip():
+        query = query.where(func.lower(col(WritingSession.title)).contains(title_contains.strip().lower(), autoescape=True))
+    query = query.order_by(col(WritingSession.updated_at).desc(), col(WritingSession.id).desc()).limit(limit)
     return list(session.exec(query))
 
 

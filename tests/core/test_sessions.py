@@ -77,3 +77,17 @@ def test_deleting_a_session_takes_its_drafts_rubric_marks_along(db, writer, revi
            marks={"准确": True})
     delete_session(session=db, user=writer, public_id=list_sessions(session=db, owner=writer)[0].public_id)
     assert db.exec(select(RubricMark)).all() == [] and db.exec(select(ReviewItem)).all() == []
+
+
+def test_the_list_is_the_most_recent_first_bounded_and_searchable_by_title(db, writer):
+    project = make_project(db)
+    made = [create_session(session=db, owner=writer, project_id=project.id, title=title)
+            for title in ("Spring essay", "春天的短文", "100% pure", "under_score", "Autumn")]
+    assert [s.title for s in list_sessions(session=db, owner=writer, limit=2)] == ["Autumn", "under_score"]
+    assert [s.title for s in list_sessions(session=db, owner=writer, title_contains="SPRING")] == ["Spring essay"]
+    assert [s.title for s in list_sessions(session=db, owner=writer, title_contains="春天")] == ["春天的短文"]
+    assert [s.title for s in list_sessions(session=db, owner=writer, title_contains="%")] == ["100% pure"]
+    assert [s.title for s in list_sessions(session=db, owner=writer, title_contains="_")] == ["under_score"]
+    assert len(list_sessions(session=db, owner=writer, title_contains="  ")) == len(made)
+    stranger = make_user(db, "stranger", "writer")
+    assert list_sessions(session=db, owner=stranger, title_contains="Spring") == []

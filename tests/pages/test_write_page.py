@@ -282,3 +282,23 @@ def test_the_embedded_model_is_said_to_be_small_and_offline_with_how_to_use_a_ho
     assert not at.exception
     [note] = [c.value for c in at.sidebar.caption if "embedded model" in c.value]
     assert "small offline model" in note and "Providers page" in note and "DRAFTGATE_LLM_BASE_URL" in note
+
+
+def test_a_writer_with_many_sessions_sees_the_most_recent_and_finds_the_others(make_app, app_db, users):
+    from ui.session_picker import FIND_KEY, PICK_KEY, SHOWN_SESSIONS
+
+    project = make_project(app_db, "Essays")
+    oldest = create_session(session=app_db, owner=users["writer"], project_id=project.id, title="The very first")
+    for number in range(SHOWN_SESSIONS + 4):
+        create_session(session=app_db, owner=users["writer"], project_id=project.id, title=f"Draft {number}")
+    at = make_app("pages/write.py", users["writer"])
+    assert not at.exception
+    assert len(at.selectbox(key=PICK_KEY).options) == SHOWN_SESSIONS
+    assert f"The {SHOWN_SESSIONS} most recent are listed." in [c.value for c in at.caption]
+    at.text_input(key=FIND_KEY).input("very first").run()
+    assert [o.split(" · ")[0] for o in at.selectbox(key=PICK_KEY).options] == ["The very first"]
+
+    at = make_app("pages/write.py", users["writer"], query={"session": oldest.public_id})  # older than the list
+    assert not at.exception
+    assert at.selectbox(key=PICK_KEY).value == oldest.public_id
+    assert f"The very first · {oldest.public_id[:6]}" in at.selectbox(key=PICK_KEY).options
