@@ -135,10 +135,10 @@ def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: 
     waited = _("{hours} h").format(hours=f"{hours:.1f}")
     summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {writer} · {waited}{here}"
     instruction = f"*{md(entry.instruction)}*" if entry.instruction else ""
-    if compact:
-        cols = st.columns([0.5, 4, 1]) if triage else [None, *st.columns([4, 1])]
-        pick, text, button = cols
+    if compact:  # beside the item: too narrow for a button column, the button goes under the text
+        pick, text = st.columns([0.5, 4]) if triage else (None, st.container())
         text.markdown(f"{summary}  \n{instruction}  \n{reasons_text(entry.item.reasons)}{held}{assigned}")
+        button = text
     else:
         cols = st.columns([0.5, 5, 2, 1]) if triage else [None, *st.columns([5, 2, 1])]
         pick, text, detail, button = cols
