@@ -74,14 +74,14 @@ class Message:
         if not isinstance(data, dict) or not isinstance(data.get("msgid"), str) \
                 or not isinstance(data.get("params", {}), dict):
             raise ValueError(f"Not a stored message: {data!r:.80}")
+        msgid, plural, n = data["msgid"], data.get("plural"), data.get("n")
         params = {key: Message.from_json(value) if isinstance(value, dict) else value
                   for key, value in data.get("params", {}).items()}
-        if "plural" not in data:
-            return Message(data["msgid"], **params)
-        plural, n = data["plural"], data.get("n")
-        if not isinstance(plural, str) or not isinstance(n, int) or isinstance(n, bool):
+        if plural is None:
+            return Message(msgid, **params)
+        if not isinstance(plural, str) or not isinstance(n, int) or isinstance(n, bool) or "n" in params:
             raise ValueError(f"Not a stored plural message: {data!r:.80}")
-        return PluralMessage(data["msgid"], plural, n, **params)
+        return PluralMessage(msgid, plural, n, **params)
 
     def __str__(self) -> str:
         return self.render(gettext.NullTranslations())

@@ -370,8 +370,9 @@ def _length_reason(check: Check, value: float, threshold: float) -> Message:
 
 
 def _language_reason(check: Check, value: float, threshold: float) -> Message:
+    expected, found = check.facts["expected_name"], check.facts["found_name"]  # msgids (language_request)
     return Message("in the wrong language: {expected} expected, {found} found",
-                   expected=Message(check.facts["expected_name"]), found=Message(check.facts["found_name"]))
+                   expected=Message(expected), found=Message(found))
 
 
 def _empty_reason(check: Check, value: float, threshold: float) -> Message:
