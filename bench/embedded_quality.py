@@ -115,7 +115,7 @@ def legacy_prompt(instruction: str) -> str:
 def judge(language: str, instruction: str, text: str, finish_reason: str, setup: str = "after") -> Outcome:
     report = run_checks(text, instruction=instruction, references=[], language=language)
     reasons, details = check_reasons(check_values(report), THRESHOLDS, report)
-    return Outcome(setup, language, instruction, text, finish_reason, tuple(reasons), tuple(details))
+    return Outcome(setup, language, instruction, text, finish_reason, tuple(reasons), tuple(map(str, details)))
 
 
 def run(n: int, max_tokens: int, seed: int, parallel: int = 2, setups: tuple[str, ...] = SETUPS,

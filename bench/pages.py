@@ -140,7 +140,8 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
                 decided_at = created + timedelta(minutes=rng.randint(5, 600)) if decided else None
                 items.append({
                     "id": item_id, "draft_id": draft_id, "project_id": project_id, "reasons": reasons,
-                    "reason_detail": "", "state": ("approved" if rng.random() < 0.7 else "rejected") if decided else "open",
+                    "reason_detail": "", "reason_parts": [],
+                    "state": ("approved" if rng.random() < 0.7 else "rejected") if decided else "open",
                     "claimed_by_id": None, "claim_expires_at": None,
                     "decided_by_id": 3 + rng.randrange(REVIEWERS) if decided else None, "decided_at": decided_at,
                     "decision_reason": "Bench verdict." if decided else "", "edited_text": None, "version": 1,

@@ -19,7 +19,7 @@ from core.scoring.checks import CHECK_LABELS
 from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
 from ui import resources
-from ui.i18n import N_, _, ngettext, number, when
+from ui.i18n import N_, Message, _, ngettext, number, render, when
 from ui.safe import md
 
 # msgids: shown through _() (STATUS_LABELS[status] is the English text)
@@ -75,6 +75,16 @@ def reason_label(reason: str) -> str:
     return _(REASON_LABELS.get(reason, reason))
 
 
+def reason_detail(item: ReviewItem) -> str:
+    """Why the item is in review, in the reader's language; the stored English for rows kept
+    before the reasons' parts were (or for parts this version cannot read)."""
+    try:
+        parts = [Message.from_json(part) for part in item.reason_parts or ()]
+    except (TypeError, ValueError):
+        parts = []
+    return _("; ").join(render(part) for part in parts) if parts else item.reason_detail
+
+
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != DraftStatus.COMPLETED:
         label = status_label(draft.status)
@@ -88,7 +98,7 @@ def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if review.state == ReviewState.ACCEPTED:
         return f"✅ {md(review.decision_reason) if review.decision_reason else _('accepted by a new policy')}"
     return _("🔎 in review ({reasons}): {detail}").format(reasons=reasons_text(review.reasons),
-                                                         detail=md(review.reason_detail))
+                                                         detail=md(reason_detail(review)))
 
 
 def meta_line(draft: Draft) -> str:

@@ -28,6 +28,7 @@ from ui.actions import run_use_case
 from ui.components import (
     LANGUAGE_LABELS,
     checks_line,
+    reason_detail,
     reason_label,
     reasons_text,
     score_line,
@@ -289,7 +290,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         _actions(user, context, seen_version, mine, filters)
     scores = {s.metric: s for s in context.scores}
     checks = checks_line(scores)
-    st.caption(_("Reasons: {reasons} — {detail}").format(reasons=reasons_text(item.reasons), detail=md(item.reason_detail))
+    st.caption(_("Reasons: {reasons} — {detail}").format(reasons=reasons_text(item.reasons), detail=md(reason_detail(item)))
                + "  \n" + _("Scores: {scores}").format(scores=score_line(scores, context.draft.language))
                + ("  \n" + _("Checks: {checks}").format(checks=checks) if checks else ""),
                help=signatures_text(context.scores) or None)

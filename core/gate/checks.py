@@ -11,8 +11,8 @@ turns them on, None turns them off).
     check_values(report)                   {"check.repetition": 0.62, ...}
     check_reasons(values, thresholds, report=None)
                                            the failed checks' reason codes (the check names) and
-                                           details: "repetition 0.62 > 0.30", and with the report
-                                           at hand the plain words after a dash
+                                           details (Messages): "repetition 0.62 > 0.30", and with
+                                           the report at hand the plain words after a dash
     with_check_defaults(thresholds)        a policy's thresholds with the checks it does not name
                                            at their defaults (policies saved before the checks)
     validate_check_thresholds(thresholds)  cleaned, or InvalidInputError
@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from core.platform.errors import InvalidInputError
-from core.platform.i18n import N_
+from core.platform.i18n import N_, Message
 from core.scoring.checks import (
     BAND,
     CHECK_LABELS,
@@ -138,11 +138,11 @@ def validate_check_thresholds(thresholds: Mapping[str, float | None]) -> dict[st
 
 def check_reasons(
     values: Mapping[str, float | None], thresholds: Mapping[str, float | None], report: CheckReport | None = None
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[Message]]:
     """(reason codes, details) of the checks these stored values fail; a check without a value
     or without a threshold never fails. `report`: the same checks as just computed, for the plain words."""
     reasons: list[str] = []
-    details: list[str] = []
+    details: list[Message] = []
     for name in CHECKS:
         metric = CHECK_METRICS[name]
         threshold, value = thresholds.get(metric), values.get(metric)
@@ -151,8 +151,8 @@ def check_reasons(
             continue
         reasons.append(name)
         detail = _versus(name, value, threshold)
-        words = report.get(name).reason(threshold) if report is not None else None
-        details.append(f"{detail} — {words}" if words else detail)
+        words = report.get(name).reason_message(threshold) if report is not None else None
+        details.append(Message("{versus} — {reason}", versus=detail, reason=words) if words else detail)
     return reasons, details
 
 
@@ -181,21 +181,23 @@ def _value_text(name: str, value: float, translate: Callable[[str], str] = str) 
     return f"{value:.2f}"
 
 
-def _versus(name: str, value: float, threshold: float) -> str:
+def _versus(name: str, value: float, threshold: float) -> Message:
     """The value against its threshold, the value with enough decimals to stay on its side of it."""
-    label = CHECK_LABELS[name]
+    label = Message(CHECK_LABELS[name])
     if DIRECTIONS[name] == FLAG:
         return label
     if DIRECTIONS[name] == BAND:
         factor = band_factor(threshold)
         limit = factor if value > 1 else 1 / factor
         shown, limit_text = (_trimmed(part) for part in _apart(value, limit))
-        return f"{label} {shown}x {'>' if value > limit else '<'} {limit_text}x"
+        return Message("{check} {value}x {op} {limit}x", check=label, value=shown, op=">" if value > limit else "<",
+                       limit=limit_text)
     op = ">" if DIRECTIONS[name] == MAX else "<"
     if name == "longest_repeat":
-        return f"{label} {value:g} {op} {threshold:g}"
-    shown, limit_text = _apart(value, threshold)
-    return f"{label} {shown} {op} {limit_text}"
+        shown, limit_text = f"{value:g}", f"{threshold:g}"
+    else:
+        shown, limit_text = _apart(value, threshold)
+    return Message("{check} {value} {op} {limit}", check=label, value=shown, op=op, limit=limit_text)
 
 
 def _trimmed(number: str) -> str:

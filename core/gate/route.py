@@ -207,7 +207,8 @@ def _follow(
     if _rejoin(session, draft, item, project_id, decision, version):
         return JOINED_QUEUE
     if item.state == ReviewState.OPEN:  # stays in the queue: its reasons now tell the new scores
-        item.reasons, item.reason_detail = list(decision.reasons), decision.detail
+        item.reasons, item.reason_detail, item.reason_parts = (list(decision.reasons), decision.detail,
+                                                               decision.stored_parts())
         session.add(item)
         _route(session, draft, decision, version)
     return UNCHANGED
@@ -338,7 +339,8 @@ def _route(session: Session, draft: Draft, decision: RouteDecision, version: int
 def _join(session: Session, draft: Draft, project_id: int, decision: RouteDecision) -> None:
     """The draft enters the queue, open."""
     session.add(ReviewItem(draft_id=saved_id(draft), project_id=project_id, state=ReviewState.OPEN,
-                           reasons=list(decision.reasons), reason_detail=decision.detail))
+                           reasons=list(decision.reasons), reason_detail=decision.detail,
+                           reason_parts=decision.stored_parts()))
 
 
 def _leave(session: Session, item_id: int, version: int, reason: str) -> bool:
@@ -372,6 +374,7 @@ def _rejoin(
             update(ReviewItem)
             .where(col(ReviewItem.id) == item.id, col(ReviewItem.state) == ReviewState.ACCEPTED)
             .values(state=ReviewState.OPEN, reasons=list(decision.reasons), reason_detail=decision.detail,
+                    reason_parts=decision.stored_parts(),
                     decided_at=None, decision_reason="", version=ReviewItem.version + 1)
         )
         if result.rowcount != 1:

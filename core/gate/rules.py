@@ -21,9 +21,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from core.gate.checks import CHECK_LABELS, CHECK_METRICS, NO_REFERENCE, check_reasons
 from core.platform.constants import METRIC_LABELS, METRIC_MAX, METRICS
+from core.platform.i18n import Message
 from core.platform.states import Route
 from core.scoring.checks import CheckReport
 
@@ -53,7 +55,16 @@ RULES = {
 class RouteDecision:
     route: Route
     reasons: tuple[str, ...] = ()
-    detail: str = ""
+    parts: tuple[Message, ...] = ()  # why, one Message per finding, for each reader's language
+
+    @property
+    def detail(self) -> str:
+        """The parts in English, as machines read them (ReviewItem.reason_detail, the API, exports)."""
+        return "; ".join(map(str, self.parts))
+
+    def stored_parts(self) -> list[dict[str, Any]]:
+        """The parts as JSON (ReviewItem.reason_parts)."""
+        return [part.to_json() for part in self.parts]
 
 
 def decide_route(
@@ -72,26 +83,26 @@ def decide_route(
     `checks`: the reference-free checks' values (core.gate.checks.check_values; None or {}: not
     checked); `report`: the same checks just computed, for reasons in plain words."""
     reasons: list[str] = []
-    details: list[str] = []
+    details: list[Message] = []
     if sensitive_words:
         reasons.append("sensitive_words")
-        details.append("Sensitive words: " + ", ".join(dict.fromkeys(sensitive_words)))
+        details.append(Message("Sensitive words: {words}", words=", ".join(dict.fromkeys(sensitive_words))))
     if not text.strip():
         reasons.insert(0, "empty")
-        details.insert(0, "The draft is empty.")
+        details.insert(0, Message("The draft is empty."))
     else:
         check_codes, check_details = check_reasons(checks or {}, thresholds, report)
         reasons[:0], details[:0] = check_codes, check_details
         if scores is None:
             if not checks or thresholds.get(NO_REFERENCE, 1.0) is not None:
                 reasons.insert(0, "no_reference")
-                details.insert(0, "The project has no reference text to score against.")
+                details.insert(0, Message("The project has no reference text to score against."))
         else:
             score_reasons, score_details = _score_reasons(scores, thresholds, rule, weights or {}, composite_threshold)
             reasons[:0], details[:0] = score_reasons, score_details
     if not reasons:
         return RouteDecision(Route.ACCEPTED)
-    return RouteDecision(Route.NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), "; ".join(details))
+    return RouteDecision(Route.NEEDS_REVIEW, tuple(dict.fromkeys(reasons)), tuple(details))
 
 
 def _score_reasons(
@@ -100,17 +111,19 @@ def _score_reasons(
     rule: str,
     weights: Mapping[str, float],
     composite_threshold: float | None,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[Message]]:
     if rule == WEIGHTED:
         used = [m for m in METRICS if weights.get(m, 0) > 0]
         if composite_threshold is None or not used:
             return [], []
         value = composite_score(scores, weights)
         if value is None:  # a weighted metric has no score
-            return ["unscorable"], [_no_tokens([m for m in used if scores.get(m) is None])]
+            return ["unscorable"], _no_tokens([m for m in used if scores.get(m) is None])
         if value < composite_threshold:
             parts = ", ".join(f"{METRIC_LABELS[m]}×{weights[m]:g}" for m in used)
-            return ["low_score"], [f"composite {_floor(value, 3):.3f} < {composite_threshold:.3f} ({parts})"]
+            detail = Message("composite {value} < {threshold} ({weights})", value=f"{_floor(value, 3):.3f}",
+                             threshold=f"{composite_threshold:.3f}", weights=parts)
+            return ["low_score"], [detail]
         return [], []
     limits = {m: limit for m in METRICS if (limit := thresholds.get(m)) is not None}
     scored = {m: score for m in limits if (score := scores.get(m)) is not None}
@@ -118,15 +131,14 @@ def _score_reasons(
     missing = [m for m in enabled if m not in scored]
     below = [m for m in scored if scored[m] < limits[m]]
     reasons: list[str] = []
-    details: list[str] = []
+    details: list[Message] = []
     if missing:
         reasons.append("unscorable")
-        details.append(_no_tokens(missing))
+        details.extend(_no_tokens(missing))
     if below and (rule != ALL_BELOW or len(below) == len(enabled)):
         reasons.append("low_score")
-        details.extend(
-            f"{METRIC_LABELS[m]} {format_score(m, scored[m])} < {format_score(m, limits[m])}" for m in below
-        )
+        details.extend(Message("{metric} {score} < {threshold}", metric=METRIC_LABELS[m],
+                               score=format_score(m, scored[m]), threshold=format_score(m, limits[m])) for m in below)
     return reasons, details
 
 
@@ -148,8 +160,8 @@ def composite_score(scores: Mapping[str, float | None], weights: Mapping[str, fl
     return sum(weights[m] * scored[m] / METRIC_MAX[m] for m in used) / total
 
 
-def _no_tokens(metrics: list[str]) -> str:
-    return "; ".join(f"{METRIC_LABELS[m]} has no tokens to compare" for m in metrics)
+def _no_tokens(metrics: list[str]) -> list[Message]:
+    return [Message("{metric} has no tokens to compare", metric=METRIC_LABELS[m]) for m in metrics]
 
 
 def _floor(value: float, digits: int) -> float:

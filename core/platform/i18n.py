@@ -9,7 +9,9 @@
     translations("zh_CN")       .gettext / .ngettext of that language (English: the msgids themselves)
     N_("text {name}")           marks a msgid for extraction, translated later (errors, tables)
     Message(msgid, **params)    a msgid with its parameters: str() is English, .render(t) translated
+                                (a parameter that is a Message is rendered in the same language)
     PluralMessage(one, many, n, **params)   the same, its wording following n (ngettext)
+    message.to_json() / Message.from_json(data)   a Message as JSON, to store it and render it later
     format_datetime / format_number   dates, times and numbers as the locale writes them (Babel)
 
 English is the source language: a msgid is the English text, so a missing translation shows English.
@@ -48,7 +50,8 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, transl
 
 
 class Message:
-    """A message id and its parameters, rendered in any language; str() is the English text."""
+    """A message id and its parameters, rendered in any language; str() is the English text.
+    Parameters are JSON scalars or Messages (rendered in the language of the one holding them)."""
 
     def __init__(self, msgid: str, /, **params: Any) -> None:
         self.msgid, self.params = msgid, params
@@ -57,10 +60,37 @@ class Message:
         return t.gettext(self.msgid)
 
     def render(self, t: Translator) -> str:
-        return _fill(self.template(t), self.params)
+        return _fill(self.template(t), {key: value.render(t) if isinstance(value, Message) else value
+                                        for key, value in self.params.items()})
+
+    def to_json(self) -> dict[str, Any]:
+        """{"msgid": ..., "params": {...}} (a PluralMessage adds "plural" and "n"); a Message
+        parameter is such an object too. TypeError for a parameter JSON cannot hold."""
+        return {"msgid": self.msgid, "params": _params_json(self.params)}
+
+    @staticmethod
+    def from_json(data: Any) -> Message:
+        """The Message (or PluralMessage) of `to_json`; ValueError when `data` is not one."""
+        if not isinstance(data, dict) or not isinstance(data.get("msgid"), str) \
+                or not isinstance(data.get("params", {}), dict):
+            raise ValueError(f"Not a stored message: {data!r:.80}")
+        msgid, plural, n = data["msgid"], data.get("plural"), data.get("n")
+        params = {key: Message.from_json(value) if isinstance(value, dict) else value
+                  for key, value in data.get("params", {}).items()}
+        if plural is None:
+            return Message(msgid, **params)
+        if not isinstance(plural, str) or not isinstance(n, int) or isinstance(n, bool) or "n" in params:
+            raise ValueError(f"Not a stored plural message: {data!r:.80}")
+        return PluralMessage(msgid, plural, n, **params)
 
     def __str__(self) -> str:
         return self.render(gettext.NullTranslations())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.msgid!r}, {self.params!r})"
@@ -75,6 +105,25 @@ class PluralMessage(Message):
 
     def template(self, t: Translator) -> str:
         return t.ngettext(self.msgid, self.plural, self.n)
+
+    def to_json(self) -> dict[str, Any]:
+        params = {key: value for key, value in self.params.items() if key != "n"}
+        return {"msgid": self.msgid, "params": _params_json(params), "plural": self.plural, "n": self.n}
+
+
+JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _params_json(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Message):
+            out[key] = value.to_json()
+        elif isinstance(value, JSON_SCALARS):
+            out[key] = value
+        else:
+            raise TypeError(f"The parameter {key!r} of {type(value).__name__} cannot be stored as JSON.")
+    return out
 
 
 def _fill(template: str, params: Mapping[str, Any]) -> str:

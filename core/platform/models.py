@@ -147,7 +147,9 @@ class ReviewItem(SQLModel, table=True):
     draft_id: int = Field(foreign_key="draft.id", unique=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    reason_detail: str = ""
+    reason_detail: str = ""  # why, in English (machines, the API, exports)
+    # the same as Messages' JSON (core.platform.i18n), for pages in the reader's language; [] on older rows
+    reason_parts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # open -> claimed -> approved | rejected
     state: str = Field(default="open", index=True)
     claimed_by_id: int | None = Field(default=None, foreign_key="user.id")

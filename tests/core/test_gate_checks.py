@@ -191,8 +191,8 @@ def test_reasons_show_value_against_threshold_without_reading_equal():
                   "check.longest": 40.0}
     reasons, details = check_reasons(values, thresholds)
     assert reasons == ["repetition", "longest_repeat", "distinct2", "length", "empty"]
-    assert details == ["repetition 0.3004 > 0.3000", "longest repeated span 55 > 40", "distinct-2 0.20 < 0.25",
-                       "length 3.1x > 2x", "empty"]
+    assert list(map(str, details)) == ["repetition 0.3004 > 0.3000", "longest repeated span 55 > 40",
+                                       "distinct-2 0.20 < 0.25", "length 3.1x > 2x", "empty"]
     assert check_reasons({"check.repetition": None}, thresholds) == ([], [])
 
 

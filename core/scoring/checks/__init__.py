@@ -37,13 +37,14 @@ streamlit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from statistics import median
 from typing import Any
 
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import Message, PluralMessage
 from core.scoring.cache import TextLRU
 from core.scoring.checks import boilerplate, length
 from core.scoring.checks.language_request import SCRIPT_NAMES, Expected, expected_language, project_expected
@@ -115,6 +116,11 @@ class Check:
 
     def reason(self, threshold: float | None) -> str | None:
         """The reason in plain words when flagged ("repeats itself: 61% repeated 4-grams (more than 30%)"), else None."""
+        message = self.reason_message(threshold)
+        return None if message is None else str(message)
+
+    def reason_message(self, threshold: float | None) -> Message | None:
+        """The reason as a Message, to render in any language; None when not flagged."""
         if threshold is None or self.value is None or not self.flagged(threshold):
             return None
         return _REASONS[self.name](self, self.value, threshold)
@@ -313,60 +319,74 @@ def _percent(value: float, limit: float) -> tuple[str, str]:
     return f"{value_text}%", f"{limit_text}%"
 
 
-def _units(count: float, unit: str) -> str:
-    singular = {"words": "word", "characters": "character", "sentences": "sentence",
-                "paragraphs": "paragraph", "lines": "line"}.get(unit, unit)
+UNIT_COUNTS: dict[str, Callable[[int, str], Message]] = {  # unit -> its count in words, by plural form
+    length.WORDS: lambda n, count: PluralMessage("{count} word", "{count} words", n, count=count),
+    length.CHARACTERS: lambda n, count: PluralMessage("{count} character", "{count} characters", n, count=count),
+    length.SENTENCES: lambda n, count: PluralMessage("{count} sentence", "{count} sentences", n, count=count),
+    length.PARAGRAPHS: lambda n, count: PluralMessage("{count} paragraph", "{count} paragraphs", n, count=count),
+    length.LINES: lambda n, count: PluralMessage("{count} line", "{count} lines", n, count=count),
+}
+
+
+def _units(count: float, unit: str) -> Message:
+    """"3 words", "1 character", "42.5 words" (a count that is not whole reads as plural)."""
     number = f"{count:g}" if isinstance(count, float) else str(count)
-    return f"{number} {singular if count == 1 else unit}"
+    return UNIT_COUNTS[unit](int(count) if float(count).is_integer() else 2, number)
 
 
-def _repetition_reason(check: Check, value: float, threshold: float) -> str:
+def _repetition_reason(check: Check, value: float, threshold: float) -> Message:
     n, unit = check.facts["n"], check.facts["unit"]
-    grams = f"character {n}-grams" if unit == "character" else f"{n}-grams"
+    grams = Message("character {n}-grams", n=n) if unit == "character" else Message("{n}-grams", n=n)
     shown, limit = _percent(value, threshold)
-    return f"repeats itself: {shown} repeated {grams} (more than {limit})"
+    return Message("repeats itself: {share} repeated {grams} (more than {limit})", share=shown, grams=grams,
+                   limit=limit)
 
 
-def _longest_repeat_reason(check: Check, value: float, threshold: float) -> str:
-    unit = "characters" if check.facts["unit"] == "character" else "words"
-    return (f"repeats itself: a passage of {_units(int(value), unit)} occurs twice"
-            f" (more than {threshold:g})")
+def _longest_repeat_reason(check: Check, value: float, threshold: float) -> Message:
+    unit = length.CHARACTERS if check.facts["unit"] == "character" else length.WORDS
+    return Message("repeats itself: a passage of {length} occurs twice (more than {limit})",
+                   length=_units(int(value), unit), limit=f"{threshold:g}")
 
 
-def _distinct_reason(check: Check, value: float, threshold: float) -> str:
+def _distinct_reason(check: Check, value: float, threshold: float) -> Message:
     n, cjk = check.facts["n"], check.facts["unit"] == "character"
-    what = {1: "characters" if cjk else "words", 2: "character pairs" if cjk else "word pairs"}[n]
+    what = {1: Message("characters") if cjk else Message("words"),
+            2: Message("character pairs") if cjk else Message("word pairs")}[n]
     shown, limit = _shown(value, threshold, places=2)
-    return f"little variety: few different {what}, distinct-{n} {shown} (at least {limit})"
+    return Message("little variety: few different {what}, distinct-{n} {value} (at least {limit})",
+                   what=what, n=n, value=shown, limit=limit)
 
 
-def _length_reason(check: Check, value: float, threshold: float) -> str:
+def _length_reason(check: Check, value: float, threshold: float) -> Message:
     facts = check.facts
-    how = "too long" if value > 1 else "too short"
-    count = _units(facts["count"], facts["unit"])
+    how = Message("too long") if value > 1 else Message("too short")
     if facts["source"] == length.REFERENCES:
-        asked = f"the references' median of {_units(facts['low'], facts['unit'])}"
+        asked = Message("the references' median of {length}", length=_units(facts["low"], facts["unit"]))
     else:
-        asked = f"what the instruction asks (“{facts['phrase']}”)"
-    return f"{how}: {count}, {value:.2g}x {asked} (limit {band_factor(threshold):g}x either way)"
+        asked = Message("what the instruction asks (“{phrase}”)", phrase=facts["phrase"])
+    return Message("{how}: {count}, {ratio}x {asked} (limit {limit}x either way)", how=how,
+                   count=_units(facts["count"], facts["unit"]), ratio=f"{value:.2g}", asked=asked,
+                   limit=f"{band_factor(threshold):g}")
 
 
-def _language_reason(check: Check, value: float, threshold: float) -> str:
-    return f"in the wrong language: {check.facts['expected_name']} expected, {check.facts['found_name']} found"
+def _language_reason(check: Check, value: float, threshold: float) -> Message:
+    expected, found = check.facts["expected_name"], check.facts["found_name"]  # msgids (language_request)
+    return Message("in the wrong language: {expected} expected, {found} found",
+                   expected=Message(expected), found=Message(found))
 
 
-def _empty_reason(check: Check, value: float, threshold: float) -> str:
-    return "empty: no words, only whitespace, punctuation or symbols"
+def _empty_reason(check: Check, value: float, threshold: float) -> Message:
+    return Message("empty: no words, only whitespace, punctuation or symbols")
 
 
-def _echo_reason(check: Check, value: float, threshold: float) -> str:
+def _echo_reason(check: Check, value: float, threshold: float) -> Message:
     shown, limit = _percent(value, threshold)
-    return f"echoes the instruction: {shown} the same (more than {limit})"
+    return Message("echoes the instruction: {share} the same (more than {limit})", share=shown, limit=limit)
 
 
-def _refusal_reason(check: Check, value: float, threshold: float) -> str:
-    kind = "a stock refusal" if check.facts["kind"] == boilerplate.REFUSAL else "assistant filler"
-    return f"{kind}: “{check.facts['phrase']}”"
+def _refusal_reason(check: Check, value: float, threshold: float) -> Message:
+    kind = Message("a stock refusal") if check.facts["kind"] == boilerplate.REFUSAL else Message("assistant filler")
+    return Message("{kind}: “{phrase}”", kind=kind, phrase=check.facts["phrase"])
 
 
 _REASONS = {

@@ -25,20 +25,22 @@ from core.scoring.language import detect_language
 
 ASKED, PROJECT, INSTRUCTION = "asked", "project", "instruction"
 
-# script -> how a reason names it when found
+# script -> how a reason names it when found (msgids: core.scoring.checks renders them)
 SCRIPT_NAMES = {
-    "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "latin": "Latin script",
-    "other": "another script", "none": "no words",
+    "zh": N_("Chinese"), "ja": N_("Japanese"), "ko": N_("Korean"), "latin": N_("Latin script"),
+    "other": N_("another script"), "none": N_("no words"),
 }
 # a project's language code (the part before "-", lowercased) -> (script, name)
 CODES = {
-    "zh": ("zh", "Chinese"), "ja": ("ja", "Japanese"), "ko": ("ko", "Korean"),
-    "latin": ("latin", "Latin script"), "other": ("other", "another script"),
-    "en": ("latin", "English"), "fr": ("latin", "French"), "de": ("latin", "German"), "es": ("latin", "Spanish"),
-    "it": ("latin", "Italian"), "pt": ("latin", "Portuguese"), "nl": ("latin", "Dutch"), "vi": ("latin", "Vietnamese"),
-    "id": ("latin", "Indonesian"), "ms": ("latin", "Malay"), "tr": ("latin", "Turkish"), "pl": ("latin", "Polish"),
-    "sv": ("latin", "Swedish"), "ru": ("other", "Russian"), "uk": ("other", "Ukrainian"), "el": ("other", "Greek"),
-    "ar": ("other", "Arabic"), "he": ("other", "Hebrew"), "hi": ("other", "Hindi"), "th": ("other", "Thai"),
+    "zh": ("zh", N_("Chinese")), "ja": ("ja", N_("Japanese")), "ko": ("ko", N_("Korean")),
+    "latin": ("latin", N_("Latin script")), "other": ("other", N_("another script")),
+    "en": ("latin", N_("English")), "fr": ("latin", N_("French")), "de": ("latin", N_("German")),
+    "es": ("latin", N_("Spanish")), "it": ("latin", N_("Italian")), "pt": ("latin", N_("Portuguese")),
+    "nl": ("latin", N_("Dutch")), "vi": ("latin", N_("Vietnamese")), "id": ("latin", N_("Indonesian")),
+    "ms": ("latin", N_("Malay")), "tr": ("latin", N_("Turkish")), "pl": ("latin", N_("Polish")),
+    "sv": ("latin", N_("Swedish")), "ru": ("other", N_("Russian")), "uk": ("other", N_("Ukrainian")),
+    "el": ("other", N_("Greek")), "ar": ("other", N_("Arabic")), "he": ("other", N_("Hebrew")),
+    "hi": ("other", N_("Hindi")), "th": ("other", N_("Thai")),
 }
 _ENGLISH_NAMES = {
     "english": "en", "chinese": "zh", "mandarin": "zh", "cantonese": "zh", "japanese": "ja", "korean": "ko",
