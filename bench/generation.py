@@ -272,6 +272,7 @@ APPS = 2
 RQ_WORKERS = 16
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORKERS_READY_S = 180.0
+APP_POOL = (8, 4)  # an app process's PostgreSQL connections: pool, overflow
 ROUND_TIMEOUT_S = 600.0
 
 
@@ -285,11 +286,13 @@ def _app_process(index: int, public_ids: list[str], rounds: int, queue_name: str
     from sqlmodel import select
 
     from core.jobs.rq import QueueRunner
+    from core.platform import db as database
     from core.platform.config import Settings
     from core.platform.db import open_session
     from core.platform.models import User
     from core.runtime import Runtime
 
+    database.PG_POOL_SIZE, database.PG_MAX_OVERFLOW = APP_POOL  # PostgreSQL's 100 connections are shared
     runtime = Runtime(Settings())
     runtime._runner = QueueRunner(runtime.engine, redis_url=runtime.settings.redis_url, queue_name=queue_name)
     with open_session(runtime.engine) as db:
