@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from core.access.privacy import forget_copies
@@ -99,6 +99,22 @@ def get_session(*, session: Session, user: User, public_id: str) -> WritingSessi
     if writing_session is None or (writing_session.owner_id != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
         raise NotFoundError("No writing session with this ID is open to you.")
     return writing_session
+
+
+def newest_draft_id(*, session: Session, user: User, public_id: str) -> int:
+    """The ID of the newest draft of a session open to the user (0: it has none yet), in one query:
+    a page showing an older one has a turn or variant to show that another tab or device started."""
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    row = session.exec(
+        select(WritingSession.owner_id, func.max(Draft.id))
+        .outerjoin(Turn, col(Turn.session_id) == col(WritingSession.id))
+        .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
+        .where(WritingSession.public_id == public_id).group_by(col(WritingSession.id))
+    ).first()
+    if row is None or (row[0] != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    return row[1] or 0
 
 
 def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
