@@ -4,8 +4,6 @@ connection the pool keeps alive is stopped as well as a new one."""
 
 from __future__ import annotations
 
-import socket
-import sys
 import threading
 import time
 
@@ -17,6 +15,8 @@ from core.llm.stopping import RequestStop
 from core.platform.errors import LLMError, LLMStoppedError
 from tests.core.llm.faulty_server import FaultyServer, answer, stall, status, stream, task_state, task_submitted
 from tests.core.llm.helpers import provider
+from tests.utils.jobs import wait_until
+from tests.utils.network import threads_in, unanswered_address
 
 PARAMS = GenerationParams(max_tokens=16)
 SILENCE_S = 10.0  # far less than a stalled act's 30 s of silence, far more than a Stop needs
@@ -108,42 +108,13 @@ def test_a_stop_ends_the_polling_of_a_task(faulty):
     assert len(faulty.requests) < 2000
 
 
-@pytest.fixture
-def unanswered_address():
-    """An address whose SYNs are never answered: a listening socket whose backlog one waiting
-    connection fills (Linux then drops further SYNs), so a connect there waits for its timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    filler = socket.create_connection(listener.getsockname(), timeout=5)
-    host, port = listener.getsockname()
-    probe = socket.socket()
-    probe.settimeout(0.5)
-    try:
-        if probe.connect_ex((host, port)) == 0:
-            pytest.skip("this system answers connections beyond a listener's backlog")
-    finally:
-        probe.close()
-    yield f"http://{host}:{port}/v1"
-    filler.close()
-    listener.close()
 
-
-def in_function(thread: threading.Thread, name: str) -> bool:
-    frame = sys._current_frames().get(thread.ident or 0)
-    while frame is not None:
-        if frame.f_code.co_name == name:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def test_a_stop_ends_a_connect_that_is_never_answered(unanswered_address):
+def test_a_stop_ends_a_connect_that_is_never_answered():
     stop = RequestStop()
     outcome: list[BaseException] = []
 
     def ask() -> None:
-        client = LLMClient(provider(base_url=unanswered_address), connect_timeout=120, read_timeout=60,
+        client = LLMClient(provider(base_url=base_url), connect_timeout=120, read_timeout=60,
                            retry=RetryPolicy(max_retries=3, initial_delay_s=30.0, max_delay_s=30.0))
         try:
             with client:
@@ -151,14 +122,12 @@ def test_a_stop_ends_a_connect_that_is_never_answered(unanswered_address):
         except BaseException as err:  # noqa: BLE001 - handed to the test's thread
             outcome.append(err)
 
-    asking = threading.Thread(target=ask, daemon=True)
-    asking.start()
-    give_up = time.monotonic() + SILENCE_S
-    while not in_function(asking, "_wait_connected") and time.monotonic() < give_up:
-        time.sleep(0.01)
-    assert in_function(asking, "_wait_connected")  # the request waits for its connection
-    stop.set()  # from this thread, while the other waits for the connection
-    asking.join(SILENCE_S)
+    with unanswered_address() as base_url:
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        wait_until(lambda: asking in threads_in("_wait_connected"), what="the request waiting for its connection")
+        stop.set()  # from this thread, while the other waits for the connection
+        asking.join(SILENCE_S)
     assert not asking.is_alive()  # not left waiting for the 120 s connect timeout
     assert len(outcome) == 1 and isinstance(outcome[0], LLMStoppedError)
     assert outcome[0].attempts <= 1  # and not retried
