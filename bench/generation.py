@@ -514,8 +514,7 @@ def main() -> None:
     with running_mock(tokens=args.tokens, token_gap=args.gap) as base_url:
         for way in [way for way in ways if way != "redis"]:
             with tempfile.TemporaryDirectory() as tmp:
-                runtime, writer, public_ids = _setup(Path(tmp), base_url, args.streams,
-                                                     REDIS_URL if way == "redis" else "")
+                runtime, writer, public_ids = _setup(Path(tmp), base_url, args.streams, "")
                 try:
                     direct, jobs, delays, starts, wholes = [], [], [], [], []
                     for _ in range(args.rounds):
