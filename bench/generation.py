@@ -1,7 +1,8 @@
 """Generation as jobs, watched: 64 drafts written by the job runner, each followed by a simulated
 watcher through core.usecases.writing.watch (the Write page and the API do the same).
 
-    python -m bench.generation [--streams 64] [--tokens 200] [--gap 0.01] [--rounds 2] [--no-redis]
+    python -m bench.generation [--streams 64] [--tokens 200] [--gap 0.01] [--rounds 2] [--no-redis] [--no-local]
+                               [--rq-workers 16] [--postgres-url URL]
 
 In one run, alternating rounds:
 
@@ -9,7 +10,16 @@ In one run, alternating rounds:
     local    64 page threads at once, as 64 writers' pages: each calls start_turn (its own session)
              -> a "generate" job on this process's threads, live text through the LocalBroadcaster,
              then follows its draft (blocking reads)
-    redis    the same with live text through Redis at 127.0.0.1:6379 (skipped when it does not answer)
+    redis    two app processes and --rq-workers `python -m core worker --simple` processes (a queue of
+             the bench's own) on a throwaway PostgreSQL database (127.0.0.1:5432; SQLite when it does
+             not answer), Redis db 15 (skipped when it does not answer): each app process starts half
+             of the turns (their jobs go to the RQ workers, live text through Redis) and 64 threads
+             across the two follow the drafts, half of them drafts the other process started. At most
+             --rq-workers drafts are written at once: the direct baseline then consumes its streams
+             with as many threads. Token times come from the mock (when it sent each token) and from
+             the Redis log (when the text reached Redis, the entry id's milliseconds): the delay is
+             split into provider->Redis (the worker's read, its flusher) and Redis->watcher (the
+             watcher's blocking read); only tokens sent after their watcher attached count.
 
 Printed: the delay from a token's arrival in the job (read from the provider) to its watcher seeing
 it, p50 and p95; the total time until every watcher holds its whole draft, as a ratio to the direct
@@ -125,28 +135,34 @@ def _setup(data_dir: Path, base_url: str, streams: int, redis_url: str):
     return runtime, writer, public_ids
 
 
-def _direct(runtime, streams: int, expected: str) -> float:
+def _direct(runtime, streams: int, expected: str, concurrency: int = 0) -> float:
+    """The streams consumed directly, by `concurrency` threads (0: one per stream)."""
     from core.llm.types import GenerationParams
 
     client = runtime.client(runtime.provider("mock"))
     texts: list[str] = []
     lock = threading.Lock()
+    left = iter(range(streams))
 
     def consume() -> None:
-        stream = client.stream("Write", GenerationParams(max_tokens=4096), cache="refresh")
-        for _ in stream:
-            pass
-        with lock:
-            texts.append(stream.text)
+        while True:
+            with lock:
+                if next(left, None) is None:
+                    return
+            stream = client.stream("Write", GenerationParams(max_tokens=4096), cache="refresh")
+            for _ in stream:
+                pass
+            with lock:
+                texts.append(stream.text)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=consume) for _ in range(streams)]
+    threads = [threading.Thread(target=consume) for _ in range(concurrency or streams)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     took = time.monotonic() - started
-    assert all(text == expected for text in texts), "a direct stream was not whole"
+    assert len(texts) == streams and all(text == expected for text in texts), "a direct stream was not whole"
     return took
 
 
@@ -250,6 +266,221 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
     return counted[0] / seconds / len(drafts)
 
 
+# -- the redis way: two app processes and RQ workers ----------------------------------------------
+
+APPS = 2
+RQ_WORKERS = 16
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+WORKERS_READY_S = 180.0
+APP_POOL = (8, 4)  # an app process's PostgreSQL connections: pool, overflow
+ROUND_TIMEOUT_S = 600.0
+
+
+def _tag(round_index: int, n: int) -> str:
+    return f"r{round_index}-s{n}"
+
+
+def _app_process(index: int, public_ids: list[str], rounds: int, queue_name: str, barrier, inboxes, results) -> None:
+    """One app replica: starts the turns of sessions n % APPS == index (RQ jobs), follows the drafts
+    of sessions (n // APPS) % APPS == index, half of them started by the other replica."""
+    from sqlmodel import select
+
+    from core.jobs.rq import QueueRunner
+    from core.platform import db as database
+    from core.platform.config import Settings
+    from core.platform.db import open_session
+    from core.platform.models import User
+    from core.runtime import Runtime
+
+    database.PG_POOL_SIZE, database.PG_MAX_OVERFLOW = APP_POOL  # PostgreSQL's 100 connections are shared
+    runtime = Runtime(Settings())
+    runtime._runner = QueueRunner(runtime.engine, redis_url=runtime.settings.redis_url, queue_name=queue_name)
+    with open_session(runtime.engine) as db:
+        writer = db.exec(select(User).where(User.username == "writer")).one()
+    for round_index in range(rounds):
+        barrier.wait()
+        started = time.time()
+        seen, starts = _app_round(runtime, writer, public_ids, index, round_index, inboxes)
+        results.put((index, round_index, started, time.time(), max(starts, default=started), seen))
+    runtime.close(wait=True)
+
+
+def _app_round(runtime, writer, public_ids: list[str], index: int, round_index: int, inboxes):
+    """One round of an app replica: its turns started, its watchers done; what they saw."""
+    from core.llm.types import GenerationParams
+    from core.usecases import writing
+
+    count = len(public_ids)
+    watched = {n for n in range(count) if (n // APPS) % APPS == index}
+    seen: dict[str, tuple[int, float, list[tuple[int, float]], str]] = {}
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def follow(draft_id: int, tag: str) -> None:
+        attached, view, marks = time.time(), None, []
+        while view is None or not view.done:
+            view = writing.watch(runtime, writer, draft_id, after=view, wait_s=0.5)
+            if view.new or view.replaces:
+                marks.append((len(view.text), time.time()))
+        with lock:
+            seen[tag] = (draft_id, attached, marks, view.text)
+
+    def page(n: int) -> None:
+        tag = _tag(round_index, n)
+        turn = writing.start_turn(runtime, writer, writing.TurnRequest(
+            public_id=public_ids[n], instruction=f"Write [bench:{tag}]", params=GenerationParams(max_tokens=4096),
+            cache="refresh"))
+        with lock:
+            starts.append(time.time())
+        if n in watched:
+            follow(turn.draft_ids[0], tag)
+        else:  # the same session is open in the other replica: its page follows the draft
+            inboxes[(n // APPS) % APPS].put((turn.draft_ids[0], tag))
+
+    def page_elsewhere() -> None:
+        follow(*inboxes[index].get(timeout=ROUND_TIMEOUT_S))
+
+    threads = [threading.Thread(target=page, args=(n,)) for n in range(count) if n % APPS == index]
+    threads += [threading.Thread(target=page_elsewhere) for n in watched if n % APPS != index]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seen, starts
+
+
+def _postgres_answers(url: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        probe = create_engine(url, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _reached_redis(client: redis.Redis, draft_id: int) -> list[tuple[int, float]]:
+    """(length of the text so far, when it reached Redis) per entry of the draft's live-text log."""
+    from core.jobs.live import REDIS_PREFIX
+
+    reached, text_length = [], 0
+    for entry_id, fields in client.xrange(f"{REDIS_PREFIX}{{{draft_id}}}:log"):
+        chunk = fields[b"d"].decode()
+        text_length = (0 if fields[b"r"] == b"1" else int(fields[b"at"])) + len(chunk)
+        reached.append((text_length, int(entry_id.split(b"-")[0]) / 1000))
+    return reached
+
+
+def _first_at(marks: list[tuple[int, float]], length: int) -> float | None:
+    return next((at for seen_length, at in marks if seen_length >= length), None)
+
+
+def _redis_way(args, expected: str) -> None:
+    import json
+    import multiprocessing
+    import os
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from rq import Queue, Worker
+
+    from bench.load import create_database, drop_database
+    from core.access.secrets import new_master_key
+
+    ends = [len("".join(f" t{j}" for j in range(i + 1))) for i in range(args.tokens)]  # text length after token i
+    on_postgres = _postgres_answers(args.postgres_url)
+    queue_name = f"draftgate-bench-{secrets.token_hex(4)}"  # a queue of its own: tests may use db 15's
+    connection = redis.Redis.from_url(REDIS_URL)
+    with tempfile.TemporaryDirectory() as tmp, running_mock(tokens=args.tokens, token_gap=args.gap, record=True) as base_url:
+        database_url = create_database(args.postgres_url) if on_postgres else f"sqlite:///{tmp}/bench.db"
+        os.environ.update({"DRAFTGATE_DATABASE_URL": database_url, "DRAFTGATE_MASTER_KEY": new_master_key()})
+        workers: list[subprocess.Popen] = []
+        apps: list = []
+        runtime = None
+        try:
+            runtime, _writer, public_ids = _setup(Path(tmp), base_url, args.streams, REDIS_URL)
+            if on_postgres:  # live-text keys are per draft id: keep clear of the tests' drafts in db 15
+                with runtime.engine.begin() as db:
+                    db.exec_driver_sql("SELECT setval(pg_get_serial_sequence('draft', 'id'), "
+                                       f"{10**9 + secrets.randbelow(10**9)})")
+            workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--simple", "--queue", queue_name,
+                                         "--name", f"{queue_name}-{n}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for n in range(args.rq_workers)]
+            queue = Queue(queue_name, connection=connection)
+            ready_by = time.monotonic() + WORKERS_READY_S
+            while len(Worker.all(queue=queue)) < args.rq_workers:
+                if time.monotonic() > ready_by or any(worker.poll() is not None for worker in workers):
+                    raise RuntimeError("the RQ workers did not start")
+                time.sleep(0.5)
+            context = multiprocessing.get_context("spawn")
+            barrier, results = context.Barrier(APPS + 1), context.Queue()
+            inboxes = [context.Queue() for _ in range(APPS)]
+            apps = [context.Process(target=_app_process, args=(index, public_ids, args.rounds, queue_name, barrier,
+                                                                inboxes, results), daemon=True)
+                    for index in range(APPS)]
+            for app in apps:
+                app.start()
+            direct, totals, submitted, wholes = [], [], [], []
+            delays, to_redis, from_redis, left_out = [], [], [], 0
+            for _ in range(args.rounds):
+                direct.append(_direct(runtime, args.streams, expected, concurrency=min(args.streams, args.rq_workers)))
+                barrier.wait(timeout=ROUND_TIMEOUT_S)
+                reports = [results.get(timeout=ROUND_TIMEOUT_S) for _ in apps]
+                totals.append(max(r[3] for r in reports) - min(r[2] for r in reports))
+                submitted.append(max(r[4] for r in reports) - min(r[2] for r in reports))
+                seen = {tag: found for r in reports for tag, found in r[5].items()}
+                wholes.append(sum(1 for found in seen.values() if found[3] == expected))
+                with urllib.request.urlopen(base_url.removesuffix("/v1") + "/bench/sent", timeout=30) as answer:
+                    sent = json.load(answer)
+                for tag, (draft_id, attached, marks, _text) in seen.items():
+                    reached = _reached_redis(connection, draft_id)
+                    for end, sent_at in zip(ends, sent.get(tag, [])):
+                        if sent_at < attached:
+                            left_out += 1
+                            continue
+                        watcher_at, redis_at = _first_at(marks, end), _first_at(reached, end)
+                        if watcher_at is None:
+                            continue
+                        delays.append(max(0.0, watcher_at - sent_at))
+                        if redis_at is not None:
+                            to_redis.append(max(0.0, redis_at - sent_at))
+                            from_redis.append(max(0.0, watcher_at - redis_at))
+            ratio = statistics.median(totals) / statistics.median(direct)
+            where = "PostgreSQL" if on_postgres else "SQLite"
+            print(f"  redis  token->watcher p50 {_pct(delays, 0.5) * 1000:6.1f} ms  p95 {_pct(delays, 0.95) * 1000:6.1f} ms  "
+                  f"total {statistics.median(totals):5.2f} s vs direct {statistics.median(direct):5.2f} s: {ratio:.2f}x  "
+                  f"({APPS} app processes, {args.rq_workers} RQ workers, {where}; the last start_turn returned after "
+                  f"{statistics.median(submitted):.2f} s; watchers with the whole text: {min(wholes)} of {args.streams})")
+            print(f"         provider->Redis p50 {_pct(to_redis, 0.5) * 1000:6.1f} ms  p95 {_pct(to_redis, 0.95) * 1000:6.1f} ms; "
+                  f"Redis->watcher p50 {_pct(from_redis, 0.5) * 1000:6.1f} ms  p95 {_pct(from_redis, 0.95) * 1000:6.1f} ms "
+                  f"({len(delays)} tokens; {left_out} sent before their watcher attached left out)")
+            for app in apps:
+                app.join(60)
+        finally:
+            for app in apps:
+                if app.is_alive():
+                    app.terminate()
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown
+            for worker in workers:
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            if runtime is not None:
+                runtime.close(wait=True)
+            Queue(queue_name, connection=connection).delete(delete_jobs=True)
+            if on_postgres:
+                drop_database(args.postgres_url, database_url)
+            os.environ.pop("DRAFTGATE_DATABASE_URL", None)
+
+
 def _redis_answers() -> bool:
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
@@ -272,15 +503,18 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.01, help="seconds between two tokens of a stream")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--no-local", action="store_true")
+    parser.add_argument("--rq-workers", type=int, default=RQ_WORKERS, help="`python -m core worker` processes (redis way)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
+                        help="a server where the redis way may create (and drop) a database")
     args = parser.parse_args()
     expected = "".join(f" t{index}" for index in range(args.tokens))
-    ways = ["local"] + ([] if args.no_redis or not _redis_answers() else ["redis"])
+    ways = ([] if args.no_local else ["local"]) + ([] if args.no_redis or not _redis_answers() else ["redis"])
     print(f"{args.streams} generations of {args.tokens} tokens, {args.gap * 1000:g} ms apart; ways: {', '.join(ways)}")
     with running_mock(tokens=args.tokens, token_gap=args.gap) as base_url:
-        for way in ways:
+        for way in [way for way in ways if way != "redis"]:
             with tempfile.TemporaryDirectory() as tmp:
-                runtime, writer, public_ids = _setup(Path(tmp), base_url, args.streams,
-                                                     REDIS_URL if way == "redis" else "")
+                runtime, writer, public_ids = _setup(Path(tmp), base_url, args.streams, "")
                 try:
                     direct, jobs, delays, starts, wholes = [], [], [], [], []
                     for _ in range(args.rounds):
@@ -303,6 +537,9 @@ def main() -> None:
                                   f"{per_watcher:.2f} SQL statements/s per watcher")
                 finally:
                     runtime.close(wait=True)
+
+    if "redis" in ways:
+        _redis_way(args, expected)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """A mock OpenAI-compatible server for the benchmarks, run in its own process.
 
-    python -m bench.mock_server [--latency S] [--tokens N] [--token-gap S]
+    python -m bench.mock_server [--latency S] [--tokens N] [--token-gap S] [--record]
 
 It prints "PORT <n>" once listening on 127.0.0.1. Non-streaming answers come after --latency
 seconds; a stream sends its first token after --latency, then one token every --token-gap
 seconds, each scheduled against the stream's start so that waits do not add up. HTTP/1.1 with
 keep-alive, on asyncio: it serves hundreds of connections in one thread.
+
+--record: a stream asked for with a tag `[bench:KEY]` in its body (the last one, if several) notes
+when each token was written (time.time(), comparable across processes); `GET /bench/sent`
+answers {KEY: [time of token 0, time of token 1, ...]}.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,6 +50,7 @@ def _response(body: bytes, content_type: str = "application/json") -> bytes:
 
 _JSON_RESPONSE = _response(json.dumps(_ANSWER).encode())
 _CHAT_JSON_RESPONSE = _response(json.dumps(_CHAT_ANSWER).encode())
+_TAG = re.compile(rb"\[bench:([A-Za-z0-9-]{1,40})\]")
 _STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
 
@@ -58,8 +65,10 @@ def _token_event(index: int) -> bytes:
 
 
 class MockServer:
-    def __init__(self, latency: float, tokens: int, token_gap: float) -> None:
+    def __init__(self, latency: float, tokens: int, token_gap: float, record: bool = False) -> None:
         self.latency = latency
+        self.record = record
+        self.sent: dict[str, list[float]] = {}
         self.tokens = tokens
         self.token_gap = token_gap
         self.events = [_token_event(i) for i in range(tokens)]
@@ -75,8 +84,12 @@ class MockServer:
                         length = int(line[15:])
                 body = await reader.readexactly(length) if length else b""
                 chat = b"/chat/completions" in head.split(b"\r\n", 1)[0]
-                if b'"stream":true' in body.replace(b" ", b""):
-                    await self.stream(writer)
+                if self.record and head.startswith(b"GET /bench/sent"):
+                    writer.write(_response(json.dumps(self.sent).encode()))
+                    await writer.drain()
+                elif b'"stream":true' in body.replace(b" ", b""):
+                    tags = _TAG.findall(body) if self.record else []
+                    await self.stream(writer, self.sent.setdefault(tags[-1].decode(), []) if tags else None)
                 else:
                     if self.latency:
                         await asyncio.sleep(self.latency)
@@ -87,7 +100,7 @@ class MockServer:
         finally:
             writer.close()
 
-    async def stream(self, writer: asyncio.StreamWriter) -> None:
+    async def stream(self, writer: asyncio.StreamWriter, sent: list[float] | None = None) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time() + self.latency
         writer.write(_STREAM_HEAD)
@@ -96,13 +109,15 @@ class MockServer:
             if delay > 0:
                 await asyncio.sleep(delay)
             writer.write(event)
+            if sent is not None:
+                sent.append(time.time())
             await writer.drain()
         writer.write(self.ending)
         await writer.drain()
 
 
 async def _main(args: argparse.Namespace) -> None:
-    mock = MockServer(args.latency, args.tokens, args.token_gap)
+    mock = MockServer(args.latency, args.tokens, args.token_gap, args.record)
     server = await asyncio.start_server(mock.serve, "127.0.0.1", 0, backlog=1024)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
@@ -110,10 +125,11 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def running_mock(*, latency: float = 0.0, tokens: int = 20, token_gap: float = 0.0) -> Iterator[str]:
+def running_mock(*, latency: float = 0.0, tokens: int = 20, token_gap: float = 0.0,
+                 record: bool = False) -> Iterator[str]:
     """Start the mock in a child process; yield its base URL (…/v1); stop it afterwards."""
     command = [sys.executable, "-m", "bench.mock_server", "--latency", str(latency),
-               "--tokens", str(tokens), "--token-gap", str(token_gap)]
+               "--tokens", str(tokens), "--token-gap", str(token_gap)] + (["--record"] if record else [])
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
@@ -130,6 +146,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--token-gap", type=float, default=0.0)
+    parser.add_argument("--record", action="store_true", help="note when each token of a tagged stream was sent")
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -25,6 +25,7 @@ from ui.writing import (
     requested_regeneration,
     scoring_progress,
     show_turns,
+    turns_started_elsewhere,
     write_into_page,
 )
 
@@ -58,6 +59,7 @@ with st.sidebar.expander(_("Parameters"), expanded=False):
 
 busy = JOB_KEY in st.session_state  # a variants job of the earlier design; drafts now never block the box
 show_turns(user, turns, comments, matcher, scoring, busy=busy)
+turns_started_elsewhere(user, public_id, max((draft.id for draft in drafts), default=0))
 queued_note()
 if message := st.session_state.pop("write.job_message", None):
     st.warning(message)

@@ -10,6 +10,9 @@ generation options, the turn list, the instruction box, drafts being written wat
     a draft being written (any run: a click, a reload, a new tab) --> live_draft, a fragment
                                     rerun every LIVE_RERUN_S: core.usecases.writing.watch from the
                                     last view (live_view), a Stop button; at its end the page runs again
+    a turn started elsewhere (another tab or device with the session open) --> turns_started_elsewhere,
+                                    a fragment rerun every SESSION_POLL_S: one small query for the
+                                    session's newest draft; newer than the page shows: the page runs again
 
 The page never writes a draft itself: nothing on it (a rerun, a reload, a closed tab) stops one
 but Stop. AppTest runs a fragment once per page run (never on its timer): live_view holds the logic.
@@ -18,7 +21,8 @@ session_state keys (owned here): "write.live.<draft id>" (the last LiveView of a
 "write.ended.<draft id>" (its end made the page run again once), "write.job_id" (a variants job
 of the earlier design, still followed), "write.instruction" (the box), "write.refused" (text and
 reason of a refused instruction, for the next run), "write.regenerate" (the turn whose
-Regenerate was clicked), "write.job_message", "write.queued" (the last start was queued).
+Regenerate was clicked), "write.job_message", "write.queued" (the last start was queued),
+"write.newest.<session public ID>" (the newest draft a page run was asked for, once).
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ QUEUED_KEY = "write.queued"
 LIVE_KEY = "write.live.{}"
 ENDED_KEY = "write.ended.{}"
 LIVE_RERUN_S = 0.2
+NEWEST_KEY = "write.newest.{}"
+SESSION_POLL_S = 1.0
 QUEUED_NOTE = N_("Queued: it is written once the draft above is finished (its answer is this one's context).")
 MAX_COLUMNS = 4
 EMBEDDED_NOTE = N_("The default is the embedded model: a small offline model (Gemma 3 270M) for trying Draftgate "
@@ -235,6 +241,23 @@ def live_draft(user: User, draft_id: int, queued: bool) -> None:
     """A draft being written, watched live; at its end the page runs again (once) to show it whole."""
     if show_live(user, draft_id, queued) and not st.session_state.get(ENDED_KEY.format(draft_id)):
         st.session_state[ENDED_KEY.format(draft_id)] = True
+        st.rerun(scope="app")
+
+
+def started_elsewhere(user: User, public_id: str, shown: int) -> bool:
+    """Whether the session has a draft newer than `shown`, the newest this page shows (a turn or a
+    variant started in another tab or on another device), not asked for a page run already."""
+    newest = run_use_case(sessions.newest_draft, user, public_id=public_id)
+    if newest is None or newest.value <= max(shown, st.session_state.get(NEWEST_KEY.format(public_id), 0)):
+        return False
+    st.session_state[NEWEST_KEY.format(public_id)] = newest.value
+    return True
+
+
+@st.fragment(run_every=SESSION_POLL_S)
+def turns_started_elsewhere(user: User, public_id: str, shown: int) -> None:
+    """Run the page again when another tab or device started a turn of this session."""
+    if started_elsewhere(user, public_id, shown):
         st.rerun(scope="app")
 
 

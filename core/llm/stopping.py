@@ -7,12 +7,16 @@
     stop.set()   (any thread)       the socket a read or write of the scope waits on is shut down,
                                     so it fails at once, before the response's headers as well as
                                     after; a later one fails before it starts; a retry wait ends
-                                    and no retry is made (Transport.send raises LLMStoppedError)
+                                    and no retry is made (Transport.send raises LLMStoppedError);
+                                    a connection being opened (a provider that never answers the
+                                    SYN) is given up within CONNECT_STEP_S
 
 This works on the connections of a Transport's own pool (`watched_http_transport`, whose network
 streams are watched); a client handed in by the caller, or a request through a proxy of the
 environment (its own httpx transport), is stopped only once its response has headers
-(CompletionStream.abort shuts the response's socket) and between tries.
+(CompletionStream.abort shuts the response's socket) and between tries. A connect in a stop's
+scope is made in steps (non-blocking, polled every CONNECT_STEP_S): the name lookup before it is
+not stoppable.
 
 httpx 0.28 has no public way to give its transport a network backend: `watched_http_transport`
 sets the transport's `_pool` (httpx and httpcore are pinned; tests/core/llm/test_stopping.py
@@ -21,6 +25,9 @@ pins the behaviour).
 
 from __future__ import annotations
 
+import errno
+import os
+import select
 import socket
 import ssl
 import threading
@@ -32,10 +39,13 @@ from typing import Any
 
 import httpcore
 import httpx
+from httpcore._backends.sync import SyncStream
 
 _CURRENT: ContextVar[RequestStop | None] = ContextVar("draftgate_request_stop", default=None)
 
 STOPPED_MESSAGE = "The request was stopped."
+CONNECT_STEP_S = 0.05  # a connect in a stop's scope looks at its stop this often
+_CONNECTING = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK)
 
 
 class RequestStop:
@@ -164,9 +174,16 @@ class _WatchedBackend(httpcore.NetworkBackend):
         self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        if stopped():
-            raise httpcore.ConnectError(STOPPED_MESSAGE)
-        return _WatchedStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        stop = _CURRENT.get()
+        if stop is None:
+            return _WatchedStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        try:
+            sock = _connect_tcp(host, port, timeout, local_address, socket_options, stop)
+        except TimeoutError as err:
+            raise httpcore.ConnectTimeout(str(err)) from err
+        except OSError as err:
+            raise httpcore.ConnectError(str(err)) from err
+        return _WatchedStream(SyncStream(sock))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -176,3 +193,46 @@ class _WatchedBackend(httpcore.NetworkBackend):
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
+
+
+def _connect_tcp(
+    host: str, port: int, timeout: float | None, local_address: str | None,
+    socket_options: Iterable[Any] | None, stop: RequestStop,
+) -> socket.socket:
+    """socket.create_connection (as httpcore's SyncBackend calls it), given up once `stop` is set."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    error: OSError = OSError(f"{host} has no address")
+    for family, kind, proto, _name, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            if local_address is not None:
+                sock.bind((local_address, 0))
+            sock.setblocking(False)
+            _wait_connected(sock, address, deadline, stop)
+            sock.settimeout(timeout)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        except OSError as err:
+            sock.close()
+            if isinstance(err, TimeoutError) or stop.is_set():
+                raise
+            error = err  # refused or unreachable: the next address
+    raise error
+
+
+def _wait_connected(sock: socket.socket, address: Any, deadline: float | None, stop: RequestStop) -> None:
+    code = sock.connect_ex(address)
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    while code in _CONNECTING:
+        if stop.is_set():
+            raise ConnectionAbortedError(STOPPED_MESSAGE)
+        step = CONNECT_STEP_S if deadline is None else min(CONNECT_STEP_S, deadline - time.monotonic())
+        if step <= 0:
+            raise TimeoutError("timed out")
+        if poller.poll(step * 1000):
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))

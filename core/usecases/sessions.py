@@ -50,6 +50,13 @@ def session_turns(runtime: Runtime, user: User, *, public_id: str) -> tuple[Writ
         return writing_session, [replace(turn, drafts=[_blinded(view, hidden) for view in turn.drafts]) for turn in turns]
 
 
+def newest_draft(runtime: Runtime, user: User, *, public_id: str) -> int:
+    """The ID of the session's newest draft (0: none), one small query: a page compares it with
+    the newest it shows to notice a turn started in another tab or on another device."""
+    with open_session(runtime.engine) as db:
+        return sessions.newest_draft_id(session=db, user=user, public_id=public_id)
+
+
 def _blinded(view: sessions.DraftView, hidden: set[int]) -> sessions.DraftView:
     if view.review is None or view.review.id not in hidden:
         return view

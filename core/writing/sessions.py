@@ -104,6 +104,22 @@ def get_session(*, session: Session, user: User, public_id: str) -> WritingSessi
     return writing_session
 
 
+def newest_draft_id(*, session: Session, user: User, public_id: str) -> int:
+    """The ID of the newest draft of a session open to the user (0: it has none yet), in one query:
+    a page showing an older one has a turn or variant to show that another tab or device started."""
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    row = session.exec(
+        select(WritingSession.owner_id, func.max(Draft.id))
+        .outerjoin(Turn, col(Turn.session_id) == col(WritingSession.id))
+        .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
+        .where(WritingSession.public_id == public_id).group_by(col(WritingSession.id))
+    ).first()
+    if row is None or (row[0] != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
+        raise NotFoundError("No writing session with this ID is open to you.")
+    return row[1] or 0
+
+
 def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)

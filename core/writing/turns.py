@@ -250,8 +250,7 @@ def stream_draft(
                         break
                     safe = masker.feed(delta)
                     if safe:
-                        yield safe
-                    saves.offer(_so_far(stream))
+                        yield safe  # (saved by _aborting's thread: the reader never waits for the database)
             if stream is None or stopped:
                 stored = False
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
@@ -287,7 +286,8 @@ def _aborting(request_stop: RequestStop, stop: threading.Event, saves: PartialSa
               text: Callable[[], str]) -> Iterator[None]:
     """While the block sends the request and reads its stream, a Stop (`stop` set) stops the
     request within STOP_CHECK_S, even while the provider sends nothing (before its headers too);
-    and text followed by a silence is saved (`saves`, with the `text` so far)."""
+    and the `text` so far is saved (`saves`), off the reading thread: a save that waits for a busy
+    database delays no text on its way to watchers."""
     done = threading.Event()
 
     def watch() -> None:
@@ -295,7 +295,7 @@ def _aborting(request_stop: RequestStop, stop: threading.Event, saves: PartialSa
             if stop.is_set():
                 request_stop.set()
                 return
-            saves.catch_up(text())
+            saves.offer(text())
 
     watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(request_stop)}", daemon=True)
     watcher.start()
@@ -376,8 +376,9 @@ def _score_now(engine: Engine, draft_id: int) -> None:
 class PartialSaves:
     """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
 
-    offer() is called by the reader as text arrives; catch_up() by a timer (stream_draft's
-    watcher thread), so that text followed by a silence is saved within the interval too."""
+    stream_draft's watcher thread offers the text so far every STOP_CHECK_S (so text followed by
+    a silence is saved within the interval too); a variants job offers each variant's text as
+    it arrives."""
 
     def __init__(self, engine: Engine, draft_id: int) -> None:
         self.engine = engine
@@ -393,8 +394,6 @@ class PartialSaves:
             self._last = time.monotonic()
             self._saved = text
             save_partial(self.engine, self.draft_id, text)  # (in the lock: an older text never lands last)
-
-    catch_up = offer
 
 
 def save_partial(engine: Engine, draft_id: int, text: str) -> bool:

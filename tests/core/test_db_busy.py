@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from core.llm.types import GenerationParams
@@ -62,7 +64,8 @@ def test_a_partial_save_that_meets_a_busy_database_is_skipped_and_the_stream_goe
     stream = stream_draft(engine=impatient, client=mock_client(pieces), prepared=prepared, score_later=handed.append)
     received = [next(stream)]
     with lock_held(engine, Draft, prepared.draft_id):
-        received.append(next(stream))  # resuming saves "one " first: that save meets the lock
+        received.append(next(stream))
+        time.sleep(0.3)  # the draft's watcher thread saves the text so far meanwhile: that save meets the lock
         with open_session(engine) as session:
             assert session.get(Draft, prepared.draft_id).status == "generating"
     received.extend(stream)

@@ -33,6 +33,7 @@ from core.writing.turns import STOPPED_BY_WRITER
 from tests.core.llm.faulty_server import FaultyServer, answer, stall, stream
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_draft, wait_for_job, wait_until
+from tests.utils.network import threads_in, unanswered_address
 
 pytestmark = pytest.mark.also_on_postgres  # its tests that use `engine` run on both (tests/conftest.py)
 
@@ -189,6 +190,23 @@ def test_stop_reaches_a_provider_that_never_sends_its_headers(runtime, db, write
     assert time.monotonic() - asked < 1.0
     assert (draft.status, draft.error, draft.text) == (DraftStatus.STOPPED, STOPPED_BY_WRITER, "")
     assert len(faulty.requests) == 1  # not sent again
+
+
+def test_stop_ends_a_draft_whose_provider_never_accepts_the_connection(engine, db, writer, monkeypatch):
+    monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "0")
+    monkeypatch.setenv("DRAFTGATE_LLM_CONNECT_TIMEOUT_S", "120")
+    runtime = Runtime(Settings(), engine=engine)
+    try:
+        with unanswered_address() as base_url:
+            add_provider(session=db, settings=runtime.settings, name="local", base_url=base_url, model="m",
+                         api_style="completions", actor_id=SYSTEM)
+            draft_id = start(runtime, writer, new_session(runtime, db, writer)).draft_ids[0]
+            wait_until(lambda: threads_in("_wait_connected"), what="the job waiting for its connection")
+            assert writing.stop(runtime, writer, draft_id) is True
+            draft = wait_for_draft(runtime.engine, draft_id, timeout_s=10)  # far less than the connect timeout
+        assert (draft.status, draft.error, draft.text) == (DraftStatus.STOPPED, STOPPED_BY_WRITER, "")
+    finally:
+        runtime.close(wait=True)
 
 
 def url_of(engine) -> str:

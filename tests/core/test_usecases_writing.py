@@ -136,6 +136,28 @@ def test_regenerate_writes_the_turns_next_variant_past_the_cache(runtime, db, wr
         writing.regenerate(runtime, writer, turn_id=first.turn_id + 99, params=EXACT)
 
 
+def test_the_newest_draft_of_a_session_follows_its_turns_and_variants(runtime, db, writer, public_id, faulty):
+    """What a second tab of the session compares with the newest draft it shows."""
+    assert sessions.newest_draft(runtime, writer, public_id=public_id) == 0
+    faulty.script(answer("A fox."), answer("Another fox."), answer("A dog."))
+    first = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))
+    assert sessions.newest_draft(runtime, writer, public_id=public_id) == first.draft_ids[0]  # while it is written
+    written(runtime, writer, first)
+    again = writing.regenerate(runtime, writer, turn_id=first.turn_id, params=EXACT)
+    assert sessions.newest_draft(runtime, writer, public_id=public_id) == again.draft_ids[0]
+    written(runtime, writer, again)
+    other = sessions.create_session(runtime, writer, project_id=stored(db, WritingSession)[0].project_id)
+    sessions.choose_provider(runtime, writer, public_id=other.public_id, provider_name="local")
+    written(runtime, writer, writing.start_turn(runtime, writer, TurnRequest(public_id=other.public_id,
+                                                                             instruction="Dog", params=EXACT)))
+    assert sessions.newest_draft(runtime, writer, public_id=public_id) == again.draft_ids[0]  # another session's
+    editor = make_user(db, "eda", "editor")
+    assert sessions.newest_draft(runtime, editor, public_id=public_id) == again.draft_ids[0]
+    for user, asked in ((make_user(db, "sam", "writer"), public_id), (writer, "no-such-session"), (writer, "x\x00")):
+        with pytest.raises(NotFoundError):
+            sessions.newest_draft(runtime, user, public_id=asked)
+
+
 def test_a_failed_provider_leaves_the_draft_failed_with_the_reason(runtime, db, writer, public_id, faulty):
     faulty.script(status(400))
     started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Fox", params=EXACT))

@@ -179,3 +179,40 @@ def test_a_second_instruction_while_a_draft_is_written_is_queued_and_says_so(pag
     assert [(d.status, d.text) for d in (first, second)] == [("completed", "A fox ran."), ("completed", "And hid.")]
     assert "A fox ran." in faulty.requests[1].body["prompt"]  # written after the first, with its answer
     assert "interrupted" not in texts(page)
+
+
+def _fragment_tick(public_id: str, shown: int, user_id: int) -> None:
+    """One tick of the Write page's turns_started_elsewhere fragment, as its timer runs it in a browser."""
+    import streamlit as st
+
+    from core.platform.db import open_session
+    from core.platform.models import User
+    from ui import resources
+    from ui.writing import started_elsewhere
+
+    with open_session(resources.engine()) as db:
+        user = db.get(User, user_id)
+    st.text(f"rerun: {started_elsewhere(user, public_id, shown)}")
+
+
+def test_a_turn_started_in_another_tab_is_noticed_there_and_shown(page, make_app, app_db, users, faulty):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages.conftest import TIMEOUT
+
+    faulty.script(answer("A quick fox."))
+    public_id = app_db.exec(select(WritingSession)).one().public_id
+    other_tab = make_app("pages/write.py", users["writer"], query={"session": public_id})
+    assert "Write about a fox" not in texts(other_tab)
+    tick = AppTest.from_function(_fragment_tick, args=(public_id, 0, users["writer"].id), default_timeout=TIMEOUT)
+    assert [t.value for t in tick.run().text] == ["rerun: False"]  # nothing new yet
+
+    page.chat_input[0].set_value("Write about a fox").run()  # the first tab starts a turn
+    assert [t.value for t in tick.run().text] == ["rerun: True"]  # the other tab's fragment asks for a page run
+    assert [t.value for t in tick.run().text] == ["rerun: False"]  # once
+    other_tab.run()  # that page run
+    assert not other_tab.exception and "Write about a fox" in texts(other_tab)
+    [draft] = settled(page, app_db)
+    newest = AppTest.from_function(_fragment_tick, args=(public_id, draft.id, users["writer"].id),
+                                   default_timeout=TIMEOUT)
+    assert [t.value for t in newest.run().text] == ["rerun: False"]  # a tab showing it has nothing to do

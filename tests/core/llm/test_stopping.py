@@ -12,9 +12,11 @@ import pytest
 from core.llm import GenerationParams, LLMClient
 from core.llm.retry import RetryPolicy
 from core.llm.stopping import RequestStop
-from core.platform.errors import LLMError
+from core.platform.errors import LLMError, LLMStoppedError
 from tests.core.llm.faulty_server import FaultyServer, answer, stall, status, stream, task_state, task_submitted
 from tests.core.llm.helpers import provider
+from tests.utils.jobs import wait_until
+from tests.utils.network import threads_in, unanswered_address
 
 PARAMS = GenerationParams(max_tokens=16)
 SILENCE_S = 10.0  # far less than a stalled act's 30 s of silence, far more than a Stop needs
@@ -104,3 +106,28 @@ def test_a_stop_ends_the_polling_of_a_task(faulty):
     with client_of(faulty, api_style="task") as client, pytest.raises(LLMError):
         client.stream("Write", PARAMS, cache="off", stop=stop)
     assert len(faulty.requests) < 2000
+
+
+
+def test_a_stop_ends_a_connect_that_is_never_answered():
+    stop = RequestStop()
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        client = LLMClient(provider(base_url=base_url), connect_timeout=120, read_timeout=60,
+                           retry=RetryPolicy(max_retries=3, initial_delay_s=30.0, max_delay_s=30.0))
+        try:
+            with client:
+                client.stream("Write", PARAMS, cache="off", stop=stop)
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(err)
+
+    with unanswered_address() as base_url:
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        wait_until(lambda: asking in threads_in("_wait_connected"), what="the request waiting for its connection")
+        stop.set()  # from this thread, while the other waits for the connection
+        asking.join(SILENCE_S)
+    assert not asking.is_alive()  # not left waiting for the 120 s connect timeout
+    assert len(outcome) == 1 and isinstance(outcome[0], LLMStoppedError)
+    assert outcome[0].attempts <= 1  # and not retried
