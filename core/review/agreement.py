@@ -51,6 +51,7 @@ APPROVED, REJECTED, EDITED = "approved", "rejected", "edited"
 RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
+TRUSTED_ITEMS = 30  # below this many items a figure's interval is too wide to act on (the pages say so)
 VERSIONS = {name: version(name) for name in ("krippendorff", "scikit-learn", "scipy")}  # for the signatures
 NO_OVERLAP = N_("no item was decided by two reviewers")  # msgids: pages show them through _()
 ONE_VERDICT = N_("every verdict was the same, so chance agreement is total and the statistic is 0/0")
@@ -84,6 +85,11 @@ class Agreement:
     percent: Estimate  # share of items on which every reviewer agreed
     alpha: Estimate  # Krippendorff's alpha (nominal) over all reviewers
     pairs: tuple[PairAgreement, ...]  # every pair that shared an item, sorted by reviewer
+
+
+def too_few(estimate: Estimate) -> bool:
+    """Whether a figure rests on too few items to be trusted (or has no value or interval at all)."""
+    return estimate.value is None or estimate.low is None or estimate.items < TRUSTED_ITEMS
 
 
 def _order(value: Hashable) -> tuple[str, Hashable]:
@@ -290,10 +296,11 @@ def agreement_of_pairs(
     confidence: float = CONFIDENCE,
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    by_pair: bool = True,
 ) -> Agreement:
     """agreement() of items that exactly two reviewers decided, given as how many items had each
     combination of reviewers and verdicts (what a GROUP BY returns): the same figures, at a cost
-    that follows the combinations, not the items."""
+    that follows the combinations, not the items. `by_pair` False: no pair figures (pairs empty)."""
     _check_settings(resamples, confidence)
     combined: dict[tuple[Hashable, str, Hashable, str], int] = {}
     for key, n in counts.items():
@@ -327,7 +334,8 @@ def agreement_of_pairs(
     pairs = tuple(
         PairAgreement((a, b), _wilson(int(np.trace(table)), int(table.sum()), confidence, "percent-agreement"),
                       _kappa(table, labels, resamples, confidence, seed))
-        for (a, b), table in sorted(tables.items(), key=lambda pair: (rank[pair[0][0]], rank[pair[0][1]])))
+        for (a, b), table in sorted(tables.items(), key=lambda pair: (rank[pair[0][0]], rank[pair[0][1]]))
+        if by_pair)
     return Agreement(
         items=total,
         reviewers=len(reviewers),

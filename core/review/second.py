@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.access.roles import may, require
 from core.platform import audit, constants
@@ -30,12 +30,12 @@ from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
 from core.platform.states import ReviewState, SecondState
 from core.platform.text import check_text
+from core.review import daily
 from core.review.claims import lease_ended
 from core.review.items import VERDICTS
 
 _HASH = 2654435761
 _SPACE = 2**32
-Decision = tuple[int, int, str]  # (item id, reviewer id, label) for core.review.agreement
 
 
 def sampled(item_id: int, share: float) -> bool:
@@ -206,27 +206,47 @@ def disagreements(*, session: Session, limit: int = 50) -> list[Disagreement]:
                          names.get(second.reviewer_id or 0, "a deleted account")) for second, item in rows]
 
 
-def paired_decisions(*, session: Session, viewer: User, project_id: int | None = None) -> list[Decision]:
-    """Both verdicts of every item that had a second review, as core.review.agreement takes them
-    (an edited approval labelled "edited"); items of deleted reviewers are left out. For editors
-    and admins (the Dashboard)."""
+@dataclass(frozen=True)
+class PairedCount:
+    """How many items of a project, whose second review was decided on `day`, had these two verdicts."""
+
+    project_id: int
+    day: str  # the UTC day the second verdict was given, "2026-05-17"
+    first_id: int
+    first_verdict: str  # "edited" for an approval after an edit (core.review.agreement)
+    second_id: int
+    second_verdict: str
+    items: int
+
+
+def paired_counts(
+    *, session: Session, viewer: User, project_id: int | None = None, since: datetime | None = None
+) -> list[PairedCount]:
+    """Both verdicts of the items that had a second review (decided since `since`), counted per
+    project, day and combination of reviewers and verdicts by one GROUP BY: a row per
+    combination, however many items. Items of deleted reviewers are left out. For editors and
+    admins (the Dashboard)."""
     require(viewer.role, "dashboard")
-    query = (select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for at most 4 columns
-                    ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
-                    SecondReview.verdict, SecondReview.adjudicated_verdict, ReviewItem.state)
+    edited = and_(col(ReviewItem.edited_text).is_not(None), col(ReviewItem.edited_text) != "")
+    day = daily.utc_day(session, SecondReview.decided_at)
+    keys = (ReviewItem.project_id, day, ReviewItem.decided_by_id, ReviewItem.state, edited, SecondReview.reviewer_id,
+            SecondReview.verdict, SecondReview.adjudicated_verdict)
+    query = (select(*keys, func.count())  # type: ignore[call-overload]  # typed for at most 4 columns
              .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
-             .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED])))
+             .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED]),
+                    col(ReviewItem.decided_by_id).is_not(None), col(SecondReview.reviewer_id).is_not(None))
+             .group_by(*keys))
     if project_id is not None:
         query = query.where(ReviewItem.project_id == project_id)
-    decisions: list[Decision] = []
-    for item_id, first_id, edited, second_id, second_verdict, adjudicated, state in session.exec(query):
-        if first_id is None or second_id is None:
-            continue
+    if since is not None:
+        query = query.where(col(SecondReview.decided_at) >= since)
+    counts = []
+    for project, decided_on, first_id, state, was_edited, second_id, second_verdict, adjudicated, n in session.exec(query):
         first_verdict = _first_verdict(state, adjudicated, second_verdict)
-        decisions.append((item_id, first_id, "edited" if edited and first_verdict == ReviewState.APPROVED
-                          else first_verdict))
-        decisions.append((item_id, second_id, second_verdict))
-    return decisions
+        counts.append(PairedCount(project, daily.iso_day(decided_on), first_id,
+                                  "edited" if was_edited and first_verdict == ReviewState.APPROVED else first_verdict,
+                                  second_id, second_verdict, n))
+    return counts
 
 
 def _first_verdict(state: str, adjudicated: str, second_verdict: str) -> str:

@@ -174,3 +174,44 @@ def test_threshold_evidence_can_be_restricted_to_drafts_whose_reviewers_agreed(r
                         drafts[3]: Label.APPROVED}
     assert labels(agreed_only=True) == {drafts[0]: Label.APPROVED, drafts[1]: None, drafts[2]: Label.REJECTED,
                                         drafts[3]: None}
+
+
+def test_the_dashboard_report_names_reviewers_and_splits_by_project_and_week(runtime, db, world):
+    from datetime import timedelta
+
+    from core.platform.models import utcnow
+
+    people, project, items = world
+    other = make_project(db, "Lamps", references=("A lamp.",))
+    items += [db.exec(select(ReviewItem).where(ReviewItem.draft_id == make_finished_draft(
+        db, people["wanda"], other, f"Mug {n}.").id)).one() for n in range(2)]
+    for p in (project, other):
+        review.set_second_review_share(runtime, people["edith"], project_id=p.id, share=1.0)
+    verdicts = [("approved", "approved"), ("rejected", "rejected"), ("approved", "rejected"), ("rejected", "rejected"),
+                ("approved", "approved"), ("approved", "rejected")]
+    for item, (first, _) in zip(items, verdicts):
+        first_decision(runtime, people["rita"], item, first, reason="why")
+    for _, second_verdict in verdicts:
+        taken = review.take_second_review(runtime, people["remy"])
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
+                                    reason="why", expected_version=taken.version)
+    now = utcnow()
+    old = db.exec(select(SecondReview).where(SecondReview.item_id == items[0].id)).one()
+    old.decided_at = now - timedelta(days=14)  # two weeks back: its own week
+    db.add(old)
+    db.commit()
+
+    report = review.agreement_report(runtime, people["edith"], days=30, now=now)
+
+    assert report.overall.items == 6 and report.overall.percent.value == pytest.approx(4 / 6)
+    [pair] = report.pairs
+    assert (pair.first, pair.second) == ("rita", "remy") and pair.figures.kappa.items == 6
+    assert [(name, result.items) for name, result in report.projects] == [("Blurbs", 4), ("Lamps", 2)]
+    assert [result.items for _, result in report.periods] == [1, 5] and not report.by_month
+    assert all(result.pairs == () for _, result in report.projects + report.periods)
+    assert report.periods[0][0] < report.periods[1][0]
+    recent = review.agreement_report(runtime, people["edith"], days=7, now=now, project_id=project.id)
+    assert recent.overall.items == 3 and [name for name, _ in recent.projects] == ["Blurbs"]
+    assert review.agreement_report(runtime, people["edith"], days=365, now=now).by_month
+    with pytest.raises(PermissionDeniedError):
+        review.agreement_report(runtime, people["rita"])

@@ -24,7 +24,7 @@ def decided_draft(app_db, users, project):
 def test_share_then_a_blind_second_review_then_adjudication_then_agreement(make_app, app_db, users):
     project = make_project(app_db, "Blurbs", references=("A light mug that keeps coffee hot.",))
     editor = make_app("pages/dashboard.py", users["editor"])
-    assert not editor.exception and "No draft has had a second review yet" in texts(editor)
+    assert not editor.exception and "No second review was decided in this period" in texts(editor)
     editor.number_input(key=f"dashboard.share.{project.id}").set_value(100.0).run()
     app_db.expire_all()
     assert app_db.get(Project, project.id).second_review_share == 1.0
