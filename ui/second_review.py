@@ -15,7 +15,7 @@ from core.platform.db import open_session
 from core.platform.models import SecondReview, User
 from core.platform.states import ReviewState
 from core.review.context import review_context
-from core.review.second import disagreements
+from core.review.second import disagreements, may_review_second
 from core.usecases import review
 from core.writing.projects import list_projects
 from ui.actions import run_use_case
@@ -30,6 +30,9 @@ SEEN_KEY = "review.second_seen"
 
 def second_review_panel(engine: Engine, user: User, project_id: int | None) -> None:
     """Take the next second review and decide it, seeing only the draft and what it is judged by."""
+    if not may_review_second(user.role):
+        st.info(_("Admins read the audit trail, where first verdicts are, so they do no blind second reviews."))
+        return
     second_id = st.session_state.get(SECOND_KEY)
     second = None
     if second_id is not None:

@@ -7,6 +7,8 @@ is final (ReviewItem.state becomes it).
     claimed --decide_second--> agreed | disagreed
     disagreed --adjudicate (an editor, neither reviewer)--> adjudicated
 
+Who: never the item's first reviewer nor the draft's writer (who reads its verdict on the Write
+page and in their data export), and no admin (they read the audit trail, which holds the verdict).
 Blind: what a second reviewer is shown never holds the first verdict, its reason or edited text;
 `first_decision_hidden` names the items whose first decision a viewer must not see (they hold
 its second review, or may still take it): core.usecases.writing.draft_report and
@@ -26,8 +28,9 @@ from sqlmodel import Session, col, func, select
 from core.access.roles import may, require
 from core.platform import audit, constants
 from core.platform.db import saved_id
-from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
-from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.platform.i18n import N_
+from core.platform.models import Draft, Project, ReviewItem, SecondReview, Turn, User, WritingSession, utcnow
 from core.platform.states import ReviewState, SecondState
 from core.platform.text import check_text
 from core.review import daily
@@ -54,17 +57,37 @@ def request_if_sampled(session: Session, item: ReviewItem) -> bool:
     return True
 
 
+def may_review_second(role: str) -> bool:
+    """Whether this role may do second reviews: reviewers, editors, not admins, who read the audit
+    trail, where the first verdict is (the Audit page), so could never review blind."""
+    return may(role, "review") and not may(role, "audit")
+
+
 def first_decision_hidden(*, session: Session, viewer: User, items: list[ReviewItem]) -> set[int]:
     """The IDs of `items` whose first decision `viewer` must not see: the viewer holds (or held)
-    its second review, or may still take it (a reviewer other than the first, while it waits or
-    is claimed). The first reviewer, writers and editors adjudicating a finished pair see it."""
+    its second review, or may still take it (see _takeable: neither its first reviewer nor its
+    writer, and a role that may, while it waits or is claimed). The first reviewer, writers,
+    admins and editors adjudicating a finished pair see it."""
     ids = [item.id for item in items if item.id is not None and item.decided_by_id != viewer.id]
     if not ids or not may(viewer.role, "review"):
         return set()
     rows = session.exec(select(SecondReview.item_id, SecondReview.state, SecondReview.reviewer_id)
-                        .where(col(SecondReview.item_id).in_(ids)))
+                        .where(col(SecondReview.item_id).in_(ids))).all()
     pending = (SecondState.WAITING, SecondState.CLAIMED)
-    return {item_id for item_id, state, reviewer_id in rows if reviewer_id == viewer.id or state in pending}
+    mine = {item_id for item_id, state, reviewer_id in rows if reviewer_id == viewer.id}
+    takeable = ({item_id for item_id, state, reviewer_id in rows if state in pending} - mine
+                if may_review_second(viewer.role) else set())
+    return mine | (takeable - _written_by(session, viewer, takeable))
+
+
+def _written_by(session: Session, viewer: User, item_ids: set[int]) -> set[int]:
+    if not item_ids:
+        return set()
+    rows = session.exec(select(col(ReviewItem.id)).join(Draft, col(Draft.id) == ReviewItem.draft_id)
+                        .join(Turn, col(Turn.id) == Draft.turn_id)
+                        .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+                        .where(col(ReviewItem.id).in_(item_ids), WritingSession.owner_id == viewer.id))
+    return {item_id for item_id in rows if item_id is not None}
 
 
 def set_share(*, session: Session, actor: User, project_id: int, share: float) -> Project:
@@ -85,19 +108,26 @@ def set_share(*, session: Session, actor: User, project_id: int, share: float) -
 
 def _takeable(now: datetime, reviewer_id: int):
     """SQL: a second review this reviewer may take: waiting, or claimed with its lease ended, or
-    theirs; never one of an item they decided first."""
+    theirs; never one of an item they decided first, nor of a draft they wrote."""
     free = or_(col(SecondReview.state) == SecondState.WAITING,
                and_(col(SecondReview.state) == SecondState.CLAIMED,
                     or_(lease_ended(SecondReview.claim_expires_at, now), col(SecondReview.reviewer_id) == reviewer_id)))
-    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id)
+    written = (select(Draft.id).join(Turn, col(Turn.id) == Draft.turn_id)
+               .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+               .where(col(Draft.id) == ReviewItem.draft_id, WritingSession.owner_id == reviewer_id).exists())
+    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id, ~written)
 
 
 def take_second(
     *, session: Session, reviewer: User, project_id: int | None = None,
     lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
 ) -> SecondReview | None:
-    """Claim the oldest second review this reviewer may do (one they hold comes first); None if none."""
+    """Claim the oldest second review this reviewer may do (one they hold comes first); None if
+    none. Admins do none (may_review_second)."""
     require(reviewer.role, "review")
+    if not may_review_second(reviewer.role):
+        raise PermissionDeniedError(N_("Admins read the audit trail, where first verdicts are, so they do no blind "
+                                       "second reviews."))
     for _ in range(5):
         now = utcnow()
         query = (select(SecondReview.id, SecondReview.reviewer_id)

@@ -215,3 +215,23 @@ def test_the_dashboard_report_names_reviewers_and_splits_by_project_and_week(run
     assert review.agreement_report(runtime, people["edith"], days=365, now=now).by_month
     with pytest.raises(PermissionDeniedError):
         review.agreement_report(runtime, people["rita"])
+
+
+def test_neither_an_admin_nor_the_drafts_writer_takes_its_second_review_and_they_may_read_the_verdict(
+        runtime, db, world):
+    people, project, items = world
+    admin = make_user(db, "ada", "admin")
+    writing_editor = make_user(db, "erin", "editor")  # editors write too
+    own = db.exec(select(ReviewItem).where(ReviewItem.draft_id == make_finished_draft(
+        db, writing_editor, project, "Erin's lamp.").id)).one()
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["rita"], own, ReviewState.REJECTED, reason="dim")
+
+    with pytest.raises(PermissionDeniedError, match="audit trail"):
+        review.take_second_review(runtime, admin)  # the Audit page shows first verdicts
+    assert not review.first_decision_hidden(runtime, admin, item_id=own.id)
+    assert review.take_second_review(runtime, writing_editor) is None  # her own draft
+    assert not review.first_decision_hidden(runtime, writing_editor, item_id=own.id)  # she reads it as its writer
+    assert review.first_decision_hidden(runtime, people["edith"], item_id=own.id)  # another editor may take it
+    taken = review.take_second_review(runtime, people["edith"])
+    assert taken.item_id == own.id
