@@ -31,6 +31,16 @@ def first_decision(runtime, reviewer, item, verdict, reason=""):
                                  reason=reason)
 
 
+def decide_twice(runtime, people, items, verdicts):
+    """rita decides each item first, then remy blind: (first verdict, second verdict) per item."""
+    for item, (first, _) in zip(items, verdicts):
+        first_decision(runtime, people["rita"], item, first, reason="why")
+    for _, second_verdict in verdicts:
+        taken = review.take_second_review(runtime, people["remy"])
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
+                                    reason="why", expected_version=taken.version)
+
+
 def test_the_sample_follows_the_share_evenly():
     assert not any(sampled(i, 0.0) for i in range(1, 1000)) and all(sampled(i, 1.0) for i in range(1, 1000))
     assert 80 <= sum(sampled(i, 0.1) for i in range(1, 1001)) <= 120
@@ -108,12 +118,7 @@ def test_agreement_counts_first_and_second_verdicts(runtime, db, world):
     review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
     verdicts = [(ReviewState.APPROVED, ReviewState.APPROVED), (ReviewState.REJECTED, ReviewState.REJECTED),
                 (ReviewState.APPROVED, ReviewState.REJECTED), (ReviewState.REJECTED, ReviewState.REJECTED)]
-    for item, (first, _) in zip(items, verdicts):
-        first_decision(runtime, people["rita"], item, first, reason="why")
-    for _, second_verdict in verdicts:
-        taken = review.take_second_review(runtime, people["remy"])
-        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
-                                    reason="why", expected_version=taken.version)
+    decide_twice(runtime, people, items, verdicts)
     result = review.reviewer_agreement(runtime, people["edith"], project_id=project.id)
     assert result.items == 4 and result.reviewers == 2
     assert result.percent.value == pytest.approx(0.75)
@@ -189,12 +194,7 @@ def test_the_dashboard_report_names_reviewers_and_splits_by_project_and_week(run
         review.set_second_review_share(runtime, people["edith"], project_id=p.id, share=1.0)
     verdicts = [("approved", "approved"), ("rejected", "rejected"), ("approved", "rejected"), ("rejected", "rejected"),
                 ("approved", "approved"), ("approved", "rejected")]
-    for item, (first, _) in zip(items, verdicts):
-        first_decision(runtime, people["rita"], item, first, reason="why")
-    for _, second_verdict in verdicts:
-        taken = review.take_second_review(runtime, people["remy"])
-        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
-                                    reason="why", expected_version=taken.version)
+    decide_twice(runtime, people, items, verdicts)
     now = utcnow()
     old = db.exec(select(SecondReview).where(SecondReview.item_id == items[0].id)).one()
     old.decided_at = now - timedelta(days=14)  # two weeks back: its own week
