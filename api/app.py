@@ -25,7 +25,7 @@ from api import docs
 from api.access import known_query_only
 from api.errors import install_handlers
 from api.middleware import CatchAll
-from api.routers import gate, generation, meta, models, privacy, projects, tasks
+from api.routers import gate, generation, meta, models, privacy, projects, tasks, triage
 from api.runtime import ApiRuntime
 from api.schemas import ErrorResponse
 
@@ -65,7 +65,8 @@ def create_api(runtime: ApiRuntime) -> FastAPI:
     app.add_middleware(CatchAll)
     app.include_router(meta.router)
     protected = {status: ERRORS[status] for status in (400, 401, 403, 429)}
-    for router in (models.router, projects.router, generation.router, tasks.router, gate.router, privacy.router):
+    for router in (models.router, projects.router, generation.router, tasks.router, gate.router, triage.router,
+                   privacy.router):
         app.include_router(router, responses=protected)
     app.include_router(docs.router)
     return app

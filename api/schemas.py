@@ -346,6 +346,49 @@ class DecisionRequest(_Strict):
                                                 "items left out are unmarked.")
 
 
+class AssignRequest(_Strict):
+    item_ids: list[int] = Field(min_length=1, max_length=constants.BULK_REVIEW_LIMIT,
+                                description="The review items (ids of `GET review/items`).")
+    reviewer_id: int | None = Field(ge=1, le=2**31 - 1, description="Who is asked to decide them (an id of "
+                                    "`GET review/load`); null unassigns them.")
+
+
+class SeenItem(_Strict):
+    id: int = Field(ge=1, le=2**31 - 1)
+    expected_version: int = Field(ge=0, le=2**31 - 1, description="The item's version as you saw it: an item "
+                                                                   "that changed since is skipped.")
+
+
+class BulkDecisionRequest(_Strict):
+    items: list[SeenItem] = Field(min_length=1, max_length=constants.BULK_REVIEW_LIMIT)
+    verdict: Literal["approved", "rejected"]
+    reason: str = Field(default="", max_length=2000, description="One reason for them all (required to reject).")
+
+
+class Skipped(BaseModel):
+    id: int
+    reason: str = Field(description="Why this item was left as it was, written for the person reading it.")
+
+
+class BulkOutcome(BaseModel):
+    object: Literal["review.bulk_result"] = "review.bulk_result"
+    done: list[int] = Field(description="The items assigned, unassigned or decided (or already as asked).")
+    skipped: list[Skipped] = Field(description="Items held by someone else, changed, decided meanwhile or not found.")
+
+
+class ReviewerLoad(BaseModel):
+    reviewer_id: int
+    username: str
+    role: str
+    disabled: bool
+    assigned: int = Field(description="Undecided items assigned to them.")
+
+
+class ReviewerLoadList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ReviewerLoad]
+
+
 class PolicyOut(BaseModel):
     version: int
     thresholds: dict[str, float | None]

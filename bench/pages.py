@@ -4,7 +4,8 @@
 
 Each database is built with the app's own migrations, then filled by bulk inserts in a
 realistic shape: 21 writers, 2 projects with 3 references each, sessions of about 10 turns
-(one draft per turn), 30% of drafts flagged to review (all decided after 2 days but 2%), about 5
+(one draft per turn), 30% of drafts flagged to review (all decided after 2 days but 2%, a tenth of
+those reviewed again blind by another reviewer, who disagreed on one in seven), about 5
 scores and 2 audit events per draft, drafts at a steady 300 a day (so 100k drafts span
 about 11 months). Built databases are kept under $TMPDIR/draftgate-bench/, keyed by size and
 schema head (a SQLite file; on PostgreSQL a database draftgate_bench_<size>_<head> on the
@@ -46,7 +47,8 @@ METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL")
 WORDS = ("the quiet harbour wakes before dawn while fishing boats drift past the old stone pier and "
          "gulls circle over nets drying in the salt wind as the market opens its shutters").split()
 QUEUE_DAYS, LEFT_WAITING = 2, 0.02
-SHAPE = 3  # in the cache key: a database built in another shape is built again
+SECOND_EVERY, DISAGREE_EVERY = 10, 7  # every 10th decided item reviewed twice; 1 in 7 of those disagreed
+SHAPE = 4  # in the cache key: a database built in another shape is built again
 BATCH = 5_000
 TOKEN_KEY = "bench.sign_in_token"
 
@@ -73,6 +75,7 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
         Reference,
         ReviewItem,
         Score,
+        SecondReview,
         Turn,
         User,
         WritingSession,
@@ -83,7 +86,8 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
     start = now - timedelta(days=size / per_day)
     step = (now - start) / size
     password = hash_password("bench-password")
-    t = {m: m.__table__ for m in (User, Project, Reference, WritingSession, Turn, Draft, Score, ReviewItem, AuditEvent)}
+    t = {m: m.__table__ for m in (User, Project, Reference, WritingSession, Turn, Draft, Score, ReviewItem, AuditEvent,
+                                  SecondReview)}
     with engine.begin() as connection:
         users = [{"id": 1, "username": "admin", "role": "admin"}, {"id": 2, "username": "editor", "role": "editor"}]
         users += [{"id": 3 + i, "username": f"reviewer{i}", "role": "reviewer"} for i in range(REVIEWERS)]
@@ -98,7 +102,7 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
             for p in range(PROJECTS) for r in range(REFERENCES_PER_PROJECT)])
         reference_ids = {p + 1: [p * REFERENCES_PER_PROJECT + r + 1 for r in range(REFERENCES_PER_PROJECT)]
                          for p in range(PROJECTS)}
-        sessions, turns, drafts, scores, items, events = [], [], [], [], [], []
+        sessions, turns, drafts, scores, items, events, seconds = [], [], [], [], [], [], []
         texts = [_text(rng, rng.randint(60, 140)) for _ in range(200)]
         score_id = item_id = event_id = 0
         for n in range(size):
@@ -150,6 +154,8 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
                     "assigned_to_id": 3 + item_id % REVIEWERS if item_id % 3 == 0 else None,
                     "assigned_at": created if item_id % 3 == 0 else None,
                 })
+                if decided and item_id % SECOND_EVERY == 0:
+                    seconds.append(_second_review(items[-1]))
             for k in range(EVENTS_PER_DRAFT):
                 event_id += 1
                 action = ("review.approved" if items and items[-1]["draft_id"] == draft_id and items[-1]["decided_at"]
@@ -159,15 +165,28 @@ def fill(engine, size: int, *, seed: int = 17, per_day: float = DRAFTS_PER_DAY) 
             if len(drafts) >= BATCH:
                 _flush(connection, t, sessions, turns, drafts, scores, items, events)
         _flush(connection, t, sessions, turns, drafts, scores, items, events)
+        _insert(connection, t[SecondReview], seconds)
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             for table in ("user", "project", "reference", "writingsession", "turn", "draft", "score", "reviewitem",
-                          "auditevent"):
+                          "auditevent", "secondreview"):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))")
             connection.commit()
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     # SQLite: no ANALYZE, as in the app (which never runs it): its plans are the ones measured
+
+
+def _second_review(item: dict) -> dict:
+    """A blind second review of a decided item by another reviewer (without the random sequence: the data stay as before)."""
+    item_id, first = item["id"], item["decided_by_id"]
+    disagreed = (item_id // SECOND_EVERY) % DISAGREE_EVERY == 0
+    verdict = {"approved": "rejected", "rejected": "approved"}[item["state"]] if disagreed else item["state"]
+    return {"id": item_id // SECOND_EVERY, "item_id": item_id, "state": "disagreed" if disagreed else "agreed",
+            "reviewer_id": 3 + (first - 3 + 1 + item_id % (REVIEWERS - 1)) % REVIEWERS, "claim_expires_at": None,
+            "verdict": verdict, "reason": "Bench second verdict.", "decided_at": item["decided_at"] + timedelta(hours=20),
+            "adjudicated_by_id": None, "adjudicated_verdict": "", "adjudicated_at": None, "version": 2,
+            "created_at": item["decided_at"]}
 
 
 def _flush(connection, t, sessions, turns, drafts, scores, items, events) -> None:

@@ -7,10 +7,11 @@ from core.platform.db import open_session
 from core.review.dashboard import build_dashboard
 from core.writing.projects import list_projects
 from ui import auth, resources
+from ui.agreement import agreement_panel
 from ui.charts import bars, lines
 from ui.components import percent, reason_label
 from ui.i18n import N_, _, ngettext, number
-from ui.second_review import agreement_panel
+from ui.second_review import share_panel
 
 # The values core.review.dashboard names routes, verdicts and token kinds by, as the legends show them.
 VALUE_NAMES = {
@@ -101,4 +102,5 @@ if totals["preset_answers"]:
     st.caption(ngettext("{n} draft was answered from presets (no model call).",
                         "{n} drafts were answered from presets (no model call).", presets).format(n=number(presets)))
 
-agreement_panel(engine, user, project_id)
+agreement_panel(user, project_id, days)
+share_panel(engine, user)

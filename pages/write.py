@@ -6,10 +6,8 @@ import streamlit as st
 from core.gate.rescoring import unscored
 from core.platform.db import open_session
 from core.platform.errors import DraftgateError
-from core.review.comments import comments_for_drafts
-from core.usecases import writing
+from core.usecases import sessions, writing
 from core.writing.moderation import active_matcher
-from core.writing.sessions import get_session, list_turns
 from ui import auth, resources
 from ui.i18n import _, error_text
 from ui.params import load_session_params, parameter_panel
@@ -39,11 +37,10 @@ if public_id is None:
     st.stop()
 
 try:
+    # blind: a draft whose second review this user may take shows neither its verdict nor its first reviewer's comments
+    writing_session, turns, comments = sessions.session_page(resources.runtime(), user, public_id=public_id)
+    drafts = [d.draft for view in turns for d in view.drafts]
     with open_session(resources.engine()) as db:
-        writing_session = get_session(session=db, user=user, public_id=public_id)
-        turns = list_turns(session=db, writing_session=writing_session)
-        drafts = [d.draft for view in turns for d in view.drafts]
-        comments = comments_for_drafts(session=db, draft_ids=[draft.id for draft in drafts])
         scoring = unscored(session=db, drafts=drafts)
         matcher = active_matcher(session=db)
     options = options_panel(user, writing_session)

@@ -34,7 +34,8 @@ FIELD_NAMES = {
     "rejected": N_("rejected"), "metric": N_("metric"), "mean": N_("mean"), "scaled_mean": N_("mean, scaled to 0–1"),
     "provider · model": N_("provider · model"),
     "kind": N_("kind"), "tokens": N_("tokens"), "figure": N_("figure"), "ms": N_("ms"), "series": N_("series"),
-    "value": N_("value"),
+    "value": N_("value"), "period": N_("from"), "statistic": N_("figure"), "low": N_("interval from"),
+    "high": N_("interval to"),
 }
 
 
@@ -105,7 +106,21 @@ def lines(rows: list[dict], x: str, ys: list[str], *, title: str, color: str | N
     _draw(chart.properties(height=height), title)
 
 
-def _draw(chart: alt.Chart, title: str) -> None:
+def estimates(rows: list[dict], x: str, *, title: str, series: list[str], height: int = 220) -> None:
+    """Figures with their confidence intervals over time: rows of `x`, "statistic" (one of
+    `series`), "value", "low", "high" and "items"; a line per statistic, a bar for each interval."""
+    if not rows:
+        st.caption(_("{title}: nothing in this period.").format(title=title))
+        return
+    color = alt.Color("statistic:N", legend=_legend(), scale=alt.Scale(domain=series))
+    line = alt.Chart().mark_line(point=True).encode(y=alt.Y("value:Q", title=None))
+    interval = alt.Chart().mark_rule(opacity=0.5).encode(y=alt.Y("low:Q", title=None), y2="high:Q")
+    chart = alt.layer(line, interval, data=pd.DataFrame(rows)).encode(
+        x=alt.X(f"{x}:O", title=None, axis=_day_axis()), color=color, tooltip=_tooltip(list(rows[0])))
+    _draw(chart.properties(height=height), title)
+
+
+def _draw(chart: alt.Chart | alt.LayerChart, title: str) -> None:
     titled = chart.properties(title=alt.TitleParams(title, anchor="start"), autosize=FIT_WIDTH)
     st.altair_chart(titled, width="stretch")
 

@@ -1,5 +1,5 @@
 """Second reviews on the Review page (blind: the first verdict is never shown), disagreements
-for editors to adjudicate, and the agreement panel of the Dashboard.
+for editors to adjudicate, and the Dashboard's share of second reviews per project.
 
 session_state keys (owned here): "review.second_id" (the second review being done),
 "review.second_seen" (its version as the page showed it).
@@ -15,11 +15,11 @@ from core.platform.db import open_session
 from core.platform.models import SecondReview, User
 from core.platform.states import ReviewState
 from core.review.context import review_context
-from core.review.second import disagreements
+from core.review.second import disagreements, may_review_second
 from core.usecases import review
 from core.writing.projects import list_projects
 from ui.actions import run_use_case
-from ui.components import checks_line, percent, score_line
+from ui.components import checks_line, score_line
 from ui.i18n import _, number
 from ui.review import comparison, state_label
 from ui.safe import md
@@ -30,6 +30,9 @@ SEEN_KEY = "review.second_seen"
 
 def second_review_panel(engine: Engine, user: User, project_id: int | None) -> None:
     """Take the next second review and decide it, seeing only the draft and what it is judged by."""
+    if not may_review_second(user.role):
+        st.info(_("Admins read the audit trail, where first verdicts are, so they do no blind second reviews."))
+        return
     second_id = st.session_state.get(SECOND_KEY)
     second = None
     if second_id is not None:
@@ -100,22 +103,8 @@ def adjudication_panel(engine: Engine, user: User) -> None:
                 st.rerun()
 
 
-def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
-    """The Dashboard's view of how far reviewers agree, and each project's share of second reviews."""
-    st.subheader(_("Agreement between reviewers"))
-    done = run_use_case(review.reviewer_agreement, user, project_id=project_id)
-    if done is None:
-        return
-    result = done.value
-    if result.items == 0:
-        st.info(_("No draft has had a second review yet: set a project's share of second reviews below."))
-    else:
-        cards = st.columns(3)
-        cards[0].metric(_("Items reviewed twice"), number(result.items))
-        cards[1].metric(_("Same verdict"), percent(result.percent.value))
-        alpha = result.alpha.value
-        cards[2].metric(_("Krippendorff's alpha"), "–" if alpha is None else f"{alpha:.2f}",
-                        help=_(result.alpha.note) if result.alpha.note else _("1: full agreement; 0: no better than chance."))
+def share_panel(engine: Engine, user: User) -> None:
+    """Each project's share of decided drafts that go to a second reviewer (editors, admins)."""
     if not may(user.role, "thresholds"):
         return
     with st.expander(_("Share of decided drafts that go to a second reviewer")):

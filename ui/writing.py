@@ -147,6 +147,8 @@ def _draft(
     st.session_state.pop(ENDED_KEY.format(draft_id), None)
     show_draft(view.draft, view.scores, view.review, comments=comments.get(draft_id, ()), matcher=matcher,
                unscored=scoring.get(draft_id))
+    if view.blind:
+        st.caption(_("🔎 Reviewed, and waiting for a blind second review you may do: its verdict is not shown to you."))
     if scoring.get(draft_id) and st.button(_("Score again"), key=f"write.score_again.{draft_id}") and run_use_case(
         writing.score_again, user, draft_id=draft_id
     ):

@@ -36,6 +36,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(_("created project {project} with references and a demo session").format(project=repr(name)))
     if not report.projects_created:
         print(_("sample projects exist already"))
+    for name in report.rubrics_set:
+        print(_("gave project {project} a sample rubric (Thresholds page)").format(project=repr(name)))
     if report.presets_created:
         n = report.presets_created
         print(ngettext("added {n} sample preset answer (Presets page)",

@@ -1,5 +1,5 @@
-"""A demo seed: one user per role, a Chinese and an English sample project with references,
-a few finished drafts, preset answers for both projects and a short list of sensitive words,
+"""A demo seed: one user per role, a Chinese and an English sample project with references
+and a short rubric, a few finished drafts, preset answers for both projects and a short list of sensitive words,
 so every page has something to show.
 
 Parameter presets (factual, balanced, creative) are built in (core.llm.types.PRESETS): there is
@@ -18,8 +18,9 @@ from core.access.users import create_user
 from core.gate.route import score_and_route
 from core.platform.config import PROJECT_ROOT
 from core.platform.db import open_session, saved_id
-from core.platform.models import Draft, Project, Turn, User
+from core.platform.models import AuditEvent, Draft, Project, Turn, User
 from core.platform.states import DraftStatus, Role
+from core.review.rubric import set_rubric
 from core.writing.moderation import add_words, fold, list_words
 from core.writing.presets import add_preset, list_presets, normalize_instruction
 from core.writing.projects import create_project, import_references
@@ -33,6 +34,7 @@ class DemoSample(TypedDict):
     name: str
     description: str
     references: str  # a file in data/demo
+    rubric: tuple[str, ...]  # the checklist reviewers mark with each decision
     turns: tuple[tuple[str, str], ...]  # (instruction, the draft's text)
 
 
@@ -41,6 +43,7 @@ SAMPLES: tuple[DemoSample, ...] = (
         "name": "城市散文 (Chinese sample)",
         "description": "短篇城市散文，参考文本为中文。",
         "references": "city-essays-zh.jsonl",
+        "rubric": ("准确", "语气", "安全", "语言"),
         "turns": (
             ("写一段关于春天北京胡同的短文。", "春天的北京，胡同里的柳絮在风中飘着，老人在阳光下喝茶，孩子们在树下玩耍。"),
             ("写一段关于夜晚外滩的文字。", "外滩的夜晚很美。"),
@@ -50,6 +53,7 @@ SAMPLES: tuple[DemoSample, ...] = (
         "name": "Product blurbs (English sample)",
         "description": "Short product descriptions in English.",
         "references": "product-blurbs-en.csv",
+        "rubric": ("Accuracy", "Tone", "Safety", "Language"),
         "turns": (
             ("Write a blurb for a travel mug.", "This light travel mug keeps your coffee hot for six hours and fits any cup holder."),
             ("Write a blurb for a desk lamp.", "Bright."),
@@ -82,6 +86,7 @@ class DemoReport:
     users_kept: list[str] = field(default_factory=list)
     projects_created: list[str] = field(default_factory=list)
     presets_created: int = 0
+    rubrics_set: list[str] = field(default_factory=list)
     sensitive_words_created: int = 0
 
 
@@ -97,7 +102,9 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
                 report.users_created.append(role.value)
         writer = session.exec(select(User).where(User.username == Role.WRITER)).one()
         for sample in SAMPLES:
-            if session.exec(select(Project).where(Project.name == sample["name"])).first():
+            if existing := session.exec(select(Project).where(Project.name == sample["name"])).first():
+                if _seed_rubric(session, existing, sample["rubric"]):  # a demo seeded before rubrics existed
+                    report.rubrics_set.append(existing.name)
                 continue
             project = create_project(session=session, name=sample["name"], description=sample["description"], actor_id=SYSTEM)
             path = DEMO_DIR / sample["references"]
@@ -106,11 +113,24 @@ def seed_demo(engine: Engine, *, password: str = DEMO_PASSWORD) -> DemoReport:
                 actor_id=SYSTEM,
             )
             _seed_session(session, writer, project, sample["turns"])
+            _seed_rubric(session, project, sample["rubric"])
             report.projects_created.append(project.name)
+            report.rubrics_set.append(project.name)
         # after the demo drafts, so their routing is the same as before these were seeded
         report.presets_created = _seed_presets(session)
         report.sensitive_words_created = _seed_sensitive_words(session)
     return report
+
+
+def _seed_rubric(session: Session, project: Project, names: tuple[str, ...]) -> bool:
+    """The sample rubric, unless the project's rubric was ever set (an editor's choice, even none, is kept)."""
+    project_id = saved_id(project)
+    ever_set = session.exec(select(AuditEvent.id).where(AuditEvent.action == "project.rubric",
+                                                        AuditEvent.target == f"project:{project_id}")).first()
+    if ever_set is not None:
+        return False
+    set_rubric(session=session, project_id=project_id, names=names, actor_id=SYSTEM)
+    return True
 
 
 def _seed_presets(session: Session) -> int:

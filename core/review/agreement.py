@@ -5,6 +5,8 @@
     result.alpha        Krippendorff's alpha (nominal) over all reviewers
     result.pairs        per pair of reviewers who shared items: percent agreement, Cohen's kappa
     agreed_items(decisions)   the items whose reviewers all agreed (to restrict threshold evidence)
+    agreement_of_pairs({(a, "approved", b, "rejected"): 12, ...})   the same figures for items two
+                        reviewers decided, from counts of each combination (a GROUP BY in SQL)
 
 Each figure is an Estimate: its value, a confidence interval, the number of items it rests
 on, and a signature of how it was made. Values come from maintained packages: Cohen's kappa
@@ -32,7 +34,7 @@ category. Pure functions over plain data: no database here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from itertools import combinations
@@ -49,6 +51,7 @@ APPROVED, REJECTED, EDITED = "approved", "rejected", "edited"
 RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
+TRUSTED_ITEMS = 30  # below this many items a figure's interval is too wide to act on (the pages say so)
 VERSIONS = {name: version(name) for name in ("krippendorff", "scikit-learn", "scipy")}  # for the signatures
 NO_OVERLAP = N_("no item was decided by two reviewers")  # msgids: pages show them through _()
 ONE_VERDICT = N_("every verdict was the same, so chance agreement is total and the statistic is 0/0")
@@ -82,6 +85,11 @@ class Agreement:
     percent: Estimate  # share of items on which every reviewer agreed
     alpha: Estimate  # Krippendorff's alpha (nominal) over all reviewers
     pairs: tuple[PairAgreement, ...]  # every pair that shared an item, sorted by reviewer
+
+
+def too_few(estimate: Estimate) -> bool:
+    """Whether a figure rests on too few items to be trusted (or has no value or interval at all)."""
+    return estimate.value is None or estimate.low is None or estimate.items < TRUSTED_ITEMS
 
 
 def _order(value: Hashable) -> tuple[str, Hashable]:
@@ -183,31 +191,32 @@ def alpha_of_weighted_units(counts: np.ndarray, weights: np.ndarray) -> np.ndarr
         return 1 - (observed * distance).sum(axis=(1, 2)) / (expected * distance).sum(axis=(1, 2))
 
 
-def _kappa(first: list[str], second: list[str], labels: tuple[str, ...], resamples: int, confidence: float,
-           seed: int) -> Estimate:
+def _kappa(table: np.ndarray, labels: tuple[str, ...], resamples: int, confidence: float, seed: int) -> Estimate:
+    """Cohen's kappa of a pair's table (table[i, j]: items the first gave labels[i], the second labels[j])."""
     signature = (f"cohen-kappa|scikit-learn:{VERSIONS['scikit-learn']}|bootstrap:{resamples}"
                  f"|seed:{seed}|percentile:{confidence:g}")
-    if len(set(first) | set(second)) < 2:
-        return Estimate(None, None, None, len(first), signature, note=ONE_VERDICT)
-    value = float(cohen_kappa_score(first, second, labels=list(labels)))
+    items = int(table.sum())
+    if np.count_nonzero(table.sum(axis=0) + table.sum(axis=1)) < 2:
+        return Estimate(None, None, None, items, signature, note=ONE_VERDICT)
+    cells = np.argwhere(table)  # scikit-learn counts the table's cells, each weighted by its items
+    value = float(cohen_kappa_score([labels[i] for i in cells[:, 0]], [labels[j] for j in cells[:, 1]],
+                                    labels=list(labels), sample_weight=table[cells[:, 0], cells[:, 1]]))
     size = len(labels)
-    index = {label: i for i, label in enumerate(labels)}
-    table = np.bincount([index[a] * size + index[b] for a, b in zip(first, second)], minlength=size * size)
-    kappas = kappa_of_tables(_bootstrap(table, resamples, seed).reshape(resamples, size, size))
+    kappas = kappa_of_tables(_bootstrap(table.reshape(-1), resamples, seed).reshape(resamples, size, size))
     low, high = _percentiles(kappas, confidence)
-    return Estimate(value, low, high, len(first), signature, int(np.isfinite(kappas).sum()))
+    return Estimate(value, low, high, items, signature, int(np.isfinite(kappas).sum()))
 
 
-def _alpha(counts: np.ndarray, resamples: int, confidence: float, seed: int) -> Estimate:
+def _alpha(kinds: np.ndarray, frequencies: np.ndarray, resamples: int, confidence: float, seed: int) -> Estimate:
+    """Krippendorff's alpha of items of `kinds` (rows of value counts), frequencies[k] items of kind k."""
     signature = (f"krippendorff-alpha|nominal|krippendorff:{VERSIONS['krippendorff']}|bootstrap:{resamples}"
                  f"|seed:{seed}|percentile:{confidence:g}")
-    items = len(counts)
+    items = int(frequencies.sum())
     if not items:
         return Estimate(None, None, None, 0, signature, note=NO_OVERLAP)
-    if np.count_nonzero(counts.sum(axis=0)) < 2:
+    if np.count_nonzero(kinds.sum(axis=0)) < 2:
         return Estimate(None, None, None, items, signature, note=ONE_VERDICT)
-    value = float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
-    kinds, frequencies = np.unique(counts, axis=0, return_counts=True)
+    value = float(krippendorff.alpha(value_counts=np.repeat(kinds, frequencies, axis=0), level_of_measurement="nominal"))
     alphas = alpha_of_weighted_units(kinds, _bootstrap(frequencies, resamples, seed))
     low, high = _percentiles(alphas, confidence)
     return Estimate(value, low, high, items, signature, int(np.isfinite(alphas).sum()))
@@ -257,20 +266,83 @@ def agreement(
             counts[row, index[label]] += 1
     unanimous = sum(len(set(verdicts.values())) == 1 for verdicts in items.values())
     pairs = []
+    size = len(labels)
     for (a, b), shared in _shared_by_pair(items, reviewers).items():
-        first, second = [x for x, _ in shared], [y for _, y in shared]
+        table = np.bincount([index[x] * size + index[y] for x, y in shared], minlength=size * size).reshape(size, size)
         pairs.append(PairAgreement(
             (a, b),
             _wilson(sum(x == y for x, y in shared), len(shared), confidence, "percent-agreement"),
-            _kappa(first, second, labels, resamples, confidence, seed),
+            _kappa(table, labels, resamples, confidence, seed),
         ))
+    kinds, frequencies = (np.unique(counts, axis=0, return_counts=True) if len(items)
+                          else (counts, np.zeros(0, dtype=np.int64)))
     return Agreement(
         items=len(items),
         reviewers=len(reviewers),
         labels=labels,
         percent=_wilson(unanimous, len(items), confidence, "percent-agreement|all-reviewers"),
-        alpha=_alpha(counts, resamples, confidence, seed),
+        alpha=_alpha(kinds, frequencies, resamples, confidence, seed),
         pairs=tuple(pairs),
+    )
+
+
+PairCounts = Mapping[tuple[Hashable, str, Hashable, str], int]  # (reviewer, label, other reviewer, label) -> items
+
+
+def agreement_of_pairs(
+    counts: PairCounts,
+    *,
+    edits_count_as_approval: bool = True,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    by_pair: bool = True,
+) -> Agreement:
+    """agreement() of items that exactly two reviewers decided, given as how many items had each
+    combination of reviewers and verdicts (what a GROUP BY returns): the same figures, at a cost
+    that follows the combinations, not the items. `by_pair` False: no pair figures (pairs empty)."""
+    _check_settings(resamples, confidence)
+    combined: dict[tuple[Hashable, str, Hashable, str], int] = {}
+    for key, n in counts.items():
+        try:
+            a, first, b, second = key
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"A combination is (reviewer, verdict, reviewer, verdict), not {key!r}.") from None
+        if not isinstance(n, int) or n < 0:
+            raise InvalidInputError(f"A number of items is a whole number of at least 0, not {n!r}.")
+        if a == b:
+            raise InvalidInputError(f"Reviewer {a!r} decided items twice: keep one verdict each.")
+        if n:
+            first, second = _label(first, edits_count_as_approval), _label(second, edits_count_as_approval)
+            combined[(a, first, b, second)] = combined.get((a, first, b, second), 0) + n
+    labels = tuple(sorted({label for _, x, _, y in combined for label in (x, y)}))
+    reviewers = _sorted({r for a, _, b, _ in combined for r in (a, b)})
+    rank = {reviewer: i for i, reviewer in enumerate(reviewers)}
+    index, size = {label: i for i, label in enumerate(labels)}, len(labels)
+    tables: dict[tuple[Hashable, Hashable], np.ndarray] = {}
+    rows = np.zeros((size, size), dtype=np.int64)  # rows[i, j]: items labelled i and j, in any order
+    for (a, first, b, second), n in combined.items():
+        if rank[a] > rank[b]:
+            a, first, b, second = b, second, a, first
+        table = tables.setdefault((a, b), np.zeros((size, size), dtype=np.int64))
+        table[index[first], index[second]] += n
+        rows[min(index[first], index[second]), max(index[first], index[second])] += n
+    kinds = np.array([np.bincount([i, j], minlength=size) for i, j in np.argwhere(rows)], dtype=np.int64
+                     ).reshape(-1, max(size, 1))
+    order = np.lexsort(kinds.T[::-1])  # the kinds in np.unique's order, so the bootstrap draws as agreement()'s
+    total = int(rows.sum())
+    pairs = tuple(
+        PairAgreement((a, b), _wilson(int(np.trace(table)), int(table.sum()), confidence, "percent-agreement"),
+                      _kappa(table, labels, resamples, confidence, seed))
+        for (a, b), table in sorted(tables.items(), key=lambda pair: (rank[pair[0][0]], rank[pair[0][1]]))
+        if by_pair)
+    return Agreement(
+        items=total,
+        reviewers=len(reviewers),
+        labels=labels,
+        percent=_wilson(int(np.trace(rows)), total, confidence, "percent-agreement|all-reviewers"),
+        alpha=_alpha(kinds[order], rows[rows > 0][order], resamples, confidence, seed),
+        pairs=pairs,
     )
 
 

@@ -47,7 +47,8 @@ def utc_day(session: Session, column: Any) -> Any:
     return func.date(column)
 
 
-def _iso(day: Any) -> str:
+def iso_day(day: Any) -> str:
+    """A day as utc_day() returns it (SQLite: text; PostgreSQL: a date), as ISO text."""
     return day if isinstance(day, str) else day.isoformat()
 
 
@@ -110,7 +111,7 @@ def live_figures(session: Session, start: datetime, end: datetime | None = None,
     figures: Figures = {}
 
     def of(project: int, day: Any) -> DailySummary:
-        key = (project, _iso(day))
+        key = (project, iso_day(day))
         if key not in figures:
             figures[key] = DailySummary(project_id=project, day=key[1], drafts=[], latencies=[], scores=[],
                                         decisions=[])
@@ -145,7 +146,7 @@ def _add_latencies(session: Session, period: Period, of: Any) -> None:
         Draft.status == DraftStatus.COMPLETED, Draft.provider != PRESET_PROVIDER, col(Draft.latency_ms) > 0)
     grouped: dict[tuple, list[int]] = defaultdict(list)
     for created, project, provider, model, latency in session.exec(query):
-        grouped[(project, _iso(created), provider, model)].append(latency)
+        grouped[(project, iso_day(created), provider, model)].append(latency)
     for (project, created, provider, model), values in sorted(grouped.items()):
         of(project, created).latencies.append([provider, model, sorted(values)])
 
@@ -233,8 +234,8 @@ def summarize_day(engine: Engine, day: str, stale: dict[int, int]) -> list[Daily
 def rebuild(engine: Engine) -> int:
     """Mark every day with drafts or decisions, and summarize each again; returns how many days."""
     with open_session(engine) as session:
-        days = {_iso(d) for d in session.exec(select(utc_day(session, Draft.created_at)).distinct())}
-        days |= {_iso(d) for d in session.exec(select(utc_day(session, ReviewItem.decided_at)).distinct())
+        days = {iso_day(d) for d in session.exec(select(utc_day(session, Draft.created_at)).distinct())}
+        days |= {iso_day(d) for d in session.exec(select(utc_day(session, ReviewItem.decided_at)).distinct())
                  if d is not None}
         marked = {(m.day, m.shard): m for m in session.exec(select(SummaryDay))}
         for day in sorted(days - {d for d, _ in marked}):

@@ -7,6 +7,8 @@ is final (ReviewItem.state becomes it).
     claimed --decide_second--> agreed | disagreed
     disagreed --adjudicate (an editor, neither reviewer)--> adjudicated
 
+Who: never the item's first reviewer nor the draft's writer (who reads its verdict on the Write
+page and in their data export), and no admin (they read the audit trail, which holds the verdict).
 Blind: what a second reviewer is shown never holds the first verdict, its reason or edited text;
 `first_decision_hidden` names the items whose first decision a viewer must not see (they hold
 its second review, or may still take it): core.usecases.writing.draft_report and
@@ -21,21 +23,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core.access.roles import may, require
 from core.platform import audit, constants
 from core.platform.db import saved_id
-from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
-from core.platform.models import Project, ReviewItem, SecondReview, User, utcnow
+from core.platform.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from core.platform.i18n import N_
+from core.platform.models import Draft, Project, ReviewItem, SecondReview, Turn, User, WritingSession, utcnow
 from core.platform.states import ReviewState, SecondState
 from core.platform.text import check_text
+from core.review import daily
 from core.review.claims import lease_ended
 from core.review.items import VERDICTS
 
 _HASH = 2654435761
 _SPACE = 2**32
-Decision = tuple[int, int, str]  # (item id, reviewer id, label) for core.review.agreement
 
 
 def sampled(item_id: int, share: float) -> bool:
@@ -54,17 +57,37 @@ def request_if_sampled(session: Session, item: ReviewItem) -> bool:
     return True
 
 
+def may_review_second(role: str) -> bool:
+    """Whether this role may do second reviews: reviewers, editors, not admins, who read the audit
+    trail, where the first verdict is (the Audit page), so could never review blind."""
+    return may(role, "review") and not may(role, "audit")
+
+
 def first_decision_hidden(*, session: Session, viewer: User, items: list[ReviewItem]) -> set[int]:
     """The IDs of `items` whose first decision `viewer` must not see: the viewer holds (or held)
-    its second review, or may still take it (a reviewer other than the first, while it waits or
-    is claimed). The first reviewer, writers and editors adjudicating a finished pair see it."""
+    its second review, or may still take it (see _takeable: neither its first reviewer nor its
+    writer, and a role that may, while it waits or is claimed). The first reviewer, writers,
+    admins and editors adjudicating a finished pair see it."""
     ids = [item.id for item in items if item.id is not None and item.decided_by_id != viewer.id]
     if not ids or not may(viewer.role, "review"):
         return set()
     rows = session.exec(select(SecondReview.item_id, SecondReview.state, SecondReview.reviewer_id)
-                        .where(col(SecondReview.item_id).in_(ids)))
+                        .where(col(SecondReview.item_id).in_(ids))).all()
     pending = (SecondState.WAITING, SecondState.CLAIMED)
-    return {item_id for item_id, state, reviewer_id in rows if reviewer_id == viewer.id or state in pending}
+    mine = {item_id for item_id, state, reviewer_id in rows if reviewer_id == viewer.id}
+    takeable = ({item_id for item_id, state, reviewer_id in rows if state in pending} - mine
+                if may_review_second(viewer.role) else set())
+    return mine | (takeable - _written_by(session, viewer, takeable))
+
+
+def _written_by(session: Session, viewer: User, item_ids: set[int]) -> set[int]:
+    if not item_ids:
+        return set()
+    rows = session.exec(select(col(ReviewItem.id)).join(Draft, col(Draft.id) == ReviewItem.draft_id)
+                        .join(Turn, col(Turn.id) == Draft.turn_id)
+                        .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+                        .where(col(ReviewItem.id).in_(item_ids), WritingSession.owner_id == viewer.id))
+    return {item_id for item_id in rows if item_id is not None}
 
 
 def set_share(*, session: Session, actor: User, project_id: int, share: float) -> Project:
@@ -85,19 +108,26 @@ def set_share(*, session: Session, actor: User, project_id: int, share: float) -
 
 def _takeable(now: datetime, reviewer_id: int):
     """SQL: a second review this reviewer may take: waiting, or claimed with its lease ended, or
-    theirs; never one of an item they decided first."""
+    theirs; never one of an item they decided first, nor of a draft they wrote."""
     free = or_(col(SecondReview.state) == SecondState.WAITING,
                and_(col(SecondReview.state) == SecondState.CLAIMED,
                     or_(lease_ended(SecondReview.claim_expires_at, now), col(SecondReview.reviewer_id) == reviewer_id)))
-    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id)
+    written = (select(Draft.id).join(Turn, col(Turn.id) == Draft.turn_id)
+               .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+               .where(col(Draft.id) == ReviewItem.draft_id, WritingSession.owner_id == reviewer_id).exists())
+    return and_(free, col(ReviewItem.decided_by_id) != reviewer_id, ~written)
 
 
 def take_second(
     *, session: Session, reviewer: User, project_id: int | None = None,
     lease_minutes: int = constants.CLAIM_LEASE_MINUTES,
 ) -> SecondReview | None:
-    """Claim the oldest second review this reviewer may do (one they hold comes first); None if none."""
+    """Claim the oldest second review this reviewer may do (one they hold comes first); None if
+    none. Admins do none (may_review_second)."""
     require(reviewer.role, "review")
+    if not may_review_second(reviewer.role):
+        raise PermissionDeniedError(N_("Admins read the audit trail, where first verdicts are, so they do no blind "
+                                       "second reviews."))
     for _ in range(5):
         now = utcnow()
         query = (select(SecondReview.id, SecondReview.reviewer_id)
@@ -206,27 +236,47 @@ def disagreements(*, session: Session, limit: int = 50) -> list[Disagreement]:
                          names.get(second.reviewer_id or 0, "a deleted account")) for second, item in rows]
 
 
-def paired_decisions(*, session: Session, viewer: User, project_id: int | None = None) -> list[Decision]:
-    """Both verdicts of every item that had a second review, as core.review.agreement takes them
-    (an edited approval labelled "edited"); items of deleted reviewers are left out. For editors
-    and admins (the Dashboard)."""
+@dataclass(frozen=True)
+class PairedCount:
+    """How many items of a project, whose second review was decided on `day`, had these two verdicts."""
+
+    project_id: int
+    day: str  # the UTC day the second verdict was given, "2026-05-17"
+    first_id: int
+    first_verdict: str  # "edited" for an approval after an edit (core.review.agreement)
+    second_id: int
+    second_verdict: str
+    items: int
+
+
+def paired_counts(
+    *, session: Session, viewer: User, project_id: int | None = None, since: datetime | None = None
+) -> list[PairedCount]:
+    """Both verdicts of the items that had a second review (decided since `since`), counted per
+    project, day and combination of reviewers and verdicts by one GROUP BY: a row per
+    combination, however many items. Items of deleted reviewers are left out. For editors and
+    admins (the Dashboard)."""
     require(viewer.role, "dashboard")
-    query = (select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for at most 4 columns
-                    ReviewItem.id, ReviewItem.decided_by_id, ReviewItem.edited_text, SecondReview.reviewer_id,
-                    SecondReview.verdict, SecondReview.adjudicated_verdict, ReviewItem.state)
+    edited = and_(col(ReviewItem.edited_text).is_not(None), col(ReviewItem.edited_text) != "")
+    day = daily.utc_day(session, SecondReview.decided_at)
+    keys = (ReviewItem.project_id, day, ReviewItem.decided_by_id, ReviewItem.state, edited, SecondReview.reviewer_id,
+            SecondReview.verdict, SecondReview.adjudicated_verdict)
+    query = (select(*keys, func.count())  # type: ignore[call-overload]  # typed for at most 4 columns
              .join(ReviewItem, col(ReviewItem.id) == SecondReview.item_id)
-             .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED])))
+             .where(col(SecondReview.state).in_([SecondState.AGREED, SecondState.DISAGREED, SecondState.ADJUDICATED]),
+                    col(ReviewItem.decided_by_id).is_not(None), col(SecondReview.reviewer_id).is_not(None))
+             .group_by(*keys))
     if project_id is not None:
         query = query.where(ReviewItem.project_id == project_id)
-    decisions: list[Decision] = []
-    for item_id, first_id, edited, second_id, second_verdict, adjudicated, state in session.exec(query):
-        if first_id is None or second_id is None:
-            continue
+    if since is not None:
+        query = query.where(col(SecondReview.decided_at) >= since)
+    counts = []
+    for project, decided_on, first_id, state, was_edited, second_id, second_verdict, adjudicated, n in session.exec(query):
         first_verdict = _first_verdict(state, adjudicated, second_verdict)
-        decisions.append((item_id, first_id, "edited" if edited and first_verdict == ReviewState.APPROVED
-                          else first_verdict))
-        decisions.append((item_id, second_id, second_verdict))
-    return decisions
+        counts.append(PairedCount(project, daily.iso_day(decided_on), first_id,
+                                  "edited" if was_edited and first_verdict == ReviewState.APPROVED else first_verdict,
+                                  second_id, second_verdict, n))
+    return counts
 
 
 def _first_verdict(state: str, adjudicated: str, second_verdict: str) -> str:

@@ -14,12 +14,16 @@
     assign / unassign / reviewer_load  an editor asks a reviewer to decide items (a hint), each reviewer's load
     bulk_decide                      an editor approves or rejects a selection with one reason, item by item
     second reviews                   set_second_review_share, take_second_review, decide_second_review,
-                                     adjudicate (an editor, on a disagreement), reviewer_agreement
+                                     adjudicate (an editor, on a disagreement), reviewer_agreement,
+                                     agreement_report (the Dashboard's: by name, per project, over time)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlmodel import col, select
@@ -27,7 +31,7 @@ from sqlmodel import col, select
 from core.access.actors import Actor
 from core.access.roles import AREA_ROLES, require
 from core.platform.db import open_session, saved_id
-from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User
+from core.platform.models import Comment, Preset, Project, Reference, ReviewItem, SecondReview, User, utcnow
 from core.platform.states import ReviewState
 from core.review import agreement, assignments, bulk, claims, comments, decisions, items, rubric, second
 from core.review.assignments import Load, Outcome
@@ -236,7 +240,67 @@ def adjudicate(runtime: Runtime, editor: User, *, second_id: int, verdict: str, 
 
 
 def reviewer_agreement(runtime: Runtime, editor: User, *, project_id: int | None = None) -> agreement.Agreement:
-    """How far first and second reviewers agree (percent, Cohen's kappa, Krippendorff's alpha)."""
+    """How far first and second reviewers agree (percent, Cohen's kappa, Krippendorff's alpha), all time."""
     with open_session(runtime.engine) as db:
-        decisions = second.paired_decisions(session=db, viewer=editor, project_id=project_id)
-    return agreement.agreement(decisions)
+        counts = second.paired_counts(session=db, viewer=editor, project_id=project_id)
+    return agreement.agreement_of_pairs(_combinations(counts))
+
+
+@dataclass(frozen=True)
+class NamedPair:
+    first: str  # the reviewers' display names (user names), in the pair's order
+    second: str
+    figures: agreement.PairAgreement
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """The Dashboard's agreement between reviewers over a period: the chosen projects together
+    (`overall`, its pairs by name), each project alone, and each week (or month) of the period."""
+
+    overall: agreement.Agreement
+    pairs: list[NamedPair]
+    projects: list[tuple[str, agreement.Agreement]]  # (project name, its figures), projects with items
+    periods: list[tuple[str, agreement.Agreement]]  # (first day, ISO), oldest first; weeks, months beyond 90 days
+    by_month: bool
+
+
+def agreement_report(
+    runtime: Runtime, editor: User, *, project_id: int | None = None, days: int = 30, now: datetime | None = None
+) -> AgreementReport:
+    """Agreement of the items whose second review was decided in the last `days` days (editors, admins)."""
+    since = (now or utcnow()) - timedelta(days=days)
+    with open_session(runtime.engine) as db:
+        counts = second.paired_counts(session=db, viewer=editor, project_id=project_id, since=since)
+        reviewer_ids = {i for c in counts for i in (c.first_id, c.second_id)}
+        names: dict[Hashable, str] = {i: name for i, name in db.exec(  # Result.keys() would mislead dict()
+            select(User.id, User.username).where(col(User.id).in_(reviewer_ids)))}
+        project_names = {i: name for i, name in db.exec(select(Project.id, Project.name))}
+    overall = agreement.agreement_of_pairs(_combinations(counts))
+    by_month = days > 90
+    by_project, by_period = defaultdict(list), defaultdict(list)
+    for count in counts:
+        by_project[project_names.get(count.project_id, str(count.project_id))].append(count)
+        by_period[_period_start(count.day, by_month)].append(count)
+    return AgreementReport(
+        overall=overall,
+        pairs=[NamedPair(names.get(a, str(a)), names.get(b, str(b)), pair) for pair in overall.pairs
+               for a, b in [pair.reviewers]],
+        projects=[(name, agreement.agreement_of_pairs(_combinations(rows), by_pair=False))
+                  for name, rows in sorted(by_project.items())],
+        periods=[(start, agreement.agreement_of_pairs(_combinations(rows), by_pair=False))
+                 for start, rows in sorted(by_period.items())],
+        by_month=by_month,
+    )
+
+
+def _combinations(counts: Sequence[second.PairedCount]) -> agreement.PairCounts:
+    combined: dict[tuple[Hashable, str, Hashable, str], int] = defaultdict(int)
+    for c in counts:
+        combined[(c.first_id, c.first_verdict, c.second_id, c.second_verdict)] += c.items
+    return combined
+
+
+def _period_start(day: str, by_month: bool) -> str:
+    moment = date.fromisoformat(day)
+    return (moment.replace(day=1) if by_month else moment - timedelta(days=moment.weekday())).isoformat()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.platform.db import open_session
-from core.platform.models import User, WritingSession
+from core.platform.db import open_session, saved_id
+from core.platform.models import Comment, User, WritingSession
+from core.review.comments import comments_for_drafts
 from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import sessions
@@ -40,14 +41,33 @@ def choose_provider(runtime: Runtime, user: User, *, public_id: str, provider_na
 
 def session_turns(runtime: Runtime, user: User, *, public_id: str) -> tuple[WritingSession, list[sessions.TurnView]]:
     """A session open to the user (its owner, editors, admins) with its turns, drafts, scores and reviews."""
+    writing_session, turns, _ = session_page(runtime, user, public_id=public_id)
+    return writing_session, turns
+
+
+Comments = dict[int, list[tuple[Comment, str]]]  # draft id -> (comment, author's name), oldest first
+
+
+def session_page(runtime: Runtime, user: User, *, public_id: str
+                 ) -> tuple[WritingSession, list[sessions.TurnView], Comments]:
+    """The session as the Write page shows it: its turns (as session_turns) and its drafts'
+    comments. Where the user must not see a draft's first decision (core.review.second: they may
+    take its blind second review) its review is left out, and its first reviewer's comments,
+    which may say the verdict."""
     with open_session(runtime.engine) as db:
         writing_session = sessions.get_session(session=db, user=user, public_id=public_id)
         turns = sessions.list_turns(session=db, writing_session=writing_session)
+        comments = comments_for_drafts(session=db, draft_ids=[saved_id(view.draft) for turn in turns for view in turn.drafts])
         reviews = [view.review for turn in turns for view in turn.drafts if view.review is not None]
         hidden = first_decision_hidden(session=db, viewer=user, items=reviews)
-        if not hidden:
-            return writing_session, turns
-        return writing_session, [replace(turn, drafts=[_blinded(view, hidden) for view in turn.drafts]) for turn in turns]
+    if not hidden:
+        return writing_session, turns, comments
+    for review in reviews:
+        if review.id in hidden and review.draft_id in comments:
+            comments[review.draft_id] = [(c, name) for c, name in comments[review.draft_id]
+                                         if c.author_id != review.decided_by_id]
+    blinded = [replace(turn, drafts=[_blinded(view, hidden) for view in turn.drafts]) for turn in turns]
+    return writing_session, blinded, comments
 
 
 def newest_draft(runtime: Runtime, user: User, *, public_id: str) -> int:

@@ -156,6 +156,26 @@ def test_a_blind_second_reviewer_never_reads_the_first_verdict(start_api, writer
         assert "rejected" not in body and '"in_review"' in body
     assert call(live, "GET", f"/sessions/{session_id}", live.key_for(writer)).json()["turns"][0]["drafts"][0][
         "draftgate"]["review_state"] == "rejected"  # the writer reads the verdict
+
+
+def test_an_admin_who_could_read_the_verdict_in_the_audit_trail_is_never_a_second_reviewer(
+        start_api, reviewer, db, project, flagged):
+    from core.platform.errors import PermissionDeniedError
+    from core.usecases import review
+
+    live = start_api()
+    core = live.runtime.core
+    review.set_second_review_share(core, make_user(db, "edith", "editor"), project_id=project.id, share=1.0)
+    key = live.key_for(reviewer)
+    [item] = call(live, "GET", "/review/items", key).json()["data"]
+    claimed = call(live, "POST", f"/review/items/{item['id']}/claim", key).json()
+    call(live, "POST", f"/review/items/{item['id']}/decision", key,
+         json={"verdict": "rejected", "reason": "off topic", "expected_version": claimed["version"]})
+    admin = make_user(db, "root", "admin")
+    with pytest.raises(PermissionDeniedError):
+        review.take_second_review(core, admin)
+    assert call(live, "GET", f"/drafts/{flagged.id}", live.key_for(admin)).json()["draftgate"][
+        "review_state"] == "rejected"  # the verdict is no secret to someone who may never review it blind
 def test_a_decision_over_the_api_carries_the_rubric_marks(start_api, reviewer, db, project, flagged):
     from core.access.actors import SYSTEM
     from core.platform.models import RubricMark

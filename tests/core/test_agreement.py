@@ -27,6 +27,7 @@ from core.review.agreement import (
     ONE_VERDICT,
     agreed_items,
     agreement,
+    agreement_of_pairs,
     alpha_of_weighted_units,
     kappa_of_tables,
 )
@@ -278,3 +279,50 @@ def test_agreement_never_raises_and_stays_in_range(decisions, edits):
     assert 0 <= result.percent.items == result.items
     assert all(pair.percent.items == pair.kappa.items >= 1 for pair in result.pairs)
     assert agreed_items(decisions, edits_count_as_approval=edits) <= {d[0] for d in decisions}
+
+
+def _close(ours, theirs):
+    """Two Estimates alike: the values to rounding, the intervals drawn from the same resamples."""
+    assert (ours.items, ours.resamples, ours.note, ours.signature) == (
+        theirs.items, theirs.resamples, theirs.note, theirs.signature)
+    for a, b in ((ours.value, theirs.value), (ours.low, theirs.low), (ours.high, theirs.high)):
+        assert (a is None) == (b is None) and (a is None or a == pytest.approx(b, abs=1e-12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from(["approved", "rejected", "edited"]),
+                                st.sampled_from("abcd"), st.sampled_from(["approved", "rejected", "edited"])
+                                ).filter(lambda t: t[0] != t[2]), max_size=50),
+       edits=st.booleans())
+def test_counts_of_pairs_give_the_figures_of_the_items_themselves(items, edits):
+    """agreement_of_pairs (what the Dashboard computes from a GROUP BY) equals agreement() of the
+    items, interval included: the same bootstrap resamples."""
+    decisions = [d for n, (a, x, b, y) in enumerate(items) for d in ((n, a, x), (n, b, y))]
+    counts: dict = {}
+    for key in items:
+        counts[key] = counts.get(key, 0) + 1
+    ours = agreement_of_pairs(counts, edits_count_as_approval=edits, resamples=200)
+    theirs = agreement(decisions, edits_count_as_approval=edits, resamples=200)
+    assert (ours.items, ours.reviewers, ours.labels) == (theirs.items, theirs.reviewers, theirs.labels)
+    _close(ours.percent, theirs.percent)
+    _close(ours.alpha, theirs.alpha)
+    assert [p.reviewers for p in ours.pairs] == [p.reviewers for p in theirs.pairs]
+    for mine, other in zip(ours.pairs, theirs.pairs):
+        _close(mine.percent, other.percent)
+        _close(mine.kappa, other.kappa)
+
+
+def test_counts_of_pairs_on_the_wikipedia_grant_proposals():
+    counts = {("A", "yes", "B", "yes"): 20, ("A", "yes", "B", "no"): 5, ("B", "yes", "A", "no"): 10,
+              ("A", "no", "B", "no"): 15}  # one of the combinations named with B first
+    result = agreement_of_pairs(counts)
+    (pair,) = result.pairs
+    assert pair.reviewers == ("A", "B") and round(pair.kappa.value, 4) == 0.4
+    assert result.percent.value == pytest.approx(0.7) and result.items == 50
+
+
+@pytest.mark.parametrize("counts", [{("a", "approved", "a", "approved"): 1}, {("a", "approved", "b"): 1},
+                                    {("a", "approved", "b", "rejected"): -1}, {("a", "approved", "b", ""): 1}])
+def test_bad_counts_of_pairs_are_refused_with_a_message(counts):
+    with pytest.raises(InvalidInputError):
+        agreement_of_pairs(counts)

@@ -84,3 +84,45 @@ def test_a_project_filter_and_a_longer_period(db, world):
     empty = build_dashboard(session=db, days=7, project_id=b.id, now=now + timedelta(days=100))
     assert empty.totals["drafts"] == 0 and empty.providers == [] and empty.cache["hit_rate"] is None
     assert db.exec(select(Draft)).all()  # nothing was changed
+
+
+def test_the_pairs_of_verdicts_are_counted_per_project_day_and_reviewers_in_sql(db, writer, reviewer):
+    """core.review.second.paired_counts on both databases: an edited approval counted as "edited",
+    an adjudicated disagreement keeps both reviewers' own verdicts, the period cuts by the second verdict's day."""
+    from core.platform.models import SecondReview, User
+    from core.review import second
+    from tests.utils.factories import make_user
+
+    remy, edith = make_user(db, "remy", "reviewer"), make_user(db, "edith", "editor")
+    project = make_project(db, "A", references=("the cat sat on the mat",))
+    project.second_review_share = 1.0
+    db.add(project)
+    db.commit()
+    firsts = [("approved", "Better."), ("approved", None), ("rejected", None), ("approved", None)]
+    seconds = ["approved", "approved", "approved", "approved"]
+    for n, ((verdict, edited), again) in enumerate(zip(firsts, seconds)):
+        item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == make_finished_draft(
+            db, writer, project, f"dogs bark {n}").id)).one()
+        claimed = claim(session=db, item_id=item.id, reviewer=reviewer)
+        decide(session=db, item_id=item.id, reviewer=reviewer, verdict=verdict, reason="r", edited_text=edited,
+               expected_version=claimed.version)
+        taken = second.take_second(session=db, reviewer=remy)
+        done = second.decide_second(session=db, reviewer=remy, second_id=taken.id, verdict=again, reason="r",
+                                    expected_version=taken.version)
+        if done.state == "disagreed":
+            second.adjudicate(session=db, editor=edith, second_id=done.id, verdict="approved")
+    now = utcnow()
+    old = db.exec(select(SecondReview).order_by(SecondReview.id)).all()[3]
+    old.decided_at = now - timedelta(days=10)
+    db.add(old)
+    db.commit()
+    viewer = db.exec(select(User).where(User.username == "edith")).one()
+
+    every = second.paired_counts(session=db, viewer=viewer)
+    recent = second.paired_counts(session=db, viewer=viewer, since=now - timedelta(days=5))
+
+    combos = sorted((c.first_verdict, c.second_verdict, c.items, c.day == now.date().isoformat()) for c in every)
+    assert combos == [("approved", "approved", 1, False), ("approved", "approved", 1, True),
+                      ("edited", "approved", 1, True), ("rejected", "approved", 1, True)]
+    assert {(c.project_id, c.first_id, c.second_id) for c in every} == {(project.id, reviewer.id, remy.id)}
+    assert sum(c.items for c in recent) == 3

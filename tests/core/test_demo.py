@@ -92,3 +92,36 @@ def test_the_demo_command_says_what_it_added_and_then_that_nothing_was_missing(c
     assert main(["demo"]) == 0
     second = capsys.readouterr().out
     assert "sample projects exist already" in second and "sample preset" not in second and "sensitive" not in second
+
+
+def test_demo_seed_gives_each_sample_project_a_rubric_in_its_language_once(engine):
+    from core.review.rubric import project_rubric, set_rubric
+
+    first = seed_demo(engine)
+    with open_session(engine) as db:
+        zh, en = _project_id(db, "Chinese"), _project_id(db, "English")
+        assert project_rubric(session=db, project_id=zh) == ["准确", "语气", "安全", "语言"]
+        assert project_rubric(session=db, project_id=en) == ["Accuracy", "Tone", "Safety", "Language"]
+        set_rubric(session=db, project_id=en, names=[], actor_id=SYSTEM)  # an editor removes it
+    assert len(first.rubrics_set) == 2
+    again = seed_demo(engine)
+    with open_session(engine) as db:
+        assert again.rubrics_set == []
+        assert project_rubric(session=db, project_id=en) == []  # the editor's choice is kept
+        assert project_rubric(session=db, project_id=zh) == ["准确", "语气", "安全", "语言"]
+
+
+def test_demo_seed_adds_the_rubric_to_a_demo_seeded_before_rubrics(engine):
+    from core.review.rubric import project_rubric
+
+    seed_demo(engine)
+    with open_session(engine) as db:
+        for project in db.exec(select(Project)):
+            project.rubric = []
+            db.add(project)
+        db.exec(AuditEvent.__table__.delete().where(AuditEvent.action == "project.rubric"))
+        db.commit()
+    report = seed_demo(engine)
+    assert len(report.rubrics_set) == 2
+    with open_session(engine) as db:
+        assert project_rubric(session=db, project_id=_project_id(db, "English"))[0] == "Accuracy"

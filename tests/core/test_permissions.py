@@ -159,7 +159,7 @@ ACTIONS = (
            lambda db, w: rubric.set_rubric(session=db, project_id=w.project_id, names=["Accuracy", "语气"],
                                            actor_id=w.actor.id)),
     Action("dashboard", "read how far reviewers agree", "dashboard",
-           lambda db, w: second.paired_decisions(session=db, viewer=w.actor)),
+           lambda db, w: second.paired_counts(session=db, viewer=w.actor)),
     Action("references", "create a project", "references",
            lambda db, w: projects.create_project(session=db, name="New", actor_id=w.actor.id)),
     Action("references", "add a reference", "references",

@@ -20,6 +20,7 @@ from core.review.assignments import open_load
 from core.review.claims import next_item
 from core.review.dashboard import build_dashboard
 from core.review.queue import list_queue, reason_counts, reviewer_history
+from core.review.second import paired_counts
 from tests.utils.query_plans import FILTERED_TABLES, GROWING_TABLES, plan_lines, problems, statements
 
 DRAFTS, PER_DAY = 3_000, 10  # the 30-day window holds a tenth of them
@@ -50,6 +51,11 @@ CALLS = {
     "a reviewer's history": (lambda db: reviewer_history(session=db, reviewer=_reviewer(db)), False),
     "dashboard": (lambda db: build_dashboard(session=db, days=30), True),
     "dashboard of a project": (lambda db: build_dashboard(session=db, days=30, project_id=1), True),
+    # counted by reviewers and verdicts (a GROUP BY sorts what it counts)
+    "agreement between reviewers, last 30 days": (
+        lambda db: paired_counts(session=db, viewer=_editor(db), since=utcnow() - timedelta(days=30)), True),
+    "agreement between reviewers of a project": (
+        lambda db: paired_counts(session=db, viewer=_editor(db), project_id=1), True),
     "audit, last 30 days": (lambda db: audit.query_events(session=db, since=today - timedelta(days=30), until=today),
                             False),
     "audit, one action": (lambda db: audit.query_events(session=db, actions=["auth.sign_in"],

@@ -31,6 +31,16 @@ def first_decision(runtime, reviewer, item, verdict, reason=""):
                                  reason=reason)
 
 
+def decide_twice(runtime, people, items, verdicts):
+    """rita decides each item first, then remy blind: (first verdict, second verdict) per item."""
+    for item, (first, _) in zip(items, verdicts):
+        first_decision(runtime, people["rita"], item, first, reason="why")
+    for _, second_verdict in verdicts:
+        taken = review.take_second_review(runtime, people["remy"])
+        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
+                                    reason="why", expected_version=taken.version)
+
+
 def test_the_sample_follows_the_share_evenly():
     assert not any(sampled(i, 0.0) for i in range(1, 1000)) and all(sampled(i, 1.0) for i in range(1, 1000))
     assert 80 <= sum(sampled(i, 0.1) for i in range(1, 1001)) <= 120
@@ -108,12 +118,7 @@ def test_agreement_counts_first_and_second_verdicts(runtime, db, world):
     review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
     verdicts = [(ReviewState.APPROVED, ReviewState.APPROVED), (ReviewState.REJECTED, ReviewState.REJECTED),
                 (ReviewState.APPROVED, ReviewState.REJECTED), (ReviewState.REJECTED, ReviewState.REJECTED)]
-    for item, (first, _) in zip(items, verdicts):
-        first_decision(runtime, people["rita"], item, first, reason="why")
-    for _, second_verdict in verdicts:
-        taken = review.take_second_review(runtime, people["remy"])
-        review.decide_second_review(runtime, people["remy"], second_id=taken.id, verdict=second_verdict,
-                                    reason="why", expected_version=taken.version)
+    decide_twice(runtime, people, items, verdicts)
     result = review.reviewer_agreement(runtime, people["edith"], project_id=project.id)
     assert result.items == 4 and result.reviewers == 2
     assert result.percent.value == pytest.approx(0.75)
@@ -174,3 +179,59 @@ def test_threshold_evidence_can_be_restricted_to_drafts_whose_reviewers_agreed(r
                         drafts[3]: Label.APPROVED}
     assert labels(agreed_only=True) == {drafts[0]: Label.APPROVED, drafts[1]: None, drafts[2]: Label.REJECTED,
                                         drafts[3]: None}
+
+
+def test_the_dashboard_report_names_reviewers_and_splits_by_project_and_week(runtime, db, world):
+    from datetime import timedelta
+
+    from core.platform.models import utcnow
+
+    people, project, items = world
+    other = make_project(db, "Lamps", references=("A lamp.",))
+    items += [db.exec(select(ReviewItem).where(ReviewItem.draft_id == make_finished_draft(
+        db, people["wanda"], other, f"Mug {n}.").id)).one() for n in range(2)]
+    for p in (project, other):
+        review.set_second_review_share(runtime, people["edith"], project_id=p.id, share=1.0)
+    verdicts = [("approved", "approved"), ("rejected", "rejected"), ("approved", "rejected"), ("rejected", "rejected"),
+                ("approved", "approved"), ("approved", "rejected")]
+    decide_twice(runtime, people, items, verdicts)
+    now = utcnow()
+    old = db.exec(select(SecondReview).where(SecondReview.item_id == items[0].id)).one()
+    old.decided_at = now - timedelta(days=14)  # two weeks back: its own week
+    db.add(old)
+    db.commit()
+
+    report = review.agreement_report(runtime, people["edith"], days=30, now=now)
+
+    assert report.overall.items == 6 and report.overall.percent.value == pytest.approx(4 / 6)
+    [pair] = report.pairs
+    assert (pair.first, pair.second) == ("rita", "remy") and pair.figures.kappa.items == 6
+    assert [(name, result.items) for name, result in report.projects] == [("Blurbs", 4), ("Lamps", 2)]
+    assert [result.items for _, result in report.periods] == [1, 5] and not report.by_month
+    assert all(result.pairs == () for _, result in report.projects + report.periods)
+    assert report.periods[0][0] < report.periods[1][0]
+    recent = review.agreement_report(runtime, people["edith"], days=7, now=now, project_id=project.id)
+    assert recent.overall.items == 3 and [name for name, _ in recent.projects] == ["Blurbs"]
+    assert review.agreement_report(runtime, people["edith"], days=365, now=now).by_month
+    with pytest.raises(PermissionDeniedError):
+        review.agreement_report(runtime, people["rita"])
+
+
+def test_neither_an_admin_nor_the_drafts_writer_takes_its_second_review_and_they_may_read_the_verdict(
+        runtime, db, world):
+    people, project, items = world
+    admin = make_user(db, "ada", "admin")
+    writing_editor = make_user(db, "erin", "editor")  # editors write too
+    own = db.exec(select(ReviewItem).where(ReviewItem.draft_id == make_finished_draft(
+        db, writing_editor, project, "Erin's lamp.").id)).one()
+    review.set_second_review_share(runtime, people["edith"], project_id=project.id, share=1.0)
+    first_decision(runtime, people["rita"], own, ReviewState.REJECTED, reason="dim")
+
+    with pytest.raises(PermissionDeniedError, match="audit trail"):
+        review.take_second_review(runtime, admin)  # the Audit page shows first verdicts
+    assert not review.first_decision_hidden(runtime, admin, item_id=own.id)
+    assert review.take_second_review(runtime, writing_editor) is None  # her own draft
+    assert not review.first_decision_hidden(runtime, writing_editor, item_id=own.id)  # she reads it as its writer
+    assert review.first_decision_hidden(runtime, people["edith"], item_id=own.id)  # another editor may take it
+    taken = review.take_second_review(runtime, people["edith"])
+    assert taken.item_id == own.id

@@ -73,3 +73,54 @@ def test_charts_take_the_height_they_need_and_keep_their_labels_whole(make_app, 
         assert legend is None or (legend["orient"], legend["columns"]) == ("bottom", 1), title
     for title in ("Drafts per day", "Where drafts went (share per day)", "Decisions per day"):
         assert specs[title]["encoding"]["x"]["axis"]["labelAngle"] == 0, title  # days written level, never turned
+
+
+def paired_reviews(db, writer, first, second, project, verdicts):
+    """Items of `project` decided by `first`, then blind by `second`: (first verdict, second verdict) each."""
+    from core.review import second as seconds
+
+    project.second_review_share = 1.0
+    db.add(project)
+    db.commit()
+    for n, (a, b) in enumerate(verdicts):
+        draft = make_finished_draft(db, writer, project, f"dogs bark {n}")
+        item = db.exec(select(ReviewItem).where(ReviewItem.draft_id == draft.id)).one()
+        claimed = claim(session=db, item_id=item.id, reviewer=first)
+        decide(session=db, item_id=item.id, reviewer=first, verdict=a, reason="r", expected_version=claimed.version)
+        taken = seconds.take_second(session=db, reviewer=second)
+        seconds.decide_second(session=db, reviewer=second, second_id=taken.id, verdict=b, reason="r",
+                              expected_version=taken.version)
+
+
+def test_agreement_per_project_and_reviewer_pair_with_intervals_and_over_time(make_app, app_db, users):
+    from tests.utils.factories import make_user
+
+    mugs = make_project(app_db, "Mugs", references=("the cat sat on the mat",))
+    lamps = make_project(app_db, "Lamps", references=("the cat sat on the mat",))
+    rita = make_user(app_db, "rita", "reviewer")
+    paired_reviews(app_db, users["writer"], users["reviewer"], rita, mugs, [("approved", "approved"), ("rejected", "rejected"),
+                                                           ("approved", "rejected"), ("rejected", "rejected")])
+    paired_reviews(app_db, users["writer"], rita, users["editor"], lamps, [("approved", "approved"), ("rejected", "approved")])
+
+    at = make_app("pages/dashboard.py", users["editor"])
+
+    assert not at.exception
+    values = {m.label: m.value for m in at.metric}
+    assert values["Items reviewed twice"] == "6" and values["Same verdict"] == "67%"
+    assert any("Cohen's kappa" in c.value and "confidence interval" in c.value for c in at.caption)
+    assert any("too few to trust" in w.value for w in at.warning)  # 6 drafts
+    by_project, pairs = (table.value for table in at.dataframe)
+    assert list(by_project["project"]) == ["Lamps", "Mugs"] and list(by_project["drafts reviewed twice"]) == [2, 4]
+    assert sorted(pairs["reviewers"]) == ["editor · rita", "reviewer · rita"]  # names, not ids
+    kappa = dict(zip(pairs["reviewers"], pairs["Cohen's kappa"]))["reviewer · rita"]
+    assert kappa.startswith("0.50 (") and kappa.endswith(")")  # the value, then its interval
+    assert set(pairs["trust"]) == {"too few to trust"}
+    spec = chart_specs(at)["Agreement per week"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["same verdict", "Krippendorff's alpha"]
+    assert {"low", "high", "items"} <= {t["field"] for t in spec["encoding"]["tooltip"]}
+
+    at.selectbox(key="dashboard.project").set_value(lamps.id).run()
+    assert not at.exception and {m.label: m.value for m in at.metric}["Items reviewed twice"] == "2"
+    [pairs] = [table.value for table in at.dataframe]  # one project: no table of projects
+    assert list(pairs["reviewers"]) == ["editor · rita"]

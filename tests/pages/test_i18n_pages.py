@@ -289,3 +289,24 @@ def test_a_second_review_and_its_adjudication_in_chinese(app_db, users, in_revie
     assert not editor.exception and "分歧（1）" in [s.value for s in editor.subheader]
     assert "条目 #1：admin 已通过，reviewer 已驳回" in [e.label for e in editor.expander]
     assert english_left(interface_text(editor)) == []
+
+
+def test_the_dashboards_agreement_between_reviewers_speaks_chinese(everyone, app_db):
+    from tests.pages.test_dashboard_page import paired_reviews
+    from tests.utils.factories import make_user
+
+    project = make_project(app_db, "杯子", references=("the cat sat on the mat",))
+    rita = make_user(app_db, "rita", "reviewer")
+    paired_reviews(app_db, everyone["writer"], everyone["reviewer"], rita, project,
+                   [("approved", "approved"), ("rejected", "approved"), ("rejected", "rejected")])
+
+    dashboard = rendered("pages/dashboard.py", everyone["editor"], "zh-CN")
+
+    assert not dashboard.exception
+    texts = chart_texts(dashboard)
+    assert "每周一致性" in texts and "结论相同" in texts and "克里彭多夫 α 系数" in texts
+    assert english_left(texts) == []
+    assert english_left(interface_text(dashboard), "pages/dashboard.py") == []
+    [pairs] = [table.value for table in dashboard.dataframe]
+    assert list(pairs.columns) == ["审核人", "经两次审核的草稿", "结论相同", "科恩 κ 系数", "可信度"]
+    assert list(pairs["可信度"]) == ["太少，不可信"]
