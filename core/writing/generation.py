@@ -1,7 +1,7 @@
 """Every draft is written by a job, whoever watches: a turn, "continue", a regeneration, each variant.
 
-    submit_generation(runner, ...)   the draft is saved ("generating"); one "generate" job per draft
-                                     is submitted (this process's threads, or RQ workers with Redis)
+    add_generation(session, ...)     one "generate" job per draft, saved in the draft's transaction
+    start_generation(runner, ...)    then started (this process's threads, or RQ workers with Redis)
     run_generation (the job)
         wait      while an earlier turn of the session has a draft being written, wait for it (its
                   answer is this draft's context: the page says "queued"), following its live text
@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from core.gate.route import score_and_route
 from core.jobs.cancels import watch_cancel
 from core.jobs.live import Broadcaster, shared_broadcaster, stored_text
-from core.jobs.runner import JobContext, Runner, job_kind
+from core.jobs.runner import JobContext, Runner, add_job, job_kind
 from core.llm.client import LLMClient
 from core.llm.types import GenerationParams
 from core.platform import constants
@@ -62,12 +62,12 @@ ABANDONED = "The generation did not finish: {reason}"
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 
-def submit_generation(
-    runner: Runner, *, owner_id: int, prepared: PreparedTurn, client: LLMClient, broadcaster: Broadcaster,
+def add_generation(
+    session: Session, *, owner_id: int, prepared: PreparedTurn, client: LLMClient,
     params: GenerationParams | None = None, budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
 ) -> int:
-    """Start the job writing the saved draft `prepared.draft_id` (with `params`, else the
-    prepared ones); return the job's id. A job that cannot be started fails the draft, saying why."""
+    """The job that will write the draft `prepared.draft_id` (with `params`, else the prepared
+    ones), added to the caller's transaction with the draft; once committed, start_generation."""
     payload = {
         "draft_ids": [prepared.draft_id],  # the key core.writing.sessions looks for: the job's heartbeat is theirs
         "turn_id": prepared.turn_id,
@@ -78,11 +78,16 @@ def submit_generation(
         "cache": prepared.cache,
         "budget_tokens": budget_tokens,
     }
+    return add_job(session, kind=GENERATE, payload=payload, owner_id=owner_id)
+
+
+def start_generation(runner: Runner, job_id: int, *, draft_id: int, client: LLMClient,
+                     broadcaster: Broadcaster) -> None:
+    """Start the committed job `job_id` writing `draft_id`; one that cannot be started fails the draft, saying why."""
     try:
-        return runner.submit(kind=GENERATE, payload=payload, owner_id=owner_id,
-                             resources={"client": client, "broadcaster": broadcaster})
+        runner.start(job_id, kind=GENERATE, resources={"client": client, "broadcaster": broadcaster})
     except Exception as err:
-        mark_unfinished(runner.engine, prepared.draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
+        mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
         raise
 
 

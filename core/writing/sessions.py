@@ -111,15 +111,19 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
     return writing_session
 
 
-def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
-    """The session's parameters become `params` (nothing is written when they are the same); return the session."""
+def save_params(
+    *, session: Session, user: User, public_id: str, params: GenerationParams, commit: bool = True,
+) -> WritingSession:
+    """The session's parameters become `params` (nothing is written when they are the same); return
+    the session. `commit=False`: the change waits for the caller's commit."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     wanted = params.validate().to_dict()
     if writing_session.params != wanted:
         writing_session.params = wanted
         session.add(writing_session)
-        session.commit()
+        if commit:
+            session.commit()
     return writing_session
 
 

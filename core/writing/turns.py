@@ -34,11 +34,11 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -162,6 +162,7 @@ class PreparedTurn:
     preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
     session_id: int | None = None  # the writing session's id (a cached answer's origin)
     cache: CacheMode = "auto"  # the TurnRequest's; "refresh" for a regeneration
+    turn_index: int = 0  # the turn's place in its session
 
 
 def prepare_turn(
@@ -174,10 +175,30 @@ def prepare_turn(
 ) -> PreparedTurn:
     """Save the turn and its empty draft, before the model is called; nothing is saved if this raises."""
     require(user.role, "write")
+    writing_session = get_session(session=session, user=user, public_id=request.public_id)
+    prepared = add_turn(session=session, user=user, request=request, provider=provider,
+                        writing_session=writing_session, budget_tokens=budget_tokens)
+    session.commit()
+    return prepared
+
+
+def add_turn(
+    *,
+    session: Session,
+    user: User,
+    request: TurnRequest,
+    provider: ProviderConfig,
+    writing_session: WritingSession,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    render: bool = True,
+) -> PreparedTurn:
+    """prepare_turn in the caller's transaction (the caller commits), for a session it has read
+    (get_session). `render=False`: no prompt (a job renders its own when it runs): the session's
+    history is then read only to check that a "continue" has something to continue."""
+    require(user.role, "write")
     request.params.validate()
     kind = turn_kind(request.kind)
-    writing_session = get_session(session=session, user=user, public_id=request.public_id)
-    earlier = history(session=session, writing_session=writing_session)
+    earlier = history(session=session, writing_session=writing_session) if render or kind == TurnKind.CONTINUE else []
     if kind == TurnKind.CONTINUE:
         if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=saved_id(user)):
             raise InvalidInputError(NOTHING_TO_CONTINUE)  # (a draft being written: this one waits for its text)
@@ -190,7 +211,7 @@ def prepare_turn(
     preset = None
     if request.use_presets and kind != TurnKind.CONTINUE:
         preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
-    prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens)
+    prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens) if render else ""
 
     next_index = session.exec(
         select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
@@ -203,9 +224,9 @@ def prepare_turn(
     session.add(draft)
     writing_session.updated_at = utcnow()
     session.add(writing_session)
-    session.commit()
+    session.flush()
     return PreparedTurn(saved_id(turn), saved_id(draft), prompt, request.params, provider, preset,
-                        session_id=saved_id(writing_session), cache=request.cache)
+                        session_id=saved_id(writing_session), cache=request.cache, turn_index=next_index)
 
 
 def turn_kind(kind: str) -> TurnKind:
@@ -374,10 +395,11 @@ def _score_now(engine: Engine, draft_id: int) -> None:
 
 
 class PartialSaves:
-    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
+    """Offers a draft's text so far for saving at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
 
     offer() is called by the reader as text arrives; catch_up() by a timer (stream_draft's
-    watcher thread), so that text followed by a silence is saved within the interval too."""
+    watcher thread), so that text followed by a silence is saved within the interval too. The
+    saving is SAVER's: one transaction for the texts of all the drafts this process is writing."""
 
     def __init__(self, engine: Engine, draft_id: int) -> None:
         self.engine = engine
@@ -392,22 +414,72 @@ class PartialSaves:
                 return
             self._last = time.monotonic()
             self._saved = text
-            save_partial(self.engine, self.draft_id, text)  # (in the lock: an older text never lands last)
+            SAVER.save(self.engine, self.draft_id, text)
 
     catch_up = offer
 
 
+class PartialSaver:
+    """This process's writer of partial texts: one thread that saves whatever texts are waiting,
+    every draft's newest only, in one transaction, then waits for more. Quiet: each text is saved
+    as it comes; busy (64 drafts at once): their saves share transactions instead of queueing for
+    the write lock one by one. Its thread runs while texts come (a forked process starts with none)."""
+
+    IDLE_S = 5.0  # the thread ends after this long without a text
+
+    def __init__(self) -> None:
+        self._forget_all()
+
+    def _forget_all(self) -> None:
+        self._waiting: dict[Engine, dict[int, str]] = {}
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def save(self, engine: Engine, draft_id: int, text: str) -> None:
+        with self._ready:
+            self._waiting.setdefault(engine, {})[draft_id] = text
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write, name="draftgate-partial-saves", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                if not self._waiting and not self._ready.wait_for(lambda: bool(self._waiting), self.IDLE_S):
+                    self._thread = None
+                    return
+                waiting, self._waiting = self._waiting, {}
+            for engine, texts in waiting.items():
+                try:
+                    save_partials(engine, texts)
+                except Exception:  # a bug: logged; the drafts' final text is written by their end
+                    logger.exception("the partial texts of drafts %s were not saved", sorted(texts))
+
+
+SAVER = PartialSaver()
+os.register_at_fork(after_in_child=SAVER._forget_all)
+
+
 def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
-    """Store the text so far of a draft being written; a busy database skips this save (False):
-    the stream goes on and the next save catches up."""
+    """Store the text so far of a draft being written (see save_partials)."""
+    return save_partials(engine, {draft_id: text})
+
+
+def save_partials(engine: Engine, texts: Mapping[int, str]) -> bool:
+    """Store the texts so far of drafts being written (draft id -> text), in one transaction; a
+    busy database skips these saves (False): the streams go on and the next saves catch up."""
     now = utcnow()
+    table = Draft.__table__  # type: ignore[attr-defined]
+    statement = (update(table).where(table.c.id == bindparam("draft_id"), table.c.status == DraftStatus.GENERATING)
+                 .values(text=bindparam("saved_text"), updated_at=now, heartbeat_at=now))
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, col(Draft.status) == DraftStatus.GENERATING)
-                         .values(text=storable(text), updated_at=now, heartbeat_at=now))
+            session.connection().execute(statement, [{"draft_id": draft_id, "saved_text": storable(text)}
+                                                     for draft_id, text in texts.items()])
             session.commit()
     except DatabaseBusyError:
-        logger.info("draft %s: the database is busy, its text is saved at the next chance", draft_id)
+        logger.info("drafts %s: the database is busy, their text is saved at the next chance", sorted(texts))
         return False
     return True
 
@@ -471,7 +543,7 @@ def prepare_regeneration(
     session.add(draft)
     session.commit()
     return PreparedTurn(turn_id, saved_id(draft), prompt, params, provider, session_id=saved_id(writing_session),
-                        cache="refresh")
+                        cache="refresh", turn_index=turn.index)
 
 
 def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:
