@@ -229,9 +229,10 @@ def _claim(engine: Engine, job_id: int) -> Job | None:
             update(Job)
             .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
             .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
-        )
+            .returning(Job)
+        ).scalars().first()
         session.commit()
-        return session.get(Job, job_id) if claimed.rowcount == 1 else None
+        return claimed
 
 
 def _finish(

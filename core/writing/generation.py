@@ -44,6 +44,7 @@ from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
 from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
 from core.platform.states import DraftStatus, JobStatus
+from core.writing.moderation import Matcher, active_matcher
 from core.writing.sessions import history
 from core.writing.turns import (
     KEEPER,
@@ -113,13 +114,8 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     [draft_id] = payload["draft_ids"]
     client: LLMClient = ctx.resources["client"]
     live: Broadcaster = ctx.resources.get("broadcaster") or shared_broadcaster()
-    scored: list[int] = []
-
-    def score_later(completed_id: int) -> None:  # the draft is whole: this job scores it, after `done`
-        with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == completed_id).values(score_job_id=ctx.job_id))
-            session.commit()
-        scored.append(completed_id)
+    scored: list[int] = []  # the draft once whole (stored with this job as its scorer): scored after `done`
+    matcher: Matcher | None = None  # read once, for masking and routing
 
     with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), watch_cancel(engine, ctx.job_id, stop):
         try:
@@ -127,8 +123,10 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             if prepared is None:
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text="")
             else:
-                for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=score_later,
-                                          stop=stop):
+                with open_session(engine) as session:
+                    matcher = active_matcher(session=session)
+                for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=scored.append,
+                                          stop=stop, matcher=matcher, scored_by=ctx.job_id):
                     live.publish(draft_id, piece)
         except BaseException as err:  # stream_draft ended the draft already; anything before it did not
             reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
@@ -136,12 +134,12 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
             live.flush()
             raise
-        status = _final_status(engine, draft_id)
+        status = DraftStatus.COMPLETED if scored else _final_status(engine, draft_id)
         live.publish(draft_id, done=True, status=status)  # (before leaving writing(): it would end it unsaid)
     live.flush()  # an RQ work horse ends with the job: watchers elsewhere must see it all first
     for completed_id in scored:
         with open_session(engine) as session:
-            score_and_route(session=session, draft_id=completed_id)
+            score_and_route(session=session, draft_id=completed_id, matcher=matcher)
     return {"draft_id": draft_id, "status": str(status)}
 
 
@@ -163,10 +161,11 @@ def _prepared(
     """The draft's turn as the model should read it, once no earlier draft of the session is being
     written; None if Stop came first."""
     with open_session(engine) as session:
-        turn = session.get(Turn, payload["turn_id"])
-        writing_session = session.get(WritingSession, turn.session_id) if turn is not None else None
-    if turn is None or writing_session is None:
+        found = session.exec(select(Turn, WritingSession).join(WritingSession, col(WritingSession.id) == Turn.session_id)
+                             .where(Turn.id == payload["turn_id"])).first()
+    if found is None:
         raise NotFoundError("The draft's session was deleted.")
+    turn, writing_session = found
     if not _wait_for_earlier(engine, live, saved_id(writing_session), turn.index, stop):
         return None
     with open_session(engine) as session:

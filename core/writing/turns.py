@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
@@ -239,15 +240,19 @@ def turn_kind(kind: str) -> TurnKind:
 
 def stream_draft(
     *, engine: Engine, client: LLMClient, prepared: PreparedTurn, score_later: ScoreLater | None = None,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, matcher: moderation.Matcher | None = None, scored_by: int | None = None,
 ) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
     always holds what has arrived (unmasked). The cache is used as `prepared.cache` says
     ("refresh": past a cached answer). Without `score_later` the finished draft is scored and
     routed here, before the last text. `stop` set (from any thread): the provider's stream is
-    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored)."""
-    with open_session(engine) as session:
-        masker = moderation.active_matcher(session=session).masker()
+    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored).
+    `matcher`: the sensitive words' matcher, if the caller has read it; `scored_by`: the job that
+    will score the draft (its Draft.score_job_id, stored with the completed text)."""
+    if matcher is None:
+        with open_session(engine) as session:
+            matcher = moderation.active_matcher(session=session)
+    masker = matcher.masker()
     route = score_later or (lambda draft_id: _score_now(engine, draft_id))
     if prepared.preset is not None:
         yield from _answer_from_preset(engine, prepared, prepared.preset, masker, route)
@@ -279,7 +284,7 @@ def stream_draft(
             elif stream.result is None:  # a stream read to its end has its result: a bug otherwise
                 raise RuntimeError(f"the stream of draft {draft_id} ended without a result")
             else:
-                stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
+                stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit, scored_by=scored_by)
     except DraftgateError as err:
         if not stop.is_set():
             mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
@@ -363,30 +368,35 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Dr
         return session.get_one(Draft, prepared.draft_id)
 
 
+def completed_values(result: GenerationResult, *, cache_hit: bool = False) -> dict[str, Any]:
+    """A draft's columns once the model's whole answer is in (the caller saves them, then scores it)."""
+    values: dict[str, Any] = {
+        "text": storable(result.text), "status": DraftStatus.COMPLETED, "finish_reason": storable(result.finish_reason),
+        "request_id": storable(result.id), "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens, "latency_ms": round(result.latency_s * 1000),
+        "cache_hit": cache_hit, "updated_at": utcnow(),
+    }
+    if storable(result.model):
+        values["model"] = storable(result.model)
+    return values
+
+
 def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
     """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
-    draft.text = storable(result.text)
-    draft.status = DraftStatus.COMPLETED
-    draft.finish_reason = storable(result.finish_reason)
-    draft.request_id = storable(result.id)
-    draft.model = storable(result.model) or draft.model
-    draft.prompt_tokens = result.usage.prompt_tokens
-    draft.completion_tokens = result.usage.completion_tokens
-    draft.latency_ms = round(result.latency_s * 1000)
-    draft.cache_hit = cache_hit
-    draft.updated_at = utcnow()
+    for name, value in completed_values(result, cache_hit=cache_hit).items():
+        setattr(draft, name, value)
 
 
-def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool) -> bool:
-    """Store the whole answer; False when the draft was deleted meanwhile (nothing to route)."""
+def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool,
+              scored_by: int | None = None) -> bool:
+    """Store the whole answer (one UPDATE); False when the draft was deleted meanwhile (nothing to route)."""
+    values = completed_values(result, cache_hit=cache_hit)
+    if scored_by is not None:
+        values["score_job_id"] = scored_by
     with open_session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return False
-        complete_draft(draft, result, cache_hit=cache_hit)
-        session.add(draft)
+        outcome = session.exec(update(Draft).where(col(Draft.id) == draft_id).values(**values))
         session.commit()
-    return True
+    return bool(outcome.rowcount)
 
 
 def _score_now(engine: Engine, draft_id: int) -> None:
