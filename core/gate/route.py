@@ -171,8 +171,8 @@ def score_and_route(*, session: Session, draft_id: int, matcher: Matcher | None 
     report = score_text(draft.text, references)
     checks = _checks(session, draft, project_id, references)
     decision = _decide(session, draft, values_of(report, references), checks, policy, matcher)
+    _route(session, draft, decision, policy.version)  # (first: the draft's changes then go in one UPDATE)
     store_scores(session, draft, report, references, checks)
-    _route(session, draft, decision, policy.version)
     if decision.route == Route.NEEDS_REVIEW:
         _join(session, draft, project_id, decision)
     session.commit()
