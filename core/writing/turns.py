@@ -253,7 +253,7 @@ def stream_draft(
         with open_session(engine) as session:
             matcher = moderation.active_matcher(session=session)
     masker = matcher.masker()
-    route = score_later or (lambda draft_id: _score_now(engine, draft_id))
+    route = score_later or (lambda draft_id: _score_now(engine, draft_id, matcher))
     if prepared.preset is not None:
         yield from _answer_from_preset(engine, prepared, prepared.preset, masker, route)
         return
@@ -399,9 +399,9 @@ def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_
     return bool(outcome.rowcount)
 
 
-def _score_now(engine: Engine, draft_id: int) -> None:
+def _score_now(engine: Engine, draft_id: int, matcher: moderation.Matcher | None = None) -> None:
     with open_session(engine) as session:
-        score_and_route(session=session, draft_id=draft_id)
+        score_and_route(session=session, draft_id=draft_id, matcher=matcher)
 
 
 class PartialSaves:
