@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -159,23 +159,20 @@ def _gated_connection(gate: _WriteGate) -> type[sqlite3.Connection]:
                 self.holds_gate = False
                 gate.leave()
 
-        def commit(self) -> None:
+        def _ending(self, end: Callable[[sqlite3.Connection], None]) -> None:
             try:
-                super().commit()
+                end(self)
             finally:
                 self._leave_gate()
+
+        def commit(self) -> None:
+            self._ending(sqlite3.Connection.commit)
 
         def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                self._leave_gate()
+            self._ending(sqlite3.Connection.rollback)
 
         def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                self._leave_gate()
+            self._ending(sqlite3.Connection.close)
 
     return GatedConnection
 
