@@ -86,11 +86,12 @@ def start_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarte
         return start_variants(runtime, user, request)
     with open_session(runtime.engine) as db:
         writing_session, client = _ready(runtime, db, user, request.public_id, request)
+        queued = _queued(db, writing_session)
         prepared = turns.add_turn(session=db, user=user, request=request, provider=client.provider,
                                   writing_session=writing_session,
                                   budget_tokens=runtime.settings.context_budget_tokens, render=False)
         if prepared.preset is None:  # the job renders the prompt when it runs
-            return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [prepared.params])
+            return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [prepared.params], queued=queued)
         db.commit()
     # answered at once: no model, no job
     for _ in turns.stream_draft(engine=runtime.engine, client=client, prepared=prepared,
@@ -139,7 +140,8 @@ def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: Generation
         prepared = turns.prepare_regeneration(session=db, user=user, turn_id=turn_id, params=params,
                                               provider=client.provider,
                                               budget_tokens=runtime.settings.context_budget_tokens)
-        return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [params])
+        queued = bool(earlier_being_written(db, session_id=prepared.session_id or 0, turn_index=prepared.turn_index))
+        return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [params], queued=queued)
 
 
 def watch(runtime: Runtime, user: User, draft_id: int, after: LiveView | None = None,
@@ -271,20 +273,27 @@ def _check_running(db: Session, user: User, cap: int) -> None:
 
 def _variants(runtime: Runtime, db: Session, user: User, request: TurnRequest, client: LLMClient,
               writing_session: WritingSession) -> TurnStarted:
+    queued = _queued(db, writing_session)
     prepared, draft_ids = variants.add_variants(session=db, user=user, request=request, provider=client.provider,
                                                 writing_session=writing_session,
                                                 budget_tokens=runtime.settings.context_budget_tokens, render=False)
     params = [variants.variant_params(request.params, index) for index in range(len(draft_ids))]
-    return _submit(runtime, db, user, client, prepared, draft_ids, params)
+    return _submit(runtime, db, user, client, prepared, draft_ids, params, queued=queued)
+
+
+def _queued(db: Session, writing_session: WritingSession) -> bool:
+    """Whether a new turn of the session will wait for an earlier draft (read before the turn is
+    written: on SQLite, reads after a transaction's first write hold the write lock longer)."""
+    return bool(earlier_being_written(db, session_id=saved_id(writing_session), turn_index=None))
 
 
 def _submit(
     runtime: Runtime, db: Session, user: User, client: LLMClient, prepared: turns.PreparedTurn, draft_ids: list[int],
-    params: list[GenerationParams],
+    params: list[GenerationParams], *, queued: bool,
 ) -> TurnStarted:
     """One generation job per saved draft, committed with what `db` holds (the turn and its drafts),
-    then started; a draft whose job could not start is failed, saying why."""
-    queued = bool(earlier_being_written(db, session_id=prepared.session_id or 0, turn_index=prepared.turn_index))
+    then started; a draft whose job could not start is failed, saying why. `queued`: it waits for
+    an earlier draft of the session."""
     job_ids = [add_generation(db, owner_id=saved_id(user), prepared=replace(prepared, draft_id=draft_id),
                               client=client, params=draft_params, budget_tokens=runtime.settings.context_budget_tokens)
                for draft_id, draft_params in zip(draft_ids, params)]

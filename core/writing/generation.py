@@ -92,13 +92,14 @@ def start_generation(runner: Runner, job_id: int, *, draft_id: int, client: LLMC
         raise
 
 
-def earlier_being_written(session: Session, *, session_id: int, turn_index: int) -> list[int]:
-    """Drafts of the session's earlier turns still being written (a later turn waits for them)."""
-    return saved_ids(session.exec(
-        select(col(Draft.id)).join(Turn, col(Draft.turn_id) == col(Turn.id))
-        .where(Turn.session_id == session_id, col(Turn.index) < turn_index, Draft.status == DraftStatus.GENERATING)
-        .order_by(col(Draft.id))
-    ))
+def earlier_being_written(session: Session, *, session_id: int, turn_index: int | None) -> list[int]:
+    """Drafts of the session's earlier turns still being written (a later turn waits for them);
+    `turn_index` None: of any of its turns (a turn not saved yet comes after them all)."""
+    query = (select(col(Draft.id)).join(Turn, col(Draft.turn_id) == col(Turn.id))
+             .where(Turn.session_id == session_id, Draft.status == DraftStatus.GENERATING).order_by(col(Draft.id)))
+    if turn_index is not None:
+        query = query.where(col(Turn.index) < turn_index)
+    return saved_ids(session.exec(query))
 
 
 def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
