@@ -3,7 +3,7 @@
     start_turn(runtime, user, request)
       the role -> params checked -> the user's running generations (DRAFTGATE_MAX_RUNNING_GENERATIONS)
       -> the user's rate (DRAFTGATE_USER_RATE_LIMIT) -> the session's provider and client -> the
-      parameters saved as the session's -> the turn and its draft(s) saved
+      parameters (as the session's), the turn, its draft(s) and their jobs saved in one transaction
       -> a preset answer: the draft is completed at once (TurnStarted.job_ids empty)
       -> else one "generate" job per draft (core.writing.generation: this process's threads, or RQ
          workers with Redis) writes it, whoever watches; TurnStarted.queued: it waits for an

@@ -3,9 +3,10 @@ The machinery of core.usecases.writing, which every caller goes through.
 
     prepare_turn  -> a TurnRequest's Turn + Draft("generating", with a heartbeat) committed before
                      the model is called; an instruction matching one of the project's presets is
-                     noted (`preset`)
+                     noted (`preset`); add_turn: the same in the caller's transaction
     prepare_regeneration -> the same for a new variant of an earlier turn (asked past the cache)
-    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (a save
+    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (SAVER: the
+                     texts of all the drafts this process writes in one transaction; a save
                      that meets a busy database is skipped: the next one catches up);
                      with a preset: yields the preset's answer and never calls the model
                      (Draft.provider "preset"); what it yields is masked where a sensitive
