@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
@@ -176,12 +176,22 @@ def prepare_turn(
     budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
 ) -> PreparedTurn:
     """Save the turn and its empty draft, before the model is called; nothing is saved if this raises."""
+    return committed(add_turn, session=session, user=user, request=request, provider=provider,
+                     budget_tokens=budget_tokens)
+
+
+Added = TypeVar("Added")
+
+
+def committed(add: Callable[..., Added], *, session: Session, user: User, request: TurnRequest,
+              provider: ProviderConfig, budget_tokens: int) -> Added:
+    """`add` (add_turn, core.writing.variants.add_variants) in the session of `request`, then committed."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=request.public_id)
-    prepared = add_turn(session=session, user=user, request=request, provider=provider,
-                        writing_session=writing_session, budget_tokens=budget_tokens)
+    added = add(session=session, user=user, request=request, provider=provider, writing_session=writing_session,
+                budget_tokens=budget_tokens)
     session.commit()
-    return prepared
+    return added
 
 
 def add_turn(

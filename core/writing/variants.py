@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.access.roles import require
 from core.gate.route import score_and_route
 from core.jobs.runner import JobCancelled, JobContext, Runner, job_kind
 from core.llm.batch import BatchOutcome, BatchRequest, run_batch
@@ -40,13 +39,13 @@ from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.i18n import N_, Message
 from core.platform.models import Draft, User, WritingSession, utcnow
 from core.platform.states import DraftStatus
-from core.writing.sessions import get_session
 from core.writing.turns import (
     KEEPER,
     PartialSaves,
     PreparedTurn,
     TurnRequest,
     add_turn,
+    committed,
     complete_draft,
     mark_unfinished,
 )
@@ -105,12 +104,8 @@ def save_variants(
 ) -> tuple[PreparedTurn, list[int]]:
     """Save the turn with `request.variants` empty drafts (variant i with variant_params(i));
     return the turn as prepared (its draft is variant 0) and the drafts' ids, variant by variant."""
-    require(user.role, "write")
-    writing_session = get_session(session=session, user=user, public_id=request.public_id)
-    saved = add_variants(session=session, user=user, request=request, provider=provider,
-                         writing_session=writing_session, budget_tokens=budget_tokens)
-    session.commit()
-    return saved
+    return committed(add_variants, session=session, user=user, request=request, provider=provider,
+                     budget_tokens=budget_tokens)
 
 
 def add_variants(
