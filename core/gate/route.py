@@ -144,11 +144,25 @@ def _checks(session: Session, draft: Draft, project_id: int, references: Sequenc
                       language=project.language)
 
 
-def score_and_route(*, session: Session, draft_id: int) -> Draft:
-    """Score a completed draft against its project's references and route it by the policy in force."""
-    draft = session.get(Draft, draft_id)
-    if draft is None:
+def _draft_in_context(session: Session, draft_id: int) -> tuple[Draft, Turn, WritingSession, Project] | None:
+    """The draft, its turn, session and project read in one query: while the caller holds them
+    (the session's identity map keeps only weak references), it answers project_of,
+    instruction_of and _checks without asking the database again."""
+    found = session.exec(
+        select(Draft, Turn, WritingSession, Project).join(Turn, col(Turn.id) == Draft.turn_id)
+        .join(WritingSession, col(WritingSession.id) == Turn.session_id)
+        .join(Project, col(Project.id) == WritingSession.project_id).where(Draft.id == draft_id)
+    ).first()
+    return None if found is None else (found[0], found[1], found[2], found[3])
+
+
+def score_and_route(*, session: Session, draft_id: int, matcher: Matcher | None = None) -> Draft:
+    """Score a completed draft against its project's references and route it by the policy in
+    force (`matcher`: the sensitive words' matcher, if the caller has read it already)."""
+    context = _draft_in_context(session, draft_id)
+    if context is None:
         raise NotFoundError("No such draft.")
+    draft = context[0]
     if draft.route:  # routed already (e.g. a second scoring job for the same draft)
         return draft
     project_id = project_of(session, draft)
@@ -156,9 +170,9 @@ def score_and_route(*, session: Session, draft_id: int) -> Draft:
     references = project_references(session, project_id)
     report = score_text(draft.text, references)
     checks = _checks(session, draft, project_id, references)
-    decision = _decide(session, draft, values_of(report, references), checks, policy)
+    decision = _decide(session, draft, values_of(report, references), checks, policy, matcher)
+    _route(session, draft, decision, policy.version)  # (first: the draft's changes then go in one UPDATE)
     store_scores(session, draft, report, references, checks)
-    _route(session, draft, decision, policy.version)
     if decision.route == Route.NEEDS_REVIEW:
         _join(session, draft, project_id, decision)
     session.commit()
@@ -169,9 +183,10 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
     """Replace a completed draft's scores and re-route it (see the module docstring); commits.
 
     Returns LEFT_QUEUE, JOINED_QUEUE or UNCHANGED (also for a draft deleted meanwhile)."""
-    draft = session.get(Draft, draft_id)
-    if draft is None or draft.status != DraftStatus.COMPLETED:
+    context = _draft_in_context(session, draft_id)
+    if context is None or context[0].status != DraftStatus.COMPLETED:
         return UNCHANGED
+    draft = context[0]
     project_id = project_of(session, draft)
     policy = current_policy(session=session, project_id=project_id)
     report = score_text(draft.text, references)
@@ -185,10 +200,13 @@ def rescore_draft(*, session: Session, draft_id: int, references: Sequence[Refer
 
 
 def _decide(
-    session: Session, draft: Draft, scores: Values | None, checks: CheckReport, policy: ThresholdPolicy
+    session: Session, draft: Draft, scores: Values | None, checks: CheckReport, policy: ThresholdPolicy,
+    matcher: Matcher | None = None,
 ) -> RouteDecision:
     return route_decision(text=draft.text, provider=draft.provider, scores=scores, spec=PolicySpec.of(policy),
-                          matcher=active_matcher(session=session), checks=check_values(checks), report=checks)
+                          matcher=active_matcher(session=session) if matcher is None else matcher,
+                          checks=check_values(checks),
+                          report=checks)
 
 
 def _follow(

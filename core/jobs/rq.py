@@ -37,7 +37,7 @@ from rq.job import Job as RQJob
 from rq.job import JobStatus as RQStatus
 from sqlmodel import col, select, update
 
-from core.jobs.runner import QUICK_KINDS, JobRunner, create_job, run_job, sweep_stale
+from core.jobs.runner import QUICK_KINDS, RUNNER_STOPPED, JobRunner, create_job, fail_queued, run_job, sweep_stale
 from core.platform import constants
 from core.platform.db import open_session, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError
@@ -117,8 +117,18 @@ class QueueRunner:
         resources: Mapping[str, Any] | None = None,  # noqa: ARG002 - workers build their own
     ) -> int:
         if self._stopping.is_set():
-            raise InvalidInputError("The job runner has stopped: restart the app.")
+            raise InvalidInputError(RUNNER_STOPPED)
         job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
+        self.start(job_id, kind=kind)
+        return job_id
+
+    def start(
+        self, job_id: int, *, kind: str, resources: Mapping[str, Any] | None = None,  # noqa: ARG002 - workers build their own
+    ) -> None:
+        """Put the committed queued job `job_id` (add_job) on the RQ queue."""
+        if self._stopping.is_set():
+            fail_queued(self.engine, job_id, RUNNER_STOPPED)
+            raise InvalidInputError(RUNNER_STOPPED)
         try:
             self.queue.enqueue_call(
                 perform, args=(job_id,), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT_S,
@@ -127,9 +137,8 @@ class QueueRunner:
             )
         except RedisError as err:
             reason = "The job queue (Redis) could not be reached, so the job was not started: try again shortly."
-            _fail_queued(self.engine, job_id, reason)
+            fail_queued(self.engine, job_id, reason)
             raise QueueUnavailableError(reason) from err
-        return job_id
 
     def shutdown(self, *, wait: bool = True) -> None:  # noqa: ARG002 - the same signature as JobRunner
         """Stop the heartbeat; queued jobs stay in RQ for the workers."""
@@ -203,7 +212,7 @@ def perform(job_id: int) -> str:
             try:  # the provider the job was started with, resolved as the app resolves it
                 resources["client"] = runtime.client(runtime.provider(job.payload["provider"]))
             except DraftgateError as err:  # e.g. a provider removed meanwhile: fail the job, say why
-                _fail_queued(engine, job_id, f"The job's provider is not usable: {err}")
+                fail_queued(engine, job_id, f"The job's provider is not usable: {err}")
         run_job(engine, job_id, resources)
     finally:
         stop.set()
@@ -220,10 +229,3 @@ def _keep_running_alive(engine: Engine, job_id: int, stop: threading.Event) -> N
                 session.commit()
         except Exception:  # a missed beat is retried at the next one
             logger.exception("heartbeat of job %s failed", job_id)
-
-
-def _fail_queued(engine: Engine, job_id: int, reason: str) -> None:
-    with open_session(engine) as session:
-        session.exec(update(Job).where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
-                     .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow()))
-        session.commit()

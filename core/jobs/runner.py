@@ -2,6 +2,8 @@
 
     JobRunner.submit     a Job row ("queued"), then run by this process's worker threads
                          (core.jobs.rq.QueueRunner: the same, run by RQ workers; both call run_job)
+    add_job, start       the same in two steps: the row added to the caller's transaction (saved with
+                         what the job is for, in one commit), then, once committed, started
     get_job, list_jobs   what a page polls: status, progress, result, error
     cancel_job, cancel   a queued job is cancelled at once; a running one sees the flag between steps
     sweep_stale_jobs     a queued or running job whose heartbeat stopped (its app stopped) is
@@ -44,6 +46,7 @@ FINISHED = tuple(status for status in JobStatus if status.finished)
 STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
 STOPPED_BEFORE_START = "The app stopped before this job could start."
 CANCELLED_BEFORE_START = "Cancelled before it started."
+RUNNER_STOPPED = "The job runner has stopped: restart the app."
 
 JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
 JOB_KINDS: dict[str, JobFunction] = {}
@@ -81,6 +84,8 @@ class Runner(Protocol):
     def submit(
         self, *, kind: str, payload: dict[str, Any], owner_id: int | None, resources: Mapping[str, Any] | None = None
     ) -> int: ...
+
+    def start(self, job_id: int, *, kind: str, resources: Mapping[str, Any] | None = None) -> None: ...
 
     def shutdown(self, *, wait: bool = True) -> None: ...
 
@@ -153,14 +158,21 @@ class JobRunner:
         resources: Mapping[str, Any] | None = None,
     ) -> int:
         if self._stopping.is_set():
-            raise InvalidInputError("The job runner has stopped: restart the app.")
+            raise InvalidInputError(RUNNER_STOPPED)
         job_id = create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
+        self.start(job_id, kind=kind, resources=resources)
+        return job_id
+
+    def start(self, job_id: int, *, kind: str, resources: Mapping[str, Any] | None = None) -> None:
+        """Run the committed queued job `job_id` (add_job) on this process's threads."""
+        if self._stopping.is_set():
+            fail_queued(self.engine, job_id, RUNNER_STOPPED)
+            raise InvalidInputError(RUNNER_STOPPED)
         with self._lock:
             self._held.add(job_id)
         pool = (self._quick_pool if kind in QUICK_KINDS
                 else self._generation_pool if kind in GENERATION_KINDS else self._pool)
         pool.submit(self._run, job_id, dict(resources or {}))
-        return job_id
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking jobs; queued ones are left to the sweep of the next start."""
@@ -217,9 +229,10 @@ def _claim(engine: Engine, job_id: int) -> Job | None:
             update(Job)
             .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
             .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
-        )
+            .returning(Job)
+        ).scalars().first()
         session.commit()
-        return session.get(Job, job_id) if claimed.rowcount == 1 else None
+        return claimed
 
 
 def _finish(
@@ -236,13 +249,29 @@ def _finish(
 
 def create_job(engine: Engine, *, kind: str, payload: dict[str, Any], owner_id: int | None) -> int:
     """Store a queued job of a registered kind; return its ID."""
+    with open_session(engine) as session:
+        job_id = add_job(session, kind=kind, payload=payload, owner_id=owner_id)
+        session.commit()
+        return job_id
+
+
+def add_job(session: Session, *, kind: str, payload: dict[str, Any], owner_id: int | None) -> int:
+    """A queued job of a registered kind in the caller's transaction; its ID (the caller commits,
+    then has a runner start it)."""
     if kind not in JOB_KINDS:
         raise InvalidInputError(Message(N_('There is no job kind {kind!r}.'), kind=kind))
+    job = Job(kind=kind, payload=payload, owner_id=owner_id)
+    session.add(job)
+    session.flush()
+    return saved_id(job)
+
+
+def fail_queued(engine: Engine, job_id: int, reason: str) -> None:
+    """A queued job that will not run fails, saying why."""
     with open_session(engine) as session:
-        job = Job(kind=kind, payload=payload, owner_id=owner_id)
-        session.add(job)
+        session.exec(update(Job).where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
+                     .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow()))
         session.commit()
-        return saved_id(job)
 
 
 def sweep_stale_jobs(engine: Engine, *, stale_after_s: float = constants.JOB_STALE_AFTER_S) -> int:

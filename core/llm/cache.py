@@ -36,7 +36,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete
 
 from core.llm.ratelimit import redis_client
@@ -160,17 +162,15 @@ class DatabaseStore:
     def put(self, key: str, value: dict[str, Any], ttl_s: float, origin: CacheOrigin | None = None) -> None:
         now = self._clock()
         origin = origin or CacheOrigin()
+        values = {"key": key, "value": value, "created_at": now, "expires_at": now + timedelta(seconds=ttl_s),
+                  "session_id": origin.session_id, "draft_id": origin.draft_id}  # the answer's, not an earlier one's
+        insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(CacheEntry.__table__).values(**values)  # type: ignore[attr-defined]
+        statement = statement.on_conflict_do_update(  # one statement, whether an entry was there or not
+            index_elements=["key"], set_={name: statement.excluded[name] for name in values if name != "key"})
         with open_session(self._engine) as session:
-            entry = session.get(CacheEntry, key) or CacheEntry(key=key, value=value, expires_at=now)
-            entry.value = value
-            entry.created_at = now
-            entry.expires_at = now + timedelta(seconds=ttl_s)
-            entry.session_id, entry.draft_id = origin.session_id, origin.draft_id  # the answer's, not an earlier one's
-            session.add(entry)
-            try:
-                session.commit()
-            except IntegrityError:  # another thread stored the same answer first: theirs will do
-                session.rollback()
+            session.exec(statement)
+            session.commit()
         if next(self._stores) % self.PURGE_EVERY == 0:
             self.purge_expired()
 

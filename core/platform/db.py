@@ -8,6 +8,9 @@
     create_schema(engine) bring the database to the code's schema: the pending Alembic
                           migrations (core.platform.migrations), never create_all
     open_session(engine)  one session per unit of work; objects stay readable after commit
+    SQLite writers of one process take turns on a lock of their own (_WriteGate) before SQLite's:
+                          a writer waiting for another thread's transaction wakes as soon as it
+                          ends, where SQLite's busy handler would sleep 1, 2, 5 ... 100 ms between tries
     chunks(ids)           ids in slices small enough for one `IN (...)` (SQLite's parameter limit)
     engine_of(session)    the engine a session works on (its bind, or the bind's engine)
     saved_id(row)         the primary key of a row that has been flushed (typed `int`, not `int | None`)
@@ -16,9 +19,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
@@ -34,6 +39,10 @@ PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 PG_CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another one's lock
+# SQLite connections are cheap, and a page thread or job holds one only for a unit of work: room
+# for 64 concurrent turns and their jobs without waiting for a connection
+SQLITE_POOL_SIZE = 20
+SQLITE_MAX_OVERFLOW = 80
 
 SQLITE_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (an extended code keeps them in its low byte)
 PG_BUSY_STATES = ("55P03", "57014", "40P01")  # lock_not_available, query_canceled (timeouts), deadlock
@@ -80,7 +89,14 @@ def _make_engine(url: str) -> Engine:
     db_path = url.removeprefix("sqlite:///")
     if db_path and db_path != ":memory:":
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    gate = _write_gate(db_path) if db_path and db_path != ":memory:" else None
+    connect_args = {"check_same_thread": False, "timeout": 30}
+    if gate is not None:
+        connect_args["factory"] = _gated_connection(gate)
+    engine = create_engine(url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW,
+                           connect_args=connect_args)
+    if gate is not None:
+        event.listen(engine, "before_cursor_execute", _enter_gate_before_writing)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
@@ -93,6 +109,79 @@ def _make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+class _WriteGate:
+    """One process's turn to write a SQLite file: taken before a transaction's first write, let go
+    at its end. Waiting here ends as soon as the writer ahead commits; SQLite's own wait (another
+    process, or a second connection of the same thread) still follows, as before."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.owner: int | None = None  # the thread holding it
+
+    def enter(self) -> bool:
+        """Take the gate (False: this thread holds it already, or it stayed closed for the busy timeout)."""
+        if self.owner == threading.get_ident():
+            return False
+        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            return False
+        self.owner = threading.get_ident()
+        return True
+
+    def leave(self) -> None:
+        self.owner = None
+        self._lock.release()
+
+
+_gates: dict[str, _WriteGate] = {}
+_gates_lock = threading.Lock()
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+
+
+def _write_gate(db_path: str) -> _WriteGate:
+    with _gates_lock:
+        return _gates.setdefault(str(Path(db_path).resolve()), _WriteGate())
+
+
+def _gated_connection(gate: _WriteGate) -> type[sqlite3.Connection]:
+    class GatedConnection(sqlite3.Connection):
+        """A sqlite3 connection that lets go of the process's write gate when its transaction ends."""
+
+        holds_gate = False
+
+        def enter_gate(self) -> None:
+            if not self.holds_gate:
+                self.holds_gate = gate.enter()
+
+        def _leave_gate(self) -> None:
+            if self.holds_gate:
+                self.holds_gate = False
+                gate.leave()
+
+        def _ending(self, end: Callable[[sqlite3.Connection], None]) -> None:
+            try:
+                end(self)
+            finally:
+                self._leave_gate()
+
+        def commit(self) -> None:
+            self._ending(sqlite3.Connection.commit)
+
+        def rollback(self) -> None:
+            self._ending(sqlite3.Connection.rollback)
+
+        def close(self) -> None:
+            self._ending(sqlite3.Connection.close)
+
+    return GatedConnection
+
+
+def _enter_gate_before_writing(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:15].upper().startswith(_WRITES):
+        dbapi_connection = conn.connection.dbapi_connection
+        if hasattr(dbapi_connection, "enter_gate"):
+            dbapi_connection.enter_gate()
 
 
 def create_schema(engine: Engine) -> None:

@@ -3,7 +3,7 @@
     start_turn(runtime, user, request)
       the role -> params checked -> the user's running generations (DRAFTGATE_MAX_RUNNING_GENERATIONS)
       -> the user's rate (DRAFTGATE_USER_RATE_LIMIT) -> the session's provider and client -> the
-      parameters saved as the session's -> the turn and its draft(s) saved
+      parameters (as the session's), the turn, its draft(s) and their jobs saved in one transaction
       -> a preset answer: the draft is completed at once (TurnStarted.job_ids empty)
       -> else one "generate" job per draft (core.writing.generation: this process's threads, or RQ
          workers with Redis) writes it, whoever watches; TurnStarted.queued: it waits for an
@@ -32,13 +32,14 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from core.access.roles import may, require
 from core.gate.rescoring import hand_off_scoring
 from core.gate.rescoring import score_again as start_scoring_again
 from core.gate.scores import scores_by_draft
 from core.jobs.live import LiveTextUnavailableError, LiveView, StoredText
+from core.jobs.runner import fail_queued
 from core.llm.client import LLMClient
 from core.llm.ratelimit import check_user_rate
 from core.llm.types import GenerationParams
@@ -52,7 +53,7 @@ from core.review.items import item_for_draft
 from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import turns, variants
-from core.writing.generation import earlier_being_written, request_stop_in_database, submit_generation
+from core.writing.generation import add_generation, earlier_being_written, request_stop_in_database, start_generation
 from core.writing.moderation import active_matcher
 from core.writing.prompts import TurnKind
 from core.writing.sessions import save_params
@@ -79,19 +80,24 @@ class TurnStarted:
 
 
 def start_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
-    """A new turn of the session `request.public_id` (see the module docstring)."""
-    client = _ready(runtime, user, request.public_id, request)
+    """A new turn of the session `request.public_id` (see the module docstring): the checks'
+    reads, then the turn, its draft and its job in one transaction."""
     if request.variants > 1:
-        return _variants(runtime, user, request, client)
+        return start_variants(runtime, user, request)
     with open_session(runtime.engine) as db:
-        prepared = turns.prepare_turn(session=db, user=user, request=request, provider=client.provider,
-                                      budget_tokens=runtime.settings.context_budget_tokens)
-    if prepared.preset is not None:  # answered at once: no model, no job
-        for _ in turns.stream_draft(engine=runtime.engine, client=client, prepared=prepared,
-                                    score_later=partial(hand_off_scoring, runtime.job_runner, owner_id=user.id)):
-            pass
-        return TurnStarted(prepared.turn_id, [prepared.draft_id])
-    return _submit(runtime, user, client, prepared, [prepared.draft_id], [prepared.params])
+        writing_session, client = _ready(runtime, db, user, request.public_id, request)
+        queued = _queued(db, writing_session)
+        prepared = turns.add_turn(session=db, user=user, request=request, provider=client.provider,
+                                  writing_session=writing_session,
+                                  budget_tokens=runtime.settings.context_budget_tokens, render=False)
+        if prepared.preset is None:  # the job renders the prompt when it runs
+            return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [prepared.params], queued=queued)
+        db.commit()
+    # answered at once: no model, no job
+    for _ in turns.stream_draft(engine=runtime.engine, client=client, prepared=prepared,
+                                score_later=partial(hand_off_scoring, runtime.job_runner, owner_id=user.id)):
+        pass
+    return TurnStarted(prepared.turn_id, [prepared.draft_id])
 
 
 def continue_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
@@ -101,7 +107,9 @@ def continue_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnSta
 
 def start_variants(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
     """`request.variants` drafts of a new turn, written side by side, one job each."""
-    return _variants(runtime, user, request, _ready(runtime, user, request.public_id, request))
+    with open_session(runtime.engine) as db:
+        writing_session, client = _ready(runtime, db, user, request.public_id, request)
+        return _variants(runtime, db, user, request, client, writing_session)
 
 
 def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> list[TurnStarted | DraftgateError]:
@@ -116,8 +124,9 @@ def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> li
     started: list[TurnStarted | DraftgateError] = []
     for request in requests:
         try:
-            started.append(_variants(runtime, user, request,
-                                     _ready(runtime, user, request.public_id, request, counted=False)))
+            with open_session(runtime.engine) as db:
+                writing_session, client = _ready(runtime, db, user, request.public_id, request, counted=False)
+                started.append(_variants(runtime, db, user, request, client, writing_session))
         except DraftgateError as err:
             started.append(err)
     return started
@@ -126,12 +135,13 @@ def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> li
 def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: GenerationParams) -> TurnStarted:
     """A new variant of the turn `turn_id`, asked of the model again (never from the cache)."""
     public_id = _public_id_of_turn(runtime, turn_id)
-    client = _ready(runtime, user, public_id, TurnRequest(public_id=public_id, params=params))
     with open_session(runtime.engine) as db:
+        _, client = _ready(runtime, db, user, public_id, TurnRequest(public_id=public_id, params=params))
         prepared = turns.prepare_regeneration(session=db, user=user, turn_id=turn_id, params=params,
                                               provider=client.provider,
                                               budget_tokens=runtime.settings.context_budget_tokens)
-    return _submit(runtime, user, client, prepared, [prepared.draft_id], [params])
+        queued = bool(earlier_being_written(db, session_id=prepared.session_id or 0, turn_index=prepared.turn_index))
+        return _submit(runtime, db, user, client, prepared, [prepared.draft_id], [params], queued=queued)
 
 
 def watch(runtime: Runtime, user: User, draft_id: int, after: LiveView | None = None,
@@ -234,63 +244,68 @@ def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:
 # -- the steps -------------------------------------------------------------------------------
 
 
-def _ready(runtime: Runtime, user: User, public_id: str, request: TurnRequest, *, counted: bool = True) -> LLMClient:
-    """The checks every generation passes first, then the client of the session's provider; the
-    request's parameters become the session's. `counted=False`: a batch's turn, whose batch
-    passed the running cap and the user's rate once for all (start_batch)."""
+def _ready(runtime: Runtime, db: Session, user: User, public_id: str, request: TurnRequest, *,
+           counted: bool = True) -> tuple[WritingSession, LLMClient]:
+    """The checks every generation passes first, then the session (its parameters become the
+    request's, saved with the turn) and the client of its provider. `counted=False`: a batch's
+    turn, whose batch passed the running cap and the user's rate once for all (start_batch)."""
     require(user.role, "write")
     request.params.validate()
     if counted:
-        _check_running(runtime, user)
+        _check_running(db, user, runtime.settings.max_running_generations)
         check_user_rate(saved_id(user), settings=runtime.settings)
-    with open_session(runtime.engine) as db:  # one read and one write, the session kept for what follows
-        provider_name = save_params(session=db, user=user, public_id=public_id, params=request.params).provider
-    return runtime.client(runtime.provider(provider_name))
+    writing_session = save_params(session=db, user=user, public_id=public_id, params=request.params, commit=False)
+    return writing_session, runtime.client(runtime.provider(writing_session.provider))
 
 
-def _check_running(runtime: Runtime, user: User) -> None:
+def _check_running(db: Session, user: User, cap: int) -> None:
     """At most DRAFTGATE_MAX_RUNNING_GENERATIONS turns of the user's being written at once (a
     turn's variants are one generation)."""
-    cap = runtime.settings.max_running_generations
-    with open_session(runtime.engine) as db:
-        running = db.exec(
-            select(func.count(func.distinct(Draft.turn_id)))
-            .join(Turn, col(Draft.turn_id) == col(Turn.id))
-            .join(WritingSession, col(Turn.session_id) == col(WritingSession.id))
-            .where(WritingSession.owner_id == user.id, Draft.status == DraftStatus.GENERATING)
-        ).one()
+    running = db.exec(
+        select(func.count(func.distinct(Draft.turn_id)))
+        .join(Turn, col(Draft.turn_id) == col(Turn.id))
+        .join(WritingSession, col(Turn.session_id) == col(WritingSession.id))
+        .where(WritingSession.owner_id == user.id, Draft.status == DraftStatus.GENERATING)
+    ).one()
     if running >= cap:
         raise InvalidInputError(TOO_MANY_RUNNING.format(count=running))
 
 
-def _variants(runtime: Runtime, user: User, request: TurnRequest, client: LLMClient) -> TurnStarted:
-    with open_session(runtime.engine) as db:
-        prepared, draft_ids = variants.save_variants(session=db, user=user, request=request,
-                                                     provider=client.provider,
-                                                     budget_tokens=runtime.settings.context_budget_tokens)
+def _variants(runtime: Runtime, db: Session, user: User, request: TurnRequest, client: LLMClient,
+              writing_session: WritingSession) -> TurnStarted:
+    queued = _queued(db, writing_session)
+    prepared, draft_ids = variants.add_variants(session=db, user=user, request=request, provider=client.provider,
+                                                writing_session=writing_session,
+                                                budget_tokens=runtime.settings.context_budget_tokens, render=False)
     params = [variants.variant_params(request.params, index) for index in range(len(draft_ids))]
-    return _submit(runtime, user, client, prepared, draft_ids, params)
+    return _submit(runtime, db, user, client, prepared, draft_ids, params, queued=queued)
+
+
+def _queued(db: Session, writing_session: WritingSession) -> bool:
+    """Whether a new turn of the session will wait for an earlier draft (read before the turn is
+    written: on SQLite, reads after a transaction's first write hold the write lock longer)."""
+    return bool(earlier_being_written(db, session_id=saved_id(writing_session), turn_index=None))
 
 
 def _submit(
-    runtime: Runtime, user: User, client: LLMClient, prepared: turns.PreparedTurn, draft_ids: list[int],
-    params: list[GenerationParams],
+    runtime: Runtime, db: Session, user: User, client: LLMClient, prepared: turns.PreparedTurn, draft_ids: list[int],
+    params: list[GenerationParams], *, queued: bool,
 ) -> TurnStarted:
-    """One generation job per saved draft; a draft whose job could not start is failed, saying why."""
-    with open_session(runtime.engine) as db:
-        turn = db.get_one(Turn, prepared.turn_id)
-        queued = bool(earlier_being_written(db, session_id=turn.session_id, turn_index=turn.index))
-    job_ids: list[int] = []
-    for index, (draft_id, draft_params) in enumerate(zip(draft_ids, params)):
+    """One generation job per saved draft, committed with what `db` holds (the turn and its drafts),
+    then started; a draft whose job could not start is failed, saying why. `queued`: it waits for
+    an earlier draft of the session."""
+    job_ids = [add_generation(db, owner_id=saved_id(user), prepared=replace(prepared, draft_id=draft_id),
+                              client=client, params=draft_params, budget_tokens=runtime.settings.context_budget_tokens)
+               for draft_id, draft_params in zip(draft_ids, params)]
+    db.commit()
+    for index, (job_id, draft_id) in enumerate(zip(job_ids, draft_ids)):
         try:
-            job_ids.append(submit_generation(
-                runtime.job_runner, owner_id=saved_id(user), prepared=replace(prepared, draft_id=draft_id),
-                client=client, broadcaster=runtime.broadcaster, params=draft_params,
-                budget_tokens=runtime.settings.context_budget_tokens,
-            ))
+            start_generation(runtime.job_runner, job_id, draft_id=draft_id, client=client,
+                             broadcaster=runtime.broadcaster)
         except Exception as err:
-            for left in draft_ids[index + 1:]:
-                turns.mark_unfinished(runtime.engine, left, DraftStatus.FAILED,
+            for left_job, left_draft in zip(job_ids[index + 1:], draft_ids[index + 1:]):
+                fail_queued(runtime.engine, left_job, f"The draft could not be started: {err}")
+                turns.mark_unfinished(runtime.engine, left_draft, DraftStatus.FAILED,
                                       f"The draft could not be started: {err}")
             raise
     return TurnStarted(prepared.turn_id, draft_ids, job_id=job_ids[0], job_ids=job_ids, queued=queued)

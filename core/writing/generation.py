@@ -1,7 +1,7 @@
 """Every draft is written by a job, whoever watches: a turn, "continue", a regeneration, each variant.
 
-    submit_generation(runner, ...)   the draft is saved ("generating"); one "generate" job per draft
-                                     is submitted (this process's threads, or RQ workers with Redis)
+    add_generation(session, ...)     one "generate" job per draft, saved in the draft's transaction
+    start_generation(runner, ...)    then started (this process's threads, or RQ workers with Redis)
     run_generation (the job)
         wait      while an earlier turn of the session has a draft being written, wait for it (its
                   answer is this draft's context: the page says "queued"), following its live text
@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from core.gate.route import score_and_route
 from core.jobs.cancels import watch_cancel
 from core.jobs.live import Broadcaster, shared_broadcaster, stored_text
-from core.jobs.runner import JobContext, Runner, job_kind
+from core.jobs.runner import JobContext, Runner, add_job, job_kind
 from core.llm.client import LLMClient
 from core.llm.types import GenerationParams
 from core.platform import constants
@@ -44,6 +44,7 @@ from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
 from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
 from core.platform.states import DraftStatus, JobStatus
+from core.writing.moderation import Matcher, active_matcher
 from core.writing.sessions import history
 from core.writing.turns import (
     KEEPER,
@@ -62,12 +63,12 @@ ABANDONED = "The generation did not finish: {reason}"
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 
-def submit_generation(
-    runner: Runner, *, owner_id: int, prepared: PreparedTurn, client: LLMClient, broadcaster: Broadcaster,
+def add_generation(
+    session: Session, *, owner_id: int, prepared: PreparedTurn, client: LLMClient,
     params: GenerationParams | None = None, budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
 ) -> int:
-    """Start the job writing the saved draft `prepared.draft_id` (with `params`, else the
-    prepared ones); return the job's id. A job that cannot be started fails the draft, saying why."""
+    """The job that will write the draft `prepared.draft_id` (with `params`, else the prepared
+    ones), added to the caller's transaction with the draft; once committed, start_generation."""
     payload = {
         "draft_ids": [prepared.draft_id],  # the key core.writing.sessions looks for: the job's heartbeat is theirs
         "turn_id": prepared.turn_id,
@@ -78,21 +79,27 @@ def submit_generation(
         "cache": prepared.cache,
         "budget_tokens": budget_tokens,
     }
+    return add_job(session, kind=GENERATE, payload=payload, owner_id=owner_id)
+
+
+def start_generation(runner: Runner, job_id: int, *, draft_id: int, client: LLMClient,
+                     broadcaster: Broadcaster) -> None:
+    """Start the committed job `job_id` writing `draft_id`; one that cannot be started fails the draft, saying why."""
     try:
-        return runner.submit(kind=GENERATE, payload=payload, owner_id=owner_id,
-                             resources={"client": client, "broadcaster": broadcaster})
+        runner.start(job_id, kind=GENERATE, resources={"client": client, "broadcaster": broadcaster})
     except Exception as err:
-        mark_unfinished(runner.engine, prepared.draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
+        mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
         raise
 
 
-def earlier_being_written(session: Session, *, session_id: int, turn_index: int) -> list[int]:
-    """Drafts of the session's earlier turns still being written (a later turn waits for them)."""
-    return saved_ids(session.exec(
-        select(col(Draft.id)).join(Turn, col(Draft.turn_id) == col(Turn.id))
-        .where(Turn.session_id == session_id, col(Turn.index) < turn_index, Draft.status == DraftStatus.GENERATING)
-        .order_by(col(Draft.id))
-    ))
+def earlier_being_written(session: Session, *, session_id: int, turn_index: int | None) -> list[int]:
+    """Drafts of the session's earlier turns still being written (a later turn waits for them);
+    `turn_index` None: of any of its turns (a turn not saved yet comes after them all)."""
+    query = (select(col(Draft.id)).join(Turn, col(Draft.turn_id) == col(Turn.id))
+             .where(Turn.session_id == session_id, Draft.status == DraftStatus.GENERATING).order_by(col(Draft.id)))
+    if turn_index is not None:
+        query = query.where(col(Turn.index) < turn_index)
+    return saved_ids(session.exec(query))
 
 
 def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
@@ -108,13 +115,8 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     [draft_id] = payload["draft_ids"]
     client: LLMClient = ctx.resources["client"]
     live: Broadcaster = ctx.resources.get("broadcaster") or shared_broadcaster()
-    scored: list[int] = []
-
-    def score_later(completed_id: int) -> None:  # the draft is whole: this job scores it, after `done`
-        with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == completed_id).values(score_job_id=ctx.job_id))
-            session.commit()
-        scored.append(completed_id)
+    scored: list[int] = []  # the draft once whole (stored with this job as its scorer): scored after `done`
+    matcher: Matcher | None = None  # read once, for masking and routing
 
     with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), watch_cancel(engine, ctx.job_id, stop):
         try:
@@ -122,8 +124,10 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             if prepared is None:
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text="")
             else:
-                for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=score_later,
-                                          stop=stop):
+                with open_session(engine) as session:
+                    matcher = active_matcher(session=session)
+                for piece in stream_draft(engine=engine, client=client, prepared=prepared, score_later=scored.append,
+                                          stop=stop, matcher=matcher, scored_by=ctx.job_id):
                     live.publish(draft_id, piece)
         except BaseException as err:  # stream_draft ended the draft already; anything before it did not
             reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
@@ -131,12 +135,12 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
             live.flush()
             raise
-        status = _final_status(engine, draft_id)
+        status = DraftStatus.COMPLETED if scored else _final_status(engine, draft_id)
         live.publish(draft_id, done=True, status=status)  # (before leaving writing(): it would end it unsaid)
     live.flush()  # an RQ work horse ends with the job: watchers elsewhere must see it all first
     for completed_id in scored:
         with open_session(engine) as session:
-            score_and_route(session=session, draft_id=completed_id)
+            score_and_route(session=session, draft_id=completed_id, matcher=matcher)
     return {"draft_id": draft_id, "status": str(status)}
 
 
@@ -158,10 +162,11 @@ def _prepared(
     """The draft's turn as the model should read it, once no earlier draft of the session is being
     written; None if Stop came first."""
     with open_session(engine) as session:
-        turn = session.get(Turn, payload["turn_id"])
-        writing_session = session.get(WritingSession, turn.session_id) if turn is not None else None
-    if turn is None or writing_session is None:
+        found = session.exec(select(Turn, WritingSession).join(WritingSession, col(WritingSession.id) == Turn.session_id)
+                             .where(Turn.id == payload["turn_id"])).first()
+    if found is None:
         raise NotFoundError("The draft's session was deleted.")
+    turn, writing_session = found
     if not _wait_for_earlier(engine, live, saved_id(writing_session), turn.index, stop):
         return None
     with open_session(engine) as session:

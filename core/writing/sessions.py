@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from core.access.privacy import forget_copies
@@ -130,15 +133,19 @@ def rename_session(*, session: Session, user: User, public_id: str, title: str) 
     return writing_session
 
 
-def save_params(*, session: Session, user: User, public_id: str, params: GenerationParams) -> WritingSession:
-    """The session's parameters become `params` (nothing is written when they are the same); return the session."""
+def save_params(
+    *, session: Session, user: User, public_id: str, params: GenerationParams, commit: bool = True,
+) -> WritingSession:
+    """The session's parameters become `params` (nothing is written when they are the same); return
+    the session. `commit=False`: the change waits for the caller's commit."""
     require(user.role, "write")
     writing_session = get_session(session=session, user=user, public_id=public_id)
     wanted = params.validate().to_dict()
     if writing_session.params != wanted:
         writing_session.params = wanted
         session.add(writing_session)
-        session.commit()
+        if commit:
+            session.commit()
     return writing_session
 
 
@@ -194,14 +201,27 @@ def list_turns(*, session: Session, writing_session: WritingSession) -> list[Tur
 
 def history(*, session: Session, writing_session: WritingSession, before: int | None = None) -> list[Exchange]:
     """The session's turns (those with an index below `before`, if given) as exchanges: each
-    turn's instruction and the text of its answer (`answer_of`)."""
+    turn's instruction and the text of its answer (`answer_of`). One query."""
+    query = (  # (SQLAlchemy's select: SQLModel's takes at most four columns)
+        columns(col(Turn.id), col(Turn.instruction), col(Turn.kind), col(Draft.status), col(Draft.variant),
+                col(Draft.text), col(ReviewItem.edited_text))
+        .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
+        .outerjoin(ReviewItem, col(ReviewItem.draft_id) == col(Draft.id))
+        .where(col(Turn.session_id) == writing_session.id).order_by(col(Turn.index), col(Draft.variant))
+    )
+    if before is not None:
+        query = query.where(col(Turn.index) < before)
+    turns: dict[int, tuple[str, str, list[_Answer]]] = {}
+    rows: Iterable[Any] = session.connection().execute(query)
+    for turn_id, instruction, kind, status, variant, text, edited_text in rows:
+        _, _, drafts = turns.setdefault(turn_id, (instruction, kind, []))
+        if text is not None:
+            drafts.append(_Answer(status, variant, text, edited_text))
     exchanges = []
-    for view in list_turns(session=session, writing_session=writing_session):
-        if before is not None and view.turn.index >= before:
-            continue
-        text = answer_of(view)
+    for instruction, kind, drafts in turns.values():
+        text = _newest_answer(drafts)
         if text.strip():
-            exchanges.append(Exchange(view.turn.instruction, text, view.turn.kind))
+            exchanges.append(Exchange(instruction, text, kind))
     return exchanges
 
 
@@ -209,12 +229,25 @@ def answer_of(view: TurnView) -> str:
     """What later turns read as a turn's answer: its newest completed draft (the highest variant,
     so a regenerated answer replaces the earlier one), else its newest draft with any text (a
     partial answer); a reviewer's edited text where there is one."""
-    completed = [d for d in view.drafts if d.draft.status == DraftStatus.COMPLETED]
-    candidates = completed or [d for d in view.drafts if d.draft.text.strip()]
+    return _newest_answer([_Answer(d.draft.status, d.draft.variant, d.draft.text,
+                                   d.review.edited_text if d.review is not None else None) for d in view.drafts])
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: str
+    variant: int
+    text: str
+    edited_text: str | None
+
+
+def _newest_answer(drafts: list[_Answer]) -> str:
+    completed = [d for d in drafts if d.status == DraftStatus.COMPLETED]
+    candidates = completed or [d for d in drafts if d.text.strip()]
     if not candidates:
         return ""
-    newest = max(candidates, key=lambda d: d.draft.variant)
-    return newest.review.edited_text if newest.review and newest.review.edited_text else newest.draft.text
+    newest = max(candidates, key=lambda d: d.variant)
+    return newest.edited_text or newest.text
 
 
 def mark_stale_drafts_interrupted(

@@ -3,9 +3,10 @@ The machinery of core.usecases.writing, which every caller goes through.
 
     prepare_turn  -> a TurnRequest's Turn + Draft("generating", with a heartbeat) committed before
                      the model is called; an instruction matching one of the project's presets is
-                     noted (`preset`)
+                     noted (`preset`); add_turn: the same in the caller's transaction
     prepare_regeneration -> the same for a new variant of an earlier turn (asked past the cache)
-    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (a save
+    stream_draft  -> yields text as it arrives, saving it every PARTIAL_SAVE_INTERVAL_S (SAVER: the
+                     texts of all the drafts this process writes in one transaction; a save
                      that meets a busy database is skipped: the next one catches up);
                      with a preset: yields the preset's answer and never calls the model
                      (Draft.provider "preset"); what it yields is masked where a sensitive
@@ -34,11 +35,12 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -162,6 +164,7 @@ class PreparedTurn:
     preset: presets.PresetMatch | None = None  # stream_draft answers from it without calling the model
     session_id: int | None = None  # the writing session's id (a cached answer's origin)
     cache: CacheMode = "auto"  # the TurnRequest's; "refresh" for a regeneration
+    turn_index: int = 0  # the turn's place in its session
 
 
 def prepare_turn(
@@ -173,11 +176,41 @@ def prepare_turn(
     budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
 ) -> PreparedTurn:
     """Save the turn and its empty draft, before the model is called; nothing is saved if this raises."""
+    return committed(add_turn, session=session, user=user, request=request, provider=provider,
+                     budget_tokens=budget_tokens)
+
+
+Added = TypeVar("Added")
+
+
+def committed(add: Callable[..., Added], *, session: Session, user: User, request: TurnRequest,
+              provider: ProviderConfig, budget_tokens: int) -> Added:
+    """`add` (add_turn, core.writing.variants.add_variants) in the session of `request`, then committed."""
+    require(user.role, "write")
+    writing_session = get_session(session=session, user=user, public_id=request.public_id)
+    added = add(session=session, user=user, request=request, provider=provider, writing_session=writing_session,
+                budget_tokens=budget_tokens)
+    session.commit()
+    return added
+
+
+def add_turn(
+    *,
+    session: Session,
+    user: User,
+    request: TurnRequest,
+    provider: ProviderConfig,
+    writing_session: WritingSession,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS,
+    render: bool = True,
+) -> PreparedTurn:
+    """prepare_turn in the caller's transaction (the caller commits), for a session it has read
+    (get_session). `render=False`: no prompt (a job renders its own when it runs): the session's
+    history is then read only to check that a "continue" has something to continue."""
     require(user.role, "write")
     request.params.validate()
     kind = turn_kind(request.kind)
-    writing_session = get_session(session=session, user=user, public_id=request.public_id)
-    earlier = history(session=session, writing_session=writing_session)
+    earlier = history(session=session, writing_session=writing_session) if render or kind == TurnKind.CONTINUE else []
     if kind == TurnKind.CONTINUE:
         if not earlier and writing_session.id not in sessions_being_written(session=session, owner_id=saved_id(user)):
             raise InvalidInputError(NOTHING_TO_CONTINUE)  # (a draft being written: this one waits for its text)
@@ -190,7 +223,7 @@ def prepare_turn(
     preset = None
     if request.use_presets and kind != TurnKind.CONTINUE:
         preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
-    prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens)
+    prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens) if render else ""
 
     next_index = session.exec(
         select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
@@ -203,9 +236,9 @@ def prepare_turn(
     session.add(draft)
     writing_session.updated_at = utcnow()
     session.add(writing_session)
-    session.commit()
+    session.flush()
     return PreparedTurn(saved_id(turn), saved_id(draft), prompt, request.params, provider, preset,
-                        session_id=saved_id(writing_session), cache=request.cache)
+                        session_id=saved_id(writing_session), cache=request.cache, turn_index=next_index)
 
 
 def turn_kind(kind: str) -> TurnKind:
@@ -218,16 +251,20 @@ def turn_kind(kind: str) -> TurnKind:
 
 def stream_draft(
     *, engine: Engine, client: LLMClient, prepared: PreparedTurn, score_later: ScoreLater | None = None,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, matcher: moderation.Matcher | None = None, scored_by: int | None = None,
 ) -> Iterator[str]:
     """Yield the draft's text as it arrives, masked where a sensitive word is; the database
     always holds what has arrived (unmasked). The cache is used as `prepared.cache` says
     ("refresh": past a cached answer). Without `score_later` the finished draft is scored and
     routed here, before the last text. `stop` set (from any thread): the provider's stream is
-    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored)."""
-    with open_session(engine) as session:
-        masker = moderation.active_matcher(session=session).masker()
-    route = score_later or (lambda draft_id: _score_now(engine, draft_id))
+    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored).
+    `matcher`: the sensitive words' matcher, if the caller has read it; `scored_by`: the job that
+    will score the draft (its Draft.score_job_id, stored with the completed text)."""
+    if matcher is None:
+        with open_session(engine) as session:
+            matcher = moderation.active_matcher(session=session)
+    masker = matcher.masker()
+    route = score_later or (lambda draft_id: _score_now(engine, draft_id, matcher))
     if prepared.preset is not None:
         yield from _answer_from_preset(engine, prepared, prepared.preset, masker, route)
         return
@@ -257,7 +294,7 @@ def stream_draft(
             elif stream.result is None:  # a stream read to its end has its result: a bug otherwise
                 raise RuntimeError(f"the stream of draft {draft_id} ended without a result")
             else:
-                stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit)
+                stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit, scored_by=scored_by)
     except DraftgateError as err:
         if not stop.is_set():
             mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
@@ -342,43 +379,49 @@ def run_turn(*, engine: Engine, client: LLMClient, prepared: PreparedTurn) -> Dr
         return session.get_one(Draft, prepared.draft_id)
 
 
+def completed_values(result: GenerationResult, *, cache_hit: bool = False) -> dict[str, Any]:
+    """A draft's columns once the model's whole answer is in (the caller saves them, then scores it)."""
+    values: dict[str, Any] = {
+        "text": storable(result.text), "status": DraftStatus.COMPLETED, "finish_reason": storable(result.finish_reason),
+        "request_id": storable(result.id), "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens, "latency_ms": round(result.latency_s * 1000),
+        "cache_hit": cache_hit, "updated_at": utcnow(),
+    }
+    if storable(result.model):
+        values["model"] = storable(result.model)
+    return values
+
+
 def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = False) -> None:
     """Fill a draft in from the model's whole answer (the caller saves it, then scores it)."""
-    draft.text = storable(result.text)
-    draft.status = DraftStatus.COMPLETED
-    draft.finish_reason = storable(result.finish_reason)
-    draft.request_id = storable(result.id)
-    draft.model = storable(result.model) or draft.model
-    draft.prompt_tokens = result.usage.prompt_tokens
-    draft.completion_tokens = result.usage.completion_tokens
-    draft.latency_ms = round(result.latency_s * 1000)
-    draft.cache_hit = cache_hit
-    draft.updated_at = utcnow()
+    for name, value in completed_values(result, cache_hit=cache_hit).items():
+        setattr(draft, name, value)
 
 
-def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool) -> bool:
-    """Store the whole answer; False when the draft was deleted meanwhile (nothing to route)."""
+def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool,
+              scored_by: int | None = None) -> bool:
+    """Store the whole answer (one UPDATE); False when the draft was deleted meanwhile (nothing to route)."""
+    values = completed_values(result, cache_hit=cache_hit)
+    if scored_by is not None:
+        values["score_job_id"] = scored_by
     with open_session(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return False
-        complete_draft(draft, result, cache_hit=cache_hit)
-        session.add(draft)
+        outcome = session.exec(update(Draft).where(col(Draft.id) == draft_id).values(**values))
         session.commit()
-    return True
+    return bool(outcome.rowcount)
 
 
-def _score_now(engine: Engine, draft_id: int) -> None:
+def _score_now(engine: Engine, draft_id: int, matcher: moderation.Matcher | None = None) -> None:
     with open_session(engine) as session:
-        score_and_route(session=session, draft_id=draft_id)
+        score_and_route(session=session, draft_id=draft_id, matcher=matcher)
 
 
 class PartialSaves:
-    """Saves a draft's text so far at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
+    """Offers a draft's text so far for saving at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
 
     stream_draft's watcher thread offers the text so far every STOP_CHECK_S (so text followed by
     a silence is saved within the interval too); a variants job offers each variant's text as
-    it arrives."""
+    it arrives. The saving is SAVER's: one transaction for the texts of all the drafts this
+    process is writing."""
 
     def __init__(self, engine: Engine, draft_id: int) -> None:
         self.engine = engine
@@ -393,20 +436,70 @@ class PartialSaves:
                 return
             self._last = time.monotonic()
             self._saved = text
-            save_partial(self.engine, self.draft_id, text)  # (in the lock: an older text never lands last)
+            SAVER.save(self.engine, self.draft_id, text)
+
+
+class PartialSaver:
+    """This process's writer of partial texts: one thread that saves whatever texts are waiting,
+    every draft's newest only, in one transaction, then waits for more. Quiet: each text is saved
+    as it comes; busy (64 drafts at once): their saves share transactions instead of queueing for
+    the write lock one by one. Its thread runs while texts come (a forked process starts with none)."""
+
+    IDLE_S = 5.0  # the thread ends after this long without a text
+
+    def __init__(self) -> None:
+        self._forget_all()
+
+    def _forget_all(self) -> None:
+        self._waiting: dict[Engine, dict[int, str]] = {}
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def save(self, engine: Engine, draft_id: int, text: str) -> None:
+        with self._ready:
+            self._waiting.setdefault(engine, {})[draft_id] = text
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write, name="draftgate-partial-saves", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                if not self._waiting and not self._ready.wait_for(lambda: bool(self._waiting), self.IDLE_S):
+                    self._thread = None
+                    return
+                waiting, self._waiting = self._waiting, {}
+            for engine, texts in waiting.items():
+                try:
+                    save_partials(engine, texts)
+                except Exception:  # a bug: logged; the drafts' final text is written by their end
+                    logger.exception("the partial texts of drafts %s were not saved", sorted(texts))
+
+
+SAVER = PartialSaver()
+os.register_at_fork(after_in_child=SAVER._forget_all)
 
 
 def save_partial(engine: Engine, draft_id: int, text: str) -> bool:
-    """Store the text so far of a draft being written; a busy database skips this save (False):
-    the stream goes on and the next save catches up."""
+    """Store the text so far of a draft being written (see save_partials)."""
+    return save_partials(engine, {draft_id: text})
+
+
+def save_partials(engine: Engine, texts: Mapping[int, str]) -> bool:
+    """Store the texts so far of drafts being written (draft id -> text), in one transaction; a
+    busy database skips these saves (False): the streams go on and the next saves catch up."""
     now = utcnow()
+    table = Draft.__table__  # type: ignore[attr-defined]
+    statement = (update(table).where(table.c.id == bindparam("draft_id"), table.c.status == DraftStatus.GENERATING)
+                 .values(text=bindparam("saved_text"), updated_at=now, heartbeat_at=now))
     try:
         with open_session(engine) as session:
-            session.exec(update(Draft).where(col(Draft.id) == draft_id, col(Draft.status) == DraftStatus.GENERATING)
-                         .values(text=storable(text), updated_at=now, heartbeat_at=now))
+            session.connection().execute(statement, [{"draft_id": draft_id, "saved_text": storable(text)}
+                                                     for draft_id, text in texts.items()])
             session.commit()
     except DatabaseBusyError:
-        logger.info("draft %s: the database is busy, its text is saved at the next chance", draft_id)
+        logger.info("drafts %s: the database is busy, their text is saved at the next chance", sorted(texts))
         return False
     return True
 
@@ -470,7 +563,7 @@ def prepare_regeneration(
     session.add(draft)
     session.commit()
     return PreparedTurn(turn_id, saved_id(draft), prompt, params, provider, session_id=saved_id(writing_session),
-                        cache="refresh")
+                        cache="refresh", turn_index=turn.index)
 
 
 def _next_variant(session: Session, writing_session: WritingSession, turn_id: int) -> int:

@@ -37,16 +37,17 @@ from core.platform import constants
 from core.platform.db import open_session, saved_id
 from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.i18n import N_, Message
-from core.platform.models import Draft, User, utcnow
+from core.platform.models import Draft, User, WritingSession, utcnow
 from core.platform.states import DraftStatus
 from core.writing.turns import (
     KEEPER,
     PartialSaves,
     PreparedTurn,
     TurnRequest,
+    add_turn,
+    committed,
     complete_draft,
     mark_unfinished,
-    prepare_turn,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,21 +104,27 @@ def save_variants(
 ) -> tuple[PreparedTurn, list[int]]:
     """Save the turn with `request.variants` empty drafts (variant i with variant_params(i));
     return the turn as prepared (its draft is variant 0) and the drafts' ids, variant by variant."""
+    return committed(add_variants, session=session, user=user, request=request, provider=provider,
+                     budget_tokens=budget_tokens)
+
+
+def add_variants(
+    *, session: Session, user: User, request: TurnRequest, provider: ProviderConfig, writing_session: WritingSession,
+    budget_tokens: int = constants.CONTEXT_BUDGET_TOKENS, render: bool = True,
+) -> tuple[PreparedTurn, list[int]]:
+    """save_variants in the caller's transaction (core.writing.turns.add_turn: `render`)."""
     count = request.variants
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= constants.MAX_VARIANTS:
         raise InvalidInputError(Message(N_('Ask for 1 to {max_variants} variants (got {count}).'), max_variants=constants.MAX_VARIANTS, count=count))
     params = request.params
-    prepared = prepare_turn(session=session, user=user, request=replace(request, use_presets=False),
-                            provider=provider, budget_tokens=budget_tokens)
-    drafts = [session.get_one(Draft, prepared.draft_id)]
-    for variant in range(1, count):
-        drafts.append(
-            Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
-                  params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
-        )
-        session.add(drafts[-1])
-    session.commit()
-    return prepared, [saved_id(draft) for draft in drafts]
+    prepared = add_turn(session=session, user=user, request=replace(request, use_presets=False), provider=provider,
+                        writing_session=writing_session, budget_tokens=budget_tokens, render=render)
+    drafts = [Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
+                    params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
+              for variant in range(1, count)]
+    session.add_all(drafts)
+    session.flush()
+    return prepared, [prepared.draft_id] + [saved_id(draft) for draft in drafts]
 
 
 def variant_params(params: GenerationParams, variant: int) -> GenerationParams:

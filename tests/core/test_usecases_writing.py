@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from core.access.actors import SYSTEM
@@ -210,3 +212,73 @@ def test_another_writer_cannot_write_in_the_session(runtime, db, public_id):
     with pytest.raises(NotFoundError):
         writing.start_turn(runtime, stranger, TurnRequest(public_id=public_id, instruction="W", params=EXACT))
     assert stored(db, Turn) == []
+
+
+# -- a turn's cost in SQL statements on SQLite: start_turn (the page's call) and the job that writes,
+# scores and routes its draft. A budget, not a timing: a change that reads something twice, or saves
+# in two transactions what is one decision, fails here with the statements it added.
+
+# what the code reaches today: the checks' reads, then one transaction for turn, draft and job ...
+START_TURN_STATEMENTS = 10
+START_TURN_COMMITS = 1
+# ... and in the job: its claim, the turn with its session, earlier drafts being written, the history,
+# the sensitive words, the response cache (a miss, then the answer stored), the completed text, the
+# draft with its context, policy, references, its route, its scores (two statements), the job's end
+JOB_STATEMENTS = 15
+JOB_THREAD = "draftgate-generation"
+
+
+class Statements:
+    """The statements the engine sends, by thread: the caller's while `counting`, and the job threads'."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.caller = threading.get_ident()
+        self.counting = False
+        self.start: list[str] = []
+        self.job: list[str] = []
+        self.commits = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "commit", self._commit)
+
+    def _statement(self, _conn, _cursor, statement, *_args) -> None:
+        first_words = " ".join(statement.split()[:4])
+        with self._lock:
+            if threading.get_ident() == self.caller and self.counting:
+                self.start.append(first_words)
+            elif threading.current_thread().name.startswith(JOB_THREAD):
+                self.job.append(first_words)
+
+    def _commit(self, _conn) -> None:
+        if threading.get_ident() == self.caller and self.counting:
+            self.commits += 1
+
+
+@pytest.mark.sqlite_only("the budget counts SQLite's statements")
+def test_a_turn_and_its_job_stay_within_their_statement_budget(runtime, db, writer, public_id, faulty):
+    faulty.script(answer(REFERENCE), answer(REFERENCE))
+    first = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Begin", params=EXACT))
+    wait_for_job(runtime.engine, first.job_id)  # the second turn has a history to read
+
+    with Statements(runtime.engine) as counted:
+        counted.counting = True
+        started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Write a fox",
+                                                                  params=EXACT))
+        counted.counting = False
+        wait_for_job(runtime.engine, started.job_id)
+
+    draft = db.get(Draft, started.draft_ids[0])
+    db.refresh(draft)
+    assert (draft.status, draft.text, draft.route) == (DraftStatus.COMPLETED, REFERENCE, Route.ACCEPTED)
+    assert draft.score_job_id == started.job_id
+    assert len(counted.start) <= START_TURN_STATEMENTS, "\n".join(counted.start)
+    assert counted.commits <= START_TURN_COMMITS
+    assert len(counted.job) <= JOB_STATEMENTS, "\n".join(counted.job)

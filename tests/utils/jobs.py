@@ -33,6 +33,9 @@ class HeldRunner:
     def submit(self, *, kind: str, payload: dict, owner_id: int | None, resources: dict | None = None) -> int:
         return create_job(self.engine, kind=kind, payload=payload, owner_id=owner_id)
 
+    def start(self, job_id: int, *, kind: str, resources: dict | None = None) -> None:
+        """A job added to a caller's transaction (core.jobs.runner.add_job) stays queued too."""
+
 
 def wait_until(predicate, *, timeout_s: float = 30.0, what: str = "the condition"):
     """predicate()'s first truthy value, polled every 10 ms (fails after `timeout_s`)."""
