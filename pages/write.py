@@ -11,6 +11,7 @@ from core.usecases import writing
 from core.writing.moderation import active_matcher
 from core.writing.sessions import get_session, list_turns
 from ui import auth, resources
+from ui.components import session_title
 from ui.i18n import _, error_text
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md
@@ -51,7 +52,7 @@ except DraftgateError as err:
     st.stop()
 
 st.caption(_("Session **{title}** · ID `{id}` (the page URL reopens it)").format(
-    title=md(writing_session.title), id=writing_session.public_id))
+    title=md(session_title(writing_session)), id=writing_session.public_id))
 with st.sidebar.expander(_("Parameters"), expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()

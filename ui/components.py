@@ -11,15 +11,18 @@ import streamlit as st
 from core.gate.checks import check_line
 from core.gate.policies import PRESET_PROVIDER
 from core.gate.rules import REASON_LABELS, format_score
+from core.llm.types import FINISH_REASONS
 from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
 from core.platform.states import DraftStatus, ReviewState, Route
+from core.review.items import left_reason
 from core.scoring.checks import CHECK_LABELS
 from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
+from core.writing.sessions import shown_title
 from ui import resources
-from ui.i18n import N_, _, ngettext, number, when
+from ui.i18n import N_, _, ngettext, number, render, translator, when
 from ui.safe import md
 
 # msgids: shown through _() (STATUS_LABELS[status] is the English text)
@@ -86,7 +89,8 @@ def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if review.state == ReviewState.REJECTED:
         return _("❌ rejected by a reviewer: {reason}").format(reason=md(review.decision_reason))
     if review.state == ReviewState.ACCEPTED:
-        return f"✅ {md(review.decision_reason) if review.decision_reason else _('accepted by a new policy')}"
+        return "✅ " + (md(render(left_reason(review.decision_reason))) if review.decision_reason
+                       else _("accepted by a new policy"))
     return _("🔎 in review ({reasons}): {detail}").format(reasons=reasons_text(review.reasons),
                                                          detail=md(review.reason_detail))
 
@@ -98,10 +102,10 @@ def meta_line(draft: Draft) -> str:
     parts = [_("model {model}").format(model=md(draft.model) if draft.model else "?")]
     if draft.cache_hit:
         parts.append(_("⚡ from the response cache"))
-    if draft.finish_reason == "length":
-        parts.append(_("cut off at the max tokens limit"))
+    if draft.finish_reason in FINISH_REASONS:
+        parts.append(_(FINISH_REASONS[draft.finish_reason]))
     elif draft.finish_reason:
-        parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))
+        parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))  # the provider's own word
     if draft.latency_ms:
         parts.append(_("{seconds} s").format(seconds=f"{draft.latency_ms / 1000:.1f}"))
     if draft.completion_tokens:
@@ -180,3 +184,8 @@ def choose_project(key: str, *, none_yet: str = N_("No project yet: create one o
         st.info(_(none_yet))
         st.stop()
     return st.selectbox(_("Project"), list(projects), format_func=projects.get, key=key)
+
+
+def session_title(writing_session) -> str:
+    """The session's title, or an untitled one's name in this language (its start as the locale writes it)."""
+    return shown_title(writing_session, translator(), lambda moment: when(moment, length="short"))

@@ -27,7 +27,7 @@ from core.platform.i18n import N_, Message
 USER_LANGUAGE_KEY = "i18n.user_language"
 
 __all__ = ["N_", "Message", "_", "error_text", "language", "ngettext", "number", "remember_user_language",
-           "role_name", "when"]
+           "role_name", "translator", "when"]
 
 
 def remember_user_language(setting: str | None) -> None:
@@ -46,8 +46,12 @@ def language() -> str:
     return i18n.negotiate([st.session_state.get(USER_LANGUAGE_KEY) or None, browser_locale()])
 
 
+def translator() -> i18n.Translator:
+    return i18n.translations(language())
+
+
 def _(message: str) -> str:
-    return i18n.translations(language()).gettext(message)
+    return translator().gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -19,7 +19,7 @@ from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
 from core.review.claims import held_by_another
 from core.review.context import ReviewContext, mark_segments
-from core.review.items import VERDICTS
+from core.review.items import VERDICTS, left_reason
 from core.review.queue import QUEUE_SORTS, QueueEntry, reviewer_history
 from core.scoring.diff import matching_spans
 from core.scoring.language import LANGUAGES
@@ -31,6 +31,7 @@ from ui.components import (
     reason_label,
     reasons_text,
     score_line,
+    session_title,
     show_marked,
     signatures_text,
 )
@@ -267,7 +268,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     hours = (utcnow() - item.created_at).total_seconds() / 3600
     st.caption(_("Written by **{writer}** · session {session} · waiting {hours} h").format(
         writer=md(context.writer) if context.writer else _("a deleted account"),
-        session=md(context.writing_session.title), hours=f"{hours:.1f}"))
+        session=md(session_title(context.writing_session)), hours=f"{hours:.1f}"))
     if context.assigned_to:
         st.caption(_("Assigned to you by an editor") if item.assigned_to_id == user.id else
                    _("Assigned to **{name}** by an editor; you may still review it.").format(name=md(context.assigned_to)))
@@ -281,7 +282,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         st.success(f"{decided.format(verdict=state_label(item.state))} {md(item.decision_reason)}")
         _recorded_marks(user, item.id)
     elif item.state == ReviewState.ACCEPTED:
-        st.success(_("Left the queue: {reason}.").format(reason=md(render(item.decision_reason))))
+        st.success(_("Left the queue: {reason}.").format(reason=md(render(left_reason(item.decision_reason)))))
     elif held_by_another(item, user.id):
         st.info(_("{name} is reviewing this draft; you can read it.").format(
             name=md(context.claimed_by) if context.claimed_by else _("Another reviewer")))
@@ -298,7 +299,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             words=md(_(", ").join(dict.fromkeys(h.word for h in context.sensitive_hits)))))
     earlier = len(context.earlier_turns)
     with st.expander(ngettext("Session context: {title} ({n} earlier turn)", "Session context: {title} ({n} earlier turns)",
-                              earlier).format(title=md(context.writing_session.title), n=number(earlier))):
+                              earlier).format(title=md(session_title(context.writing_session)), n=number(earlier))):
         for turn, text in context.earlier_turns:
             st.markdown(_("**Instruction:** {instruction}").format(instruction=md(turn.instruction)))
             st.text(text)

@@ -57,7 +57,9 @@ class Message:
         return t.gettext(self.msgid)
 
     def render(self, t: Translator) -> str:
-        return _fill(self.template(t), self.params)
+        """The translated template filled in; a parameter that is a Message is rendered in the same language."""
+        return _fill(self.template(t), {name: value.render(t) if isinstance(value, Message) else value
+                                        for name, value in self.params.items()})
 
     def __str__(self) -> str:
         return self.render(gettext.NullTranslations())

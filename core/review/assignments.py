@@ -32,7 +32,7 @@ class Outcome:
     """What a bulk action did: the items it changed (or found as asked), and why it left the others."""
 
     done: list[int] = field(default_factory=list)
-    skipped: dict[int, str] = field(default_factory=dict)  # item id -> the reason, for the user
+    skipped: dict[int, Message] = field(default_factory=dict)  # item id -> the reason, rendered at the edge
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
     outcome = Outcome()
     for item_id in ids:
         item = found.get(item_id)
-        why = "No such review item." if item is None else closed_message(item)
+        why = Message(N_("No such review item.")) if item is None else closed_message(item)
         if why is not None:
             outcome.skipped[item_id] = why
             continue
@@ -87,7 +87,7 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
             .values(assigned_to_id=reviewer_id, assigned_at=None if reviewer_id is None else utcnow())
         )
         if changed.rowcount != 1:
-            outcome.skipped[item_id] = N_("This draft has been decided already.")
+            outcome.skipped[item_id] = Message(N_("This draft has been decided already."))
             continue
         audit.record(session, actor_id=editor.id, action="review.assign" if reviewer_id else "review.unassign",
                      target=f"review:{item_id}", reviewer=reviewer_id, previous=previous)

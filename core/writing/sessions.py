@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +26,7 @@ from core.llm.types import GenerationParams
 from core.platform import audit, constants
 from core.platform.db import chunks, saved_id, saved_ids
 from core.platform.errors import NotFoundError
-from core.platform.i18n import N_, Message
+from core.platform.i18n import N_, Message, Translator
 from core.platform.models import (
     Comment,
     Draft,
@@ -69,7 +71,7 @@ def create_session(
     require(owner.role, "write")
     if session.get(Project, project_id) is None:
         raise NotFoundError("No such project.")
-    title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
+    title = _clean_title(title) if title.strip() else ""  # untitled: named where it is shown (shown_title)
     writing_session = WritingSession(
         public_id=secrets.token_urlsafe(12),
         owner_id=saved_id(owner),
@@ -99,6 +101,17 @@ def get_session(*, session: Session, user: User, public_id: str) -> WritingSessi
     if writing_session is None or (writing_session.owner_id != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
         raise NotFoundError("No writing session with this ID is open to you.")
     return writing_session
+
+
+UNTITLED = N_("Session {when}")  # an untitled session's name: when it began
+
+
+def shown_title(writing_session: WritingSession, t: Translator | None = None,
+                when: Callable[[datetime], str] = lambda moment: f"{moment:%Y-%m-%d %H:%M}") -> str:
+    """The session's title, or for an untitled one its name in the language of `t` (English without)."""
+    if writing_session.title:
+        return writing_session.title
+    return Message(UNTITLED, when=when(writing_session.created_at)).render(t or gettext.NullTranslations())
 
 
 def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:
