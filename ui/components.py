@@ -22,7 +22,7 @@ from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
 from core.writing.sessions import shown_title
 from ui import resources
-from ui.i18n import N_, _, ngettext, number, render, translator, when
+from ui.i18n import N_, Message, _, ngettext, number, render, translator, when
 from ui.safe import md
 
 # msgids: shown through _() (STATUS_LABELS[status] is the English text)
@@ -81,7 +81,7 @@ def reason_label(reason: str) -> str:
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != DraftStatus.COMPLETED:
         label = status_label(draft.status)
-        return f"{label}: {md(draft.error)}" if draft.error else label
+        return f"{label}: {md(_(draft.error))}" if draft.error else label  # a fixed reason is a msgid
     if review is None:
         return _("✅ accepted") if draft.route == Route.ACCEPTED else ""
     if review.state == ReviewState.APPROVED:
@@ -124,7 +124,7 @@ def show_draft(
     *,
     comments: Sequence[tuple[Comment, str]] = (),
     matcher: Matcher | None = None,
-    unscored: str | None = None,
+    unscored: str | Message | None = None,
 ) -> None:
     """A draft's text (as text, never as Markdown or HTML) with its route, scores, metadata and reviewers' comments.
 
@@ -144,7 +144,7 @@ def show_draft(
     if unscored == "":
         st.caption(_("⏳ being scored…"))
     elif unscored:
-        st.warning(_("Not scored yet. {why}").format(why=md(unscored)))
+        st.warning(_("Not scored yet. {why}").format(why=md(render(unscored))))
     elif route:
         st.markdown(route) if draft.status == DraftStatus.COMPLETED else st.warning(route)
     if draft.status == DraftStatus.COMPLETED:

@@ -33,9 +33,11 @@ from typing import Any
 import httpcore
 import httpx
 
+from core.platform.i18n import N_
+
 _CURRENT: ContextVar[RequestStop | None] = ContextVar("draftgate_request_stop", default=None)
 
-STOPPED_MESSAGE = "The request was stopped."
+STOPPED_MESSAGE = N_("The request was stopped.")
 
 
 class RequestStop:

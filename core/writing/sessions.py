@@ -46,7 +46,7 @@ from core.platform.states import DraftStatus, JobStatus, Role
 from core.platform.text import check_text
 from core.writing.prompts import Exchange
 
-STALE_DRAFT_REASON = "The app stopped while this draft was being written."
+STALE_DRAFT_REASON = N_("The app stopped while this draft was being written.")
 MAX_TITLE_LENGTH = 200
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes, as long as the column
 
