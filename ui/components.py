@@ -40,6 +40,13 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 LANGUAGE_LABELS = {"zh": N_("Chinese"), "ja": N_("Japanese"), "ko": N_("Korean"), "latin": N_("Latin script"),
                    "other": N_("other script"), "none": N_("no letters")}
+# where a reference, preset answer or sensitive word came from (their `source`)
+SOURCE_LABELS = {"manual": N_("typed in"), "import": N_("imported"), "promoted": N_("from a draft"),
+                 "draft": N_("from a draft"), "demo": N_("demo")}
+
+
+def source_label(source: str) -> str:
+    return _(SOURCE_LABELS.get(source, source))
 
 
 def status_label(status: str) -> str:

@@ -411,15 +411,15 @@ def test_every_kind_of_error_speaks_the_accept_language_with_q_values_and_keeps_
         "no key": (live.get("/models", headers=asked), 401, "invalid_api_key"),
         "not found": (live.get("/sessions/nothing", key, headers=asked), 404, "not_found"),
         "bad id": (live.get("/tasks/nothing", key, headers=asked), 404, "not_found"),
-        "bad parameter": (live.get("/projects?limit=0", key, headers=asked), 400, "invalid_parameter"),
-        "unknown parameter": (live.get("/projects?limt=5", key, headers=asked), 400, "unknown_parameter"),
+        "bad parameter": (live.get("/projects?limit=0", key, headers=asked), 400, "invalid_parameter", "limit"),
+        "unknown parameter": (live.get("/projects?limt=5", key, headers=asked), 400, "unknown_parameter", "limt"),
         "unknown path": (live.get("/nowhere", headers=asked), 404, "not_found"),
         "bad idempotency key": (httpx.post(live.url("/test/echo"), json={"messages": []}, headers={
-            **asked, "Authorization": f"Bearer {key}", "Idempotency-Key": "x" * 300}), 400, "invalid_idempotency_key"),
+            **asked, "Authorization": f"Bearer {key}", "Idempotency-Key": "x" * 300}), 400, "invalid_idempotency_key", "Idempotency-Key"),
     }
 
-    for what, (response, status, code) in answers.items():
-        message = assert_envelope(response, status, code)["message"]
+    for what, (response, status, code, *param) in answers.items():
+        message = assert_envelope(response, status, code, *param)["message"]
         assert bool(CJK.search(message)) == chinese, (what, message)
     crashed = answers["crash"][0].json()["error"]["message"]
     assert crashed == (i18n.translations("zh_CN").gettext(INTERNAL_MESSAGE) if chinese else INTERNAL_MESSAGE)
