@@ -49,7 +49,7 @@ if probe:
     if found is None:
         st.caption(_("No preset matches: the model would write the draft."))
     else:
-        how = _("exact") if found.exact else _("similarity {value}").format(value=f"{found.similarity:.0f}")
+        how = _("exact") if found.exact else _("similarity {value}").format(value=number(found.similarity, digits=0))
         st.success(_("Preset #{id} answers it ({how}).").format(id=found.preset_id, how=how))
 
 with open_session(engine) as db:

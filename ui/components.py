@@ -23,6 +23,7 @@ from core.writing.projects import list_projects
 from core.writing.sessions import shown_title
 from ui import resources
 from ui.i18n import N_, Message, _, ngettext, number, render, translator, when
+from ui.i18n import percent as share_text
 from ui.safe import md
 
 # msgids: shown through _() (STATUS_LABELS[status] is the English text)
@@ -114,13 +115,13 @@ def meta_line(draft: Draft) -> str:
     elif draft.finish_reason:
         parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))  # the provider's own word
     if draft.latency_ms:
-        parts.append(_("{seconds} s").format(seconds=f"{draft.latency_ms / 1000:.1f}"))
+        parts.append(_("{seconds} s").format(seconds=number(draft.latency_ms / 1000, digits=1)))
     if draft.completion_tokens:
         tokens = draft.completion_tokens
         parts.append(ngettext("{n} token", "{n} tokens", tokens).format(n=number(tokens)))
     temperature = draft.params.get("temperature")
     if temperature is not None:
-        parts.append(_("temperature {value}").format(value=f"{temperature:g}"))
+        parts.append(_("temperature {value}").format(value=number(temperature)))
     return " · ".join(parts)
 
 
@@ -180,7 +181,7 @@ def show_marked(pieces: Iterable[tuple[str, bool, bool]]) -> None:
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    return "–" if value is None else share_text(value)
 
 
 def choose_project(key: str, *, none_yet: str = N_("No project yet: create one on the References page.")) -> int:

@@ -35,7 +35,7 @@ from ui.components import (
     show_marked,
     signatures_text,
 )
-from ui.i18n import N_, _, ngettext, number, render, role_name, when
+from ui.i18n import N_, _, clock, ngettext, number, render, role_name, when
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
@@ -133,7 +133,7 @@ def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: 
                     else _(" · assigned to {name}").format(name=md(entry.assigned_to)))
     here = _(" · **open**") if entry.item.id == opened else ""
     writer = md(entry.writer) if entry.writer else _("a deleted account")
-    waited = _("{hours} h").format(hours=f"{hours:.1f}")
+    waited = _("{hours} h").format(hours=number(hours, digits=1))
     summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {writer} · {waited}{here}"
     instruction = f"*{md(entry.instruction)}*" if entry.instruction else ""
     if compact:
@@ -248,7 +248,7 @@ def history_panel(engine: Engine, user: User) -> None:
     st.dataframe(pd.DataFrame([
         {_("item"): h.item.id, _("project"): h.project_name,
          _("verdict"): state_label(h.item.state) + (edited if h.item.edited_text else ""),
-         _("reason"): h.item.decision_reason, _("decided"): h.item.decided_at,
+         _("reason"): h.item.decision_reason, _("decided"): when(h.item.decided_at, length="short") if h.item.decided_at else "",
          _("minutes to decision"): round(h.minutes_to_decision or 0, 1), _("text"): h.excerpt} for h in history
     ]), hide_index=True)
     chosen = st.selectbox(_("Open a decided draft"), [None, *(h.item.id for h in history)],
@@ -268,7 +268,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     hours = (utcnow() - item.created_at).total_seconds() / 3600
     st.caption(_("Written by **{writer}** · session {session} · waiting {hours} h").format(
         writer=md(context.writer) if context.writer else _("a deleted account"),
-        session=md(session_title(context.writing_session)), hours=f"{hours:.1f}"))
+        session=md(session_title(context.writing_session)), hours=number(hours, digits=1)))
     if context.assigned_to:
         st.caption(_("Assigned to you by an editor") if item.assigned_to_id == user.id else
                    _("Assigned to **{name}** by an editor; you may still review it.").format(name=md(context.assigned_to)))
@@ -363,7 +363,7 @@ def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, 
         left = (item.claim_expires_at - utcnow()).total_seconds() / 60
         cols = st.columns([4, 1])
         cols[0].caption(_("Your claim ends in {minutes} min ({time} UTC).").format(
-            minutes=f"{max(left, 0):.0f}", time=f"{item.claim_expires_at:%H:%M}"))
+            minutes=number(max(left, 0), digits=0), time=clock(item.claim_expires_at)))
         if cols[1].button(_("Extend claim"), key="review.extend"):
             if run_use_case(review.claim, user, item_id=item.id):
                 st.rerun()

@@ -114,7 +114,7 @@ def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
         cards[0].metric(_("Items reviewed twice"), number(result.items))
         cards[1].metric(_("Same verdict"), percent(result.percent.value))
         alpha = result.alpha.value
-        cards[2].metric(_("Krippendorff's alpha"), "–" if alpha is None else f"{alpha:.2f}",
+        cards[2].metric(_("Krippendorff's alpha"), "–" if alpha is None else number(alpha, digits=2),
                         help=_(result.alpha.note) if result.alpha.note else _("1: full agreement; 0: no better than chance."))
     if not may(user.role, "thresholds"):
         return
@@ -128,4 +128,4 @@ def agreement_panel(engine: Engine, user: User, project_id: int | None) -> None:
                 review.set_second_review_share, user, project_id=project.id, share=share / 100
             ):
                 st.toast(_("{project}: {share}% of decided drafts go to a second reviewer.").format(
-                    project=md(project.name), share=f"{share:.0f}"))
+                    project=md(project.name), share=number(share, digits=0)))
