@@ -93,11 +93,6 @@ def test_a_page_in_english_shows_english(path, role, everyone):
                    if "项目一" not in line and not from_panels_not_covered(line, path))
 
 
-# Shown on the Write page by others, not translated yet: ui/components.show_draft's checks line, and a
-# finish reason as the provider gave it ("stop").
-WRITE_PAGE_ELSEWHERE = re.compile(r"结束原因：\w+$")  # the finish reason is the provider's word
-
-
 @pytest.mark.parametrize("variants", [1, 2])
 def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyone, app_db):
     from core.platform.models import Draft, Turn, WritingSession
@@ -106,7 +101,7 @@ def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyo
     project = make_project(app_db, name="散文", references=("春天的北京，柳絮在风里飘着。",))
     draft = make_finished_draft(app_db, everyone["writer"], project, "春天来了，柳絮飞舞。", "写一段关于春天的短文")
     writing_session = app_db.get(WritingSession, app_db.get(Turn, draft.turn_id).session_id)
-    writing_session.title = "春天"  # a session's default title is core's ("Session <date>")
+    writing_session.title = "春天"
     if variants == 2:
         app_db.add(Draft(turn_id=draft.turn_id, variant=1, text="夏天到了。", status="stopped", model="test"))
     app_db.commit()
@@ -115,8 +110,7 @@ def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyo
 
     assert not at.exception
     assert "重新生成" in [b.label for b in at.button] and "参数" in [e.label for e in at.expander]
-    shown = [line.replace(writing_session.public_id, "") for line in interface_text(at)]  # IDs aside
-    assert [line for line in english_left(shown) if not WRITE_PAGE_ELSEWHERE.search(line)] == []
+    assert english_left(ids_aside(interface_text(at), app_db)) == []
     assert ("2 个变体" in texts(at)) == (variants == 2)
     english = rendered("pages/write.py", everyone["writer"], "en-US", query)
     assert not english.exception and "Regenerate" in [b.label for b in english.button]
