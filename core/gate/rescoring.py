@@ -105,10 +105,12 @@ def start_rescore(*, runner: Runner, session: Session, project_id: int, actor: U
     require(actor.role, "references")
     project = get_project(session=session, project_id=project_id)
     if not project_references(session, project_id):
-        raise InvalidInputError(f"Project {project.name!r} has no references yet: add some, then re-score.")
+        raise InvalidInputError(Message(N_("Project {name!r} has no references yet: add some, then re-score."),
+                                        name=project.name))
     running = latest_rescore(session=session, project_id=project_id)
     if running is not None and running.status in UNDER_WAY:
-        raise ConflictError(f"Re-scoring of {project.name!r} is already under way (job {running.id}).")
+        raise ConflictError(Message(N_("Re-scoring of {name!r} is already under way (job {job})."), name=project.name,
+                                    job=running.id))
     job_id = runner.submit(kind=RESCORE, payload={"project_id": project_id}, owner_id=actor.id)
     audit.record(session, actor_id=actor.id, action="scores.rescore", target=f"project:{project_id}", job=job_id)
     session.commit()

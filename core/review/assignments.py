@@ -101,9 +101,11 @@ def _check_assignee(session: Session, reviewer_id: int) -> User:
     if reviewer is None:
         raise NotFoundError("No such user.")
     if reviewer.disabled:
-        raise InvalidInputError(f"{reviewer.username} is disabled; assign the drafts to someone else.")
+        raise InvalidInputError(Message(N_("{name} is disabled; assign the drafts to someone else."),
+                                        name=reviewer.username))
     if not may(reviewer.role, "review"):
-        raise InvalidInputError(f"{reviewer.username} is a {reviewer.role} and cannot review drafts.")
+        raise InvalidInputError(Message(N_("{name} is a {role} and cannot review drafts."), name=reviewer.username,
+                                        role=Message(reviewer.role)))
     return reviewer
 
 
