@@ -113,3 +113,16 @@ def test_a_message_inside_a_message_is_rendered_in_the_same_language():
     assert str(outer) == "This draft left the queue: accepted by policy v3."
     assert outer.render(i18n.translations("zh_CN")) == "这份草稿已离开审核队列：因策略 v3 而通过。"
     assert left_reason("a reason typed by someone") == "a reason typed by someone"
+
+
+def test_a_provider_failure_with_its_note_reads_in_either_language():
+    from core.llm.retry import Failure
+    from core.platform.errors import LLMConnectionError
+
+    failure = Failure(LLMConnectionError, Message(N_("Could not reach the provider at {url}: {reason}"),
+                                                  url="https://llm.example/v1", reason="ConnectError"))
+    err = failure.error(note=Message(N_("gave up after {n} tries"), n=3), partial_text="春天来了")
+    assert str(err) == ("The stream broke after 4 characters: Could not reach the provider at https://llm.example/v1: "
+                        "ConnectError (gave up after 3 tries)")
+    assert err.user_message(i18n.translations("zh_CN")) == (
+        "流式输出在 4 个字符后中断：无法连接位于 https://llm.example/v1 的服务商：ConnectError（尝试 3 次后放弃）")
