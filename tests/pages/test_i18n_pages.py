@@ -25,7 +25,7 @@ PANELS_NOT_COVERED: dict[str, tuple[str, ...]] = {}
 # Words that stay as they are in Chinese: names, protocols, formats, settings, metrics, user names.
 KEPT = re.compile(
     r"Draftgate|DRAFTGATE_\w+|\b(?:API|URL|UTC|JSON|JSONL|CSV|HTTP|HTTPS|QPS|AES-256-GCM|IP|ID|UUID|token|"
-    r"Gemma|llama\.cpp|SQLite|PostgreSQL|base64|[a-z][a-z+]*://[\x21-\x7e]*|Redis|Bearer|BLEU|chrF|ROUGE-\w+|distinct-\d|"
+    r"[Gg]emma[\w.-]*|llama\.cpp|SQLite|PostgreSQL|base64|[a-z][a-z+]*://[\x21-\x7e]*|Redis|Bearer|BLEU|chrF|ROUGE-\w+|distinct-\d|"
     r"instruction|answer|min_similarity|text|word|admin|writer|reviewer|editor|python -m core[\w -]*|v1|"
     r"AppTest|txt|csv|jsonl|ms|Alt)\b"
 )
