@@ -39,8 +39,9 @@ from core.access.client_address import LOOPBACK, address_behind_uvicorn, client_
 from core.access.roles import require
 from core.platform.db import open_session
 from core.platform.errors import AuthenticationError
+from core.platform.i18n import N_, Message
 
-HTTPS_REQUIRED = ("Use HTTPS: plain HTTP is accepted only from this machine, or from a trusted proxy that "
+HTTPS_REQUIRED = N_("Use HTTPS: plain HTTP is accepted only from this machine, or from a trusted proxy that "
                   "says the client used HTTPS (X-Forwarded-Proto).")
 
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
@@ -94,9 +95,9 @@ def known_query_only(request: Request) -> None:
     known = _query_names(dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        accepted = ", ".join(sorted(known)) or "none"
-        raise ApiError(400, f"Unknown query parameter {unknown[0]!r} (this path takes: {accepted}).",
-                       code="unknown_parameter", param=unknown[0])
+        accepted = ", ".join(sorted(known)) or Message(N_("none"))
+        raise ApiError(400, Message(N_("Unknown query parameter {name!r} (this path takes: {accepted})."),
+                                    name=unknown[0], accepted=accepted), code="unknown_parameter", param=unknown[0])
 
 
 def _query_names(dependant) -> set[str]:
@@ -136,14 +137,15 @@ def authenticated(
     try:
         caller = authenticate_key(session=session, key=credentials.credentials)
     except AuthenticationError as err:
-        raise ApiError(401, str(err), code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}) from None
+        raise ApiError(401, err.message, code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}) from None
     if not address_allowed(origin.address, caller.ip_networks):
         raise _address_refused(origin.address, of_key=True)
     decision = runtime.limiter.check(caller)
     setattr(request.state, RATE_DECISION, decision)
     if not decision.allowed:
-        raise ApiError(429, f"Rate limit reached for this API key: at most {decision.limit} requests every "
-                            f"{decision.window_s:g} s. Retry after {decision.headers()['Retry-After']} s.",
+        raise ApiError(429, Message(N_("Rate limit reached for this API key: at most {limit} requests every "
+                                       "{window:g} s. Retry after {retry} s."), limit=decision.limit,
+                                    window=decision.window_s, retry=decision.headers()["Retry-After"]),
                        code="rate_limit_exceeded")
     runtime.last_use.record(session=session, caller=caller)
     return caller
@@ -190,8 +192,9 @@ async def _keep(lease: Lease, every_s: float) -> None:
 
 
 def _address_refused(address: str, *, of_key: bool = False) -> ApiError:
-    which = "this API key's IP allowlist" if of_key else "DRAFTGATE_IP_ALLOWLIST"
-    return ApiError(403, f"Requests from {address} are not accepted ({which}).", code="ip_not_allowed")
+    which = Message(N_("this API key's IP allowlist")) if of_key else "DRAFTGATE_IP_ALLOWLIST"
+    return ApiError(403, Message(N_("Requests from {address} are not accepted ({which})."), address=address,
+                                 which=which), code="ip_not_allowed")
 
 
 def _ip(address: str | None):

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.errors import ApiError
+from core.platform.i18n import N_, Message
 
 SWAGGER_UI = Path(str(files("fastapi_offline"))) / "static"
 OWN_STATIC = Path(__file__).resolve().parent / "static"
@@ -62,5 +63,5 @@ def docs_page(request: Request) -> HTMLResponse:
 def docs_asset(name: str) -> FileResponse:
     path = ASSETS.get(name)
     if path is None:
-        raise ApiError(404, f"There is no docs asset {name!r}.")
+        raise ApiError(404, Message(N_("There is no docs asset {name!r}."), name=name))
     return FileResponse(path, media_type=ASSET_TYPES[path.suffix], headers={"Cache-Control": CACHE})

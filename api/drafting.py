@@ -28,6 +28,7 @@ from core.access.api_keys import ApiCaller, project_id_named, projects_for_key
 from core.llm.registry import CONFIGURED, EMBEDDED
 from core.llm.types import GenerationParams
 from core.platform.errors import InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, Job, Project, User
 from core.platform.states import DraftStatus, JobStatus
 from core.runtime import Runtime
@@ -74,13 +75,14 @@ def _project_id(db: Session, project: str | int) -> int:
     if isinstance(project, int):
         if 0 < project < 2**31 and db.get(Project, project) is not None:
             return project
-        raise ApiError(404, f"There is no project with id {project}.", code="project_not_found", param="project")
+        raise ApiError(404, Message(N_("There is no project with id {id}."), id=project), code="project_not_found",
+                       param="project")
     try:
         return project_id_named(session=db, name=project)
     except (NotFoundError, InvalidInputError):  # no project has this name (none can: it is not a name)
         if project.isascii() and project.isdigit() and len(project) < 10 and db.get(Project, int(project)) is not None:
             return int(project)
-        raise ApiError(404, f"There is no project named {project!r}.", code="project_not_found",
+        raise ApiError(404, Message(N_("There is no project named {name!r}."), name=project), code="project_not_found",
                        param="project") from None
 
 
@@ -126,7 +128,8 @@ def draft_pieces(core: Runtime, user: User, draft_id: int) -> Iterator[str]:
             sent = view.text
     draft = writing.draft_report(core, user, draft_id=draft_id).draft
     if draft.status != DraftStatus.COMPLETED:
-        raise ApiError(502, draft.error or f"The draft ended {draft.status}.", code="upstream_error")
+        raise ApiError(502, draft.error or Message(N_("The draft ended {status}."), status=draft.status),
+                       code="upstream_error")
 
 
 def finished_drafts(core: Runtime, user: User, started: TurnStarted) -> list[DraftReport]:

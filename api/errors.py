@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.platform import errors, i18n
-from core.platform.i18n import N_, Message, Translator
+from core.platform.i18n import N_, Message, PluralMessage, Translator
 
 logger = logging.getLogger("api")
 
@@ -81,18 +81,29 @@ def envelope(status: int, message: str, *, code: str | None = None, param: str |
 
 def request_translations(request: Request | None) -> Translator:
     """The translations for the request's Accept-Language (English without one)."""
-    header = request.headers.get("accept-language") if request is not None else None
-    return i18n.translations(i18n.negotiate(i18n.accept_language(header)))
+    return header_translations(request.headers.get("accept-language") if request is not None else None)
+
+
+def header_translations(accept_language: str | None) -> Translator:
+    return i18n.translations(i18n.negotiate(i18n.accept_language(accept_language)))
 
 
 def localized(error: ApiError, t: Translator) -> str:
     return error.source.render(t) if isinstance(error.source, Message) else t.gettext(error.message)
 
 
+def localized_envelope(error: ApiError, t: Translator) -> dict[str, Any]:
+    return envelope(error.status, localized(error, t), code=error.code, param=error.param)
+
+
+def internal_envelope(t: Translator) -> dict[str, Any]:
+    """The 500 of an unexpected error: nothing of it but that it happened."""
+    return envelope(500, t.gettext(INTERNAL_MESSAGE))
+
+
 def error_response(error: ApiError, request: Request | None = None) -> JSONResponse:
-    message = localized(error, request_translations(request))
-    return JSONResponse(envelope(error.status, message, code=error.code, param=error.param),
-                        status_code=error.status, headers=error.headers)
+    return JSONResponse(localized_envelope(error, request_translations(request)), status_code=error.status,
+                        headers=error.headers)
 
 
 def from_core(err: errors.DraftgateError) -> ApiError:
@@ -133,11 +144,14 @@ def validation_error(err: RequestValidationError) -> ApiError:
         return ApiError(400, Message(N_("The request body is not valid JSON.")), code="invalid_json")
     param = param_of(first.get("loc", ()))
     code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_parameter"
-    message = str(first.get("msg", "Invalid value")).removeprefix("Value error, ")
-    text = f"Invalid value for {param!r}: {message}." if param else f"The request is not valid: {message}."
+    problem = str(first.get("msg", "Invalid value")).removeprefix("Value error, ")
+    found = Message(problem if problem.endswith(".") else f"{problem}.")  # ours are msgids; pydantic's stay English
+    message = (Message(N_("Invalid value for {param!r}: {problem}"), param=param, problem=found) if param
+               else Message(N_("The request is not valid: {problem}"), problem=found))
     if len(problems) > 1:
-        text += f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} after this one.)"
-    return ApiError(400, text.replace("..", "."), code=code, param=param)
+        more = PluralMessage("{n} more problem after this one.", "{n} more problems after this one.", len(problems) - 1)
+        message = Message(N_("{problem} ({more})"), problem=message, more=more)
+    return ApiError(400, message, code=code, param=param)
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -36,6 +36,7 @@ from sqlmodel import col, select
 from api.errors import ApiError
 from core.platform import constants
 from core.platform.db import open_session
+from core.platform.i18n import N_, Message
 from core.platform.models import IdempotencyRecord, utcnow
 
 RUNNING, COMPLETED = "running", "completed"
@@ -68,8 +69,9 @@ def request_hash(method: str, path: str, payload: Any) -> str:
 def check_key(value: str) -> str:
     """An Idempotency-Key: 1 to 255 visible ASCII characters."""
     if not 1 <= len(value) <= constants.IDEMPOTENCY_KEY_MAX_CHARS or not all(" " < char <= "~" for char in value):
-        raise ApiError(400, f"An {HEADER} has 1 to {constants.IDEMPOTENCY_KEY_MAX_CHARS} visible ASCII characters "
-                            "(a UUID is a good choice).", code="invalid_idempotency_key", param=HEADER)
+        raise ApiError(400, Message(N_("An {header} has 1 to {n} visible ASCII characters (a UUID is a good "
+                                       "choice)."), header=HEADER, n=constants.IDEMPOTENCY_KEY_MAX_CHARS),
+                       code="invalid_idempotency_key", param=HEADER)
     return value
 
 
@@ -103,8 +105,8 @@ class IdempotencyStore:
                         raise _in_progress() from None
             session.commit()
         if record.request_hash != request_hash:
-            raise ApiError(422, f"This {HEADER} was used with another request; use a new key for a new request.",
-                           code="idempotency_key_reused", param=HEADER)
+            raise ApiError(422, Message(N_("This {header} was used with another request; use a new key for a new "
+                                           "request."), header=HEADER), code="idempotency_key_reused", param=HEADER)
         if record.status == RUNNING:
             raise _in_progress()
         return Replay(record.status_code or 200, record.response.get("body"))
@@ -145,8 +147,9 @@ class IdempotencyStore:
 
 
 def _in_progress() -> ApiError:
-    return ApiError(409, f"A request with this {HEADER} is still running; retry once it has answered.",
-                    code="idempotency_request_in_progress", param=HEADER, headers={"Retry-After": "1"})
+    return ApiError(409, Message(N_("A request with this {header} is still running; retry once it has answered."),
+                                 header=HEADER), code="idempotency_request_in_progress", param=HEADER,
+                    headers={"Retry-After": "1"})
 
 
 def run_idempotent(

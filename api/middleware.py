@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import logging
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import INTERNAL_MESSAGE, envelope
+from api.errors import header_translations, internal_envelope
 
 logger = logging.getLogger("api")
 
@@ -49,7 +49,8 @@ class CatchAll:
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return
-            body = json.dumps(envelope(500, INTERNAL_MESSAGE)).encode()
+            t = header_translations(Headers(scope=scope).get("accept-language"))
+            body = json.dumps(internal_envelope(t), ensure_ascii=False).encode()
             await send_with_headers({"type": "http.response.start", "status": 500, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             ]})

@@ -41,6 +41,7 @@ from core.access.api_keys import ApiCaller
 from core.jobs.runner import FINISHED
 from core.llm.ratelimit import Rate, Windows
 from core.platform import constants
+from core.platform.i18n import N_, Message
 from core.platform.models import Job
 
 logger = logging.getLogger(__name__)
@@ -261,16 +262,17 @@ class ConcurrencyCap:
             leases.append(lease)
         return leases
 
-    def refusal(self, caller: ApiCaller, wanted: int = 1) -> str:
+    def refusal(self, caller: ApiCaller, wanted: int = 1) -> Message:
         """Why a request that needs `wanted` slots was refused (the 429's message)."""
         limit = self.limit_for(caller)
         if wanted > limit:
-            return (f"This API key runs at most {limit} generations at once, and this batch has {wanted} tasks: "
-                    f"send at most {limit} at a time.")
+            return Message(N_("This API key runs at most {limit} generations at once, and this batch has {wanted} "
+                              "tasks: send at most {limit} at a time."), limit=limit, wanted=wanted)
         if wanted > 1:
-            return (f"This API key runs at most {limit} generations at once, and this batch needs {wanted} of them: "
-                    "wait for some to finish, or send fewer tasks.")
-        return f"This API key runs {limit} generations at once already: wait for one to finish."
+            return Message(N_("This API key runs at most {limit} generations at once, and this batch needs {wanted} "
+                              "of them: wait for some to finish, or send fewer tasks."), limit=limit, wanted=wanted)
+        return Message(N_("This API key runs {limit} generations at once already: wait for one to finish."),
+                       limit=limit)
 
 
 class TaskSlots:

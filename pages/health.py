@@ -18,8 +18,9 @@ STATUS_NAMES = {"ok": N_("ok"), "warning": N_("warning"), "down": N_("down"), "o
 VERDICT_STYLES = {"ok": st.success, "unchecked": st.info, "attention": st.warning}
 
 
-
 def service_name(name: str) -> str:
+    if name not in SERVICE_NAMES and name.startswith("Provider "):  # a registered provider, by its name
+        return _("Provider {name}").format(name=name.removeprefix("Provider "))
     return _(SERVICE_NAMES.get(name, name))
 
 
@@ -46,7 +47,7 @@ checks = run_checks(settings=settings, engine=resources.engine(), provider=provi
 st.dataframe(
     pd.DataFrame([
         {"": ICONS[c.status], _("service"): service_name(c.name), _("status"): _(STATUS_NAMES.get(c.status, c.status)),
-         _("latency (ms)"): c.latency_ms, _("detail"): c.detail}
+         _("latency (ms)"): c.latency_ms, _("detail"): render(c.message)}
         for c in checks
     ]),
     hide_index=True,

@@ -7,7 +7,7 @@ from core.usecases import curation
 from core.writing.presets import list_presets, match
 from ui import auth, resources
 from ui.actions import run_use_case
-from ui.components import choose_project
+from ui.components import choose_project, source_label
 from ui.forms import accepted, field
 from ui.i18n import _, number
 from ui.safe import md
@@ -49,7 +49,7 @@ if probe:
     if found is None:
         st.caption(_("No preset matches: the model would write the draft."))
     else:
-        how = _("exact") if found.exact else _("similarity {value}").format(value=f"{found.similarity:.0f}")
+        how = _("exact") if found.exact else _("similarity {value}").format(value=number(found.similarity, digits=0))
         st.success(_("Preset #{id} answers it ({how}).").format(id=found.preset_id, how=how))
 
 with open_session(engine) as db:
@@ -71,7 +71,7 @@ for preset in presets:
                 min_similarity=new_similarity, enabled=enabled,
             ):
                 st.rerun()
-        source = _("Source: {source}").format(source=md(preset.source))
+        source = _("Source: {source}").format(source=md(source_label(preset.source)))
         if preset.source_draft_id:
             source += _(" (draft #{id})").format(id=preset.source_draft_id)
         st.caption(source)

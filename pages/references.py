@@ -7,7 +7,7 @@ from core.usecases import curation
 from core.writing.projects import list_references
 from ui import auth, resources
 from ui.actions import run_use_case
-from ui.components import choose_project
+from ui.components import choose_project, source_label
 from ui.forms import accepted, field
 from ui.i18n import N_, _, ngettext, number
 from ui.rescore import rescore_panel
@@ -48,7 +48,7 @@ with open_session(engine) as db:
 rescore_panel(user, project_id)
 st.subheader(ngettext("{n} reference", "{n} references", len(references)).format(n=number(len(references))))
 for reference in references:
-    with st.expander(f"#{reference.id} · {reference.language} · {md(reference.source)} · {md(reference.text[:60])}"):
+    with st.expander(f"#{reference.id} · {reference.language} · {md(source_label(reference.source))} · {md(reference.text[:60])}"):
         edited = st.text_area(_("Text"), value=reference.text, key=f"references.text.{reference.id}", height=100)
         save, remove = st.columns(2)
         if save.button(_("Save"), key=f"references.save.{reference.id}") and run_use_case(

@@ -14,7 +14,7 @@ from core.platform.errors import DraftgateError
 from core.writing.projects import get_project
 from ui import auth, resources
 from ui.components import choose_project
-from ui.i18n import _, error_text, ngettext, number
+from ui.i18n import _, error_text, ngettext, number, when
 from ui.rubric import rubric_evidence_panel, rubric_panel
 from ui.safe import md
 from ui.thresholds import FLASH_KEY, apply_panel, evidence_panel, language_panel, policy_form, rule_name
@@ -62,9 +62,9 @@ if history:
     st.subheader(_("Versions"))
     st.dataframe(
         pd.DataFrame(
-            [{_("version"): p.version, _("saved"): p.created_at, _("rule"): rule_name(p.rule), _("note"): p.note,
+            [{_("version"): p.version, _("saved"): when(p.created_at, length="short"), _("rule"): rule_name(p.rule), _("note"): p.note,
               **{METRIC_LABELS[m]: p.thresholds.get(m) for m in METRICS},
-              _("weights"): ", ".join(f"{METRIC_LABELS[m]}×{w:g}" for m, w in (p.weights or {}).items()),
+              _("weights"): ", ".join(f"{METRIC_LABELS[m]}×{number(w)}" for m, w in (p.weights or {}).items()),
               _("composite"): p.composite_threshold,
               **{_("check: {label}").format(label=_(CHECK_LABELS[name])): with_check_defaults(p.thresholds).get(metric)
                  for name, metric in CHECK_METRICS.items()},

@@ -9,6 +9,7 @@ from core.platform.errors import DraftgateError
 from core.usecases import sessions, writing
 from core.writing.moderation import active_matcher
 from ui import auth, resources
+from ui.components import session_title
 from ui.i18n import _, error_text
 from ui.params import load_session_params, parameter_panel
 from ui.safe import md
@@ -49,7 +50,7 @@ except DraftgateError as err:
     st.stop()
 
 st.caption(_("Session **{title}** · ID `{id}` (the page URL reopens it)").format(
-    title=md(writing_session.title), id=writing_session.public_id))
+    title=md(session_title(writing_session)), id=writing_session.public_id))
 with st.sidebar.expander(_("Parameters"), expanded=False):
     load_session_params(public_id, writing_session.params)
     params = parameter_panel()

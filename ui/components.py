@@ -11,15 +11,19 @@ import streamlit as st
 from core.gate.checks import check_line
 from core.gate.policies import PRESET_PROVIDER
 from core.gate.rules import REASON_LABELS, format_score
+from core.llm.types import FINISH_REASONS
 from core.platform.constants import METRIC_LABELS
 from core.platform.db import open_session
 from core.platform.models import Comment, Draft, ReviewItem, Score
 from core.platform.states import DraftStatus, ReviewState, Route
+from core.review.items import left_reason
 from core.scoring.checks import CHECK_LABELS
 from core.writing.moderation import Matcher
 from core.writing.projects import list_projects
+from core.writing.sessions import shown_title
 from ui import resources
-from ui.i18n import N_, Message, _, ngettext, number, render, when
+from ui.i18n import N_, Message, _, ngettext, number, render, translator, when
+from ui.i18n import percent as share_text
 from ui.safe import md
 
 # msgids: shown through _() (STATUS_LABELS[status] is the English text)
@@ -37,6 +41,13 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 LANGUAGE_LABELS = {"zh": N_("Chinese"), "ja": N_("Japanese"), "ko": N_("Korean"), "latin": N_("Latin script"),
                    "other": N_("other script"), "none": N_("no letters")}
+# where a reference, preset answer or sensitive word came from (their `source`)
+SOURCE_LABELS = {"manual": N_("typed in"), "import": N_("imported"), "promoted": N_("from a draft"),
+                 "draft": N_("from a draft"), "demo": N_("demo")}
+
+
+def source_label(source: str) -> str:
+    return _(SOURCE_LABELS.get(source, source))
 
 
 def status_label(status: str) -> str:
@@ -88,7 +99,7 @@ def reason_detail(item: ReviewItem) -> str:
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != DraftStatus.COMPLETED:
         label = status_label(draft.status)
-        return f"{label}: {md(draft.error)}" if draft.error else label
+        return f"{label}: {md(_(draft.error))}" if draft.error else label  # a fixed reason is a msgid
     if review is None:
         return _("✅ accepted") if draft.route == Route.ACCEPTED else ""
     if review.state == ReviewState.APPROVED:
@@ -96,7 +107,8 @@ def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if review.state == ReviewState.REJECTED:
         return _("❌ rejected by a reviewer: {reason}").format(reason=md(review.decision_reason))
     if review.state == ReviewState.ACCEPTED:
-        return f"✅ {md(review.decision_reason) if review.decision_reason else _('accepted by a new policy')}"
+        return "✅ " + (md(render(left_reason(review.decision_reason))) if review.decision_reason
+                       else _("accepted by a new policy"))
     return _("🔎 in review ({reasons}): {detail}").format(reasons=reasons_text(review.reasons),
                                                          detail=md(reason_detail(review)))
 
@@ -108,18 +120,18 @@ def meta_line(draft: Draft) -> str:
     parts = [_("model {model}").format(model=md(draft.model) if draft.model else "?")]
     if draft.cache_hit:
         parts.append(_("⚡ from the response cache"))
-    if draft.finish_reason == "length":
-        parts.append(_("cut off at the max tokens limit"))
+    if draft.finish_reason in FINISH_REASONS:
+        parts.append(_(FINISH_REASONS[draft.finish_reason]))
     elif draft.finish_reason:
-        parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))
+        parts.append(_("finish: {reason}").format(reason=md(draft.finish_reason)))  # the provider's own word
     if draft.latency_ms:
-        parts.append(_("{seconds} s").format(seconds=f"{draft.latency_ms / 1000:.1f}"))
+        parts.append(_("{seconds} s").format(seconds=number(draft.latency_ms / 1000, digits=1)))
     if draft.completion_tokens:
         tokens = draft.completion_tokens
         parts.append(ngettext("{n} token", "{n} tokens", tokens).format(n=number(tokens)))
     temperature = draft.params.get("temperature")
     if temperature is not None:
-        parts.append(_("temperature {value}").format(value=f"{temperature:g}"))
+        parts.append(_("temperature {value}").format(value=number(temperature)))
     return " · ".join(parts)
 
 
@@ -130,7 +142,7 @@ def show_draft(
     *,
     comments: Sequence[tuple[Comment, str]] = (),
     matcher: Matcher | None = None,
-    unscored: str | None = None,
+    unscored: str | Message | None = None,
 ) -> None:
     """A draft's text (as text, never as Markdown or HTML) with its route, scores, metadata and reviewers' comments.
 
@@ -150,7 +162,7 @@ def show_draft(
     if unscored == "":
         st.caption(_("⏳ being scored…"))
     elif unscored:
-        st.warning(_("Not scored yet. {why}").format(why=md(unscored)))
+        st.warning(_("Not scored yet. {why}").format(why=md(render(unscored))))
     elif route:
         st.markdown(route) if draft.status == DraftStatus.COMPLETED else st.warning(route)
     if draft.status == DraftStatus.COMPLETED:
@@ -179,7 +191,7 @@ def show_marked(pieces: Iterable[tuple[str, bool, bool]]) -> None:
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    return "–" if value is None else share_text(value)
 
 
 def choose_project(key: str, *, none_yet: str = N_("No project yet: create one on the References page.")) -> int:
@@ -190,3 +202,8 @@ def choose_project(key: str, *, none_yet: str = N_("No project yet: create one o
         st.info(_(none_yet))
         st.stop()
     return st.selectbox(_("Project"), list(projects), format_func=projects.get, key=key)
+
+
+def session_title(writing_session) -> str:
+    """The session's title, or an untitled one's name in this language (its start as the locale writes it)."""
+    return shown_title(writing_session, translator(), lambda moment: when(moment, length="short"))

@@ -6,7 +6,8 @@
                                        (st.context.locale), else English
     error_text(err)                    a core error's message in this language
     role_name("editor")                a role as this language names it
-    when(moment) / number(value)       a date-time / number as this language writes it (Babel)
+    when(moment) / clock(moment)       a date-time / a time of day as this language writes it (Babel)
+    number(value, digits=1) / percent(share)   a number / a share (0.25: 25%) likewise
 
 ui.auth records the signed-in user's own setting each run (remember_user_language); pages call
 require_area first, so everything they show afterwards speaks the user's language.
@@ -26,8 +27,8 @@ from core.platform.i18n import N_, Message
 
 USER_LANGUAGE_KEY = "i18n.user_language"
 
-__all__ = ["N_", "Message", "_", "error_text", "language", "ngettext", "number", "remember_user_language",
-           "role_name", "when"]
+__all__ = ["N_", "Message", "_", "clock", "error_text", "language", "ngettext", "number", "percent",
+           "remember_user_language", "role_name", "translator", "when"]
 
 
 def remember_user_language(setting: str | None) -> None:
@@ -46,8 +47,12 @@ def language() -> str:
     return i18n.negotiate([st.session_state.get(USER_LANGUAGE_KEY) or None, browser_locale()])
 
 
+def translator() -> i18n.Translator:
+    return i18n.translations(language())
+
+
 def _(message: str) -> str:
-    return i18n.translations(language()).gettext(message)
+    return translator().gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -73,5 +78,13 @@ def when(moment: datetime, *, length: str = "medium") -> str:
     return i18n.format_datetime(moment, language(), length=length)
 
 
-def number(value: float) -> str:
-    return i18n.format_number(value, language())
+def clock(moment: datetime) -> str:
+    return i18n.format_time(moment, language())
+
+
+def number(value: float, *, digits: int | None = None) -> str:
+    return i18n.format_number(value, language(), digits=digits)
+
+
+def percent(value: float) -> str:
+    return i18n.format_percent(value, language())

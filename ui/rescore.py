@@ -75,4 +75,4 @@ def _outcome(job: Job) -> None:
         st.warning(_("Re-scoring was cancelled ({when}). {summary}").format(when=finished, summary=summary).strip())
     else:
         status = _(JOB_STATUS_NAMES.get(job.status, job.status))
-        st.error(_("Re-scoring {status} ({when}): {error}").format(status=status, when=finished, error=md(job.error)))
+        st.error(_("Re-scoring {status} ({when}): {error}").format(status=status, when=finished, error=md(_(job.error))))

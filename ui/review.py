@@ -19,7 +19,7 @@ from core.platform.models import User, utcnow
 from core.platform.states import ReviewState
 from core.review.claims import held_by_another
 from core.review.context import ReviewContext, mark_segments
-from core.review.items import VERDICTS
+from core.review.items import VERDICTS, left_reason
 from core.review.queue import QUEUE_SORTS, QueueEntry, reviewer_history
 from core.scoring.diff import matching_spans
 from core.scoring.language import LANGUAGES
@@ -32,10 +32,11 @@ from ui.components import (
     reason_label,
     reasons_text,
     score_line,
+    session_title,
     show_marked,
     signatures_text,
 )
-from ui.i18n import N_, _, ngettext, number, render, role_name, when
+from ui.i18n import N_, _, clock, ngettext, number, render, role_name, when
 from ui.safe import md
 
 ITEM_KEY = "review.item_id"
@@ -133,7 +134,7 @@ def _queue_row(entry: QueueEntry, user: User, filters: QueueFilters, *, opened: 
                     else _(" · assigned to {name}").format(name=md(entry.assigned_to)))
     here = _(" · **open**") if entry.item.id == opened else ""
     writer = md(entry.writer) if entry.writer else _("a deleted account")
-    waited = _("{hours} h").format(hours=f"{hours:.1f}")
+    waited = _("{hours} h").format(hours=number(hours, digits=1))
     summary = f"**#{entry.item.id}** · {md(entry.project_name)} · {writer} · {waited}{here}"
     instruction = f"*{md(entry.instruction)}*" if entry.instruction else ""
     if compact:  # beside the item: too narrow for a button column, the button goes under the text
@@ -248,7 +249,7 @@ def history_panel(engine: Engine, user: User) -> None:
     st.dataframe(pd.DataFrame([
         {_("item"): h.item.id, _("project"): h.project_name,
          _("verdict"): state_label(h.item.state) + (edited if h.item.edited_text else ""),
-         _("reason"): h.item.decision_reason, _("decided"): h.item.decided_at,
+         _("reason"): h.item.decision_reason, _("decided"): when(h.item.decided_at, length="short") if h.item.decided_at else "",
          _("minutes to decision"): round(h.minutes_to_decision or 0, 1), _("text"): h.excerpt} for h in history
     ]), hide_index=True)
     chosen = st.selectbox(_("Open a decided draft"), [None, *(h.item.id for h in history)],
@@ -268,7 +269,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
     hours = (utcnow() - item.created_at).total_seconds() / 3600
     st.caption(_("Written by **{writer}** · session {session} · waiting {hours} h").format(
         writer=md(context.writer) if context.writer else _("a deleted account"),
-        session=md(context.writing_session.title), hours=f"{hours:.1f}"))
+        session=md(session_title(context.writing_session)), hours=number(hours, digits=1)))
     if context.assigned_to:
         st.caption(_("Assigned to you by an editor") if item.assigned_to_id == user.id else
                    _("Assigned to **{name}** by an editor; you may still review it.").format(name=md(context.assigned_to)))
@@ -282,7 +283,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
         st.success(f"{decided.format(verdict=state_label(item.state))} {md(item.decision_reason)}")
         _recorded_marks(user, item.id)
     elif item.state == ReviewState.ACCEPTED:
-        st.success(_("Left the queue: {reason}.").format(reason=md(render(item.decision_reason))))
+        st.success(_("Left the queue: {reason}.").format(reason=md(render(left_reason(item.decision_reason)))))
     elif held_by_another(item, user.id):
         st.info(_("{name} is reviewing this draft; you can read it.").format(
             name=md(context.claimed_by) if context.claimed_by else _("Another reviewer")))
@@ -299,7 +300,7 @@ def draft_panel(engine: Engine, user: User, context: ReviewContext, project_name
             words=md(_(", ").join(dict.fromkeys(h.word for h in context.sensitive_hits)))))
     earlier = len(context.earlier_turns)
     with st.expander(ngettext("Session context: {title} ({n} earlier turn)", "Session context: {title} ({n} earlier turns)",
-                              earlier).format(title=md(context.writing_session.title), n=number(earlier))):
+                              earlier).format(title=md(session_title(context.writing_session)), n=number(earlier))):
         for turn, text in context.earlier_turns:
             st.markdown(_("**Instruction:** {instruction}").format(instruction=md(turn.instruction)))
             st.text(text)
@@ -363,7 +364,7 @@ def _actions(user: User, context: ReviewContext, seen_version: int, mine: bool, 
         left = (item.claim_expires_at - utcnow()).total_seconds() / 60
         cols = st.columns([4, 1])
         cols[0].caption(_("Your claim ends in {minutes} min ({time} UTC).").format(
-            minutes=f"{max(left, 0):.0f}", time=f"{item.claim_expires_at:%H:%M}"))
+            minutes=number(max(left, 0), digits=0), time=clock(item.claim_expires_at)))
         if cols[1].button(_("Extend claim"), key="review.extend"):
             if run_use_case(review.claim, user, item_id=item.id):
                 st.rerun()

@@ -117,4 +117,4 @@ def share_panel(engine: Engine, user: User) -> None:
                 review.set_second_review_share, user, project_id=project.id, share=share / 100
             ):
                 st.toast(_("{project}: {share}% of decided drafts go to a second reviewer.").format(
-                    project=md(project.name), share=f"{share:.0f}"))
+                    project=md(project.name), share=number(share, digits=0)))

@@ -21,6 +21,7 @@ from core.writing.projects import list_projects
 from core.writing.sessions import MAX_TITLE_LENGTH, get_session, list_sessions, sessions_being_written
 from ui import resources
 from ui.actions import run_use_case
+from ui.components import session_title
 from ui.forms import accepted, field
 from ui.i18n import _
 from ui.safe import md
@@ -55,7 +56,7 @@ def session_sidebar(user: User) -> str | None:
             ids = [s.public_id for s in sessions]
             # the ID keeps options distinct: the widget tells options apart by their label
             # the labels never change with what is being written: the widget keeps its value by label
-            titles = {s.public_id: f"{s.title} · {s.public_id[:6]}" for s in sessions}
+            titles = {s.public_id: f"{session_title(s)} · {s.public_id[:6]}" for s in sessions}
             options = ids if current in ids or current is None else [current, *ids]
             if st.session_state.get(PICK_KEY) != current:
                 st.session_state[PICK_KEY] = current

@@ -115,7 +115,7 @@ def policy_form(project_id: int, policy: ThresholdPolicy) -> PolicySpec:
                 continue
             enabled = st.checkbox(_("Route on {metric}").format(metric=METRIC_LABELS[metric]),
                                   key=_key(project_id, metric, "on"))
-            value = st.number_input(_("{metric} threshold (0–{top})").format(metric=METRIC_LABELS[metric], top=f"{top:g}"),
+            value = st.number_input(_("{metric} threshold (0–{top})").format(metric=METRIC_LABELS[metric], top=number(top)),
                                     min_value=0.0, max_value=top,
                                     step=top / 100, key=_key(project_id, metric, "value"), disabled=not enabled)
             thresholds[metric] = float(value) if enabled else None
@@ -216,7 +216,7 @@ def evidence_panel(project_id: int, rows: list[LabeledDraft], spec: PolicySpec) 
         stats = threshold_stats(values, labels, threshold, edited_is_bad=edited_bad)
         st.markdown(_("At **{threshold}**: sent to review **{share}** ({flagged} of {drafts}), recall on rejected "
                       "**{recall}** ({bad_flagged} of {bad}), precision of flagged **{precision}**.").format(
-            threshold=f"{threshold:g}", share=percent(stats.review_share), flagged=number(stats.flagged),
+            threshold=number(threshold), share=percent(stats.review_share), flagged=number(stats.flagged),
             drafts=number(stats.drafts), recall=percent(stats.recall), bad_flagged=number(stats.bad_flagged),
             bad=number(stats.bad), precision=percent(stats.precision)))
     _suggestions(project_id, metric, values, labels, edited_bad)
@@ -236,7 +236,7 @@ def _suggestions(project_id: int, metric: str, values: list[float], labels: list
     load = load_col.slider(_("Target review load"), 0, 100, 20, format="%d%%", key="thresholds.target_load")
     suggested = suggest_for_review_load(values, load / 100, metric)
     if suggested is not None:
-        load_col.button(_("Use {value} (at most {load}% to review)").format(value=f"{suggested:g}", load=load), key="thresholds.use_load",
+        load_col.button(_("Use {value} (at most {load}% to review)").format(value=number(suggested), load=load), key="thresholds.use_load",
                         on_click=_use, args=(project_id, metric, suggested))
     target = recall_col.slider(_("Target recall on rejected"), 0, 100, 80, format="%d%%", key="thresholds.target_recall")
     suggested = suggest_for_recall(values, labels, target / 100, metric, edited_is_bad=edited_bad)
@@ -244,7 +244,7 @@ def _suggestions(project_id: int, metric: str, values: list[float], labels: list
         recall_col.caption(_("No rejected draft with this metric yet (or none this threshold could catch)."))
     else:
         recall_col.button(_("Use {value} (catches at least {target}% of rejections)").format(
-            value=f"{suggested:g}", target=target), key="thresholds.use_recall",
+            value=number(suggested), target=target), key="thresholds.use_recall",
                           on_click=_use, args=(project_id, metric, suggested))
 
 

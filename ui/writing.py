@@ -292,4 +292,4 @@ def _ended_message(job: Job) -> str:
         return ngettext("The variants job was cancelled: {written} of {total} variant written.",
                         "The variants job was cancelled: {written} of {total} variants written.",
                         total).format(written=job.result.get("written", 0), total=total)
-    return _("The variants job failed: {detail}").format(detail=md(job.error) if job.error else _("see the drafts"))
+    return _("The variants job failed: {detail}").format(detail=md(_(job.error)) if job.error else _("see the drafts"))

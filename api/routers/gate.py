@@ -183,7 +183,7 @@ def _session(runtime: ApiRuntime, user: User, public_id: str) -> SessionOut:
                   for d in view.drafts]
         out.append(TurnOut(id=view.turn.id, index=view.turn.index, kind=view.turn.kind,
                            instruction=view.turn.instruction, created=_time(view.turn.created_at), drafts=drafts))
-    return SessionOut(id=writing_session.public_id, title=writing_session.title, project_id=writing_session.project_id,
+    return SessionOut(id=writing_session.public_id, title=sessions.shown_title(writing_session), project_id=writing_session.project_id,
                       created=_time(writing_session.created_at), params=dict(writing_session.params), turns=out)
 
 

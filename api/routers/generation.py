@@ -23,13 +23,14 @@ from sqlmodel import Session
 
 from api.access import authenticated, database, generation_slot, runtime_of
 from api.drafting import acting_user, draft_pieces, finish_reason, finished_drafts, gate_info, turn_request, usage_of
-from api.errors import INTERNAL_MESSAGE, ApiError, envelope, from_core
+from api.errors import ApiError, from_core, internal_envelope, localized_envelope, request_translations
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.runtime import ApiRuntime
 from api.schemas import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, GenerationFields
 from api.traffic import Lease
 from core.access.api_keys import ApiCaller
 from core.platform.errors import DraftgateError
+from core.platform.i18n import Translator
 from core.platform.models import User
 from core.platform.states import DraftStatus
 from core.usecases.writing import DraftReport, draft_report, start_turn
@@ -81,7 +82,8 @@ def _generate(shape: str, body: GenerationFields, instruction: str, request: Req
     if body.stream:
         started = start_turn(core, user, turn_request(core, db, caller, user, body, instruction, variants=n))
         db.close()  # nothing more to read here: no connection held while the answer streams
-        return StreamingResponse(_stream(shape, core, user, started, body), media_type="text/event-stream",
+        t = request_translations(request)
+        return StreamingResponse(_stream(shape, core, user, started, body, t), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     def answer() -> tuple[int, Any]:
@@ -126,7 +128,7 @@ def _whole(shape: str, drafts: list[tuple[DraftReport, str]]) -> dict[str, Any]:
 # -- streaming -----------------------------------------------------------------------------------
 
 
-def _stream(shape: str, core, user: User, started, body: GenerationFields) -> Iterator[bytes]:
+def _stream(shape: str, core, user: User, started, body: GenerationFields, t: Translator) -> Iterator[bytes]:
     _, kind, prefix = Shape.OBJECTS[shape]
     head = {"id": f"{prefix}{started.draft_ids[0]}", "object": kind, "created": int(time.time()), "model": ""}
     include_usage = bool(getattr(body, "stream_options", None) and body.stream_options.include_usage)
@@ -162,13 +164,12 @@ def _stream(shape: str, core, user: User, started, body: GenerationFields) -> It
             yield chunk(index, None, reason, **extra)
         yield b"data: [DONE]\n\n"
     except ApiError as err:
-        yield _error_event(envelope(err.status, err.message, code=err.code, param=err.param))
+        yield _error_event(localized_envelope(err, t))
     except DraftgateError as err:
-        failure = from_core(err)
-        yield _error_event(envelope(failure.status, failure.message, code=failure.code))
+        yield _error_event(localized_envelope(from_core(err), t))
     except Exception:
         logger.exception("a streamed answer failed")
-        yield _error_event(envelope(500, INTERNAL_MESSAGE))
+        yield _error_event(internal_envelope(t))
 
 
 def _event(data: dict[str, Any]) -> bytes:

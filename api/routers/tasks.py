@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.access import authenticated, concurrency_refused, database, generation_slot, runtime_of
 from api.drafting import acting_user, finish_reason, finished_job, gate_info, turn_request, usage_of
-from api.errors import ApiError, envelope, from_core
+from api.errors import ApiError, from_core, localized_envelope, request_translations
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.runtime import ApiRuntime
 from api.schemas import NOT_FOUND, Batch, BatchRequest, Task, TaskRequest, TextCompletion
@@ -31,6 +31,7 @@ from api.traffic import Lease
 from core.access.api_keys import ApiCaller
 from core.platform import constants
 from core.platform.errors import DraftgateError, NotFoundError
+from core.platform.i18n import N_, Message, Translator
 from core.platform.models import Job, User
 from core.platform.states import DraftStatus, JobStatus
 from core.runtime import Runtime
@@ -55,7 +56,7 @@ def text_completion(
         job = finished_job(runtime.core, user, job_id)
         task = _task(runtime, user, job)
         if task.result is None:
-            message = task.error.message if task.error else "The task did not finish."
+            message = task.error.message if task.error else N_("The task did not finish.")
             raise ApiError(502 if job.status == JobStatus.FAILED else 409, message,
                            code="task_failed" if job.status == JobStatus.FAILED else "task_cancelled")
         return 200, TextCompletion(id=task.id, text=task.result.text, finish_reason=task.result.finish_reason,
@@ -103,8 +104,11 @@ def submit_batch(
     runtime: ApiRuntime = Depends(runtime_of),
 ):
     if len(body.tasks) > constants.MAX_BATCH_CONCURRENCY:
-        raise ApiError(400, f"A batch holds at most {constants.MAX_BATCH_CONCURRENCY} tasks (this one has "
-                            f"{len(body.tasks)}): split it.", code="batch_too_large", param="tasks")
+        raise ApiError(400, Message(N_("A batch holds at most {limit} tasks (this one has {n}): split it."),
+                                    limit=constants.MAX_BATCH_CONCURRENCY, n=len(body.tasks)),
+                       code="batch_too_large", param="tasks")
+
+    t = request_translations(request)  # the refused tasks' messages, as the batch records them
 
     def answer() -> tuple[int, Any]:
         core = runtime.core
@@ -115,7 +119,7 @@ def submit_batch(
                 requests.append(turn_request(core, db, caller, user, task, task.prompt))
                 places.append(index)
             except (ApiError, DraftgateError) as err:
-                entries[index] = _refused(err)
+                entries[index] = _refused(err, t)
         leases = _slots(runtime, caller, len(requests))  # every task that will run holds one of the key's slots
         try:
             outcomes = start_batch(core, user, requests) if requests else []  # the rate counts the batch once
@@ -128,7 +132,7 @@ def submit_batch(
                 _hold(runtime, None if isinstance(started, DraftgateError) or started is None else started.job_id,
                       lease)
         for index, started in zip(places, outcomes):
-            entries[index] = _refused(started) if isinstance(started, DraftgateError) else {
+            entries[index] = _refused(started, t) if isinstance(started, DraftgateError) else {
                 "task": _task_id(core, user, started)}
         record = jobs.record_batch(runtime.core, user, entries=entries)
         return 202, _batch(runtime, user, record.id).model_dump(mode="json")
@@ -175,17 +179,14 @@ def _task_id(core: Runtime, user: User, started: TurnStarted) -> int:
     return started.job_id
 
 
-def _refused(err: ApiError | DraftgateError) -> dict[str, Any]:
-    if isinstance(err, ApiError):
-        return envelope(err.status, err.message, code=err.code, param=err.param)
-    failure = from_core(err)
-    return envelope(failure.status, failure.message, code=failure.code)
+def _refused(err: ApiError | DraftgateError, t: Translator) -> dict[str, Any]:
+    return localized_envelope(err if isinstance(err, ApiError) else from_core(err), t)
 
 
 def _number(pattern: re.Pattern[str], value: str, what: str) -> int:
     match = pattern.fullmatch(value)
     if match is None:
-        raise NotFoundError(f"No such {what}: its id looks like {what}-12.")
+        raise NotFoundError(Message(N_("No such {what}: its id looks like {what}-12."), what=what))
     return int(match.group(1))
 
 

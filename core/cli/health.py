@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
 
 from core.cli import runtime
 from core.llm.providers import provider_from_settings
@@ -42,11 +41,12 @@ def _health(args: argparse.Namespace) -> int:
             if server is not None:
                 server.close()
     if args.json:
-        print(json.dumps([asdict(check) for check in checks], indent=2))
+        print(json.dumps([check.as_json() for check in checks], indent=2))
     else:
+        language = i18n.environment_language()
         width = max(15, *(len(check.name) for check in checks))
         for check in checks:
             latency = f"{check.latency_ms:8.1f} ms" if check.latency_ms is not None else " " * 11
-            print(f"{check.status:<8} {check.name:<{width}} {latency}  {check.detail}")
-        print(health.verdict_message(checks)[1].render(i18n.translations(i18n.environment_language())))
+            print(f"{check.status:<8} {check.name:<{width}} {latency}  {i18n.render(check.message, language)}")
+        print(i18n.render(health.verdict_message(checks)[1], language))
     return 0 if all(check.status in ("ok", "off") for check in checks) else 1

@@ -118,17 +118,19 @@ def validate_check_thresholds(thresholds: Mapping[str, float | None]) -> dict[st
             cleaned[metric] = None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise InvalidInputError(f"The {CHECK_LABELS[name]} threshold must be a number.")
+            raise InvalidInputError(Message(N_("The {check} threshold must be a number."),
+                                            check=Message(CHECK_LABELS[name])))
         if DIRECTIONS[name] == FLAG:
             cleaned[metric] = 1.0  # a flag: on
         elif DIRECTIONS[name] == BAND:
             if not 1 / CHECK_MAX[name] <= value <= CHECK_MAX[name]:
-                raise InvalidInputError(
-                    f"The {CHECK_LABELS[name]} threshold is a factor such as 2 (half to twice the length), "
-                    f"at most {CHECK_MAX[name]:g}.")
+                raise InvalidInputError(Message(
+                    N_("The {check} threshold is a factor such as 2 (half to twice the length), at most {top:g}."),
+                    check=Message(CHECK_LABELS[name]), top=CHECK_MAX[name]))
             cleaned[metric] = band_factor(float(value))
         elif not 0 <= value <= CHECK_MAX[name]:
-            raise InvalidInputError(f"The {CHECK_LABELS[name]} threshold must be between 0 and {CHECK_MAX[name]:g}.")
+            raise InvalidInputError(Message(N_("The {check} threshold must be between 0 and {top:g}."),
+                                            check=Message(CHECK_LABELS[name]), top=CHECK_MAX[name]))
         else:
             cleaned[metric] = float(value)
     flag = thresholds.get(NO_REFERENCE, DEFAULT_CHECK_THRESHOLDS[NO_REFERENCE])

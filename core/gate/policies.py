@@ -28,6 +28,7 @@ from core.gate.checks import validate_check_thresholds, with_check_defaults
 from core.gate.rules import ANY_BELOW, RULES, WEIGHTED, RouteDecision, decide_route, split_values
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.models import Project, ThresholdPolicy
 from core.platform.states import Route
 from core.platform.text import check_text
@@ -100,9 +101,8 @@ def validate_thresholds(thresholds: Mapping[str, float | None]) -> dict[str, flo
     for metric in constants.METRICS:
         value = thresholds.get(metric)
         if value is not None and not 0 <= value <= constants.METRIC_MAX[metric]:
-            raise InvalidInputError(
-                f"The {constants.METRIC_LABELS[metric]} threshold must be between 0 and {constants.METRIC_MAX[metric]:g}."
-            )
+            raise InvalidInputError(Message(N_("The {metric} threshold must be between 0 and {top:g}."),
+                                            metric=constants.METRIC_LABELS[metric], top=constants.METRIC_MAX[metric]))
         cleaned[metric] = None if value is None else float(value)
     return {**cleaned, **validate_check_thresholds(thresholds)}
 
@@ -162,10 +162,9 @@ def add_version(
     note = check_text(note, what="The note", max_chars=constants.POLICY_NOTE_MAX_CHARS, single_line=True, strip=True)
     previous = current_policy(session=session, project_id=project_id)
     if expected_version is not None and previous.version != expected_version:
-        raise ConflictError(
-            f"Version {previous.version} was saved meanwhile (you started from version {expected_version}); "
-            "look at it, then save again."
-        )
+        raise ConflictError(Message(N_("Version {version} was saved meanwhile (you started from version {started}); "
+                                       "look at it, then save again."), version=previous.version,
+                                    started=expected_version))
     policy = ThresholdPolicy(
         project_id=project_id, version=previous.version + 1, thresholds=dict(spec.thresholds), rule=spec.rule,
         weights=dict(spec.weights), composite_threshold=spec.composite_threshold, author_id=author_id,
@@ -186,9 +185,8 @@ def commit_version(session: Session, policy: ThresholdPolicy, *, flush_only: boo
         session.flush() if flush_only else session.commit()
     except IntegrityError as err:  # two editors saved the same version number at once
         session.rollback()
-        raise ConflictError(
-            f"Another editor saved version {policy.version} at the same moment; look at it, then save again."
-        ) from err
+        raise ConflictError(Message(N_("Another editor saved version {version} at the same moment; look at it, then "
+                                       "save again."), version=policy.version)) from err
 
 
 # The languages an editor picks for a project's drafts (core.scoring.checks.language_request.CODES

@@ -35,12 +35,13 @@ from core.jobs.runner import JobCancelled, JobContext, cancel, job_kind
 from core.platform import audit
 from core.platform.db import chunks, engine_of, open_session, saved_id
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
+from core.platform.i18n import N_, Message
 from core.platform.models import AuditEvent, Draft, Job, Reference, Score, Turn, User, WritingSession
 from core.platform.states import DraftStatus, JobStatus, Role, Route
 from core.writing.projects import get_project
 
 SCORE, RESCORE = "score", "rescore"
-NOT_STARTED = "Scoring did not finish."
+NOT_STARTED = N_("Scoring did not finish.")
 UNDER_WAY = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
@@ -59,12 +60,12 @@ def hand_off_scoring(runner: Runner, draft_id: int, *, owner_id: int | None) -> 
     return job_id
 
 
-def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str]:
+def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str | Message]:
     """Completed drafts not routed yet: draft id -> "" while scoring is under way, else why it stopped."""
     waiting = [d for d in drafts if d.status == DraftStatus.COMPLETED and d.route == Route.PENDING]
     job_ids = [d.score_job_id for d in waiting if d.score_job_id is not None]
     jobs = {job.id: job for job in session.exec(select(Job).where(col(Job.id).in_(job_ids)))} if job_ids else {}
-    state: dict[int, str] = {}
+    state: dict[int, str | Message] = {}
     for draft in waiting:
         job = jobs.get(draft.score_job_id) if draft.score_job_id is not None else None
         if job is None:
@@ -72,7 +73,7 @@ def unscored(*, session: Session, drafts: Iterable[Draft]) -> dict[int, str]:
         elif job.status in (*UNDER_WAY, JobStatus.SUCCEEDED):  # succeeded: `drafts` were read just before
             state[saved_id(draft)] = ""
         else:
-            state[saved_id(draft)] = f"Scoring stopped: {job.error or job.status}"
+            state[saved_id(draft)] = Message(N_("Scoring stopped: {why}"), why=Message(job.error or job.status))
     return state
 
 
@@ -104,10 +105,12 @@ def start_rescore(*, runner: Runner, session: Session, project_id: int, actor: U
     require(actor.role, "references")
     project = get_project(session=session, project_id=project_id)
     if not project_references(session, project_id):
-        raise InvalidInputError(f"Project {project.name!r} has no references yet: add some, then re-score.")
+        raise InvalidInputError(Message(N_("Project {name!r} has no references yet: add some, then re-score."),
+                                        name=project.name))
     running = latest_rescore(session=session, project_id=project_id)
     if running is not None and running.status in UNDER_WAY:
-        raise ConflictError(f"Re-scoring of {project.name!r} is already under way (job {running.id}).")
+        raise ConflictError(Message(N_("Re-scoring of {name!r} is already under way (job {job})."), name=project.name,
+                                    job=running.id))
     job_id = runner.submit(kind=RESCORE, payload={"project_id": project_id}, owner_id=actor.id)
     audit.record(session, actor_id=actor.id, action="scores.rescore", target=f"project:{project_id}", job=job_id)
     session.commit()

@@ -77,7 +77,7 @@ from core.platform.models import (
 )
 from core.platform.states import DraftStatus, ReviewState, Route
 from core.review.claims import claimable
-from core.review.items import UNDECIDED, item_for_draft
+from core.review.items import BY_POLICY, RESCORED, UNDECIDED, item_for_draft
 from core.scoring.checks import CheckReport
 from core.writing.moderation import Matcher, active_matcher
 
@@ -220,7 +220,7 @@ def _follow(
         _route(session, draft, decision, version)
         return JOINED_QUEUE if joins else UNCHANGED
     if decision.route == Route.ACCEPTED:
-        left = _leave(session, saved_id(item), version, f"accepted after re-scoring (policy v{version})")
+        left = _leave(session, saved_id(item), version, RESCORED.format(version=version))
         return LEFT_QUEUE if left else UNCHANGED
     if _rejoin(session, draft, item, project_id, decision, version):
         return JOINED_QUEUE
@@ -284,7 +284,7 @@ def apply_policy(
     require_actor(session, author_id, "thresholds")  # before the preview: refuse early, change nothing
     change, joining = _queue_change(session, project_id, spec)
     policy = add_version(session, project_id, spec, author_id, note, expected_version)
-    reason = f"accepted by policy v{policy.version}"
+    reason = BY_POLICY.format(version=policy.version)
     left = sum(_leave(session, item_id, policy.version, reason) for item_id in change.leaving)
     joined = sum(
         _rejoin(session, session.get_one(Draft, draft_id), item_for_draft(session=session, draft_id=draft_id),

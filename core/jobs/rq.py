@@ -41,6 +41,7 @@ from core.jobs.runner import QUICK_KINDS, RUNNER_STOPPED, JobRunner, create_job,
 from core.platform import constants
 from core.platform.db import open_session, saved_ids
 from core.platform.errors import DraftgateError, InvalidInputError
+from core.platform.i18n import N_
 from core.platform.models import Job, utcnow
 from core.platform.states import JobStatus
 from core.runtime import Runtime
@@ -136,7 +137,7 @@ class QueueRunner:
                 at_front=kind in QUICK_KINDS,
             )
         except RedisError as err:
-            reason = "The job queue (Redis) could not be reached, so the job was not started: try again shortly."
+            reason = N_("The job queue (Redis) could not be reached, so the job was not started: try again shortly.")
             fail_queued(self.engine, job_id, reason)
             raise QueueUnavailableError(reason) from err
 

@@ -43,10 +43,11 @@ from core.platform.text import storable
 logger = logging.getLogger(__name__)
 
 FINISHED = tuple(status for status in JobStatus if status.finished)
-STOPPED_WHILE_RUNNING = "The app stopped while this job ran."
-STOPPED_BEFORE_START = "The app stopped before this job could start."
-CANCELLED_BEFORE_START = "Cancelled before it started."
-RUNNER_STOPPED = "The job runner has stopped: restart the app."
+# Job.error holds English text; these, being msgids, are shown translated (ui.i18n._, the API's messages)
+STOPPED_WHILE_RUNNING = N_("The app stopped while this job ran.")
+STOPPED_BEFORE_START = N_("The app stopped before this job could start.")
+CANCELLED_BEFORE_START = N_("Cancelled before it started.")
+RUNNER_STOPPED = N_("The job runner has stopped: restart the app.")
 
 JobFunction = Callable[["JobContext", dict[str, Any]], dict[str, Any]]
 JOB_KINDS: dict[str, JobFunction] = {}
@@ -212,12 +213,12 @@ def run_job(engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
     try:
         result = JOB_KINDS[job.kind](context, dict(job.payload))
     except JobCancelled as stop:
-        _finish(engine, job_id, JobStatus.CANCELLED, result=stop.result, error="Cancelled.")
+        _finish(engine, job_id, JobStatus.CANCELLED, result=stop.result, error=N_("Cancelled."))
     except DraftgateError as err:
         _finish(engine, job_id, JobStatus.FAILED, error=str(err))
     except Exception:  # a bug: logged with its traceback, the job says so honestly
         logger.exception("job %s (%s) failed", job_id, job.kind)
-        _finish(engine, job_id, JobStatus.FAILED, error="An unexpected error stopped this job; it has been logged.")
+        _finish(engine, job_id, JobStatus.FAILED, error=N_("An unexpected error stopped this job; it has been logged."))
     else:
         _finish(engine, job_id, JobStatus.SUCCEEDED, result=result)
 

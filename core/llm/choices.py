@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.platform.i18n import N_
+
 REASONING_FIELDS = ("reasoning_content", "reasoning")  # deltas of reasoning models before the answer
 
 
@@ -27,7 +29,7 @@ def first_choice(data: dict[str, Any]) -> dict[str, Any] | None:
     if not choices:
         return None
     if not isinstance(choices, list) or not isinstance(choices[0], dict):
-        raise UnreadableAnswer("The provider's answer has choices that cannot be read.")
+        raise UnreadableAnswer(N_("The provider's answer has choices that cannot be read."))
     return choices[0]
 
 
@@ -41,7 +43,7 @@ def choice_text(choice: dict[str, Any], *, chat: bool, streaming: bool) -> str:
     if text is None:
         return ""
     if not isinstance(text, str):
-        raise UnreadableAnswer("The provider's answer holds text that is not a string.")
+        raise UnreadableAnswer(N_("The provider's answer holds text that is not a string."))
     return text
 
 

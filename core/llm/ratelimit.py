@@ -29,6 +29,7 @@ from redis.retry import Retry
 
 from core.platform.config import Settings, get_settings
 from core.platform.errors import InvalidInputError, RateLimitedError
+from core.platform.i18n import N_, Message
 
 if TYPE_CHECKING:
     from core.llm.types import ProviderConfig
@@ -257,10 +258,9 @@ class ProviderRateLimiter:
     def acquire(self, tokens: int = 0) -> float:
         """Wait until the request may go; return the seconds waited."""
         if self.rate.tokens_per_minute and tokens > self.rate.tokens_per_minute:
-            raise InvalidInputError(
-                f"This request needs about {tokens:,} tokens, more than the provider's limit of "
-                f"{self.rate.tokens_per_minute:,} tokens per minute: shorten the prompt or max_tokens."
-            )
+            raise InvalidInputError(Message(
+                N_("This request needs about {tokens:,} tokens, more than the provider's limit of {limit:,} tokens "
+                   "per minute: shorten the prompt or max_tokens."), tokens=tokens, limit=self.rate.tokens_per_minute))
         wait = self._windows.reserve(self.key, self.rate, tokens).wait_s
         if wait > 0:
             self._sleep(wait)
@@ -279,11 +279,10 @@ class UserRateLimiter:
         reservation = self._windows.reserve(f"user:{user_id}", self.rate, queue=False)
         if not reservation.recorded:
             wait = reservation.wait_s
-            raise RateLimitedError(
-                f"You are sending requests too quickly: slow down and try again in {math.ceil(wait)} s "
-                f"(at most {self.rate.requests} every {self.rate.window_s:g} s).",
-                retry_after_s=wait,
-            )
+            raise RateLimitedError(Message(
+                N_("You are sending requests too quickly: slow down and try again in {wait} s (at most {n} every "
+                   "{window:g} s)."), wait=math.ceil(wait), n=self.rate.requests, window=self.rate.window_s),
+                retry_after_s=wait)
 
 
 def estimate_tokens(body: dict[str, Any]) -> int:

@@ -25,10 +25,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from core.platform import constants
 from core.platform.errors import LLMConnectionError, LLMError, LLMStatusError
+from core.platform.i18n import N_, Message
 
 if TYPE_CHECKING:
     from core.platform.config import Settings
@@ -69,16 +70,17 @@ class Failure:
     `cause` is what the error is raised from (the httpx exception, if any)."""
 
     kind: type[LLMError]
-    message: str
+    message: str | Message
     status_code: int | None = None
     provider_message: str = ""
     request_id: str | None = None
     retry_after_s: float | None = None
     cause: BaseException | None = None
 
-    def error(self, *, note: str = "", attempts: int = 1, partial_text: str = "") -> LLMError:
-        """The error, built once with its final message (`note` appended to it)."""
-        message = broken_stream_message(self.message + note, partial_text)
+    def error(self, *, note: Message | None = None, attempts: int = 1, partial_text: str = "") -> LLMError:
+        """The error, built once with its final message (`note` after it, in brackets)."""
+        message = self.message if note is None else Message(N_("{message} ({note})"), message=self.message, note=note)
+        message = broken_stream_message(message, partial_text)
         if issubclass(self.kind, LLMStatusError) and self.status_code is not None:
             return self.kind(
                 message, status_code=self.status_code, provider_message=self.provider_message,
@@ -88,11 +90,11 @@ class Failure:
         return self.kind(message, partial_text=partial_text, attempts=attempts)
 
 
-def broken_stream_message(message: str, partial_text: str) -> str:
+def broken_stream_message(message: str | Message, partial_text: str) -> str | Message:
     """The message of a failure that cut off a stream after `partial_text` had arrived."""
     if not partial_text:
         return message
-    return f"The stream broke after {len(partial_text):,} characters: {message}"
+    return Message(N_("The stream broke after {n:,} characters: {message}"), n=len(partial_text), message=message)
 
 
 def should_retry(failure: Failure) -> bool:
@@ -151,15 +153,16 @@ class Attempts:
     def error(self, failure: Failure) -> LLMError:
         """The error of a failure that is not tried again; its message says why when that helps
         (the tries ran out, or the provider asked for too long a wait)."""
-        return failure.error(note=self._refusal(failure) or "", attempts=self.made)
+        refusal = self._refusal(failure)
+        return failure.error(note=refusal or None, attempts=self.made)
 
-    def _refusal(self, failure: Failure) -> str | None:
+    def _refusal(self, failure: Failure) -> Message | Literal[""] | None:
         """None when `failure` deserves another try, else the note its error ends with ("" for none)."""
         if not should_retry(failure):
             return ""
         if self.made > self.policy.max_retries:
-            return f" (gave up after {self.made} tries)" if self.made > 1 else ""
+            return Message(N_("gave up after {n} tries"), n=self.made) if self.made > 1 else ""
         asked = failure.retry_after_s
         if asked is not None and asked > self.policy.retry_after_ceiling_s:
-            return f" (the provider asks to wait {asked:.0f} s before trying again)"
+            return Message(N_("the provider asks to wait {wait:.0f} s before trying again"), wait=asked)
         return None

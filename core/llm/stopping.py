@@ -41,9 +41,11 @@ import httpcore
 import httpx
 from httpcore._backends.sync import SyncStream
 
+from core.platform.i18n import N_
+
 _CURRENT: ContextVar[RequestStop | None] = ContextVar("draftgate_request_stop", default=None)
 
-STOPPED_MESSAGE = "The request was stopped."
+STOPPED_MESSAGE = N_("The request was stopped.")
 CONNECT_STEP_S = 0.05  # a connect in a stop's scope looks at its stop this often
 _CONNECTING = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK)
 

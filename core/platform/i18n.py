@@ -12,7 +12,7 @@
                                 (a parameter that is a Message is rendered in the same language)
     PluralMessage(one, many, n, **params)   the same, its wording following n (ngettext)
     message.to_json() / Message.from_json(data)   a Message as JSON, to store it and render it later
-    format_datetime / format_number   dates, times and numbers as the locale writes them (Babel)
+    format_datetime / format_time / format_number / format_percent   as the locale writes them (Babel)
 
 English is the source language: a msgid is the English text, so a missing translation shows English.
 Adding a language is adding its catalog (pybabel init -l <lang>), translating it, and nothing else.
@@ -249,8 +249,15 @@ def format_date(moment: datetime, language: str, *, length: str = "medium") -> s
     return babel_dates.format_date(moment, format=length, locale=language)
 
 
-def format_number(value: float, language: str) -> str:
-    return babel_numbers.format_decimal(value, locale=language)
+def format_time(moment: datetime, language: str) -> str:
+    """The time of day, hours and minutes."""
+    return babel_dates.format_time(moment, format="HH:mm" if language == SOURCE_LANGUAGE else "short", locale=language)
+
+
+def format_number(value: float, language: str, *, digits: int | None = None) -> str:
+    """`value` as the locale writes it: with `digits` fraction digits, or as many as it has (at most 3)."""
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=language)
 
 
 def format_percent(value: float, language: str) -> str:

@@ -32,7 +32,7 @@ class Outcome:
     """What a bulk action did: the items it changed (or found as asked), and why it left the others."""
 
     done: list[int] = field(default_factory=list)
-    skipped: dict[int, str] = field(default_factory=dict)  # item id -> the reason, for the user
+    skipped: dict[int, Message] = field(default_factory=dict)  # item id -> the reason, rendered at the edge
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
     outcome = Outcome()
     for item_id in ids:
         item = found.get(item_id)
-        why = "No such review item." if item is None else closed_message(item)
+        why = Message(N_("No such review item.")) if item is None else closed_message(item)
         if why is not None:
             outcome.skipped[item_id] = why
             continue
@@ -87,7 +87,7 @@ def assign(*, session: Session, editor: User, item_ids: Sequence[int], reviewer_
             .values(assigned_to_id=reviewer_id, assigned_at=None if reviewer_id is None else utcnow())
         )
         if changed.rowcount != 1:
-            outcome.skipped[item_id] = N_("This draft has been decided already.")
+            outcome.skipped[item_id] = Message(N_("This draft has been decided already."))
             continue
         audit.record(session, actor_id=editor.id, action="review.assign" if reviewer_id else "review.unassign",
                      target=f"review:{item_id}", reviewer=reviewer_id, previous=previous)
@@ -101,9 +101,11 @@ def _check_assignee(session: Session, reviewer_id: int) -> User:
     if reviewer is None:
         raise NotFoundError("No such user.")
     if reviewer.disabled:
-        raise InvalidInputError(f"{reviewer.username} is disabled; assign the drafts to someone else.")
+        raise InvalidInputError(Message(N_("{name} is disabled; assign the drafts to someone else."),
+                                        name=reviewer.username))
     if not may(reviewer.role, "review"):
-        raise InvalidInputError(f"{reviewer.username} is a {reviewer.role} and cannot review drafts.")
+        raise InvalidInputError(Message(N_("{name} is a {role} and cannot review drafts."), name=reviewer.username,
+                                        role=Message(reviewer.role)))
     return reviewer
 
 

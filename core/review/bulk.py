@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from core.platform import audit, constants
 from core.platform.errors import ConflictError, DatabaseBusyError, NotFoundError
+from core.platform.i18n import Message
 from core.platform.models import User
 from core.platform.states import ReviewState
 from core.review.assignments import Outcome, require_triage, selection
@@ -40,7 +41,7 @@ def decide_many(
             _decide_one(session, editor, item_id, seen[item_id], verdict, reason, lease_minutes)
         except (ConflictError, NotFoundError, DatabaseBusyError) as err:
             session.rollback()
-            outcome.skipped[item_id] = str(err)
+            outcome.skipped[item_id] = err.message if isinstance(err.message, Message) else Message(err.message)
         else:
             outcome.done.append(item_id)
     # the reason is in each item's own event (deleting a writer's data deletes those, core.access.privacy)

@@ -32,6 +32,7 @@ from core.access.roles import require
 from core.platform import audit, constants
 from core.platform.db import saved_id
 from core.platform.errors import ConflictError
+from core.platform.i18n import N_, Message
 from core.platform.models import ReviewItem, User, utcnow
 from core.platform.states import ReviewState
 from core.review.filters import draft_filters, has_reason, on_drafts, wants_drafts
@@ -200,12 +201,14 @@ def _try_claim(
     return True
 
 
-def _taken_message(session: Session, item: ReviewItem, reviewer: User) -> str:
+def _taken_message(session: Session, item: ReviewItem, reviewer: User) -> Message:
     closed = closed_message(item)
     if closed is not None:
         return closed
     lease_ended = item.claim_expires_at is not None and item.claim_expires_at < utcnow()
     if item.state == ReviewState.OPEN or item.claimed_by_id == reviewer.id or lease_ended:
-        return "The draft changed while you were reading it; look at it again, then decide."
+        return Message(N_("The draft changed while you were reading it; look at it again, then decide."))
     claimer = session.get(User, item.claimed_by_id) if item.claimed_by_id else None
-    return f"{claimer.username if claimer else 'Another reviewer'} is reviewing this draft."
+    if claimer is None:
+        return Message(N_("Another reviewer is reviewing this draft."))
+    return Message(N_("{name} is reviewing this draft."), name=claimer.username)

@@ -20,6 +20,7 @@ from core.access.roles import require
 from core.platform import audit, constants
 from core.platform.db import saved_id
 from core.platform.errors import ConflictError, InvalidInputError
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, Reference, ReviewItem, Turn, User, utcnow
 from core.platform.states import ReviewState
 from core.platform.text import check_text
@@ -97,14 +98,14 @@ def check_marks_of_item(session: Session, item_id: int, marks: Mapping[str, bool
                        marks)
 
 
-def _refusal(item: ReviewItem, reviewer: User) -> str:
+def _refusal(item: ReviewItem, reviewer: User) -> Message:
     """Why a decision did not land."""
     closed = closed_message(item)
     if closed is not None:
         return closed
     if item.claimed_by_id != reviewer.id:
-        return "Claim the draft before deciding it."
-    return "The draft changed while you were reading it; reload and decide again."
+        return Message(N_("Claim the draft before deciding it."))
+    return Message(N_("The draft changed while you were reading it; reload and decide again."))
 
 
 def promote_to_reference(*, session: Session, item_id: int, actor: User) -> Reference:

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from core.access.actors import Actor, require_actor
 from core.platform import audit
 from core.platform.errors import InvalidInputError
-from core.platform.i18n import PluralMessage
+from core.platform.i18n import N_, Message, PluralMessage
 from core.platform.models import Project, RubricMark
 from core.platform.text import check_text
 from core.writing.projects import get_project
@@ -45,11 +45,12 @@ def clean_rubric(names: Iterable[object]) -> list[str]:
             continue
         same = unicodedata.normalize("NFKC", text).casefold()  # "Ａｃｃｕｒａｃｙ" is "accuracy"
         if same in seen:
-            raise InvalidInputError(f"The rubric names {text!r} twice.")
+            raise InvalidInputError(Message(N_("The rubric names {name!r} twice."), name=text))
         seen.add(same)
         cleaned.append(text)
     if len(cleaned) > RUBRIC_MAX_ITEMS:
-        raise InvalidInputError(f"A rubric has at most {RUBRIC_MAX_ITEMS} items; this one has {len(cleaned)}.")
+        raise InvalidInputError(Message(N_("A rubric has at most {limit} items; this one has {n}."),
+                                        limit=RUBRIC_MAX_ITEMS, n=len(cleaned)))
     return cleaned
 
 
@@ -95,7 +96,8 @@ def check_marks(rubric: list[str], marks: Mapping[str, object] | None) -> dict[s
         if passed is None:
             continue
         if not isinstance(passed, bool):
-            raise InvalidInputError(f"The rubric item {name!r} is marked passed (true) or failed (false).")
+            raise InvalidInputError(Message(N_("The rubric item {name!r} is marked passed (true) or failed (false)."),
+                                            name=name))
         checked[name] = passed
     return checked
 

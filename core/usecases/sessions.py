@@ -14,10 +14,11 @@ from core.review.comments import comments_for_drafts
 from core.review.second import first_decision_hidden
 from core.runtime import Runtime
 from core.writing import sessions
+from core.writing.sessions import shown_title as shown_title  # the name of an untitled session, for the edge
 
 
 def create_session(runtime: Runtime, owner: User, *, project_id: int, title: str = "") -> WritingSession:
-    """A new session in the project ("" title: a dated one), with the default parameters."""
+    """A new session in the project ("" title: untitled, named by its start), with the default parameters."""
     with open_session(runtime.engine) as db:
         return sessions.create_session(session=db, owner=owner, project_id=project_id, title=title)
 

@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from core.llm.types import GenerationParams
 from core.platform import audit, constants
 from core.platform.db import chunks, saved_id, saved_ids
 from core.platform.errors import NotFoundError
-from core.platform.i18n import N_, Message
+from core.platform.i18n import N_, Message, Translator
 from core.platform.models import (
     Comment,
     Draft,
@@ -47,7 +48,7 @@ from core.platform.states import DraftStatus, JobStatus, Role
 from core.platform.text import check_text
 from core.writing.prompts import Exchange
 
-STALE_DRAFT_REASON = "The app stopped while this draft was being written."
+STALE_DRAFT_REASON = N_("The app stopped while this draft was being written.")
 MAX_TITLE_LENGTH = 200
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes, as long as the column
 
@@ -72,7 +73,7 @@ def create_session(
     require(owner.role, "write")
     if session.get(Project, project_id) is None:
         raise NotFoundError("No such project.")
-    title = _clean_title(title) if title.strip() else f"Session {utcnow():%Y-%m-%d %H:%M}"
+    title = _clean_title(title) if title.strip() else ""  # untitled: named where it is shown (shown_title)
     writing_session = WritingSession(
         public_id=secrets.token_urlsafe(12),
         owner_id=saved_id(owner),
@@ -121,6 +122,17 @@ def newest_draft_id(*, session: Session, user: User, public_id: str) -> int:
     if row is None or (row[0] != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
         raise NotFoundError("No writing session with this ID is open to you.")
     return row[1] or 0
+
+
+UNTITLED = N_("Session {when}")  # an untitled session's name: when it began
+
+
+def shown_title(writing_session: WritingSession, t: Translator | None = None,
+                when: Callable[[datetime], str] = lambda moment: f"{moment:%Y-%m-%d %H:%M}") -> str:
+    """The session's title, or for an untitled one its name in the language of `t` (English without)."""
+    if writing_session.title:
+        return writing_session.title
+    return Message(UNTITLED, when=when(writing_session.created_at)).render(t or gettext.NullTranslations())
 
 
 def rename_session(*, session: Session, user: User, public_id: str, title: str) -> WritingSession:

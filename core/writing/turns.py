@@ -67,10 +67,10 @@ logger = logging.getLogger(__name__)
 CONTINUE_INSTRUCTION = "Continue the previous text"
 ScoreLater = Callable[[int], object]  # called with the id of a completed draft to score and route
 MAX_INSTRUCTION_CHARS = 8_000
-LEFT_MID_STREAM = "Generation stopped before the end (the page was left or reloaded)."
+LEFT_MID_STREAM = N_("Generation stopped before the end (the page was left or reloaded).")
 NOTHING_TO_CONTINUE = "There is no text to continue yet: write a first instruction."
-UNEXPECTED_FAILURE = "An unexpected error stopped this draft; it has been logged."
-STOPPED_BY_WRITER = "Stopped by the writer."
+UNEXPECTED_FAILURE = N_("An unexpected error stopped this draft; it has been logged.")
+STOPPED_BY_WRITER = N_("Stopped by the writer.")
 STOP_CHECK_S = 0.05  # how soon a Stop closes the provider's stream
 
 

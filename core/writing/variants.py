@@ -53,8 +53,8 @@ from core.writing.turns import (
 logger = logging.getLogger(__name__)
 
 VARIANTS = "variants"
-CANCELLED_REASON = "The job was cancelled before this variant was written."
-CANCELLED_WHILE_WRITING = "The job was cancelled while this variant was being written."
+CANCELLED_REASON = N_("The job was cancelled before this variant was written.")
+CANCELLED_WHILE_WRITING = N_("The job was cancelled while this variant was being written.")
 
 
 @dataclass(frozen=True)

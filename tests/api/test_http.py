@@ -7,6 +7,7 @@ POST, a generation) are added to the app under test by `add_test_routes`."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from api.idempotency import IdempotencyKey, run_idempotent
 from core.access.actors import SYSTEM
 from core.access.allowlist import parse_allowlist
 from core.access.client_address import UNKNOWN
+from core.platform import i18n
 from core.platform.errors import ConflictError, DatabaseBusyError, NotFoundError
 from tests.api.conftest import snapshot
 from tests.utils.jobs import wait_until
@@ -391,3 +393,34 @@ def test_error_message_follows_accept_language_and_the_code_does_not(start_api):
     assert chinese["type"] == english["type"]
     unknown = assert_envelope(live.get("/nowhere", headers={"Accept-Language": "zh"}), 404, "not_found")
     assert unknown["message"] == "未知路径：GET /api/v1/nowhere。"
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("header, chinese", [
+    ("zh-CN", True), ("zh", True), ("zh-TW,en;q=0.5", True), ("fr-FR, zh;q=0.5", True), ("en-US,zh;q=0.9", False),
+    ("en;q=0.4, zh-CN;q=0.8", True), ("zh;q=0, en", False), ("de", False), ("", False),
+])
+def test_every_kind_of_error_speaks_the_accept_language_with_q_values_and_keeps_its_code(start_api, key, header, chinese):
+    live = start_api(app_hook=add_test_routes)
+    asked = {"Accept-Language": header} if header else {}
+    answers = {
+        "crash": (live.get("/test/crash", key, headers=asked), 500, "server_error"),
+        "busy": (live.get("/test/busy", key, headers=asked), 503, "service_unavailable"),
+        "no key": (live.get("/models", headers=asked), 401, "invalid_api_key"),
+        "not found": (live.get("/sessions/nothing", key, headers=asked), 404, "not_found"),
+        "bad id": (live.get("/tasks/nothing", key, headers=asked), 404, "not_found"),
+        "bad parameter": (live.get("/projects?limit=0", key, headers=asked), 400, "invalid_parameter", "limit"),
+        "unknown parameter": (live.get("/projects?limt=5", key, headers=asked), 400, "unknown_parameter", "limt"),
+        "unknown path": (live.get("/nowhere", headers=asked), 404, "not_found"),
+        "bad idempotency key": (httpx.post(live.url("/test/echo"), json={"messages": []}, headers={
+            **asked, "Authorization": f"Bearer {key}", "Idempotency-Key": "x" * 300}), 400, "invalid_idempotency_key", "Idempotency-Key"),
+    }
+
+    for what, (response, status, code, *param) in answers.items():
+        message = assert_envelope(response, status, code, *param)["message"]
+        assert bool(CJK.search(message)) == chinese, (what, message)
+    crashed = answers["crash"][0].json()["error"]["message"]
+    assert crashed == (i18n.translations("zh_CN").gettext(INTERNAL_MESSAGE) if chinese else INTERNAL_MESSAGE)
+    assert SECRET_IN_ERROR not in answers["crash"][0].text

@@ -77,17 +77,33 @@ def server(data_dir):
         yield url
 
 
-@pytest.fixture
-def browser_page():
+@contextmanager
+def launched_page(**context_options):
+    """A page of a fresh Chromium context (`context_options`: Playwright's, e.g. locale="zh-CN")."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium, or run ./scripts/test.sh as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1800})
-        yield context.new_page()
-        browser.close()
+        context = browser.new_context(viewport={"width": 1400, "height": 1800}, **context_options)
+        try:
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page():
+    with launched_page() as page:
+        yield page
+
+
+@pytest.fixture
+def chinese_browser_page():
+    """A browser whose language is Simplified Chinese (navigator.language and Accept-Language: zh-CN)."""
+    with launched_page(locale="zh-CN") as page:
+        yield page
 
 
 def sign_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None:

@@ -95,3 +95,34 @@ def test_dates_and_numbers_are_written_as_the_locale_writes_them():
     assert i18n.format_number(12345.5, "en") == "12,345.5"
     assert i18n.format_number(12345.5, "zh_CN") == "12,345.5"
     assert i18n.language_name("zh_CN").startswith("中文")
+
+
+def test_numbers_keep_the_digits_asked_for_and_times_of_day_follow_the_locale():
+    moment = datetime(2026, 5, 17, 9, 5)
+    assert i18n.format_number(1234.56, "en", digits=1) == "1,234.6"
+    assert i18n.format_number(1234.56, "de", digits=1) == "1.234,6"  # a third language needs no code
+    assert i18n.format_number(2.0, "zh_CN", digits=0) == "2" and i18n.format_number(0.35, "de") == "0,35"
+    assert i18n.format_time(moment, "en") == "09:05" and i18n.format_time(moment, "zh_CN") == "09:05"
+
+
+def test_a_message_inside_a_message_is_rendered_in_the_same_language():
+    from core.review.items import BY_POLICY, left_reason
+
+    reason = left_reason(BY_POLICY.format(version=3))
+    outer = Message(N_("This draft left the queue: {reason}."), reason=reason)
+    assert str(outer) == "This draft left the queue: accepted by policy v3."
+    assert outer.render(i18n.translations("zh_CN")) == "这份草稿已离开审核队列：因策略 v3 而通过。"
+    assert left_reason("a reason typed by someone") == "a reason typed by someone"
+
+
+def test_a_provider_failure_with_its_note_reads_in_either_language():
+    from core.llm.retry import Failure
+    from core.platform.errors import LLMConnectionError
+
+    failure = Failure(LLMConnectionError, Message(N_("Could not reach the provider at {url}: {reason}"),
+                                                  url="https://llm.example/v1", reason="ConnectError"))
+    err = failure.error(note=Message(N_("gave up after {n} tries"), n=3), partial_text="春天来了")
+    assert str(err) == ("The stream broke after 4 characters: Could not reach the provider at https://llm.example/v1: "
+                        "ConnectError (gave up after 3 tries)")
+    assert err.user_message(i18n.translations("zh_CN")) == (
+        "流式输出在 4 个字符后中断：无法连接位于 https://llm.example/v1 的服务商：ConnectError（尝试 3 次后放弃）")

@@ -39,6 +39,11 @@ def ids(entries) -> list[int]:
     return [entry.item.id for entry in entries]
 
 
+def texts_of(skipped) -> dict[int, str]:
+    """A bulk outcome's reasons in English (each is a message rendered at the edge)."""
+    return {item_id: str(why) for item_id, why in skipped.items()}
+
+
 def actions(db, action_prefix: str = "review.") -> list[tuple[str, str]]:
     rows = db.exec(select(AuditEvent.action, AuditEvent.target).where(col(AuditEvent.action).startswith(action_prefix))
                    .order_by(col(AuditEvent.id)))
@@ -119,7 +124,7 @@ def test_decided_or_unknown_items_are_skipped_with_the_reason(runtime, db, world
                           verdict=ReviewState.REJECTED, reason="Off topic")
     done = review.assign(runtime, editor, item_ids=[items[0].id, items[1].id, 9999], reviewer_id=rita.id)
     assert done.done == [items[1].id]
-    assert done.skipped == {items[0].id: "This draft has been decided already.", 9999: "No such review item."}
+    assert texts_of(done.skipped) == {items[0].id: "This draft has been decided already.", 9999: "No such review item."}
     assert fresh(db, items[0].id).assigned_to_id is None
 
 
@@ -243,7 +248,7 @@ def test_items_someone_else_holds_or_that_changed_are_skipped_and_reported(runti
     review.release(runtime, remy, item_id=items[1].id)  # open again, but not as the editor saw it
     outcome = review.bulk_decide(runtime, editor, seen=seen(*items), verdict=ReviewState.APPROVED)
     assert outcome.done == [items[2].id]
-    assert outcome.skipped == {items[0].id: "rita is reviewing this draft.",
+    assert texts_of(outcome.skipped) == {items[0].id: "rita is reviewing this draft.",
                                items[1].id: "The draft changed while you were reading it; look at it again, then decide."}
     assert fresh(db, items[0].id).claimed_by_id == rita.id and fresh(db, items[0].id).state == ReviewState.CLAIMED
     assert fresh(db, items[1].id).state == ReviewState.OPEN and fresh(db, items[1].id).claimed_by_id is None
@@ -254,7 +259,7 @@ def test_an_item_decided_meanwhile_is_skipped_not_decided_again(runtime, db, wor
     review.decide_as_seen(runtime, rita, item_id=items[0].id, seen_version=items[0].version,
                           verdict=ReviewState.REJECTED, reason="Off topic")
     outcome = review.bulk_decide(runtime, editor, seen=seen(items[0]), verdict=ReviewState.APPROVED)
-    assert outcome.done == [] and outcome.skipped == {items[0].id: "This draft has been decided already."}
+    assert outcome.done == [] and texts_of(outcome.skipped) == {items[0].id: "This draft has been decided already."}
     assert (fresh(db, items[0].id).state, fresh(db, items[0].id).decided_by_id) == (ReviewState.REJECTED, rita.id)
 
 

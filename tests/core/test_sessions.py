@@ -32,6 +32,20 @@ def test_sessions_have_unguessable_ids_and_belong_to_their_owner(db, writer):
     assert get_session(session=db, user=writer, public_id=first.public_id).id == first.id
 
 
+def test_an_untitled_session_is_named_where_it_is_shown_in_the_readers_language(db, writer):
+    from core.platform import i18n
+    from core.writing.sessions import shown_title
+
+    project = make_project(db)
+    untitled = create_session(session=db, owner=writer, project_id=project.id)
+    assert untitled.title == ""
+    started = f"{untitled.created_at:%Y-%m-%d %H:%M}"
+    assert shown_title(untitled) == f"Session {started}"
+    assert shown_title(untitled, i18n.translations("zh_CN"), lambda moment: "2026/5/17 09:05") == "会话 2026/5/17 09:05"
+    named = create_session(session=db, owner=writer, project_id=project.id, title="春天")
+    assert shown_title(named, i18n.translations("zh_CN")) == "春天"
+
+
 def test_rename_validates_title(db, writer):
     project = make_project(db)
     created = create_session(session=db, owner=writer, project_id=project.id)

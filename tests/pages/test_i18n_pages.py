@@ -25,7 +25,7 @@ PANELS_NOT_COVERED: dict[str, tuple[str, ...]] = {}
 # Words that stay as they are in Chinese: names, protocols, formats, settings, metrics, user names.
 KEPT = re.compile(
     r"Draftgate|DRAFTGATE_\w+|\b(?:API|URL|UTC|JSON|JSONL|CSV|HTTP|HTTPS|QPS|AES-256-GCM|IP|ID|UUID|token|"
-    r"Gemma|llama\.cpp|base64|https?://\S*|Redis|Bearer|BLEU|chrF|ROUGE-\w+|distinct-\d|"
+    r"[Gg]emma[\w.-]*|llama\.cpp|SQLite|PostgreSQL|base64|[a-z][a-z+]*://[\x21-\x7e]*|Redis|Bearer|BLEU|chrF|ROUGE-\w+|distinct-\d|"
     r"instruction|answer|min_similarity|text|word|admin|writer|reviewer|editor|python -m core[\w -]*|v1|"
     r"AppTest|txt|csv|jsonl|ms|Alt)\b"
 )
@@ -93,11 +93,6 @@ def test_a_page_in_english_shows_english(path, role, everyone):
                    if "项目一" not in line and not from_panels_not_covered(line, path))
 
 
-# Shown on the Write page by others, not translated yet: ui/components.show_draft's checks line, and a
-# finish reason as the provider gave it ("stop").
-WRITE_PAGE_ELSEWHERE = re.compile(r"结束原因：\w+$")  # the finish reason is the provider's word
-
-
 @pytest.mark.parametrize("variants", [1, 2])
 def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyone, app_db):
     from core.platform.models import Draft, Turn, WritingSession
@@ -106,7 +101,7 @@ def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyo
     project = make_project(app_db, name="散文", references=("春天的北京，柳絮在风里飘着。",))
     draft = make_finished_draft(app_db, everyone["writer"], project, "春天来了，柳絮飞舞。", "写一段关于春天的短文")
     writing_session = app_db.get(WritingSession, app_db.get(Turn, draft.turn_id).session_id)
-    writing_session.title = "春天"  # a session's default title is core's ("Session <date>")
+    writing_session.title = "春天"
     if variants == 2:
         app_db.add(Draft(turn_id=draft.turn_id, variant=1, text="夏天到了。", status="stopped", model="test"))
     app_db.commit()
@@ -115,8 +110,7 @@ def test_the_write_page_of_a_session_with_drafts_speaks_chinese(variants, everyo
 
     assert not at.exception
     assert "重新生成" in [b.label for b in at.button] and "参数" in [e.label for e in at.expander]
-    shown = [line.replace(writing_session.public_id, "") for line in interface_text(at)]  # IDs aside
-    assert [line for line in english_left(shown) if not WRITE_PAGE_ELSEWHERE.search(line)] == []
+    assert english_left(ids_aside(interface_text(at), app_db)) == []
     assert ("2 个变体" in texts(at)) == (variants == 2)
     english = rendered("pages/write.py", everyone["writer"], "en-US", query)
     assert not english.exception and "Regenerate" in [b.label for b in english.button]
@@ -310,3 +304,124 @@ def test_the_dashboards_agreement_between_reviewers_speaks_chinese(everyone, app
     [pairs] = [table.value for table in dashboard.dataframe]
     assert list(pairs.columns) == ["审核人", "经两次审核的草稿", "结论相同", "科恩 κ 系数", "可信度"]
     assert list(pairs["可信度"]) == ["太少，不可信"]
+
+
+@pytest.fixture
+def lived_in(app_db, users):
+    """Data as a team leaves it: untitled sessions, drafts of every status (failed and stopped with
+    their reasons), review items open, held by another reviewer, decided and gone from the queue by
+    a new policy, comments, a second project without references."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from core.platform.models import Draft, ReviewItem, Turn, utcnow
+    from core.review.claims import claim
+    from core.review.comments import add_comment
+    from core.review.decisions import decide
+    from core.review.items import BY_POLICY
+    from core.writing.turns import LEFT_MID_STREAM, STOPPED_BY_WRITER, UNEXPECTED_FAILURE
+    from tests.utils.factories import make_finished_draft
+
+    prose = make_project(app_db, name="散文", references=("春天的北京，柳絮在风里飘着。",))
+    make_project(app_db, name="无参考项目")
+    writer, reviewer, editor = users["writer"], users["reviewer"], users["editor"]
+    passed = make_finished_draft(app_db, writer, prose, "春天的北京，柳絮在风里飘着。", "写春天")
+    turn = app_db.get(Turn, passed.turn_id)
+    for variant, (status, error) in enumerate([("failed", UNEXPECTED_FAILURE), ("stopped", STOPPED_BY_WRITER),
+                                               ("interrupted", LEFT_MID_STREAM)], start=1):
+        app_db.add(Draft(turn_id=turn.id, variant=variant, text="春天", status=status, error=error, model="test",
+                         finish_reason="length" if status == "stopped" else ""))
+    flagged = [make_finished_draft(app_db, writer, prose, text, "写一段短文")
+               for text in ("秋天的落叶。", "冬天的雪。", "夏天的雨。", "夜晚的星星。")]
+    items = [app_db.exec(select(ReviewItem).where(ReviewItem.draft_id == d.id)).one() for d in flagged]
+    held = claim(session=app_db, item_id=items[0].id, reviewer=editor)  # another reviewer holds it
+    done = claim(session=app_db, item_id=items[1].id, reviewer=editor)
+    decide(session=app_db, item_id=items[1].id, reviewer=editor, verdict="rejected", reason="离题",
+           expected_version=done.version)
+    left = app_db.get(ReviewItem, items[2].id)
+    left.state, left.decision_reason, left.decided_at = "accepted", BY_POLICY.format(version=1), utcnow()
+    app_db.add(left)
+    add_comment(session=app_db, draft_id=flagged[3].id, author=reviewer, body="第二句可以更短。")
+    app_db.commit()
+    assert held.claim_expires_at > utcnow() + timedelta(minutes=1)
+    return {"prose": prose, "session": turn.session_id, "held": items[0], "decided": items[1], "left": items[2],
+            "open": items[3]}
+
+
+def ids_aside(lines: list[str], app_db) -> list[str]:
+    """The lines without the sessions' public IDs (random letters) and the drafts' model names."""
+    from sqlmodel import select
+
+    from core.platform.models import Draft, WritingSession
+
+    for public_id in app_db.exec(select(WritingSession.public_id)):
+        lines = [line.replace(public_id, "").replace(public_id[:6], "") for line in lines]
+    models = {model for model in app_db.exec(select(Draft.model)) if model}
+    return [re.sub("|".join(rf"\b{re.escape(model)}\b" for model in models), "", line) if models else line
+            for line in lines]
+
+
+@pytest.mark.parametrize(("path", "role"), PAGES)
+def test_every_page_with_lived_in_data_in_chinese_shows_no_english_interface_text(path, role, users, lived_in, app_db):
+    at = rendered(path, users[role], "zh-CN")
+
+    assert not at.exception
+    assert english_left(ids_aside(interface_text(at), app_db), path) == []
+
+
+def test_the_write_page_of_a_session_with_failed_and_stopped_drafts_in_chinese(users, lived_in, app_db):
+    from core.platform.models import WritingSession
+
+    writing_session = app_db.get(WritingSession, lived_in["session"])
+    at = rendered("pages/write.py", users["writer"], "zh-CN", {"session": writing_session.public_id})
+
+    assert not at.exception
+    shown = texts(at)
+    assert "已由写作者停止。" in shown and "意外错误中止了这份草稿；已记录到日志。" in shown and "模型已写完" in shown
+    assert "会话 **会话 " in shown  # an untitled session is named in Chinese, by when it began
+    assert english_left(ids_aside(interface_text(at), app_db)) == []
+
+
+@pytest.mark.parametrize("which", ["held", "decided", "left", "open"])
+def test_an_opened_review_item_in_every_state_speaks_chinese(which, users, lived_in, app_db):
+    at = rendered("pages/review.py", users["reviewer"], "zh-CN")
+    item = lived_in[which]
+    at.session_state["review.item_id"] = item.id
+    at.run()
+
+    assert not at.exception
+    if which == "left":
+        assert "已离开审核队列：因策略 v1 而通过。" in texts(at)
+    if which == "held":
+        assert "editor 正在审核这份草稿；你可以阅读。" in [i.value for i in at.info]
+    assert english_left(ids_aside(interface_text(at), app_db)) == []
+
+
+def test_bulk_decisions_say_why_each_skipped_draft_was_skipped_in_chinese(users, lived_in, app_db):
+    from core.review.claims import claim
+
+    admin = rendered("pages/review.py", users["admin"], "zh-CN")
+    for which in ("held", "open"):
+        admin.checkbox(key=f"review.pick.{lived_in[which].id}").check()
+    admin.run()
+    claim(session=app_db, item_id=lived_in["open"].id, reviewer=users["reviewer"])  # taken meanwhile
+    admin.text_input(key="review.bulk_reason").input("离题")
+    admin.button(key="review.bulk_reject").click().run()
+
+    assert not admin.exception
+    assert sorted(w.value for w in admin.warning) == sorted([
+        f"已跳过 #{lived_in['held'].id}：editor 正在审核这份草稿。",
+        f"已跳过 #{lived_in['open'].id}：reviewer 正在审核这份草稿。"])
+
+
+def test_the_health_details_are_chinese_and_the_cli_json_stays_english(users, app_db):
+    at = rendered("pages/health.py", users["admin"], "zh-CN")
+
+    assert not at.exception
+    details = list(at.dataframe[0].value["详情"])
+    assert details and all(re.search(r"[\u4e00-\u9fff]", d) for d in details)
+    assert english_left(details) == []
+    from core.platform.health import check_redis
+
+    assert check_redis("").as_json()["detail"].startswith("not configured")

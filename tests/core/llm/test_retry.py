@@ -15,6 +15,7 @@ from core.platform.errors import (
     LLMServerError,
     LLMTimeoutError,
 )
+from core.platform.i18n import N_, Message
 
 NOW = 1_700_000_000.0
 
@@ -84,7 +85,7 @@ def test_waits_follow_the_backoff_until_the_tries_run_out():
     assert waits == [0.5, 1.0, None]
     err = attempts.error(failures[-1])
     assert str(err) == "status 503 (gave up after 3 tries)"
-    assert err.args == ("status 503 (gave up after 3 tries)",)
+    assert [str(arg) for arg in err.args] == ["status 503 (gave up after 3 tries)"]  # built once, as a message
     assert err.attempts == 3 and err.status_code == 503 and isinstance(err, LLMServerError)
 
 
@@ -134,7 +135,7 @@ def test_a_failure_that_cut_a_stream_short_says_so_and_keeps_the_text():
 def test_a_status_failure_becomes_its_family_with_every_detail():
     failure = Failure(LLMServerError, "The provider answered 502 Bad Gateway: down", status_code=502,
                       provider_message="down", request_id="req-1", retry_after_s=4.0)
-    err = failure.error(note=" (gave up after 3 tries)", attempts=3, partial_text="x" * 1200)
+    err = failure.error(note=Message(N_("gave up after {n} tries"), n=3), attempts=3, partial_text="x" * 1200)
     assert isinstance(err, LLMServerError)
     assert (err.status_code, err.provider_message, err.request_id, err.retry_after_s) == (502, "down", "req-1", 4.0)
     assert str(err) == ("The stream broke after 1,200 characters: The provider answered 502 Bad Gateway: down"

@@ -77,7 +77,7 @@ def test_a_status_error_is_built_with_its_details():
 def test_an_httpx_failure_is_described_before_it_is_an_error(error, kind, message):
     transport = Transport(provider(), connect_timeout=2, read_timeout=3)
     failure = transport.failure_of(error)
-    assert failure.kind is kind and failure.cause is error and failure.message.endswith(message)
+    assert failure.kind is kind and failure.cause is error and str(failure.message).endswith(message)
     transport.close()
 
 
