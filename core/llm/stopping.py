@@ -123,9 +123,10 @@ def shut_down(stream: Any) -> None:
 
 def watched_http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
     """An httpx transport whose connections can be stopped while they wait (see the module docstring)."""
-    transport = httpx.HTTPTransport(limits=limits)
+    ssl_context = httpx.create_ssl_context()  # one (loading the CA certificates takes ~20 ms), not one per pool
+    transport = httpx.HTTPTransport(verify=ssl_context, limits=limits)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

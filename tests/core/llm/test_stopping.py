@@ -131,3 +131,15 @@ def test_a_stop_ends_a_connect_that_is_never_answered():
     assert not asking.is_alive()  # not left waiting for the 120 s connect timeout
     assert len(outcome) == 1 and isinstance(outcome[0], LLMStoppedError)
     assert outcome[0].attempts <= 1  # and not retried
+
+
+def test_a_client_loads_the_certificate_authorities_once(monkeypatch):
+    import ssl
+
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda context, *a, **k: loads.append(1) or real(context, *a, **k))
+    with LLMClient(provider(base_url="https://llm.example/v1")):
+        pass
+    assert len(loads) == 1  # (httpx's transport and the watched pool share one context: each load takes ~20 ms)
