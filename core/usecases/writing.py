@@ -383,6 +383,8 @@ def _masked_stored_text(runtime: Runtime) -> StoredText:
             row = db.exec(select(Draft.text, Draft.status).where(Draft.id == draft_id)).first()
             if row is None:
                 return None
+            if not row[0]:  # (a draft just started: nothing to mask, no need to read the word list)
+                return "", str(row[1])
             matcher = active_matcher(session=db)
         return matcher.mask(row[0]), str(row[1])
 
