@@ -96,7 +96,7 @@ class DraftgateSession:
         from core.platform.db import open_session
         from core.platform.models import Draft, User
         from core.runtime import Runtime
-        from core.usecases import sessions, writing
+        from core.usecases import sessions, startup, writing
         from core.writing.projects import create_project
 
         self.writing, self.Draft, self.open_session = writing, Draft, open_session
@@ -109,6 +109,7 @@ class DraftgateSession:
             project = create_project(session=db, name="Bench", actor_id=SYSTEM)
         self.public_id = sessions.create_session(self.runtime, self.writer, project_id=project.id).public_id
         self.provider = self.runtime.provider()  # starts the embedded server of this process
+        startup.start(self.runtime)  # what the app's process does before its first page
 
     def turn(self, instruction: str, params) -> TurnTiming:
         writing = self.writing
