@@ -11,6 +11,9 @@ prompt cache). The same instructions are asked turn by turn of both, in turn (th
                app's continuation format) with the same sampling fields: llama.cpp's own prompt
                cache (cache_prompt is on by default), no slot chosen
 
+Each side goes first every other turn, and each turn starts once Draftgate's job has scored the
+previous draft (its scoring would otherwise share the CPU with the raw side's next turn).
+
 Printed per turn and side: the time to the first text (from start_turn / from the POST), tokens
 per second after it (completion tokens over the time from the first text to the end), and the
 ratios draftgate / raw (medians over the turns). Targets: turn 10's first token no slower than
@@ -94,12 +97,12 @@ class DraftgateSession:
         from core.access.passwords import hash_password
         from core.platform.config import Settings
         from core.platform.db import open_session
-        from core.platform.models import Draft, User
+        from core.platform.models import Draft, Job, User
         from core.runtime import Runtime
         from core.usecases import sessions, startup, writing
         from core.writing.projects import create_project
 
-        self.writing, self.Draft, self.open_session = writing, Draft, open_session
+        self.writing, self.Draft, self.Job, self.open_session = writing, Draft, Job, open_session
         self.runtime = Runtime(Settings())
         with open_session(self.runtime.engine) as db:
             self.writer = User(username="writer", password_hash=hash_password("bench-password"), role="writer")
@@ -116,7 +119,7 @@ class DraftgateSession:
         started = time.monotonic()
         turn = writing.start_turn(self.runtime, self.writer, writing.TurnRequest(
             public_id=self.public_id, instruction=instruction, params=params, cache="refresh"))
-        [draft_id] = turn.draft_ids
+        [draft_id], self.job_id = turn.draft_ids, turn.job_id
         first = None
         view = writing.watch(self.runtime, self.writer, draft_id)
         while True:
@@ -130,6 +133,17 @@ class DraftgateSession:
             draft = db.get(self.Draft, draft_id)
             text, tokens = draft.text, draft.completion_tokens
         return TurnTiming(first if first is not None else total, total, tokens, text)
+
+    def wait_for_job(self) -> None:
+        """Until the last turn's job has scored the draft (after the text is done), so that no
+        scoring shares the CPU with the next turn on either side."""
+        from core.platform.states import JobStatus
+
+        while True:
+            with self.open_session(self.runtime.engine) as db:
+                if db.get_one(self.Job, self.job_id).status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+                    return
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.runtime.close(wait=True)
@@ -161,8 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for index, instruction in enumerate(INSTRUCTIONS[:args.turns], start=1):
                 prompt = render_completion_prompt(history, instruction, TurnKind.INSTRUCTION)
-                raw = raw_turn(raw_server.base_url, prompt, body)
-                mine = ours.turn(instruction, params)
+                if index % 2:  # each side goes first every other turn
+                    raw = raw_turn(raw_server.base_url, prompt, body)
+                    mine = ours.turn(instruction, params)
+                    ours.wait_for_job()
+                else:
+                    mine = ours.turn(instruction, params)
+                    ours.wait_for_job()
+                    raw = raw_turn(raw_server.base_url, prompt, body)
                 history.append(Exchange(instruction, raw.text))
                 rows.append((mine, raw))
                 same = "same text" if mine.text == raw.text else "TEXT DIFFERS"
