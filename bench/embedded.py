@@ -9,7 +9,8 @@ prompt cache). The same instructions are asked turn by turn of both, in turn (th
                affinity), watched through core.usecases.writing.watch as the Write page does
     raw        httpx streaming POST /v1/completions of the same prompt (the whole history in the
                app's continuation format) with the same sampling fields: llama.cpp's own prompt
-               cache (cache_prompt is on by default), no slot chosen
+               cache (cache_prompt is on by default), no slot chosen; one httpx client for the
+               run (raw_client)
 
 Each side goes first every other turn, and each turn starts once Draftgate's job has scored the
 previous draft (its scoring would otherwise share the CPU with the raw side's next turn).
@@ -18,7 +19,10 @@ Printed per turn and side: the time to the first text (from start_turn / from th
 per second after it (completion tokens over the time from the first text to the end), and the
 ratios draftgate / raw (medians over the turns). Targets: turn 10's first token no slower than
 turn 1's, and Draftgate within 5% of raw. With the same seed both write the same text, which
-the bench checks (the prompts were the same).
+the bench checks (the prompts were the same). On Linux, also the CPU time to the first text of
+the process's Python threads (Draftgate's work, or the raw side's client) and of that side's
+server (llama.cpp's threads): on a busy machine, where wall clock moves by tens of percent from
+turn to turn, what each side spent.
 
     python -m bench.embedded [--turns 10] [--max-tokens 48] [--seed 1] [--threads 0]
 """
@@ -31,8 +35,9 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -58,6 +63,8 @@ class TurnTiming:
     total_s: float  # to the end
     tokens: int  # completion tokens
     text: str
+    python_cpu_s: float = 0.0  # to the first text: CPU time of the process's Python threads
+    server_cpu_s: float = 0.0  # and of this side's llama.cpp server
 
     @property
     def tokens_per_s(self) -> float:
@@ -65,12 +72,64 @@ class TurnTiming:
         return (self.tokens - 1) / after_first if self.tokens > 1 and after_first > 0 else 0.0
 
 
-def raw_turn(base_url: str, prompt: str, body: dict) -> TurnTiming:
+class CpuMeter:
+    """CPU time of this process's threads (Linux: /proc/self/task/*/schedstat, in ns): each embedded
+    server's own threads (llama.cpp's, which Python did not start) and all the others."""
+
+    def __init__(self) -> None:
+        self.available = os.path.isdir("/proc/self/task")
+        self.servers: dict[str, set[str]] = {}
+
+    def server_started(self, side: str, threads_before: set[str]) -> None:
+        python = {str(thread.native_id) for thread in threading.enumerate()}
+        self.servers[side] = _threads() - threads_before - python
+
+    def read(self) -> dict[str, float]:
+        """Seconds of CPU so far of each running thread."""
+        spent: dict[str, float] = {}
+        for thread in _threads():
+            try:
+                with open(f"/proc/self/task/{thread}/schedstat") as stat:
+                    spent[thread] = int(stat.read().split()[0]) / 1e9
+            except (OSError, ValueError, IndexError):
+                pass  # ended meanwhile
+        return spent
+
+    def spent(self, before: dict[str, float], after: dict[str, float], side: str) -> tuple[float, float]:
+        """CPU seconds from `before` to `after` of the Python threads and of `side`'s server (a
+        thread that ended in between is left out)."""
+        python = server = 0.0
+        for thread, seconds in after.items():
+            if thread in self.servers[side]:
+                server += seconds - before.get(thread, 0.0)
+            elif not any(thread in threads for threads in self.servers.values()):
+                python += seconds - before.get(thread, 0.0)
+        return python, server
+
+
+def _threads() -> set[str]:
+    return set(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else set()
+
+
+def _with_cpu(timing: TurnTiming, meter: CpuMeter, side: str, before: dict[str, float],
+              at_first: dict[str, float] | None) -> TurnTiming:
+    python, server = meter.spent(before, at_first or before, side)
+    return replace(timing, python_cpu_s=python, server_cpu_s=server)
+
+
+def raw_client() -> httpx.Client:
+    """The raw side's client, made once: a new httpx client loads the CA certificates (~20 ms of
+    CPU) before its first request, which Draftgate's pooled client does not do per turn. No
+    connection is kept alive (llama.cpp closes one idle for 5 s, racing a reuse)."""
+    return httpx.Client(timeout=900, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def raw_turn(http: httpx.Client, base_url: str, prompt: str, body: dict, meter: CpuMeter) -> TurnTiming:
+    cpu, cpu_at_first = meter.read(), None
     started = time.monotonic()
     first, text, tokens = None, "", 0
-    with httpx.stream("POST", f"{base_url}/completions", json={**body, "prompt": prompt, "stream": True,
-                                                                "stream_options": {"include_usage": True}},
-                      timeout=900, trust_env=False) as response:
+    with http.stream("POST", f"{base_url}/completions", json={**body, "prompt": prompt, "stream": True,
+                                                               "stream_options": {"include_usage": True}}) as response:
         response.raise_for_status()
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
@@ -80,10 +139,11 @@ def raw_turn(base_url: str, prompt: str, body: dict) -> TurnTiming:
                 tokens = chunk["usage"].get("completion_tokens") or tokens
             for choice in chunk.get("choices") or ():
                 if choice.get("text"):
-                    first = first if first is not None else time.monotonic() - started
+                    if first is None:
+                        first, cpu_at_first = time.monotonic() - started, meter.read()
                     text += choice["text"]
     total = time.monotonic() - started
-    return TurnTiming(first if first is not None else total, total, tokens, text)
+    return _with_cpu(TurnTiming(first if first is not None else total, total, tokens, text), meter, "raw", cpu, cpu_at_first)
 
 
 class DraftgateSession:
@@ -114,8 +174,9 @@ class DraftgateSession:
         self.provider = self.runtime.provider()  # starts the embedded server of this process
         startup.start(self.runtime)  # what the app's process does before its first page
 
-    def turn(self, instruction: str, params) -> TurnTiming:
+    def turn(self, instruction: str, params, meter: CpuMeter) -> TurnTiming:
         writing = self.writing
+        cpu, cpu_at_first = meter.read(), None
         started = time.monotonic()
         turn = writing.start_turn(self.runtime, self.writer, writing.TurnRequest(
             public_id=self.public_id, instruction=instruction, params=params, cache="refresh"))
@@ -124,7 +185,7 @@ class DraftgateSession:
         view = writing.watch(self.runtime, self.writer, draft_id)
         while True:
             if view.text and first is None:
-                first = time.monotonic() - started
+                first, cpu_at_first = time.monotonic() - started, meter.read()
             if view.done:
                 break
             view = writing.watch(self.runtime, self.writer, draft_id, after=view, wait_s=1.0)
@@ -132,7 +193,8 @@ class DraftgateSession:
         with self.open_session(self.runtime.engine) as db:
             draft = db.get(self.Draft, draft_id)
             text, tokens = draft.text, draft.completion_tokens
-        return TurnTiming(first if first is not None else total, total, tokens, text)
+        return _with_cpu(TurnTiming(first if first is not None else total, total, tokens, text), meter, "draftgate",
+                         cpu, cpu_at_first)
 
     def wait_for_job(self) -> None:
         """Until the last turn's job has scored the draft (after the text is done), so that no
@@ -165,10 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     from core.writing.prompts import Exchange, TurnKind, render_completion_prompt
 
     params = GenerationParams(max_tokens=args.max_tokens, seed=args.seed)
+    meter, threads_before = CpuMeter(), _threads()
     with tempfile.TemporaryDirectory(prefix="draftgate-bench-embedded-") as data_dir, \
-            start_embedded_server(threads=args.threads) as raw_server:
+            start_embedded_server(threads=args.threads) as raw_server, raw_client() as http:
+        meter.server_started("raw", threads_before)
         os.environ["DRAFTGATE_EMBEDDED_THREADS"] = str(args.threads)
+        threads_before = _threads()
         ours = DraftgateSession(data_dir)
+        meter.server_started("draftgate", threads_before)
         body = {"model": raw_server.provider.model, **_sampling(params, raw_server.provider.extra_body)}
         history: list[Exchange] = []
         rows: list[tuple[TurnTiming, TurnTiming]] = []
@@ -176,19 +242,21 @@ def main(argv: list[str] | None = None) -> int:
             for index, instruction in enumerate(INSTRUCTIONS[:args.turns], start=1):
                 prompt = render_completion_prompt(history, instruction, TurnKind.INSTRUCTION)
                 if index % 2:  # each side goes first every other turn
-                    raw = raw_turn(raw_server.base_url, prompt, body)
-                    mine = ours.turn(instruction, params)
+                    raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
+                    mine = ours.turn(instruction, params, meter)
                     ours.wait_for_job()
                 else:
-                    mine = ours.turn(instruction, params)
+                    mine = ours.turn(instruction, params, meter)
                     ours.wait_for_job()
-                    raw = raw_turn(raw_server.base_url, prompt, body)
+                    raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
                 history.append(Exchange(instruction, raw.text))
                 rows.append((mine, raw))
                 same = "same text" if mine.text == raw.text else "TEXT DIFFERS"
                 print(f"turn {index:>2}: first token draftgate {mine.first_s * 1000:7.0f} ms, raw "
                       f"{raw.first_s * 1000:7.0f} ms; tokens/s {mine.tokens_per_s:5.1f} / {raw.tokens_per_s:5.1f}; "
-                      f"{raw.tokens} tokens; {same}", flush=True)
+                      f"{raw.tokens} tokens; {same}; CPU to the first token: Python {mine.python_cpu_s * 1000:.0f} / "
+                      f"{raw.python_cpu_s * 1000:.0f} ms, server {mine.server_cpu_s * 1000:.0f} / "
+                      f"{raw.server_cpu_s * 1000:.0f} ms", flush=True)
         finally:
             ours.close()
     first_ratio = statistics.median(m.first_s / r.first_s for m, r in rows)
@@ -200,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{last_raw.first_s * 1000:.0f} ms)")
     print(f"draftgate / raw, median over the turns: first token {first_ratio:.3f}x, tokens/s {rate_ratio:.3f}x; "
           f"load average {os.getloadavg()[0]:.1f}")
+    if meter.available:
+        python = [sum(timing.python_cpu_s for timing in side) * 1000 for side in zip(*rows)]
+        server = [sum(timing.server_cpu_s for timing in side) * 1000 for side in zip(*rows)]
+        print(f"CPU to the first token, summed over the turns, draftgate / raw: Python threads {python[0]:.0f} / "
+              f"{python[1]:.0f} ms, the side's server {server[0]:.0f} / {server[1]:.0f} ms "
+              f"({server[0] / server[1]:.3f}x)" if server[1] else "")
     return 0
 
 

@@ -1,0 +1,36 @@
+"""bench/embedded.py: its CPU meter, and a short run on the embedded model (marked embedded)."""
+
+import pytest
+
+from bench import embedded
+
+
+def test_the_cpu_meter_tells_a_servers_threads_from_pythons_and_leaves_out_ended_ones():
+    meter = embedded.CpuMeter()
+    if not meter.available:
+        pytest.skip("no /proc/self/task here")
+    meter.servers = {"raw": {"1001"}, "draftgate": {"1002"}}
+    before = {"1001": 1.0, "1002": 5.0, "7": 2.0, "8": 3.0}
+    after = {"1001": 1.5, "1002": 5.25, "7": 2.125, "9": 0.0625}  # 8 ended, 9 began
+    assert meter.spent(before, after, "raw") == (0.1875, 0.5)
+    assert meter.spent(before, after, "draftgate") == (0.1875, 0.25)
+
+
+def test_the_cpu_meter_counts_this_threads_work_as_pythons():
+    meter = embedded.CpuMeter()
+    if not meter.available:
+        pytest.skip("no /proc/self/task here")
+    meter.servers = {"raw": set()}
+    before = meter.read()
+    sum(i * i for i in range(300_000))
+    python, server = meter.spent(before, meter.read(), "raw")
+    assert python > 0 and server == 0
+
+
+@pytest.mark.embedded
+def test_the_bench_runs_two_turns_on_both_sides(capsys):
+    assert embedded.main(["--turns", "2", "--max-tokens", "8", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("same text") == 2 and "TEXT DIFFERS" not in out
+    assert "draftgate / raw, median over the turns: first token" in out
+    assert "CPU to the first token, summed over the turns" in out
