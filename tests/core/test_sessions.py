@@ -10,6 +10,7 @@ from core.writing.sessions import (
     create_session,
     delete_session,
     get_session,
+    history,
     list_sessions,
     mark_stale_drafts_interrupted,
     rename_session,
@@ -105,3 +106,32 @@ def test_the_list_is_the_most_recent_first_bounded_and_searchable_by_title(db, w
     assert len(list_sessions(session=db, owner=writer, title_contains="  ")) == len(made)
     stranger = make_user(db, "stranger", "writer")
     assert list_sessions(session=db, owner=stranger, title_contains="Spring") == []
+
+
+def test_the_history_a_prompt_is_built_from_takes_each_turns_answer(db, writer):
+    """The newest completed variant, else the newest with text; a reviewer's edit over the draft;
+    turns without any text left out; `before` keeps the turns below an index."""
+    project = make_project(db)
+    writing_session = create_session(session=db, owner=writer, project_id=project.id)
+    answers = [  # per turn: (variant, status, text, edited text)
+        [(0, "completed", "First.", None), (1, "completed", "First, again.", None), (2, "failed", "Fir", None)],
+        [(0, "interrupted", "Half of it", None), (1, "failed", " ", None)],
+        [(0, "completed", "Third.", "Third, as edited.")],
+        [(0, "failed", "", None)],
+        [(0, "completed", "Fifth.", None)],
+    ]
+    for index, drafts in enumerate(answers):
+        turn = Turn(session_id=writing_session.id, index=index, instruction=f"Task {index}", kind="instruction")
+        db.add(turn)
+        db.flush()
+        for variant, status, text, edited in drafts:
+            draft = Draft(turn_id=turn.id, variant=variant, status=status, text=text, provider="p", model="m")
+            db.add(draft)
+            db.flush()
+            if edited:
+                db.add(ReviewItem(draft_id=draft.id, project_id=project.id, state="approved", edited_text=edited))
+    db.commit()
+    got = history(session=db, writing_session=writing_session)
+    assert [(e.instruction, e.text) for e in got] == [
+        ("Task 0", "First, again."), ("Task 1", "Half of it"), ("Task 2", "Third, as edited."), ("Task 4", "Fifth.")]
+    assert [e.instruction for e in history(session=db, writing_session=writing_session, before=2)] == ["Task 0", "Task 1"]
