@@ -96,10 +96,21 @@ def reason_detail(item: ReviewItem) -> str:
     return _("; ").join(render(part) for part in parts) if parts else item.reason_detail
 
 
+def draft_error(draft: Draft) -> str:
+    """Why the draft failed or stopped, in the reader's language: its stored message, else its text
+    (a fixed reason is a msgid; rows kept before messages were stored show their English)."""
+    if draft.error_message:
+        try:
+            return render(Message.from_json(draft.error_message))
+        except (TypeError, ValueError):
+            pass
+    return _(draft.error)
+
+
 def route_line(draft: Draft, review: ReviewItem | None) -> str:
     if draft.status != DraftStatus.COMPLETED:
         label = status_label(draft.status)
-        return f"{label}: {md(_(draft.error))}" if draft.error else label  # a fixed reason is a msgid
+        return _("{status}: {reason}").format(status=label, reason=md(draft_error(draft))) if draft.error else label
     if review is None:
         return _("✅ accepted") if draft.route == Route.ACCEPTED else ""
     if review.state == ReviewState.APPROVED:

@@ -77,7 +77,8 @@ class Draft(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     # generating -> completed | failed | interrupted
     status: str = Field(default="generating", index=True)
-    error: str = ""
+    error: str = ""  # why it failed or stopped, in English (the API, exports)
+    error_message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # the same as a Message
     finish_reason: str = ""
     request_id: str = ""
     provider: str = ""

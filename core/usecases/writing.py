@@ -306,7 +306,7 @@ def _submit(
             for left_job, left_draft in zip(job_ids[index + 1:], draft_ids[index + 1:]):
                 fail_queued(runtime.engine, left_job, f"The draft could not be started: {err}")
                 turns.mark_unfinished(runtime.engine, left_draft, DraftStatus.FAILED,
-                                      f"The draft could not be started: {err}")
+                                      Message(turns.COULD_NOT_START, error=turns.failure_reason(err)))
             raise
     return TurnStarted(prepared.turn_id, draft_ids, job_id=job_ids[0], job_ids=job_ids, queued=queued)
 

@@ -42,15 +42,18 @@ from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
+from core.platform.i18n import Message
 from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
 from core.platform.states import DraftStatus, JobStatus
 from core.writing.moderation import Matcher, active_matcher
 from core.writing.sessions import history
 from core.writing.turns import (
+    COULD_NOT_START,
     KEEPER,
     STOPPED_BY_WRITER,
     UNEXPECTED_FAILURE,
     PreparedTurn,
+    failure_reason,
     mark_unfinished,
     render_prompt,
     stream_draft,
@@ -88,7 +91,7 @@ def start_generation(runner: Runner, job_id: int, *, draft_id: int, client: LLMC
     try:
         runner.start(job_id, kind=GENERATE, resources={"client": client, "broadcaster": broadcaster})
     except Exception as err:
-        mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The draft could not be started: {err}")
+        mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, Message(COULD_NOT_START, error=failure_reason(err)))
         raise
 
 
@@ -130,7 +133,7 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
                                           stop=stop, matcher=matcher, scored_by=ctx.job_id):
                     live.publish(draft_id, piece)
         except BaseException as err:  # stream_draft ended the draft already; anything before it did not
-            reason = str(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
+            reason = failure_reason(err) if isinstance(err, DraftgateError) else UNEXPECTED_FAILURE
             mark_unfinished(engine, draft_id, DraftStatus.FAILED, reason)
             live.publish(draft_id, done=True, status=_final_status(engine, draft_id))
             live.flush()

@@ -297,7 +297,7 @@ def stream_draft(
                 stored = _complete(engine, draft_id, stream.result, cache_hit=stream.cache_hit, scored_by=scored_by)
     except DraftgateError as err:
         if not stop.is_set():
-            mark_unfinished(engine, draft_id, DraftStatus.FAILED, str(err), text=_so_far(stream))
+            mark_unfinished(engine, draft_id, DraftStatus.FAILED, failure_reason(err), text=_so_far(stream))
             raise
         stopped, stored = True, False  # the stream was closed by Stop: not a failure
         mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
@@ -504,13 +504,22 @@ def save_partials(engine: Engine, texts: Mapping[int, str]) -> bool:
     return True
 
 
+COULD_NOT_START = N_("The draft could not be started: {error}")
+
+
+def failure_reason(err: BaseException | None) -> str | Message:
+    """What a draft's error says of `err`: a DraftgateError's message (rendered in each reader's language)."""
+    return err.message if isinstance(err, DraftgateError) and err.message else str(err)
+
+
 def mark_unfinished(
-    engine: Engine, draft_id: int, status: DraftStatus, reason: str, *, text: str | None = None
+    engine: Engine, draft_id: int, status: DraftStatus, reason: str | Message, *, text: str | None = None
 ) -> None:
-    """End a draft still "generating" as `status` ("failed", "interrupted", "stopped") with the reason,
-    storing `text` (None: keep what was saved). On a busy database it stays "generating" until
-    the sweep (core.writing.sessions) marks it interrupted: this never raises DatabaseBusyError."""
-    values = {"status": status, "error": storable(reason), "updated_at": utcnow()}
+    """End a draft still "generating" as `status` ("failed", "interrupted", "stopped") with the reason
+    (a Message is stored as its English text and as itself, for the pages), storing `text` (None:
+    keep what was saved). On a busy database it stays "generating" until the sweep
+    (core.writing.sessions) marks it interrupted: this never raises DatabaseBusyError."""
+    values = {"status": status, "error": storable(str(reason)), "error_message": _stored(reason), "updated_at": utcnow()}
     if text is not None:
         values["text"] = storable(text)
     try:
@@ -520,6 +529,16 @@ def mark_unfinished(
             session.commit()
     except DatabaseBusyError:
         logger.warning("draft %s could not be marked %s: the database is busy", draft_id, status)
+
+
+def _stored(reason: str | Message) -> dict[str, Any] | None:
+    if not isinstance(reason, Message):
+        return None
+    try:
+        return reason.to_json()
+    except TypeError:  # a parameter JSON cannot hold: the English text is stored alone
+        logger.warning("the reason %r is stored as English text only", reason)
+        return None
 
 
 # -- regenerating a turn: one more variant of it (streamed by stream_draft, past the cache) ---

@@ -47,12 +47,14 @@ from core.writing.turns import (
     add_turn,
     committed,
     complete_draft,
+    failure_reason,
     mark_unfinished,
 )
 
 logger = logging.getLogger(__name__)
 
 VARIANTS = "variants"
+VARIANTS_COULD_NOT_START = N_("The variants could not be started: {error}")
 CANCELLED_REASON = N_("The job was cancelled before this variant was written.")
 CANCELLED_WHILE_WRITING = N_("The job was cancelled while this variant was being written.")
 
@@ -93,7 +95,8 @@ def start_variants(
         job_id = runner.submit(kind=VARIANTS, payload=payload, owner_id=user.id, resources={"client": client})
     except Exception as err:
         for draft_id in draft_ids:
-            mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED, f"The variants could not be started: {err}")
+            mark_unfinished(runner.engine, draft_id, DraftStatus.FAILED,
+                            Message(VARIANTS_COULD_NOT_START, error=failure_reason(err)))
         raise
     return VariantsStarted(job_id=job_id, turn_id=prepared.turn_id, draft_ids=draft_ids)
 
@@ -163,7 +166,7 @@ def run_variants(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
             mark_unfinished(ctx.engine, draft_id, DraftStatus.INTERRUPTED, reason,
                             text=outcome.partial_text if outcome.in_flight else None)
         else:
-            mark_unfinished(ctx.engine, draft_id, DraftStatus.FAILED, str(outcome.error),
+            mark_unfinished(ctx.engine, draft_id, DraftStatus.FAILED, failure_reason(outcome.error),
                             text=getattr(outcome.error, "partial_text", "") or None)
         ctx.advance()
 

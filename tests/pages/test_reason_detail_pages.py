@@ -71,3 +71,32 @@ def test_a_row_without_readable_parts_shows_its_stored_text(parts, echoed, users
     at.button(key=f"review.open.{item.id}").click().run()
     assert not at.exception and any(line.startswith("原因：") and line.endswith(
         "chrF 0.0 < 25.0; echo of the instruction 0.83 > 0.80") for line in texts(at).splitlines())
+
+
+def test_why_a_draft_failed_is_shown_in_the_readers_language_and_old_rows_keep_their_text(app_db, users):
+    from core.llm.retry import broken_stream_message
+    from core.platform.models import Draft
+    from core.platform.states import DraftStatus
+    from core.writing.turns import mark_unfinished
+
+    project = make_project(app_db, name="文案", references=("一只杯子。",))
+    failed = make_finished_draft(app_db, users["writer"], project, "一只", instruction="写杯子")
+    old = make_finished_draft(app_db, users["writer"], project, "两只", instruction="再写")
+    for draft in (failed, old):
+        draft.status = DraftStatus.GENERATING
+        app_db.add(draft)
+    app_db.commit()
+    engine = app_db.get_bind()
+    mark_unfinished(engine, failed.id, DraftStatus.FAILED, broken_stream_message("the connection dropped", "一只"))
+    mark_unfinished(engine, old.id, DraftStatus.FAILED, "The provider went away.")  # stored as text alone
+    app_db.expire_all()
+    assert app_db.get(Draft, failed.id).error == "The stream broke after 2 characters: the connection dropped"
+    assert app_db.get(Draft, old.id).error_message is None
+    def page_of(draft, locale):
+        session_id = app_db.get(Turn, draft.turn_id).session_id
+        return texts(rendered("pages/write.py", users["writer"], locale,
+                              {"session": app_db.get(WritingSession, session_id).public_id}))
+
+    assert "：流式输出在 2 个字符后中断：the connection dropped" in page_of(failed, "zh-CN")
+    assert "failed: The stream broke after 2 characters: the connection dropped" in page_of(failed, "en-US")
+    assert "：The provider went away." in page_of(old, "zh-CN")  # an old row shows what it stored

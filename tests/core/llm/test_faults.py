@@ -303,6 +303,21 @@ def test_a_broken_stream_leaves_a_failed_draft_with_its_partial_text(engine, fau
     assert draft.error.startswith("The stream broke after 13 characters:")
 
 
+def test_a_failed_drafts_reason_is_stored_as_a_message_each_reader_reads_in_their_language(
+        engine, faulty, client, turn_of):
+    from core.platform.i18n import Message, translations
+
+    faulty.script(stream(["Hello there, "], then="close"))
+    prepared = turn_of()
+    with pytest.raises(LLMConnectionError):
+        run_turn(engine=engine, client=client, prepared=prepared)
+    _, draft = stored(engine, prepared)
+    message = Message.from_json(draft.error_message)
+    assert str(message) == draft.error  # the English text, as the API and exports keep it
+    chinese = message.render(translations("zh_CN"))
+    assert chinese.startswith("流式输出在 13 个字符后中断：")
+
+
 def test_a_silent_stream_leaves_a_failed_draft_saying_why(engine, faulty, sleeps, turn_of):
     faulty.script(stream(["Hello "], then="stall"))
     prepared = turn_of()
