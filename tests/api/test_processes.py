@@ -1,6 +1,6 @@
-"""The commands as people run them: `api-key create|list|revoke` and `serve-api` in their own
-processes; keys in no log line; two serve-api replicas on Redis share one rate limit. (The users,
-keys and refusals the other tests need come from the same commands run in this process.)"""
+"""The commands as people run them: `api-key create` and `list` and `serve-api` in their own
+processes; keys in no log line; two serve-api replicas on Redis share one rate limit. (Revoking,
+the refusals, and the users and keys the other tests need: the same commands run in this process.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.api.conftest import PYTHON, ROOT, serve_api_process
+from tests.api.conftest import PYTHON, ROOT, serve_api_process, serve_api_processes
 from tests.utils.cli import run_main
 
 
@@ -42,15 +42,15 @@ def create_key(run, *options: str) -> dict:
     return json.loads(line)
 
 
-def test_api_key_create_prints_one_json_object_and_list_never_shows_the_key(cli_env):
+def test_api_key_create_prints_one_json_object_and_list_never_shows_the_key(cli_env, cli):
     created = create_key(partial(run_cli, cli_env), "--qps", "5", "--expires-days", "30")
 
     assert set(created) >= {"id", "key", "prefix", "expires_at", "qps_limit"} and created["qps_limit"] == 5
     listed = run_cli(cli_env, "api-key", "list")
     assert listed.returncode == 0 and created["prefix"] in listed.stdout and created["key"] not in listed.stdout
     assert "active" in listed.stdout
-    revoked = run_cli(cli_env, "api-key", "revoke", str(created["id"]))
-    assert revoked.returncode == 0 and "revoked" in run_cli(cli_env, "api-key", "list").stdout
+    revoked = cli("api-key", "revoke", str(created["id"]))
+    assert revoked.returncode == 0 and "revoked" in cli("api-key", "list").stdout
 
 
 @pytest.mark.parametrize("options, message", [
@@ -107,7 +107,7 @@ def test_two_replicas_on_redis_share_one_limit(cli_env, cli, tmp_path, redis_url
     """With Redis both replicas count one window; without it (the control) each counts its own."""
     env = {**cli_env, "DRAFTGATE_REDIS_URL": redis_url} if shared else cli_env
     key = create_key(cli, "--qps", "0.1")["key"]  # one request per 10 s
-    servers = [serve_api_process(env, tmp_path / f"replica-{i}.log") for i in range(2)]
+    servers = serve_api_processes(env, [tmp_path / f"replica-{i}.log" for i in range(2)])
     try:
         answers = _fire([server.base_url for server in servers], key, 10)
     finally:
