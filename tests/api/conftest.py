@@ -1,5 +1,6 @@
 """The HTTP API under test: a real uvicorn on a free loopback port, a real database.
 
+    live_api                the API with two projects and a mock provider, for schemathesis
     start_api(**settings)   the API (api_server) served by uvicorn in a thread of this process,
                             over the test's SQLite database, with these settings (DRAFTGATE_*
                             fields); stopped after the test. Returns a LiveApi.
@@ -33,6 +34,7 @@ from core.access.api_keys import create_api_key
 from core.platform.config import Settings
 from core.platform.db import open_session
 from core.platform.models import User
+from tests.core.llm.faulty_server import FaultyServer
 from tests.services.conftest import (  # noqa: F401  (fixtures)
     create_database,
     drop_database,
@@ -42,6 +44,7 @@ from tests.services.conftest import (  # noqa: F401  (fixtures)
     redis_prefix,
     redis_url,
 )
+from tests.utils.factories import make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -112,6 +115,16 @@ def start_api(engine):
     for live in started:
         live.server.stop()
         live.runtime.close()
+
+
+@pytest.fixture
+def live_api(start_api, db):
+    """The API for schemathesis (tests/api/test_schemathesis*.py): two projects, a mock provider."""
+    make_project(db, "English samples", references=("A short English sample.",))
+    make_project(db, "中文样例")
+    provider = FaultyServer().start()  # generations answer from a local mock, never the embedded model
+    yield start_api(llm_base_url=provider.base_url, llm_model="mock", llm_api_style="chat", user_rate_limit=0)
+    provider.stop()
 
 
 def snapshot(engine) -> dict[str, list]:
