@@ -21,7 +21,7 @@ from core.jobs.live import forget_shared_broadcasters
 from core.llm.ratelimit import forget_shared_limiters
 from core.platform.db import create_schema, make_engine, open_session
 from core.usecases.writing import forget_watch_checks
-from tests.services.conftest import empty_tables, pg_engine, pg_url, postgres_server_url  # noqa: F401  (fixtures)
+from tests.services.conftest import empty_tables, pg_engine, pg_template, pg_url, postgres_server_url  # noqa: F401  (fixtures)
 from tests.utils.factories import make_user
 
 DATABASES = ("sqlite", "postgresql")

@@ -1,9 +1,11 @@
 """The HTTP API under test: a real uvicorn on a free loopback port, a real database.
 
+    live_api                the API with two projects and a mock provider, for schemathesis
     start_api(**settings)   the API (api_server) served by uvicorn in a thread of this process,
                             over the test's SQLite database, with these settings (DRAFTGATE_*
                             fields); stopped after the test. Returns a LiveApi.
-    serve_api_process(env)  `python -m core serve-api` in its own process (logs captured)
+    serve_api_process(env)  `python -m core serve-api` in its own process (logs captured);
+                            serve_api_processes: several, started together
     snapshot(engine)        every row of every table: equal before and after = nothing written
 
 The PostgreSQL and Redis fixtures are the ones of tests/services (skipped when not running).
@@ -32,6 +34,7 @@ from core.access.api_keys import create_api_key
 from core.platform.config import Settings
 from core.platform.db import open_session
 from core.platform.models import User
+from tests.core.llm.faulty_server import FaultyServer
 from tests.services.conftest import (  # noqa: F401  (fixtures)
     create_database,
     drop_database,
@@ -41,6 +44,7 @@ from tests.services.conftest import (  # noqa: F401  (fixtures)
     redis_prefix,
     redis_url,
 )
+from tests.utils.factories import make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -113,6 +117,16 @@ def start_api(engine):
         live.runtime.close()
 
 
+@pytest.fixture
+def live_api(start_api, db):
+    """The API for schemathesis (tests/api/test_schemathesis*.py): two projects, a mock provider."""
+    make_project(db, "English samples", references=("A short English sample.",))
+    make_project(db, "中文样例")
+    provider = FaultyServer().start()  # generations answer from a local mock, never the embedded model
+    yield start_api(llm_base_url=provider.base_url, llm_model="mock", llm_api_style="chat", user_rate_limit=0)
+    provider.stop()
+
+
 def snapshot(engine) -> dict[str, list]:
     """Every row of every table, as JSON text (compare two to see whether anything was written)."""
     rows = {}
@@ -155,23 +169,40 @@ class ApiProcess:
 
 def serve_api_process(env: dict[str, str], log_path: Path, *extra: str) -> ApiProcess:
     """`python -m core serve-api` on a free port with `env` (plus PATH); waits until it answers."""
-    port = free_port()
-    log = open(log_path, "w", encoding="utf-8")
-    process = subprocess.Popen(
-        [PYTHON, "-m", "core", "serve-api", "--port", str(port), *extra], cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    log.close()
-    started = ApiProcess(process, port, log_path)
+    return serve_api_processes(env, [log_path], *extra)[0]
+
+
+def serve_api_processes(env: dict[str, str], log_paths: list[Path], *extra: str) -> list[ApiProcess]:
+    """One serve-api per log path, all started before waiting for each to answer."""
+    started = []
+    for log_path in log_paths:
+        port = free_port()
+        log = open(log_path, "w", encoding="utf-8")
+        process = subprocess.Popen(
+            [PYTHON, "-m", "core", "serve-api", "--port", str(port), *extra], cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        started.append(ApiProcess(process, port, log_path))
+    try:
+        for server in started:
+            _wait_until_it_answers(server)
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    return started
+
+
+def _wait_until_it_answers(started: ApiProcess) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve-api exited with {process.returncode}:\n{started.log()}")
+        if started.process.poll() is not None:
+            raise AssertionError(f"serve-api exited with {started.process.returncode}:\n{started.log()}")
         try:
             if httpx.get(f"{started.base_url}/health", timeout=2).status_code == 200:
-                return started
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    started.stop()
     raise AssertionError(f"serve-api did not answer within 60 s:\n{started.log()}")

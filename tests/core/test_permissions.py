@@ -19,7 +19,6 @@ from sqlmodel import func, select
 from core.access import privacy, users
 from core.access.actors import SYSTEM
 from core.access.key_rotation import rotate_master_key
-from core.access.passwords import hash_password
 from core.access.roles import AREA_ROLES
 from core.gate import policies, rescoring
 from core.llm import registry
@@ -58,21 +57,11 @@ class World:
     item_id: int
 
 
-_HASH = hash_password(PASSWORD)  # once: argon2 is slow on purpose
-
-
-def _user(db, username: str, role: str) -> User:
-    user = User(username=username, password_hash=_HASH, role=role)
-    db.add(user)
-    db.commit()
-    return user
-
-
 def _world(db, role: str) -> World:
-    actor = _user(db, f"actor-{role}", role)
-    _user(db, "spare-admin", "admin")  # so that no action meets "the last admin"
-    writer = _user(db, "the-writer", "writer")
-    other = _user(db, "the-other", "writer")
+    actor = make_user(db, f"actor-{role}", role)
+    make_user(db, "spare-admin", "admin")  # so that no action meets "the last admin"
+    writer = make_user(db, "the-writer", "writer")
+    other = make_user(db, "the-other", "writer")
     project = make_project(db, references=("The quick brown fox jumps over the lazy dog.",))
     reference_id = db.exec(select(Reference.id)).first()
     own = WritingSession(public_id=f"own-{role}", owner_id=actor.id, project_id=project.id, title="own")

@@ -9,8 +9,8 @@ Where to find them (the defaults are this machine's services, see the README's D
 Each service is tried once per session; when it does not answer, its tests are skipped with a
 message saying how to enable them, and the rest of the suite runs as usual.
 
-Each test module gets its own PostgreSQL database (draftgate_test_<random>), migrated from
-empty and dropped at the end; the `engine` fixture gives it to a test with every table
+Each test module gets its own PostgreSQL database (draftgate_test_<random>), a copy of one
+migrated from empty once per test process, dropped at the end; the `engine` fixture gives it to a test with every table
 emptied first. The tests of tests/core modules marked `also_on_postgres` get the same database
 through the root conftest's `engine` (parametrized: sqlite, postgresql).
 """
@@ -105,13 +105,14 @@ def redis_url() -> str:
     return url
 
 
-def create_database(server_url: str) -> str:
-    """Create an empty database on the server; return its URL."""
+def create_database(server_url: str, *, template: str = "") -> str:
+    """Create a database on the server, empty or a copy of the database `template` (one nobody is
+    connected to); return its URL."""
     name = f"draftgate_test_{secrets.token_hex(6)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
@@ -127,15 +128,28 @@ def drop_database(server_url: str, database_url: str) -> None:
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
-def pg_url(postgres_server_url) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test module; dropped afterwards."""
-    url = create_database(postgres_server_url)
+def _migrated(url: str) -> str:
     engine = make_engine(url)
     try:
         migrations.upgrade(engine)
     finally:
-        engine.dispose()
+        engine.dispose()  # no connection left: the template can be copied
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_server_url) -> Iterator[str]:
+    """The name of a database migrated from empty, once per test process (pg_url copies it)."""
+    url = _migrated(create_database(postgres_server_url))
+    yield make_url(url).database
+    drop_database(postgres_server_url, url)
+
+
+@pytest.fixture(scope="module")
+def pg_url(postgres_server_url, pg_template) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test module (a copy of the template, found at
+    head by the migrations); dropped afterwards."""
+    url = _migrated(create_database(postgres_server_url, template=pg_template))
     yield url
     drop_database(postgres_server_url, url)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlmodel import Session
 
 from core.access.actors import SYSTEM
@@ -14,8 +16,15 @@ from core.writing.sessions import create_session
 PASSWORD = "correct-horse"
 
 
+@cache
+def password_hash() -> str:
+    """PASSWORD's argon2 hash, made once per process: argon2 is slow on purpose (0.2 s of CPU a
+    hash), and most tests make several users. It verifies as any hash of PASSWORD does."""
+    return hash_password(PASSWORD)
+
+
 def make_user(session: Session, username: str, role: str) -> User:
-    user = User(username=username, password_hash=hash_password(PASSWORD), role=role)
+    user = User(username=username, password_hash=password_hash(), role=role)
     session.add(user)
     session.commit()
     return user

@@ -1,4 +1,6 @@
-import importlib.util
+"""`python -m core generate`: in this process through core.cli.main (fixture `cli`), and once as a
+user runs it (its own process: the embedded model's native logging must not reach stderr)."""
+
 import json
 import os
 import subprocess
@@ -7,26 +9,17 @@ from pathlib import Path
 
 import pytest
 
-import core.cli
 from tests.core.llm.helpers import SECRET_KEY, closed_port
+from tests.utils.cli import run_main
 
 REPO = Path(__file__).resolve().parents[3]
-# `python -m core` builds every subcommand; while a sibling module is still missing, run
-# core.cli.main with this one subcommand so these tests exercise generate alone.
-_ALL_SUBCOMMANDS_PRESENT = all(importlib.util.find_spec(name) for name in core.cli.SUBCOMMAND_MODULES)
-_ONLY_GENERATE = (
-    "import sys, core.cli as c; c.SUBCOMMAND_MODULES = ('core.cli.generate',); sys.exit(c.main(sys.argv[1:]))"
-)
 
 
-def run_cli(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = ["-m", "core"] if _ALL_SUBCOMMANDS_PRESENT else ["-c", _ONLY_GENERATE]
+def run_process(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DRAFTGATE_")}
-    environment.update(
-        {"DRAFTGATE_DATA_DIR": str(tmp_path / "data"), "DRAFTGATE_LLM_BASE_URL": "", **(env or {})}
-    )
+    environment.update({"DRAFTGATE_DATA_DIR": str(tmp_path / "data"), "DRAFTGATE_LLM_BASE_URL": ""})
     return subprocess.run(
-        [sys.executable, *command, "generate", *args],
+        [sys.executable, "-m", "core", "generate", *args],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -34,6 +27,18 @@ def run_cli(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.C
         env=environment,
         timeout=180,
     )
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """cli(*args, env={...}): `generate ARGS` with these DRAFTGATE_* settings (no provider configured)."""
+
+    def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        for name, value in {"DRAFTGATE_LLM_BASE_URL": "", **(env or {})}.items():
+            monkeypatch.setenv(name, value)
+        return run_main(capsys, "generate", *args)
+
+    return run
 
 
 def fake_provider_args(fake_provider, style: str) -> tuple[str, ...]:
@@ -54,7 +59,7 @@ def assert_one_line_error(completed: subprocess.CompletedProcess, fragment: str)
 
 @pytest.mark.embedded
 def test_embedded_generation_prints_one_json_object_and_no_log_noise(tmp_path):
-    completed = run_cli(
+    completed = run_process(
         "--prompt", "今天天气很好，我们", "--max-tokens", "6", "--seed", "3", tmp_path=tmp_path
     )
     assert completed.returncode == 0, completed.stderr
@@ -69,37 +74,37 @@ def test_embedded_generation_prints_one_json_object_and_no_log_noise(tmp_path):
 
 
 @pytest.mark.embedded
-def test_embedded_refuses_the_chat_style(tmp_path):
-    assert_one_line_error(run_cli("--prompt", "hi", "--api-style", "chat", tmp_path=tmp_path), "base model")
+def test_embedded_refuses_the_chat_style(cli):
+    assert_one_line_error(cli("--prompt", "hi", "--api-style", "chat"), "base model")
 
 
-def test_bad_temperature_exits_with_a_one_line_error(tmp_path):
+def test_bad_temperature_exits_with_a_one_line_error(cli):
     assert_one_line_error(
-        run_cli("--prompt", "hi", "--temperature", "5", tmp_path=tmp_path),
+        cli("--prompt", "hi", "--temperature", "5"),
         "temperature must be between 0 and 2",
     )
 
 
-def test_empty_prompt_exits_with_a_one_line_error(tmp_path):
-    assert_one_line_error(run_cli("--prompt", "  ", tmp_path=tmp_path), "The prompt is empty.")
+def test_empty_prompt_exits_with_a_one_line_error(cli):
+    assert_one_line_error(cli("--prompt", "  "), "The prompt is empty.")
 
 
-def test_plain_http_to_another_machine_is_refused(tmp_path):
-    completed = run_cli(
-        "--prompt", "hi", "--base-url", "http://example.com/v1", "--model", "m", tmp_path=tmp_path
+def test_plain_http_to_another_machine_is_refused(cli):
+    completed = cli(
+        "--prompt", "hi", "--base-url", "http://example.com/v1", "--model", "m"
     )
     assert_one_line_error(completed, "use https://")
 
 
-def test_base_url_needs_a_model(tmp_path):
+def test_base_url_needs_a_model(cli):
     assert_one_line_error(
-        run_cli("--prompt", "hi", "--base-url", "https://api.example.com/v1", tmp_path=tmp_path), "--model"
+        cli("--prompt", "hi", "--base-url", "https://api.example.com/v1"), "--model"
     )
 
 
 @pytest.mark.parametrize("style", ["completions", "chat"])
-def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
-    completed = run_cli(
+def test_local_provider_in_both_styles(fake_provider, cli, style):
+    completed = cli(
         *fake_provider_args(fake_provider, style),
         "--api-key", SECRET_KEY,
         "--temperature", "0.2",
@@ -110,7 +115,6 @@ def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
         "--seed", "7",
         "--stop", "END",
         "--stop", "\n\n",
-        tmp_path=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     output = json.loads(completed.stdout)
@@ -135,29 +139,29 @@ def test_local_provider_in_both_styles(fake_provider, tmp_path, style):
 
 
 @pytest.mark.parametrize("style", ["completions", "chat"])
-def test_local_provider_streams_plain_text(fake_provider, tmp_path, style):
-    completed = run_cli(*fake_provider_args(fake_provider, style), "--stream", tmp_path=tmp_path)
+def test_local_provider_streams_plain_text(fake_provider, cli, style):
+    completed = cli(*fake_provider_args(fake_provider, style), "--stream")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == fake_provider.reply + "\n"
     assert fake_provider.requests[0]["body"]["stream"] is True
 
 
-def test_settings_provider_is_used_when_no_base_url_is_given(fake_provider, tmp_path):
+def test_settings_provider_is_used_when_no_base_url_is_given(fake_provider, cli):
     env = {
         "DRAFTGATE_LLM_BASE_URL": fake_provider.base_url,
         "DRAFTGATE_LLM_MODEL": "from-settings",
         "DRAFTGATE_LLM_API_STYLE": "completions",
     }
-    completed = run_cli("--prompt", "Say hello", tmp_path=tmp_path, env=env)
+    completed = cli("--prompt", "Say hello", env=env)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["model"] == "from-settings"
     assert fake_provider.requests[0]["path"] == "/v1/completions"
     assert "Authorization" not in fake_provider.requests[0]["headers"]
 
 
-def test_unreachable_provider_exits_with_a_one_line_error_without_the_key(tmp_path):
+def test_unreachable_provider_exits_with_a_one_line_error_without_the_key(cli):
     port = closed_port()
-    completed = run_cli(
+    completed = cli(
         "--prompt",
         "hi",
         "--base-url",
@@ -166,7 +170,6 @@ def test_unreachable_provider_exits_with_a_one_line_error_without_the_key(tmp_pa
         "m",
         "--api-key",
         SECRET_KEY,
-        tmp_path=tmp_path,
     )
     assert_one_line_error(completed, "Could not reach the provider")
     assert SECRET_KEY not in completed.stderr
@@ -196,10 +199,9 @@ from tests.core.llm.faulty_server import stream  # noqa: E402
     ],
     ids=["incomplete-chunked", "incomplete-close-delimited", "dropped", "error-event", "idle", "deadline"],
 )
-def test_a_failed_stream_exits_non_zero_with_one_line_on_stderr(faulty, tmp_path, act, env, printed, message):
+def test_a_failed_stream_exits_non_zero_with_one_line_on_stderr(faulty, cli, act, env, printed, message):
     faulty.script(act)
-    completed = run_cli("--prompt", "Say hello", "--base-url", faulty.base_url, "--model", "m", "--stream",
-                        tmp_path=tmp_path, env=env)
+    completed = cli("--prompt", "Say hello", "--base-url", faulty.base_url, "--model", "m", "--stream", env=env)
     assert completed.returncode == 1
     assert completed.stdout.startswith(printed) and completed.stdout.endswith("\n")
     assert completed.stderr.startswith(message.format(base_url=faulty.base_url))

@@ -1,4 +1,6 @@
-"""`python -m core score` and `python -m core score-file`, run as a user would (subprocess)."""
+"""`python -m core score` and `python -m core score-file`: in this process through core.cli.main
+(fixture `run`), and as a user runs them (their own process: one JSON line on a real pipe, the
+progress bar on a real terminal)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,21 @@ import pytest
 
 from core.gate.checks import CHECK_METRICS
 from core.platform.constants import METRICS
+from tests.utils.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, encoding="utf-8",
         timeout=60,
     )
+
+
+@pytest.fixture
+def run(capsys):
+    return lambda *args: run_main(capsys, *args)
 
 
 def write_jsonl(path: Path, lines: list) -> Path:
@@ -30,7 +38,7 @@ def write_jsonl(path: Path, lines: list) -> Path:
 
 
 def test_score_chinese_pair():
-    result = run("score", "--candidate", "今天天气很好，我们去公园散步。", "--reference", "今天天气不错，我们去公园走走。")
+    result = run_process("score", "--candidate", "今天天气很好，我们去公园散步。", "--reference", "今天天气不错，我们去公园走走。")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1  # one JSON object, one line
     data = json.loads(result.stdout)
@@ -42,7 +50,7 @@ def test_score_chinese_pair():
     assert "tok:zh" in data["signatures"]["bleu"]
 
 
-def test_score_identical_texts_several_references():
+def test_score_identical_texts_several_references(run):
     text = "The quick brown fox jumps over the lazy dog."
     result = run("score", "--candidate", text, "--reference", "Something else entirely.", "--reference", text)
     assert result.returncode == 0, result.stderr
@@ -53,7 +61,7 @@ def test_score_identical_texts_several_references():
     assert data["language"] == "latin"
 
 
-def test_score_with_lsum_and_an_empty_candidate():
+def test_score_with_lsum_and_an_empty_candidate(run):
     result = run("score", "--candidate", "   ", "--reference", "参考。", "--lsum")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -61,14 +69,14 @@ def test_score_with_lsum_and_an_empty_candidate():
     assert data["language"] == "none"
 
 
-def test_score_without_reference_is_a_usage_error():
+def test_score_without_reference_is_a_usage_error(run):
     result = run("score", "--candidate", "text")
     assert result.returncode == 2
     assert "--reference" in result.stderr
     assert result.stdout == ""
 
 
-def test_score_file_jsonl_with_bad_lines(tmp_path):
+def test_score_file_jsonl_with_bad_lines(run, tmp_path):
     drafts = write_jsonl(tmp_path / "drafts.jsonl", [
         {"id": "甲", "text": "我爱北京天安门"},
         "{not json",
@@ -103,7 +111,7 @@ def test_score_file_jsonl_with_bad_lines(tmp_path):
     assert seven["bleu"] == pytest.approx(100.0) and seven["rougeL"] == 1.0
 
 
-def test_score_file_csv_everything_scored(tmp_path):
+def test_score_file_csv_everything_scored(run, tmp_path):
     drafts = write_jsonl(tmp_path / "d.jsonl", [{"key": 1, "body": "今天天气很好"}, {"key": 2, "body": "Hello there"}])
     references = write_jsonl(tmp_path / "r.jsonl", [{"key": 1, "body": "今天天气不错"}, {"key": 2, "body": "Hello"}])
     output = tmp_path / "out.csv"
@@ -120,7 +128,7 @@ def test_score_file_csv_everything_scored(tmp_path):
     assert rows[0]["signature_bleu"].startswith("BLEU|nrefs:1|") and "tok:zh" in rows[0]["signature_bleu"]
 
 
-def test_score_file_csv_cells_cannot_run_as_formulas(tmp_path):
+def test_score_file_csv_cells_cannot_run_as_formulas(run, tmp_path):
     """Ids come from the input files: one like =HYPERLINK(...) must reach the CSV as text."""
     ids = ["=HYPERLINK(\"http://evil.example\")", "+1", "-2", "@SUM(A1)", "\t=1", "＝1"]
     drafts = write_jsonl(tmp_path / "d.jsonl", [{"id": key, "text": "今天天气很好"} for key in ids])
@@ -134,7 +142,7 @@ def test_score_file_csv_cells_cannot_run_as_formulas(tmp_path):
     assert all(float(cell) >= 0 for row in rows[1:] for cell in row[1:6])  # the scores stay numbers
 
 
-def test_score_file_csv_header_cannot_run_as_a_formula(tmp_path):
+def test_score_file_csv_header_cannot_run_as_a_formula(run, tmp_path):
     drafts = write_jsonl(tmp_path / "d.jsonl", [{"=cmd": "a", "text": "Hello there"}])
     references = write_jsonl(tmp_path / "r.jsonl", [{"=cmd": "a", "text": "Hello"}])
     output = tmp_path / "out.csv"
@@ -146,7 +154,7 @@ def test_score_file_csv_header_cannot_run_as_a_formula(tmp_path):
     assert header[0] == "'=cmd"
 
 
-def test_score_file_missing_input_is_one_line_error(tmp_path):
+def test_score_file_missing_input_is_one_line_error(run, tmp_path):
     references = write_jsonl(tmp_path / "r.jsonl", [{"id": 1, "text": "x"}])
     result = run("score-file", "--drafts", str(tmp_path / "missing.jsonl"), "--references", str(references))
     assert result.returncode == 1
@@ -188,7 +196,7 @@ def test_score_file_progress_bar_only_on_a_terminal(tmp_path):
 LOOP = " ".join(["The keeper climbed the stairs to light the lamp."] * 20)
 
 
-def test_score_shows_the_checks_and_what_the_gates_defaults_flag():
+def test_score_shows_the_checks_and_what_the_gates_defaults_flag(run):
     result = run("score", "--candidate", LOOP, "--reference", LOOP)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -199,7 +207,7 @@ def test_score_shows_the_checks_and_what_the_gates_defaults_flag():
     assert checks["language"] is None and checks["detected"] == "latin"  # nothing asked for: not checked
 
 
-def test_score_checks_the_language_asked_for():
+def test_score_checks_the_language_asked_for(run):
     english = run("score", "--candidate", "Spring has come to the park.", "--reference", "春天来了。", "--language", "zh")
     data = json.loads(english.stdout)
     assert data["checks"]["language"] == 1.0
@@ -210,7 +218,7 @@ def test_score_checks_the_language_asked_for():
     assert unknown.returncode != 0 and "Unknown language" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
-def test_score_file_checks_every_draft_even_without_a_reference(tmp_path):
+def test_score_file_checks_every_draft_even_without_a_reference(run, tmp_path):
     drafts = write_jsonl(tmp_path / "d.jsonl", [
         {"id": 1, "text": LOOP, "instruction": "Describe the keeper."},
         {"id": 2, "text": "Spring has come.", "instruction": "用中文写一句话"},
