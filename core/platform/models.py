@@ -179,7 +179,7 @@ class SecondReview(SQLModel, table=True):
     claim_expires_at: datetime | None = None
     verdict: str = Field(default="", max_length=16)
     reason: str = ""
-    decided_at: datetime | None = None
+    decided_at: datetime | None = Field(default=None, index=True)  # the Dashboard's agreement reads a period
     adjudicated_by_id: int | None = Field(default=None, foreign_key="user.id")
     adjudicated_verdict: str = Field(default="", max_length=16)
     adjudicated_at: datetime | None = None
