@@ -16,6 +16,7 @@ from sqlmodel import select
 from core.access.actors import SYSTEM
 from core.access.api_keys import create_api_key, list_api_keys, project_id_named, revoke_api_key
 from core.access.users import normalize_username
+from core.cli import _
 from core.platform.config import get_settings
 from core.platform.db import create_schema, make_engine, open_session, saved_id
 from core.platform.errors import NotFoundError
@@ -64,19 +65,20 @@ def _list(args: argparse.Namespace) -> int:
         user_id = _user_named(session, args.user).id if args.user else None
         views = list_api_keys(session=session, actor_id=SYSTEM, user_id=user_id)
     if not views:
-        print("no API keys")
+        print(_("no API keys"))
     for view in views:
-        limits = f"{view.qps_limit:g} req/s" if view.qps_limit is not None else "default rate"
-        last_used = view.last_used_at.strftime("%Y-%m-%d %H:%M") if view.last_used_at else "never used"
-        print(f"{view.id}\t{view.prefix}...\t{view.state()}\t{view.username}\t{view.name}\t"
-              f"{view.project or 'any project'}\t{limits}\t{last_used}")
+        limits = _("{qps} req/s").format(qps=f"{view.qps_limit:g}") if view.qps_limit is not None else _("default rate")
+        last_used = view.last_used_at.strftime("%Y-%m-%d %H:%M") if view.last_used_at else _("never used")
+        project = view.project or _("any project")
+        print(f"{view.id}\t{view.prefix}...\t{view.state()}\t{view.username}\t{view.name}\t{project}\t{limits}\t{last_used}")
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
     with open_session(_engine()) as session:
         view = revoke_api_key(session=session, key_id=args.id, actor_id=SYSTEM)
-    print(f"revoked API key {view.id} ({view.prefix}..., {view.name!r} of {view.username})")
+    print(_("revoked API key {id} ({prefix}..., {name} of {user})").format(
+        id=view.id, prefix=view.prefix, name=repr(view.name), user=view.username))
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import runtime
+from core.cli import _, runtime
 from core.platform import migrations
 
 
@@ -24,23 +24,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _migrate(args: argparse.Namespace) -> int:
     if args.revision is not None:
         path = migrations.new_revision(args.revision)
-        print(f"wrote {path}: read it, then run `python -m core migrate`")
+        print(_("wrote {path}: read it, then run `python -m core migrate`").format(path=path))
         return 0
     with runtime(migrate=False) as made:  # this command migrates, or only looks
         engine = made.engine
         target = engine.url.render_as_string(hide_password=True)
         if args.status:
             state = migrations.status(engine)
-            print(f"database: {target}")
-            print(f"revision: {state.current or '(none)'}{' (created before migrations)' if state.legacy else ''}")
-            print(f"head:     {state.head}")
-            print(f"pending:  {', '.join(state.pending) or '(none)'}")
+            none = _("(none)")
+            current = state.current or none
+            print(_("database: {target}").format(target=target))
+            print((_("revision: {revision} (created before migrations)") if state.legacy
+                   else _("revision: {revision}")).format(revision=current))
+            print(_("head:     {head}").format(head=state.head))
+            print(_("pending:  {pending}").format(pending=", ".join(state.pending) or none))
             return 0 if state.up_to_date else 1
         report = migrations.upgrade(engine)
     if report.adopted:
-        print(f"adopted a database made before migrations: stamped at {migrations.BASELINE}")
+        print(_("adopted a database made before migrations: stamped at {baseline}").format(baseline=migrations.BASELINE))
     if report.applied:
-        print(f"applied {', '.join(report.applied)} to {target}: now at {report.after}")
+        print(_("applied {revisions} to {target}: now at {head}").format(
+            revisions=", ".join(report.applied), target=target, head=report.after))
     else:
-        print(f"{target} is up to date (at {report.after})")
+        print(_("{target} is up to date (at {head})").format(target=target, head=report.after))
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.gate.checks import CHECK_METRICS, DEFAULT_CHECK_THRESHOLDS, check_reasons, check_values, run_checks
+from core.platform import i18n
 from core.platform.constants import METRICS
 from core.platform.errors import InvalidInputError
 from core.platform.i18n import N_, Message
@@ -77,7 +78,7 @@ def _checks(text: str, instruction: str, references: list[str], language: str) -
     """The checks as the gate computes them, and what its default thresholds flag."""
     report = run_checks(text, instruction=instruction, references=references, language=language)
     _, flagged = check_reasons(check_values(report), DEFAULT_CHECK_THRESHOLDS, report)
-    return {**report.as_dict(), "flagged": flagged}
+    return {**report.as_dict(), "flagged": [str(detail) for detail in flagged]}  # JSON: English
 
 
 def _json(value: Any, stream: IO[str]) -> str:
@@ -102,9 +103,9 @@ class _Problems:
     def __init__(self) -> None:
         self.count = 0
 
-    def report(self, where: str, message: str) -> None:
+    def report(self, where: str, message: str | Message) -> None:
         self.count += 1
-        print(f"{where}: {message}", file=sys.stderr)
+        print(f"{where}: {i18n.render(message, i18n.environment_language())}", file=sys.stderr)
 
 
 def _records(
@@ -125,19 +126,19 @@ def _records(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
-                    problems.report(where, f"not valid JSON ({err.msg})")
+                    problems.report(where, Message(N_("not valid JSON ({reason})"), reason=err.msg))
                     continue
                 if not isinstance(record, dict):
-                    problems.report(where, "not a JSON object")
+                    problems.report(where, Message(N_("not a JSON object")))
                     continue
                 key, text = record.get(id_field), record.get(text_field)
                 instruction = record.get(instruction_field, "") if instruction_field else ""
                 if isinstance(key, bool) or not isinstance(key, (str, int)):
-                    problems.report(where, f"no {id_field!r} field (a string or an integer)")
+                    problems.report(where, Message(N_("no {field} field (a string or an integer)"), field=repr(id_field)))
                 elif not isinstance(text, str):
-                    problems.report(where, f"no {text_field!r} field (a string)")
+                    problems.report(where, Message(N_("no {field} field (a string)"), field=repr(text_field)))
                 elif not isinstance(instruction, str):
-                    problems.report(where, f"the {instruction_field!r} field is not a string")
+                    problems.report(where, Message(N_("the {field} field is not a string"), field=repr(instruction_field)))
                 else:
                     yield where, key, text, instruction
         except UnicodeDecodeError as err:
@@ -245,9 +246,9 @@ def _score_file(args: argparse.Namespace) -> int:
             if refs:
                 row = _result(key, args.id_field, metrics, score(text, refs, lsum=args.lsum).as_dict(), None, checks)
             else:
-                message = f"no reference with {args.id_field} {key!r}"
+                message = Message(N_("no reference with {field} {key}"), field=args.id_field, key=repr(key))
                 problems.report(where, message)
-                row = _result(key, args.id_field, metrics, None, message, checks)
+                row = _result(key, args.id_field, metrics, None, str(message), checks)  # JSON: English
             writer.write(row)
             progress.update(done)
     finally:

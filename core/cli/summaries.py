@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import runtime
+from core.cli import ngettext, runtime
 from core.review.daily import rebuild
 
 
@@ -22,5 +22,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _summaries(args: argparse.Namespace) -> int:
     with runtime() as made:
         days = rebuild(made.engine)
-    print(f"{days} day{'s' if days != 1 else ''} summarized again")
+    print(ngettext("{n} day summarized again", "{n} days summarized again", days).format(n=days))
     return 0

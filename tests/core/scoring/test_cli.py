@@ -237,3 +237,17 @@ def test_score_file_checks_every_draft_even_without_a_reference(run, tmp_path):
     with output.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert float(rows[0]["check_repetition"]) > 0.9 and rows[0]["flagged"].startswith("repetition")
+
+
+def test_problems_are_told_in_the_command_lines_language_and_the_json_stays_english(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("DRAFTGATE_LANGUAGE", "zh_CN")
+    drafts = write_jsonl(tmp_path / "drafts.jsonl", [{"id": "orphan", "text": "没有参考文本"}, "[1]", {"text": "x"}])
+    references = write_jsonl(tmp_path / "refs.jsonl", [{"id": "b", "text": "参考"}])
+    result = run("score-file", "--drafts", str(drafts), "--references", str(references))
+    assert result.returncode == 2
+    errors = result.stderr.splitlines()
+    assert f"{drafts}:1: 没有 id 为 'orphan' 的参考文本" in errors
+    assert f"{drafts}:2: 不是 JSON 对象" in errors
+    assert f"{drafts}:3: 缺少 'id' 字段（应为字符串或整数）" in errors
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["error"] == "no reference with id 'orphan'"  # machine output: English

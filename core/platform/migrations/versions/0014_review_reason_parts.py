@@ -17,10 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('reviewitem', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reason_parts', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    # a plain ADD COLUMN: SQLite's batch mode would copy the table and drop the daily summaries' triggers on it
+    op.add_column('reviewitem', sa.Column('reason_parts', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reviewitem', schema=None) as batch_op:
-        batch_op.drop_column('reason_parts')
+    op.drop_column('reviewitem', 'reason_parts')
