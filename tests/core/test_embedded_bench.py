@@ -1,8 +1,15 @@
 """bench/embedded.py: its CPU meter, and a short run on the embedded model (marked embedded)."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench import embedded
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_cpu_meter_tells_a_servers_threads_from_pythons_and_leaves_out_ended_ones():
@@ -28,9 +35,15 @@ def test_the_cpu_meter_counts_this_threads_work_as_pythons():
 
 
 @pytest.mark.embedded
-def test_the_bench_runs_two_turns_on_both_sides(capsys):
-    assert embedded.main(["--turns", "2", "--max-tokens", "8", "--threads", "1"]) == 0
-    out = capsys.readouterr().out
+def test_the_bench_runs_two_turns_on_both_sides():
+    # its own process, as the bench runs: a test process may already hold an embedded server
+    # started with other settings (one per process), and the bench sets the environment
+    run = subprocess.run([sys.executable, "-m", "bench.embedded", "--turns", "2", "--max-tokens", "8", "--threads", "1"],
+                         cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "DRAFTGATE_DATABASE_URL"},
+                         capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
     assert out.count("same text") == 2 and "TEXT DIFFERS" not in out
     assert "draftgate / raw, median over the turns: first token" in out
     assert "CPU to the first token, summed over the turns" in out
