@@ -42,7 +42,7 @@ from core.llm.types import GenerationParams
 from core.platform import constants
 from core.platform.db import open_session, saved_id, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
-from core.platform.i18n import Message
+from core.platform.i18n import N_, Message
 from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
 from core.platform.states import DraftStatus, JobStatus
 from core.writing.moderation import Matcher, active_matcher
@@ -62,7 +62,7 @@ from core.writing.turns import (
 logger = logging.getLogger(__name__)
 
 GENERATE = "generate"
-ABANDONED = "The generation did not finish: {reason}"
+ABANDONED = N_("The generation did not finish: {reason}")
 RECHECK_S = 5.0  # a draft waiting behind an earlier one asks the database again at least this often
 
 
@@ -106,9 +106,10 @@ def earlier_being_written(session: Session, *, session_id: int, turn_index: int 
 
 
 def _abandon_draft(session: Session, payload: dict[str, Any], reason: str) -> None:
+    why = Message(ABANDONED, reason=Message(reason))  # `reason`: a msgid (core.jobs.runner's)
     session.exec(
         update(Draft).where(col(Draft.id).in_(payload["draft_ids"]), col(Draft.status) == DraftStatus.GENERATING)
-        .values(status=DraftStatus.INTERRUPTED, error=ABANDONED.format(reason=reason), updated_at=utcnow())
+        .values(status=DraftStatus.INTERRUPTED, error=str(why), error_message=why.to_json(), updated_at=utcnow())
     )
 
 

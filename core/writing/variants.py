@@ -139,9 +139,10 @@ def _abandon_drafts(session: Session, payload: dict[str, Any], reason: str) -> N
     waiting = session.exec(
         select(Draft).where(col(Draft.id).in_(payload["draft_ids"]), Draft.status == DraftStatus.GENERATING)
     )
+    why = Message(N_("The variants job did not finish: {reason}"), reason=Message(reason))  # `reason`: a msgid
     for draft in waiting:
         draft.status, draft.updated_at = DraftStatus.INTERRUPTED, utcnow()
-        draft.error = f"The variants job did not finish: {reason}"
+        draft.error, draft.error_message = str(why), why.to_json()
         session.add(draft)
 
 

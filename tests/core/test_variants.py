@@ -18,6 +18,7 @@ from core.llm.retry import NO_RETRIES
 from core.platform import constants
 from core.platform.db import open_session
 from core.platform.errors import InvalidInputError
+from core.platform.i18n import Message, translations
 from core.platform.models import Draft, Job, ReviewItem, Score, Turn
 from core.writing.sessions import create_session
 from core.writing.turns import TurnRequest
@@ -228,3 +229,6 @@ def test_a_job_cancelled_before_it_starts_or_whose_app_stopped_leaves_no_draft_g
         drafts = drafts_of(engine, started.turn_id)
         assert [d.status for d in drafts] == ["interrupted", "interrupted"]
         assert all(d.error == f"The variants job did not finish: {reason}" for d in drafts)
+        chinese = {Message.from_json(d.error_message).render(translations("zh_CN")) for d in drafts}
+        assert chinese == {f"变体任务没有完成：{translations('zh_CN').gettext(reason)}"}
+        assert translations("zh_CN").gettext(reason) != reason  # the reason too is in Chinese
