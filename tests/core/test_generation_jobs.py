@@ -274,8 +274,10 @@ def test_stop_while_queued_behind_an_earlier_draft(runtime, db, writer, public_i
     draft = wait_for_draft(runtime.engine, second.draft_ids[0], timeout_s=5)
     assert (draft.status, draft.text) == (DraftStatus.STOPPED, "")
     assert stored(db, first.draft_ids[0]).status == DraftStatus.GENERATING  # the first one goes on
-    assert len(faulty.requests) == 1
+    wait_until(lambda: len(faulty.requests) == 1, what="the first draft's request")
     writing.stop(runtime, writer, first.draft_ids[0])
+    wait_for_draft(runtime.engine, first.draft_ids[0], timeout_s=5)
+    assert len(faulty.requests) == 1  # the stopped second draft never asked, not even once the first ended
 
 
 def test_variants_are_written_side_by_side_and_stop_one_at_a_time(runtime, db, writer, public_id, faulty):
