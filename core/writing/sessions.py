@@ -98,29 +98,41 @@ def list_sessions(
     return list(session.exec(query))
 
 
+NOT_OPEN = N_("No writing session with this ID is open to you.")
+
+
+def _checked_public_id(public_id: str) -> str:
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise NotFoundError(NOT_OPEN)  # a URL's NUL would fail the query
+    return public_id
+
+
+def _may_open(user: User, owner_id: int | None) -> bool:
+    """A session is open to its owner, editors and admins."""
+    return owner_id == user.id or user.role in (Role.EDITOR, Role.ADMIN)
+
+
 def get_session(*, session: Session, user: User, public_id: str) -> WritingSession:
     """The session with this public ID, if the user may open it (its owner, editors, admins)."""
-    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
-        raise NotFoundError("No writing session with this ID is open to you.")  # a URL's NUL would fail the query
+    public_id = _checked_public_id(public_id)
     writing_session = session.exec(select(WritingSession).where(WritingSession.public_id == public_id)).first()
-    if writing_session is None or (writing_session.owner_id != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
-        raise NotFoundError("No writing session with this ID is open to you.")
+    if writing_session is None or not _may_open(user, writing_session.owner_id):
+        raise NotFoundError(NOT_OPEN)
     return writing_session
 
 
 def newest_draft_id(*, session: Session, user: User, public_id: str) -> int:
     """The ID of the newest draft of a session open to the user (0: it has none yet), in one query:
     a page showing an older one has a turn or variant to show that another tab or device started."""
-    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
-        raise NotFoundError("No writing session with this ID is open to you.")
+    public_id = _checked_public_id(public_id)
     row = session.exec(
         select(WritingSession.owner_id, func.max(Draft.id))
         .outerjoin(Turn, col(Turn.session_id) == col(WritingSession.id))
         .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
         .where(WritingSession.public_id == public_id).group_by(col(WritingSession.id))
     ).first()
-    if row is None or (row[0] != user.id and user.role not in (Role.EDITOR, Role.ADMIN)):
-        raise NotFoundError("No writing session with this ID is open to you.")
+    if row is None or not _may_open(user, row[0]):
+        raise NotFoundError(NOT_OPEN)
     return row[1] or 0
 
 
