@@ -308,6 +308,8 @@ def test_a_cap_on_running_generations_refuses_more_saying_why(engine, db, writer
         with pytest.raises(InvalidInputError, match="2 of your drafts are being written already"):
             start(made, writer, refused_in)
         assert len(db.exec(select(Turn)).all()) == turns_before  # nothing saved
+        # both stalls taken by the running drafts (a draft stopped before it asked would leave one for the next)
+        wait_until(lambda: len(faulty.requests) == 2, what="both running drafts' requests")
         writing.stop(made, writer, running[0].draft_ids[0])
         wait_for_draft(engine, running[0].draft_ids[0], timeout_s=5)
         faulty.script(answer("Now there is room."))
