@@ -61,6 +61,7 @@ from core.platform.text import check_text, storable
 from core.writing import moderation, presets
 from core.writing.prompts import Exchange, TurnKind, render_chat_messages, render_completion_prompt, trim_history
 from core.writing.sessions import get_session, history, sessions_being_written
+from core.writing.stream_guard import GUARD
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,6 @@ LEFT_MID_STREAM = N_("Generation stopped before the end (the page was left or re
 NOTHING_TO_CONTINUE = "There is no text to continue yet: write a first instruction."
 UNEXPECTED_FAILURE = N_("An unexpected error stopped this draft; it has been logged.")
 STOPPED_BY_WRITER = N_("Stopped by the writer.")
-STOP_CHECK_S = 0.05  # how soon a Stop closes the provider's stream
 
 
 class DraftKeeper:
@@ -257,7 +257,7 @@ def stream_draft(
     always holds what has arrived (unmasked). The cache is used as `prepared.cache` says
     ("refresh": past a cached answer). Without `score_later` the finished draft is scored and
     routed here, before the last text. `stop` set (from any thread): the provider's stream is
-    closed within STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored).
+    closed within stream_guard.STOP_CHECK_S and the draft ends "stopped" with its text so far (never scored).
     `matcher`: the sensitive words' matcher, if the caller has read it; `scored_by`: the job that
     will score the draft (its Draft.score_job_id, stored with the completed text)."""
     if matcher is None:
@@ -276,7 +276,7 @@ def stream_draft(
         with KEEPER.writing(engine, [draft_id]):
             saves = PartialSaves(engine, draft_id)
             request_stop = RequestStop()
-            with _aborting(request_stop, stop, saves, lambda: _so_far(stream)):
+            with GUARD.guarding(stop, request_stop, saves, lambda: _so_far(stream)):
                 if not stop.is_set():
                     stream = client.stream(prepared.prompt, prepared.params, cache=prepared.cache,
                                            origin=CacheOrigin(prepared.session_id, draft_id), stop=request_stop)
@@ -287,7 +287,7 @@ def stream_draft(
                         break
                     safe = masker.feed(delta)
                     if safe:
-                        yield safe  # (saved by _aborting's thread: the reader never waits for the database)
+                        yield safe  # (saved by GUARD's thread: the reader never waits for the database)
             if stream is None or stopped:
                 stored = False
                 mark_unfinished(engine, draft_id, DraftStatus.STOPPED, STOPPED_BY_WRITER, text=_so_far(stream))
@@ -316,30 +316,6 @@ def stream_draft(
     rest = masker.flush()
     if rest:
         yield rest
-
-
-@contextmanager
-def _aborting(request_stop: RequestStop, stop: threading.Event, saves: PartialSaves,
-              text: Callable[[], str]) -> Iterator[None]:
-    """While the block sends the request and reads its stream, a Stop (`stop` set) stops the
-    request within STOP_CHECK_S, even while the provider sends nothing (before its headers too);
-    and the `text` so far is saved (`saves`), off the reading thread: a save that waits for a busy
-    database delays no text on its way to watchers."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(STOP_CHECK_S):
-            if stop.is_set():
-                request_stop.set()
-                return
-            saves.offer(text())
-
-    watcher = threading.Thread(target=watch, name=f"draftgate-stop-{id(request_stop)}", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
 
 
 def _so_far(stream: CompletionStream | None) -> str:
@@ -418,7 +394,7 @@ def _score_now(engine: Engine, draft_id: int, matcher: moderation.Matcher | None
 class PartialSaves:
     """Offers a draft's text so far for saving at most every PARTIAL_SAVE_INTERVAL_S (with its heartbeat).
 
-    stream_draft's watcher thread offers the text so far every STOP_CHECK_S (so text followed by
+    stream_draft's guard (core.writing.stream_guard) offers the text so far every STOP_CHECK_S (so text followed by
     a silence is saved within the interval too); a variants job offers each variant's text as
     it arrives. The saving is SAVER's: one transaction for the texts of all the drafts this
     process is writing."""
