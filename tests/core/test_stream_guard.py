@@ -18,8 +18,10 @@ class Offers:
         self.texts: list[str] = []
         self.fail = fail
         self.offered = threading.Event()
+        self.threads: set[threading.Thread] = set()
 
     def offer(self, text: str) -> None:
+        self.threads.add(threading.current_thread())
         self.offered.set()
         if self.fail:
             raise RuntimeError("a broken saver")
@@ -33,10 +35,6 @@ def _eventually(condition, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return condition()
-
-
-def _guard_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "draftgate-stream-guard"]
 
 
 def test_a_stop_stops_only_its_own_stream_and_the_others_text_is_offered() -> None:
@@ -72,18 +70,19 @@ def test_a_failing_offer_does_not_stop_the_other_streams_being_looked_after() ->
 def test_one_thread_looks_after_many_streams_and_ends_when_there_are_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream_guard, "IDLE_S", 0.2)
     guard = StreamGuard()
-    before = len(_guard_threads())
     offers = [Offers() for _ in range(20)]
     with_guard = [guard.guarding(threading.Event(), RequestStop(), offer, lambda: "text") for offer in offers]
     for context in with_guard:
         context.__enter__()
     try:
         assert _eventually(lambda: all(offer.texts for offer in offers))
-        assert len(_guard_threads()) == before + 1
+        [looking_after] = set.union(*(offer.threads for offer in offers))
+        assert looking_after is not threading.current_thread()
     finally:
         for context in with_guard:
             context.__exit__(None, None, None)
-    assert _eventually(lambda: len(_guard_threads()) == before)
+    assert _eventually(lambda: not looking_after.is_alive())
     again = Offers()  # a stream after the thread ended gets a new one
     with guard.guarding(threading.Event(), RequestStop(), again, lambda: "later"):
-        assert _eventually(lambda: again.texts == ["later"] or len(again.texts) > 1)
+        assert _eventually(lambda: bool(again.texts))
+    assert again.texts[0] == "later" and again.threads != {looking_after}
