@@ -1,5 +1,7 @@
 """Generation as jobs, watched: 64 drafts written by the job runner, each followed by a simulated
-watcher through core.usecases.writing.watch (the Write page and the API do the same).
+watcher through core.usecases.writing.follow, as the API's stream follows a draft (blocking reads,
+at most one view per FOLLOW_EVERY_S; the Write page instead rereads core.usecases.writing.watch
+every 0.2 s).
 
     python -m bench.generation [--streams 64] [--tokens 200] [--gap 0.01] [--rounds 2] [--no-redis] [--no-local]
                                [--rq-workers 16] [--postgres-url URL]
@@ -178,9 +180,8 @@ def _through_jobs(runtime, writer, public_ids: list[str], expected: str) -> tupl
     lock = threading.Lock()
 
     def watch(draft_id: int) -> None:
-        view, marks = None, []
-        while view is None or not view.done:
-            view = writing.watch(runtime, writer, draft_id, after=view, wait_s=0.5)
+        marks = []
+        for view in writing.follow(runtime, writer, draft_id, wait_s=0.5):
             if view.new or view.replaces:
                 marks.append((len(view.text), time.monotonic()))
         with lock:
@@ -317,9 +318,8 @@ def _app_round(runtime, writer, public_ids: list[str], index: int, round_index: 
     lock = threading.Lock()
 
     def follow(draft_id: int, tag: str) -> None:
-        attached, view, marks = time.time(), None, []
-        while view is None or not view.done:
-            view = writing.watch(runtime, writer, draft_id, after=view, wait_s=0.5)
+        attached, marks = time.time(), []
+        for view in writing.follow(runtime, writer, draft_id, wait_s=0.5):
             if view.new or view.replaces:
                 marks.append((len(view.text), time.time()))
         with lock:

@@ -26,7 +26,7 @@ from core.runtime import Runtime
 from core.usecases import jobs, sessions, writing
 from core.usecases.writing import TurnRequest
 from core.writing.prompts import TurnKind
-from tests.core.llm.faulty_server import FaultyServer, answer, status
+from tests.core.llm.faulty_server import FaultyServer, answer, status, stream
 from tests.utils.factories import make_project, make_user
 from tests.utils.jobs import wait_for_job
 
@@ -282,3 +282,24 @@ def test_a_turn_and_its_job_stay_within_their_statement_budget(runtime, db, writ
     assert len(counted.start) <= START_TURN_STATEMENTS, "\n".join(counted.start)
     assert counted.commits <= START_TURN_COMMITS
     assert len(counted.job) <= JOB_STATEMENTS, "\n".join(counted.job)
+
+
+def test_a_follower_of_a_fast_stream_reads_at_most_every_follow_interval_and_ends_with_the_whole_text(
+        runtime, writer, public_id, faulty, monkeypatch):
+    pieces = [f" w{n}" for n in range(120)]
+    faulty.script(stream(pieces, gap_s=0.002))
+    reads: list[float] = []
+    real_watch = writing.watch
+
+    def timed_watch(*args, **kwargs):
+        reads.append(time.monotonic())
+        return real_watch(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "watch", timed_watch)
+    started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="Count",
+                                                              params=GenerationParams(max_tokens=200)))
+    views = list(writing.follow(runtime, writer, started.draft_ids[0], wait_s=0.5))
+    assert views[-1].done and views[-1].text == "".join(pieces)
+    assert "".join(view.new for view in views if not view.replaces) == "".join(pieces)  # nothing lost between views
+    gaps = [later - earlier for earlier, later in zip(reads[1:], reads[2:])]  # (the first read attaches at once)
+    assert gaps and min(gaps) >= writing.FOLLOW_EVERY_S
