@@ -30,6 +30,7 @@ from core.platform.db import create_schema, make_engine, open_session
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
     from core.jobs.live import Broadcaster
     from core.jobs.runner import Runner
@@ -86,10 +87,17 @@ class Runtime:
 
         return shared_broadcaster(self.settings)
 
-    def provider(self, name: str = DEFAULT_PROVIDER) -> ProviderConfig:
-        """The provider `name` stands for (core.llm.registry.resolve_provider)."""
-        return resolve_provider(name, settings=self.settings, embedded=self._embedded_provider,
-                                registered=self._registered_provider)
+    def provider(self, name: str = DEFAULT_PROVIDER, *, session: Session | None = None) -> ProviderConfig:
+        """The provider `name` stands for (core.llm.registry.resolve_provider). A caller holding a
+        database `session` passes it: a registered provider is then read there, not on a second
+        connection (threads each waiting for a second connection while holding a first can empty
+        the pool and wait for each other until its timeout)."""
+        def registered(name: str) -> ProviderConfig:
+            if session is None:
+                return self._registered_provider(name)
+            return get_provider(session=session, settings=self.settings, name=name)
+
+        return resolve_provider(name, settings=self.settings, embedded=self._embedded_provider, registered=registered)
 
     def client(self, provider: ProviderConfig) -> LLMClient:
         """This process's client for `provider` (made on first use, then pooled)."""

@@ -262,7 +262,7 @@ def _ready(runtime: Runtime, db: Session, user: User, public_id: str, request: T
         _check_running(db, user, runtime.settings.max_running_generations)
         check_user_rate(saved_id(user), settings=runtime.settings)
     writing_session = save_params(session=db, user=user, public_id=public_id, params=request.params, commit=False)
-    return writing_session, runtime.client(runtime.provider(writing_session.provider))
+    return writing_session, runtime.client(runtime.provider(writing_session.provider, session=db))
 
 
 def _check_running(db: Session, user: User, cap: int) -> None:

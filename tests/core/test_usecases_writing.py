@@ -303,3 +303,22 @@ def test_a_follower_of_a_fast_stream_reads_at_most_every_follow_interval_and_end
     assert "".join(view.new for view in views if not view.replaces) == "".join(pieces)  # nothing lost between views
     gaps = [later - earlier for earlier, later in zip(reads[1:], reads[2:])]  # (the first read attaches at once)
     assert gaps and min(gaps) >= writing.FOLLOW_EVERY_S
+
+
+def test_a_turn_needs_one_database_connection_at_a_time(engine, db, writer, public_id, faulty, monkeypatch):
+    """A thread holding a connection while it waits for a second one can empty the pool on a busy
+    day (each page's start_turn holding one, waiting for another): a turn takes one at a time."""
+    from sqlalchemy import create_engine
+
+    monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "0")
+    single = create_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0,
+                           pool_timeout=5)
+    made = Runtime(Settings(), engine=single)
+    try:
+        faulty.script(answer(REFERENCE))
+        started = writing.start_turn(made, writer, TurnRequest(public_id=public_id, instruction="Write a fox",
+                                                               params=EXACT))
+        assert written(made, writer, started) == REFERENCE
+    finally:
+        made.close(wait=True)
+        single.dispose()
