@@ -36,10 +36,12 @@ stored, then DB_SIZES[1] more): SQL statements per second per watcher, counted o
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -98,8 +100,6 @@ class RecordingStream:
 
 
 def _setup(data_dir: Path, base_url: str, streams: int, redis_url: str):
-    import os
-
     os.environ["DRAFTGATE_DATA_DIR"] = str(data_dir)
     os.environ["DRAFTGATE_USER_RATE_LIMIT"] = "0"
     os.environ["DRAFTGATE_MAX_RUNNING_GENERATIONS"] = "1000"
@@ -238,12 +238,15 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
             db.commit()
     counted = [0]
     count_lock = threading.Lock()
+    counting = threading.Event()
+    counting.set()
 
     def count(*_args) -> None:
-        if getattr(_watcher, "on", False):
+        if counting.is_set() and getattr(_watcher, "on", False):
             with count_lock:
                 counted[0] += 1
 
+    # (never removed: removing a listener while job threads run statements races with them)
     event.listen(runtime.engine, "before_cursor_execute", count)
     drafts = [writing.start_turn(runtime, writer, writing.TurnRequest(
         public_id=public_id, instruction="Write", params=GenerationParams(max_tokens=4096), cache="refresh",
@@ -261,7 +264,7 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
         thread.start()
     for thread in threads:
         thread.join()
-    event.remove(runtime.engine, "before_cursor_execute", count)
+    counting.clear()
     for draft_id in drafts:
         writing.stop(runtime, writer, draft_id)
     return counted[0] / seconds / len(drafts)
@@ -381,7 +384,6 @@ def _first_at(marks: list[tuple[int, float]], length: int) -> float | None:
 def _redis_way(args, expected: str) -> None:
     import json
     import multiprocessing
-    import os
     import secrets
     import signal
     import subprocess
@@ -491,6 +493,15 @@ def _redis_answers() -> bool:
         return False
 
 
+@contextmanager
+def _cpu(into: list[float]):
+    """The CPU time (user and system, all threads) this process spends in the block, appended to `into`."""
+    before = os.times()
+    yield
+    after = os.times()
+    into.append(after.user - before.user + after.system - before.system)
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -517,9 +528,12 @@ def main() -> None:
                 runtime, writer, public_ids = _setup(Path(tmp), base_url, args.streams, "")
                 try:
                     direct, jobs, delays, starts, wholes = [], [], [], [], []
+                    direct_cpu, jobs_cpu = [], []
                     for _ in range(args.rounds):
-                        direct.append(_direct(runtime, args.streams, expected))
-                        took, round_delays, submitted, whole = _through_jobs(runtime, writer, public_ids, expected)
+                        with _cpu(direct_cpu):
+                            direct.append(_direct(runtime, args.streams, expected))
+                        with _cpu(jobs_cpu):
+                            took, round_delays, submitted, whole = _through_jobs(runtime, writer, public_ids, expected)
                         jobs.append(took)
                         delays.extend(round_delays)
                         starts.append(submitted)
@@ -530,6 +544,9 @@ def main() -> None:
                           f"direct {statistics.median(direct):5.2f} s: {ratio:.2f}x  (the last of {args.streams} concurrent "
                           f"start_turn calls returned after {statistics.median(starts):.2f} s; watchers with the whole text: "
                           f"{min(wholes)} of {args.streams})")
+                    print(f"         CPU of this process: direct {statistics.median(direct_cpu):5.2f} s, jobs "
+                          f"{statistics.median(jobs_cpu):5.2f} s: {statistics.median(jobs_cpu) / statistics.median(direct_cpu):.2f}x "
+                          f"(one interpreter lock: where the direct reads keep a core busy, the total is bound by this)")
                     if way == "local":
                         for size in DB_SIZES:
                             per_watcher = _queries_per_watcher(runtime, writer, public_ids, size, seconds=3.0)
