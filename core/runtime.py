@@ -49,14 +49,18 @@ class Runtime:
         *,
         engine: Engine | None = None,
         migrate: bool = True,
+        db_connections: int = 0,
         embedded_starting: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         """`engine`: use this one (the caller made and migrated it) instead of making one;
+        `db_connections`: how many database connections the engine made here may need at once,
+        if more than its pool's default (core.platform.db.make_engine);
         `embedded_starting`: a context the embedded model starts in (the app shows a spinner)."""
         self.settings = settings if settings is not None else get_settings()
         self._engine = engine
         self._owns_engine = engine is None
         self._migrate = migrate
+        self._db_connections = db_connections
         self._embedded_starting = embedded_starting
         self._runner: Runner | None = None
         self._clients: dict[ClientKey, LLMClient] = {}
@@ -66,7 +70,7 @@ class Runtime:
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                engine = make_engine(self.settings.resolved_database_url)
+                engine = make_engine(self.settings.resolved_database_url, connections=self._db_connections)
                 if self._migrate:
                     create_schema(engine)  # an engine handed in was migrated by its maker
                 self._engine = engine

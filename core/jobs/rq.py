@@ -59,6 +59,7 @@ JOB_TIMEOUT_S = 3600  # RQ stops a job running longer (its row then goes stale a
 RESULT_TTL_S = 600  # RQ's own record of a finished job; the Job row keeps the real result
 FAILURE_TTL_S = 24 * 3600
 KEEPALIVE_LIMIT = 1000  # queued jobs whose RQ state one heartbeat checks at most
+SHARED_DB_CONNECTIONS = 4  # a worker's threads that use the database for all its jobs (heartbeats, cancel flags)
 _ALIVE = {RQStatus.QUEUED, RQStatus.STARTED, RQStatus.DEFERRED, RQStatus.SCHEDULED}
 
 
@@ -183,14 +184,16 @@ _worker: tuple[int, Runtime] | None = None  # (process id, its runtime)
 _worker_lock = threading.Lock()
 
 
-def worker_runtime() -> Runtime:
+def worker_runtime(*, jobs_at_once: int = 1) -> Runtime:
     """This worker process's runtime, made once per process id: a forked work horse makes its own
-    (its parent's connections are not its to use). `python -m core worker` migrated the database."""
+    (its parent's connections are not its to use). `python -m core worker` migrated the database.
+    `jobs_at_once`: how many jobs its threads run at once (core.jobs.rq_threads makes the runtime
+    first, so its database pool holds a connection for each and a few for the shared heartbeats)."""
     global _worker
     with _worker_lock:
         if _worker is None or _worker[0] != os.getpid():
             register_job_kinds()
-            _worker = (os.getpid(), Runtime(migrate=False))
+            _worker = (os.getpid(), Runtime(migrate=False, db_connections=jobs_at_once + SHARED_DB_CONNECTIONS))
         return _worker[1]
 
 

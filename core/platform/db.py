@@ -1,7 +1,9 @@
 """Engine factory: SQLite (WAL, busy timeout) by default, PostgreSQL (psycopg 3) by URL.
 
     make_engine(url)      sqlite:///path, or postgresql+psycopg://user:password@host:5432/name
-                          (postgres:// and postgresql:// are read as psycopg 3 too); on either, a
+                          (postgres:// and postgresql:// are read as psycopg 3 too); `connections`:
+                          how many this process may use at once, if more than the pool's default
+                          (a worker running many jobs on threads: core.jobs.rq_threads); on either, a
                           statement that meets a busy database (SQLite "database is locked",
                           PostgreSQL lock or statement timeouts, deadlocks) raises
                           core.platform.errors.DatabaseBusyError, a message the user can act on: retry
@@ -71,20 +73,20 @@ def _busy_is_retryable(context: ExceptionContext) -> None:
         raise DatabaseBusyError
 
 
-def make_engine(url: str) -> Engine:
-    engine = _make_engine(normalize_url(url))
+def make_engine(url: str, *, connections: int = 0) -> Engine:
+    engine = _make_engine(normalize_url(url), connections)
     event.listen(engine, "handle_error", _busy_is_retryable)
     return engine
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, connections: int) -> Engine:
     if not url.startswith("sqlite"):
         connect_args = {}
         if make_url(url).get_backend_name() == "postgresql":
             connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "draftgate"}
         return create_engine(
-            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
-            connect_args=connect_args,
+            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE,
+            max_overflow=max(PG_MAX_OVERFLOW, connections - PG_POOL_SIZE), connect_args=connect_args,
         )
     db_path = url.removeprefix("sqlite:///")
     if db_path and db_path != ":memory:":
@@ -93,7 +95,8 @@ def _make_engine(url: str) -> Engine:
     connect_args = {"check_same_thread": False, "timeout": 30}
     if gate is not None:
         connect_args["factory"] = _gated_connection(gate)
-    engine = create_engine(url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW,
+    engine = create_engine(url, pool_size=SQLITE_POOL_SIZE,
+                           max_overflow=max(SQLITE_MAX_OVERFLOW, connections - SQLITE_POOL_SIZE),
                            connect_args=connect_args)
     if gate is not None:
         event.listen(engine, "before_cursor_execute", _enter_gate_before_writing)
