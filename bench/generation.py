@@ -4,7 +4,7 @@ at most one view per FOLLOW_EVERY_S; the Write page instead rereads core.usecase
 every 0.2 s).
 
     python -m bench.generation [--streams 64] [--tokens 200] [--gap 0.01] [--rounds 2] [--no-redis] [--no-local]
-                               [--rq-workers 16] [--postgres-url URL]
+                               [--rq-workers 2] [--rq-threads 32] [--postgres-url URL]
 
 In one run, alternating rounds:
 
@@ -12,13 +12,13 @@ In one run, alternating rounds:
     local    64 page threads at once, as 64 writers' pages: each calls start_turn (its own session)
              -> a "generate" job on this process's threads, live text through the LocalBroadcaster,
              then follows its draft (blocking reads)
-    redis    two app processes and --rq-workers `python -m core worker --simple` processes (a queue of
-             the bench's own) on a throwaway PostgreSQL database (127.0.0.1:5432; SQLite when it does
-             not answer), Redis db 15 (skipped when it does not answer): each app process starts half
-             of the turns (their jobs go to the RQ workers, live text through Redis) and 64 threads
-             across the two follow the drafts, half of them drafts the other process started. At most
-             --rq-workers drafts are written at once: the direct baseline then consumes its streams
-             with as many threads. Token times come from the mock (when it sent each token) and from
+    redis    two app processes and --rq-workers `python -m core worker --threads N` processes (N =
+             --rq-threads; a queue of the bench's own) on a throwaway PostgreSQL database
+             (127.0.0.1:5432; SQLite when it does not answer), Redis db 15 (skipped when it does not
+             answer): each app process starts half of the turns (their jobs go to the RQ workers, live
+             text through Redis) and 64 threads across the two follow the drafts, half of them drafts
+             the other process started. At most --rq-workers x --rq-threads drafts are written at once
+             (2 x 32: all 64): the direct baseline consumes its streams with as many threads. Token times come from the mock (when it sent each token) and from
              the Redis log (when the text reached Redis, the entry id's milliseconds): the delay is
              split into provider->Redis (the worker's read, its flusher) and Redis->watcher (the
              watcher's blocking read); only tokens sent after their watcher attached count.
@@ -273,7 +273,7 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
 # -- the redis way: two app processes and RQ workers ----------------------------------------------
 
 APPS = 2
-RQ_WORKERS = 16
+RQ_WORKERS, RQ_THREADS = 2, 32  # 64 drafts written at once
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORKERS_READY_S = 180.0
 APP_POOL = (8, 4)  # an app process's PostgreSQL connections: pool, overflow
@@ -411,12 +411,13 @@ def _redis_way(args, expected: str) -> None:
                 with runtime.engine.begin() as db:
                     db.exec_driver_sql("SELECT setval(pg_get_serial_sequence('draft', 'id'), "
                                        f"{10**9 + secrets.randbelow(10**9)})")
-            workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--simple", "--queue", queue_name,
-                                         "--name", f"{queue_name}-{n}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--simple", "--threads", str(args.rq_threads),
+                                         "--queue", queue_name, "--name", f"{queue_name}-{n}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                        for n in range(args.rq_workers)]
             queue = Queue(queue_name, connection=connection)
             ready_by = time.monotonic() + WORKERS_READY_S
-            while len(Worker.all(queue=queue)) < args.rq_workers:
+            while len(Worker.all(queue=queue)) < args.rq_workers * args.rq_threads:
                 if time.monotonic() > ready_by or any(worker.poll() is not None for worker in workers):
                     raise RuntimeError("the RQ workers did not start")
                 time.sleep(0.5)
@@ -431,7 +432,7 @@ def _redis_way(args, expected: str) -> None:
             direct, totals, submitted, wholes = [], [], [], []
             delays, to_redis, from_redis, left_out = [], [], [], 0
             for _ in range(args.rounds):
-                direct.append(_direct(runtime, args.streams, expected, concurrency=min(args.streams, args.rq_workers)))
+                direct.append(_direct(runtime, args.streams, expected, concurrency=min(args.streams, args.rq_workers * args.rq_threads)))
                 barrier.wait(timeout=ROUND_TIMEOUT_S)
                 reports = [results.get(timeout=ROUND_TIMEOUT_S) for _ in apps]
                 totals.append(max(r[3] for r in reports) - min(r[2] for r in reports))
@@ -457,7 +458,8 @@ def _redis_way(args, expected: str) -> None:
             where = "PostgreSQL" if on_postgres else "SQLite"
             print(f"  redis  token->watcher p50 {_pct(delays, 0.5) * 1000:6.1f} ms  p95 {_pct(delays, 0.95) * 1000:6.1f} ms  "
                   f"total {statistics.median(totals):5.2f} s vs direct {statistics.median(direct):5.2f} s: {ratio:.2f}x  "
-                  f"({APPS} app processes, {args.rq_workers} RQ workers, {where}; the last start_turn returned after "
+                  f"({APPS} app processes, {args.rq_workers} RQ workers x {args.rq_threads} threads, {where}; the last "
+                  f"start_turn returned after "
                   f"{statistics.median(submitted):.2f} s; watchers with the whole text: {min(wholes)} of {args.streams})")
             print(f"         provider->Redis p50 {_pct(to_redis, 0.5) * 1000:6.1f} ms  p95 {_pct(to_redis, 0.95) * 1000:6.1f} ms; "
                   f"Redis->watcher p50 {_pct(from_redis, 0.5) * 1000:6.1f} ms  p95 {_pct(from_redis, 0.95) * 1000:6.1f} ms "
@@ -516,6 +518,7 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--no-local", action="store_true")
     parser.add_argument("--rq-workers", type=int, default=RQ_WORKERS, help="`python -m core worker` processes (redis way)")
+    parser.add_argument("--rq-threads", type=int, default=RQ_THREADS, help="jobs each of them runs at once (--threads)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="a server where the redis way may create (and drop) a database")
     args = parser.parse_args()

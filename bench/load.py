@@ -1,31 +1,36 @@
 """Load: two app processes on PostgreSQL and Redis, 50 writers and 5 reviewers, a mock provider.
 
     python -m bench.load [--seconds 30] [--writers 50] [--reviewers 5] [--processes 2]
-                         [--variants-every 10] [--rq-workers 4]
+                         [--variants-every 10] [--rq-workers 2] [--rq-threads 32]
                          [--latency 0.3] [--tokens 20] [--token-gap 0.02]
                          [--postgres-url URL] [--redis-url URL] [--profile]
 
 It creates a database of its own (draftgate_load_<random>) on the PostgreSQL server, migrates
 it, seeds two projects (one whose reference is the mock's answer, so its drafts pass; one
 whose drafts are all flagged), users and one writing session per writer; starts the bench's
-mock OpenAI-compatible server (fixed latency, streamed tokens at a fixed pace); then starts
-`--processes` app processes, each running its share of the writers and reviewers as threads
-(Streamlit runs each browser session in a thread) through the functions the pages call:
+mock OpenAI-compatible server (fixed latency, streamed tokens at a fixed pace) and `--rq-workers`
+`python -m core worker --threads N` processes (N = `--rq-threads`: 2 x 32 by default, so that no
+draft of 50 writers waits for a worker); then starts `--processes` app processes, each with its
+Runtime (its job runner is the RQ queue) running its share of the writers and reviewers as
+threads (Streamlit runs each browser session in a thread) through the use cases the pages call:
 
-    writer    check_user_rate -> prepare_turn -> stream_draft (stream, save, score, route),
-              then 0.5-1.5 s of "thinking"; until the time is up (a started turn is finished);
-              every --variants-every'th turn asks for 3 variants instead: start_variants puts a
-              job on the RQ queue, `--rq-workers` `python -m core worker` processes run it, and
-              the writer polls get_job until it ends (as the Write page does)
+    writer    start_turn (the Write page's call: the user's rate, the turn, its draft and a
+              "generate" job on the RQ queue; an RQ worker writes the draft), then watch(after=
+              the last view, wait_s=0.5) until the draft is done (the page follows it the same
+              way), then 0.5-1.5 s of "thinking"; until the time is up (a started turn is
+              finished); every --variants-every'th turn asks for 3 variants (start_turn with
+              variants=3, as the page does: a job per draft) and watches all three to their end
     reviewer  list_queue -> claim_next -> review_context -> decide (approve 60 %, reject 30 %,
               edit and approve 10 %) after 0.1-0.3 s of "reading"; idle 0.2 s on an empty queue
 
-Printed: turns completed, p50/p95 of the time Draftgate adds to a turn (the turn's wall time
-minus the mock's fixed answer time), errors by kind, and a consistency check read from the
-database afterwards: every turn has its drafts (1, or 3 for variants), completed; every
-variants job succeeded; every flagged draft is in the queue
-exactly once and no accepted one is; every decision a reviewer was told about is stored, as
-told, with its audit event. The database is dropped at the end (--keep keeps it).
+Printed: turns completed, p50/p95 of the time Draftgate adds to a turn (from start_turn to the
+watcher seeing its draft done, minus the mock's fixed answer time), errors by kind, how long
+jobs waited for a worker, and a consistency check read from the database afterwards (the RQ
+workers stopped warm first, so every job they took has ended): every turn has its drafts
+(1, or 3 for variants), completed, scored and routed; every generation job succeeded, one
+per draft; every flagged draft is in the queue exactly once and no accepted one is; every
+decision a reviewer was told about is stored, as told, with its audit event. The database is
+dropped at the end (--keep keeps it).
 """
 
 from __future__ import annotations
@@ -51,11 +56,11 @@ from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from core.writing.turns import TurnRequest
-
 MAX_SECONDS = 300
 PROFILE_ENV = "DRAFTGATE_LOAD_PROFILE"  # --profile: the directory the first app process's threads write to
-VARIANTS_TIMEOUT_S = 120  # a variants job not finished by then counts as an error
+TURN_TIMEOUT_S = 120  # a turn whose drafts are not all done by then counts as an error
+WATCH_WAIT_S = 0.5  # how long one watch() waits for more text
+WORKERS_READY_S = 120  # the RQ workers' start (imports, the database) may take this long
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSING_PROJECT, FLAGGED_PROJECT = "Load: passing", "Load: flagged"
@@ -64,8 +69,8 @@ FLAGGED_REFERENCE = "雨后的街道很安静，咖啡馆里坐满了读书的�
 
 @dataclass
 class ProcessReport:
-    turns: list[tuple[int, int, float, str]] = field(default_factory=list)  # turn, draft, seconds, route
-    variant_turns: list[tuple[int, int, float, str]] = field(default_factory=list)  # turn, job, seconds, status
+    turns: list[tuple[int, int, float]] = field(default_factory=list)  # turn, draft, seconds
+    variant_turns: list[tuple[int, float]] = field(default_factory=list)  # turn, seconds until all 3 done
     decisions: list[tuple[int, int, str, bool]] = field(default_factory=list)  # item, reviewer, verdict, edited
     errors: Counter = field(default_factory=Counter)
     rate_limited: int = 0
@@ -78,25 +83,19 @@ class ProcessReport:
 def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], seconds: float,
                     start_at: float, variants_every: int, results) -> None:
     """An app replica: its share of writers and reviewers as threads, against the shared services."""
-    from core.jobs.rq import make_runner
-    from core.llm.factory import build_client
-    from core.llm.providers import provider_from_settings
-    from core.platform.config import get_settings
-    from core.platform.db import make_engine
+    from core.runtime import Runtime
 
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    provider = provider_from_settings(settings)
-    client = build_client(provider, settings=settings, engine=engine)  # one pooled client per process
-    runner = make_runner(engine, settings)  # RQ: DRAFTGATE_REDIS_URL is set
+    runtime = Runtime(migrate=False)  # its jobs go to the RQ queue: DRAFTGATE_REDIS_URL is set
+    runtime.job_runner  # noqa: B018 - connected before the drive starts
     report = ProcessReport()
     lock = threading.Lock()
     time.sleep(max(0.0, start_at - time.time()))
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=_writer, args=(engine, client, runner, provider, settings, user_id, deadline,
-                                                      variants_every, report, lock))
+    threads = [threading.Thread(target=_counted(_writer, report, lock),
+                                args=(runtime, user_id, deadline, variants_every, report, lock))
                for user_id in writer_ids]
-    threads += [threading.Thread(target=_reviewer, args=(engine, user_id, deadline, report, lock))
+    threads += [threading.Thread(target=_counted(_reviewer, report, lock),
+                                 args=(runtime.engine, user_id, deadline, report, lock))
                 for user_id in reviewer_ids]
     profile_dir = os.environ.get(PROFILE_ENV, "") if index == 0 else ""
     if profile_dir:
@@ -106,10 +105,22 @@ def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], 
     for thread in threads:
         thread.join()
     report.ended = time.time()
-    runner.shutdown()
-    client.close()
-    engine.dispose()
+    runtime.close()
     results.put((index, report))
+
+
+def _counted(user, report: ProcessReport, lock: threading.Lock):
+    """`user` (a writer's or reviewer's loop), its end by an exception counted as an error too."""
+
+    def run(*args) -> None:
+        try:
+            user(*args)
+        except Exception as err:
+            with lock:
+                report.errors[f"a user's thread ended: {type(err).__name__}: {err}"[:160]] += 1
+            raise
+
+    return run
 
 
 def _profiled(thread: threading.Thread, path: Path) -> threading.Thread:
@@ -136,66 +147,39 @@ def print_profile(directory: Path, limit: int = 40) -> None:
     stats.sort_stats("tottime").print_stats(limit)
 
 
-def _writer(engine, client, runner, provider, settings, user_id, deadline, variants_every, report, lock) -> None:
-    from core.jobs.runner import FINISHED, get_job
-    from core.llm.ratelimit import check_user_rate
+def _writer(runtime, user_id, deadline, variants_every, report, lock) -> None:
     from core.llm.types import GenerationParams
     from core.platform.db import open_session
     from core.platform.errors import DraftgateError, RateLimitedError
-    from core.platform.models import Draft, User, WritingSession
-    from core.writing.turns import prepare_turn, stream_draft
-    from core.writing.variants import start_variants
+    from core.platform.models import User, WritingSession
+    from core.usecases import writing
 
     rng = random.Random(user_id)
-    with open_session(engine) as db:
+    with open_session(runtime.engine) as db:
         user = db.get(User, user_id)
         public_id = db.exec(select(WritingSession.public_id).where(WritingSession.owner_id == user_id)).one()
     params = GenerationParams(temperature=0.8, max_tokens=64)
     number = 0
     while time.monotonic() < deadline:
         number += 1
+        variants = 3 if variants_every and number % variants_every == 0 else 1
         started = time.perf_counter()
         try:
-            check_user_rate(user.id, settings=settings)
-            if variants_every and number % variants_every == 0:
-                with open_session(engine) as db:
-                    started_job = start_variants(
-                        runner=runner, session=db, user=user,
-                        request=TurnRequest(
-                            public_id=public_id, variants=3, instruction=f"Write paragraph {number} three ways.",
-                            params=params,
-                        ),
-                        client=client, budget_tokens=settings.context_budget_tokens,
-                    )
-                job_deadline = time.monotonic() + VARIANTS_TIMEOUT_S
-                while True:  # the Write page polls the job the same way (every second there)
-                    time.sleep(0.25)
-                    with open_session(engine) as db:
-                        job = get_job(session=db, job_id=started_job.job_id, user=user)
-                    if job.status in FINISHED or time.monotonic() > job_deadline:
-                        break
-                with lock:
-                    report.variant_turns.append((started_job.turn_id, job.id, time.perf_counter() - started, job.status))
-                    if job.status != "succeeded":
-                        report.errors[f"variants job {job.status}: {job.error}"[:160]] += 1
-                time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
-                continue
-            with open_session(engine) as db:
-                prepared = prepare_turn(
-                    session=db, user=user,
-                    request=TurnRequest(
-                        public_id=public_id, instruction=f"Write paragraph {number} about the harbour at dawn.",
-                        params=params,
-                    ),
-                    provider=provider, budget_tokens=settings.context_budget_tokens,
-                )
-            for _ in stream_draft(engine=engine, client=client, prepared=prepared):
-                pass
+            instruction = (f"Write paragraph {number} three ways." if variants > 1
+                           else f"Write paragraph {number} about the harbour at dawn.")
+            turn = writing.start_turn(runtime, user, writing.TurnRequest(
+                public_id=public_id, instruction=instruction, params=params, variants=variants))
+            turn_deadline = time.monotonic() + TURN_TIMEOUT_S
+            ends = [_watch_to_end(runtime, user, draft_id, turn_deadline) for draft_id in turn.draft_ids]
             elapsed = time.perf_counter() - started
-            with open_session(engine) as db:
-                route = db.get(Draft, prepared.draft_id).route
             with lock:
-                report.turns.append((prepared.turn_id, prepared.draft_id, elapsed, route))
+                unfinished = [status for status in ends if status != "completed"]
+                if unfinished:
+                    report.errors[f"a draft ended {', '.join(unfinished)}"[:160]] += 1
+                elif variants > 1:
+                    report.variant_turns.append((turn.turn_id, elapsed))
+                else:
+                    report.turns.append((turn.turn_id, turn.draft_ids[0], elapsed))
         except RateLimitedError:
             with lock:
                 report.rate_limited += 1
@@ -207,6 +191,18 @@ def _writer(engine, client, runner, provider, settings, user_id, deadline, varia
                 report.errors[f"BUG {type(err).__name__}: {err}"[:160]] += 1
             traceback.print_exc()
         time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
+
+
+def _watch_to_end(runtime, user, draft_id: int, deadline: float) -> str:
+    """Follow the draft as the Write page does until it is done; its final status ("timed out": not by `deadline`)."""
+    from core.usecases import writing
+
+    view = None
+    while view is None or not view.done:
+        if time.monotonic() > deadline:
+            return "timed out"
+        view = writing.watch(runtime, user, draft_id, after=view, wait_s=WATCH_WAIT_S)
+    return view.status
 
 
 def _reviewer(engine, user_id, deadline, report, lock) -> None:
@@ -307,9 +303,14 @@ def consistency(database_url: str, reports: list[ProcessReport]) -> list[tuple[s
         checks.append(("every draft completed", set(statuses) == {"completed"}, dict(statuses).__repr__()))
         checks.append(("every turn a writer saw is stored", reported == turns,
                        f"{reported} reported by writers, {turns} in the database"))
-        jobs = Counter(db.exec(select(Job.status)).all())
-        checks.append(("every variants job succeeded", set(jobs) <= {"succeeded"} and sum(jobs.values()) == len(variant_turns),
-                       f"{dict(jobs)} for {len(variant_turns)} variants turns"))
+        routes = Counter(db.exec(select(Draft.route)).all())
+        checks.append(("every draft scored and routed", set(routes) <= {"accepted", "needs_review"},
+                       dict(routes).__repr__()))
+        jobs = Counter(db.exec(select(Job.kind, Job.status)).all())
+        drafts = sum(drafts_per_turn.values())
+        checks.append(("every generation job succeeded, one per draft",
+                       set(jobs) == {("generate", "succeeded")} and sum(jobs.values()) == drafts,
+                       f"{ {f'{kind} {status}': n for (kind, status), n in jobs.items()} } for {drafts} drafts"))
         flagged = set(db.exec(select(Draft.id).where(Draft.route == "needs_review")).all())
         queued = Counter(db.exec(select(ReviewItem.draft_id)).all())
         accepted = set(db.exec(select(Draft.id).where(Draft.route == "accepted")).all())
@@ -334,6 +335,36 @@ def consistency(database_url: str, reports: list[ProcessReport]) -> list[tuple[s
         checks.append(("no item decided twice", not doubly, f"{len(doubly)} decided twice"))
     engine.dispose()
     return checks
+
+
+def start_workers(redis_url: str, count: int, threads: int) -> list[subprocess.Popen]:
+    """`count` `python -m core worker --threads N` processes on the "draftgate" queue, once all
+    their threads are registered in RQ."""
+    import redis
+    from rq import Queue, Worker
+
+    from core.jobs.rq import QUEUE_NAME
+
+    prefix = f"load-{secrets.token_hex(3)}"
+    workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--threads", str(threads),
+                                 "--name", f"{prefix}-{n}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for n in range(count)]
+    queue = Queue(QUEUE_NAME, connection=redis.Redis.from_url(redis_url))
+    ready_by = time.monotonic() + WORKERS_READY_S
+    while sum(1 for worker in Worker.all(queue=queue) if worker.name.startswith(prefix)) < count * threads:
+        if time.monotonic() > ready_by or any(worker.poll() is not None for worker in workers):
+            stop_workers(workers)
+            raise RuntimeError("the RQ workers did not start")
+        time.sleep(0.5)
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    """A warm shutdown: each worker ends the jobs it runs, then exits."""
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(60)
 
 
 def create_database(server_url: str) -> str:
@@ -383,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviewers", type=int, default=5)
     parser.add_argument("--processes", type=int, default=2, help="app processes sharing the services")
     parser.add_argument("--variants-every", type=int, default=10,
-                        help="every Nth turn of a writer asks for 3 variants (a job on RQ); 0: never")
-    parser.add_argument("--rq-workers", type=int, default=4, help="`python -m core worker` processes to start")
+                        help="every Nth turn of a writer asks for 3 variants; 0: never")
+    parser.add_argument("--rq-workers", type=int, default=2, help="`python -m core worker` processes to start")
+    parser.add_argument("--rq-threads", type=int, default=32, help="jobs each worker runs at once (--threads)")
     parser.add_argument("--latency", type=float, default=0.3, help="the mock's time to first token (s)")
     parser.add_argument("--tokens", type=int, default=20, help="tokens in each streamed answer")
     parser.add_argument("--token-gap", type=float, default=0.02, help="seconds between streamed tokens")
@@ -402,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seconds must be between 1 and {MAX_SECONDS}")
     if args.processes < 1 or args.writers < 1 or args.reviewers < 0:
         parser.error("need at least one process and one writer")
+    if args.rq_workers < 1 or args.rq_threads < 1:
+        parser.error("need at least one RQ worker with one thread (every draft is written by one)")
 
     problem = _check_services(args.postgres_url, args.redis_url)
     if problem:
@@ -414,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
 
     database_url = create_database(args.postgres_url)
     data_dir = tempfile.mkdtemp(prefix="draftgate-load-")
+    workers: list[subprocess.Popen] = []
     try:
         with running_mock(latency=args.latency, tokens=args.tokens, token_gap=args.token_gap) as base_url:
             os.environ.update({
@@ -430,11 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"(answer {mock_seconds * 1000:.0f} ms: {args.latency * 1000:.0f} ms to the first of "
                   f"{args.tokens} tokens, {args.token_gap * 1000:.0f} ms apart)", flush=True)
             print(f"{args.processes} app processes, {args.writers} writers, {args.reviewers} reviewers, "
-                  f"{args.rq_workers if args.variants_every else 0} RQ workers, {args.seconds:g} s ...", flush=True)
+                  f"{args.rq_workers} RQ workers x {args.rq_threads} threads, {args.seconds:g} s ...", flush=True)
 
-            workers = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--name", f"load-{n}-{secrets.token_hex(3)}"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                       for n in range(args.rq_workers if args.variants_every else 0)]
+            workers += start_workers(args.redis_url, args.rq_workers, args.rq_threads)
             context = multiprocessing.get_context("spawn")
             results = context.Queue()
             start_at = time.time() + 3.0  # every process imports and connects first
@@ -449,14 +482,12 @@ def main(argv: list[str] | None = None) -> int:
             reports = [report for _, report in sorted(results.get(timeout=args.seconds + 300) for _ in processes)]
             for process in processes:
                 process.join(30)
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown
-                worker.wait(30)
+            stop_workers(workers)
             wall = max(r.ended for r in reports) - start_at  # the drive, plus the turns and jobs it let finish
         _print_report(reports, mock_seconds, wall, args)
         if args.profile:
             print_profile(Path(os.environ[PROFILE_ENV]))
-        _print_job_times(database_url)
+        _print_job_times(database_url, args.rq_workers * args.rq_threads)
         checks = consistency(database_url, reports)
         print("consistency:")
         for name, ok, detail in checks:
@@ -464,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         errors = sum(sum(r.errors.values()) for r in reports)
         return 0 if all(ok for _, ok, _ in checks) and errors == 0 else 1
     finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(10)
         _forget_rate_windows(args.redis_url, writer_ids if "writer_ids" in locals() else [])
         if args.keep:
             print(f"kept {database_url}")
@@ -475,12 +510,11 @@ def _print_report(reports: list[ProcessReport], mock_seconds: float, wall: float
     turns = [t for r in reports for t in r.turns]
     totals = [t[2] for t in turns]
     added = [max(0.0, t[2] - mock_seconds) for t in turns]
-    routes = Counter(t[3] for t in turns)
     decisions = Counter(d[2] + (" (edited)" if d[3] else "") for r in reports for d in r.decisions)
     errors = sum((r.errors for r in reports), Counter())
     print(f"single-draft turns completed: {len(turns)} started in the {args.seconds:g} s drive "
           f"({len(turns) / args.seconds:.1f}/s; the last finished {wall:.1f} s after the start); "
-          f"per process {[len(r.turns) for r in reports]}; routes {dict(routes)}")
+          f"per process {[len(r.turns) for r in reports]}")
     if turns:
         print(f"turn time: p50 {statistics.median(totals) * 1000:.0f} ms, p95 {percentile(totals, 0.95) * 1000:.0f} ms "
               f"(the mock answers in {mock_seconds * 1000:.0f} ms)")
@@ -488,17 +522,17 @@ def _print_report(reports: list[ProcessReport], mock_seconds: float, wall: float
               f"p95 {percentile(added, 0.95) * 1000:.0f} ms, max {max(added) * 1000:.0f} ms")
     variants = [t for r in reports for t in r.variant_turns]
     if variants:
-        times = [t[2] for t in variants]
-        print(f"variants turns (3 drafts each, a job on an RQ worker): {len(variants)}; time to all 3 written "
-              f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {percentile(times, 0.95) * 1000:.0f} ms "
-              f"(polled every 250 ms); jobs {dict(Counter(t[3] for t in variants))}")
+        times = [t[1] for t in variants]
+        print(f"variants turns (3 drafts each, a job per draft): {len(variants)}; time to all 3 seen done "
+              f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {percentile(times, 0.95) * 1000:.0f} ms")
     print(f"review decisions: {sum(decisions.values())} {dict(decisions)}")
     print(f"rate-limited turns: {sum(r.rate_limited for r in reports)}")
     print(f"errors: {sum(errors.values())}" + "".join(f"\n  {n} x {message}" for message, n in errors.most_common(10)))
 
 
-def _print_job_times(database_url: str) -> None:
-    """How long variants jobs waited in the queue for a worker, and how long a worker took."""
+def _print_job_times(database_url: str, threads: int) -> None:
+    """How long generation jobs waited in the queue for a worker, how long they ran, and the most
+    that ran at once (of the workers' `threads`)."""
     from core.platform.db import make_engine, open_session
     from core.platform.models import Job
 
@@ -509,9 +543,19 @@ def _print_job_times(database_url: str) -> None:
     if jobs:
         waits = [(job.started_at - job.created_at).total_seconds() for job in jobs]
         runs = [(job.finished_at - job.started_at).total_seconds() for job in jobs]
-        print(f"variants jobs: waited for a worker p50 {statistics.median(waits) * 1000:.0f} ms, "
+        print(f"generation jobs: {len(jobs)}; waited for a worker p50 {statistics.median(waits) * 1000:.0f} ms, "
               f"p95 {percentile(waits, 0.95) * 1000:.0f} ms; ran p50 {statistics.median(runs) * 1000:.0f} ms, "
-              f"p95 {percentile(runs, 0.95) * 1000:.0f} ms")
+              f"p95 {percentile(runs, 0.95) * 1000:.0f} ms; at most {_most_at_once(jobs)} running at once "
+              f"(of {threads} worker threads)")
+
+
+def _most_at_once(jobs) -> int:
+    edges = sorted([(job.started_at, 1) for job in jobs] + [(job.finished_at, -1) for job in jobs])
+    running = most = 0
+    for _at, step in edges:  # (an end sorts before a start at the same instant)
+        running += step
+        most = max(most, running)
+    return most
 
 
 def _forget_rate_windows(redis_url: str, user_ids: list[int]) -> None:

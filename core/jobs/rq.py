@@ -7,7 +7,8 @@
     perform(job_id)                what a worker runs: core.jobs.runner.run_job with a heartbeat, with the
                                    worker process's own Runtime (worker_runtime: engine, LLM clients)
     start the workers with         rq worker --url "$DRAFTGATE_REDIS_URL" draftgate
-                          or       python -m core worker      (same queue; migrates first)
+                          or       python -m core worker      (same queue; migrates first;
+                                   --threads N: N jobs at once in one process, core.jobs.rq_threads)
 
 The Job table stays the truth: status, progress, result and cancellation go through the
 database, so any app replica sees a job any other one started, and cancelling works from any

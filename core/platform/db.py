@@ -36,7 +36,8 @@ from core.platform.errors import DatabaseBusyError
 
 # Per process: Streamlit runs each browser session in a thread, so a replica may hold this many
 # connections (pool + overflow); PostgreSQL's default max_connections of 100 fits three replicas
-# and a few workers. Raise max_connections (or put PgBouncer in front) for more.
+# and a few workers (one with --threads N may hold N + 4: make_engine's `connections`). Raise
+# max_connections (or put PgBouncer in front) for more.
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 PG_CONNECT_TIMEOUT_S = 5

@@ -162,3 +162,19 @@ def test_a_forked_work_horse_makes_its_own_runtime(engine, monkeypatch):
         assert queue.get(timeout=5) == (True, True)  # not the parent's; one per process
     finally:
         parent.close()
+
+
+def test_a_threaded_workers_runtime_has_a_database_connection_for_each_of_its_jobs_at_once(engine, monkeypatch):
+    jobs_at_once = 120  # more than a pool's default (SQLite: 20 + 80 overflow)
+    monkeypatch.setenv("DRAFTGATE_DATABASE_URL", str(engine.url))
+    monkeypatch.setattr(rq, "_worker", None)
+    made = rq.worker_runtime(jobs_at_once=jobs_at_once)
+    held = []
+    try:
+        for _ in range(jobs_at_once + rq.SHARED_DB_CONNECTIONS):  # (too small a pool: the next one waits, then fails)
+            held.append(made.engine.connect())
+        assert all(connection.exec_driver_sql("SELECT 1").scalar() == 1 for connection in held)
+    finally:
+        for connection in held:
+            connection.close()
+        made.close()
