@@ -93,14 +93,23 @@ class ThreadedWorkers:
         setup_loghandlers("INFO", name="rq.job")
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
-        threads = [threading.Thread(target=worker.work, kwargs={"burst": burst, "with_scheduler": False},
-                                    name=f"rq-{worker.name}", daemon=True) for worker in self.workers]
+        failed: list[str] = []
+        threads = [threading.Thread(target=self._work, args=(worker, burst, failed), name=f"rq-{worker.name}",
+                                    daemon=True) for worker in self.workers]
         for thread in threads:
             thread.start()
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.5)  # (a signal's handler runs in this thread between two waits)
-        return 0
+        return 1 if failed else 0
+
+    @staticmethod
+    def _work(worker: ThreadWorker, burst: bool, failed: list[str]) -> None:
+        try:
+            worker.work(burst=burst, with_scheduler=False)
+        except Exception:  # e.g. its name is taken: the others work on, the exit status says so
+            logger.exception("worker %s stopped", worker.name)
+            failed.append(worker.name)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if not self._stopping:
