@@ -1,7 +1,7 @@
 """Load: two app processes on PostgreSQL and Redis, 50 writers and 5 reviewers, a mock provider.
 
     python -m bench.load [--seconds 30] [--writers 50] [--reviewers 5] [--processes 2]
-                         [--variants-every 10] [--rq-workers 2] [--rq-threads 32]
+                         [--variants-every 10] [--rq-workers 4] [--rq-threads 16]
                          [--latency 0.3] [--tokens 20] [--token-gap 0.02]
                          [--postgres-url URL] [--redis-url URL] [--profile]
 
@@ -9,8 +9,9 @@ It creates a database of its own (draftgate_load_<random>) on the PostgreSQL ser
 it, seeds two projects (one whose reference is the mock's answer, so its drafts pass; one
 whose drafts are all flagged), users and one writing session per writer; starts the bench's
 mock OpenAI-compatible server (fixed latency, streamed tokens at a fixed pace) and `--rq-workers`
-`python -m core worker --threads N` processes (N = `--rq-threads`: 2 x 32 by default, so that no
-draft of 50 writers waits for a worker); then starts `--processes` app processes, each with its
+`python -m core worker --threads N` processes (N = `--rq-threads`: 4 x 16 by default, so that no
+draft of 50 writers waits for a worker thread; on 2 cores 4 x 16 did better than 2 x 32, each
+process being one GIL, and than 8 x 8); then starts `--processes` app processes, each with its
 Runtime (its job runner is the RQ queue) running its share of the writers and reviewers as
 threads (Streamlit runs each browser session in a thread) through the use cases the pages call:
 
@@ -61,6 +62,10 @@ PROFILE_ENV = "DRAFTGATE_LOAD_PROFILE"  # --profile: the directory the first app
 TURN_TIMEOUT_S = 120  # a turn whose drafts are not all done by then counts as an error
 WATCH_WAIT_S = 0.5  # how long one watch() waits for more text
 WORKERS_READY_S = 120  # the RQ workers' start (imports, the database) may take this long
+# An app process's PostgreSQL connections (pool, overflow): its writers start turns and watch them
+# (the RQ workers write the drafts), so fewer than its threads; 2 x 16 here and 4 workers x (16 + 4)
+# stay within PostgreSQL's default 100 with a few for others.
+APP_POOL = (8, 8)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSING_PROJECT, FLAGGED_PROJECT = "Load: passing", "Load: flagged"
@@ -83,8 +88,10 @@ class ProcessReport:
 def run_app_process(index: int, writer_ids: list[int], reviewer_ids: list[int], seconds: float,
                     start_at: float, variants_every: int, results) -> None:
     """An app replica: its share of writers and reviewers as threads, against the shared services."""
+    from core.platform import db as database
     from core.runtime import Runtime
 
+    database.PG_POOL_SIZE, database.PG_MAX_OVERFLOW = APP_POOL  # PostgreSQL's 100 connections are shared
     runtime = Runtime(migrate=False)  # its jobs go to the RQ queue: DRAFTGATE_REDIS_URL is set
     runtime.job_runner  # noqa: B018 - connected before the drive starts
     report = ProcessReport()
@@ -415,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2, help="app processes sharing the services")
     parser.add_argument("--variants-every", type=int, default=10,
                         help="every Nth turn of a writer asks for 3 variants; 0: never")
-    parser.add_argument("--rq-workers", type=int, default=2, help="`python -m core worker` processes to start")
-    parser.add_argument("--rq-threads", type=int, default=32, help="jobs each worker runs at once (--threads)")
+    parser.add_argument("--rq-workers", type=int, default=4, help="`python -m core worker` processes to start")
+    parser.add_argument("--rq-threads", type=int, default=16, help="jobs each worker runs at once (--threads)")
     parser.add_argument("--latency", type=float, default=0.3, help="the mock's time to first token (s)")
     parser.add_argument("--tokens", type=int, default=20, help="tokens in each streamed answer")
     parser.add_argument("--token-gap", type=float, default=0.02, help="seconds between streamed tokens")
