@@ -20,7 +20,8 @@ threads (Streamlit runs each browser session in a thread) through the use cases 
               the last view, wait_s=0.5) until the draft is done (the page follows it the same
               way), then 0.5-1.5 s of "thinking"; until the time is up (a started turn is
               finished); every --variants-every'th turn asks for 3 variants (start_turn with
-              variants=3, as the page does: a job per draft) and watches all three to their end
+              variants=3, as the page does: a job per draft; not the same turn for every writer)
+              and watches all three to their end
     reviewer  list_queue -> claim_next -> review_context -> decide (approve 60 %, reject 30 %,
               edit and approve 10 %) after 0.1-0.3 s of "reading"; idle 0.2 s on an empty queue
 
@@ -169,7 +170,7 @@ def _writer(runtime, user_id, deadline, variants_every, report, lock) -> None:
     number = 0
     while time.monotonic() < deadline:
         number += 1
-        variants = 3 if variants_every and number % variants_every == 0 else 1
+        variants = 3 if variants_every and (number + user_id) % variants_every == 0 else 1  # writers take turns
         started = time.perf_counter()
         try:
             instruction = (f"Write paragraph {number} three ways." if variants > 1
@@ -307,7 +308,9 @@ def consistency(database_url: str, reports: list[ProcessReport]) -> list[tuple[s
         checks.append(("every turn has its drafts", missing == 0 and wrong == 0,
                        f"{turns} turns ({len(variant_turns)} with 3 variants), {missing} without a draft, "
                        f"{wrong} with a wrong number"))
-        checks.append(("every draft completed", set(statuses) == {"completed"}, dict(statuses).__repr__()))
+        why = Counter(db.exec(select(Draft.error).where(Draft.status != "completed")).all())
+        checks.append(("every draft completed", set(statuses) == {"completed"},
+                       f"{dict(statuses)}" + "".join(f"\n         {n} x {error[:200]}" for error, n in why.most_common(5))))
         checks.append(("every turn a writer saw is stored", reported == turns,
                        f"{reported} reported by writers, {turns} in the database"))
         routes = Counter(db.exec(select(Draft.route)).all())
