@@ -4,7 +4,7 @@ at most one view per FOLLOW_EVERY_S; the Write page instead rereads core.usecase
 every 0.2 s).
 
     python -m bench.generation [--streams 64] [--tokens 200] [--gap 0.01] [--rounds 2] [--no-redis] [--no-local]
-                               [--rq-workers 2] [--rq-threads 32] [--postgres-url URL]
+                               [--rq-workers 4] [--rq-threads 16] [--postgres-url URL]
 
 In one run, alternating rounds:
 
@@ -18,7 +18,8 @@ In one run, alternating rounds:
              answer): each app process starts half of the turns (their jobs go to the RQ workers, live
              text through Redis) and 64 threads across the two follow the drafts, half of them drafts
              the other process started. At most --rq-workers x --rq-threads drafts are written at once
-             (2 x 32: all 64): the direct baseline consumes its streams with as many threads. Token times come from the mock (when it sent each token) and from
+             (4 x 16: all 64): the direct baseline consumes its streams with as many threads.
+             Token times come from the mock (when it sent each token) and from
              the Redis log (when the text reached Redis, the entry id's milliseconds): the delay is
              split into provider->Redis (the worker's read, its flusher) and Redis->watcher (the
              watcher's blocking read); only tokens sent after their watcher attached count.
@@ -273,7 +274,7 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
 # -- the redis way: two app processes and RQ workers ----------------------------------------------
 
 APPS = 2
-RQ_WORKERS, RQ_THREADS = 2, 32  # 64 drafts written at once
+RQ_WORKERS, RQ_THREADS = 4, 16  # 64 drafts written at once (on 2 cores 4 x 16 beat 2 x 32 in bench.load)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORKERS_READY_S = 180.0
 APP_POOL = (8, 4)  # an app process's PostgreSQL connections: pool, overflow
