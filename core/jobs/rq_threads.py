@@ -17,7 +17,8 @@ live-text broadcaster; all made for many threads, as the app's JobRunner uses th
         second signal  cold: the process exits at once (COLD_EXIT); its jobs' heartbeats stop and
                        the sweep marks their drafts interrupted, as for a killed worker
 
-RQ's private parts used here (rq==3.0.0 is pinned): `_install_signal_handlers` and `_stop_requested`.
+RQ's private parts used here (rq==3.0.0 is pinned): `_install_signal_handlers`, `_stop_requested`
+and `_shutdown_requested_date`.
 """
 
 from __future__ import annotations
