@@ -58,7 +58,8 @@ def flagged(db, writer):
 
 
 def call(live: LiveApi, method: str, path: str, key: str, **kwargs) -> httpx.Response:
-    answer = httpx.request(method, live.url(path), headers={"Authorization": f"Bearer {key}"}, timeout=60, **kwargs)
+    headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
+    answer = httpx.request(method, live.url(path), headers=headers, timeout=60, **kwargs)
     assert answer.status_code < 500, f"{method} {path}: {answer.status_code} {answer.text}"
     return answer
 
@@ -69,7 +70,9 @@ def test_a_writers_routes_take_one_connection_at_a_time(single, db, writer, flag
     for path in ("/health", "/models", "/projects", f"/drafts/{drafts[0].id}"):
         assert call(single, "GET", path, key).status_code == 200
     assert call(single, "POST", "/score", key, json={"candidate": REFERENCE, "project": project.id}).status_code == 200
-    opened = call(single, "POST", "/sessions", key, json={"project": project.id, "title": "Replies"})
+    once = {"json": {"project": project.id, "title": "Replies"}, "headers": {"Idempotency-Key": "replies-1"}}
+    opened = call(single, "POST", "/sessions", key, **once)
+    assert call(single, "POST", "/sessions", key, **once).json() == opened.json()  # replayed
     assert call(single, "GET", f"/sessions/{opened.json()['id']}", key).status_code == 200
     answer = call(single, "POST", "/chat/completions", key,
                   json={"model": "configured", "messages": [{"role": "user", "content": "Write it"}], "project": project.id})
