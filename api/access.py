@@ -148,6 +148,7 @@ def authenticated(
                                     window=decision.window_s, retry=decision.headers()["Retry-After"]),
                        code="rate_limit_exceeded")
     runtime.last_use.record(session=session, caller=caller)
+    session.commit()  # the key's read ends (the last use may have been fresh): no connection is held while the route works
     return caller
 
 

@@ -22,6 +22,7 @@ from core.llm.ratelimit import forget_shared_limiters
 from core.platform.db import create_schema, make_engine, open_session
 from core.usecases.writing import forget_watch_checks
 from tests.services.conftest import empty_tables, pg_engine, pg_template, pg_url, postgres_server_url  # noqa: F401  (fixtures)
+from tests.utils.connections import NestedCheckouts
 from tests.utils.factories import make_user
 
 DATABASES = ("sqlite", "postgresql")
@@ -29,6 +30,18 @@ DATABASES = ("sqlite", "postgresql")
 # leaves a page script there: a child spawned by a later test in the same process would run that
 # page and die. Every test starts with the real __main__.
 _REAL_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def one_connection_at_a_time():
+    """Fails a test in which the app's code, holding a pooled connection, took a second one of the
+    same pool on the same thread (tests/utils/connections.py)."""
+    watcher = NestedCheckouts().start()
+    yield watcher
+    watcher.stop()
+    if watcher.found:
+        pytest.fail("a thread waited for a second database connection while holding one:\n  "
+                    + "\n  ".join(nesting.describe() for nesting in dict.fromkeys(watcher.found)), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

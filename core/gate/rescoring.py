@@ -90,6 +90,7 @@ def score_again(*, runner: Runner, session: Session, user: User, draft_id: int) 
         raise NotFoundError("No such draft.")
     if unscored(session=session, drafts=[draft]).get(draft_id, "") == "":
         raise ConflictError("This draft is scored already, or being scored.")
+    session.commit()  # the reads end here: the job is stored on a connection of its own, not a second one
     return hand_off_scoring(runner, draft_id, owner_id=user.id)
 
 
@@ -111,6 +112,7 @@ def start_rescore(*, runner: Runner, session: Session, project_id: int, actor: U
     if running is not None and running.status in UNDER_WAY:
         raise ConflictError(Message(N_("Re-scoring of {name!r} is already under way (job {job})."), name=project.name,
                                     job=running.id))
+    session.commit()  # the reads end here: the job is stored on a connection of its own, not a second one
     job_id = runner.submit(kind=RESCORE, payload={"project_id": project_id}, owner_id=actor.id)
     audit.record(session, actor_id=actor.id, action="scores.rescore", target=f"project:{project_id}", job=job_id)
     session.commit()

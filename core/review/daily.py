@@ -202,6 +202,8 @@ def figures_since(session: Session, since: datetime, project_id: int | None = No
         query = query.where(DailySummary.project_id == project_id)
     figures += [f for f in session.exec(query) if f.day in days and f.day not in versions]
     engine = _engine(session)
+    if versions:
+        session.commit()  # the reads end here: each day is summarized on a connection of its own, not a second one
     for day, stale in sorted(versions.items()):
         figures += [f for f in summarize_day(engine, day, stale) if project_id is None or f.project_id == project_id]
     return figures
