@@ -58,6 +58,7 @@ class _CancelWatch:
 
     def _run(self) -> None:
         while True:
+            time.sleep(self.poll_s)  # first: a job watched now has just been claimed, its flag read then
             with self._lock:
                 job_ids = list(self._watched)
                 if not job_ids:
@@ -67,7 +68,6 @@ class _CancelWatch:
                 self._set_cancelled(job_ids)
             except Exception:  # a busy database: ask again at the next poll
                 logger.info("the cancel flags of jobs %s could not be read", job_ids, exc_info=True)
-            time.sleep(self.poll_s)
 
     def _set_cancelled(self, job_ids: list[int]) -> None:
         with self.engine.connect() as connection:

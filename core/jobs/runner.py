@@ -29,11 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
 from core.platform import constants
-from core.platform.db import open_session, saved_id
+from core.platform.db import insert_row, open_session
 from core.platform.errors import DraftgateError, InvalidInputError, NotFoundError
 from core.platform.i18n import N_, Message
 from core.platform.models import Job, User, utcnow
@@ -100,10 +101,13 @@ class JobCancelled(Exception):
 
 
 class JobContext:
-    def __init__(self, engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
+    def __init__(self, engine: Engine, job_id: int, resources: Mapping[str, Any], *,
+                 cancel_requested: bool = False) -> None:
+        """`cancel_requested`: the job's cancel flag was set already when it was claimed."""
         self.engine = engine
         self.job_id = job_id
         self.resources = resources
+        self.cancel_requested = cancel_requested
 
     def set_total(self, total: int) -> None:
         self._update(progress_total=total, heartbeat_at=utcnow())
@@ -206,34 +210,35 @@ class JobRunner:
 def run_job(engine: Engine, job_id: int, resources: Mapping[str, Any]) -> None:
     """Claim a queued job and run it to its end, here and now (a JobRunner thread or an RQ
     worker calls this); a job no longer queued (cancelled or swept first) is left alone."""
-    job = _claim(engine, job_id)
-    if job is None:
+    claimed = _claim(engine, job_id)
+    if claimed is None:
         return
-    context = JobContext(engine, job_id, resources)
+    kind, payload, cancel_requested = claimed
+    context = JobContext(engine, job_id, resources, cancel_requested=cancel_requested)
     try:
-        result = JOB_KINDS[job.kind](context, dict(job.payload))
+        result = JOB_KINDS[kind](context, dict(payload))
     except JobCancelled as stop:
         _finish(engine, job_id, JobStatus.CANCELLED, result=stop.result, error=N_("Cancelled."))
     except DraftgateError as err:
         _finish(engine, job_id, JobStatus.FAILED, error=str(err))
     except Exception:  # a bug: logged with its traceback, the job says so honestly
-        logger.exception("job %s (%s) failed", job_id, job.kind)
+        logger.exception("job %s (%s) failed", job_id, kind)
         _finish(engine, job_id, JobStatus.FAILED, error=N_("An unexpected error stopped this job; it has been logged."))
     else:
         _finish(engine, job_id, JobStatus.SUCCEEDED, result=result)
 
 
-def _claim(engine: Engine, job_id: int) -> Job | None:
-    now = utcnow()
-    with open_session(engine) as session:
-        claimed = session.exec(
-            update(Job)
-            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
-            .returning(Job)
-        ).scalars().first()
-        session.commit()
-        return claimed
+_JOBS = Job.__table__  # type: ignore[attr-defined]
+_CLAIM = (update(_JOBS).where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.status == JobStatus.QUEUED)
+          .values(status=JobStatus.RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"))
+          .returning(_JOBS.c.kind, _JOBS.c.payload, _JOBS.c.cancel_requested))
+
+
+def _claim(engine: Engine, job_id: int) -> tuple[str, dict[str, Any], bool] | None:
+    """The kind, payload and cancel flag of the job, now running; None if it was no longer queued."""
+    with engine.begin() as connection:
+        claimed = connection.execute(_CLAIM, {"job_id": job_id, "now": utcnow()}).first()
+    return None if claimed is None else (claimed.kind, claimed.payload, bool(claimed.cancel_requested))
 
 
 def _finish(
@@ -261,10 +266,7 @@ def add_job(session: Session, *, kind: str, payload: dict[str, Any], owner_id: i
     then has a runner start it)."""
     if kind not in JOB_KINDS:
         raise InvalidInputError(Message(N_('There is no job kind {kind!r}.'), kind=kind))
-    job = Job(kind=kind, payload=payload, owner_id=owner_id)
-    session.add(job)
-    session.flush()
-    return saved_id(job)
+    return insert_row(session, Job, kind=kind, payload=payload, owner_id=owner_id)
 
 
 def fail_queued(engine: Engine, job_id: int, reason: str) -> None:

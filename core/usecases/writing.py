@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from core.access.roles import may, require
@@ -88,8 +88,8 @@ def start_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarte
     if request.variants > 1:
         return start_variants(runtime, user, request)
     with open_session(runtime.engine) as db:
-        writing_session, client = _ready(runtime, db, user, request.public_id, request)
-        queued = _queued(db, writing_session)
+        writing_session, client, queued = _ready(runtime, db, user, request.public_id, request)
+        queued = _queued(db, writing_session, queued)
         prepared = turns.add_turn(session=db, user=user, request=request, provider=client.provider,
                                   writing_session=writing_session,
                                   budget_tokens=runtime.settings.context_budget_tokens, render=False)
@@ -111,8 +111,8 @@ def continue_turn(runtime: Runtime, user: User, request: TurnRequest) -> TurnSta
 def start_variants(runtime: Runtime, user: User, request: TurnRequest) -> TurnStarted:
     """`request.variants` drafts of a new turn, written side by side, one job each."""
     with open_session(runtime.engine) as db:
-        writing_session, client = _ready(runtime, db, user, request.public_id, request)
-        return _variants(runtime, db, user, request, client, writing_session)
+        writing_session, client, queued = _ready(runtime, db, user, request.public_id, request)
+        return _variants(runtime, db, user, request, client, writing_session, queued)
 
 
 def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> list[TurnStarted | DraftgateError]:
@@ -128,8 +128,8 @@ def start_batch(runtime: Runtime, user: User, requests: list[TurnRequest]) -> li
     for request in requests:
         try:
             with open_session(runtime.engine) as db:
-                writing_session, client = _ready(runtime, db, user, request.public_id, request, counted=False)
-                started.append(_variants(runtime, db, user, request, client, writing_session))
+                writing_session, client, queued = _ready(runtime, db, user, request.public_id, request, counted=False)
+                started.append(_variants(runtime, db, user, request, client, writing_session, queued))
         except DraftgateError as err:
             started.append(err)
     return started
@@ -139,7 +139,7 @@ def regenerate(runtime: Runtime, user: User, *, turn_id: int, params: Generation
     """A new variant of the turn `turn_id`, asked of the model again (never from the cache)."""
     public_id = _public_id_of_turn(runtime, turn_id)
     with open_session(runtime.engine) as db:
-        _, client = _ready(runtime, db, user, public_id, TurnRequest(public_id=public_id, params=params))
+        _, client, _ = _ready(runtime, db, user, public_id, TurnRequest(public_id=public_id, params=params))
         prepared = turns.prepare_regeneration(session=db, user=user, turn_id=turn_id, params=params,
                                               provider=client.provider,
                                               budget_tokens=runtime.settings.context_budget_tokens)
@@ -252,35 +252,47 @@ def score_again(runtime: Runtime, user: User, *, draft_id: int) -> int:
 
 
 def _ready(runtime: Runtime, db: Session, user: User, public_id: str, request: TurnRequest, *,
-           counted: bool = True) -> tuple[WritingSession, LLMClient]:
+           counted: bool = True) -> tuple[WritingSession, LLMClient, bool | None]:
     """The checks every generation passes first, then the session (its parameters become the
-    request's, saved with the turn) and the client of its provider. `counted=False`: a batch's
-    turn, whose batch passed the running cap and the user's rate once for all (start_batch)."""
+    request's, saved with the turn), the client of its provider, and whether a draft of the
+    session is being written (None: not known, _queued asks). `counted=False`: a batch's turn,
+    whose batch passed the running cap and the user's rate once for all (start_batch)."""
     require(user.role, "write")
     request.params.validate()
+    busy: set[int] | None = None
     if counted:
-        _check_running(db, user, runtime.settings.max_running_generations)
+        busy = _check_running(db, user, runtime.settings.max_running_generations)
         check_user_rate(saved_id(user), settings=runtime.settings)
     writing_session = save_params(session=db, user=user, public_id=public_id, params=request.params, commit=False)
-    return writing_session, runtime.client(runtime.provider(writing_session.provider, session=db))
+    # the running check read the user's own sessions (an editor may write in another's)
+    queued = saved_id(writing_session) in busy if busy is not None and writing_session.owner_id == user.id else None
+    return writing_session, runtime.client(runtime.provider(writing_session.provider, session=db)), queued
 
 
-def _check_running(db: Session, user: User, cap: int) -> None:
+def _check_running(db: Session, user: User, cap: int) -> set[int]:
     """At most DRAFTGATE_MAX_RUNNING_GENERATIONS turns of the user's being written at once (a
-    turn's variants are one generation)."""
-    running = db.exec(
-        select(func.count(func.distinct(Draft.turn_id)))
-        .join(Turn, col(Draft.turn_id) == col(Turn.id))
-        .join(WritingSession, col(Turn.session_id) == col(WritingSession.id))
-        .where(WritingSession.owner_id == user.id, Draft.status == DraftStatus.GENERATING)
-    ).one()
-    if running >= cap:
-        raise InvalidInputError(TOO_MANY_RUNNING.format(count=running))
+    turn's variants are one generation); the sessions holding them."""
+    running = {session_id: count for session_id, count in db.connection().execute(_RUNNING_BY_SESSION,
+                                                                                   {"owner_id": user.id})}
+    count = sum(running.values())
+    if count >= cap:
+        raise InvalidInputError(TOO_MANY_RUNNING.format(count=count))
+    return set(running)
+
+
+# the turns of an owner being written, counted by session (drafts "generating"; a turn's variants count once)
+_RUNNING_BY_SESSION = (
+    select(col(Turn.session_id), func.count(func.distinct(Draft.turn_id)))
+    .join(Draft, col(Draft.turn_id) == col(Turn.id))
+    .join(WritingSession, col(Turn.session_id) == col(WritingSession.id))
+    .where(WritingSession.owner_id == bindparam("owner_id"), Draft.status == DraftStatus.GENERATING)
+    .group_by(col(Turn.session_id))
+)
 
 
 def _variants(runtime: Runtime, db: Session, user: User, request: TurnRequest, client: LLMClient,
-              writing_session: WritingSession) -> TurnStarted:
-    queued = _queued(db, writing_session)
+              writing_session: WritingSession, queued: bool | None) -> TurnStarted:
+    queued = _queued(db, writing_session, queued)
     prepared, draft_ids = variants.add_variants(session=db, user=user, request=request, provider=client.provider,
                                                 writing_session=writing_session,
                                                 budget_tokens=runtime.settings.context_budget_tokens, render=False)
@@ -288,9 +300,12 @@ def _variants(runtime: Runtime, db: Session, user: User, request: TurnRequest, c
     return _submit(runtime, db, user, client, prepared, draft_ids, params, queued=queued)
 
 
-def _queued(db: Session, writing_session: WritingSession) -> bool:
+def _queued(db: Session, writing_session: WritingSession, known: bool | None) -> bool:
     """Whether a new turn of the session will wait for an earlier draft (read before the turn is
-    written: on SQLite, reads after a transaction's first write hold the write lock longer)."""
+    written: on SQLite, reads after a transaction's first write hold the write lock longer), unless
+    `known` (_ready) already says."""
+    if known is not None:
+        return known
     return bool(earlier_being_written(db, session_id=saved_id(writing_session), turn_index=None))
 
 

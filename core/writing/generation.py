@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -40,13 +40,13 @@ from core.jobs.runner import JobContext, Runner, add_job, job_kind
 from core.llm.client import LLMClient
 from core.llm.types import GenerationParams
 from core.platform import constants
-from core.platform.db import open_session, saved_id, saved_ids
+from core.platform.db import open_session, saved_ids
 from core.platform.errors import DraftgateError, NotFoundError
 from core.platform.i18n import N_, Message
-from core.platform.models import Draft, Job, Turn, WritingSession, utcnow
+from core.platform.models import Draft, Job, Turn, utcnow
 from core.platform.states import DraftStatus, JobStatus
 from core.writing.moderation import Matcher, active_matcher
-from core.writing.sessions import history
+from core.writing.sessions import context
 from core.writing.turns import (
     COULD_NOT_START,
     KEEPER,
@@ -123,6 +123,8 @@ def run_generation(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     matcher: Matcher | None = None  # read once, for masking and routing
 
     with live.writing(draft_id) as stop, KEEPER.writing(engine, [draft_id]), watch_cancel(engine, ctx.job_id, stop):
+        if ctx.cancel_requested:  # stopped from a process sharing only the database, while it was queued
+            stop.set()
         try:
             prepared = _prepared(engine, live, payload, client, stop)
             if prepared is None:
@@ -166,18 +168,22 @@ def _prepared(
     """The draft's turn as the model should read it, once no earlier draft of the session is being
     written; None if Stop came first."""
     with open_session(engine) as session:
-        found = session.exec(select(Turn, WritingSession).join(WritingSession, col(WritingSession.id) == Turn.session_id)
-                             .where(Turn.id == payload["turn_id"])).first()
-    if found is None:
-        raise NotFoundError("The draft's session was deleted.")
-    turn, writing_session = found
-    if not _wait_for_earlier(engine, live, saved_id(writing_session), turn.index, stop):
-        return None
-    with open_session(engine) as session:
-        earlier = history(session=session, writing_session=writing_session, before=turn.index)
-    prompt = render_prompt(earlier, turn.instruction, turn.kind, client.provider, payload["budget_tokens"])
-    return PreparedTurn(saved_id(turn), payload["draft_ids"][0], prompt, GenerationParams.from_dict(payload["params"]),
-                        client.provider, session_id=saved_id(writing_session), cache=payload.get("cache", "auto"))
+        turn = session.connection().execute(_TURN, {"turn_id": payload["turn_id"]}).first()
+        if turn is None:
+            raise NotFoundError("The draft's session was deleted.")
+        session_id, index, instruction, kind = turn
+        earlier = context(session=session, session_id=session_id, before=index)
+    if earlier.being_written:
+        if not _wait_for_earlier(engine, live, session_id, index, stop):
+            return None
+        with open_session(engine) as session:
+            earlier = context(session=session, session_id=session_id, before=index)
+    prompt = render_prompt(earlier.exchanges, instruction, kind, client.provider, payload["budget_tokens"])
+    return PreparedTurn(payload["turn_id"], payload["draft_ids"][0], prompt, GenerationParams.from_dict(payload["params"]),
+                        client.provider, session_id=session_id, cache=payload.get("cache", "auto"))
+
+
+_TURN = select(Turn.session_id, Turn.index, Turn.instruction, Turn.kind).where(Turn.id == bindparam("turn_id"))
 
 
 def _wait_for_earlier(engine: Engine, live: Broadcaster, session_id: int, turn_index: int,

@@ -185,7 +185,7 @@ _cache: dict[tuple[str, ...], Matcher] = {}
 
 def active_matcher(*, session: Session) -> Matcher:
     """A matcher of the current list (the automaton is rebuilt only when the list changed)."""
-    words = tuple(session.exec(select(SensitiveWord.word).order_by(col(SensitiveWord.id))))
+    words = tuple(session.connection().execute(_WORDS).scalars())
     with _cache_lock:
         matcher = _cache.get(words)
         if matcher is None:
@@ -193,6 +193,9 @@ def active_matcher(*, session: Session) -> Matcher:
                 _cache.clear()
             matcher = _cache[words] = Matcher(words)
     return matcher
+
+
+_WORDS = select(SensitiveWord.word).order_by(col(SensitiveWord.id))
 
 
 def list_words(*, session: Session) -> list[SensitiveWord]:

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import update
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from core.access.actors import Actor, require_actor
 from core.platform import audit, constants
-from core.platform.db import saved_id
 from core.platform.errors import ConflictError, InvalidInputError, NotFoundError
 from core.platform.models import Preset, Project, utcnow
 from core.platform.text import check_text
@@ -64,18 +66,25 @@ def match(*, session: Session, project_id: int, instruction: str) -> PresetMatch
     key = normalize_instruction(instruction)
     if not key:
         return None
-    presets = list(session.exec(select(Preset).where(Preset.project_id == project_id, Preset.enabled)))
-    best: tuple[float, Preset] | None = None
-    for preset in presets:
-        if preset.normalized == key:
-            return PresetMatch(saved_id(preset), preset.answer, 100.0, preset.instruction)
-        if preset.min_similarity > 0:
-            similarity = fuzz.ratio(key, preset.normalized, score_cutoff=preset.min_similarity)
-            if similarity and (best is None or similarity > best[0]):
-                best = (similarity, preset)
-    if best is None:
-        return None
-    return PresetMatch(saved_id(best[1]), best[1].answer, float(best[0]), best[1].instruction)
+    candidates: Iterable[Any] = session.connection().execute(_CANDIDATES, {"project_id": project_id, "key": key})
+    best: tuple[float, PresetMatch] | None = None
+    for preset_id, normalized, min_similarity, answer, instruction in candidates:
+        if normalized == key:
+            return PresetMatch(preset_id, answer, 100.0, instruction)
+        similarity = fuzz.ratio(key, normalized, score_cutoff=min_similarity)
+        if similarity and (best is None or similarity > best[0]):
+            best = (similarity, PresetMatch(preset_id, answer, float(similarity), instruction))
+    return None if best is None else best[1]
+
+
+# the enabled presets of a project that may answer `key`: its exact one, and those matching fuzzily
+_CANDIDATES = (
+    columns(col(Preset.id), col(Preset.normalized), col(Preset.min_similarity), col(Preset.answer),
+            col(Preset.instruction))
+    .where(col(Preset.project_id) == bindparam("project_id"), col(Preset.enabled),
+           or_(col(Preset.normalized) == bindparam("key"), col(Preset.min_similarity) > 0))
+    .order_by(col(Preset.id))
+)
 
 
 def record_use(*, session: Session, preset_id: int) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
@@ -226,27 +226,48 @@ def list_turns(*, session: Session, writing_session: WritingSession) -> list[Tur
 def history(*, session: Session, writing_session: WritingSession, before: int | None = None) -> list[Exchange]:
     """The session's turns (those with an index below `before`, if given) as exchanges: each
     turn's instruction and the text of its answer (`answer_of`). One query."""
-    query = (  # (SQLAlchemy's select: SQLModel's takes at most four columns)
-        columns(col(Turn.id), col(Turn.instruction), col(Turn.kind), col(Draft.status), col(Draft.variant),
-                col(Draft.text), col(ReviewItem.edited_text))
-        .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
-        .outerjoin(ReviewItem, col(ReviewItem.draft_id) == col(Draft.id))
-        .where(col(Turn.session_id) == writing_session.id).order_by(col(Turn.index), col(Draft.variant))
-    )
-    if before is not None:
-        query = query.where(col(Turn.index) < before)
+    return context(session=session, session_id=saved_id(writing_session), before=before).exchanges
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a turn reads of the turns before it (history), and which of their drafts are still being written."""
+
+    exchanges: list[Exchange]
+    being_written: list[int]  # draft ids, oldest first
+
+
+def context(*, session: Session, session_id: int, before: int | None = None) -> Context:
+    """history() of the session `session_id`, with the ids of those turns' drafts still being
+    written (a turn waits for them: core.writing.generation). One query."""
+    if before is None:
+        rows: Iterable[Any] = session.connection().execute(_HISTORY, {"session_id": session_id})
+    else:
+        rows = session.connection().execute(_HISTORY_BEFORE, {"session_id": session_id, "before": before})
     turns: dict[int, tuple[str, str, list[_Answer]]] = {}
-    rows: Iterable[Any] = session.connection().execute(query)
-    for turn_id, instruction, kind, status, variant, text, edited_text in rows:
+    being_written = []
+    for turn_id, instruction, kind, draft_id, status, variant, text, edited_text in rows:
         _, _, drafts = turns.setdefault(turn_id, (instruction, kind, []))
         if text is not None:
             drafts.append(_Answer(status, variant, text, edited_text))
+        if status == DraftStatus.GENERATING:
+            being_written.append(draft_id)
     exchanges = []
     for instruction, kind, drafts in turns.values():
         text = _newest_answer(drafts)
         if text.strip():
             exchanges.append(Exchange(instruction, text, kind))
-    return exchanges
+    return Context(exchanges, sorted(being_written))
+
+
+_HISTORY = (  # (SQLAlchemy's select: SQLModel's takes at most four columns)
+    columns(col(Turn.id), col(Turn.instruction), col(Turn.kind), col(Draft.id), col(Draft.status), col(Draft.variant),
+            col(Draft.text), col(ReviewItem.edited_text))
+    .outerjoin(Draft, col(Draft.turn_id) == col(Turn.id))
+    .outerjoin(ReviewItem, col(ReviewItem.draft_id) == col(Draft.id))
+    .where(col(Turn.session_id) == bindparam("session_id")).order_by(col(Turn.index), col(Draft.variant))
+)
+_HISTORY_BEFORE = _HISTORY.where(col(Turn.index) < bindparam("before"))
 
 
 def answer_of(view: TurnView) -> str:

@@ -52,7 +52,7 @@ from core.llm.client import CompletionStream, LLMClient
 from core.llm.stopping import RequestStop
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig
 from core.platform import constants
-from core.platform.db import chunks, open_session, saved_id
+from core.platform.db import chunks, insert_row, open_session, saved_id
 from core.platform.errors import DatabaseBusyError, DraftgateError, InvalidInputError, NotFoundError
 from core.platform.i18n import N_, Message
 from core.platform.models import Draft, Turn, User, WritingSession, utcnow
@@ -225,20 +225,23 @@ def add_turn(
         preset = presets.match(session=session, project_id=writing_session.project_id, instruction=instruction)
     prompt = render_prompt(earlier, instruction, kind, provider, budget_tokens) if render else ""
 
-    next_index = session.exec(
-        select(func.coalesce(func.max(Turn.index), -1)).where(Turn.session_id == writing_session.id)
-    ).one() + 1
-    turn = Turn(session_id=saved_id(writing_session), index=next_index, instruction=instruction, kind=kind)
-    session.add(turn)
-    session.flush()
-    draft = Draft(turn_id=saved_id(turn), provider=provider.name, model=provider.model, params=request.params.to_dict(),
-                  heartbeat_at=utcnow())
-    session.add(draft)
+    session_id = saved_id(writing_session)
+    turn_id, index = session.connection().execute(_INSERT_TURN, {
+        "of_session": session_id, "session_id": session_id, "instruction": instruction, "kind": kind}).one()
+    draft_id = insert_row(session, Draft, turn_id=turn_id, provider=provider.name, model=provider.model,
+                          params=request.params.to_dict(), heartbeat_at=utcnow())
     writing_session.updated_at = utcnow()
     session.add(writing_session)
-    session.flush()
-    return PreparedTurn(saved_id(turn), saved_id(draft), prompt, request.params, provider, preset,
-                        session_id=saved_id(writing_session), cache=request.cache, turn_index=next_index)
+    return PreparedTurn(turn_id, draft_id, prompt, request.params, provider, preset,
+                        session_id=session_id, cache=request.cache, turn_index=index)
+
+
+_TURNS = Turn.__table__  # type: ignore[attr-defined]
+# a turn of a session, numbered after its last one by the INSERT itself (no read before the write)
+_INSERT_TURN = _TURNS.insert().values(
+    index=select(func.coalesce(func.max(_TURNS.c.index), -1) + 1)
+    .where(_TURNS.c.session_id == bindparam("of_session")).scalar_subquery()
+).returning(_TURNS.c.id, _TURNS.c.index)
 
 
 def turn_kind(kind: str) -> TurnKind:

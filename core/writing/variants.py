@@ -34,7 +34,7 @@ from core.llm.cache import CacheOrigin
 from core.llm.client import LLMClient, Prompt
 from core.llm.types import ChatMessage, GenerationParams, GenerationResult, ProviderConfig, is_chat_role
 from core.platform import constants
-from core.platform.db import open_session, saved_id
+from core.platform.db import insert_row, open_session
 from core.platform.errors import DraftgateError, InvalidInputError, LLMError
 from core.platform.i18n import N_, Message
 from core.platform.models import Draft, User, WritingSession, utcnow
@@ -122,12 +122,10 @@ def add_variants(
     params = request.params
     prepared = add_turn(session=session, user=user, request=replace(request, use_presets=False), provider=provider,
                         writing_session=writing_session, budget_tokens=budget_tokens, render=render)
-    drafts = [Draft(turn_id=prepared.turn_id, variant=variant, provider=provider.name, model=provider.model,
-                    params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
+    others = [insert_row(session, Draft, turn_id=prepared.turn_id, variant=variant, provider=provider.name,
+                         model=provider.model, params=variant_params(params, variant).to_dict(), heartbeat_at=utcnow())
               for variant in range(1, count)]
-    session.add_all(drafts)
-    session.flush()
-    return prepared, [prepared.draft_id] + [saved_id(draft) for draft in drafts]
+    return prepared, [prepared.draft_id, *others]
 
 
 def variant_params(params: GenerationParams, variant: int) -> GenerationParams:

@@ -218,13 +218,15 @@ def test_another_writer_cannot_write_in_the_session(runtime, db, public_id):
 # scores and routes its draft. A budget, not a timing: a change that reads something twice, or saves
 # in two transactions what is one decision, fails here with the statements it added.
 
-# what the code reaches today: the checks' reads, then one transaction for turn, draft and job ...
-START_TURN_STATEMENTS = 10
+# what the code reaches today: the checks' reads (the user's running turns by session, which says
+# whether this one waits too; the session; its provider; the presets that may answer), then one
+# transaction for turn (numbered by its INSERT), draft, job and the session's time ...
+START_TURN_STATEMENTS = 8
 START_TURN_COMMITS = 1
-# ... and in the job: its claim, the turn with its session, earlier drafts being written, the history,
-# the sensitive words, the response cache (a miss, then the answer stored), the completed text, the
-# draft with its context, policy, references, its route, its scores (two statements), the job's end
-JOB_STATEMENTS = 15
+# ... and in the job: its claim, the turn, the history (which says whether an earlier draft is being
+# written), the sensitive words, the response cache (a miss, then the answer stored), the completed
+# text, the draft with its context, policy, references, its route, its scores (two statements), the job's end
+JOB_STATEMENTS = 14
 JOB_THREAD = "draftgate-generation"
 
 
