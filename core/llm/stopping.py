@@ -121,10 +121,15 @@ def shut_down(stream: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def watched_http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    """An httpx transport whose connections can be stopped while they wait (see the module docstring)."""
-    ssl_context = httpx.create_ssl_context()  # one (loading the CA certificates takes ~20 ms), not one per pool
-    transport = httpx.HTTPTransport(verify=ssl_context, limits=limits)
+def watched_http_transport(limits: httpx.Limits, *, tls: bool = True) -> httpx.HTTPTransport:
+    """An httpx transport whose connections can be stopped while they wait (see the module docstring).
+    `tls=False`: for a plain-http provider (a server on this machine), whose connections never start
+    TLS: no CA certificates are loaded (~20 ms of CPU in a process's first turn); one that did
+    would still get httpcore's own verifying context."""
+    # one context (loading the CA certificates takes ~20 ms), not one per pool
+    ssl_context = httpx.create_ssl_context() if tls else None
+    # (the transport's own pool, which would take it, is replaced below)
+    transport = httpx.HTTPTransport(verify=ssl_context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), limits=limits)
     transport._pool = httpcore.ConnectionPool(
         ssl_context=ssl_context,
         max_connections=limits.max_connections,

@@ -84,11 +84,13 @@ class Transport:
         self._owns_http = http_client is None
         limits = httpx.Limits(max_connections=constants.HTTP_POOL_CONNECTIONS,
                               max_keepalive_connections=constants.HTTP_POOL_CONNECTIONS)
+        url = httpx.URL(self.base_url)
         self._http = http_client or httpx.Client(
             limits=limits,
-            transport=stopping.watched_http_transport(limits),  # a stop reaches a request waiting on a silent provider
+            # a stop reaches a request waiting on a silent provider
+            transport=stopping.watched_http_transport(limits, tls=url.scheme == "https"),
             # Proxy variables are meant for the outside world, not for a server on this machine.
-            trust_env=not is_loopback_host(httpx.URL(self.base_url).host),
+            trust_env=not is_loopback_host(url.host),
         )
 
     def __repr__(self) -> str:

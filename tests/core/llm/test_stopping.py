@@ -143,3 +143,15 @@ def test_a_client_loads_the_certificate_authorities_once(monkeypatch):
     with LLMClient(provider(base_url="https://llm.example/v1")):
         pass
     assert len(loads) == 1  # (httpx's transport and the watched pool share one context: each load takes ~20 ms)
+
+
+def test_a_client_of_a_plain_http_provider_loads_no_certificate_authorities(monkeypatch):
+    import ssl
+
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda context, *a, **k: loads.append(1) or real(context, *a, **k))
+    with LLMClient(provider(base_url="http://127.0.0.1:8080/v1")):
+        pass
+    assert loads == []  # its connections never start TLS: the ~20 ms are not spent in its first turn
