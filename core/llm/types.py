@@ -86,7 +86,7 @@ class GenerationParams:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}  # (asdict copies deeply: slower)
         data["stop"] = list(self.stop)
         return data
 

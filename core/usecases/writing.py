@@ -330,6 +330,7 @@ def _submit(
                 turns.mark_unfinished(runtime.engine, left_draft, DraftStatus.FAILED,
                                       Message(turns.COULD_NOT_START, error=turns.failure_reason(err)))
             raise
+    _may_watch_started(runtime, user, draft_ids)
     return TurnStarted(prepared.turn_id, draft_ids, job_id=job_ids[0], job_ids=job_ids, queued=queued)
 
 
@@ -366,6 +367,17 @@ def _check_watcher(runtime: Runtime, user: User, draft_id: int) -> None:
         if len(_may_watch) >= _MAY_WATCH_LIMIT:
             _may_watch.clear()
         _may_watch[key] = time.monotonic() + MAY_WATCH_S
+
+
+def _may_watch_started(runtime: Runtime, user: User, draft_ids: list[int]) -> None:
+    """The writer who started these drafts may watch them: they could open the session (the rule
+    _check_watcher would read from the database on their page's first watch, right after)."""
+    until = time.monotonic() + MAY_WATCH_S
+    with _watchers_lock:
+        if len(_may_watch) + len(draft_ids) > _MAY_WATCH_LIMIT:
+            _may_watch.clear()
+        for draft_id in draft_ids:
+            _may_watch[(id(runtime.engine), saved_id(user), str(user.role), draft_id)] = until
 
 
 def _owner_and_status(runtime: Runtime, draft_id: int) -> tuple[int | None, str]:

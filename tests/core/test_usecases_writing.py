@@ -286,6 +286,19 @@ def test_a_turn_and_its_job_stay_within_their_statement_budget(runtime, db, writ
     assert len(counted.job) <= JOB_STATEMENTS, "\n".join(counted.job)
 
 
+@pytest.mark.sqlite_only("it counts SQLite's statements")
+def test_the_writer_watching_a_draft_it_just_started_is_not_checked_in_the_database(
+        runtime, db, writer, public_id, faulty):
+    faulty.script(answer(REFERENCE))
+    started = writing.start_turn(runtime, writer, TurnRequest(public_id=public_id, instruction="W", params=EXACT))
+    with Statements(runtime.engine) as counted:
+        counted.counting = True
+        writing.watch(runtime, writer, started.draft_ids[0])  # (its page's first watch: who may watch is known)
+        counted.counting = False
+    assert not [statement for statement in counted.start if "owner_id" in statement], counted.start
+    wait_for_job(runtime.engine, started.job_id)
+
+
 def test_a_follower_of_a_fast_stream_reads_at_most_every_follow_interval_and_ends_with_the_whole_text(
         runtime, writer, public_id, faulty, monkeypatch):
     pieces = [f" w{n}" for n in range(120)]
