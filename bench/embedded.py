@@ -24,7 +24,11 @@ the process's Python threads (Draftgate's work, or the raw side's client) and of
 server (llama.cpp's threads): on a busy machine, where wall clock moves by tens of percent from
 turn to turn, what each side spent.
 
-    python -m bench.embedded [--turns 10] [--max-tokens 48] [--seed 1] [--threads 0]
+`--split` also prints where Draftgate's time to the first text went, per turn: until its request
+left (start_turn, the job's hand-off and claim, the prompt), the server's part (from the request to
+the first text in the job: compare raw's whole time) and the way to the watcher.
+
+    python -m bench.embedded [--turns 10] [--max-tokens 48] [--seed 1] [--threads 0] [--split]
 """
 
 from __future__ import annotations
@@ -146,6 +150,39 @@ def raw_turn(http: httpx.Client, base_url: str, prompt: str, body: dict, meter: 
     return _with_cpu(TurnTiming(first if first is not None else total, total, tokens, text), meter, "raw", cpu, cpu_at_first)
 
 
+class Milestones:
+    """When Draftgate's job sent its request and read its first text (--split), this process's
+    Transport and CompletionStream watched (the raw side uses neither)."""
+
+    def __init__(self) -> None:
+        self.sent: float | None = None
+        self.first_text: float | None = None
+
+    def install(self) -> None:
+        from core.llm.stream import CompletionStream
+        from core.llm.transport import Transport
+
+        send_once, next_delta = Transport._send_once, CompletionStream.__next__
+        milestones = self
+
+        def sending(transport, request, **kwargs):
+            if milestones.sent is None:
+                milestones.sent = time.monotonic()
+            return send_once(transport, request, **kwargs)
+
+        def reading(stream):
+            delta = next_delta(stream)
+            if milestones.first_text is None:
+                milestones.first_text = time.monotonic()
+            return delta
+
+        Transport._send_once = sending  # type: ignore[method-assign]
+        CompletionStream.__next__ = reading  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.sent = self.first_text = None
+
+
 class DraftgateSession:
     """One writing session through the use cases, on the process's embedded server."""
 
@@ -174,10 +211,12 @@ class DraftgateSession:
         self.provider = self.runtime.provider()  # starts the embedded server of this process
         startup.start(self.runtime)  # what the app's process does before its first page
 
-    def turn(self, instruction: str, params, meter: CpuMeter) -> TurnTiming:
+    def turn(self, instruction: str, params, meter: CpuMeter, milestones: Milestones | None = None) -> TurnTiming:
         writing = self.writing
+        if milestones is not None:
+            milestones.reset()
         cpu, cpu_at_first = meter.read(), None
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         turn = writing.start_turn(self.runtime, self.writer, writing.TurnRequest(
             public_id=self.public_id, instruction=instruction, params=params, cache="refresh"))
         [draft_id], self.job_id = turn.draft_ids, turn.job_id
@@ -217,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=48, help="default 48")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="the model's CPU threads (default 0: all cores)")
+    parser.add_argument("--split", action="store_true", help="where Draftgate's time to the first text went")
     args = parser.parse_args(argv)
     if not 2 <= args.turns <= len(INSTRUCTIONS):
         parser.error(f"--turns is between 2 and {len(INSTRUCTIONS)}")
@@ -238,15 +278,19 @@ def main(argv: list[str] | None = None) -> int:
         body = {"model": raw_server.provider.model, **_sampling(params, raw_server.provider.extra_body)}
         history: list[Exchange] = []
         rows: list[tuple[TurnTiming, TurnTiming]] = []
+        milestones = Milestones() if args.split else None
+        if milestones is not None:
+            milestones.install()
+        splits: list[tuple[float, float, float]] = []  # Draftgate's until sent, server's part / raw, to the watcher
         try:
             for index, instruction in enumerate(INSTRUCTIONS[:args.turns], start=1):
                 prompt = render_completion_prompt(history, instruction, TurnKind.INSTRUCTION)
                 if index % 2:  # each side goes first every other turn
                     raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
-                    mine = ours.turn(instruction, params, meter)
+                    mine = ours.turn(instruction, params, meter, milestones)
                     ours.wait_for_job()
                 else:
-                    mine = ours.turn(instruction, params, meter)
+                    mine = ours.turn(instruction, params, meter, milestones)
                     ours.wait_for_job()
                     raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
                 history.append(Exchange(instruction, raw.text))
@@ -257,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"{raw.tokens} tokens; {same}; CPU to the first token: Python {mine.python_cpu_s * 1000:.0f} / "
                       f"{raw.python_cpu_s * 1000:.0f} ms, server {mine.server_cpu_s * 1000:.0f} / "
                       f"{raw.server_cpu_s * 1000:.0f} ms", flush=True)
+                if milestones is not None and milestones.sent is not None and milestones.first_text is not None:
+                    sent, first_text = milestones.sent - ours.started, milestones.first_text - ours.started
+                    splits.append((sent, (first_text - sent) / raw.first_s, mine.first_s - first_text))
+                    print(f"         draftgate: request sent at {sent * 1000:.1f} ms, first text in the job at "
+                          f"{first_text * 1000:.0f} ms (the server's part {(first_text - sent) * 1000:.0f} ms, "
+                          f"{splits[-1][1]:.3f}x raw's whole), at the watcher {splits[-1][2] * 1000:.1f} ms later")
         finally:
             ours.close()
     first_ratio = statistics.median(m.first_s / r.first_s for m, r in rows)
@@ -268,12 +318,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{last_raw.first_s * 1000:.0f} ms)")
     print(f"draftgate / raw, median over the turns: first token {first_ratio:.3f}x, tokens/s {rate_ratio:.3f}x; "
           f"load average {os.getloadavg()[0]:.1f}")
+    if splits:
+        print(f"draftgate, median over the turns: request sent at {statistics.median(s[0] for s in splits) * 1000:.1f} ms; "
+              f"the server's part {statistics.median(s[1] for s in splits):.3f}x raw's whole time; "
+              f"to the watcher {statistics.median(s[2] for s in splits) * 1000:.1f} ms")
     if meter.available:
         python = [sum(timing.python_cpu_s for timing in side) * 1000 for side in zip(*rows)]
         server = [sum(timing.server_cpu_s for timing in side) * 1000 for side in zip(*rows)]
+        each = [statistics.median(timing.python_cpu_s for timing in side) * 1000 for side in zip(*rows)]
         print(f"CPU to the first token, summed over the turns, draftgate / raw: Python threads {python[0]:.0f} / "
-              f"{python[1]:.0f} ms, the side's server {server[0]:.0f} / {server[1]:.0f} ms "
-              f"({server[0] / server[1]:.3f}x)" if server[1] else "")
+              f"{python[1]:.0f} ms (a turn's median {each[0]:.1f} / {each[1]:.1f} ms), the side's server "
+              f"{server[0]:.0f} / {server[1]:.0f} ms ({server[0] / server[1]:.3f}x)" if server[1] else "")
     return 0
 
 

@@ -38,7 +38,8 @@ def test_the_cpu_meter_counts_this_threads_work_as_pythons():
 def test_the_bench_runs_two_turns_on_both_sides():
     # its own process, as the bench runs: a test process may already hold an embedded server
     # started with other settings (one per process), and the bench sets the environment
-    run = subprocess.run([sys.executable, "-m", "bench.embedded", "--turns", "2", "--max-tokens", "8", "--threads", "1"],
+    run = subprocess.run([sys.executable, "-m", "bench.embedded", "--turns", "2", "--max-tokens", "8", "--threads", "1",
+                          "--split"],
                          cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "DRAFTGATE_DATABASE_URL"},
                          capture_output=True, text=True,
                          timeout=600)
@@ -47,3 +48,4 @@ def test_the_bench_runs_two_turns_on_both_sides():
     assert out.count("same text") == 2 and "TEXT DIFFERS" not in out
     assert "draftgate / raw, median over the turns: first token" in out
     assert "CPU to the first token, summed over the turns" in out
+    assert out.count("draftgate: request sent at") == 2 and "the server's part" in out
