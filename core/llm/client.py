@@ -107,6 +107,7 @@ class LLMClient:
         self.task_poll_interval = task_poll_interval
         self.task_deadline = task_deadline
         self.slots = SlotAffinity(provider.slots) if provider.slots > 0 else None
+        self._says_do_not_store = _keeps_requests_by_default(provider.base_url)  # (a URL parsed once, not per request)
 
     def __repr__(self) -> str:
         return f"LLMClient({self.provider!r})"
@@ -217,7 +218,7 @@ class LLMClient:
                 "This provider uses the completions style: give it one text prompt, not chat messages."
             )
         body = {"model": self.provider.model, **body, **_sampling(params, self.provider.extra_body)}
-        if _keeps_requests_by_default(self.provider.base_url):
+        if self._says_do_not_store:
             body["store"] = False  # the provider's "do not store" flag; others reject unknown fields
         return path, body
 
