@@ -251,6 +251,26 @@ def test_stop_from_another_process_sharing_the_database(runtime, db, writer, pub
     assert draft.status == DraftStatus.STOPPED and (draft.text == "" if silent else draft.text)
 
 
+def test_a_draft_stopped_from_another_process_while_its_job_was_queued_never_asks(runtime, db, writer, public_id,
+                                                                                 faulty):
+    from core.jobs.live import LocalBroadcaster
+    from core.jobs.runner import run_job
+    from core.writing.generation import request_stop_in_database
+    from tests.utils.jobs import HeldRunner
+
+    faulty.script(stream(PIECES, gap_s=0.01))
+    runtime._runner = HeldRunner(runtime.engine)  # the job waits, as behind busy workers
+    started = start(runtime, writer, public_id)
+    draft_id = started.draft_ids[0]
+    assert request_stop_in_database(db, owner_id=writer.id, draft_id=draft_id)  # (what stop() does in a process
+    # sharing only the database: no live channel reaches the one that will write the draft)
+    client = runtime.client(runtime.provider("local"))
+    run_job(runtime.engine, started.job_id, {"client": client, "broadcaster": LocalBroadcaster()})
+    draft = stored(db, draft_id)
+    assert (draft.status, draft.text, draft.error) == (DraftStatus.STOPPED, "", STOPPED_BY_WRITER)
+    assert faulty.requests == []  # stopped at its claim, before its request
+
+
 def test_a_second_instruction_waits_for_the_first_draft_and_reads_its_answer(runtime, db, writer, public_id, faulty):
     faulty.script(stream(PIECES, gap_s=0.02), answer("The second."))
     first = start(runtime, writer, public_id, "First")

@@ -36,6 +36,9 @@ class HeldRunner:
     def start(self, job_id: int, *, kind: str, resources: dict | None = None) -> None:
         """A job added to a caller's transaction (core.jobs.runner.add_job) stays queued too."""
 
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Nothing runs here."""
+
 
 def wait_until(predicate, *, timeout_s: float = 30.0, what: str = "the condition"):
     """predicate()'s first truthy value, polled every 10 ms (fails after `timeout_s`)."""
