@@ -13,12 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from rq import Queue, Worker
 from rq.job import Job as RQJob
 from sqlmodel import select
 
-from core.jobs.live import REDIS_PREFIX
 from core.jobs.rq import QueueRunner, queue_connection, rq_job_id
 from core.jobs.rq_threads import COLD_EXIT, ThreadWorker
 from core.jobs.runner import STOPPED_WHILE_RUNNING, sweep_stale_jobs
@@ -33,7 +31,7 @@ from core.usecases.writing import TurnRequest
 from core.writing.sessions import mark_stale_drafts_interrupted
 from tests.core.llm.faulty_server import FaultyServer, stream
 from tests.utils.factories import make_project, make_user
-from tests.utils.jobs import wait_for_draft, wait_until
+from tests.utils.jobs import draft_ids_of_their_own, wait_for_draft, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PIECES = [f"word{i} 春{i} " for i in range(6)]
@@ -65,11 +63,7 @@ def queue_name(redis_url):
 @pytest.fixture
 def replica(engine, pg_url, redis_url, queue_name, provider, monkeypatch):
     """An app replica with Redis: its jobs go to the test's RQ queue, its live text through Redis."""
-    client = redis.Redis.from_url(redis_url)
-    stale = list(client.scan_iter(match=REDIS_PREFIX + "*", count=1000))  # draft ids restart with the database
-    if stale:
-        client.delete(*stale)
-    client.close()
+    draft_ids_of_their_own(engine)
     monkeypatch.setenv("DRAFTGATE_DATABASE_URL", pg_url)
     monkeypatch.setenv("DRAFTGATE_REDIS_URL", redis_url)
     monkeypatch.setenv("DRAFTGATE_USER_RATE_LIMIT", "0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from sqlalchemy.engine import Engine
@@ -61,3 +62,11 @@ def wait_for_draft(engine: Engine, draft_id: int, *, timeout_s: float = 30.0):
         return draft if draft is not None and draft.status != DraftStatus.GENERATING else None
 
     return wait_until(ended, timeout_s=timeout_s, what=f"the end of draft {draft_id}")
+
+
+def draft_ids_of_their_own(engine: Engine) -> None:
+    """Draft ids far from any other test's (PostgreSQL): the live text of drafts in Redis is keyed by
+    draft id, and test modules in parallel processes, each with its own database, share Redis db 15."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('draft', 'id'), "
+                                   f"{10**6 + secrets.randbelow(2 * 10**9)})")  # (an int column: below 2**31)
