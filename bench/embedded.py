@@ -12,8 +12,10 @@ prompt cache). The same instructions are asked turn by turn of both, in turn (th
                cache (cache_prompt is on by default), no slot chosen; one httpx client for the
                run (raw_client)
 
-Each side goes first every other turn, and each turn starts once Draftgate's job has scored the
-previous draft (its scoring would otherwise share the CPU with the raw side's next turn).
+Each side goes first every other turn, and each side's turn starts once Draftgate's job has scored
+the previous draft (its scoring would otherwise share the CPU with the raw side's next turn) and
+neither server has used the CPU for 20 ms (a server goes on for 5-10 ms of CPU after its stream
+has ended: the side asking right after it shared the cores with that).
 
 Printed per turn and side: the time to the first text (from start_turn / from the POST), tokens
 per second after it (completion tokens over the time from the first text to the end), and the
@@ -76,6 +78,10 @@ class TurnTiming:
         return (self.tokens - 1) / after_first if self.tokens > 1 and after_first > 0 else 0.0
 
 
+SETTLE_QUIET_S = 0.02
+SETTLE_LONGEST_S = 1.0
+
+
 class CpuMeter:
     """CPU time of this process's threads (Linux: /proc/self/task/*/schedstat, in ns): each embedded
     server's own threads (llama.cpp's, which Python did not start) and all the others."""
@@ -98,6 +104,20 @@ class CpuMeter:
             except (OSError, ValueError, IndexError):
                 pass  # ended meanwhile
         return spent
+
+    def settle(self, *, quiet_s: float = SETTLE_QUIET_S, longest_s: float = SETTLE_LONGEST_S) -> None:
+        """Until no server's thread used the CPU for `quiet_s` (a server goes on for a few ms after
+        its stream ends: the side asking right after one would share the CPU with it), at most
+        `longest_s`."""
+        servers = set().union(*self.servers.values())
+        deadline = time.monotonic() + longest_s
+        before = self.read()
+        while time.monotonic() < deadline:
+            time.sleep(quiet_s)
+            after = self.read()
+            if all(after[thread] == before.get(thread) for thread in servers if thread in after):
+                return
+            before = after
 
     def spent(self, before: dict[str, float], after: dict[str, float], side: str) -> tuple[float, float]:
         """CPU seconds from `before` to `after` of the Python threads and of `side`'s server (a
@@ -285,13 +305,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for index, instruction in enumerate(INSTRUCTIONS[:args.turns], start=1):
                 prompt = render_completion_prompt(history, instruction, TurnKind.INSTRUCTION)
-                if index % 2:  # each side goes first every other turn
+                # each side goes first every other turn, each once both servers are idle
+                if index % 2:
+                    meter.settle()
                     raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
+                    meter.settle()
                     mine = ours.turn(instruction, params, meter, milestones)
                     ours.wait_for_job()
                 else:
+                    meter.settle()
                     mine = ours.turn(instruction, params, meter, milestones)
                     ours.wait_for_job()
+                    meter.settle()
                     raw = raw_turn(http, raw_server.base_url, prompt, body, meter)
                 history.append(Exchange(instruction, raw.text))
                 rows.append((mine, raw))

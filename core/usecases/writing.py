@@ -266,7 +266,9 @@ def _ready(runtime: Runtime, db: Session, user: User, public_id: str, request: T
     writing_session = save_params(session=db, user=user, public_id=public_id, params=request.params, commit=False)
     # the running check read the user's own sessions (an editor may write in another's)
     queued = saved_id(writing_session) in busy if busy is not None and writing_session.owner_id == user.id else None
-    return writing_session, runtime.client(runtime.provider(writing_session.provider, session=db)), queued
+    with db.no_autoflush:  # changed parameters are written with the turn (core.writing.sessions.touch), not before
+        provider = runtime.provider(writing_session.provider, session=db)
+    return writing_session, runtime.client(provider), queued
 
 
 def _check_running(db: Session, user: User, cap: int) -> set[int]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as columns
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from core.access.privacy import forget_copies
@@ -171,6 +172,21 @@ def save_params(
         if commit:
             session.commit()
     return writing_session
+
+
+def touch(*, session: Session, writing_session: WritingSession) -> None:
+    """The session was used now: its `updated_at` with its parameters as they are (save_params may
+    have changed them), in one UPDATE of the caller's transaction, without the ORM's flush."""
+    now = utcnow()
+    session.connection().execute(_TOUCH, {"session_id": saved_id(writing_session), "updated_at": now,
+                                          "params": writing_session.params})
+    set_committed_value(writing_session, "updated_at", now)
+    set_committed_value(writing_session, "params", writing_session.params)
+
+
+_SESSIONS = WritingSession.__table__  # type: ignore[attr-defined]
+_TOUCH = (update(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
+          .values(updated_at=bindparam("updated_at"), params=bindparam("params")))
 
 
 def set_provider(*, session: Session, user: User, public_id: str, provider_name: str) -> None:

@@ -60,7 +60,7 @@ from core.platform.states import DraftStatus
 from core.platform.text import check_text, storable
 from core.writing import moderation, presets
 from core.writing.prompts import Exchange, TurnKind, render_chat_messages, render_completion_prompt, trim_history
-from core.writing.sessions import get_session, history, sessions_being_written
+from core.writing.sessions import get_session, history, sessions_being_written, touch
 from core.writing.stream_guard import GUARD
 
 logger = logging.getLogger(__name__)
@@ -230,8 +230,7 @@ def add_turn(
         "of_session": session_id, "session_id": session_id, "instruction": instruction, "kind": kind}).one()
     draft_id = insert_row(session, Draft, turn_id=turn_id, provider=provider.name, model=provider.model,
                           params=request.params.to_dict(), heartbeat_at=utcnow())
-    writing_session.updated_at = utcnow()
-    session.add(writing_session)
+    touch(session=session, writing_session=writing_session)
     return PreparedTurn(turn_id, draft_id, prompt, request.params, provider, preset,
                         session_id=session_id, cache=request.cache, turn_index=index)
 

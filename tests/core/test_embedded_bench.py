@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,27 @@ def test_the_cpu_meter_counts_this_threads_work_as_pythons():
     sum(i * i for i in range(300_000))
     python, server = meter.spent(before, meter.read(), "raw")
     assert python > 0 and server == 0
+
+
+def test_settling_waits_until_the_servers_threads_are_idle():
+    meter = embedded.CpuMeter()
+    if not meter.available:
+        pytest.skip("no /proc/self/task here")
+    done = threading.Event()
+
+    def busy() -> None:  # a server finishing its work after its stream ended
+        until = time.monotonic() + 0.3
+        while time.monotonic() < until:
+            pass
+        done.set()
+        time.sleep(0.5)  # then idle, its thread still there
+
+    server = threading.Thread(target=busy)
+    server.start()
+    meter.servers = {"raw": {str(server.native_id)}}
+    meter.settle(quiet_s=0.05, longest_s=30)
+    assert done.is_set()
+    server.join()
 
 
 @pytest.mark.embedded
