@@ -54,6 +54,14 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 DB_SIZES = (0, 20_000)
 WATCH_EVERY_S = 1.0
 _watcher = threading.local()  # set in watcher threads: their SQL statements are counted
+_counted = [0]  # SQL statements of watcher threads (_queries_per_watcher resets it)
+_counted_lock = threading.Lock()
+
+
+def _count_watcher_statement(*_args) -> None:
+    if getattr(_watcher, "on", False):
+        with _counted_lock:
+            _counted[0] += 1
 
 
 class Recorder:
@@ -122,6 +130,8 @@ def _setup(data_dir: Path, base_url: str, streams: int, redis_url: str):
 
     runtime = Runtime(Settings())
     runtime._runner = JobRunner(runtime.engine, generation_workers=streams)  # jobs on threads here either way
+    # (listening before any job runs: adding a listener while other threads run statements races with them)
+    event.listen(runtime.engine, "before_cursor_execute", _count_watcher_statement)
     with open_session(runtime.engine) as db:
         writer = User(username="writer", password_hash=hash_password("bench-password"), role="writer")
         db.add(writer)
@@ -237,18 +247,8 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
                                      "text": "stored text " * 20, "status": "completed", "params": {}, "route_reasons": []}
                                     for i in range(stored)])
             db.commit()
-    counted = [0]
-    count_lock = threading.Lock()
-    counting = threading.Event()
-    counting.set()
-
-    def count(*_args) -> None:
-        if counting.is_set() and getattr(_watcher, "on", False):
-            with count_lock:
-                counted[0] += 1
-
-    # (never removed: removing a listener while job threads run statements races with them)
-    event.listen(runtime.engine, "before_cursor_execute", count)
+    with _counted_lock:
+        _counted[0] = 0
     drafts = [writing.start_turn(runtime, writer, writing.TurnRequest(
         public_id=public_id, instruction="Write", params=GenerationParams(max_tokens=4096), cache="refresh",
     )).draft_ids[0] for public_id in public_ids[:16]]
@@ -265,10 +265,10 @@ def _queries_per_watcher(runtime, writer, public_ids: list[str], stored: int, se
         thread.start()
     for thread in threads:
         thread.join()
-    counting.clear()
     for draft_id in drafts:
         writing.stop(runtime, writer, draft_id)
-    return counted[0] / seconds / len(drafts)
+    with _counted_lock:
+        return _counted[0] / seconds / len(drafts)
 
 
 # -- the redis way: two app processes and RQ workers ----------------------------------------------
