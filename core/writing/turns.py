@@ -132,8 +132,10 @@ os.register_at_fork(after_in_child=KEEPER._forget_all)
 def _beat_drafts(engine: Engine, draft_ids: list[int]) -> None:
     now = utcnow()
     with open_session(engine) as session:
-        for chunk in chunks(draft_ids):
-            session.exec(update(Draft).where(col(Draft.id).in_(chunk), col(Draft.status) == DraftStatus.GENERATING)
+        for chunk in chunks(sorted(draft_ids)):
+            in_id_order = (select(col(Draft.id)).where(col(Draft.id).in_(chunk), col(Draft.status) == DraftStatus.GENERATING)
+                           .order_by(col(Draft.id)).with_for_update())  # (locked in id order, as partial saves are)
+            session.exec(update(Draft).where(col(Draft.id).in_(in_id_order))
                          .values(heartbeat_at=now))
         session.commit()
 
@@ -376,16 +378,27 @@ def complete_draft(draft: Draft, result: GenerationResult, *, cache_hit: bool = 
         setattr(draft, name, value)
 
 
+COMPLETE_ATTEMPTS = 4  # a whole answer is not lost to a busy moment of the database
+
+
 def _complete(engine: Engine, draft_id: int, result: GenerationResult, *, cache_hit: bool,
               scored_by: int | None = None) -> bool:
     """Store the whole answer (one UPDATE); False when the draft was deleted meanwhile (nothing to route)."""
     values = completed_values(result, cache_hit=cache_hit)
     if scored_by is not None:
         values["score_job_id"] = scored_by
-    with open_session(engine) as session:
-        outcome = session.exec(update(Draft).where(col(Draft.id) == draft_id).values(**values))
-        session.commit()
-    return bool(outcome.rowcount)
+    attempt = 1
+    while True:
+        try:
+            with open_session(engine) as session:
+                outcome = session.exec(update(Draft).where(col(Draft.id) == draft_id).values(**values))
+                session.commit()
+            return bool(outcome.rowcount)
+        except DatabaseBusyError:  # e.g. chosen as a deadlock's victim: its transaction is rolled back, try again
+            if attempt == COMPLETE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+            attempt += 1
 
 
 def _score_now(engine: Engine, draft_id: int, matcher: moderation.Matcher | None = None) -> None:
@@ -473,8 +486,10 @@ def save_partials(engine: Engine, texts: Mapping[int, str]) -> bool:
                  .values(text=bindparam("saved_text"), updated_at=now, heartbeat_at=now))
     try:
         with open_session(engine) as session:
+            # rows in the order of their ids, as the heartbeat takes them: two writers of several
+            # drafts taking them in different orders can deadlock (PostgreSQL)
             session.connection().execute(statement, [{"draft_id": draft_id, "saved_text": storable(text)}
-                                                     for draft_id, text in texts.items()])
+                                                     for draft_id, text in sorted(texts.items())])
             session.commit()
     except DatabaseBusyError:
         logger.info("drafts %s: the database is busy, their text is saved at the next chance", sorted(texts))

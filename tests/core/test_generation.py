@@ -451,3 +451,32 @@ def test_a_failure_with_text_no_database_can_store_still_fails_the_draft_keeping
         draft = session.get(Draft, prepared.draft_id)
     assert draft.status == "failed" and draft.text == STORED
     assert draft.error == "The provider said \ufffd\ufffd and left."
+
+
+def test_a_whole_answer_survives_a_busy_moment_of_the_database_at_its_end(engine, db, writer, writing_session):
+    """The completed draft's one UPDATE, refused once as a deadlock's victim would be (PostgreSQL
+    rolls its transaction back), is tried again: the answer is not lost, the draft not failed."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import event
+
+    refused = []
+
+    def refuse_once(_conn, _cursor, statement, _params, _context, _many):
+        if statement.startswith("UPDATE draft SET text=") and "finish_reason" in statement and not refused:
+            refused.append(statement)
+            if engine.dialect.name == "sqlite":
+                locked = sqlite3.OperationalError("database is locked")
+                locked.sqlite_errorcode = sqlite3.SQLITE_BUSY
+                raise locked
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+    prepared = prepare(db, writer, writing_session)
+    event.listen(engine, "before_cursor_execute", refuse_once)
+    try:
+        draft = run_turn(engine=engine, client=mock_client(["The quick brown fox ", "jumps."]), prepared=prepared)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_once)
+    assert refused  # the first try was refused
+    assert (draft.status, draft.text) == ("completed", "The quick brown fox jumps.")
