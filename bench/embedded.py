@@ -15,7 +15,9 @@ prompt cache). The same instructions are asked turn by turn of both, in turn (th
 Each side goes first every other turn, and each side's turn starts once Draftgate's job has scored
 the previous draft (its scoring would otherwise share the CPU with the raw side's next turn) and
 neither server has used the CPU for 20 ms (a server goes on for 5-10 ms of CPU after its stream
-has ended: the side asking right after it shared the cores with that).
+has ended: the side asking right after it shared the cores with that). Each run starts two fresh
+servers, and one may answer up to 10% faster than the other for the whole run: compare runs by
+`--split`'s server's part, or pool the turns of several runs.
 
 Printed per turn and side: the time to the first text (from start_turn / from the POST), tokens
 per second after it (completion tokens over the time from the first text to the end), and the
