@@ -194,3 +194,17 @@ def redis_prefix(redis_url) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+def queue_name(redis_url: str) -> Iterator[str]:
+    """An RQ queue of this test's own (tests in parallel processes share Redis db 15); emptied afterwards."""
+    from rq import Queue
+
+    from core.jobs.rq import queue_connection
+
+    name = f"draftgate-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    connection = queue_connection(redis_url)
+    Queue(name, connection=connection).delete(delete_jobs=True)
+    connection.close()

@@ -7,14 +7,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from rq import Queue
 
 from core.access.actors import SYSTEM
-from core.jobs.rq import QueueRunner, queue_connection
+from core.jobs.rq import QueueRunner
 from core.llm.registry import add_provider
 from core.llm.types import GenerationParams
 from core.platform.config import Settings
@@ -36,15 +34,6 @@ def faulty():
     server = FaultyServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def queue_name(redis_url):
-    name = f"draftgate-test-{uuid.uuid4().hex[:10]}"
-    yield name
-    connection = queue_connection(redis_url)
-    Queue(name, connection=connection).delete(delete_jobs=True)
-    connection.close()
 
 
 @pytest.fixture

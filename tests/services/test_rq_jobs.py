@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,16 +27,6 @@ from tests.utils.factories import make_project, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 RQ = Path(sys.executable).with_name("rq")
-
-
-@pytest.fixture
-def queue_name(redis_url):
-    """A queue of this test's own; emptied afterwards."""
-    name = f"draftgate-test-{uuid.uuid4().hex[:10]}"
-    yield name
-    connection = queue_connection(redis_url)
-    Queue(name, connection=connection).delete(delete_jobs=True)
-    connection.close()
 
 
 @pytest.fixture

@@ -52,15 +52,6 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def queue_name(redis_url):
-    name = f"draftgate-test-{uuid.uuid4().hex[:10]}"
-    yield name
-    connection = queue_connection(redis_url)
-    Queue(name, connection=connection).delete(delete_jobs=True)
-    connection.close()
-
-
-@pytest.fixture
 def replica(engine, pg_url, redis_url, queue_name, provider, monkeypatch):
     """An app replica with Redis: its jobs go to the test's RQ queue, its live text through Redis."""
     draft_ids_of_their_own(engine)
